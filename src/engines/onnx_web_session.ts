@@ -1,0 +1,186 @@
+/**
+ * Client side of the onnxruntime-web engines: a session running in a dedicated Worker
+ * (see `onnx_web_worker.ts`), watched for hangs.
+ *
+ * A warm-up run that does not finish within the hang timeout terminates the worker and
+ * retries in a fresh one; after the retries it falls back to one thread (which has never
+ * been seen to hang) and records why in `notes`. A hang after warm-up rejects that run with
+ * {@link EngineHangError} and restarts the worker, so later runs are served again.
+ *
+ * @module
+ */
+import { EngineHangError, type EngineName, type EngineSession, type ModelSource, type SessionOptions, type Tensor } from "./engine.ts";
+import type { InitMessage, WorkerReply } from "./onnx_web_worker.ts";
+
+const WORKER_URL = new URL("./onnx_web_worker.ts", import.meta.url);
+const DEFAULT_HANG_MS = 30_000;
+
+interface Pending {
+  resolve(outputs: Record<string, Tensor>): void;
+  reject(err: Error): void;
+}
+
+/** One Worker holding one onnxruntime-web session. */
+class WorkerHandle {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
+  #nextId = 0;
+  #ready: Promise<{ inputNames: string[]; outputNames: string[] }>;
+
+  constructor(init: InitMessage) {
+    this.worker = new Worker(WORKER_URL, { type: "module" });
+    let readyResolve!: (v: { inputNames: string[]; outputNames: string[] }) => void;
+    let readyReject!: (e: Error) => void;
+    this.#ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
+    this.worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+      const msg = e.data;
+      if (msg.type === "ready") readyResolve(msg);
+      else if (msg.type === "result") this.#settle(msg.id, (p) => p.resolve(msg.outputs));
+      else if (msg.id === undefined) readyReject(new Error(msg.message));
+      else this.#settle(msg.id, (p) => p.reject(new Error(msg.message)));
+    };
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      const err = new Error(`engine worker failed: ${e.message}`);
+      readyReject(err);
+      this.failAll(err);
+    };
+    this.worker.postMessage(init);
+  }
+
+  ready() {
+    return this.#ready;
+  }
+
+  #settle(id: number, fn: (p: Pending) => void) {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    fn(p);
+  }
+
+  run(feeds: Record<string, Tensor>, timeoutMs: number, engine: EngineName): Promise<Record<string, Tensor>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new EngineHangError(engine, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (o) => (clearTimeout(timer), resolve(o)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      // Copy inputs: the caller may reuse its buffers.
+      this.worker.postMessage({ type: "run", id, feeds });
+    });
+  }
+
+  failAll(err: Error) {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  terminate() {
+    this.failAll(new Error("engine worker terminated"));
+    this.worker.terminate();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A hang-guarded onnxruntime-web session in a Worker. */
+export class WebWorkerSession implements EngineSession {
+  readonly notes: string[] = [];
+  inputNames: readonly string[] = [];
+  outputNames: readonly string[] = [];
+  #handle!: WorkerHandle;
+  #threads: number;
+
+  private constructor(
+    readonly engine: EngineName,
+    private init: Omit<InitMessage, "threads">,
+    threads: number,
+    private hangMs: number,
+  ) {
+    this.#threads = threads;
+  }
+
+  get threads() {
+    return this.#threads;
+  }
+
+  /**
+   * Starts a worker, loads the model and runs the warm-up under the watchdog.
+   * @param retries fresh workers to try at the requested thread count before falling back to 1
+   */
+  static async create(
+    engine: EngineName,
+    backend: "wasm" | "webgpu",
+    model: ModelSource,
+    options: SessionOptions,
+    defaultThreads: number,
+    retries = 2,
+  ): Promise<WebWorkerSession> {
+    const threads = Math.max(1, options.threads ?? defaultThreads);
+    const init = { type: "init" as const, backend, model: model.bytes, externalData: model.externalData };
+    const session = new WebWorkerSession(engine, init, threads, options.hangTimeoutMs ?? DEFAULT_HANG_MS);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await session.#start(options.warmup);
+        return session;
+      } catch (err) {
+        if (!(err instanceof EngineHangError)) throw err;
+        if (attempt < retries) {
+          session.notes.push(`warm-up hung with ${session.#threads} threads; restarted the worker`);
+          continue;
+        }
+        if (session.#threads === 1) throw err;
+        session.notes.push(`warm-up hung ${attempt + 1}× with ${session.#threads} threads; fell back to 1 thread`);
+        session.#threads = 1;
+        retries = attempt + 1; // one more try at 1 thread
+      }
+    }
+  }
+
+  async #start(warmup?: Record<string, Tensor>) {
+    this.#handle?.terminate();
+    const handle = new WorkerHandle({ ...this.init, threads: this.#threads });
+    this.#handle = handle;
+    try {
+      const names = await withTimeout(handle.ready(), this.hangMs, () => new EngineHangError(this.engine, this.hangMs));
+      this.inputNames = names.inputNames;
+      this.outputNames = names.outputNames;
+      if (warmup) await handle.run(warmup, this.hangMs, this.engine);
+    } catch (err) {
+      handle.terminate();
+      throw err;
+    }
+  }
+
+  async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    try {
+      return await this.#handle.run(feeds, this.hangMs, this.engine);
+    } catch (err) {
+      if (err instanceof EngineHangError) {
+        this.notes.push(`a run hung after ${this.hangMs} ms; worker restarted`);
+        // Restart in the background; the next run waits on the fresh worker's readiness.
+        await this.#start().catch(() => {});
+      }
+      throw err;
+    }
+  }
+
+  release(): Promise<void> {
+    this.#handle?.terminate();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Image → model input, as the model card says: channel conversion, resize (dynamic models
+ * with `resize.long_side`) or letterbox (fixed-size models), normalisation, and centred
+ * zero padding (in normalised space) to the model's multiple or fixed size.
+ * The returned geometry lets postprocessing undo every step.
+ *
+ * @module
+ */
+import type { Tensor } from "../engines/engine.ts";
+import type { InputSpec } from "../models/card.ts";
+import type { DecodedImage } from "./image.ts";
+import { resizePlane } from "./resize.ts";
+
+/** Where the image sits inside the model input. */
+export interface Geometry {
+  /** original image size */
+  width: number;
+  height: number;
+  /** size after resizing, before padding */
+  scaledWidth: number;
+  scaledHeight: number;
+  /** model input size */
+  inputWidth: number;
+  inputHeight: number;
+  /** padding before the image (top, left) */
+  padTop: number;
+  padLeft: number;
+}
+
+/** ITU-R BT.601 luma weights (as PIL's `convert("L")`). */
+const LUMA = [0.299, 0.587, 0.114];
+
+/** Splits an image into `channels` planes of floats in [0, 1]. */
+export function toPlanes(image: DecodedImage, channels: 1 | 3): Float32Array[] {
+  const n = image.width * image.height;
+  const d = image.data;
+  const inv = 1 / image.maxValue;
+  const planes = Array.from({ length: channels }, () => new Float32Array(n));
+  if (image.channels === channels) {
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < channels; c++) planes[c][i] = d[i * channels + c] * inv;
+    }
+  } else if (channels === 1) {
+    const p = planes[0];
+    for (let i = 0; i < n; i++) {
+      p[i] = (LUMA[0] * d[3 * i] + LUMA[1] * d[3 * i + 1] + LUMA[2] * d[3 * i + 2]) * inv;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = d[i] * inv;
+      planes[0][i] = planes[1][i] = planes[2][i] = v;
+    }
+  }
+  return planes;
+}
+
+function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
+}
+
+/** Decides the resize and padding for an image of `width × height`. */
+export function planGeometry(width: number, height: number, spec: InputSpec): Geometry {
+  let scaledWidth = width, scaledHeight = height, inputWidth: number, inputHeight: number;
+  if (spec.height !== null && spec.width !== null) {
+    const s = Math.min(spec.width / width, spec.height / height);
+    scaledWidth = Math.min(spec.width, Math.max(1, Math.round(width * s)));
+    scaledHeight = Math.min(spec.height, Math.max(1, Math.round(height * s)));
+    inputWidth = spec.width;
+    inputHeight = spec.height;
+  } else {
+    const longSide = spec.resize?.long_side;
+    if (longSide && Math.max(width, height) !== longSide) {
+      const s = longSide / Math.max(width, height);
+      scaledWidth = Math.max(1, Math.round(width * s));
+      scaledHeight = Math.max(1, Math.round(height * s));
+    }
+    inputWidth = roundUp(scaledWidth, spec.pad_multiple);
+    inputHeight = roundUp(scaledHeight, spec.pad_multiple);
+  }
+  return {
+    width,
+    height,
+    scaledWidth,
+    scaledHeight,
+    inputWidth,
+    inputHeight,
+    padTop: Math.floor((inputHeight - scaledHeight) / 2),
+    padLeft: Math.floor((inputWidth - scaledWidth) / 2),
+  };
+}
+
+/**
+ * Builds the model's input tensor for an image.
+ * @returns the NCHW float32 tensor and the geometry to undo it
+ */
+export function preprocess(image: DecodedImage, spec: InputSpec): { tensor: Tensor; geometry: Geometry } {
+  const g = planGeometry(image.width, image.height, spec);
+  const planes = toPlanes(image, spec.channels);
+  const plane = g.inputWidth * g.inputHeight;
+  const data = new Float32Array(spec.channels * plane); // zero = padding
+  for (let c = 0; c < spec.channels; c++) {
+    const src = resizePlane(planes[c], g.width, g.height, g.scaledWidth, g.scaledHeight);
+    const mean = spec.mean[c], inv = 1 / spec.std[c];
+    const base = c * plane;
+    for (let y = 0; y < g.scaledHeight; y++) {
+      const dst = base + (y + g.padTop) * g.inputWidth + g.padLeft;
+      const row = y * g.scaledWidth;
+      for (let x = 0; x < g.scaledWidth; x++) data[dst + x] = (src[row + x] - mean) * inv;
+    }
+  }
+  return { tensor: { data, dims: [1, spec.channels, g.inputHeight, g.inputWidth] }, geometry: g };
+}

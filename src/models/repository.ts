@@ -1,0 +1,135 @@
+/**
+ * The model repository on disk: `<root>/<name>/<version>/model.json` plus the ONNX files
+ * the card names (and any external-data files those reference). Folders without a
+ * `model.json` (sample images, notes) are ignored.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ModelSource } from "../engines/engine.ts";
+import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
+import { CardError, type ModelCard, parseCard } from "./card.ts";
+
+/** A model version found on disk, card validated. */
+export interface ModelEntry {
+  name: string;
+  version: string;
+  dir: string;
+  card: ModelCard;
+}
+
+/** Compares versions: numerically when both are numbers, else as strings. */
+export function compareVersions(a: string, b: string): number {
+  const na = Number(a), nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a.localeCompare(b);
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads and validates one version folder's card.
+ * @throws {CardError} for a missing, unparsable or invalid card, or one whose name/version
+ *   disagree with its folder
+ */
+export async function readEntry(root: string, name: string, version: string): Promise<ModelEntry> {
+  const dir = join(root, name, version);
+  const file = join(dir, "model.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(file));
+  } catch (err) {
+    throw new CardError(file, [err instanceof Deno.errors.NotFound ? "file not found" : `not valid JSON: ${(err as Error).message}`]);
+  }
+  if (raw && typeof raw === "object") {
+    // The folder is the source of truth for name and version; a card may omit them.
+    const obj = raw as Record<string, unknown>;
+    obj.name ??= name;
+    obj.version ??= version;
+    if (obj.name !== name || String(obj.version) !== version) {
+      throw new CardError(file, [`card says ${obj.name}/${obj.version} but lives in ${name}/${version}`]);
+    }
+    obj.version = String(obj.version);
+  }
+  return { name, version, dir, card: parseCard(raw, file) };
+}
+
+/**
+ * Lists every model version under `root`, sorted by name then version.
+ * @throws {CardError} for the first invalid card (start-up should fail loudly)
+ */
+export async function scanRepository(root: string): Promise<ModelEntry[]> {
+  const entries: ModelEntry[] = [];
+  for await (const model of Deno.readDir(root)) {
+    if (!model.isDirectory || model.name.startsWith(".")) continue;
+    for await (const version of Deno.readDir(join(root, model.name))) {
+      const dir = join(root, model.name, version.name);
+      if (!version.isDirectory || !(await isDir(dir))) continue;
+      try {
+        await Deno.stat(join(dir, "model.json"));
+      } catch {
+        continue;
+      }
+      entries.push(await readEntry(root, model.name, version.name));
+    }
+  }
+  return entries.sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
+}
+
+/**
+ * Loads the ONNX bytes of one precision, with its external data, and checks the model
+ * against the card (input/output names, channels, fixed size).
+ * @throws {Error} naming the file when it is missing, not ONNX, or disagrees with the card
+ */
+export async function readModelSource(
+  entry: ModelEntry,
+  precision: "fp32" | "int8",
+): Promise<{ source: ModelSource; info: ModelInfo }> {
+  const fileName = precision === "int8" ? entry.card.files.int8 : entry.card.files.fp32;
+  if (!fileName) throw new Error(`${entry.name}/${entry.version} has no ${precision} model`);
+  const path = join(entry.dir, fileName);
+  const bytes = await Deno.readFile(path).catch((err) => {
+    throw new Error(`cannot read ${path}: ${err.message}`);
+  });
+  let info: ModelInfo;
+  try {
+    info = inspectModel(bytes);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  checkAgainstCard(info, entry.card, path);
+  const externalData = await Promise.all(info.externalData.map(async (location) => {
+    if (location.includes("..") || location.startsWith("/")) {
+      throw new Error(`${path}: external data location "${location}" leaves the model folder`);
+    }
+    return { path: location, data: await Deno.readFile(join(entry.dir, location)) };
+  }));
+  return { source: { path, bytes, externalData }, info };
+}
+
+function checkAgainstCard(info: ModelInfo, card: ModelCard, path: string) {
+  const problems: string[] = [];
+  if (info.opset < 13) problems.push(`opset ${info.opset} < 13`);
+  const input = info.inputs.find((i) => i.name === card.input.name);
+  if (!input) problems.push(`no input named "${card.input.name}" (has ${info.inputs.map((i) => i.name).join(", ")})`);
+  if (info.inputs.length !== 1) problems.push(`expected one input, found ${info.inputs.length}`);
+  if (!info.outputs.some((o) => o.name === card.output.name)) {
+    problems.push(`no output named "${card.output.name}" (has ${info.outputs.map((o) => o.name).join(", ")})`);
+  }
+  if (input) {
+    const [, c, h, w] = input.dims;
+    if (input.dims.length !== 4) problems.push(`input is rank ${input.dims.length}, expected NCHW`);
+    if (typeof c === "number" && c !== card.input.channels) problems.push(`input has ${c} channels, card says ${card.input.channels}`);
+    const fixed = typeof h === "number" && typeof w === "number";
+    if (fixed && (card.input.height !== h || card.input.width !== w)) {
+      problems.push(`input is fixed at ${h}×${w}; the card must say height ${h}, width ${w}`);
+    }
+  }
+  if (problems.length) throw new Error(`${path} does not match its card: ${problems.join("; ")}`);
+}

@@ -1,0 +1,35 @@
+/**
+ * The HTTP application: every route wired onto one Hono app, with the body limit and the
+ * JSON error handling in front. Tests call `app.request()`; `main.ts` serves it.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError } from "../errors.ts";
+import type { AppContext } from "./context.ts";
+import { errorBody, handleError } from "./errors.ts";
+import { v1ModelRoutes } from "./routes/v1_models.ts";
+import { v1SegmentRoutes } from "./routes/v1_segment.ts";
+import { v2Routes } from "./routes/v2_inference.ts";
+
+/** Builds the app around a model registry and settings. */
+export function buildApp(ctx: AppContext): Hono {
+  const app = new Hono();
+  app.onError(handleError);
+  app.notFound((c) => c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: ctx.config.maxBodyBytes,
+      onError: (c) => {
+        const err = new ApiError("too_large", `request body exceeds ${ctx.config.maxBodyBytes} bytes`);
+        return c.json(errorBody(err), 413);
+      },
+    }),
+  );
+  app.route("/", v1SegmentRoutes(ctx));
+  app.route("/", v1ModelRoutes(ctx));
+  app.route("/", v2Routes(ctx));
+  return app;
+}

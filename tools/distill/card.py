@@ -1,0 +1,63 @@
+"""``model.json`` card (schema 1) read by the Deno server; see the card contract in
+the issue / README.  One function builds it, one writes it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Optional
+
+SET_INFO = {
+    "isic2017": ("TinyUnet skin lesion segmentation (ISIC 2017)", "lesion"),
+    "kvasir-seg": ("TinyUnet polyp segmentation (Kvasir-SEG)", "polyp"),
+    "hc18": ("TinyUnet fetal head segmentation (HC18 ultrasound)", "fetal head"),
+    "isbi2012-em": ("TinyUnet neuronal membrane segmentation (ISBI 2012 EM)", "membrane"),
+}
+METRIC_KEYS = ("dice", "iou", "hd95", "precision", "recall")
+
+
+def _r(v, n=4):
+    return round(float(v), n)
+
+
+def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
+               test_metrics: Dict, teacher: Dict, training: Dict, provenance: Dict,
+               threshold: float = 0.5, title: Optional[str] = None,
+               label: Optional[str] = None) -> Dict:
+    t, l = SET_INFO.get(name, (f"TinyUnet segmentation ({name})", "foreground"))
+    metrics = {k: _r(test_metrics[k]) for k in METRIC_KEYS}
+    metrics["n"] = int(test_metrics["n"])
+    metrics["measured_with"] = "tools/distill evaluate (PyTorch fp32)"
+    return {
+        "schema": 1,
+        "name": name,
+        "version": str(version),
+        "title": title or t,
+        "task": "binary-segmentation",
+        "label": label or l,
+        "trained": True,
+        "input": {
+            "name": "image", "layout": "NCHW", "channels": int(inp["channels"]),
+            "height": None, "width": None,
+            "resize": {"long_side": inp["resize"]["long_side"]},
+            "pad_multiple": int(inp["pad_multiple"]),
+            "mean": [float(v) for v in inp["mean"]], "std": [float(v) for v in inp["std"]],
+        },
+        "output": {"name": "logits", "kind": "logits"},
+        "threshold": threshold,
+        "files": {"fp32": "model.onnx"},
+        "precision": "fp32",
+        "params": int(params),
+        "flops_256": int(flops_256),
+        "metrics": {"test": metrics},
+        "teacher": teacher,
+        "training": training,
+        "provenance": provenance,
+    }
+
+
+def write_card(card: Dict, folder: Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.json"
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return path
