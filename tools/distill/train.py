@@ -44,6 +44,7 @@ class TrainConfig:
     batch: int = 8
     steps: int = 2000
     lr: float = 1e-3
+    student_lr: Optional[float] = 2e-3  # None: same as lr
     seed: int = 0
     device: str = "auto"
     threads: int = 2
@@ -190,7 +191,8 @@ def train(cfg: TrainConfig) -> dict:
             if m is not None:
                 m.to(memory_format=torch.channels_last)
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    lr = cfg.lr if is_teacher or cfg.student_lr is None else cfg.student_lr
+    opt = torch.optim.Adam(params, lr=lr)
     warm = min(50, cfg.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else
