@@ -1,8 +1,8 @@
 """Inference with the server's exact preprocessing, and test-split evaluation.
 
 Preprocessing (must match the Deno server, see the model card contract): x/255; channel
-rule (luma 0.299/0.587/0.114 or replicate); bilinear resize so the long side equals
-``resize.long_side`` when set and different; (x-mean)/std; centred zero padding to a
+rule (luma 0.299/0.587/0.114 or replicate); bilinear resize (antialiased, as
+src/imaging/resize.ts and PIL) so the long side equals ``resize.long_side`` when set and different; (x-mean)/std; centred zero padding to a
 multiple of ``pad_multiple`` (extra pixel bottom/right); run; crop; sigmoid; bilinear
 resize of the probability back to the original size; foreground = prob > threshold.
 Metrics: per image on hard masks, then averaged (``metrics.py``); per-image CSV.
@@ -33,7 +33,7 @@ def preprocess(img: np.ndarray, inp: Dict):
     h, w = x.shape[-2:]
     rh, rw = resized_shape(h, w, (inp.get("resize") or {}).get("long_side"))
     if (rh, rw) != (h, w):
-        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False)
+        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
     mean = torch.tensor(inp["mean"], dtype=torch.float32).view(1, -1, 1, 1)
     std = torch.tensor(inp["std"], dtype=torch.float32).view(1, -1, 1, 1)
     x = (x - mean) / std
@@ -51,7 +51,7 @@ def predict_prob(model, img: np.ndarray, inp: Dict, device="cpu") -> np.ndarray:
     logits = model(x.to(device)).float().cpu()[:, :1, t:t + rh, l:l + rw]
     p = torch.sigmoid(logits)
     if (rh, rw) != (h, w):
-        p = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False)
+        p = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
     return p[0, 0].numpy()
 
 

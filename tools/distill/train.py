@@ -112,9 +112,9 @@ def resize_pairs(pairs, long_side):
             out.append(p)
             continue
         x = torch.from_numpy(p.image).permute(2, 0, 1)[None].float()
-        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False)
+        x = F.interpolate(x, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
         m = F.interpolate(torch.from_numpy(p.mask)[None, None].float(), size=(rh, rw),
-                          mode="bilinear", align_corners=False)
+                          mode="bilinear", align_corners=False, antialias=True)
         out.append(data.Pair(p.id, x[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy(),
                              (m[0, 0] > 0.5).byte().numpy()))
     return out
