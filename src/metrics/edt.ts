@@ -59,9 +59,18 @@ function transform1d(
  * const d2 = squaredDistanceTransform(Uint8Array.from([1, 0, 0]), 3, 1); // [0, 1, 4]
  * ```
  */
-export function squaredDistanceTransform(feature: ArrayLike<number>, width: number, height: number): Float64Array {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 || feature.length !== width * height) {
-    throw new RangeError(`distance transform: ${feature.length} values do not make a ${width}×${height} image`);
+export function squaredDistanceTransform(
+  feature: ArrayLike<number>,
+  width: number,
+  height: number,
+): Float64Array {
+  if (
+    !Number.isInteger(width) || !Number.isInteger(height) || width < 0 || height < 0 ||
+    feature.length !== width * height
+  ) {
+    throw new RangeError(
+      `distance transform: ${feature.length} values do not make a ${width}×${height} image`,
+    );
   }
   const f = new Float64Array(width * height);
   let any = false;
@@ -85,7 +94,11 @@ export function squaredDistanceTransform(feature: ArrayLike<number>, width: numb
  * @param feature `width × height` values, row-major; non-zero = feature pixel
  * @returns distances in pixels; `Infinity` everywhere when there is no feature pixel
  */
-export function distanceTransform(feature: ArrayLike<number>, width: number, height: number): Float64Array {
+export function distanceTransform(
+  feature: ArrayLike<number>,
+  width: number,
+  height: number,
+): Float64Array {
   const d = squaredDistanceTransform(feature, width, height);
   for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(d[i]);
   return d;

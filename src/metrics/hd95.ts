@@ -45,9 +45,16 @@ function any(mask: ArrayLike<number>): boolean {
  * hd95(Uint8Array.from([1, 0, 0, 0]), Uint8Array.from([0, 0, 0, 1]), 4, 1); // 3
  * ```
  */
-export function hd95(pred: ArrayLike<number>, truth: ArrayLike<number>, width: number, height: number): number {
+export function hd95(
+  pred: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  width: number,
+  height: number,
+): number {
   if (pred.length !== width * height || truth.length !== width * height) {
-    throw new RangeError(`hd95: masks of ${pred.length} and ${truth.length} values for a ${width}×${height} image`);
+    throw new RangeError(
+      `hd95: masks of ${pred.length} and ${truth.length} values for a ${width}×${height} image`,
+    );
   }
   const hasPred = any(pred), hasTruth = any(truth);
   if (!hasPred && !hasTruth) return 0;

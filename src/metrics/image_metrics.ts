@@ -27,7 +27,12 @@ export const METRIC_NAMES = ["dice", "iou", "hd95", "precision", "recall"] as co
  * @param truth ground-truth mask, same size
  * @throws {RangeError} when the sizes do not match
  */
-export function imageMetrics(pred: ArrayLike<number>, truth: ArrayLike<number>, width: number, height: number): ImageMetrics {
+export function imageMetrics(
+  pred: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  width: number,
+  height: number,
+): ImageMetrics {
   return { ...overlapMetrics(confusion(pred, truth)), hd95: hd95(pred, truth, width, height) };
 }
 
@@ -38,5 +43,11 @@ export function imageMetrics(pred: ArrayLike<number>, truth: ArrayLike<number>, 
 export function meanMetrics(rows: readonly ImageMetrics[]): ImageMetrics {
   if (rows.length === 0) throw new RangeError("no images to average");
   const mean = (k: keyof ImageMetrics) => rows.reduce((a, r) => a + r[k], 0) / rows.length;
-  return { dice: mean("dice"), iou: mean("iou"), hd95: mean("hd95"), precision: mean("precision"), recall: mean("recall") };
+  return {
+    dice: mean("dice"),
+    iou: mean("iou"),
+    hd95: mean("hd95"),
+    precision: mean("precision"),
+    recall: mean("recall"),
+  };
 }

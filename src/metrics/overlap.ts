@@ -28,7 +28,9 @@ export interface OverlapMetrics {
  * @throws {RangeError} when the lengths differ
  */
 export function confusion(pred: ArrayLike<number>, truth: ArrayLike<number>): Confusion {
-  if (pred.length !== truth.length) throw new RangeError(`masks differ in size: ${pred.length} vs ${truth.length} pixels`);
+  if (pred.length !== truth.length) {
+    throw new RangeError(`masks differ in size: ${pred.length} vs ${truth.length} pixels`);
+  }
   let tp = 0, fp = 0, fn = 0;
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i] !== 0, t = truth[i] !== 0;

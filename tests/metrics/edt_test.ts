@@ -9,7 +9,9 @@ function bruteForce(feature: Uint8Array, w: number, h: number): Float64Array {
     for (let x = 0; x < w; x++) {
       for (let fy = 0; fy < h; fy++) {
         for (let fx = 0; fx < w; fx++) {
-          if (feature[fy * w + fx]) out[y * w + x] = Math.min(out[y * w + x], (x - fx) ** 2 + (y - fy) ** 2);
+          if (feature[fy * w + fx]) {
+            out[y * w + x] = Math.min(out[y * w + x], (x - fx) ** 2 + (y - fy) ** 2);
+          }
         }
       }
     }
@@ -18,7 +20,12 @@ function bruteForce(feature: Uint8Array, w: number, h: number): Float64Array {
 }
 
 Deno.test("EDT of a single row and a single point", () => {
-  assert.deepEqual([...squaredDistanceTransform(Uint8Array.from([1, 0, 0, 0]), 4, 1)], [0, 1, 4, 9]);
+  assert.deepEqual([...squaredDistanceTransform(Uint8Array.from([1, 0, 0, 0]), 4, 1)], [
+    0,
+    1,
+    4,
+    9,
+  ]);
   const d = distanceTransform(Uint8Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), 3, 3);
   assert.deepEqual([...d], [Math.SQRT2, 1, Math.SQRT2, 1, 0, 1, Math.SQRT2, 1, Math.SQRT2]);
 });
@@ -30,7 +37,11 @@ Deno.test("EDT equals the brute-force definition on random images", () => {
     const density = [0.02, 0.1, 0.5, 0.95][trial % 4];
     const feature = Uint8Array.from({ length: w * h }, () => (rand() < density ? 1 : 0));
     if (!feature.some((v) => v)) feature[Math.floor(rand() * w * h)] = 1;
-    assert.deepEqual([...squaredDistanceTransform(feature, w, h)], [...bruteForce(feature, w, h)], `trial ${trial} (${w}×${h})`);
+    assert.deepEqual(
+      [...squaredDistanceTransform(feature, w, h)],
+      [...bruteForce(feature, w, h)],
+      `trial ${trial} (${w}×${h})`,
+    );
   }
 });
 

@@ -21,7 +21,12 @@ Deno.test("Dice, IoU, precision, recall of a case computed by hand", () => {
 
 Deno.test("empty masks: both empty scores 1, one empty scores 0", () => {
   const empty = new Uint8Array(9);
-  assert.deepEqual(overlapMetrics(confusion(empty, empty)), { dice: 1, iou: 1, precision: 1, recall: 1 });
+  assert.deepEqual(overlapMetrics(confusion(empty, empty)), {
+    dice: 1,
+    iou: 1,
+    precision: 1,
+    recall: 1,
+  });
   const missed = overlapMetrics(confusion(empty, truth));
   assert.equal(missed.dice, 0);
   assert.equal(missed.recall, 0);
