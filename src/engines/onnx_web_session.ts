@@ -12,8 +12,11 @@
 import { EngineHangError, type EngineName, type EngineSession, type ModelSource, type SessionOptions, type Tensor } from "./engine.ts";
 import type { InitMessage, WorkerReply } from "./onnx_web_worker.ts";
 
-const WORKER_URL = new URL("./onnx_web_worker.ts", import.meta.url);
+/** The worker script; tests substitute a scripted one. */
+export const WORKER_URL = new URL("./onnx_web_worker.ts", import.meta.url);
 const DEFAULT_HANG_MS = 30_000;
+/** Starting a worker and creating the session (compiling wasm, reading weights) may take long; only runs hang. */
+const LOAD_TIMEOUT_MS = 120_000;
 
 interface Pending {
   resolve(outputs: Record<string, Tensor>): void;
@@ -27,8 +30,8 @@ class WorkerHandle {
   #nextId = 0;
   #ready: Promise<{ inputNames: string[]; outputNames: string[] }>;
 
-  constructor(init: InitMessage) {
-    this.worker = new Worker(WORKER_URL, { type: "module" });
+  constructor(init: InitMessage, url: URL) {
+    this.worker = new Worker(url, { type: "module" });
     let readyResolve!: (v: { inputNames: string[]; outputNames: string[] }) => void;
     let readyReject!: (e: Error) => void;
     this.#ready = new Promise((res, rej) => {
@@ -110,6 +113,7 @@ export class WebWorkerSession implements EngineSession {
     private init: Omit<InitMessage, "threads">,
     threads: number,
     private hangMs: number,
+    private workerUrl: URL,
   ) {
     this.#threads = threads;
   }
@@ -120,7 +124,8 @@ export class WebWorkerSession implements EngineSession {
 
   /**
    * Starts a worker, loads the model and runs the warm-up under the watchdog.
-   * @param retries fresh workers to try at the requested thread count before falling back to 1
+   * @param watchdog.retries fresh workers to try at the requested thread count before falling back to 1
+   * @param watchdog.workerUrl the worker script (tests substitute a scripted one)
    */
   static async create(
     engine: EngineName,
@@ -128,11 +133,13 @@ export class WebWorkerSession implements EngineSession {
     model: ModelSource,
     options: SessionOptions,
     defaultThreads: number,
-    retries = 2,
+    watchdog: { retries?: number; workerUrl?: URL } = {},
   ): Promise<WebWorkerSession> {
+    let retries = watchdog.retries ?? 2;
     const threads = Math.max(1, options.threads ?? defaultThreads);
     const init = { type: "init" as const, backend, model: model.bytes, externalData: model.externalData };
-    const session = new WebWorkerSession(engine, init, threads, options.hangTimeoutMs ?? DEFAULT_HANG_MS);
+    const hangMs = options.hangTimeoutMs ?? DEFAULT_HANG_MS;
+    const session = new WebWorkerSession(engine, init, threads, hangMs, watchdog.workerUrl ?? WORKER_URL);
     for (let attempt = 0; ; attempt++) {
       try {
         await session.#start(options.warmup);
@@ -153,10 +160,10 @@ export class WebWorkerSession implements EngineSession {
 
   async #start(warmup?: Record<string, Tensor>) {
     this.#handle?.terminate();
-    const handle = new WorkerHandle({ ...this.init, threads: this.#threads });
+    const handle = new WorkerHandle({ ...this.init, threads: this.#threads }, this.workerUrl);
     this.#handle = handle;
     try {
-      const names = await withTimeout(handle.ready(), this.hangMs, () => new EngineHangError(this.engine, this.hangMs));
+      const names = await withTimeout(handle.ready(), LOAD_TIMEOUT_MS, () => new Error(`${this.engine} engine did not load the model within ${LOAD_TIMEOUT_MS} ms`));
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
       if (warmup) await handle.run(warmup, this.hangMs, this.engine);

@@ -40,6 +40,9 @@ function reply(message: WorkerReply, transfer: Transferable[] = []) {
 }
 
 async function init(msg: InitMessage) {
+  // A Worker started from a file: URL has location.origin "null", which the WebGPU bundle
+  // uses as a URL base (and throws). Without `location` it resolves from import.meta.url.
+  Object.defineProperty(globalThis, "location", { value: undefined, configurable: true });
   ort = msg.backend === "webgpu"
     ? (await import("onnxruntime-web/webgpu")) as unknown as OrtWeb
     : await import("onnxruntime-web");

@@ -45,7 +45,7 @@ export const webgpuEngine: Engine = {
     }
     // A software adapter compiles shaders slowly: give the warm-up more time.
     const hangTimeoutMs = options.hangTimeoutMs ?? (probe.fallbackAdapter ? 180_000 : 60_000);
-    const session = await WebWorkerSession.create("webgpu", "webgpu", model, { ...options, hangTimeoutMs }, 1, 0);
+    const session = await WebWorkerSession.create("webgpu", "webgpu", model, { ...options, hangTimeoutMs }, 1, { retries: 0 });
     session.notes.push(probe.reason);
     return session;
   },

@@ -72,17 +72,22 @@ export class SerialQueue {
           signal?.removeEventListener("abort", onAbort);
           const started = performance.now();
           this.#running = true;
+          const done = () => {
+            this.#running = false;
+            this.#next();
+          };
           fn().then(
             (value) => {
               const computeMs = performance.now() - started;
               this.#avgComputeMs = this.#avgComputeMs * 0.8 + computeMs * 0.2;
+              done();
               resolve({ value, timings: { queueMs: started - enqueued, computeMs } });
             },
-            reject,
-          ).finally(() => {
-            this.#running = false;
-            this.#next();
-          });
+            (err) => {
+              done();
+              reject(err);
+            },
+          );
         },
       };
       const onAbort = () => {

@@ -7,6 +7,9 @@
 import { encode as encodePng } from "fast-png";
 import jpeg from "jpeg-js";
 
+/** Bytes usable as a fetch body. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
 /** A real ISIC 2017 dermoscopy image (256×192 RGB), see tests/fixtures/images/ATTRIBUTION.md. */
 export const ISIC_SAMPLE = new URL("../fixtures/images/isic_ISIC_0000011.png", import.meta.url);
 /** A real HC18 ultrasound image (256×173 grey). */
@@ -28,33 +31,33 @@ export function syntheticPixels(width: number, height: number, channels: number,
 }
 
 /** Encodes a PNG with fast-png. */
-export function makePng(width: number, height: number, channels: 1 | 2 | 3 | 4, depth: 8 | 16 = 8): Uint8Array {
+export function makePng(width: number, height: number, channels: 1 | 2 | 3 | 4, depth: 8 | 16 = 8): Bytes {
   const max = depth === 16 ? 65535 : 255;
   const px = syntheticPixels(width, height, channels, max);
   const data = depth === 16 ? Uint16Array.from(px) : Uint8Array.from(px);
-  return encodePng({ width, height, data, channels, depth });
+  return encodePng({ width, height, data, channels, depth }) as Bytes;
 }
 
 /** Encodes a palette PNG (8-bit indices into a 4-colour palette). */
-export function makePalettePng(width: number, height: number): Uint8Array {
+export function makePalettePng(width: number, height: number): Bytes {
   const palette: [number, number, number][] = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]];
   const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = i % 4;
-  return encodePng({ width, height, data, channels: 1, depth: 8, palette });
+  return encodePng({ width, height, data, channels: 1, depth: 8, palette }) as Bytes;
 }
 
 /** Encodes a baseline RGB JPEG with jpeg-js. */
-export function makeJpeg(width: number, height: number, quality = 90): Uint8Array {
+export function makeJpeg(width: number, height: number, quality = 90): Bytes {
   const rgba = new Uint8Array(width * height * 4);
   const px = syntheticPixels(width, height, 3);
   for (let i = 0; i < width * height; i++) {
     rgba.set(px.slice(3 * i, 3 * i + 3), 4 * i);
     rgba[4 * i + 3] = 255;
   }
-  return jpeg.encode({ width, height, data: rgba }, quality).data;
+  return new Uint8Array(jpeg.encode({ width, height, data: rgba }, quality).data);
 }
 
 /** The bytes of a committed sample. */
-export function readSample(url: URL): Promise<Uint8Array> {
+export function readSample(url: URL): Promise<Bytes> {
   return Deno.readFile(url);
 }
