@@ -23,7 +23,7 @@ const loaders: Record<EngineName, () => Promise<Engine>> = {
   native: async () => (await import("./onnx_native.ts")).nativeEngine,
   wasm: async () => (await import("./onnx_wasm.ts")).wasmEngine,
   webgpu: async () => (await import("./onnx_webgpu.ts")).webgpuEngine,
-  "tfjs-wasm": () => Promise.reject(new Error("the tfjs-wasm engine is not part of this build yet")),
+  "tfjs-wasm": async () => (await import("./tfjs_wasm.ts")).tfjsWasmEngine,
 };
 
 /** Parses an engine choice (e.g. from `TINYUNET_ENGINE`); throws on an unknown name. */

@@ -23,7 +23,7 @@ function binary(tfOp: "add" | "mul", fn: (a: number, b: number) => number): OpBu
   return (ctx) => {
     ctx.attrs.only([]);
     const [a, b] = ctx.inputs;
-    if (!a || !b) ctx.attrs.unsupported("a missing operand");
+    if (!a || !b) return ctx.attrs.unsupported("a missing operand");
     if (a.kind === "const" && b.kind === "const") {
       return { kind: "const", tensor: foldElementwise([a.tensor, b.tensor], (x, y) => f32(fn(x, y))) };
     }

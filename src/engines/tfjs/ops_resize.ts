@@ -100,7 +100,7 @@ const resize: OpBuilder = (ctx) => {
   const scales = optionalConst(ctx, 2, "scales");
   const sizes = optionalConst(ctx, 3, "sizes");
   const given = sizes && sizes.data.length > 0 ? sizes : scales && scales.data.length > 0 ? scales : undefined;
-  if (!given) attrs.unsupported("a Resize with neither scales nor sizes");
+  if (!given) return attrs.unsupported("a Resize with neither scales nor sizes");
   if (given.data.length !== axes.length) attrs.unsupported(`${given.data.length} scales/sizes for ${axes.length} axes`);
   const bySizes = given === sizes;
   // Per NCHW axis: the scale or the size asked for (undefined = unchanged).
