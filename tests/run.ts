@@ -8,12 +8,14 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { ensureSystemPackages } from "./system_deps.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = Deno.args.filter((a) => !a.startsWith("--deno-only") && !a.startsWith("--python-only"));
 const runDeno = !Deno.args.includes("--python-only");
 const runPython = !Deno.args.includes("--deno-only");
 const reports = await Deno.makeTempDir({ prefix: "tinyunet-tests-" });
+const stillMissing = ensureSystemPackages();
 
 interface Counts {
   passed: number;
@@ -80,6 +82,7 @@ if (runPython && existsSync(`${root}/tests/distill`)) {
 }
 
 await Deno.remove(reports, { recursive: true });
+if (stillMissing.length) console.log(`(system packages missing: ${stillMissing.join(" ")}: the tests that need them fail)`);
 if (total.skipped) console.log(`(${total.skipped} skipped, not counted as passed)`);
 console.log(`${total.passed} passed, ${total.failed} failed`);
 Deno.exit(total.failed > 0 ? 1 : 0);

@@ -1,0 +1,43 @@
+/**
+ * What the test suite needs from the operating system besides Deno: Python with PyTorch
+ * (the distillation tests) and Chromium (the browser test). On a Debian machine where we
+ * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
+ * otherwise the exact command to run is printed.
+ *
+ * @module
+ */
+
+/** Debian packages the suite uses. */
+export const PYTHON_PACKAGES = ["python3-torch", "python3-onnx", "python3-pytest", "python3-pil", "python3-scipy", "python3-numpy"];
+export const BROWSER_PACKAGES = ["chromium"];
+
+function ok(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Packages missing on this machine. */
+export function missingPackages(): string[] {
+  const missing: string[] = [];
+  if (!ok("/usr/bin/python3", ["-c", "import torch, onnx, pytest, PIL, scipy, numpy"])) missing.push(...PYTHON_PACKAGES);
+  if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
+  return missing;
+}
+
+/** Installs missing packages where allowed; returns what is still missing. */
+export function ensureSystemPackages(): string[] {
+  const missing = missingPackages();
+  if (missing.length === 0) return [];
+  const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(" ")}`;
+  const root = Deno.uid?.() === 0;
+  if (!root || Deno.env.get("TINYUNET_NO_APT") || !ok("apt-get", ["--version"])) {
+    console.error(`missing system packages: ${missing.join(" ")}\ninstall them with: sudo sh -c '${cmd}'`);
+    return missing;
+  }
+  console.log(`installing missing system packages: ${missing.join(" ")}`);
+  new Deno.Command("sh", { args: ["-c", `${cmd} >/tmp/tinyunet-apt.log 2>&1`], stdout: "inherit", stderr: "inherit" }).outputSync();
+  return missingPackages();
+}
