@@ -8,7 +8,6 @@ import onnxProto from "onnx-proto";
 
 /** The `onnx` protobuf namespace: `ModelProto`, `GraphProto`, `TensorProto`, … */
 export const onnx = onnxProto.onnx;
-// deno-lint-ignore no-namespace
 export declare namespace onnx {
   export type ModelProto = onnxProto.onnx.ModelProto;
   export type IModelProto = onnxProto.onnx.IModelProto;

@@ -31,9 +31,9 @@ Deno.test("a full queue refuses at once with a retry hint, and frees up after", 
   const q = new SerialQueue(2);
   const gate = deferred();
   const first = q.run(() => gate.promise); // running
-  const waiting = [q.run(async () => 1), q.run(async () => 2)];
+  const waiting = [q.run(() => Promise.resolve(1)), q.run(() => Promise.resolve(2))];
   assert.equal(q.depth, 2);
-  await assert.rejects(q.run(async () => 3), (err: unknown) => {
+  await assert.rejects(q.run(() => Promise.resolve(3)), (err: unknown) => {
     assert.ok(err instanceof QueueFullError);
     assert.ok(err.retryAfterSeconds >= 1);
     return true;
@@ -41,7 +41,7 @@ Deno.test("a full queue refuses at once with a retry hint, and frees up after", 
   gate.resolve();
   await first;
   assert.deepEqual((await Promise.all(waiting)).map((r) => r.value), [1, 2]);
-  assert.equal((await q.run(async () => 4)).value, 4);
+  assert.equal((await q.run(() => Promise.resolve(4))).value, 4);
 });
 
 Deno.test("an aborted waiting job leaves the queue and frees its slot", async () => {
@@ -49,11 +49,11 @@ Deno.test("an aborted waiting job leaves the queue and frees its slot", async ()
   const gate = deferred();
   const first = q.run(() => gate.promise);
   const controller = new AbortController();
-  const abandoned = q.run(async () => "never", controller.signal);
+  const abandoned = q.run(() => Promise.resolve("never"), controller.signal);
   controller.abort(new Error("deadline"));
   await assert.rejects(abandoned, QueueAbortedError);
   assert.equal(q.depth, 0);
-  const next = q.run(async () => "next"); // the slot is free again
+  const next = q.run(() => Promise.resolve("next")); // the slot is free again
   gate.resolve();
   await first;
   assert.equal((await next).value, "next");
@@ -62,6 +62,6 @@ Deno.test("an aborted waiting job leaves the queue and frees its slot", async ()
 Deno.test("a failing job does not block the queue", async () => {
   const q = new SerialQueue(4);
   await assert.rejects(q.run(() => Promise.reject(new Error("boom"))), /boom/);
-  assert.equal((await q.run(async () => "ok")).value, "ok");
+  assert.equal((await q.run(() => Promise.resolve("ok"))).value, "ok");
   assert.equal(q.busy, false);
 });
