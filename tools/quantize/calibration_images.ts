@@ -1,0 +1,116 @@
+/**
+ * The calibration image folder: every regular file in it (not recursive, hidden files
+ * ignored) that decodes as an image the server accepts; undecodable files are skipped with
+ * a warning. A subset of `maxImages` is taken evenly over the sorted names, and its
+ * SHA-256 (names and bytes) recorded so a card says exactly what it was calibrated on.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Tensor } from "../../src/engines/engine.ts";
+import { decodeImage } from "../../src/imaging/decode.ts";
+import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
+import { preprocess } from "../../src/imaging/preprocess.ts";
+import type { InputSpec } from "../../src/models/card.ts";
+
+/** The usable images of a calibration folder. */
+export interface CalibrationSet {
+  folder: string;
+  /** absolute paths of the images used, sorted */
+  files: string[];
+  /** files that could not be decoded, with the reason */
+  skipped: { file: string; reason: string }[];
+  /** SHA-256 over the used images' names and bytes */
+  sha256: string;
+}
+
+/** Thrown when the calibration folder cannot be used. */
+export class CalibrationDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CalibrationDataError";
+  }
+}
+
+function hex(bytes: ArrayBuffer): string {
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Picks `n` items spread evenly over `items` (all of them when n ≥ length). */
+export function evenlySpaced<T>(items: readonly T[], n: number): T[] {
+  if (n >= items.length) return [...items];
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)]);
+}
+
+async function decodeFile(path: string) {
+  return await decodeImage(await Deno.readFile(path), undefined, DEFAULT_DECODE_LIMITS);
+}
+
+/**
+ * Lists and checks the calibration images.
+ * @param folder a folder of PNG/JPEG images
+ * @param maxImages use at most this many (evenly spread)
+ * @param warn called once per skipped file
+ * @throws {CalibrationDataError} when the folder is missing or holds no usable image
+ */
+export async function scanCalibrationFolder(
+  folder: string,
+  maxImages: number,
+  warn: (message: string) => void = () => {},
+): Promise<CalibrationSet> {
+  let names: string[];
+  try {
+    names = [];
+    for await (const e of Deno.readDir(folder)) {
+      if (e.isFile && !e.name.startsWith(".")) names.push(e.name);
+    }
+  } catch (err) {
+    throw new CalibrationDataError(
+      `cannot read calibration folder ${folder}: ${(err as Error).message}`,
+    );
+  }
+  names.sort();
+  const usable: string[] = [];
+  const skipped: CalibrationSet["skipped"] = [];
+  for (const name of names) {
+    const path = join(folder, name);
+    try {
+      await decodeFile(path);
+      usable.push(path);
+    } catch (err) {
+      const reason = (err as Error).message;
+      skipped.push({ file: name, reason });
+      warn(`skipping ${path}: ${reason}`);
+    }
+  }
+  if (usable.length === 0) {
+    const what = names.length === 0
+      ? "no files"
+      : `${names.length} files, none of them a decodable PNG or JPEG`;
+    throw new CalibrationDataError(`calibration folder ${folder} holds ${what}`);
+  }
+  const files = evenlySpaced(usable, maxImages);
+  const hashes: string[] = [];
+  for (const f of files) {
+    hashes.push(
+      `${f.slice(f.lastIndexOf("/") + 1)} ${
+        hex(await crypto.subtle.digest("SHA-256", await Deno.readFile(f)))
+      }`,
+    );
+  }
+  const sha256 = hex(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(hashes.join("\n"))),
+  );
+  return { folder, files, skipped, sha256 };
+}
+
+/** Decodes and preprocesses each calibration image exactly as the server does. */
+export async function* calibrationInputs(
+  set: CalibrationSet,
+  spec: InputSpec,
+): AsyncGenerator<{ file: string; tensor: Tensor }> {
+  for (const file of set.files) {
+    const { tensor } = preprocess(await decodeFile(file), spec);
+    yield { file, tensor };
+  }
+}
