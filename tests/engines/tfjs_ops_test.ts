@@ -173,3 +173,14 @@ Deno.test("tfjs-wasm QDQ: per-channel quantization of an activation along axis 1
     return g.node("DequantizeLinear", [g.node("QuantizeLinear", [x, s, z], [int("axis", 1)]), s, z], [int("axis", 1)]);
   }), [1, 3, 6, 7], { lo: -1.5, hi: 1.5 });
 });
+
+Deno.test("tfjs-wasm QDQ: int32 bias through DequantizeLinear (as tools/quantize writes it)", async () => {
+  await compareEngines(opGraph(3, (g, x) => {
+    const w = addTensor(g, "w", Array.from({ length: 2 * 3 * 9 }, (_, i) => ((i * 53) % 200) - 100), [2, 3, 3, 3], 3);
+    const ws = addTensor(g, "ws", [0.01, 0.02], [2]);
+    const bq = addTensor(g, "bq", [1234, -56789], [2], 6);
+    const bs = addTensor(g, "bs", [0.0001, 0.0002], [2]);
+    const bias = g.node("DequantizeLinear", [bq, bs], [int("axis", 0)]);
+    return g.node("Conv", [x, g.node("DequantizeLinear", [w, ws], [int("axis", 0)]), bias], [ints("kernel_shape", [3, 3])]);
+  }), [1, 3, 8, 9]);
+});

@@ -19,7 +19,7 @@ export const attr = {
   string: (name: string, s: string): onnx.IAttributeProto => ({ name, type: 3, s: new TextEncoder().encode(s) }),
 };
 
-/** Adds an initializer of any supported element type (int8/uint8/int64 stored as raw data). */
+/** Adds an initializer of any supported element type (int8/uint8/int32/int64 stored as raw data). */
 export function addTensor(g: GraphBuilder, name: string, values: number[] | Float32Array, dims: number[], dataType: number = DataType.FLOAT): string {
   const raw = dataType === DataType.FLOAT
     ? new Uint8Array(Float32Array.from(values).buffer)
@@ -27,6 +27,8 @@ export function addTensor(g: GraphBuilder, name: string, values: number[] | Floa
     ? new Uint8Array(Int8Array.from(values).buffer)
     : dataType === DataType.UINT8
     ? Uint8Array.from(values)
+    : dataType === DataType.INT32
+    ? new Uint8Array(Int32Array.from(values).buffer)
     : new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
   g.initializers.push({ name, dims, dataType, rawData: raw });
   return name;

@@ -1,6 +1,6 @@
 /**
  * QuantizeLinear and DequantizeLinear as float32 math (8-bit, per tensor or per axis).
- * On constants (int8/uint8 weights) they fold at load, so a QDQ model's convolutions get
+ * On constants (int8/uint8 weights, int32 biases) they fold at load, so a QDQ model's convolutions get
  * plain float weights; on activations they run as round-half-even, shift and clamp.
  *
  * @module
@@ -26,14 +26,18 @@ interface QuantParams {
   axis: number | null;
 }
 
-function readParams(ctx: OpContext, rank: number | null, quantizedType?: number): QuantParams {
+function readParams(ctx: OpContext, rank: number | null, quantizedType?: number, allowInt32 = false): QuantParams {
   ctx.attrs.only(["axis", "saturate", "block_size", "output_dtype"]);
   if (ctx.attrs.int("block_size", 0) !== 0) ctx.attrs.unsupported("block quantization (block_size)");
   if (ctx.attrs.int("output_dtype", 0) !== 0) ctx.attrs.unsupported("output_dtype");
   const scale = constInput(ctx, 1, "scale");
   const given = optionalConst(ctx, 2, "zero point");
   const dataType = given?.dataType ?? quantizedType ?? 2;
-  if (!(dataType in RANGES)) ctx.attrs.unsupported(`${dataTypeName(dataType)} quantization (only int8, uint8)`);
+  // int32 appears only as dequantized constants (biases, zero point 0), which fold exactly.
+  const int32Ok = allowInt32 && dataType === 6;
+  if (!(dataType in RANGES) && !int32Ok) {
+    ctx.attrs.unsupported(`${dataTypeName(dataType)} quantization (only int8, uint8${allowInt32 ? ", int32 constants" : ""})`);
+  }
   const zero = given ?? { data: new Float32Array(scale.data.length), dims: scale.dims, dataType };
   if (zero.data.length !== scale.data.length) ctx.attrs.unsupported("scale and zero point of different lengths");
   if (scale.data.length === 1 && scale.dims.length <= 1) return { scale, zero, dataType, axis: null };
@@ -58,7 +62,7 @@ const dequantize: OpBuilder = (ctx) => {
   const { tf } = ctx;
   const x = ctx.inputs[0];
   if (x?.kind === "const") {
-    const p = readParams(ctx, x.tensor.dims.length, x.tensor.dataType);
+    const p = readParams(ctx, x.tensor.dims.length, x.tensor.dataType, true);
     if (p.axis !== null && x.tensor.dims[p.axis] !== p.scale.data.length) {
       ctx.attrs.unsupported(`${p.scale.data.length} scales for axis ${p.axis} of length ${x.tensor.dims[p.axis]}`);
     }
