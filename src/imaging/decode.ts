@@ -6,6 +6,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
+import { decodeDicom, isDicom } from "./decode_dicom.ts";
 import { decodeJpeg, isJpeg } from "./decode_jpeg.ts";
 import { decodePng, isPng } from "./decode_png.ts";
 import type { DecodedImage, DecodeLimits } from "./image.ts";
@@ -14,6 +15,8 @@ import type { DecodedImage, DecodeLimits } from "./image.ts";
 export interface DecodeOptions extends DecodeLimits {
   /** DICOM: `[center, width]` overriding the file's first window */
   window?: [number, number];
+  /** DICOM: 1-based frame of a multi-frame object */
+  frame?: number;
 }
 
 /** One image format. */
@@ -23,6 +26,8 @@ export interface ImageDecoder {
   /** media types that announce it */
   mediaTypes: string[];
   sniff(bytes: Uint8Array): boolean;
+  /** error code for a body that claims this format but is not it (default `bad_image`) */
+  corruptCode?: "bad_image" | "bad_dicom";
   decode(bytes: Uint8Array, options: DecodeOptions): DecodedImage | Promise<DecodedImage>;
 }
 
@@ -30,6 +35,7 @@ export interface ImageDecoder {
 export const DECODERS: ImageDecoder[] = [
   { name: "png", mediaTypes: ["image/png"], sniff: isPng, decode: decodePng },
   { name: "jpeg", mediaTypes: ["image/jpeg", "image/jpg", "image/pjpeg"], sniff: isJpeg, decode: decodeJpeg },
+  { name: "dicom", mediaTypes: ["application/dicom"], sniff: isDicom, corruptCode: "bad_dicom", decode: decodeDicom },
 ];
 
 /** Media types accepted as an image body (anything else is 415). */
@@ -60,7 +66,7 @@ export async function decodeImage(
   if (bytes.length === 0) throw new ApiError("bad_image", "the image is empty");
   const actual = DECODERS.find((d) => d.sniff(bytes));
   if (!actual) {
-    if (declared) throw new ApiError("bad_image", `the body is not a valid ${declared.name.toUpperCase()} (unrecognised signature)`);
+    if (declared) throw new ApiError(declared.corruptCode ?? "bad_image", `the body is not a valid ${declared.name.toUpperCase()} (unrecognised signature)`);
     throw new ApiError("unsupported_media_type", `unrecognised image format; send ${acceptedMediaTypes().join(", ")}`);
   }
   if (declared && declared !== actual) {
