@@ -7,7 +7,7 @@
  */
 import type { Engine, Tensor } from "../../src/engines/engine.ts";
 import type { onnx } from "../../src/onnx/proto.ts";
-import { exposeTensors } from "./calibration_model.ts";
+import { exposeTensors, nodeOutputs } from "./calibration_model.ts";
 import { type CalibrationMethod, calibrationRange, histogramKind } from "./ranges.ts";
 import { TensorStats } from "./statistics.ts";
 
@@ -60,7 +60,8 @@ export async function calibrate(
             throw new Error(`tensor ${name} on ${file}: ${(err as Error).message}`);
           }
         }
-        options.progress?.(pass, ++done, file);
+        done++;
+        options.progress?.(pass, done, file); // (not `++done` inside: skipped when progress is unset)
       }
       if (done === 0) throw new Error("no calibration inputs");
     }
@@ -76,4 +77,31 @@ export async function calibrate(
     ranges.set(name, [lo, hi]);
   }
   return ranges;
+}
+
+/**
+ * Finds which tensors are float32 by running the model once with every node output
+ * exposed (the quantiser cannot infer the output type of every op by itself).
+ * @returns names of the float32 node outputs and graph inputs
+ */
+export async function probeFloatTensors(
+  model: onnx.IModelProto,
+  feeds: Record<string, Tensor>,
+  engine: Engine,
+  threads?: number,
+): Promise<Set<string>> {
+  const bytes = exposeTensors(model, nodeOutputs(model));
+  const session = await engine.createSession({ path: "probe.onnx", bytes, externalData: [] }, {
+    threads,
+  });
+  try {
+    const outputs = await session.run(feeds);
+    const floats = new Set<string>();
+    for (const [name, t] of [...Object.entries(feeds), ...Object.entries(outputs)]) {
+      if (t.data instanceof Float32Array) floats.add(name);
+    }
+    return floats;
+  } finally {
+    await session.release();
+  }
 }

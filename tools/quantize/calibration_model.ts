@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { DataType, decodeModel, encodeModel, type onnx } from "../../src/onnx/proto.ts";
+import { decodeModel, encodeModel, type onnx } from "../../src/onnx/proto.ts";
 
 /**
- * Encodes a copy of `model` whose graph also outputs `tensors` (float32).
+ * Encodes a copy of `model` whose graph also outputs `tensors`. The extra outputs carry no
+ * type: onnxruntime takes the type the graph gives them, so tensors of unknown type (the
+ * outputs of ops the quantiser does not model) can be exposed and their type read back.
  * @param model the float model (not modified)
  * @param tensors names of tensors to expose (graph inputs and existing outputs are skipped)
  * @returns `.onnx` bytes
@@ -22,8 +24,13 @@ export function exposeTensors(model: onnx.IModelProto, tensors: readonly string[
   for (const name of tensors) {
     if (existing.has(name)) continue;
     existing.add(name);
-    outputs.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
+    outputs.push({ name });
   }
   graph.output = outputs;
   return encodeModel(copy);
+}
+
+/** Every tensor a graph computes (node outputs), in node order. */
+export function nodeOutputs(model: onnx.IModelProto): string[] {
+  return (model.graph?.node ?? []).flatMap((n) => (n.output ?? []).filter(Boolean));
 }

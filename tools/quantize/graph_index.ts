@@ -106,6 +106,11 @@ export class GraphIndex {
     if (type) this.elemType.set(out, type);
   }
 
+  /** Records tensors found to be float32 (by a probe run) whose type was not declared. */
+  markFloat(names: Iterable<string>): void {
+    for (const n of names) if (!this.elemType.has(n)) this.elemType.set(n, DataType.FLOAT);
+  }
+
   /** Whether a tensor is known to be float32. */
   isFloat(name: string): boolean {
     return this.elemType.get(name) === DataType.FLOAT;

@@ -14,7 +14,7 @@ import { selectEngine } from "../../src/engines/select.ts";
 import { postprocess } from "../../src/imaging/postprocess.ts";
 import { readEntry } from "../../src/models/repository.ts";
 import { decodeModel, encodeModel, type onnx, toNumber } from "../../src/onnx/proto.ts";
-import { calibrate } from "./calibrate.ts";
+import { calibrate, probeFloatTensors } from "./calibrate.ts";
 import { calibrationInputs, scanCalibrationFolder } from "./calibration_images.ts";
 import { sha256Hex, updateCard, writeFileAtomic } from "./card_file.ts";
 import { foldBatchNorm } from "./fold_batchnorm.ts";
@@ -147,19 +147,7 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
   const { bytes: fp32Bytes, model } = await readFloatModel(fp32Path);
 
   const folded = foldBatchNorm(model, dir);
-  const plan = planQuantization(model.graph!, new GraphIndex(model.graph!));
-  if (plan.nodes.size === 0) {
-    const why = plan.skipped.slice(0, 8).map((s) => `${s.op} ${s.node}: ${s.reason}`).join("; ");
-    throw new QuantizeError(`${fp32Path}: nothing could be quantised (${why})`);
-  }
-  log(
-    `${entry.name}/${entry.version}: ${plan.nodes.size} nodes to quantise, ${plan.skipped.length} left fp32, ${folded} BatchNormalization folded`,
-  );
-
   const set = await scanCalibrationFolder(opts.calibFolder, opts.maxImages, opts.warn);
-  log(
-    `calibrating on ${set.files.length} images from ${opts.calibFolder} (${set.skipped.length} skipped), method ${opts.method}`,
-  );
   const { engine } = await selectEngine(opts.engine);
   const inputName = card.input.name;
   const feeds = async function* () {
@@ -167,6 +155,22 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
       yield { file, feeds: { [inputName]: tensor } };
     }
   };
+  const index = new GraphIndex(model.graph!);
+  for await (const first of feeds()) {
+    index.markFloat(await probeFloatTensors(model, first.feeds, engine, opts.threads));
+    break;
+  }
+  const plan = planQuantization(model.graph!, index);
+  if (plan.nodes.size === 0) {
+    const why = plan.skipped.slice(0, 8).map((s) => `${s.op} ${s.node}: ${s.reason}`).join("; ");
+    throw new QuantizeError(`${fp32Path}: nothing could be quantised (${why})`);
+  }
+  log(
+    `${entry.name}/${entry.version}: ${plan.nodes.size} nodes to quantise, ${plan.skipped.length} left fp32, ${folded} BatchNormalization folded`,
+  );
+  log(
+    `calibrating on ${set.files.length} images from ${opts.calibFolder} (${set.skipped.length} skipped), method ${opts.method}`,
+  );
   const calibrated = plan.tensors.filter((t) => !plan.shared.has(t));
   const ranges = await calibrate(model, calibrated, feeds, {
     engine,

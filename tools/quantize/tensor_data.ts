@@ -48,7 +48,11 @@ export function readFloat32(t: onnx.ITensorProto, modelDir: string): Float32Arra
     if (bytes.length !== count * 4) {
       throw new Error(`tensor "${t.name}" holds ${bytes.length} bytes for ${count} floats`);
     }
-    return new Float32Array(bytes.slice().buffer); // copy: the source may be unaligned
+    // copy into a fresh buffer: the source may be unaligned, or a Node Buffer view whose
+    // slice() shares (and whose .buffer is) a larger pool
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return new Float32Array(copy.buffer);
   }
   const values = Float32Array.from(t.floatData ?? []);
   if (values.length !== count) {
