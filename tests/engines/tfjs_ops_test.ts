@@ -184,3 +184,16 @@ Deno.test("tfjs-wasm QDQ: int32 bias through DequantizeLinear (as tools/quantize
     return g.node("Conv", [x, g.node("DequantizeLinear", [w, ws], [int("axis", 0)]), bias], [ints("kernel_shape", [3, 3])]);
   }), [1, 3, 8, 9]);
 });
+
+Deno.test("tfjs-wasm Conv reading a channel Concat (3 parts, stride 2, fused Relu), and a Concat read twice", async () => {
+  await compareEngines(opGraph(3, (g, x) => {
+    const a = conv(g, x, 3, 2, [1, 1], []);
+    const b = conv(g, x, 3, 5, [3, 3], [ints("pads", [1, 1, 1, 1])]);
+    const cat = g.node("Concat", [a, x, b], [int("axis", 1)]);
+    return g.node("Relu", [conv(g, cat, 10, 4, [3, 3], [ints("strides", [2, 2]), ints("pads", [1, 0, 1, 1])])]);
+  }), [1, 3, 11, 9]);
+  await compareEngines(opGraph(3, (g, x) => {
+    const cat = g.node("Concat", [x, g.relu(x)], [int("axis", 1)]);
+    return g.node("Add", [conv(g, cat, 6, 2, [3, 3], [ints("pads", [1, 1, 1, 1])]), conv(g, cat, 6, 2, [1, 1], [])]);
+  }), [1, 3, 7, 8]);
+});

@@ -132,6 +132,8 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
 
   const steps: Step[] = [];
   const absorbed = new Set<number>();
+  /** channel Concats left to their Conv reader: output name → part names */
+  const deferred = new Map<string, string[]>();
   /** A builder context; `pending` names an activation about to be produced (for fusion). */
   const contextFor = (node: onnx.INodeProto, pending?: string): OpContext => ({
     tf,
@@ -169,8 +171,14 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
     if (!build) {
       throw new UnsupportedOnnxError(`operator ${node.opType} (node "${node.name ?? ""}") is not supported; supported: ${SUPPORTED_OPS.join(", ")}`);
     }
+    if (node.opType === "Concat" && deferConcat(node)) {
+      values.set(outputs[0], { kind: "act" });
+      continue;
+    }
     const ctx = contextFor(node);
     let outName = outputs[0];
+    const parts = node.opType === "Conv" ? deferred.get(node.input?.[0] ?? "") : undefined;
+    if (parts) ctx.fusion.concatParts = parts.length;
     if (node.opType === "Conv" && ctx.inputs[0]?.kind === "act") outName = fuseFollowers(outName, ctx.fusion);
     const result = build(ctx);
     ctx.inputs = []; // let folded constants be collected
@@ -178,9 +186,29 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
       values.set(outName, result);
       continue;
     }
-    const actInputs = result.inputs.map((k) => (node.input ?? [])[k]);
+    const actInputs = result.inputs.flatMap((k) => (k === 0 && parts ? parts : [(node.input ?? [])[k]]));
     steps.push({ node: describeNode(node), inputs: actInputs, output: outName, run: result.run });
     values.set(outName, { kind: "act" });
+  }
+
+  /**
+   * Leaves a channel Concat of activations unmaterialised when its only reader is a plain
+   * Conv (group 1) that takes it as input, which then reads the parts (see Fusion.concatParts).
+   */
+  function deferConcat(node: onnx.INodeProto): boolean {
+    const attrs = new Attributes(node);
+    const axis = attrs.int("axis", 0);
+    if (attrs.has("axis") === false || (axis !== 1 && axis !== -3)) return false;
+    const inputs = node.input ?? [];
+    if (inputs.length < 2 || inputs.some((name) => values.get(name)?.kind !== "act")) return false;
+    const reader = soleConsumer(node.output![0]);
+    if (reader === undefined) return false;
+    const conv = nodes[reader];
+    if (conv.opType !== "Conv" || conv.input?.[0] !== node.output![0]) return false;
+    if (new Attributes(conv).int("group", 1) !== 1) return false;
+    attrs.only(["axis"]);
+    deferred.set(node.output![0], [...inputs]);
+    return true;
   }
 
   /** Folds a sole-consumer BatchNormalization and then activation into a Conv. */

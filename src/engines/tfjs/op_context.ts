@@ -31,6 +31,12 @@ export interface Fusion {
   /** y = conv * scale + shift, per output channel (a folded BatchNormalization) */
   affine?: { scale: Float32Array; shift: Float32Array };
   activation?: Activation;
+  /**
+   * The input is a channel Concat of this many activations, not materialised: the conv
+   * runs on each part with the matching slice of its weights and sums (tfjs's channel
+   * concat is a slow copy). The parts replace input 0 in `run`'s arguments.
+   */
+  concatParts?: number;
 }
 
 /** Everything a builder may use. */

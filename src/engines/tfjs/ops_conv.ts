@@ -7,7 +7,7 @@
  */
 import type { Tensor, Tensor1D, Tensor4D } from "@tensorflow/tfjs-core";
 import type { Tf } from "./backend.ts";
-import { type Activation, constInput, type OpBuilder, type OpContext, optionalConst, requireAct } from "./op_context.ts";
+import { type Activation, constInput, type OpBuilder, type OpContext, type OpResult, optionalConst, requireAct } from "./op_context.ts";
 import { readWindow, resolvePads } from "./padding.ts";
 import type { ConstTensor } from "./tensor_data.ts";
 
@@ -89,10 +89,24 @@ const conv: OpBuilder = (ctx) => {
     return {
       kind: "act",
       inputs: [0],
-      run: ([x]) => {
-        checkChannels(ctx, x, cin);
-        const pad = resolvePads(win, [x.shape[1]!, x.shape[2]!]);
-        return finish(tf.fused.conv2d({ x: x as Tensor4D, filter, strides, pad, dilations: [dh, dw], bias: biasT, ...act }));
+      run: (xs) => {
+        const pad = resolvePads(win, [xs[0].shape[1]!, xs[0].shape[2]!]);
+        if (xs.length === 1) {
+          checkChannels(ctx, xs[0], cin);
+          return finish(tf.fused.conv2d({ x: xs[0] as Tensor4D, filter, strides, pad, dilations: [dh, dw], bias: biasT, ...act }));
+        }
+        // A concatenated input: conv each part with its weight slice, then sum.
+        const total = xs.reduce((n, x) => n + x.shape[3]!, 0);
+        if (total !== cin) throw new Error(`Conv "${ctx.node.name ?? ""}": input has ${total} channels, the weights expect ${cin}`);
+        let offset = 0;
+        const ys = xs.map((x, i) => {
+          const c = x.shape[3]!;
+          const part = tf.slice(filter, [0, 0, offset, 0], [kh, kw, c, m]);
+          offset += c;
+          const last = i === xs.length - 1;
+          return tf.fused.conv2d({ x: x as Tensor4D, filter: part, strides, pad, dilations: [dh, dw], bias: last ? biasT : undefined });
+        });
+        return finish(applyActivation(tf, tf.addN(ys), fusion.activation) as Tensor4D);
       },
     };
   }
@@ -171,6 +185,9 @@ const convTranspose: OpBuilder = (ctx) => {
   });
   const [sh, sw] = win.strides;
   const [pt, pl, pb, pr] = win.autoPad === "VALID" ? [0, 0, 0, 0] : win.pads;
+  if (group === 1 && kh === kw && sh === kh && sw === kw && !(pt || pl || pb || pr) && !outPad[0] && !outPad[1]) {
+    return depthToSpaceTranspose(ctx, w, kh, biasT);
+  }
   return {
     kind: "act",
     inputs: [0],
@@ -191,6 +208,38 @@ const convTranspose: OpBuilder = (ctx) => {
     },
   };
 };
+
+/**
+ * A transposed convolution whose kernel equals its stride (k×k, stride k, no padding, the
+ * U-Net up-sampling) writes each output pixel from exactly one input pixel: one matrix
+ * product [N·H·W, C] × [C, k·k·M] and a depth-to-space. Faster than tfjs's generic
+ * Conv2DBackpropInput, and exact to float rounding.
+ */
+function depthToSpaceTranspose(ctx: OpContext, w: ConstTensor, k: number, bias: Tensor1D | undefined): OpResult {
+  const { tf } = ctx;
+  const [c, m] = w.dims;
+  // ONNX W[c, o, i, j] → matrix[c, (i·k + j)·M + o], the channel order depthToSpace reads.
+  const data = new Float32Array(c * k * k * m);
+  for (let ci = 0; ci < c; ci++) {
+    for (let o = 0; o < m; o++) {
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j < k; j++) data[ci * k * k * m + (i * k + j) * m + o] = w.data[((ci * m + o) * k + i) * k + j];
+      }
+    }
+  }
+  const matrix = ctx.keep(tf.tensor2d(data, [c, k * k * m]));
+  return {
+    kind: "act",
+    inputs: [0],
+    run: ([x]) => {
+      checkChannels(ctx, x, c);
+      const [n, h, wd] = x.shape as number[];
+      const cols = tf.reshape(tf.matMul(tf.reshape(x, [n * h * wd, c]), matrix), [n, h, wd, k * k * m]) as Tensor4D;
+      const y = tf.depthToSpace(cols, k, "NHWC");
+      return bias ? tf.add(y, bias) : y;
+    },
+  };
+}
 
 /** Builders of this module, by op type. */
 export const CONV_OPS: Record<string, OpBuilder> = { Conv: conv, ConvTranspose: convTranspose };
