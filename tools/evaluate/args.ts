@@ -1,0 +1,113 @@
+/**
+ * Command-line arguments of `deno task evaluate`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type EngineChoice, parseEngineChoice } from "../../src/engines/select.ts";
+import type { Precision } from "../../src/models/model_version.ts";
+import { SPLITS } from "./dataset.ts";
+
+/** Usage text. */
+export const USAGE =
+  `Evaluate a deployed model through the serving path (Dice, IoU, HD95, precision, recall).
+
+  deno task evaluate -- --model models/<name>/<version>[/model.int8.onnx] --data <set folder> [options]
+
+Options:
+  --split train|val|test   which split (default test)
+  --precision fp32|int8    with a version folder: which file (default: the card's precision)
+  --engine auto|native|wasm|webgpu   engine to run on (default native)
+  --threads N              intra-op threads
+  --csv FILE               also write per-image metrics as CSV
+  --write-card             record the result in the card as metrics.<split>_deployed_<precision>
+  --quiet                  no per-image progress lines
+  -h, --help               this text
+
+The data folder holds <split>/images/<id>.png and <split>/masks/<id>.png (0/255).`;
+
+/** Parsed options. */
+export interface EvaluateArgs {
+  model: string;
+  data: string;
+  split: string;
+  precision?: Precision;
+  engine: EngineChoice;
+  threads?: number;
+  csv?: string;
+  writeCard: boolean;
+  quiet: boolean;
+}
+
+/** Thrown for bad arguments. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Parses the arguments.
+ * @returns the options, or null when help was asked for
+ * @throws {UsageError} for unknown or invalid arguments
+ */
+export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv[0] === "--" ? argv.slice(1) : argv,
+      options: {
+        model: { type: "string" },
+        data: { type: "string" },
+        split: { type: "string" },
+        precision: { type: "string" },
+        engine: { type: "string" },
+        threads: { type: "string" },
+        csv: { type: "string" },
+        "write-card": { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+  if (!v.model) throw new UsageError("--model <models/name/version> is required");
+  if (!v.data) throw new UsageError("--data <data set folder> is required");
+  const split = v.split ?? "test";
+  if (!(SPLITS as readonly string[]).includes(split)) {
+    throw new UsageError(`--split must be one of ${SPLITS.join(", ")}`);
+  }
+  if (v.precision !== undefined && v.precision !== "fp32" && v.precision !== "int8") {
+    throw new UsageError("--precision must be fp32 or int8");
+  }
+  let engine: EngineChoice;
+  try {
+    engine = parseEngineChoice(v.engine ?? "native");
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let threads: number | undefined;
+  if (v.threads !== undefined) {
+    threads = Number(v.threads);
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new UsageError(`--threads must be a whole number ≥ 1, got "${v.threads}"`);
+    }
+  }
+  return {
+    model: v.model,
+    data: v.data,
+    split,
+    precision: v.precision as Precision | undefined,
+    engine,
+    threads,
+    csv: v.csv,
+    writeCard: !!v["write-card"],
+    quiet: !!v.quiet,
+  };
+}

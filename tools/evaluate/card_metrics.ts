@@ -1,0 +1,66 @@
+/**
+ * Records an evaluation in the model card: `metrics.<split>_deployed_<precision>` (for
+ * example `metrics.test_deployed_int8`) with the averaged metrics, the image count, the
+ * engine, the file and its SHA-256, and the date. The card is rewritten atomically and
+ * validated first.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { ImageMetrics } from "../../src/metrics/image_metrics.ts";
+import type { RuntimeInfo } from "../../src/models/model_version.ts";
+import { sha256Hex, updateCard } from "../quantize/card_file.ts";
+import type { ModelTarget } from "./model_target.ts";
+
+/** The card key of an evaluation. */
+export function metricsKey(split: string, precision: string): string {
+  return `${split}_deployed_${precision}`;
+}
+
+function round4(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}
+
+/** The record stored under the key. */
+export async function metricsRecord(
+  target: ModelTarget,
+  mean: ImageMetrics,
+  n: number,
+  runtime: RuntimeInfo,
+  data: string,
+): Promise<Record<string, unknown>> {
+  return {
+    dice: round4(mean.dice),
+    iou: round4(mean.iou),
+    hd95: round4(mean.hd95),
+    precision: round4(mean.precision),
+    recall: round4(mean.recall),
+    n,
+    engine: runtime.engine,
+    threads: runtime.threads,
+    file: target.file,
+    sha256: await sha256Hex(await Deno.readFile(join(target.dir, target.file))),
+    data,
+    date: new Date().toISOString().slice(0, 10),
+    measured_with: "tools/evaluate (Deno serving path: decodeImage → segmentImage)",
+  };
+}
+
+/**
+ * Writes the record into the card.
+ * @throws {CardError} when the card would become invalid (it is left as it was)
+ */
+export async function writeMetrics(
+  dir: string,
+  key: string,
+  record: Record<string, unknown>,
+): Promise<void> {
+  await updateCard(dir, (raw) => {
+    const metrics = (raw.metrics && typeof raw.metrics === "object" ? raw.metrics : {}) as Record<
+      string,
+      unknown
+    >;
+    metrics[key] = record;
+    raw.metrics = metrics;
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Evaluation of a loaded model on a data set split through the serving path: each image
+ * is decoded with `decodeImage` and segmented with `segmentImage` (preprocess → queued
+ * engine run → postprocess, exactly what `/v1/segment` does), then scored against its
+ * mask; metrics are per image, then averaged.
+ *
+ * @module
+ */
+import { decodeImage } from "../../src/imaging/decode.ts";
+import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
+import { type ImageMetrics, imageMetrics, meanMetrics } from "../../src/metrics/image_metrics.ts";
+import type { ModelVersion, Precision, RuntimeInfo } from "../../src/models/model_version.ts";
+import { segmentImage } from "../../src/segment.ts";
+import { DataError, type Pair, readMask } from "./dataset.ts";
+
+/** One image's result. */
+export interface ImageRow extends ImageMetrics {
+  id: string;
+  width: number;
+  height: number;
+  /** engine run time of this image (ms) */
+  inference_ms: number;
+}
+
+/** A whole evaluation. */
+export interface EvaluationResult {
+  rows: ImageRow[];
+  mean: ImageMetrics;
+  n: number;
+  runtime: RuntimeInfo;
+}
+
+/**
+ * Scores a model on image/mask pairs.
+ * @param model a loaded model version
+ * @param pairs the images and masks
+ * @param precision which of the model's files to run
+ * @param progress called after each image
+ * @throws {DataError} for an unreadable image or mask, or sizes that differ
+ */
+export async function evaluatePairs(
+  model: ModelVersion,
+  pairs: readonly Pair[],
+  precision: Precision,
+  progress?: (done: number, row: ImageRow) => void,
+): Promise<EvaluationResult> {
+  if (pairs.length === 0) throw new DataError("no images to evaluate");
+  const rows: ImageRow[] = [];
+  let runtime: RuntimeInfo | undefined;
+  for (const pair of pairs) {
+    let image;
+    try {
+      image = await decodeImage(await Deno.readFile(pair.image), undefined, DEFAULT_DECODE_LIMITS);
+    } catch (err) {
+      throw new DataError(`cannot read image ${pair.image}: ${(err as Error).message}`);
+    }
+    const truth = await readMask(pair.mask);
+    if (truth.width !== image.width || truth.height !== image.height) {
+      throw new DataError(
+        `size mismatch for ${pair.id}: image ${image.width}×${image.height}, mask ${truth.width}×${truth.height}`,
+      );
+    }
+    const result = await segmentImage(model, image, { precision });
+    runtime = result.runtime;
+    const row: ImageRow = {
+      id: pair.id,
+      ...imageMetrics(result.segmentation.mask, truth.data, image.width, image.height),
+      width: image.width,
+      height: image.height,
+      inference_ms: result.timings.inference_ms,
+    };
+    rows.push(row);
+    progress?.(rows.length, row);
+  }
+  return { rows, mean: meanMetrics(rows), n: rows.length, runtime: runtime! };
+}
