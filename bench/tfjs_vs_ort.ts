@@ -1,7 +1,8 @@
 /**
  * tfjs-wasm vs onnxruntime-web wasm (1 thread) on the 256² TinyUnet (width 4, depth 4,
- * random weights): median latency of N runs after warm-up, both engines in this process,
- * plus the `.wasm` bytes each loads. Prints one JSON object.
+ * random weights): median latency of N runs after warm-up, both engines in this process
+ * with their runs alternating, plus the `.wasm` bytes each loads. Prints one JSON object.
+ * onnxruntime-web's time includes its Worker round trip (that is how the server runs it).
  *
  * `deno run -A bench/tfjs_vs_ort.ts [--runs 20] [--warmup 3] [--size 256]`
  *
@@ -24,19 +25,27 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function time(engine: Engine, feeds: Record<string, Tensor>, bytes: Uint8Array) {
-  const session = await engine.createSession({ path: "tinyunet.onnx", bytes, externalData: [] }, { threads: 1 });
+/** Warms both sessions, then alternates their runs so both see the same machine load. */
+async function timeBoth(engines: Engine[], feeds: Record<string, Tensor>, bytes: Uint8Array) {
+  const sessions = await Promise.all(engines.map((e) => e.createSession({ path: "tinyunet.onnx", bytes, externalData: [] }, { threads: 1 })));
   try {
-    for (let i = 0; i < warmup; i++) await session.run(feeds);
-    const ms: number[] = [];
+    for (const s of sessions) for (let i = 0; i < warmup; i++) await s.run(feeds);
+    const ms: number[][] = sessions.map(() => []);
     for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      await session.run(feeds);
-      ms.push(performance.now() - t0);
+      for (const [k, s] of sessions.entries()) {
+        const t0 = performance.now();
+        await s.run(feeds);
+        ms[k].push(performance.now() - t0);
+      }
     }
-    return { median_ms: +median(ms).toFixed(2), min_ms: +Math.min(...ms).toFixed(2), max_ms: +Math.max(...ms).toFixed(2), threads: session.threads };
+    return sessions.map((s, k) => ({
+      median_ms: +median(ms[k]).toFixed(2),
+      min_ms: +Math.min(...ms[k]).toFixed(2),
+      max_ms: +Math.max(...ms[k]).toFixed(2),
+      threads: s.threads,
+    }));
   } finally {
-    await session.release();
+    for (const s of sessions) await s.release();
   }
 }
 
@@ -52,8 +61,7 @@ async function ortWasmFiles() {
 const bytes = unetModel({ width: 4, depth: 4, seed: 7 });
 const rnd = seededRandom(1);
 const feeds = { image: { data: new Float32Array(3 * size * size).map(() => rnd() * 2 - 1), dims: [1, 3, size, size] } };
-const tfjs = await time(tfjsWasmEngine, feeds, bytes);
-const ort = await time(wasmEngine, feeds, bytes);
+const [tfjs, ort] = await timeBoth([tfjsWasmEngine, wasmEngine], feeds, bytes);
 const rt = await loadTfjs();
 console.log(JSON.stringify({
   benchmark: "tfjs_vs_ort",
