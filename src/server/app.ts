@@ -4,18 +4,22 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
+import type { BlankEnv } from "hono/types";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
 import { errorBody, handleError } from "./errors.ts";
+import { openApiRoutes } from "./routes/openapi_docs.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import { v1ModelRoutes } from "./routes/v1_models.ts";
 import { v1SegmentRoutes } from "./routes/v1_segment.ts";
 import { v2Routes } from "./routes/v2_inference.ts";
 
 /** Builds the app around a model registry and settings. */
 export function buildApp(ctx: AppContext): Hono {
-  const app = new Hono();
+  const app = new OpenAPIHono<BlankEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
   app.onError(handleError);
   app.notFound((c) => c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404));
   app.use(
@@ -31,5 +35,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", v1SegmentRoutes(ctx));
   app.route("/", v1ModelRoutes(ctx));
   app.route("/", v2Routes(ctx));
+  app.route("/", uiRoutes());
+  app.route("/", openApiRoutes(app));
   return app;
 }

@@ -4,9 +4,11 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelVersion } from "../../models/model_version.ts";
 import type { AppContext } from "../context.ts";
+import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import { ModelListSchema, ModelVersionSchema } from "../openapi_schemas.ts";
 
 /** A model version as the API shows it. */
 export async function describeVersion(mv: ModelVersion) {
@@ -21,10 +23,45 @@ export async function describeVersion(mv: ModelVersion) {
   };
 }
 
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/models",
+  tags: ["models"],
+  summary: "List the served models (latest version of each, with its card's label and trained flag)",
+  responses: {
+    200: { description: "the models", content: { "application/json": { schema: ModelListSchema } } },
+    ...errorResponses([]),
+  },
+});
+
+const modelRoute = createRoute({
+  method: "get",
+  path: "/v1/models/{name}",
+  tags: ["models"],
+  summary: "A model's latest version: card, precisions, runtime, queue depth, versions",
+  request: { params: z.object({ name: NameParam }) },
+  responses: {
+    200: { description: "the model", content: { "application/json": { schema: ModelVersionSchema } } },
+    ...errorResponses(["model_not_found"]),
+  },
+});
+
+const versionRoute = createRoute({
+  method: "get",
+  path: "/v1/models/{name}/versions/{version}",
+  tags: ["models"],
+  summary: "One model version: card, precisions, runtime, queue depth",
+  request: { params: z.object({ name: NameParam, version: VersionParam }) },
+  responses: {
+    200: { description: "the model version", content: { "application/json": { schema: ModelVersionSchema } } },
+    ...errorResponses(["model_not_found"]),
+  },
+});
+
 /** The v1 model listing routes. */
-export function v1ModelRoutes({ registry }: AppContext): Hono {
-  const app = new Hono();
-  app.get("/v1/models", async (c) => {
+export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
+  const app = openApiApp();
+  addRoute(app, listRoute, async (c) => {
     const models = await Promise.all(registry.names().map(async (name) => {
       const latest = registry.get(name);
       return {
@@ -40,11 +77,11 @@ export function v1ModelRoutes({ registry }: AppContext): Hono {
     }));
     return c.json({ default_model: registry.defaultModel ?? null, models });
   });
-  app.get("/v1/models/:name", async (c) => {
+  addRoute(app, modelRoute, async (c) => {
     const latest = registry.get(c.req.param("name"));
     return c.json({ ...(await describeVersion(latest)), versions: registry.versions(latest.name).map((v) => v.version) });
   });
-  app.get("/v1/models/:name/versions/:version", async (c) => {
+  addRoute(app, versionRoute, async (c) => {
     return c.json(await describeVersion(registry.get(c.req.param("name"), c.req.param("version"))));
   });
   return app;

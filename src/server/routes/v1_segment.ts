@@ -1,55 +1,51 @@
 /**
  * `POST /v1/segment` (default model), `POST /v1/models/{name}/segment` and
  * `POST /v1/models/{name}/versions/{version}/segment`: an image in (multipart `image`
- * field or a raw PNG/JPEG body), a mask PNG, JSON or overlay PNG out.
+ * field or a raw PNG/JPEG/DICOM body), a mask PNG, JSON, overlay PNG or DICOM
+ * Segmentation out.
  *
- * Query: `format=png|json|overlay` (else chosen from `Accept`), `precision=fp32|int8`,
- * `opacity=0..1`, `outline=0|1` (overlay).
+ * Query: `format=png|json|overlay|dicom-seg` (else chosen from `Accept`),
+ * `precision=fp32|int8`, `opacity=0..1`, `outline=0|1` (overlay), `window=center,width`
+ * and `frame=N` (DICOM). `dicom-seg` needs a DICOM input (422 otherwise): the
+ * segmentation must reference its source instance and join its patient and study.
  *
  * @module
  */
-import { type Context, Hono } from "hono";
-import { ApiError } from "../../errors.ts";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError, type ErrorCode } from "../../errors.ts";
 import { decodeImage } from "../../imaging/decode.ts";
+import { readDicomSource } from "../../imaging/dicom_source.ts";
+import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import type { DecodedImage } from "../../imaging/image.ts";
 import type { ModelVersion, Precision } from "../../models/model_version.ts";
+import { dicomSeg } from "../../outputs/dicom_seg.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
 import { summarize } from "../../outputs/summary.ts";
 import { type SegmentResult, segmentImage } from "../../segment.ts";
 import type { AppContext } from "../context.ts";
+import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import { binary, type SegmentQuery, SegmentJsonSchema, SegmentQuerySchema } from "../openapi_schemas.ts";
 import { readImage } from "../read_image.ts";
+import { SERVER_INFO } from "./v2_inference.ts";
 
 /** Output formats of the segment route. */
-export type SegmentFormat = "png" | "json" | "overlay";
-
-const FORMATS: readonly string[] = ["png", "json", "overlay"];
+export type SegmentFormat = "png" | "json" | "overlay" | "dicom-seg";
 
 /** Picks the output format from `?format=` or the Accept header (PNG mask by default). */
-export function chooseFormat(c: Context): SegmentFormat {
-  const q = c.req.query("format");
-  if (q !== undefined) {
-    if (!FORMATS.includes(q)) throw new ApiError("bad_request", `unknown format "${q.slice(0, 40)}"; use ${FORMATS.join(", ")}`);
-    return q as SegmentFormat;
-  }
+export function chooseFormat(c: Context, query: SegmentQuery): SegmentFormat {
+  if (query.format !== undefined) return query.format;
   const accept = c.req.header("accept") ?? "";
   return accept.includes("application/json") && !accept.includes("image/png") ? "json" : "png";
 }
 
 /** Checks `?precision=` against what the model has. */
-export function choosePrecision(c: Context, model: ModelVersion): Precision {
-  const q = c.req.query("precision");
+export function choosePrecision(query: SegmentQuery, model: ModelVersion): Precision {
+  const q = query.precision;
   if (q === undefined || q === "") return model.card.precision;
-  if (q !== "fp32" && q !== "int8") throw new ApiError("bad_request", `unknown precision "${q.slice(0, 40)}"; use fp32 or int8`);
   if (!model.precisions.includes(q)) throw new ApiError("model_not_found", `${model.name}/${model.version} has no ${q} model`);
   return q;
-}
-
-function parseFraction(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const v = Number(value);
-  if (!Number.isFinite(v) || v < 0 || v > 1) throw new ApiError("bad_request", `${name} must be a number from 0 to 1`);
-  return v;
 }
 
 /** Builds the JSON body of a segmentation. */
@@ -76,18 +72,71 @@ function serverTiming(result: SegmentResult, decodeMs: number): string {
   ].join(", ");
 }
 
+const ERRORS: ErrorCode[] = [
+  "bad_request", "bad_image", "bad_dicom", "model_not_found", "too_many_pixels", "unsupported_media_type",
+  "unsupported_transfer_syntax", "unsupported_image", "model_not_ready", "queue_full", "timeout",
+];
+
+const imageBody = {
+  required: true,
+  description: "the image: a multipart form with an `image` (or `file`) part, or the raw bytes with their Content-Type " +
+    "(application/octet-stream or none: the format is recognised from the bytes)",
+  content: {
+    "multipart/form-data": {
+      schema: { type: "object" as const, properties: { image: binary("PNG, JPEG or DICOM file") }, required: ["image"] },
+    },
+    "image/png": { schema: binary("PNG (1-16 bit, grey, RGB, palette; alpha dropped)") },
+    "image/jpeg": { schema: binary("baseline or progressive JPEG") },
+    "application/dicom": { schema: binary("DICOM Part 10, uncompressed (implicit/explicit VR little endian, big endian, deflated)") },
+    "application/octet-stream": { schema: binary("any of the above") },
+  },
+};
+
+const modelHeaders = {
+  "X-Model": { schema: { type: "string" as const }, description: "model that answered" },
+  "X-Model-Version": { schema: { type: "string" as const } },
+  "X-Engine": { schema: { type: "string" as const } },
+  "Server-Timing": { schema: { type: "string" as const }, description: "decode, preprocess, queue, inference, postprocess durations" },
+};
+
+function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined, summary: string) {
+  return createRoute({
+    method: "post",
+    path,
+    tags: ["segment"],
+    summary,
+    request: { ...(params ? { params } : {}), query: SegmentQuerySchema, body: imageBody },
+    responses: {
+      200: {
+        description: "the segmentation, in the asked format",
+        headers: modelHeaders,
+        content: {
+          "image/png": { schema: binary("format=png: mask, 0 background / 255 foreground; format=overlay: RGB image with the mask drawn on it") },
+          "application/json": { schema: SegmentJsonSchema },
+          "application/dicom": { schema: binary("format=dicom-seg: DICOM Segmentation (BINARY, one segment)") },
+        },
+      },
+      ...errorResponses(ERRORS),
+    },
+  });
+}
+
 /** The v1 segmentation routes. */
-export function v1SegmentRoutes({ registry, config }: AppContext): Hono {
-  const app = new Hono();
+export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
+  const app = openApiApp();
   const handle = async (c: Context, name?: string, version?: string) => {
+    const query = c.req.valid("query" as never) as SegmentQuery;
     const model = registry.get(name, version);
-    const precision = choosePrecision(c, model);
-    const format = chooseFormat(c);
-    const opacity = parseFraction(c.req.query("opacity"), "opacity", 0.4);
+    const precision = choosePrecision(query, model);
+    const format = chooseFormat(c, query);
+    const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     const upload = await readImage(c);
     const t0 = performance.now();
-    const image = await decodeImage(upload.bytes, upload.mediaType, { maxPixels: config.maxPixels });
+    const image = await decodeImage(upload.bytes, upload.mediaType, { maxPixels: config.maxPixels, window, frame: query.frame });
     const decodeMs = performance.now() - t0;
+    if (format === "dicom-seg" && image.source !== "dicom") {
+      throw new ApiError("unsupported_image", `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`);
+    }
     const deadline = AbortSignal.timeout(config.requestTimeoutMs);
     const result = await segmentImage(model, image, { precision, signal: deadline });
     const headers: Record<string, string> = {
@@ -97,13 +146,35 @@ export function v1SegmentRoutes({ registry, config }: AppContext): Hono {
       "Server-Timing": serverTiming(result, decodeMs),
     };
     if (format === "json") return c.json(segmentJson(model, image, result, decodeMs), 200, headers);
+    if (format === "dicom-seg") {
+      const source = readDicomSource(upload.bytes, config.maxPixels * 6 + 16 * 1024 * 1024);
+      const seg = dicomSeg(source, result.segmentation, {
+        modelName: model.name,
+        modelVersion: model.version,
+        label: model.card.label,
+        trained: model.card.trained,
+        softwareVersion: SERVER_INFO.version,
+        sourceFrame: query.frame,
+      });
+      return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
+        ...headers,
+        "Content-Type": "application/dicom",
+        "Content-Disposition": `attachment; filename="${model.name}-${model.version}-seg.dcm"`,
+      });
+    }
     const png = format === "overlay"
-      ? overlayPng(image, result.segmentation, { opacity, outline: c.req.query("outline") !== "0" })
+      ? overlayPng(image, result.segmentation, { opacity: query.opacity ?? 0.4, outline: query.outline !== "0" && query.outline !== "false" })
       : maskPng(result.segmentation);
     return c.body(png as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Type": "image/png" });
   };
-  app.post("/v1/segment", (c) => handle(c));
-  app.post("/v1/models/:name/segment", (c) => handle(c, c.req.param("name")));
-  app.post("/v1/models/:name/versions/:version/segment", (c) => handle(c, c.req.param("name"), c.req.param("version")));
+  const name = z.object({ name: NameParam });
+  const nameVersion = z.object({ name: NameParam, version: VersionParam });
+  addRoute(app, segmentRoute("/v1/segment", undefined, "Segment an image with the default model"), (c) => handle(c));
+  addRoute(app, segmentRoute("/v1/models/{name}/segment", name, "Segment an image with a model's latest version"), (c) => handle(c, c.req.param("name")));
+  addRoute(
+    app,
+    segmentRoute("/v1/models/{name}/versions/{version}/segment", nameVersion, "Segment an image with one model version"),
+    (c) => handle(c, c.req.param("name"), c.req.param("version")),
+  );
   return app;
 }

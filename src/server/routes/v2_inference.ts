@@ -4,10 +4,13 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import type { ModelVersion } from "../../models/model_version.ts";
 import type { AppContext } from "../context.ts";
+import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import { binary, V2InferRequestSchema, V2InferResponseSchema, V2ModelMetadataSchema } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 
 /** Server name and version reported by `GET /v2`. */
@@ -41,23 +44,105 @@ function checkInput(mv: ModelVersion, name: string, dims: number[]) {
   }
 }
 
+const json = (description: string, schema: z.ZodType) => ({ description, content: { "application/json": { schema } } });
+const nameParams = z.object({ name: NameParam });
+const versionParams = z.object({ name: NameParam, version: VersionParam });
+
+const serverRoute = createRoute({
+  method: "get",
+  path: "/v2",
+  tags: ["v2"],
+  summary: "Server metadata",
+  responses: {
+    200: json("server name, version and extensions", z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) })),
+    ...errorResponses([]),
+  },
+});
+const liveRoute = createRoute({
+  method: "get",
+  path: "/v2/health/live",
+  tags: ["v2"],
+  summary: "Liveness: the process answers",
+  responses: { 200: json("live", z.object({ live: z.boolean() })), ...errorResponses([]) },
+});
+const readyBody = z.object({ ready: z.boolean(), state: z.enum(["loading", "ready", "failed"]), error: z.string().optional() });
+const serverReadyRoute = createRoute({
+  method: "get",
+  path: "/v2/health/ready",
+  tags: ["v2"],
+  summary: "Readiness: every model loaded and warm",
+  responses: { 200: json("ready", readyBody), 503: json("still loading, or loading failed", readyBody), ...errorResponses([]) },
+});
+const modelMetaRoute = (versioned: boolean) =>
+  createRoute({
+    method: "get",
+    path: versioned ? "/v2/models/{name}/versions/{version}" : "/v2/models/{name}",
+    tags: ["v2"],
+    summary: versioned ? "Metadata of one model version" : "Model metadata (latest version)",
+    request: { params: versioned ? versionParams : nameParams },
+    responses: { 200: json("model metadata", V2ModelMetadataSchema), ...errorResponses(["model_not_found"]) },
+  });
+const modelReadyRoute = (versioned: boolean) =>
+  createRoute({
+    method: "get",
+    path: versioned ? "/v2/models/{name}/versions/{version}/ready" : "/v2/models/{name}/ready",
+    tags: ["v2"],
+    summary: versioned ? "Readiness of one model version" : "Model readiness (latest version)",
+    request: { params: versioned ? versionParams : nameParams },
+    responses: { 200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })), ...errorResponses(["model_not_found"]) },
+  });
+const inferRoute = (versioned: boolean) =>
+  createRoute({
+    method: "post",
+    path: versioned ? "/v2/models/{name}/versions/{version}/infer" : "/v2/models/{name}/infer",
+    tags: ["v2"],
+    summary: versioned ? "Run one model version on FP32 tensors" : "Run a model (latest version) on FP32 tensors",
+    description: "Open Inference Protocol. JSON tensors, or the binary tensor data extension: a JSON header of " +
+      "`Inference-Header-Content-Length` bytes followed by the raw little-endian tensors named by `binary_data_size`.",
+    request: {
+      params: versioned ? versionParams : nameParams,
+      headers: z.object({
+        "inference-header-content-length": z.string().optional().openapi({ description: "binary extension: length of the JSON header" }),
+      }),
+      body: {
+        required: true,
+        content: {
+          // a $ref, not the zod schema: the body is parsed by parseV2Request (binary framing, tensor checks)
+          "application/json": { schema: { $ref: "#/components/schemas/V2InferRequest" } },
+          "application/octet-stream": { schema: binary("binary extension: JSON header then tensor bytes") },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "the output tensor (JSON, or JSON header + binary data when asked for)",
+        content: {
+          "application/json": { schema: V2InferResponseSchema },
+          "application/octet-stream": { schema: binary("JSON header of Inference-Header-Content-Length bytes, then the binary tensors") },
+        },
+      },
+      ...errorResponses(["bad_request", "bad_json", "model_not_found", "too_many_pixels", "invalid_tensor", "model_not_ready", "queue_full", "timeout"]),
+    },
+  });
+
 /** The V2 routes. */
-export function v2Routes({ registry, config }: AppContext): Hono {
-  const app = new Hono();
+export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
+  const app = openApiApp();
+  app.openAPIRegistry.register("V2InferRequest", V2InferRequestSchema);
   const versionsOf = (name: string) => registry.versions(name).map((v) => v.version);
 
-  app.get("/v2", (c) => c.json(SERVER_INFO));
-  app.get("/v2/health/live", (c) => c.json({ live: true }));
-  app.get("/v2/health/ready", (c) => {
+  addRoute(app, serverRoute, (c) => c.json(SERVER_INFO));
+  addRoute(app, liveRoute, (c) => c.json({ live: true }));
+  addRoute(app, serverReadyRoute, (c) => {
     const ready = registry.state === "ready";
     return c.json({ ready, state: registry.state, ...(registry.error ? { error: registry.error.message } : {}) }, ready ? 200 : 503);
   });
 
-  app.get("/v2/models/:name", (c) => {
+  addRoute(app, modelMetaRoute(false), (c) => {
     const mv = registry.get(c.req.param("name"));
     return c.json(modelMetadata(mv, versionsOf(mv.name)));
   });
-  app.get("/v2/models/:name/versions/:version", (c) => {
+  addRoute(app, modelMetaRoute(true), (c) => {
     const mv = registry.get(c.req.param("name"), c.req.param("version"));
     return c.json(modelMetadata(mv, [mv.version]));
   });
@@ -65,8 +150,8 @@ export function v2Routes({ registry, config }: AppContext): Hono {
     const mv = registry.get(c.req.param("name"), version);
     return c.json({ name: mv.name, version: mv.version, ready: true });
   };
-  app.get("/v2/models/:name/ready", (c) => ready(c));
-  app.get("/v2/models/:name/versions/:version/ready", (c) => ready(c, c.req.param("version")));
+  addRoute(app, modelReadyRoute(false), (c) => ready(c));
+  addRoute(app, modelReadyRoute(true), (c) => ready(c, c.req.param("version")));
 
   const infer = async (c: Context, version?: string) => {
     const mv = registry.get(c.req.param("name"), version);
@@ -87,7 +172,7 @@ export function v2Routes({ registry, config }: AppContext): Hono {
     );
     return c.body(out as string, 200, headers);
   };
-  app.post("/v2/models/:name/infer", (c) => infer(c));
-  app.post("/v2/models/:name/versions/:version/infer", (c) => infer(c, c.req.param("version")));
+  addRoute(app, inferRoute(false), (c) => infer(c));
+  addRoute(app, inferRoute(true), (c) => infer(c, c.req.param("version")));
   return app;
 }

@@ -1,0 +1,32 @@
+/**
+ * The OpenAPI 3.1 document of the whole app, generated from the `createRoute` definitions
+ * that the route modules register (merged into the root app by `app.route`).
+ *
+ * @module
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { SERVER_INFO } from "./routes/v2_inference.ts";
+
+/** The document's top-level fields. */
+export const DOCUMENT_CONFIG = {
+  openapi: "3.1.0",
+  info: {
+    title: "TinyUnet Edge",
+    version: SERVER_INFO.version,
+    description: "Binary medical image segmentation (U-Net students, ONNX). Send a PNG, JPEG or uncompressed DICOM; " +
+      "get a mask PNG, JSON measurements, an overlay or a DICOM Segmentation. Errors are `{error, code}` JSON with a " +
+      "stable `code`. Research use only: not a medical device.",
+    license: { name: "see the repository" },
+  },
+  tags: [
+    { name: "segment", description: "image in, segmentation out" },
+    { name: "models", description: "served models and their cards" },
+    { name: "v2", description: "Open Inference Protocol (KServe V2)" },
+    { name: "ui", description: "the browser page and this documentation" },
+  ],
+};
+
+/** The OpenAPI 3.1 document of an app whose routes were all declared with `createRoute`. */
+export function openApiDocument(app: Pick<OpenAPIHono, "getOpenAPI31Document">): Record<string, unknown> {
+  return app.getOpenAPI31Document(DOCUMENT_CONFIG) as unknown as Record<string, unknown>;
+}

@@ -1,0 +1,44 @@
+/**
+ * `GET /openapi.json` (the OpenAPI 3.1 document, generated from the route definitions at
+ * request time, so it always matches what is mounted) and `GET /docs` (its HTML
+ * rendering).
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { openApiDocument } from "../openapi.ts";
+import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import { renderDocsHtml } from "../openapi_html.ts";
+
+const documentRoute = createRoute({
+  method: "get",
+  path: "/openapi.json",
+  tags: ["ui"],
+  summary: "This API's OpenAPI 3.1 document",
+  responses: {
+    200: { description: "the document", content: { "application/json": { schema: { type: "object" } } } },
+    ...errorResponses([]),
+  },
+});
+
+const docsRoute = createRoute({
+  method: "get",
+  path: "/docs",
+  tags: ["ui"],
+  summary: "The API documentation as an HTML page (offline, no scripts)",
+  responses: {
+    200: { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } },
+    ...errorResponses([]),
+  },
+});
+
+/**
+ * The documentation routes.
+ * @param root the app whose routes the document describes (it must mount these too)
+ */
+export function openApiRoutes(root: Pick<OpenAPIHono, "getOpenAPI31Document">): OpenAPIHono {
+  const app = openApiApp();
+  addRoute(app, documentRoute, (c) => c.json(openApiDocument(root)));
+  addRoute(app, docsRoute, (c) => c.html(renderDocsHtml(openApiDocument(root))));
+  return app;
+}
