@@ -20,6 +20,7 @@ Options:
   --per-tensor          one weight scale per weight tensor
   --int8-activations    int8 activations instead of uint8
   --reduce-range        7-bit weights, for x86 CPUs without VNNI if int8 accuracy drops
+  --min-channels N      keep Conv/ConvTranspose with fewer output channels fp32 (default 0: none)
   --max-images N        calibrate on at most N images, spread over the folder (default 200)
   --engine native|wasm  engine that runs calibration (default native)
   --threads N           intra-op threads for calibration
@@ -67,6 +68,7 @@ export function parseQuantizeArgs(argv: string[]): QuantizeOptions | null {
         "int8-activations": { type: "boolean" },
         "reduce-range": { type: "boolean" },
         "max-images": { type: "string" },
+        "min-channels": { type: "string" },
         engine: { type: "string" },
         threads: { type: "string" },
         output: { type: "string" },
@@ -114,6 +116,8 @@ export function parseQuantizeArgs(argv: string[]): QuantizeOptions | null {
     activationType: v["int8-activations"] ? "int8" : "uint8",
     reduceRange: !!v["reduce-range"],
     maxImages: positiveInt(v["max-images"], "max-images") ?? DEFAULT_QUANTIZE_OPTIONS.maxImages,
+    minChannels: positiveInt(v["min-channels"], "min-channels") ??
+      DEFAULT_QUANTIZE_OPTIONS.minChannels,
     engine,
     threads: positiveInt(v.threads, "threads"),
     output,

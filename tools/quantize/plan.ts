@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { onnx } from "../../src/onnx/proto.ts";
+import { type onnx, toNumber } from "../../src/onnx/proto.ts";
 import type { GraphIndex } from "./graph_index.ts";
 
 /** How an op is quantised. */
@@ -66,7 +66,20 @@ export function activationInputs(node: onnx.INodeProto, rule: OpRule): string[] 
   return rule.activations === "first" ? inputs.slice(0, 1) : inputs;
 }
 
-function whyNot(node: onnx.INodeProto, index: GraphIndex): string | null {
+/** Options of {@link planQuantization}. */
+export interface PlanOptions {
+  /** Conv/ConvTranspose with fewer output channels stay fp32 (int8 kernels lose there) */
+  minChannels?: number;
+}
+
+function outputChannelCount(node: onnx.INodeProto, index: GraphIndex): number {
+  const w = index.initializers.get(node.input?.[1] ?? "");
+  const dims = (w?.dims ?? []).map((d) => toNumber(d as number));
+  const group = toNumber((node.attribute?.find((a) => a.name === "group")?.i ?? 1) as number);
+  return node.opType === "ConvTranspose" ? (dims[1] ?? 0) * group : dims[0] ?? 0;
+}
+
+function whyNot(node: onnx.INodeProto, index: GraphIndex, options: PlanOptions): string | null {
   const op = node.opType ?? "";
   const rule = OP_RULES[op];
   if (!rule) return `no quantised form of ${op} here`;
@@ -83,6 +96,10 @@ function whyNot(node: onnx.INodeProto, index: GraphIndex): string | null {
     if (b && (!index.isConstant(b) || !index.isFloat(b))) {
       return "bias is not a float32 initializer";
     }
+    const channels = outputChannelCount(node, index);
+    if (options.minChannels && channels < options.minChannels) {
+      return `${channels} output channels, below --min-channels ${options.minChannels}`;
+    }
   }
   return null;
 }
@@ -91,12 +108,17 @@ function whyNot(node: onnx.INodeProto, index: GraphIndex): string | null {
  * Plans the quantisation of a graph (BatchNormalization already folded).
  * @param graph the float graph
  * @param index an index over it
+ * @param options layer selection
  */
-export function planQuantization(graph: onnx.IGraphProto, index: GraphIndex): QuantPlan {
+export function planQuantization(
+  graph: onnx.IGraphProto,
+  index: GraphIndex,
+  options: PlanOptions = {},
+): QuantPlan {
   const nodes = new Set<onnx.INodeProto>();
   const skipped: SkippedNode[] = [];
   for (const node of graph.node ?? []) {
-    const reason = whyNot(node, index);
+    const reason = whyNot(node, index, options);
     if (reason) skipped.push({ op: node.opType ?? "", node: nodeLabel(node), reason });
     else nodes.add(node);
   }

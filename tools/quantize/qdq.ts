@@ -25,6 +25,30 @@ import {
   uint8Tensor,
 } from "./tensor_data.ts";
 
+/**
+ * Short, unused tensor names for what the rewrite adds (`s0`, `q1`, `d2`, …): a QDQ graph
+ * repeats each name several times, and long exporter names (`/encoder/blocks.0/…`) would
+ * add tens of kilobytes to a model of ~80 k parameters.
+ */
+class NameSource {
+  readonly #used = new Set<string>();
+  #n = 0;
+  constructor(graph: onnx.IGraphProto) {
+    for (const n of graph.node ?? []) {
+      for (const x of [...(n.input ?? []), ...(n.output ?? [])]) this.#used.add(x);
+    }
+    for (
+      const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.initializer ?? [])]
+    ) this.#used.add(v.name ?? "");
+  }
+  next(prefix: string): string {
+    let name;
+    do name = `${prefix}${this.#n++}`; while (this.#used.has(name));
+    this.#used.add(name);
+    return name;
+  }
+}
+
 /** Options of {@link applyQdq}. */
 export interface QdqOptions {
   perChannel: boolean;
@@ -66,9 +90,22 @@ export function applyQdq(
   const added: onnx.ITensorProto[] = [];
   const newNodes: onnx.INodeProto[] = [];
   const report: QdqReport = { activations: 0, weights: 0, int32Biases: 0, floatBiases: [] };
-  const zpTensor = options.activationType === "uint8"
-    ? (name: string, v: number) => uint8Tensor(name, [], Uint8Array.of(v))
-    : (name: string, v: number) => int8Tensor(name, [], Int8Array.of(v));
+  const names = new NameSource(graph);
+  const zeroPoints = new Map<number, string>();
+  /** The activation zero-point scalar of a value (shared by every tensor with that value). */
+  const zeroPoint = (v: number): string => {
+    let name = zeroPoints.get(v);
+    if (!name) {
+      name = names.next("z");
+      added.push(
+        options.activationType === "uint8"
+          ? uint8Tensor(name, [], Uint8Array.of(v))
+          : int8Tensor(name, [], Int8Array.of(v)),
+      );
+      zeroPoints.set(v, name);
+    }
+    return name;
+  };
 
   // 1. Folded ReLUs: the producer writes the ReLU's output directly.
   for (const [relu, producer] of plan.fusedRelus) {
@@ -81,11 +118,16 @@ export function applyQdq(
   for (const t of plan.tensors) {
     const p = params.get(t);
     if (!p) throw new Error(`no quantisation parameters for tensor ${t}`);
-    const [s, z, q, d] = [`${t}_s`, `${t}_z`, `${t}_q`, `${t}_d`];
-    added.push(float32Tensor(s, [], Float32Array.of(p.scale)), zpTensor(z, p.zeroPoint));
+    const [s, z, q, d] = [
+      names.next("s"),
+      zeroPoint(p.zeroPoint),
+      names.next("q"),
+      names.next("d"),
+    ];
+    added.push(float32Tensor(s, [], Float32Array.of(p.scale)));
     newNodes.push(
-      { opType: "QuantizeLinear", input: [t, s, z], output: [q], name: `${t}_Q` },
-      { opType: "DequantizeLinear", input: [q, s, z], output: [d], name: `${t}_DQ` },
+      { opType: "QuantizeLinear", input: [t, s, z], output: [q] },
+      { opType: "DequantizeLinear", input: [q, s, z], output: [d] },
     );
     dequantized.set(t, d);
     report.activations++;
@@ -113,8 +155,7 @@ export function applyQdq(
           axis,
           options.reduceRange,
         );
-        const base = inputs[1];
-        const [iq, s, z, d] = [`${base}_i8`, `${base}_ws`, `${base}_wz`, `${base}_wd`];
+        const [iq, s, z, d] = ["w", "ws", "wz", "wd"].map((p) => names.next(p));
         const scaleDims = axis === null ? [] : [q.scales.length];
         added.push(
           int8Tensor(iq, dims, q.values),
@@ -125,7 +166,6 @@ export function applyQdq(
           opType: "DequantizeLinear",
           input: [iq, s, z],
           output: [d],
-          name: `${base}_DQ`,
           attribute: axis === null ? [] : [{ name: "axis", type: 2, i: axis }],
         });
         w = { name: d, scales: q.scales };
@@ -140,8 +180,7 @@ export function applyQdq(
         const cout = outputChannels(dims, transposed, group);
         const qb = bias.length === cout ? quantizeBias(bias, xParams.scale, w.scales) : null;
         if (qb) {
-          const base = `${node.name || node.output![0]}_b`;
-          const [iq, s, z, d] = [`${base}_i32`, `${base}_s`, `${base}_z`, `${base}_d`];
+          const [iq, s, z, d] = ["b", "bs", "bz", "bd"].map((p) => names.next(p));
           const scaleDims = qb.scales.length > 1 ? [qb.scales.length] : [];
           added.push(
             int32Tensor(iq, [bias.length], qb.values),
@@ -152,7 +191,6 @@ export function applyQdq(
             opType: "DequantizeLinear",
             input: [iq, s, z],
             output: [d],
-            name: `${base}_DQ`,
             attribute: qb.scales.length > 1 ? [{ name: "axis", type: 2, i: 0 }] : [],
           });
           inputs[2] = d;

@@ -40,6 +40,8 @@ export interface QuantizeOptions {
   maxImages: number;
   /** percentile method: share of values kept */
   percentile: number;
+  /** Conv/ConvTranspose with fewer output channels stay fp32 (0: quantise all) */
+  minChannels: number;
   /** make int8 the card's default precision */
   setDefault: boolean;
   /** engine that runs calibration */
@@ -57,6 +59,7 @@ export const DEFAULT_QUANTIZE_OPTIONS: Omit<QuantizeOptions, "modelDir" | "calib
   perChannel: true,
   activationType: "uint8",
   reduceRange: false,
+  minChannels: 0,
   maxImages: 200,
   percentile: 99.999,
   setDefault: false,
@@ -160,7 +163,7 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
     index.markFloat(await probeFloatTensors(model, first.feeds, engine, opts.threads));
     break;
   }
-  const plan = planQuantization(model.graph!, index);
+  const plan = planQuantization(model.graph!, index, { minChannels: opts.minChannels });
   if (plan.nodes.size === 0) {
     const why = plan.skipped.slice(0, 8).map((s) => `${s.op} ${s.node}: ${s.reason}`).join("; ");
     throw new QuantizeError(`${fp32Path}: nothing could be quantised (${why})`);
@@ -227,6 +230,7 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
       ? `int32 (${qdq.floatBiases.length} kept fp32: would overflow)`
       : "int32 (scale = input scale × weight scale)",
     reduce_range: opts.reduceRange,
+    ...(opts.minChannels ? { min_channels: opts.minChannels } : {}),
     calibration: {
       folder: opts.calibFolder,
       images: set.files.length,

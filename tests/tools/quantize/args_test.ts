@@ -20,15 +20,15 @@ Deno.test("quantize arguments: defaults and flags", () => {
     "--int8-activations",
     "--max-images",
     "7",
+    "--min-channels",
+    "8",
     "--set-default",
   ])!;
-  assert.deepEqual([p.method, p.perChannel, p.activationType, p.maxImages, p.setDefault], [
-    "entropy",
-    false,
-    "int8",
-    7,
-    true,
-  ]);
+  assert.deepEqual(
+    [p.method, p.perChannel, p.activationType, p.maxImages, p.minChannels, p.setDefault],
+    ["entropy", false, "int8", 7, 8, true],
+  );
+  assert.equal(o.minChannels, 0);
   assert.equal(parseQuantizeArgs(["--help"]), null);
 });
 

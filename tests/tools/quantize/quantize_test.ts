@@ -222,9 +222,12 @@ Deno.test("percentile and entropy methods, per-tensor weights and int8 activatio
     assert.equal(p.record.method, "percentile");
     assert.equal(p.record.per_channel, false);
     assert.match(String(e.record.activations), /^int8/);
-    // a zero point of int8 type on activations
+    // the input image is quantised with a zero point of int8 type
     const graph = graphOf(await Deno.readFile(e.path));
-    const zp = graph.initializer.find((t: onnx.ITensorProto) => t.name === "image_z")!;
+    const q = graph.node.find((n: onnx.INodeProto) =>
+      n.opType === "QuantizeLinear" && n.input?.[0] === "image"
+    )!;
+    const zp = graph.initializer.find((t: onnx.ITensorProto) => t.name === q.input![2])!;
     assert.equal(zp.dataType, DataType.INT8);
     for (const check of [p.record.check, e.record.check] as any[]) {
       assert.ok(check.mask_agreement > 0.9);
@@ -342,6 +345,28 @@ Deno.test("a model with nothing to quantise is refused", async () => {
       /nothing could be quantised \(ReduceMean/,
     );
     assert.ok(!(await readCard(dir)).quantization);
+  } finally {
+    await cleanup(root, calib);
+  }
+});
+
+Deno.test("--min-channels keeps narrow convolutions fp32 and says so", async () => {
+  const root = await makeRepo([{ name: "lesion", net: { width: 4, depth: 2 } }]);
+  const calib = await syntheticFolder();
+  const dir = join(root, "lesion", "1");
+  try {
+    // widths 4, 8, 16: the 4-channel convs (and the 1-channel head) stay fp32
+    const r = await quantizeModelVersion(options(dir, calib, { minChannels: 8 }));
+    const fp32 = r.record.ops_fp32 as Record<string, number>;
+    assert.equal(fp32.Conv, 5); // two per 4-wide block (encoder, decoder) + head
+    assert.equal(fp32.ConvTranspose, 1);
+    assert.ok((r.record.ops_quantized as Record<string, number>).Conv > 0);
+    assert.ok(
+      (r.record.left_fp32 as { reason: string }[]).some((s) =>
+        /below --min-channels 8/.test(s.reason)
+      ),
+    );
+    assert.ok((r.record.check as { mask_agreement: number }).mask_agreement > 0.9);
   } finally {
     await cleanup(root, calib);
   }
