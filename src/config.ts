@@ -13,6 +13,14 @@
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_MAX_QUEUE` | 32 | waiting runs per model before 503 |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
+ * | `TINYUNET_API_KEYS` | none | comma list of keys for inference and reads (`infer` scope) |
+ * | `TINYUNET_ADMIN_KEYS` | none | comma list of keys that may also load/unload models (`admin` scope) |
+ * | `TINYUNET_AUTH` | auto | auto: keys required when any are set; required: refuse to start without keys; off: no auth |
+ * | `TINYUNET_METRICS_PUBLIC` | 1 | 0: `/metrics` needs a key like the API |
+ * | `TINYUNET_CORS_ORIGINS` | none | comma list of allowed browser origins, or `*` |
+ * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
+ * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
+ * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
  *
  * @module
  */
@@ -31,6 +39,53 @@ export interface ServerConfig {
   maxPixels: number;
   maxQueue: number;
   requestTimeoutMs: number;
+  /** API keys; none = open (see {@link AuthMode}) */
+  apiKeys?: ApiKey[];
+  auth?: AuthMode;
+  /** `/metrics` without a key (default true) */
+  metricsPublic?: boolean;
+  /** browser origins allowed by CORS (`*` for any); none = no CORS headers */
+  corsOrigins?: string[];
+  /** repository hot reload (default off when unset, `fs` from the environment) */
+  watch?: WatchMode;
+  watchIntervalMs?: number;
+  shutdownTimeoutMs?: number;
+}
+
+/** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
+export type KeyScope = "infer" | "admin";
+/** One configured API key. */
+export interface ApiKey {
+  key: string;
+  scope: KeyScope;
+}
+/** auto: keys required when configured; required: refuse to start without keys; off: never. */
+export type AuthMode = "auto" | "required" | "off";
+/** How the model repository is watched for new versions. */
+export type WatchMode = "fs" | "poll" | "off";
+
+/** Shortest key accepted (a guessable key is no protection). */
+export const MIN_KEY_LENGTH = 16;
+
+function keys(env: Record<string, string | undefined>, key: string, scope: KeyScope): ApiKey[] {
+  const list = (env[key] ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  for (const k of list) {
+    if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
+      throw new Error(`${key}: every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`);
+    }
+  }
+  return list.map((k) => ({ key: k, scope }));
+}
+
+function oneOf<T extends string>(env: Record<string, string | undefined>, key: string, allowed: readonly T[], fallback: T): T {
+  const raw = (env[key] ?? "").trim().toLowerCase();
+  if (raw === "") return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${key}=${env[key]}: expected ${allowed.join(", ")}`);
+  return raw as T;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 /** The shipped model repository (`models/` beside `src/`). */
@@ -60,5 +115,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
     maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
+    apiKeys: [...keys(env, "TINYUNET_API_KEYS", "infer"), ...keys(env, "TINYUNET_ADMIN_KEYS", "admin")],
+    auth: oneOf(env, "TINYUNET_AUTH", ["auto", "required", "off"] as const, "auto"),
+    metricsPublic: oneOf(env, "TINYUNET_METRICS_PUBLIC", ["1", "0", "true", "false"] as const, "1").match(/^(1|true)$/) !== null,
+    corsOrigins: list(env.TINYUNET_CORS_ORIGINS),
+    watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
+    watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
+    shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
   };
 }

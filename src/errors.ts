@@ -23,9 +23,11 @@ export const ERROR_STATUS = {
   unsupported_transfer_syntax: 415,
   invalid_tensor: 422,
   unsupported_image: 422,
+  model_load_failed: 422,
   internal: 500,
   model_not_ready: 503,
   queue_full: 503,
+  shutting_down: 503,
   timeout: 504,
 } as const;
 

@@ -2,10 +2,16 @@
  * A model version loaded for serving: its card, and per precision one warmed engine
  * session with the bounded queue that serialises its runs.
  *
+ * Every run is reported to an optional {@link InferenceObserver} (metrics, logs). A
+ * version that is unloaded is *retired* first: runs already queued finish on it, and a
+ * request that looked it up before the swap but calls `infer` after is served by its
+ * replacement (or told the model was unloaded), never by a released session.
+ *
  * @module
  */
 import type { EngineName, EngineSession, Tensor } from "../engines/engine.ts";
-import { type JobTimings, SerialQueue } from "../engines/queue.ts";
+import { type JobTimings, QueueAbortedError, QueueFullError, SerialQueue } from "../engines/queue.ts";
+import { ApiError } from "../errors.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
 import type { ModelCard } from "./card.ts";
@@ -22,7 +28,30 @@ export interface LoadOptions {
   /** waiting runs allowed per session before 503 */
   maxQueue: number;
   hangTimeoutMs?: number;
+  /** told about every run (success or not) */
+  observer?: InferenceObserver;
 }
+
+/** How a run ended: ran, refused by a full queue, abandoned while queued, or failed in the engine. */
+export type InferenceOutcome = "success" | "queue_full" | "aborted" | "failed";
+
+/** One run, as reported to an {@link InferenceObserver}. */
+export interface InferenceEvent {
+  model: string;
+  version: string;
+  precision: Precision;
+  /** the engine, when the session was loaded */
+  engine?: EngineName;
+  outcome: InferenceOutcome;
+  /** time spent waiting in the queue (ms) */
+  queueMs: number;
+  /** time spent in the engine (ms; 0 when it never ran) */
+  computeMs: number;
+  error?: unknown;
+}
+
+/** Receives every run's outcome and timings; must not throw. */
+export type InferenceObserver = (event: InferenceEvent) => void;
 
 /** Engine facts for metadata and logs. */
 export interface RuntimeInfo {
@@ -55,6 +84,8 @@ export function warmupInput(card: ModelCard): Record<string, Tensor> {
 export class ModelVersion {
   readonly #slots = new Map<Precision, Promise<Slot>>();
   #loadedAt = new Date();
+  /** set once unloading starts; `replacement` serves late callers */
+  #retired?: { replacement?: ModelVersion };
 
   private constructor(readonly entry: ModelEntry, private options: LoadOptions) {}
 
@@ -83,8 +114,14 @@ export class ModelVersion {
     return mv;
   }
 
+  /** Whether this version is being (or has been) unloaded. */
+  get retired(): boolean {
+    return this.#retired !== undefined;
+  }
+
   /** The session for a precision, created (and warmed) on first use. */
   slot(precision: Precision): Promise<Slot> {
+    if (this.#retired) return Promise.reject(this.#unloadedError());
     let slot = this.#slots.get(precision);
     if (!slot) {
       slot = this.#createSlot(precision);
@@ -126,19 +163,66 @@ export class ModelVersion {
   /**
    * Runs the model on prepared inputs, through the session's queue.
    * @throws {QueueFullError} when too many runs wait
+   * @throws {QueueAbortedError} when `signal` aborts while the run waits
+   * @throws {ApiError} `model_not_found` when this version was unloaded with no replacement
    */
   async infer(
     feeds: Record<string, Tensor>,
     precision: Precision = this.card.precision,
     signal?: AbortSignal,
   ): Promise<{ outputs: Record<string, Tensor>; timings: JobTimings; runtime: RuntimeInfo }> {
-    const slot = await this.slot(precision);
-    const { value, timings } = await slot.queue.run(() => slot.session.run(feeds), signal);
-    return { outputs: value, timings, runtime: slot.runtime };
+    const replacement = this.#retired?.replacement;
+    if (replacement) return await replacement.infer(feeds, precision, signal);
+    const started = performance.now();
+    let slot: Slot | undefined;
+    try {
+      slot = await this.slot(precision);
+      // Re-checked after the await: unloading may have begun meanwhile (it sets #retired
+      // synchronously, and queues are drained only after that).
+      if (this.#retired) {
+        const late = this.#retired.replacement;
+        if (late) return await late.infer(feeds, precision, signal);
+        throw this.#unloadedError();
+      }
+      const s = slot;
+      const { value, timings } = await s.queue.run(() => s.session.run(feeds), signal);
+      this.#report(precision, slot, "success", timings.queueMs, timings.computeMs);
+      return { outputs: value, timings, runtime: slot.runtime };
+    } catch (err) {
+      const waited = performance.now() - started;
+      if (err instanceof QueueFullError) this.#report(precision, slot, "queue_full", 0, 0, err);
+      else if (err instanceof QueueAbortedError) this.#report(precision, slot, "aborted", waited, 0, err);
+      else if (slot && !(err instanceof ApiError)) this.#report(precision, slot, "failed", 0, waited, err);
+      throw err;
+    }
   }
 
-  /** Waits for queued runs, then releases every session. */
-  async unload(): Promise<void> {
+  #report(precision: Precision, slot: Slot | undefined, outcome: InferenceOutcome, queueMs: number, computeMs: number, error?: unknown) {
+    try {
+      this.options.observer?.({
+        model: this.name,
+        version: this.version,
+        precision,
+        engine: slot?.runtime.engine,
+        outcome,
+        queueMs,
+        computeMs,
+        error,
+      });
+    } catch { /* an observer must not break serving */ }
+  }
+
+  #unloadedError() {
+    return new ApiError("model_not_found", `model "${this.name}" version "${this.version}" was unloaded`);
+  }
+
+  /**
+   * Retires this version, waits for its queued runs, then releases every session.
+   * @param replacement serves requests that still hold this version (a reload of the
+   *   same version); without one they get `model_not_found`
+   */
+  async unload(replacement?: ModelVersion): Promise<void> {
+    this.#retired ??= { replacement };
     const settled = await Promise.allSettled([...this.#slots.values()]);
     for (const s of settled) {
       if (s.status !== "fulfilled") continue;

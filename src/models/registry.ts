@@ -3,23 +3,93 @@
  * looked up by name (latest version) or name + version. Swapping in a reloaded version
  * is one map assignment, so requests see either the old or the new version, never none.
  *
+ * Hot reload: {@link ModelRegistry.sync} rescans the repository (or one model) and loads
+ * what is new or changed beside what serves, swapping it in only once warm; a load that
+ * fails leaves the old version serving and is reported in {@link ModelRegistry.index}.
+ * Loads, syncs and unloads run one at a time.
+ *
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { type LoadOptions, ModelVersion } from "./model_version.ts";
-import { compareVersions, type ModelEntry, scanRepository } from "./repository.ts";
+import { type InferenceObserver, type LoadOptions, ModelVersion } from "./model_version.ts";
+import { compareVersions, type ModelEntry, readEntry, scanRepository } from "./repository.ts";
+import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
-/** Lifecycle of the registry. */
-export type RegistryState = "loading" | "ready" | "failed";
+/** Lifecycle of the registry (`draining` while the server shuts down). */
+export type RegistryState = "loading" | "ready" | "failed" | "draining";
+
+/** A version's state in the repository index (KServe / Triton model-repository names). */
+export type VersionState = "READY" | "LOADING" | "UNAVAILABLE";
+
+/** One row of the repository index. */
+export interface IndexEntry {
+  name: string;
+  version: string;
+  state: VersionState;
+  /** why it is not ready, or why its last reload failed ("" when all is well) */
+  reason: string;
+}
+
+/** What one sync did to one version. */
+export interface SyncResult extends IndexEntry {
+  action: "loaded" | "unchanged" | "failed" | "removed";
+}
+
+/** Thrown by {@link ModelRegistry.loadModel} when a version could not be loaded. */
+export class ModelLoadError extends ApiError {
+  constructor(readonly results: SyncResult[]) {
+    const failed = results.filter((r) => r.action === "failed");
+    super("model_load_failed", failed.map((r) => `${r.name}/${r.version}: ${r.reason}`).join("; "));
+    this.name = "ModelLoadError";
+  }
+}
+
+interface IndexRecord extends IndexEntry {
+  fingerprint?: string;
+}
 
 /** Loaded models by name and version. */
 export class ModelRegistry {
   readonly #models = new Map<string, Map<string, ModelVersion>>();
+  readonly #index = new Map<string, IndexRecord>();
+  readonly #observers = new Set<InferenceObserver>();
   #state: RegistryState = "loading";
   #error?: Error;
+  #lock: Promise<unknown> = Promise.resolve();
   defaultModel?: string;
+  readonly options: LoadOptions;
 
-  constructor(readonly root: string, readonly options: LoadOptions) {}
+  constructor(readonly root: string, options: LoadOptions) {
+    const outer = options.observer;
+    this.options = {
+      ...options,
+      observer: (event) => {
+        outer?.(event);
+        for (const fn of this.#observers) fn(event);
+      },
+    };
+  }
+
+  /**
+   * Subscribes to every run of every version (metrics, logs).
+   * @returns a function that unsubscribes
+   */
+  observe(fn: InferenceObserver): () => void {
+    this.#observers.add(fn);
+    return () => this.#observers.delete(fn);
+  }
+
+  /** Marks the registry as shutting down (readiness turns 503). */
+  markDraining(): void {
+    this.#state = "draining";
+  }
+
+  /** Runs `fn` after every earlier load/sync/unload has finished. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
 
   /** "ready" once every model is loaded and warmed. */
   get state(): RegistryState {
@@ -33,16 +103,25 @@ export class ModelRegistry {
    * Scans the repository and loads every version (one at a time: warm-ups are CPU-bound).
    * @param onLoaded called after each version loads (for the start-up log)
    */
-  async loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
+  loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
+    return this.#exclusive(() => this.#loadAll(defaultModel, onLoaded));
+  }
+
+  async #loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
     try {
       const entries = await scanRepository(this.root);
       if (entries.length === 0) throw new Error(`no models found under ${this.root}`);
-      for (const entry of entries) onLoaded?.(await this.add(entry));
+      const fingerprints = new Map((await listVersionDirs(this.root)).map((d) => [`${d.name}/${d.version}`, d.fingerprint]));
+      for (const entry of entries) {
+        onLoaded?.(await this.add(entry));
+        const key = `${entry.name}/${entry.version}`;
+        this.#index.set(key, { name: entry.name, version: entry.version, state: "READY", reason: "", fingerprint: fingerprints.get(key) });
+      }
       if (defaultModel && !this.#models.has(defaultModel)) {
         throw new Error(`default model "${defaultModel}" is not in ${this.root} (has ${this.names().join(", ")})`);
       }
       this.defaultModel = defaultModel ?? this.names()[0];
-      this.#state = "ready";
+      if (this.#state === "loading") this.#state = "ready";
     } catch (err) {
       this.#state = "failed";
       this.#error = err as Error;
@@ -57,8 +136,101 @@ export class ModelRegistry {
     const previous = versions.get(entry.version);
     versions.set(entry.version, mv);
     this.#models.set(entry.name, versions);
-    if (previous) void previous.unload();
+    if (previous) void previous.unload(mv);
     return mv;
+  }
+
+  /** The repository index: every version seen, loaded or not, sorted. */
+  index(): IndexEntry[] {
+    return [...this.#index.values()]
+      .map(({ name, version, state, reason }) => ({ name, version, state, reason }))
+      .sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
+  }
+
+  /**
+   * Rescans the repository (or one model's folder) and brings serving in line with it:
+   * new or changed versions are loaded and warmed, then swapped in; versions whose folder
+   * is gone are unloaded. Unchanged files are not reloaded, so a broken version is not
+   * retried until it changes, and an unloaded model stays unloaded until it changes.
+   * @param name only this model
+   * @param explicit also load versions that are not serving though unchanged (an
+   *   explicit load request)
+   */
+  sync(name?: string, explicit = false): Promise<SyncResult[]> {
+    return this.#exclusive(() => this.#sync(name, explicit));
+  }
+
+  async #sync(name: string | undefined, explicit: boolean): Promise<SyncResult[]> {
+    const dirs = await listVersionDirs(this.root, name);
+    const results: SyncResult[] = [];
+    const seen = new Set<string>();
+    for (const d of dirs) {
+      const key = `${d.name}/${d.version}`;
+      seen.add(key);
+      const known = this.#index.get(key);
+      const serving = this.has(d.name, d.version);
+      if (known?.fingerprint === d.fingerprint && (serving || !explicit)) {
+        results.push({ ...publicEntry(known), action: "unchanged" });
+        continue;
+      }
+      this.#index.set(key, { name: d.name, version: d.version, state: "LOADING", reason: "", fingerprint: known?.fingerprint });
+      try {
+        await this.add(await readEntry(this.root, d.name, d.version));
+        this.#index.set(key, { name: d.name, version: d.version, state: "READY", reason: "", fingerprint: d.fingerprint });
+        results.push({ name: d.name, version: d.version, state: "READY", reason: "", action: "loaded" });
+      } catch (err) {
+        const message = (err as Error).message;
+        const reason = serving ? `reload failed, still serving the previous files: ${message}` : message;
+        const state = serving ? "READY" : "UNAVAILABLE";
+        this.#index.set(key, { name: d.name, version: d.version, state, reason, fingerprint: d.fingerprint });
+        results.push({ name: d.name, version: d.version, state, reason, action: "failed" });
+      }
+    }
+    for (const [key, record] of this.#index) {
+      if (seen.has(key) || (name !== undefined && record.name !== name)) continue;
+      this.#index.delete(key);
+      if (this.has(record.name, record.version)) await this.remove(record.name, record.version);
+      results.push({ name: record.name, version: record.version, state: "UNAVAILABLE", reason: "folder removed", action: "removed" });
+    }
+    return results;
+  }
+
+  /**
+   * Loads (or reloads) every version of one model from the repository, as the
+   * model-repository extension's `load` asks.
+   * @throws {ApiError} `bad_request` for an unsafe name, `model_not_found` when the
+   *   repository has no version of it
+   * @throws {ModelLoadError} (422) when a version failed to load; what served before
+   *   still serves
+   */
+  async loadModel(name: string): Promise<SyncResult[]> {
+    checkName(name);
+    const results = await this.sync(name, true);
+    const present = results.filter((r) => r.action !== "removed");
+    if (present.length === 0) throw new ApiError("model_not_found", `the repository has no version of model "${name}"`);
+    if (present.some((r) => r.action === "failed")) throw new ModelLoadError(results);
+    return results;
+  }
+
+  /**
+   * Stops serving every version of a model (in-flight runs finish first). Its files stay;
+   * it is loaded again by {@link loadModel} or when its files change.
+   * @throws {ApiError} `model_not_found` when it is not loaded
+   */
+  unloadModel(name: string): Promise<IndexEntry[]> {
+    checkName(name);
+    return this.#exclusive(async () => {
+      if (!this.#models.has(name)) throw new ApiError("model_not_found", `model "${name}" is not loaded`);
+      await this.remove(name);
+      const out: IndexEntry[] = [];
+      for (const record of this.#index.values()) {
+        if (record.name !== name) continue;
+        record.state = "UNAVAILABLE";
+        record.reason = "unloaded";
+        out.push(publicEntry(record));
+      }
+      return out;
+    });
   }
 
   /** Removes a version (or all versions) of a model, releasing its sessions after in-flight runs. */
@@ -120,6 +292,16 @@ export class ModelRegistry {
   /** Unloads everything. */
   async close(): Promise<void> {
     for (const name of this.names()) await this.remove(name);
+  }
+}
+
+function publicEntry({ name, version, state, reason }: IndexRecord): IndexEntry {
+  return { name, version, state, reason };
+}
+
+function checkName(name: string) {
+  if (!SAFE_NAME.test(name) || name.length > 128) {
+    throw new ApiError("bad_request", `"${truncate(name, 40)}" is not a model name (letters, digits, . _ - only)`);
   }
 }
 

@@ -11,17 +11,24 @@ import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
 import { errorBody, handleError } from "./errors.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { serverMiddleware } from "./middleware/index.ts";
+import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { v1ModelRoutes } from "./routes/v1_models.ts";
 import { v1SegmentRoutes } from "./routes/v1_segment.ts";
 import { v2Routes } from "./routes/v2_inference.ts";
+import { v2RepositoryRoutes } from "./routes/v2_repository.ts";
 
 /** Builds the app around a model registry and settings. */
 export function buildApp(ctx: AppContext): Hono {
   const app = new OpenAPIHono<BlankEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
   app.onError(handleError);
   app.notFound((c) => c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404));
+  // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
+  const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
+  app.use("*", ...serverMiddleware(ctx, metrics));
   app.use(
     "*",
     bodyLimit({
@@ -37,5 +44,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", v2Routes(ctx));
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
+  app.route("/", v2RepositoryRoutes(ctx));
+  app.get("/metrics", metrics.handler());
   return app;
 }

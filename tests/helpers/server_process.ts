@@ -1,0 +1,102 @@
+/**
+ * Real server processes for tests: a free loopback port, a `deno` child whose JSON log
+ * lines are collected, and bounded waits on those lines. Children are always killed on
+ * dispose, so a failing test leaves nothing running.
+ *
+ * @module
+ */
+import { waitUntil } from "./wait.ts";
+
+/** A loopback port nothing listens on (just now). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A running `deno` child process. */
+export class ServerProcess {
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #pumps: Promise<void>[];
+  #status?: Deno.CommandStatus;
+
+  /** Spawns `deno <args>` in the repository root with `env` added. */
+  constructor(args: string[], env: Record<string, string>) {
+    const root = new URL("../..", import.meta.url).pathname;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "", NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    this.#pumps = [this.#pump(this.#child.stdout), this.#pump(this.#child.stderr)];
+    this.#child.status.then((s) => (this.#status = s));
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>) {
+    let rest = "";
+    const decoder = new TextDecoder();
+    for await (const bytes of stream) {
+      rest += decoder.decode(bytes, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      this.lines.push(...parts);
+    }
+    if (rest) this.lines.push(rest);
+  }
+
+  /** Log lines that parse as JSON. */
+  json(): Record<string, unknown>[] {
+    return this.lines.flatMap((l) => {
+      try {
+        const v = JSON.parse(l);
+        return v && typeof v === "object" ? [v] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Waits for a JSON log line matching `match` (bounded). */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, limitMs = 60_000) {
+    return waitUntil(() => {
+      if (this.#status) throw new Error(`process exited with ${this.#status.code}:\n${this.lines.slice(-20).join("\n")}`);
+      return this.json().find(match);
+    }, what, limitMs, 50);
+  }
+
+  get exited(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  /** Sends a signal. */
+  kill(signal: Deno.Signal = "SIGTERM") {
+    this.#child.kill(signal);
+  }
+
+  /** Waits for exit (bounded; kills with SIGKILL past the limit). */
+  async status(limitMs = 30_000): Promise<Deno.CommandStatus> {
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, limitMs);
+    const status = await this.#child.status;
+    clearTimeout(timer);
+    await Promise.all(this.#pumps);
+    return status;
+  }
+
+  async [Symbol.asyncDispose]() {
+    if (!this.#status) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    await this.status(10_000);
+  }
+}
