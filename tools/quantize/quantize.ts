@@ -18,6 +18,7 @@ import { calibrate, probeFloatTensors } from "./calibrate.ts";
 import { calibrationInputs, scanCalibrationFolder } from "./calibration_images.ts";
 import { sha256Hex, updateCard, writeFileAtomic } from "./card_file.ts";
 import { foldBatchNorm } from "./fold_batchnorm.ts";
+import { inlineExternalData } from "./tensor_data.ts";
 import { GraphIndex } from "./graph_index.ts";
 import { planQuantization, type QuantPlan } from "./plan.ts";
 import { applyQdq, type QdqReport } from "./qdq.ts";
@@ -149,6 +150,14 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
   const fp32Path = join(dir, card.files.fp32);
   const { bytes: fp32Bytes, model } = await readFloatModel(fp32Path);
 
+  let externalBytes: number;
+  try {
+    externalBytes = inlineExternalData(model, dir);
+  } catch (err) {
+    throw new QuantizeError(`${fp32Path}: ${(err as Error).message}`);
+  }
+  const fp32Inline = externalBytes ? encodeModel(model) : fp32Bytes;
+  const fp32Size = fp32Bytes.length + externalBytes;
   const folded = foldBatchNorm(model, dir);
   const set = await scanCalibrationFolder(opts.calibFolder, opts.maxImages, opts.warn);
   const { engine } = await selectEngine(opts.engine);
@@ -203,7 +212,7 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
 
   const check = await agreementCheck(
     engine,
-    fp32Bytes,
+    fp32Inline,
     int8Bytes,
     fp32Path,
     set.files[0],
@@ -247,9 +256,9 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
     outputs_fp32: (model.graph!.output ?? []).map((o) => o.name),
     source: { file: card.files.fp32, sha256: await sha256Hex(fp32Bytes) },
     sizes: {
-      fp32_bytes: fp32Bytes.length,
+      fp32_bytes: fp32Size,
       int8_bytes: int8Bytes.length,
-      ratio: round(int8Bytes.length / fp32Bytes.length, 4),
+      ratio: round(int8Bytes.length / fp32Size, 4),
     },
     check,
   };
@@ -268,7 +277,7 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
   });
   log(
     `wrote ${outPath} (${int8Bytes.length} bytes, ${
-      record.sizes && round(100 * int8Bytes.length / fp32Bytes.length, 1)
+      round(100 * int8Bytes.length / fp32Size, 1)
     } % of fp32) and updated ${join(dir, "model.json")}`,
   );
   return { path: outPath, record, plan, qdq };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { decodeImage } from "../../../src/imaging/decode.ts";
-import { GraphBuilder } from "../../../src/onnx/builder.ts";
-import { DataType, decodeModel, type onnx } from "../../../src/onnx/proto.ts";
+import { GraphBuilder, unetModel } from "../../../src/onnx/builder.ts";
+import { DataType, decodeModel, encodeModel, type onnx } from "../../../src/onnx/proto.ts";
 import { segmentImage } from "../../../src/segment.ts";
 import { loadModel } from "../../../mod.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE, makeJpeg, makePng } from "../../helpers/images.ts";
@@ -367,6 +367,46 @@ Deno.test("--min-channels keeps narrow convolutions fp32 and says so", async () 
       ),
     );
     assert.ok((r.record.check as { mask_agreement: number }).mask_agreement > 0.9);
+  } finally {
+    await cleanup(root, calib);
+  }
+});
+
+Deno.test("weights in external data are read, and the int8 model is self-contained", async () => {
+  const model: onnx.IModelProto = decodeModel(unetModel({ width: 2, depth: 1 }));
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer!) {
+    const bytes = new Uint8Array(t.rawData!);
+    t.externalData = [
+      { key: "location", value: "weights.bin" },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(bytes.length) },
+    ];
+    t.dataLocation = 1;
+    t.rawData = new Uint8Array(0);
+    blobs.push(bytes);
+    offset += bytes.length;
+  }
+  const weights = new Uint8Array(offset);
+  blobs.reduce((o, b) => (weights.set(b, o), o + b.length), 0);
+  const root = await makeRepo([{
+    name: "ext",
+    onnx: encodeModel(model),
+    files: { "weights.bin": weights },
+  }]);
+  const calib = await syntheticFolder();
+  const dir = join(root, "ext", "1");
+  try {
+    const r = await quantizeModelVersion(options(dir, calib));
+    const int8 = graphOf(await Deno.readFile(r.path));
+    assert.ok(int8.initializer.every((t: onnx.ITensorProto) => !(t.externalData?.length)));
+    assert.ok((r.record.check as { mask_agreement: number }).mask_agreement > 0.9);
+    await Deno.remove(join(dir, "weights.bin"));
+    await assert.rejects(
+      quantizeModelVersion(options(dir, calib)),
+      (e: Error) => e instanceof QuantizeError && /weights\.bin/.test(e.message),
+    );
   } finally {
     await cleanup(root, calib);
   }
