@@ -69,6 +69,9 @@ Deno.test("health probes stay open; /metrics is open by default and closed with 
   assert.equal((await open.app.request("/v2/health/ready")).status, 200);
   assert.equal((await open.app.request("/metrics")).status, 200);
   assert.equal((await open.app.request("/v2")).status, 401, "server metadata is API, not a probe");
+  for (const page of ["/", "/docs", "/openapi.json"]) assert.notEqual((await open.app.request(page)).status, 401, `${page} is a static page`);
+  assert.notEqual((await open.app.request("/ui/app.js")).status, 401, "the page's assets load without a key");
+  assert.equal((await open.app.request("/", { method: "POST" })).status, 401, "only GET/HEAD of the pages are open");
   assert.equal((await open.app.request("/v2/health/ready/../../models/lesion")).status, 401, "a probe-looking path that resolves elsewhere is not public");
 
   await using closed = await fixtureServer([{ name: "lesion" }], { apiKeys: keys, metricsPublic: false });

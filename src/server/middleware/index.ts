@@ -5,8 +5,8 @@
  * before auth so browser preflights (sent without credentials) are answered.
  *
  * Open without a key: `/v2/health/live`, `/v2/health/ready` (probes), `/metrics` unless
- * `TINYUNET_METRICS_PUBLIC=0`, and the static pages `GET /`, `/docs`, `/openapi.json`
- * (they hold no data; the API calls they make need a key).
+ * `TINYUNET_METRICS_PUBLIC=0`, and the static pages `GET /`, `/ui/*`, `/docs`,
+ * `/openapi.json` (they hold no data; the API calls they make need a key).
  *
  * @example
  * ```ts
@@ -42,7 +42,7 @@ export function isPublicRequest(c: Context, metricsPublic: boolean): boolean {
   const path = c.req.path;
   if (PROBES.has(path)) return true;
   if (path === "/metrics") return metricsPublic;
-  return (c.req.method === "GET" || c.req.method === "HEAD") && STATIC_PAGES.has(path);
+  return (c.req.method === "GET" || c.req.method === "HEAD") && (STATIC_PAGES.has(path) || /^\/ui\/[\w.-]+$/.test(path));
 }
 
 /** The middleware to install in front of every route. */
