@@ -14,6 +14,7 @@ import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { v1ModelRoutes } from "./routes/v1_models.ts";
@@ -45,6 +46,6 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
   app.route("/", v2RepositoryRoutes(ctx));
-  app.get("/metrics", metrics.handler());
+  app.route("/", metricsRoutes(metrics));
   return app;
 }

@@ -14,13 +14,14 @@
  *
  * @module
  */
-import { type Context, Hono } from "hono";
-import { z } from "zod";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import { ModelLoadError } from "../../models/registry.ts";
 import type { AppContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { log } from "../log.ts";
+import { addRoute, errorResponses, NameParam, openApiApp } from "../openapi_app.ts";
 
 const IndexBody = z.object({ ready: z.boolean().optional() }).passthrough();
 const LoadBody = z.object({ parameters: z.record(z.string(), z.unknown()).optional() }).passthrough();
@@ -48,20 +49,60 @@ export function isRepositoryChange(path: string): boolean {
   return /^\/v2\/repository\/models\/[^/]+\/(load|unload)\/?$/.test(path);
 }
 
+// Bodies are described, not validated by the route: optionalJson parses them (empty = {}).
+const optionalBody = (schema: z.ZodType, description: string) => ({
+  required: false,
+  description,
+  content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown> } },
+});
+const IndexEntrySchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  state: z.enum(["READY", "LOADING", "UNAVAILABLE"]),
+  reason: z.string(),
+});
+const VersionsSchema = z.object({ name: z.string(), versions: z.array(z.unknown()) });
+const indexRoute = (method: "get" | "post") =>
+  createRoute({
+    method,
+    path: "/v2/repository/index",
+    tags: ["v2"],
+    summary: "List the model repository: every version with its state",
+    request: method === "post" ? { body: optionalBody(IndexBody, '`{"ready": true}` lists only ready versions') } : {},
+    responses: {
+      200: { description: "the index", content: { "application/json": { schema: z.array(IndexEntrySchema) } } },
+      ...errorResponses(method === "post" ? ["bad_request", "bad_json", "unauthorized", "forbidden"] : ["unauthorized", "forbidden"]),
+    },
+  });
+const changeRoute = (action: "load" | "unload") =>
+  createRoute({
+    method: "post",
+    path: `/v2/repository/models/{name}/${action}`,
+    tags: ["v2"],
+    summary: action === "load"
+      ? "(Re)load a model's versions from the repository folder (admin); the old files serve until the new ones are warm"
+      : "Stop serving a model after its in-flight runs (admin)",
+    request: { params: z.object({ name: NameParam }), body: optionalBody(LoadBody, "optional `parameters`") },
+    responses: {
+      200: { description: "the model's versions", content: { "application/json": { schema: VersionsSchema } } },
+      ...errorResponses(["bad_request", "bad_json", "unauthorized", "forbidden", "model_not_found", ...(action === "load" ? ["model_load_failed" as const] : [])]),
+    },
+  });
+
 /** The model-repository routes. */
-export function v2RepositoryRoutes({ registry }: AppContext): Hono {
-  const app = new Hono();
+export function v2RepositoryRoutes({ registry }: AppContext): OpenAPIHono {
+  const app = openApiApp();
 
   const index = async (c: Context) => {
     const { ready } = await optionalJson(c, IndexBody);
     return c.json(registry.index().filter((e) => !ready || e.state === "READY"));
   };
-  app.get("/v2/repository/index", index);
-  app.post("/v2/repository/index", index);
+  addRoute(app, indexRoute("get"), index);
+  addRoute(app, indexRoute("post"), index);
 
-  app.post("/v2/repository/models/:name/load", async (c) => {
+  addRoute(app, changeRoute("load"), async (c) => {
     await optionalJson(c, LoadBody);
-    const name = c.req.param("name");
+    const name = c.req.param("name") ?? "";
     try {
       const results = await registry.loadModel(name);
       log("info", "model repository load", { model: name, results });
@@ -73,9 +114,9 @@ export function v2RepositoryRoutes({ registry }: AppContext): Hono {
     }
   });
 
-  app.post("/v2/repository/models/:name/unload", async (c) => {
+  addRoute(app, changeRoute("unload"), async (c) => {
     await optionalJson(c, LoadBody);
-    const name = c.req.param("name");
+    const name = c.req.param("name") ?? "";
     const versions = await registry.unloadModel(name);
     log("info", "model repository unload", { model: name });
     return c.json({ name, versions });
