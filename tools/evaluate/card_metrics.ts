@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import type { ImageMetrics } from "../../src/metrics/image_metrics.ts";
 import type { RuntimeInfo } from "../../src/models/model_version.ts";
-import { sha256Hex, updateCard } from "../quantize/card_file.ts";
+import { updateCard } from "../quantize/card_file.ts";
+import { sha256Hex } from "../quantize/hash.ts";
 import type { ModelTarget } from "./model_target.ts";
 
 /** The card key of an evaluation. */

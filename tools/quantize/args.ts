@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import type { EngineName } from "../../src/engines/engine.ts";
-import { DEFAULT_QUANTIZE_OPTIONS, type QuantizeOptions } from "./quantize.ts";
+import { DEFAULT_QUANTIZE_OPTIONS, type QuantizeOptions } from "./options.ts";
 import { CALIBRATION_METHODS, type CalibrationMethod } from "./ranges.ts";
 
 /** Usage text. */

@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Tensor } from "../../src/engines/engine.ts";
 import { decodeImage } from "../../src/imaging/decode.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
 import { preprocess } from "../../src/imaging/preprocess.ts";
 import type { InputSpec } from "../../src/models/card.ts";
+import { sha256Hex } from "./hash.ts";
 
 /** The usable images of a calibration folder. */
 export interface CalibrationSet {
@@ -30,10 +31,6 @@ export class CalibrationDataError extends Error {
     super(message);
     this.name = "CalibrationDataError";
   }
-}
-
-function hex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Picks `n` items spread evenly over `items` (all of them when n ≥ length). */
@@ -91,16 +88,8 @@ export async function scanCalibrationFolder(
   }
   const files = evenlySpaced(usable, maxImages);
   const hashes: string[] = [];
-  for (const f of files) {
-    hashes.push(
-      `${f.slice(f.lastIndexOf("/") + 1)} ${
-        hex(await crypto.subtle.digest("SHA-256", await Deno.readFile(f)))
-      }`,
-    );
-  }
-  const sha256 = hex(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(hashes.join("\n"))),
-  );
+  for (const f of files) hashes.push(`${basename(f)} ${await sha256Hex(await Deno.readFile(f))}`);
+  const sha256 = await sha256Hex(new TextEncoder().encode(hashes.join("\n")));
   return { folder, files, skipped, sha256 };
 }
 

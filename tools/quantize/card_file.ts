@@ -44,9 +44,3 @@ export async function updateCard(
   await writeFileAtomic(file, JSON.stringify(raw, null, 2) + "\n");
   return raw;
 }
-
-/** SHA-256 of bytes, hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
