@@ -1,8 +1,8 @@
 /**
- * The calibration image folder: every regular file in it (not recursive, hidden files
- * ignored) that decodes as an image the server accepts; undecodable files are skipped with
- * a warning. A subset of `maxImages` is taken evenly over the sorted names, and its
- * SHA-256 (names and bytes) recorded so a card says exactly what it was calibrated on.
+ * The calibration image folder: regular files in it (not recursive, hidden files ignored)
+ * that decode as images the server accepts; undecodable files are skipped with a warning.
+ * At most `maxImages` are used, spread evenly over the sorted names, and their SHA-256
+ * (names and bytes) is recorded so a card says exactly what it was calibrated on.
  *
  * @module
  */
@@ -67,13 +67,19 @@ export async function scanCalibrationFolder(
     );
   }
   names.sort();
+  // Visit an even spread of the folder first; undecodable picks are replaced by the files
+  // after them, so a large folder is not decoded in full.
+  const first = evenlySpaced(names, maxImages);
+  const chosen = new Set(first);
+  const order = [...first, ...names.filter((n) => !chosen.has(n))];
   const usable: string[] = [];
   const skipped: CalibrationSet["skipped"] = [];
-  for (const name of names) {
+  for (const name of order) {
+    if (usable.length >= maxImages) break;
     const path = join(folder, name);
     try {
       await decodeFile(path);
-      usable.push(path);
+      usable.push(name);
     } catch (err) {
       const reason = (err as Error).message;
       skipped.push({ file: name, reason });
@@ -86,7 +92,7 @@ export async function scanCalibrationFolder(
       : `${names.length} files, none of them a decodable PNG or JPEG`;
     throw new CalibrationDataError(`calibration folder ${folder} holds ${what}`);
   }
-  const files = evenlySpaced(usable, maxImages);
+  const files = usable.sort().map((n) => join(folder, n));
   const hashes: string[] = [];
   for (const f of files) hashes.push(`${basename(f)} ${await sha256Hex(await Deno.readFile(f))}`);
   const sha256 = await sha256Hex(new TextEncoder().encode(hashes.join("\n")));

@@ -135,3 +135,19 @@ Deno.test("max-images picks evenly and the folder hash follows the images used",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an undecodable pick is replaced by a later file, and the rest is not decoded", async () => {
+  const files: Record<string, Uint8Array | string> = {};
+  for (let i = 0; i < 5; i++) files[`${i}.png`] = greyPng(16, 16, [i * 40]);
+  files["2.png"] = "broken";
+  const dir = await folderOf(files);
+  try {
+    const warnings: string[] = [];
+    const set = await scanCalibrationFolder(dir, 2, (w) => warnings.push(w));
+    assert.deepEqual(set.files.map((f) => f.split("/").pop()), ["0.png", "1.png"]);
+    assert.deepEqual(set.skipped.map((s) => s.file), ["2.png"]);
+    assert.equal(warnings.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
