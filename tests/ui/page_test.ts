@@ -13,7 +13,7 @@ import { pngAsDicom } from "../helpers/dicom.ts";
 import { ISIC_SAMPLE, readSample } from "../helpers/images.ts";
 
 /** Serves the app on a free loopback port for the length of a test. */
-async function serve(fetch: (req: Request) => Response | Promise<Response>) {
+function serve(fetch: (req: Request) => Response | Promise<Response>) {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, fetch);
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -63,7 +63,7 @@ Deno.test({
   async fn() {
     // threshold 0.55: the random-weight fixture model then marks a part of the image, not all of it
     await using s = await fixtureServer([{ name: "lesion", card: { threshold: 0.55 } }]);
-    await using http = await serve(s.app.fetch);
+    await using http = serve(s.app.fetch);
     await using chromium = await launchChromium();
     const page = await chromium.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];
