@@ -1,0 +1,184 @@
+/**
+ * The machine's limits, to say how far the nets run from them:
+ *
+ * 1. Physical, measured: `peak_probe.c` (compiled with the system C compiler for this
+ *    CPU) measures the effective core clock (dependent integer adds per thread-CPU second),
+ *    fp32 FMA throughput with 1 and 2 threads (16 independent 64-byte-vector accumulators),
+ *    and memory bandwidth (STREAM triad). FMA GFLOP/s per thread-CPU second is what a core
+ *    delivers when not shared; per wall second is what this run got.
+ * 2. Theoretical: FP32 FLOP/cycle/core for the CPU's microarchitecture (a table keyed by
+ *    vendor, family and SIMD flags: e.g. AMD Zen 4 = 2 FMA pipes × 256 bit = 32) × the
+ *    measured clock (else the nominal one) × cores.
+ * 3. Achievable through each engine: a large fp32 GEMM (MatMul N×N·N×N) and a large 3×3
+ *    conv (256→256 channels on 64×64) run on the engine itself; the better of the two is
+ *    that engine's "achievable peak".
+ * 4. Engine floor: a one-node graph (Relu over the net's 1×3×S×S input), the fixed cost
+ *    of one run (dispatch, input/output copies, worker messaging) that no net can beat.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { GraphBuilder, seededRandom } from "../src/onnx/builder.ts";
+import type { CpuInfo } from "./machine.ts";
+import type { EngineConfig } from "./engines.ts";
+import { openSession, randomInput } from "./engines.ts";
+import { progress } from "./progress.ts";
+import { round, type RunPlan, timeRuns } from "./stats.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Output of the C probe. */
+export interface ProbeResult {
+  available: boolean;
+  reason: string;
+  compiler?: string;
+  clock_ghz?: number | null;
+  /** by thread count: GFLOP/s per wall second and per thread-CPU second (summed over threads) */
+  fma?: Record<string, { gflops_wall: number; gflops_per_cpu_second: number }>;
+  /** by thread count: triad GB/s */
+  triad_gb_per_s?: Record<string, number>;
+}
+
+/** Compiles (cached per CPU and compiler) and runs the C probe. */
+export async function runProbe(cacheDir: string, quick: boolean, cpuKey: string): Promise<ProbeResult> {
+  const src = new URL("bench/peak_probe.c", ROOT).pathname;
+  const cc = ["cc", "gcc", "clang"].find((c) => {
+    try {
+      return new Deno.Command(c, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success;
+    } catch {
+      return false;
+    }
+  });
+  if (!cc) return { available: false, reason: "no C compiler (cc/gcc/clang) found; apt-get install gcc to measure the physical peak" };
+  const version = new TextDecoder().decode(new Deno.Command(cc, { args: ["--version"], stdout: "piped" }).outputSync().stdout).split("\n")[0];
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(cpuKey + version + (await Deno.readTextFile(src)))));
+  const bin = `${cacheDir}/peak_probe-${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  if (!existsSync(bin)) {
+    await Deno.mkdir(cacheDir, { recursive: true });
+    const out = await new Deno.Command(cc, { args: ["-O2", "-march=native", "-ffp-contract=fast", "-pthread", "-o", bin, src], stdout: "piped", stderr: "piped" }).output();
+    if (!out.success) return { available: false, reason: `compiling peak_probe.c failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`, compiler: version };
+  }
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`peak_probe ${args.join(" ")} failed`);
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  };
+  const secs = quick ? "0.2" : "2";
+  const mb = quick ? "64" : "256";
+  const result: ProbeResult = { available: true, reason: `${cc}: -O2 -march=native`, compiler: version, fma: {}, triad_gb_per_s: {} };
+  progress("peak: C probe (clock, FMA, triad)");
+  const clock = await run("clock");
+  result.clock_ghz = clock.ghz ?? null;
+  for (const t of [1, 2]) {
+    const f = await run("fma", String(t), secs);
+    result.fma![t] = { gflops_wall: f.gflops, gflops_per_cpu_second: f.gflops_per_cpu_second_sum };
+    const tr = await run("triad", String(t), mb);
+    result.triad_gb_per_s![t] = tr.gbytes_per_s;
+  }
+  return result;
+}
+
+/** FP32 FLOP per cycle per core by microarchitecture (a table; see the module doc). */
+export function flopPerCycle(cpu: CpuInfo): { value: number; basis: string } | null {
+  const f = new Set(cpu.simd_flags);
+  if (cpu.vendor === "AuthenticAMD" && cpu.family !== null) {
+    if (cpu.family === 0x1a) return { value: f.has("avx512f") ? 64 : 32, basis: "AMD Zen 5: 2 FMA pipes (512-bit on server parts); assumed" };
+    if (cpu.family === 0x19) return { value: 32, basis: `AMD Zen ${f.has("avx512f") ? "4" : "3"} (family 19h): 2 FMA pipes × 256 bit (AVX-512 double-pumped) = 2 × 8 lanes × 2 FLOP` };
+    if (cpu.family === 0x17) {
+      return (cpu.model_number ?? 0) >= 0x30
+        ? { value: 32, basis: "AMD Zen 2: 2 FMA pipes × 256 bit" }
+        : { value: 16, basis: "AMD Zen 1: 2 FMA pipes × 128 bit" };
+    }
+  }
+  if (cpu.vendor === "GenuineIntel") {
+    if (f.has("avx512f")) return { value: 64, basis: "Intel with AVX-512: assumed 2 FMA units × 512 bit (some SKUs have one: 32)" };
+    if (f.has("fma")) return { value: 32, basis: "Intel AVX2: 2 FMA units × 256 bit" };
+  }
+  if (f.has("fma")) return { value: 32, basis: "AVX2+FMA: assumed 2 FMA units × 256 bit" };
+  return null;
+}
+
+function gemmModel(n: number): Uint8Array {
+  const g = new GraphBuilder(3);
+  const a = g.input("image", [n, n]);
+  const rnd = seededRandom(5);
+  const b = g.constant(new Float32Array(n * n).map(() => rnd() - 0.5), [n, n]);
+  g.output(g.node("MatMul", [a, b]), "y", [n, n]);
+  return g.build();
+}
+
+function convModel(c: number): Uint8Array {
+  const g = new GraphBuilder(3);
+  const x = g.input("image", [1, c, "h", "w"]);
+  g.output(g.conv(x, c, c, 3), "y", [1, c, "h", "w"]);
+  return g.build();
+}
+
+function reluModel(): Uint8Array {
+  const g = new GraphBuilder(3);
+  const x = g.input("image", [1, 3, "h", "w"]);
+  g.output(g.relu(x), "y", [1, 3, "h", "w"]);
+  return g.build();
+}
+
+/** One kernel on one engine configuration. */
+export interface KernelRow {
+  config: string;
+  kernel: "gemm" | "conv" | "floor";
+  shape: string;
+  flops: number;
+  median_ms?: number;
+  p90_ms?: number;
+  n?: number;
+  gflops_per_s?: number;
+  error?: string;
+}
+
+/** Settings of {@link enginePeaks}. */
+export interface PeakSettings {
+  gemmN: number;
+  convChannels: number;
+  convSize: number;
+  /** the nets' input size, for the floor */
+  floorSize: number;
+  plan: RunPlan;
+}
+
+/** GEMM, conv and floor timings on every available configuration. */
+export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Promise<KernelRow[]> {
+  const kernels = [
+    { kernel: "gemm" as const, bytes: gemmModel(s.gemmN), dims: [s.gemmN, s.gemmN], shape: `${s.gemmN}×${s.gemmN}·${s.gemmN}×${s.gemmN}`, flops: 2 * s.gemmN ** 3 },
+    {
+      kernel: "conv" as const,
+      bytes: convModel(s.convChannels),
+      dims: [1, s.convChannels, s.convSize, s.convSize],
+      shape: `3×3 conv ${s.convChannels}→${s.convChannels} on ${s.convSize}²`,
+      flops: 2 * s.convSize ** 2 * s.convChannels ** 2 * 9,
+    },
+    { kernel: "floor" as const, bytes: reluModel(), dims: [1, 3, s.floorSize, s.floorSize], shape: `Relu on 1×3×${s.floorSize}²`, flops: 0 },
+  ];
+  const rows: KernelRow[] = [];
+  for (const cfg of configs.filter((c) => c.available && c.engine !== "webgpu")) {
+    for (const k of kernels) {
+      const row: KernelRow = { config: cfg.id, kernel: k.kernel, shape: k.shape, flops: k.flops };
+      progress(`peak: ${cfg.id} ${k.shape}`);
+      try {
+        const session = await openSession(cfg, { path: `${k.kernel}.onnx`, bytes: k.bytes, externalData: [] }, { name: "image", dims: k.dims }, 60_000);
+        try {
+          const feeds = randomInput("image", k.dims, 9);
+          const t = await timeRuns(() => session.run(feeds), s.plan);
+          row.median_ms = t.summary.median_ms;
+          row.p90_ms = t.summary.p90_ms;
+          row.n = t.summary.n;
+          if (k.flops) row.gflops_per_s = round(k.flops / (t.summary.median_ms / 1000) / 1e9, 2);
+        } finally {
+          await session.release();
+        }
+      } catch (err) {
+        row.error = (err as Error).message.slice(0, 300);
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}

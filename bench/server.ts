@@ -1,0 +1,134 @@
+/**
+ * The real server as a child process (`deno run --allow-all main.ts`) on a free loopback
+ * port, with the shipped model repository and default settings: started, waited on until
+ * `/v2/health/ready` answers 200, its JSON log lines drained and read, and stopped with
+ * SIGTERM. Used by the HTTP load, cold-start and profile parts.
+ *
+ * @module
+ */
+import { procMemory } from "./memory.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** A running server. */
+export interface ServerProcess {
+  pid: number;
+  url: string;
+  /** spawn → first 200 from /v2/health/ready (ms) */
+  ready_ms: number;
+  /** the server's own "ready" log line's `ms` (module load → models warm), if logged */
+  logged_ready_ms: number | null;
+  /** the "model loaded" runtime facts logged by the server (engine, threads, …) */
+  runtime: unknown[];
+  /** log lines seen so far */
+  logLines(): number;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Options of {@link startServer}. */
+export interface StartOptions {
+  /** extra environment (over PORT, TINYUNET_HOST, TINYUNET_MODELS) */
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+  /** poll interval of the readiness probe */
+  pollMs?: number;
+}
+
+/** Starts `main.ts` and resolves once it is ready. */
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "main.ts"],
+    cwd: ROOT,
+    env: {
+      PORT: String(port),
+      TINYUNET_HOST: "127.0.0.1",
+      TINYUNET_MODELS: new URL("models/", ROOT).pathname,
+      ONNXRUNTIME_NODE_INSTALL: "skip",
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let lines = 0;
+  let loggedReady: number | null = null;
+  const runtime: unknown[] = [];
+  const tail: string[] = [];
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    let buf = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        lines++;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        if (line.includes('"ready"') || line.includes('"model loaded"')) {
+          try {
+            const j = JSON.parse(line);
+            if (j.msg === "ready") loggedReady = j.ms ?? null;
+            if (j.msg === "model loaded") runtime.push(...(j.runtime ?? []));
+          } catch { /* not JSON */ }
+        }
+      }
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]).catch(() => {});
+  let exited: Deno.CommandStatus | null = null;
+  const status = child.status.then((s) => (exited = s));
+  const stop = async () => {
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 10_000);
+      await status;
+      clearTimeout(timer);
+    }
+    await drained;
+  };
+  const deadline = t0 + (options.readyTimeoutMs ?? 120_000);
+  const pollMs = options.pollMs ?? 5;
+  while (true) {
+    if (exited) {
+      await drained;
+      throw new Error(`server exited (code ${(exited as Deno.CommandStatus).code}) before ready:\n${tail.join("\n")}`);
+    }
+    try {
+      const res = await fetch(`${url}/v2/health/ready`);
+      await res.body?.cancel();
+      if (res.status === 200) break;
+    } catch { /* not listening yet */ }
+    if (performance.now() > deadline) {
+      await stop();
+      throw new Error(`server not ready within ${options.readyTimeoutMs ?? 120_000} ms:\n${tail.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  const ready_ms = performance.now() - t0;
+  // the "model loaded" line is written just after readiness; give it a moment
+  for (let i = 0; i < 50 && runtime.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return { pid: child.pid, url, ready_ms, logged_ready_ms: loggedReady, runtime, logLines: () => lines, stop };
+}
+
+/** RSS/HWM of the server now. */
+export function serverMemory(server: ServerProcess) {
+  return procMemory(server.pid);
+}

@@ -1,0 +1,152 @@
+/**
+ * Benchmark settings: the full run (`deno task bench`) and the `--quick` smoke run, plus
+ * the command-line flags that adjust them.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { RunPlan } from "./stats.ts";
+
+/** Everything a run needs to know. */
+export interface BenchSettings {
+  mode: "full" | "quick";
+  /** where results.json and RESULTS.md go */
+  outDir: string;
+  cacheDir: string;
+  /** parts to run */
+  parts: Set<Part>;
+  nets: "auto" | "builder";
+  sizes: number[];
+  threads: number[];
+  webgpu: boolean;
+  webgpuSizes: number[];
+  webgpuTeacher: boolean;
+  tfjs: boolean;
+  plans: { student: RunPlan; teacher: RunPlan; webgpu: RunPlan; kernel: RunPlan; quant: RunPlan };
+  hangMs: { student: number; teacher: number };
+  warmupSize: number;
+  peak: { gemmN: number; convChannels: number; convSize: number };
+  http: { levels: number[]; durationS: number; warmupS: number; variants: HttpVariant[] };
+  coldStarts: number;
+  profile: { runs: number; warmup: number; requests: number };
+  quantizeFallback: boolean;
+  colleagueScripts: boolean;
+}
+
+/** The server run again with other settings, at some levels, for comparison. */
+export interface HttpVariant {
+  label: string;
+  env: Record<string, string>;
+  levels: number[];
+}
+
+/** The parts of a run, in order. */
+export const PARTS = ["latency", "peak", "quant", "http", "cold", "profile", "colleagues"] as const;
+/** One part. */
+export type Part = typeof PARTS[number];
+
+/** Command-line help. */
+export const USAGE = `deno task bench [-- options]
+
+  --quick              small smoke run (64² nets, few runs, 1 s HTTP levels, no WebGPU)
+  --out DIR            write results.json and RESULTS.md there (default bench/; --quick: bench/.cache/quick)
+  --only a,b           run only these parts: ${PARTS.join(", ")}
+  --skip a,b           skip these parts
+  --nets builder       time builder-made nets even when PyTorch is there
+  --no-webgpu          leave WebGPU out
+  --webgpu-teacher     also time the teacher on WebGPU (very slow on a software adapter)
+  --no-tfjs            leave tfjs-wasm out
+  -h, --help           this text`;
+
+/** Parses flags into settings. Returns null for --help. */
+export function parseSettings(argv: string[]): BenchSettings | null {
+  const { values } = parseArgs({
+    args: argv[0] === "--" ? argv.slice(1) : argv,
+    options: {
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      only: { type: "string" },
+      skip: { type: "string" },
+      nets: { type: "string" },
+      "no-webgpu": { type: "boolean" },
+      "webgpu-teacher": { type: "boolean" },
+      "no-tfjs": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const list = (v: string | undefined) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const p of [...list(values.only), ...list(values.skip)]) {
+    if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(", ")}`);
+  }
+  const only = list(values.only);
+  const parts = new Set<Part>((only.length ? only : PARTS).filter((p) => !list(values.skip).includes(p)) as Part[]);
+  if (values.nets && values.nets !== "builder" && values.nets !== "auto") throw new Error(`--nets must be builder or auto`);
+  const quick = Boolean(values.quick);
+  const benchDir = new URL("./", import.meta.url).pathname.replace(/\/$/, "");
+  const common = {
+    // a quick run never overwrites the committed results
+    outDir: values.out ?? (quick ? `${benchDir}/.cache/quick` : benchDir),
+    cacheDir: `${benchDir}/.cache`,
+    parts,
+    nets: (values.nets ?? "auto") as "auto" | "builder",
+    threads: [1, 2],
+    webgpuTeacher: Boolean(values["webgpu-teacher"]),
+    tfjs: !values["no-tfjs"],
+  };
+  if (quick) {
+    return {
+      ...common,
+      mode: "quick",
+      sizes: [64],
+      webgpu: false,
+      webgpuSizes: [],
+      plans: {
+        student: { warmup: 1, minRuns: 3, maxRuns: 10, budgetMs: 300 },
+        teacher: { warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 500 },
+        webgpu: { warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 500 },
+        kernel: { warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 200 },
+        quant: { warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 200 },
+      },
+      hangMs: { student: 15_000, teacher: 30_000 },
+      warmupSize: 32,
+      peak: { gemmN: 128, convChannels: 32, convSize: 16 },
+      http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
+      coldStarts: 2,
+      profile: { runs: 5, warmup: 1, requests: 5 },
+      quantizeFallback: false,
+      colleagueScripts: false,
+    };
+  }
+  return {
+    ...common,
+    mode: "full",
+    sizes: [256, 512],
+    webgpu: !values["no-webgpu"],
+    webgpuSizes: [256],
+    plans: {
+      // the student: ≥ 30 timed runs, up to 300 or 6 s
+      student: { warmup: 3, minRuns: 30, maxRuns: 300, budgetMs: 6_000 },
+      // the teacher: ≥ 3 timed runs, then stop at 20 runs or once 20 s have passed
+      teacher: { warmup: 1, minRuns: 3, maxRuns: 20, budgetMs: 20_000 },
+      webgpu: { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 20_000 },
+      kernel: { warmup: 2, minRuns: 5, maxRuns: 50, budgetMs: 3_000 },
+      quant: { warmup: 3, minRuns: 30, maxRuns: 300, budgetMs: 5_000 },
+    },
+    hangMs: { student: 30_000, teacher: 300_000 },
+    warmupSize: 64,
+    peak: { gemmN: 1024, convChannels: 256, convSize: 64 },
+    http: {
+      levels: [1, 8, 32],
+      durationS: 10,
+      warmupS: 2,
+      // one intra-op thread leaves the other core to the JS thread (decode, encode, HTTP)
+      variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
+    },
+    coldStarts: 7,
+    profile: { runs: 100, warmup: 10, requests: 50 },
+    quantizeFallback: true,
+    colleagueScripts: true,
+  };
+}
