@@ -119,6 +119,8 @@ export function parseV2Request(body: Uint8Array, headerLength: string | undefine
   if (offset !== binary.length) {
     throw new ApiError("bad_request", `${binary.length - offset} bytes of binary data are not claimed by any input`);
   }
+  if (json.outputs !== undefined && !Array.isArray(json.outputs)) throw new ApiError("bad_request", '"outputs" must be an array');
+  if (json.parameters !== undefined && !isObject(json.parameters)) throw new ApiError("bad_request", '"parameters" must be an object');
   const params = isObject(json.parameters) ? json.parameters : {};
   const outputs = Array.isArray(json.outputs)
     ? json.outputs.map((o: unknown, i: number) => {
