@@ -69,6 +69,21 @@ export class ServerProcess {
     }, what, limitMs, 50);
   }
 
+  /** The child's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Resident memory of the child in MiB (Linux /proc), or NaN where unavailable. */
+  rssMb(): number {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${this.pid}/status`));
+      return m ? Number(m[1]) / 1024 : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+
   get exited(): Deno.CommandStatus | undefined {
     return this.#status;
   }
@@ -99,4 +114,13 @@ export class ServerProcess {
     }
     await this.status(10_000);
   }
+}
+
+/** Waits until `GET <base>/v2/health/ready` answers 200 (bounded). */
+export async function waitReady(base: string, limitMs = 90_000): Promise<void> {
+  await waitUntil(async () => {
+    const res = await fetch(`${base}/v2/health/ready`);
+    await res.body?.cancel();
+    return res.status === 200;
+  }, `${base} to be ready`, limitMs, 100);
 }
