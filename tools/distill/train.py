@@ -70,6 +70,15 @@ class TrainConfig:
         return Path(self.out_dir) / self.set_name / f"{self.variant}-w{w}-s{self.seed}"
 
 
+# fields that do not change what is trained: a run may resume with other values
+NON_SEMANTIC = ("threads", "device", "val_every", "log_every", "out_dir", "resume")
+
+
+def same_run(a: dict, b: dict) -> bool:
+    return ({k: v for k, v in a.items() if k not in NON_SEMANTIC}
+            == {k: v for k, v in b.items() if k not in NON_SEMANTIC})
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -202,7 +211,7 @@ def train(cfg: TrainConfig) -> dict:
     last = run / "last.pt"
     if cfg.resume and last.exists():
         ck = torch.load(last, map_location="cpu")
-        if ck.get("config") == dataclasses.asdict(cfg):
+        if same_run(ck.get("config", {}), dataclasses.asdict(cfg)):
             model.load_state_dict(ck["model"])
             for m, k in ((fkd, "fkd"), (skd, "skd")):
                 if m is not None:
