@@ -35,16 +35,20 @@ def _cfg(toy_set, tmp_path, **kw):
     return train.TrainConfig(**base)
 
 
-@pytest.fixture
-def trained(toy_set, tmp_path):
+@pytest.fixture(scope="module")
+def trained_env(tmp_path_factory):
+    """Teacher + TinyUnet ('both' + logit KD) trained once on a toy set for this module."""
+    from conftest import make_set
+    tmp_path = tmp_path_factory.mktemp("train")
+    toy_set = make_set(tmp_path)
     t = train.train(_cfg(toy_set, tmp_path, variant="teacher", lr=3e-3))
     s = train.train(_cfg(toy_set, tmp_path, variant="both", teacher_ckpt=t["run_dir"] + "/best.pt",
                          w_logit=0.5))
-    return t, s
+    return t, s, toy_set, tmp_path
 
 
-def test_training_runs_logs_and_resumes(trained, toy_set, tmp_path):
-    t, s = trained
+def test_training_runs_logs_and_resumes(trained_env):
+    t, s, toy_set, tmp_path = trained_env
     state = torch.load(t["run_dir"] + "/last.pt")["state"]
     assert state["step"] == 30 and [h["step"] for h in state["history"]] == [15, 30]
     log = open(s["run_dir"] + "/log.txt").read()
@@ -56,8 +60,8 @@ def test_training_runs_logs_and_resumes(trained, toy_set, tmp_path):
     assert again["best_val_dice"] == t["best_val_dice"]
 
 
-def test_export_round_trip_and_card(trained, toy_set, tmp_path):
-    t, s = trained
+def test_export_round_trip_and_card(trained_env, tmp_path):
+    t, s, toy_set, _ = trained_env
     models = tmp_path / "models"
     card = export.publish(s["run_dir"] + "/best.pt", toy_set, models, "1",
                           teacher_ckpt=t["run_dir"] + "/best.pt", samples=2)
@@ -98,8 +102,8 @@ def test_onnx_check_matches_pytorch_and_detects_a_mismatch(tmp_path):
         export.check_onnx(m, path, xs[:1])
 
 
-def test_cli_evaluate_writes_per_image_csv(trained, toy_set, capsys):
-    _, s = trained
+def test_cli_evaluate_writes_per_image_csv(trained_env, capsys):
+    _, s, toy_set, _ = trained_env
     csv = toy_set.parent / "per_image.csv"
     cli(["evaluate", "--checkpoint", s["run_dir"] + "/best.pt", "--set", toy_set.name,
          "--data-root", str(toy_set.parent), "--csv", str(csv)])
