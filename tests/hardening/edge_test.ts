@@ -145,3 +145,35 @@ Deno.test("edge config: one thread, no watcher; tfjs-wasm where there are no Wor
     globalThis.Worker = worker;
   }
 });
+
+Deno.test("edge bundle (deploy/edge/import_map.json, ORT stubbed out): tfjs-wasm serves, a stubbed engine fails cleanly", async () => {
+  const repo = await makeRepo([{ name: "lesion" }]);
+  const script = `
+    import { createEdgeHandler } from "./deploy/edge/app.ts";
+    import { makePng } from "./tests/helpers/images.ts";
+    const out = {};
+    for (const engine of ["tfjs-wasm", "wasm"]) {
+      const edge = createEdgeHandler({ TINYUNET_MODELS: ${JSON.stringify(repo)}, TINYUNET_ENGINE: engine, TINYUNET_LOG: "silent" });
+      const res = await edge.fetch(new Request("http://edge/v1/segment?format=json", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(24, 24, 3) }));
+      out[engine] = { status: res.status, engine: res.headers.get("x-engine"), body: await res.json() };
+      await edge.close();
+    }
+    console.log(JSON.stringify(out));
+    Deno.exit(0);`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--import-map=deploy/edge/import_map.json", script],
+    cwd: new URL("../../", import.meta.url).pathname,
+    env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "silent" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(result["tfjs-wasm"].status, 200);
+  assert.equal(result["tfjs-wasm"].engine, "tfjs-wasm");
+  assert.equal(result["tfjs-wasm"].body.model, "lesion");
+  assert.equal(result.wasm.status, 503, "onnxruntime-web is not in the bundle");
+  assert.match(result.wasm.body.error, /not included in the edge bundle/);
+  await Deno.remove(repo, { recursive: true });
+});
