@@ -37,18 +37,30 @@ const http = Deno.serve({
   port: config.port,
   hostname: config.hostname,
   onListen: ({ hostname, port }) =>
-    log("info", "listening", { url: `http://${hostname}:${port}`, models: config.modelsDir, engine: config.engine, instance: INSTANCE_ID }),
+    log("info", "listening", {
+      url: `http://${hostname}:${port}`,
+      models: config.modelsDir,
+      engine: config.engine,
+      instance: INSTANCE_ID,
+    }),
 }, gate.wrap(server.app.fetch));
 
 server.ready.then(
   () => {
-    log("info", "ready", { models: server.registry.names(), default_model: server.registry.defaultModel, ms: Math.round(performance.now() - started) });
+    log("info", "ready", {
+      models: server.registry.names(),
+      default_model: server.registry.defaultModel,
+      ms: Math.round(performance.now() - started),
+    });
     if (config.watch && config.watch !== "off" && !stopping) {
       watcher = watchRepository(server.registry, {
         mode: config.watch,
         intervalMs: config.watchIntervalMs,
         debounceMs: Math.max(50, Math.round((config.watchIntervalMs ?? 2000) / 4)),
-        onSync: (results) => log("info", "model repository changed", { results: results.filter((r) => r.action !== "unchanged") }),
+        onSync: (results) =>
+          log("info", "model repository changed", {
+            results: results.filter((r) => r.action !== "unchanged"),
+          }),
         onError: (err) => log("error", "model repository rescan failed", { error: err.message }),
       });
     }
@@ -68,7 +80,10 @@ async function stop(signal: string) {
   const limit = config.shutdownTimeoutMs ?? 25_000;
   const drained = await gate.drain(limit);
   if (!drained) {
-    log("error", "requests in flight did not finish in time; exiting", { timeout_ms: limit, inflight: gate.inflight });
+    log("error", "requests in flight did not finish in time; exiting", {
+      timeout_ms: limit,
+      inflight: gate.inflight,
+    });
     Deno.exit(1);
   }
   await http.shutdown();
@@ -77,4 +92,6 @@ async function stop(signal: string) {
   log("info", "stopped", { signal });
   Deno.exit(0);
 }
-for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => void stop(signal));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void stop(signal));
+}

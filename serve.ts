@@ -26,7 +26,11 @@ server.ready.then(
       watchRepository(server.registry, {
         mode: config.watch,
         intervalMs: config.watchIntervalMs,
-        onSync: (results) => log("info", "model repository changed", { instance: INSTANCE_ID, results: results.filter((r) => r.action !== "unchanged") }),
+        onSync: (results) =>
+          log("info", "model repository changed", {
+            instance: INSTANCE_ID,
+            results: results.filter((r) => r.action !== "unchanged"),
+          }),
         onError: (err) => log("error", "model repository rescan failed", { error: err.message }),
       });
     }

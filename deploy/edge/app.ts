@@ -44,9 +44,18 @@ export function edgeEngine(env: Record<string, string | undefined>): EngineChoic
 }
 
 /** Settings for an edge function: the server's, with one thread, no watcher, the edge engine. */
-export function edgeConfig(env: Record<string, string | undefined>, modelsDir?: string): ServerConfig {
+export function edgeConfig(
+  env: Record<string, string | undefined>,
+  modelsDir?: string,
+): ServerConfig {
   const base = loadConfig({ ...env, TINYUNET_WATCH: "off" });
-  return { ...base, modelsDir: modelsDir ?? base.modelsDir, engine: edgeEngine(env), threads: 1, watch: "off" };
+  return {
+    ...base,
+    modelsDir: modelsDir ?? base.modelsDir,
+    engine: edgeEngine(env),
+    threads: 1,
+    watch: "off",
+  };
 }
 
 async function start(env: Record<string, string | undefined>): Promise<TinyUnetServer> {
@@ -60,12 +69,18 @@ async function start(env: Record<string, string | undefined>): Promise<TinyUnetS
   }
   const server = createApp(edgeConfig(env, modelsDir));
   await server.ready;
-  log("info", "edge function ready", { engine: server.config.engine, models: server.registry.names(), ms: Math.round(performance.now() - t0) });
+  log("info", "edge function ready", {
+    engine: server.config.engine,
+    models: server.registry.names(),
+    ms: Math.round(performance.now() - t0),
+  });
   return server;
 }
 
 /** Builds the edge function's handler from an environment map. */
-export function createEdgeHandler(env: Record<string, string | undefined> = Deno.env.toObject()): EdgeHandler {
+export function createEdgeHandler(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): EdgeHandler {
   const basePath = (env.TINYUNET_BASE_PATH ?? "").replace(/\/+$/, "");
   let starting: Promise<TinyUnetServer> | undefined;
   const ready = () => {
@@ -90,7 +105,11 @@ export function createEdgeHandler(env: Record<string, string | undefined> = Deno
         server = await ready();
       } catch (err) {
         log("error", "edge function cold start failed", { error: (err as Error).message });
-        const api = new ApiError("model_not_ready", `the models could not be loaded: ${(err as Error).message}`, { "Retry-After": "5" });
+        const api = new ApiError(
+          "model_not_ready",
+          `the models could not be loaded: ${(err as Error).message}`,
+          { "Retry-After": "5" },
+        );
         return Response.json(errorBody(api), { status: 503, headers: api.headers });
       }
       return await server.app.fetch(request);

@@ -61,12 +61,18 @@ function plainFile(name: unknown, what: string): string {
  * Downloads each version folder into `root/<name>/<version>/`.
  * @throws {Error} naming the URL for an unreachable, oversized or unsafe model
  */
-export async function fetchModels(urls: string[], root: string, options: FetchModelsOptions = {}): Promise<void> {
+export async function fetchModels(
+  urls: string[],
+  root: string,
+  options: FetchModelsOptions = {},
+): Promise<void> {
   const maxBytes = options.maxBytes ?? 64 * 2 ** 20;
   const timeoutMs = options.timeoutMs ?? 30_000;
   for (const raw of urls) {
     const base = new URL(raw.endsWith("/") ? raw : `${raw}/`);
-    if (base.protocol !== "https:" && base.protocol !== "http:") throw new Error(`${raw}: only http(s) model URLs`);
+    if (base.protocol !== "https:" && base.protocol !== "http:") {
+      throw new Error(`${raw}: only http(s) model URLs`);
+    }
     const cardBytes = await download(new URL("model.json", base), 1 * 2 ** 20, timeoutMs);
     let card: Record<string, unknown>;
     try {
@@ -76,13 +82,23 @@ export async function fetchModels(urls: string[], root: string, options: FetchMo
     }
     const name = String(card?.name ?? ""), version = String(card?.version ?? "");
     if (!SAFE_NAME.test(name) || !SAFE_NAME.test(version)) {
-      throw new Error(`${base}model.json must name the model and version (letters, digits, . _ -); got "${name}"/"${version}"`);
+      throw new Error(
+        `${base}model.json must name the model and version (letters, digits, . _ -); got "${name}"/"${version}"`,
+      );
     }
     const files = (card.files ?? { fp32: "model.onnx" }) as Record<string, unknown>;
-    const names = [plainFile(files.fp32 ?? "model.onnx", "files.fp32"), ...(files.int8 ? [plainFile(files.int8, "files.int8")] : [])];
+    const names = [
+      plainFile(files.fp32 ?? "model.onnx", "files.fp32"),
+      ...(files.int8 ? [plainFile(files.int8, "files.int8")] : []),
+    ];
     const dir = join(root, name, version);
     await Deno.mkdir(dir, { recursive: true });
-    for (const file of names) await Deno.writeFile(join(dir, file), await download(new URL(file, base), maxBytes, timeoutMs));
+    for (const file of names) {
+      await Deno.writeFile(
+        join(dir, file),
+        await download(new URL(file, base), maxBytes, timeoutMs),
+      );
+    }
     await Deno.writeFile(join(dir, "model.json"), cardBytes);
   }
 }

@@ -11,14 +11,25 @@
  */
 
 /** Packages replaced by the stub in edge bundles. */
-export const LEFT_OUT = ["onnxruntime-node", "onnxruntime-web", "onnxruntime-web/webgpu", "playwright-core", "autocannon", "kubernetes-models", "kubernetes-models/"];
+export const LEFT_OUT = [
+  "onnxruntime-node",
+  "onnxruntime-web",
+  "onnxruntime-web/webgpu",
+  "playwright-core",
+  "autocannon",
+  "kubernetes-models",
+  "kubernetes-models/",
+];
 
 /** The edge import map for a deno.json's imports. */
-export function edgeImportMap(imports: Record<string, string>): { imports: Record<string, string> } {
+export function edgeImportMap(
+  imports: Record<string, string>,
+): { imports: Record<string, string> } {
   const out: Record<string, string> = {};
   for (const [name, target] of Object.entries(imports)) {
-    if (LEFT_OUT.includes(name)) out[name] = name.endsWith("/") ? "./stubs/" : "./stubs/unavailable.ts";
-    else out[name] = target.startsWith(".") ? `../../${target.replace(/^\.\//, "")}` : target;
+    if (LEFT_OUT.includes(name)) {
+      out[name] = name.endsWith("/") ? "./stubs/" : "./stubs/unavailable.ts";
+    } else out[name] = target.startsWith(".") ? `../../${target.replace(/^\.\//, "")}` : target;
   }
   return { imports: out };
 }

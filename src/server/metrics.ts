@@ -27,7 +27,22 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const DURATION_BUCKETS = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
 const MODEL_LABELS = ["model", "version"] as const;
 
 /** The server's metrics, fed by the model registry's observer and the HTTP middleware. */
@@ -50,20 +65,64 @@ export class ServerMetrics {
    */
   constructor(registry: ModelRegistry, instance: string) {
     const registers = [this.register];
-    this.#success = new Counter({ name: "nv_inference_request_success", help: "Inference requests that succeeded", labelNames: MODEL_LABELS, registers });
+    this.#success = new Counter({
+      name: "nv_inference_request_success",
+      help: "Inference requests that succeeded",
+      labelNames: MODEL_LABELS,
+      registers,
+    });
     this.#failure = new Counter({
       name: "nv_inference_request_failure",
-      help: "Inference requests that reached the model and failed (reason: queue_full, aborted, failed)",
+      help:
+        "Inference requests that reached the model and failed (reason: queue_full, aborted, failed)",
       labelNames: [...MODEL_LABELS, "reason"],
       registers,
     });
-    this.#count = new Counter({ name: "nv_inference_count", help: "Inferences performed (batch size 1 each)", labelNames: MODEL_LABELS, registers });
-    this.#queueUs = new Counter({ name: "nv_inference_queue_duration_us", help: "Cumulative time requests waited in the model queue (µs)", labelNames: MODEL_LABELS, registers });
-    this.#computeUs = new Counter({ name: "nv_inference_compute_infer_duration_us", help: "Cumulative time spent in the engine (µs)", labelNames: MODEL_LABELS, registers });
-    this.#queueSeconds = new Histogram({ name: "tinyunet_inference_queue_seconds", help: "Time a run waited in the model queue", labelNames: MODEL_LABELS, buckets: DURATION_BUCKETS, registers });
-    this.#computeSeconds = new Histogram({ name: "tinyunet_inference_compute_seconds", help: "Time a run spent in the engine", labelNames: MODEL_LABELS, buckets: DURATION_BUCKETS, registers });
-    this.#httpRequests = new Counter({ name: "tinyunet_http_requests_total", help: "HTTP requests by matched route pattern and status", labelNames: ["method", "route", "status"], registers });
-    this.#httpSeconds = new Histogram({ name: "tinyunet_http_request_duration_seconds", help: "HTTP request duration by matched route pattern", labelNames: ["method", "route"], buckets: DURATION_BUCKETS, registers });
+    this.#count = new Counter({
+      name: "nv_inference_count",
+      help: "Inferences performed (batch size 1 each)",
+      labelNames: MODEL_LABELS,
+      registers,
+    });
+    this.#queueUs = new Counter({
+      name: "nv_inference_queue_duration_us",
+      help: "Cumulative time requests waited in the model queue (µs)",
+      labelNames: MODEL_LABELS,
+      registers,
+    });
+    this.#computeUs = new Counter({
+      name: "nv_inference_compute_infer_duration_us",
+      help: "Cumulative time spent in the engine (µs)",
+      labelNames: MODEL_LABELS,
+      registers,
+    });
+    this.#queueSeconds = new Histogram({
+      name: "tinyunet_inference_queue_seconds",
+      help: "Time a run waited in the model queue",
+      labelNames: MODEL_LABELS,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#computeSeconds = new Histogram({
+      name: "tinyunet_inference_compute_seconds",
+      help: "Time a run spent in the engine",
+      labelNames: MODEL_LABELS,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#httpRequests = new Counter({
+      name: "tinyunet_http_requests_total",
+      help: "HTTP requests by matched route pattern and status",
+      labelNames: ["method", "route", "status"],
+      registers,
+    });
+    this.#httpSeconds = new Histogram({
+      name: "tinyunet_http_request_duration_seconds",
+      help: "HTTP request duration by matched route pattern",
+      labelNames: ["method", "route"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
     new Gauge({
       name: "tinyunet_queue_depth",
       help: "Runs waiting or running, per model version",
@@ -71,7 +130,9 @@ export class ServerMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const mv of registry.all()) this.set({ model: mv.name, version: mv.version }, await mv.queueDepth());
+        for (const mv of registry.all()) {
+          this.set({ model: mv.name, version: mv.version }, await mv.queueDepth());
+        }
       },
     });
     new Gauge({
@@ -83,12 +144,23 @@ export class ServerMetrics {
         this.reset();
         for (const mv of registry.all()) {
           for (const rt of await mv.runtime()) {
-            this.set({ model: mv.name, version: mv.version, engine: rt.engine, precision: rt.precision, threads: String(rt.threads) }, 1);
+            this.set({
+              model: mv.name,
+              version: mv.version,
+              engine: rt.engine,
+              precision: rt.precision,
+              threads: String(rt.threads),
+            }, 1);
           }
         }
       },
     });
-    new Gauge({ name: "tinyunet_instance_info", help: "This server isolate", labelNames: ["instance"], registers }).set({ instance }, 1);
+    new Gauge({
+      name: "tinyunet_instance_info",
+      help: "This server isolate",
+      labelNames: ["instance"],
+      registers,
+    }).set({ instance }, 1);
     this.#unsubscribe = registry.observe((e) => this.observeInference(e));
   }
 
@@ -115,7 +187,8 @@ export class ServerMetrics {
 
   /** The `/metrics` handler. */
   handler(): Handler {
-    return async (c) => c.body(await this.register.metrics(), 200, { "Content-Type": this.register.contentType });
+    return async (c) =>
+      c.body(await this.register.metrics(), 200, { "Content-Type": this.register.contentType });
   }
 
   /** Stops listening to the registry. */

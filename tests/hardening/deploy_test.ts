@@ -29,7 +29,9 @@ const yaml = (path: string): any => YAML.parse(read(path));
 // deno-lint-ignore no-explicit-any
 function containerEnv(container: any): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const e of container.env ?? []) env[e.name] = e.value ?? (e.valueFrom?.secretKeyRef ? "placeholder-key-0123456789abcdef" : "");
+  for (const e of container.env ?? []) {
+    env[e.name] = e.value ?? (e.valueFrom?.secretKeyRef ? "placeholder-key-0123456789abcdef" : "");
+  }
   return env;
 }
 
@@ -59,7 +61,9 @@ Deno.test("Kubernetes manifests validate against the Kubernetes 1.27 schemas; a 
   broken.spec.template.spec.containers[0].startupProbe.httpGet.port = { name: "http" };
   assert.throws(() => new Deployment(broken).validate(), /replicas must be integer/);
   const kustomization = yaml("deploy/k8s/kustomization.yaml");
-  for (const file of kustomization.resources) assert.ok(Deno.statSync(new URL(`deploy/k8s/${file}`, root)).isFile, file);
+  for (const file of kustomization.resources) {
+    assert.ok(Deno.statSync(new URL(`deploy/k8s/${file}`, root)).isFile, file);
+  }
 });
 
 Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, env is a valid config, grace covers the drain", async () => {
@@ -73,7 +77,11 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   assert.deepEqual(deployment.spec.selector.matchLabels, labels);
   assert.deepEqual(service.spec.selector, labels);
   assert.deepEqual(pdb.spec.selector.matchLabels, labels);
-  assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name });
+  assert.deepEqual(hpa.spec.scaleTargetRef, {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    name: deployment.metadata.name,
+  });
   assert.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
 
   const env = containerEnv(container);
@@ -81,16 +89,24 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   assert.equal(config.auth, "required");
   assert.equal(authPolicy(config).enforced, true, "keys come from the secret");
   assert.deepEqual(
-    env.TINYUNET_API_KEYS && container.env.find((e: { name: string }) => e.name === "TINYUNET_API_KEYS").valueFrom.secretKeyRef.name,
+    env.TINYUNET_API_KEYS &&
+      container.env.find((e: { name: string }) => e.name === "TINYUNET_API_KEYS").valueFrom
+        .secretKeyRef.name,
     yaml("deploy/k8s/secret.example.yaml").metadata.name,
   );
   const http = container.ports.find((p: { name: string }) => p.name === "http");
   assert.equal(http.containerPort, config.port);
   assert.equal(service.spec.ports[0].targetPort, "http");
-  assert.equal(container.volumeMounts.find((m: { name: string }) => m.name === "models").mountPath, config.modelsDir);
+  assert.equal(
+    container.volumeMounts.find((m: { name: string }) => m.name === "models").mountPath,
+    config.modelsDir,
+  );
 
   // probes: the paths answer as probes expect on a real app (ready only once warm)
-  await using s = await fixtureServer([{ name: "lesion" }], { apiKeys: config.apiKeys, auth: "required" });
+  await using s = await fixtureServer([{ name: "lesion" }], {
+    apiKeys: config.apiKeys,
+    auth: "required",
+  });
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
     const get = container[probe].httpGet;
     assert.equal(get.port, "http", probe);
@@ -102,15 +118,25 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   assert.equal(container.readinessProbe.httpGet.path, "/v2/health/ready");
   assert.equal(container.livenessProbe.httpGet.path, "/v2/health/live");
   s.registry.markDraining();
-  assert.equal((await s.app.request(container.readinessProbe.httpGet.path)).status, 503, "readiness drops while draining");
+  assert.equal(
+    (await s.app.request(container.readinessProbe.httpGet.path)).status,
+    503,
+    "readiness drops while draining",
+  );
 
   // shutdown: preStop + drain fit in the grace period
   const preStop = Number(container.lifecycle.preStop.exec.command[1]);
-  assert.ok(pod.terminationGracePeriodSeconds >= preStop + (config.shutdownTimeoutMs ?? 0) / 1000, "grace period covers preStop + drain");
+  assert.ok(
+    pod.terminationGracePeriodSeconds >= preStop + (config.shutdownTimeoutMs ?? 0) / 1000,
+    "grace period covers preStop + drain",
+  );
 
   // resources: limits above requests; the memory limit above the measured peak RSS (273 MiB)
   const { requests, limits } = container.resources;
-  assert.ok(quantity(limits.memory) >= quantity(requests.memory) && quantity(limits.cpu) >= quantity(requests.cpu));
+  assert.ok(
+    quantity(limits.memory) >= quantity(requests.memory) &&
+      quantity(limits.cpu) >= quantity(requests.cpu),
+  );
   assert.ok(quantity(requests.memory) >= 273 * 2 ** 20, "requests cover the measured peak");
   assert.equal(container.securityContext.readOnlyRootFilesystem, true);
   assert.equal(pod.securityContext.runAsNonRoot, true);
@@ -129,12 +155,20 @@ Deno.test("KServe: InferenceService (V2) and its ServingRuntime agree with each 
   assert.equal(runtime.apiVersion, "serving.kserve.io/v1alpha1");
   assert.equal(runtime.kind, "ServingRuntime");
   assert.ok(runtime.spec.protocolVersions.includes("v2"));
-  assert.ok(runtime.spec.supportedModelFormats.some((f: { name: string }) => f.name === model.modelFormat.name));
+  assert.ok(
+    runtime.spec.supportedModelFormats.some((f: { name: string }) =>
+      f.name === model.modelFormat.name
+    ),
+  );
   const [container] = runtime.spec.containers;
   assert.equal(container.name, "kserve-container");
   const config = loadConfig(containerEnv(container));
   assert.equal(config.port, container.ports[0].containerPort);
-  assert.equal(config.modelsDir, "/mnt/models", "where KServe's storage initializer puts storageUri");
+  assert.equal(
+    config.modelsDir,
+    "/mnt/models",
+    "where KServe's storage initializer puts storageUri",
+  );
   await using s = await fixtureServer([{ name: "lesion" }]);
   for (const probe of ["readinessProbe", "livenessProbe"]) {
     assert.equal(container[probe].httpGet.port, config.port);
@@ -149,29 +183,48 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
   const unit = read("deploy/systemd/tinyunet-edge.service");
   let out: Deno.CommandOutput;
   try {
-    out = await new Deno.Command("systemd-analyze", { args: ["verify", new URL("deploy/systemd/tinyunet-edge.service", root).pathname], stdout: "piped", stderr: "piped" }).output();
+    out = await new Deno.Command("systemd-analyze", {
+      args: ["verify", new URL("deploy/systemd/tinyunet-edge.service", root).pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
   } catch {
     throw new Error("systemd-analyze is missing: apt-get install systemd");
   }
   const messages = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   assert.ok(out.success, messages);
   assert.equal(messages.trim(), "", "no warnings");
-  for (const line of ["DynamicUser=yes", "ProtectSystem=strict", "ReadOnlyPaths=/opt/tinyunet-edge/models", "MemoryMax=1G", "Restart=on-failure", "NoNewPrivileges=yes", "KillSignal=SIGTERM"]) {
+  for (
+    const line of [
+      "DynamicUser=yes",
+      "ProtectSystem=strict",
+      "ReadOnlyPaths=/opt/tinyunet-edge/models",
+      "MemoryMax=1G",
+      "Restart=on-failure",
+      "NoNewPrivileges=yes",
+      "KillSignal=SIGTERM",
+    ]
+  ) {
     assert.ok(unit.split("\n").includes(line), line);
   }
   const stopSec = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
   assert.ok(stopSec > 25, "systemd waits longer than the server's drain");
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)![1].split(" ");
-  const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1]) as string[];
+  const entry = JSON.parse(
+    /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
+  ) as string[];
   assert.deepEqual(exec, entry.slice(1), "the unit and the image run the same command");
 });
 
 Deno.test({
-  name: "the container's exact command line (its permission flags) serves and drains a fixture repository",
+  name:
+    "the container's exact command line (its permission flags) serves and drains a fixture repository",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1]) as string[];
+    const entry = JSON.parse(
+      /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
+    ) as string[];
     assert.equal(entry[0], "deno");
     const repo = await makeRepo([{ name: "lesion" }]);
     const port = freePort();
@@ -198,16 +251,28 @@ Deno.test({
     assert.equal((await server.status()).code, 0);
 
     // and without keys, TINYUNET_AUTH=required refuses to start
-    await using refused = new ServerProcess(entry.slice(1), { PORT: String(freePort()), TINYUNET_MODELS: repo, TINYUNET_AUTH: "required" });
+    await using refused = new ServerProcess(entry.slice(1), {
+      PORT: String(freePort()),
+      TINYUNET_MODELS: repo,
+      TINYUNET_AUTH: "required",
+    });
     assert.equal((await refused.status()).code, 1);
-    assert.ok(refused.json().some((l) => l.msg === "cannot start" && /TINYUNET_AUTH=required/.test(String(l.error))));
+    assert.ok(
+      refused.json().some((l) =>
+        l.msg === "cannot start" && /TINYUNET_AUTH=required/.test(String(l.error))
+      ),
+    );
     await Deno.remove(repo, { recursive: true });
   },
 });
 
 Deno.test("edge bundle: the import map is current and leaves the native and ORT-web engines out", async () => {
   const { imports } = JSON.parse(read("deno.json"));
-  assert.deepEqual(JSON.parse(read("deploy/edge/import_map.json")), edgeImportMap(imports), "run: deno run -A deploy/edge/import_map.ts");
+  assert.deepEqual(
+    JSON.parse(read("deploy/edge/import_map.json")),
+    edgeImportMap(imports),
+    "run: deno run -A deploy/edge/import_map.ts",
+  );
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--import-map=deploy/edge/import_map.json", "deploy/edge/main.ts"],
     cwd: root.pathname,
@@ -218,8 +283,17 @@ Deno.test("edge bundle: the import map is current and leaves the native and ORT-
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
   const graph = JSON.parse(new TextDecoder().decode(out.stdout));
   // the npm packages the modules of the graph actually resolve to (npmPackages lists the whole lockfile)
-  const packages = [...new Set((graph.modules as { npmPackage?: string }[]).flatMap((m) => (m.npmPackage ? [m.npmPackage] : [])))];
-  assert.ok(packages.some((p) => p.startsWith("@tensorflow/tfjs-backend-wasm@")), "tfjs-wasm is in");
+  const packages = [
+    ...new Set(
+      (graph.modules as { npmPackage?: string }[]).flatMap((
+        m,
+      ) => (m.npmPackage ? [m.npmPackage] : [])),
+    ),
+  ];
+  assert.ok(
+    packages.some((p) => p.startsWith("@tensorflow/tfjs-backend-wasm@")),
+    "tfjs-wasm is in",
+  );
   for (const gone of ["onnxruntime-node", "onnxruntime-web", "playwright-core"]) {
     assert.ok(!packages.some((p) => p.startsWith(`${gone}@`)), `${gone} left out`);
   }

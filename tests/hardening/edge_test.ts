@@ -13,7 +13,12 @@ import { makeRepo } from "../helpers/model_repo.ts";
 function staticServer(root: string) {
   const controller = new AbortController();
   const requested: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} }, async (req) => {
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen() {},
+  }, async (req) => {
     const path = decodeURIComponent(new URL(req.url).pathname);
     requested.push(path);
     if (path.includes("..")) return new Response("no", { status: 400 });
@@ -34,7 +39,11 @@ function staticServer(root: string) {
 }
 
 const segment = (path = "/v1/segment?format=json") =>
-  new Request(`http://edge.example${path}`, { method: "POST", headers: { "content-type": "image/png" }, body: makePng(40, 30, 3) });
+  new Request(`http://edge.example${path}`, {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: makePng(40, 30, 3),
+  });
 
 for (const engine of ["wasm", "tfjs-wasm"] as const) {
   Deno.test({
@@ -44,7 +53,11 @@ for (const engine of ["wasm", "tfjs-wasm"] as const) {
     async fn() {
       const repo = await makeRepo([{ name: "lesion", version: "3" }]);
       await using files = staticServer(repo);
-      const edge = createEdgeHandler({ TINYUNET_MODEL_URLS: `${files.base}/lesion/3/`, TINYUNET_ENGINE: engine, TINYUNET_LOG: "silent" });
+      const edge = createEdgeHandler({
+        TINYUNET_MODEL_URLS: `${files.base}/lesion/3/`,
+        TINYUNET_ENGINE: engine,
+        TINYUNET_LOG: "silent",
+      });
       try {
         const live = await edge.fetch(new Request("http://edge.example/v2/health/live"));
         assert.equal(live.status, 200, "liveness answers before the cold start");
@@ -65,7 +78,10 @@ for (const engine of ["wasm", "tfjs-wasm"] as const) {
         const runtime = (await server.registry.get("lesion").runtime())[0];
         assert.equal(runtime.engine, engine);
         assert.equal(runtime.threads, 1);
-        assert.equal((await edge.fetch(new Request("http://edge.example/v2/health/ready"))).status, 200);
+        assert.equal(
+          (await edge.fetch(new Request("http://edge.example/v2/health/ready"))).status,
+          200,
+        );
       } finally {
         await edge.close();
         await Deno.remove(repo, { recursive: true });
@@ -81,14 +97,32 @@ Deno.test({
   async fn() {
     const repo = await makeRepo([{ name: "lesion" }]);
     const key = "edge-key-0123456789abcdef";
-    const edge = createEdgeHandler({ TINYUNET_MODELS: repo, TINYUNET_ENGINE: "wasm", TINYUNET_BASE_PATH: "/tinyunet/", TINYUNET_API_KEYS: key, TINYUNET_LOG: "silent" });
+    const edge = createEdgeHandler({
+      TINYUNET_MODELS: repo,
+      TINYUNET_ENGINE: "wasm",
+      TINYUNET_BASE_PATH: "/tinyunet/",
+      TINYUNET_API_KEYS: key,
+      TINYUNET_LOG: "silent",
+    });
     try {
       assert.equal((await edge.fetch(segment("/tinyunet/v1/segment"))).status, 401);
-      const ok = await edge.fetch(new Request("http://edge.example/tinyunet/v2/models/lesion", { headers: { "x-api-key": key } }));
+      const ok = await edge.fetch(
+        new Request("http://edge.example/tinyunet/v2/models/lesion", {
+          headers: { "x-api-key": key },
+        }),
+      );
       assert.equal(ok.status, 200);
       assert.equal((await ok.json()).name, "lesion");
-      assert.equal((await edge.fetch(new Request("http://edge.example/tinyunet/v2/health/live"))).status, 200);
-      assert.equal((await edge.fetch(new Request("http://edge.example/elsewhere", { headers: { "x-api-key": key } }))).status, 404);
+      assert.equal(
+        (await edge.fetch(new Request("http://edge.example/tinyunet/v2/health/live"))).status,
+        200,
+      );
+      assert.equal(
+        (await edge.fetch(
+          new Request("http://edge.example/elsewhere", { headers: { "x-api-key": key } }),
+        )).status,
+        404,
+      );
     } finally {
       await edge.close();
       await Deno.remove(repo, { recursive: true });
@@ -103,8 +137,17 @@ Deno.test({
   async fn() {
     const repo = await makeRepo([{ name: "lesion" }]);
     await using files = staticServer(repo);
-    for (const [url, reason] of [[`${files.base}/nope/1/`, /answered 404/], ["ftp://models.example/x/1/", /only http/]] as const) {
-      const edge = createEdgeHandler({ TINYUNET_MODEL_URLS: url, TINYUNET_ENGINE: "wasm", TINYUNET_LOG: "silent" });
+    for (
+      const [url, reason] of [[`${files.base}/nope/1/`, /answered 404/], [
+        "ftp://models.example/x/1/",
+        /only http/,
+      ]] as const
+    ) {
+      const edge = createEdgeHandler({
+        TINYUNET_MODEL_URLS: url,
+        TINYUNET_ENGINE: "wasm",
+        TINYUNET_LOG: "silent",
+      });
       const first = await edge.fetch(segment());
       assert.equal(first.status, 503);
       const body = await first.json();
@@ -113,13 +156,22 @@ Deno.test({
       assert.equal(first.headers.get("retry-after"), "5");
       const before = files.requested.length;
       assert.equal((await edge.fetch(segment())).status, 503);
-      if (url.startsWith("http")) assert.ok(files.requested.length > before, "the next request tried again");
+      if (url.startsWith("http")) {
+        assert.ok(files.requested.length > before, "the next request tried again");
+      }
       await edge.close();
     }
     // a card whose file name leaves its folder is refused before anything is fetched
     await Deno.mkdir(join(repo, "evil", "1"), { recursive: true });
-    await Deno.writeTextFile(join(repo, "evil", "1", "model.json"), JSON.stringify({ name: "evil", version: "1", files: { fp32: "../../../etc/passwd" } }));
-    const edge = createEdgeHandler({ TINYUNET_MODEL_URLS: `${files.base}/evil/1/`, TINYUNET_ENGINE: "wasm", TINYUNET_LOG: "silent" });
+    await Deno.writeTextFile(
+      join(repo, "evil", "1", "model.json"),
+      JSON.stringify({ name: "evil", version: "1", files: { fp32: "../../../etc/passwd" } }),
+    );
+    const edge = createEdgeHandler({
+      TINYUNET_MODEL_URLS: `${files.base}/evil/1/`,
+      TINYUNET_ENGINE: "wasm",
+      TINYUNET_LOG: "silent",
+    });
     const res = await edge.fetch(segment());
     assert.equal(res.status, 503);
     assert.match((await res.json()).error, /not a plain file name/);
@@ -153,7 +205,9 @@ Deno.test("edge bundle (deploy/edge/import_map.json, ORT stubbed out): tfjs-wasm
     import { makePng } from "./tests/helpers/images.ts";
     const out = {};
     for (const engine of ["tfjs-wasm", "wasm"]) {
-      const edge = createEdgeHandler({ TINYUNET_MODELS: ${JSON.stringify(repo)}, TINYUNET_ENGINE: engine, TINYUNET_LOG: "silent" });
+      const edge = createEdgeHandler({ TINYUNET_MODELS: ${
+    JSON.stringify(repo)
+  }, TINYUNET_ENGINE: engine, TINYUNET_LOG: "silent" });
       const res = await edge.fetch(new Request("http://edge/v1/segment?format=json", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(24, 24, 3) }));
       out[engine] = { status: res.status, engine: res.headers.get("x-engine"), body: await res.json() };
       await edge.close();

@@ -8,7 +8,14 @@ import { waitUntil } from "../helpers/wait.ts";
 
 function v2Body(h = 16, w = 16) {
   const rnd = seededRandom(7);
-  return JSON.stringify({ inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, h, w], data: Array.from({ length: 3 * h * w }, () => rnd()) }] });
+  return JSON.stringify({
+    inputs: [{
+      name: "image",
+      datatype: "FP32",
+      shape: [1, 3, h, w],
+      data: Array.from({ length: 3 * h * w }, () => rnd()),
+    }],
+  });
 }
 
 Deno.test("a request that times out while queued gets 504 and frees its queue slot", async () => {
@@ -24,7 +31,11 @@ Deno.test("a request that times out while queued gets 504 and frees its queue sl
     // the abandoned run leaves the queue although the run ahead of it is still going
     await waitUntil(() => gate.depth() === 0, "the timed-out run to leave the queue");
     // so the one free place is free: the next request queues (and times out) instead of 503
-    const next = await s.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(16, 16, 3) });
+    const next = await s.app.request("/v1/segment", {
+      method: "POST",
+      headers: { "content-type": "image/png" },
+      body: makePng(16, 16, 3),
+    });
     assert.equal(next.status, 504, "queued, not refused as queue_full");
     await next.body?.cancel();
     await waitUntil(() => gate.depth() === 0, "the second timed-out run to leave the queue");
@@ -35,13 +46,28 @@ Deno.test("a request that times out while queued gets 504 and frees its queue sl
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
   const m = parsePrometheus(await (await s.app.request("/metrics")).text());
-  assert.equal(sampleValue(m, "nv_inference_request_failure", { model: "lesion", version: "1", reason: "aborted" }), 2);
-  assert.equal(sampleValue(m, "tinyunet_http_requests_total", { route: "/v2/models/:name/infer", status: "504" }), 1);
+  assert.equal(
+    sampleValue(m, "nv_inference_request_failure", {
+      model: "lesion",
+      version: "1",
+      reason: "aborted",
+    }),
+    2,
+  );
+  assert.equal(
+    sampleValue(m, "tinyunet_http_requests_total", {
+      route: "/v2/models/:name/infer",
+      status: "504",
+    }),
+    1,
+  );
 });
 
 Deno.test("request ids: a sane incoming X-Request-Id is echoed, an insane one replaced", async () => {
   await using s = await fixtureServer([{ name: "lesion" }]);
-  const echo = await s.app.request("/v2/health/live", { headers: { "x-request-id": "scanner-7_abc=" } });
+  const echo = await s.app.request("/v2/health/live", {
+    headers: { "x-request-id": "scanner-7_abc=" },
+  });
   assert.equal(echo.headers.get("x-request-id"), "scanner-7_abc=");
   for (const bad of ["has space", "x".repeat(129), "new\\nline", "<script>", "a/b"]) {
     const res = await s.app.request("/v2/health/live", { headers: { "x-request-id": bad } });
@@ -64,9 +90,14 @@ Deno.test("access log: one JSON line per request with id, route, model, status, 
   console.log = (line: string) => lines.push(line);
   console.error = (line: string) => lines.push(line);
   try {
-    await (await s.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png", "x-request-id": "req-42" }, body: makePng(20, 20, 3) })).body?.cancel();
+    await (await s.app.request("/v1/segment", {
+      method: "POST",
+      headers: { "content-type": "image/png", "x-request-id": "req-42" },
+      body: makePng(20, 20, 3),
+    })).body?.cancel();
     await (await s.app.request("/v2/health/ready")).body?.cancel();
-    await (await s.app.request("/v2/models/zzz/infer", { method: "POST", body: "{}" })).body?.cancel();
+    await (await s.app.request("/v2/models/zzz/infer", { method: "POST", body: "{}" })).body
+      ?.cancel();
   } finally {
     console.log = original;
     console.error = originalErr;

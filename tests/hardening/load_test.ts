@@ -29,7 +29,12 @@ function v2BinaryRequest() {
   const rnd = seededRandom(3);
   const x = new Float32Array(3 * 64 * 64).map(() => rnd());
   const header = new TextEncoder().encode(JSON.stringify({
-    inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, 64, 64], parameters: { binary_data_size: x.byteLength } }],
+    inputs: [{
+      name: "image",
+      datatype: "FP32",
+      shape: [1, 3, 64, 64],
+      parameters: { binary_data_size: x.byteLength },
+    }],
     outputs: [{ name: "logits", parameters: { binary_data: true } }],
   }));
   const body = new Uint8Array(header.length + x.byteLength);
@@ -39,7 +44,8 @@ function v2BinaryRequest() {
 }
 
 Deno.test({
-  name: `load: ${REQUESTS} requests on ${CONNECTIONS} connections with two model reloads: all answered, no 5xx but 503 backpressure`,
+  name:
+    `load: ${REQUESTS} requests on ${CONNECTIONS} connections with two model reloads: all answered, no 5xx but 503 backpressure`,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -75,10 +81,19 @@ Deno.test({
         {
           method: "POST",
           path: "/v2/models/lesion/infer",
-          headers: { ...auth, "content-type": "application/octet-stream", "inference-header-content-length": String(v2.headerLength) },
+          headers: {
+            ...auth,
+            "content-type": "application/octet-stream",
+            "inference-header-content-length": String(v2.headerLength),
+          },
           body: Buffer.from(v2.body) as unknown as string,
         },
-        { method: "POST", path: "/v1/segment?format=json", headers: { ...auth, "content-type": "image/png" }, body: Buffer.from(png) as unknown as string },
+        {
+          method: "POST",
+          path: "/v1/segment?format=json",
+          headers: { ...auth, "content-type": "image/png" },
+          body: Buffer.from(png) as unknown as string,
+        },
       ],
     });
     instance.on("response", () => {
@@ -87,13 +102,20 @@ Deno.test({
         // 1) new weights for the serving version, loaded through the repository API
         reloads.push((async () => {
           await writeVersion(root, "lesion", "1", { seed: 41 });
-          const res = await fetch(`${base}/v2/repository/models/lesion/load`, { method: "POST", headers: auth });
+          const res = await fetch(`${base}/v2/repository/models/lesion/load`, {
+            method: "POST",
+            headers: auth,
+          });
           return `api load ${res.status} ${await res.text()}`;
         })());
       }
       if (answered === Math.floor((2 * REQUESTS) / 3)) {
         // 2) a new version dropped into the folder, for the watcher
-        reloads.push(writeVersion(root, "lesion", "2", { seed: 42, atomic: true }).then(() => "dropped version 2"));
+        reloads.push(
+          writeVersion(root, "lesion", "2", { seed: 42, atomic: true }).then(() =>
+            "dropped version 2"
+          ),
+        );
       }
     });
     const guard = setTimeout(() => instance.stop(), 240_000); // bound: never hang the suite
@@ -103,7 +125,9 @@ Deno.test({
     assert.match(apiLoad, /^api load 200/, apiLoad);
 
     const rssLoaded = server.rssMb();
-    const codes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, (v as { count: number }).count]));
+    const codes = Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([k, v]) => [k, (v as { count: number }).count]),
+    );
     if (Deno.env.has("TINYUNET_LOAD_REPORT")) {
       console.log(JSON.stringify({
         requests: result.requests.total,
@@ -119,18 +143,29 @@ Deno.test({
     assert.equal(result.requests.total, REQUESTS, "every request got an answer");
     const total = Object.values(codes).reduce((a, b) => a + b, 0);
     assert.equal(total, REQUESTS);
-    for (const code of Object.keys(codes)) assert.ok(code === "200" || code === "503", `status ${code}: ${JSON.stringify(codes)}`);
+    for (const code of Object.keys(codes)) {
+      assert.ok(code === "200" || code === "503", `status ${code}: ${JSON.stringify(codes)}`);
+    }
     assert.ok((codes["200"] ?? 0) > REQUESTS / 2, `mostly served: ${JSON.stringify(codes)}`);
 
     // the watcher picked up version 2, and the server counted what autocannon counted
-    await waitUntil(async () => (await (await fetch(`${base}/v2/models/lesion`, { headers: auth })).json()).versions.includes("2"), "version 2 to load");
+    await waitUntil(
+      async () =>
+        (await (await fetch(`${base}/v2/models/lesion`, { headers: auth })).json()).versions
+          .includes("2"),
+      "version 2 to load",
+    );
     const metrics = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
     const served = metrics
-      .filter((s) => s.name === "tinyunet_http_requests_total" && ["/v2/models/:name/infer", "/v1/segment"].includes(s.labels.route))
+      .filter((s) =>
+        s.name === "tinyunet_http_requests_total" &&
+        ["/v2/models/:name/infer", "/v1/segment"].includes(s.labels.route)
+      )
       .reduce((n, s) => n + s.value, 0);
     assert.equal(served, REQUESTS, "the server answered exactly the requests sent");
     const byVersion = (v: string) =>
-      metrics.filter((s) => s.name === "nv_inference_request_success" && s.labels.version === v).reduce((n, s) => n + s.value, 0);
+      metrics.filter((s) => s.name === "nv_inference_request_success" && s.labels.version === v)
+        .reduce((n, s) => n + s.value, 0);
     assert.ok(byVersion("1") > 0, "version 1 served");
 
     server.kill("SIGTERM");

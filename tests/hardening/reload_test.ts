@@ -11,7 +11,9 @@ const input = (() => {
   const rnd = seededRandom(9);
   return Array.from({ length: 3 * H * W }, () => rnd() * 2 - 1);
 })();
-const inferBody = JSON.stringify({ inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, H, W], data: input }] });
+const inferBody = JSON.stringify({
+  inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, H, W], data: input }],
+});
 
 type App = { request(path: string, init?: RequestInit): Response | Promise<Response> };
 async function infer(app: App, path = "/v2/models/lesion/infer") {
@@ -31,15 +33,32 @@ Deno.test("repository index, unload then load, unknown and unsafe names", async 
   const unload = await post(s.app, "/v2/repository/models/head/unload");
   assert.equal(unload.status, 200);
   assert.equal((await s.app.request("/v2/models/head")).status, 404);
-  const after = await (await post(s.app, "/v2/repository/index", JSON.stringify({ ready: false }))).json();
-  assert.deepEqual(after[0], { name: "head", version: "1", state: "UNAVAILABLE", reason: "unloaded" });
-  const readyOnly = await (await post(s.app, "/v2/repository/index", JSON.stringify({ ready: true }))).json();
+  const after = await (await post(s.app, "/v2/repository/index", JSON.stringify({ ready: false })))
+    .json();
+  assert.deepEqual(after[0], {
+    name: "head",
+    version: "1",
+    state: "UNAVAILABLE",
+    reason: "unloaded",
+  });
+  const readyOnly =
+    await (await post(s.app, "/v2/repository/index", JSON.stringify({ ready: true }))).json();
   assert.deepEqual(readyOnly.map((e: { name: string }) => e.name), ["lesion"]);
-  assert.equal((await post(s.app, "/v2/repository/models/head/unload")).status, 404, "already unloaded");
+  assert.equal(
+    (await post(s.app, "/v2/repository/models/head/unload")).status,
+    404,
+    "already unloaded",
+  );
 
-  const load = await post(s.app, "/v2/repository/models/head/load", JSON.stringify({ parameters: {} }));
+  const load = await post(
+    s.app,
+    "/v2/repository/models/head/load",
+    JSON.stringify({ parameters: {} }),
+  );
   assert.equal(load.status, 200);
-  assert.deepEqual((await load.json()).versions.map((v: { action: string }) => v.action), ["loaded"]);
+  assert.deepEqual((await load.json()).versions.map((v: { action: string }) => v.action), [
+    "loaded",
+  ]);
   assert.equal((await s.app.request("/v2/models/head")).status, 200);
 
   const cases: [string, number, string][] = [
@@ -54,7 +73,12 @@ Deno.test("repository index, unload then load, unknown and unsafe names", async 
     assert.equal(res.status, status, path);
     assert.equal((await res.json()).code, code, path);
   }
-  for (const [body, code] of [["{nope", "bad_json"], ["[1]", "bad_request"], [JSON.stringify({ parameters: 3 }), "bad_request"]]) {
+  for (
+    const [body, code] of [["{nope", "bad_json"], ["[1]", "bad_request"], [
+      JSON.stringify({ parameters: 3 }),
+      "bad_request",
+    ]]
+  ) {
     const res = await post(s.app, "/v2/repository/models/head/load", body);
     assert.equal(res.status, 400, body);
     assert.equal((await res.json()).code, code);
@@ -82,20 +106,33 @@ Deno.test("reload swaps in new weights of the same version; a new version become
   assert.equal((await post(s.app, "/v2/repository/models/lesion/load")).status, 200);
   const latest = await infer(s.app);
   assert.equal(latest.body.model_version, "2");
-  assert.equal((await infer(s.app, "/v2/models/lesion/versions/1/infer")).status, 200, "version 1 still served");
+  assert.equal(
+    (await infer(s.app, "/v2/models/lesion/versions/1/infer")).status,
+    200,
+    "version 1 still served",
+  );
 
   await removeVersion(s.root, "lesion", "1");
   const removed = await (await post(s.app, "/v2/repository/models/lesion/load")).json();
-  assert.ok(removed.versions.some((v: { version: string; action: string }) => v.version === "1" && v.action === "removed"));
+  assert.ok(
+    removed.versions.some((v: { version: string; action: string }) =>
+      v.version === "1" && v.action === "removed"
+    ),
+  );
   assert.equal((await infer(s.app, "/v2/models/lesion/versions/1/infer")).status, 404);
-  await assert.rejects(held.infer({ image: { data: Float32Array.from(input), dims: [1, 3, H, W] } }), /unloaded/);
+  await assert.rejects(
+    held.infer({ image: { data: Float32Array.from(input), dims: [1, 3, H, W] } }),
+    /unloaded/,
+  );
 });
 
 Deno.test("a failed load keeps the old version serving and reports why (422, index, reason)", async () => {
   await using s = await fixtureServer([{ name: "lesion" }]);
   const good = await infer(s.app);
   // a new version with a corrupt ONNX file
-  await writeVersion(s.root, "lesion", "2", { onnx: new TextEncoder().encode("not an onnx file at all") });
+  await writeVersion(s.root, "lesion", "2", {
+    onnx: new TextEncoder().encode("not an onnx file at all"),
+  });
   const res = await post(s.app, "/v2/repository/models/lesion/load");
   assert.equal(res.status, 422);
   const body = await res.json();
@@ -120,7 +157,11 @@ Deno.test("a failed load keeps the old version serving and reports why (422, ind
   await writeVersion(s.root, "lesion", "2", { seed: 4 });
   await writeVersion(s.root, "lesion", "1", { seed: 3 });
   assert.equal((await post(s.app, "/v2/repository/models/lesion/load")).status, 200);
-  assert.ok((await (await s.app.request("/v2/repository/index")).json()).every((e: { state: string; reason: string }) => e.state === "READY" && e.reason === ""));
+  assert.ok(
+    (await (await s.app.request("/v2/repository/index")).json()).every((
+      e: { state: string; reason: string },
+    ) => e.state === "READY" && e.reason === ""),
+  );
 });
 
 for (const mode of ["fs", "poll"] as const) {
@@ -133,12 +174,19 @@ for (const mode of ["fs", "poll"] as const) {
       assert.equal((await infer(s.app)).body.model_version, "2");
 
       await Deno.mkdir(join(s.root, "lesion", "3"));
-      await Deno.writeTextFile(join(s.root, "lesion", "3", "model.json"), JSON.stringify({ input: "nope" }));
+      await Deno.writeTextFile(
+        join(s.root, "lesion", "3", "model.json"),
+        JSON.stringify({ input: "nope" }),
+      );
       await waitUntil(
         () => s.registry.index().find((e) => e.version === "3" && e.state === "UNAVAILABLE"),
         "version 3 to be reported broken",
       );
-      assert.equal((await infer(s.app)).body.model_version, "2", "the broken version does not take over");
+      assert.equal(
+        (await infer(s.app)).body.model_version,
+        "2",
+        "the broken version does not take over",
+      );
 
       await removeVersion(s.root, "lesion", "2");
       await waitUntil(() => !s.registry.has("lesion", "2"), "version 2 to unload");

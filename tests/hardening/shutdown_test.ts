@@ -17,7 +17,11 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Reads from a connection until `done(bytes)` says so or it closes. */
-async function readUntil(conn: Deno.Conn, got: Uint8Array[], done: (text: string) => boolean): Promise<string> {
+async function readUntil(
+  conn: Deno.Conn,
+  got: Uint8Array[],
+  done: (text: string) => boolean,
+): Promise<string> {
   const buf = new Uint8Array(64 * 1024);
   while (!done(dec.decode(concat(got)))) {
     const n = await conn.read(buf);
@@ -35,7 +39,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 Deno.test({
-  name: "SIGTERM: the in-flight upload completes, newcomers get 503 shutting_down, then the port closes and the exit code is 0",
+  name:
+    "SIGTERM: the in-flight upload completes, newcomers get 503 shutting_down, then the port closes and the exit code is 0",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -87,14 +92,18 @@ Deno.test({
     assert.deepEqual([body.width, body.height], [64, 48]);
 
     // the listener closes once nothing is in flight
-    await waitUntil(async () => {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return false;
-      } catch {
-        return true;
-      }
-    }, "new connections to be refused", 20_000);
+    await waitUntil(
+      async () => {
+        try {
+          (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      "new connections to be refused",
+      20_000,
+    );
     const status = await server.status();
     assert.equal(status.code, 0, server.lines.slice(-10).join("\n"));
     assert.ok(server.json().some((l) => l.msg === "stopped"));

@@ -8,7 +8,9 @@ import type { ModelVersion } from "../../src/models/model_version.ts";
 import { deferred } from "./wait.ts";
 
 /** Occupies `mv`'s fp32 queue; `release()` lets it go and waits for the job to end. */
-export async function occupyQueue(mv: ModelVersion): Promise<{ release(): Promise<void>; depth(): number }> {
+export async function occupyQueue(
+  mv: ModelVersion,
+): Promise<{ release(): Promise<void>; depth(): number }> {
   const slot = await mv.slot(mv.card.precision);
   const gate = deferred();
   const job = slot.queue.run(() => gate.promise);

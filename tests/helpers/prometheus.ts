@@ -28,8 +28,16 @@ export function parsePrometheus(text: string): Sample[] {
 }
 
 /** The value of the one sample with this name whose labels include `labels` (0 if none). */
-export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  if (hits.length > 1) throw new Error(`${hits.length} samples of ${name} match ${JSON.stringify(labels)}`);
+export function sampleValue(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  const hits = samples.filter((s) =>
+    s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+  );
+  if (hits.length > 1) {
+    throw new Error(`${hits.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  }
   return hits[0]?.value ?? 0;
 }

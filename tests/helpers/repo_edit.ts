@@ -19,8 +19,14 @@ export async function writeVersion(
   const final = join(root, name, version);
   const dir = options.atomic ? join(root, name, `.incoming-${version}`) : final;
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeFile(join(dir, "model.onnx"), options.onnx ?? unetModel({ width: 2, depth: 2, seed: options.seed ?? 3 }));
-  await Deno.writeTextFile(join(dir, "model.json"), options.card ?? JSON.stringify(fixtureCard(name, version)));
+  await Deno.writeFile(
+    join(dir, "model.onnx"),
+    options.onnx ?? unetModel({ width: 2, depth: 2, seed: options.seed ?? 3 }),
+  );
+  await Deno.writeTextFile(
+    join(dir, "model.json"),
+    options.card ?? JSON.stringify(fixtureCard(name, version)),
+  );
   if (options.atomic) await Deno.rename(dir, final);
 }
 

@@ -63,10 +63,19 @@ export class ServerProcess {
 
   /** Waits for a JSON log line matching `match` (bounded). */
   waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, limitMs = 60_000) {
-    return waitUntil(() => {
-      if (this.#status) throw new Error(`process exited with ${this.#status.code}:\n${this.lines.slice(-20).join("\n")}`);
-      return this.json().find(match);
-    }, what, limitMs, 50);
+    return waitUntil(
+      () => {
+        if (this.#status) {
+          throw new Error(
+            `process exited with ${this.#status.code}:\n${this.lines.slice(-20).join("\n")}`,
+          );
+        }
+        return this.json().find(match);
+      },
+      what,
+      limitMs,
+      50,
+    );
   }
 
   /** The child's process id. */
@@ -118,9 +127,14 @@ export class ServerProcess {
 
 /** Waits until `GET <base>/v2/health/ready` answers 200 (bounded). */
 export async function waitReady(base: string, limitMs = 90_000): Promise<void> {
-  await waitUntil(async () => {
-    const res = await fetch(`${base}/v2/health/ready`);
-    await res.body?.cancel();
-    return res.status === 200;
-  }, `${base} to be ready`, limitMs, 100);
+  await waitUntil(
+    async () => {
+      const res = await fetch(`${base}/v2/health/ready`);
+      await res.body?.cancel();
+      return res.status === 200;
+    },
+    `${base} to be ready`,
+    limitMs,
+    100,
+  );
 }

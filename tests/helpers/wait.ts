@@ -23,7 +23,11 @@ export async function waitUntil<T>(
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`gave up waiting for ${what} after ${limitMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}`);
+  throw new Error(
+    `gave up waiting for ${what} after ${limitMs} ms${
+      last ? ` (last error: ${(last as Error).message})` : ""
+    }`,
+  );
 }
 
 /** A promise with its resolve function outside. */

@@ -30,7 +30,10 @@ import { routeLabel } from "./route_label.ts";
 
 const PROBES = new Set(["/v2/health/live", "/v2/health/ready"]);
 const STATIC_PAGES = new Set(["/", "/docs", "/openapi.json"]);
-const ADMIN_ROUTES = new Set(["/v2/repository/models/:name/load", "/v2/repository/models/:name/unload"]);
+const ADMIN_ROUTES = new Set([
+  "/v2/repository/models/:name/load",
+  "/v2/repository/models/:name/unload",
+]);
 
 /** Whether a request changes what is served (by its path, or by the route it matched). */
 export function needsAdminScope(c: Context): boolean {
@@ -42,11 +45,15 @@ export function isPublicRequest(c: Context, metricsPublic: boolean): boolean {
   const path = c.req.path;
   if (PROBES.has(path)) return true;
   if (path === "/metrics") return metricsPublic;
-  return (c.req.method === "GET" || c.req.method === "HEAD") && (STATIC_PAGES.has(path) || /^\/ui\/[\w.-]+$/.test(path));
+  return (c.req.method === "GET" || c.req.method === "HEAD") &&
+    (STATIC_PAGES.has(path) || /^\/ui\/[\w.-]+$/.test(path));
 }
 
 /** The middleware to install in front of every route. */
-export function serverMiddleware({ registry, config }: AppContext, metrics: ServerMetrics): MiddlewareHandler[] {
+export function serverMiddleware(
+  { registry, config }: AppContext,
+  metrics: ServerMetrics,
+): MiddlewareHandler[] {
   const metricsPublic = config.metricsPublic ?? true;
   const auth = config.auth === "off" ? [] : config.apiKeys ?? [];
   return [

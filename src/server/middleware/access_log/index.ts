@@ -23,7 +23,11 @@ import { log } from "../../log.ts";
 import { methodLabel, routeLabel } from "../route_label.ts";
 
 /** Where lines go (the server log by default). */
-export type LogWriter = (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
+export type LogWriter = (
+  level: "info" | "warn" | "error",
+  msg: string,
+  fields: Record<string, unknown>,
+) => void;
 
 /** Options of {@link accessLog}. */
 export interface AccessLogOptions {

@@ -61,23 +61,31 @@ export function presentedKey(c: Context): string | undefined {
 }
 
 /** The authentication middleware. With no keys it lets everything through. */
-export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+export function apiKeyAuth(
+  options: ApiKeyAuthOptions,
+): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
   const known = options.keys.map((k) => ({ digest: sha256(k.key), scope: k.scope }));
   const realm = options.realm ?? "tinyunet-edge";
-  const challenge = (error?: string) => `Bearer realm="${realm}"${error ? `, error="${error}"` : ""}`;
+  const challenge = (error?: string) =>
+    `Bearer realm="${realm}"${error ? `, error="${error}"` : ""}`;
 
   return async function apiKeyAuth(c, next) {
     if (known.length === 0 || options.isPublic?.(c)) return await next();
     const key = presentedKey(c);
     if (!key) {
-      const err = new ApiError("unauthorized", "an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>");
+      const err = new ApiError(
+        "unauthorized",
+        "an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>",
+      );
       return c.json(errorBody(err), 401, { "WWW-Authenticate": challenge() });
     }
     const digest = sha256(key.length > MAX_KEY_LENGTH ? "" : key);
     let scope: KeyScope | undefined;
     for (const k of known) {
       // every key is compared; no early exit
-      if (timingSafeEqual(digest, k.digest) && key.length <= MAX_KEY_LENGTH) scope = scope === "admin" ? scope : k.scope;
+      if (timingSafeEqual(digest, k.digest) && key.length <= MAX_KEY_LENGTH) {
+        scope = scope === "admin" ? scope : k.scope;
+      }
     }
     if (!scope) {
       const err = new ApiError("unauthorized", "the API key is not valid");
@@ -86,7 +94,10 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): MiddlewareHandler<{ Vari
     c.set("apiKeyId", digest.toString("hex").slice(0, 8));
     c.set("apiKeyScope", scope);
     if (scope !== "admin" && options.needsAdmin?.(c)) {
-      const err = new ApiError("forbidden", "this API key may not load or unload models: an admin key is needed");
+      const err = new ApiError(
+        "forbidden",
+        "this API key may not load or unload models: an admin key is needed",
+      );
       return c.json(errorBody(err), 403);
     }
     await next();

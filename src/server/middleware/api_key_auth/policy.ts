@@ -37,18 +37,24 @@ export function isLoopback(host: string): boolean {
  * Decides, for settings and the address the server binds.
  * @throws {Error} when `TINYUNET_AUTH=required` and no keys are configured
  */
-export function authPolicy(config: Pick<ServerConfig, "apiKeys" | "auth" | "hostname">, host = config.hostname): AuthDecision {
+export function authPolicy(
+  config: Pick<ServerConfig, "apiKeys" | "auth" | "hostname">,
+  host = config.hostname,
+): AuthDecision {
   const keys = config.apiKeys?.length ?? 0;
   const mode = config.auth ?? "auto";
   if (mode === "off") return { enforced: false };
   if (keys > 0) return { enforced: true };
   if (mode === "required") {
-    throw new Error("TINYUNET_AUTH=required but no keys are set: give TINYUNET_API_KEYS and/or TINYUNET_ADMIN_KEYS");
+    throw new Error(
+      "TINYUNET_AUTH=required but no keys are set: give TINYUNET_API_KEYS and/or TINYUNET_ADMIN_KEYS",
+    );
   }
   if (isLoopback(host)) return { enforced: false };
   return {
     enforced: false,
-    warning: `no API keys are configured and the server listens on ${host}: anyone who can reach this port can use the API ` +
+    warning:
+      `no API keys are configured and the server listens on ${host}: anyone who can reach this port can use the API ` +
       "and load or unload models. Set TINYUNET_API_KEYS / TINYUNET_ADMIN_KEYS, bind TINYUNET_HOST=127.0.0.1, " +
       "or set TINYUNET_AUTH=off to accept this.",
   };

@@ -14,7 +14,14 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 
 /** Request headers a browser client may send. */
-export const ALLOWED_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Request-Id", "Inference-Header-Content-Length"];
+export const ALLOWED_HEADERS = [
+  "Authorization",
+  "X-API-Key",
+  "Content-Type",
+  "Accept",
+  "X-Request-Id",
+  "Inference-Header-Content-Length",
+];
 /** Response headers a browser client may read. */
 export const EXPOSED_HEADERS = [
   "X-Request-Id",
@@ -29,7 +36,11 @@ export const EXPOSED_HEADERS = [
 
 /** The CORS middleware for a list of origins (`*` allows any). */
 export function corsPolicy(origins: string[]): MiddlewareHandler {
-  if (origins.length === 0) return async function noCors(_c, next) { await next(); };
+  if (origins.length === 0) {
+    return async function noCors(_c, next) {
+      await next();
+    };
+  }
   return cors({
     origin: origins.includes("*") ? "*" : origins,
     allowMethods: ["GET", "POST", "OPTIONS"],

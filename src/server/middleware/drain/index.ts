@@ -44,14 +44,20 @@ export class DrainGate {
   wrap(handler: FetchHandler): FetchHandler {
     return async (request, info) => {
       if (this.#draining) {
-        const err = new ApiError("shutting_down", "the server is shutting down; retry (another instance will answer)");
-        return Response.json(errorBody(err), { status: 503, headers: { "Retry-After": "1", Connection: "close" } });
+        const err = new ApiError(
+          "shutting_down",
+          "the server is shutting down; retry (another instance will answer)",
+        );
+        return Response.json(errorBody(err), {
+          status: 503,
+          headers: { "Retry-After": "1", Connection: "close" },
+        });
       }
       this.#inflight++;
       try {
         return await handler(request, info);
       } finally {
-        if (--this.#inflight === 0) for (const fn of this.#idle.splice(0)) fn();
+        if (--this.#inflight === 0) { for (const fn of this.#idle.splice(0)) fn(); }
       }
     };
   }

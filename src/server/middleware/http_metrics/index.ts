@@ -17,6 +17,11 @@ export function httpMetrics(metrics: ServerMetrics): MiddlewareHandler {
   return async function httpMetrics(c, next) {
     const t0 = performance.now();
     await next();
-    metrics.observeHttp(methodLabel(c), routeLabel(c), c.res.status, (performance.now() - t0) / 1000);
+    metrics.observeHttp(
+      methodLabel(c),
+      routeLabel(c),
+      c.res.status,
+      (performance.now() - t0) / 1000,
+    );
   };
 }
