@@ -67,7 +67,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const tail: string[] = [];
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    // (cast: Deno 2.9's lib types TextDecoderStream's writable as BufferSource, which pipeThrough rejects)
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)) {
       buf += chunk;
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
