@@ -16,7 +16,8 @@ export const SegmentQuerySchema = z.object({
       "dicom-seg: a DICOM Segmentation referencing the source (DICOM input only). Default: json when Accept asks for application/json, else png.",
   }),
   precision: z.enum(["fp32", "int8"]).or(z.literal("")).optional().openapi({ description: "model file to run (default: the card's precision)" }),
-  opacity: z.coerce.number().min(0).max(1).optional().openapi({ description: "overlay fill opacity, 0 to 1 (default 0.4)", example: 0.4 }),
+  opacity: z.string().regex(/^(?:0|1|0?\.\d+|[01]\.\d*)$/, "opacity must be a decimal number from 0 to 1").transform(Number)
+    .pipe(z.number().min(0).max(1)).optional().openapi({ description: "overlay fill opacity, 0 to 1 (default 0.4)", example: 0.4 }),
   outline: z.enum(["0", "1", "true", "false"]).optional().openapi({ description: "overlay: draw the boundary in full colour (default 1)" }),
   window: z.string().optional().openapi({
     description: "greyscale DICOM: `center,width` window in rescaled units, overriding the file's first window (without either: min/max of the pixels)",

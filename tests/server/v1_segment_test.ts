@@ -97,6 +97,8 @@ Deno.test("every v1 error is JSON with a stable code and the right status", asyn
     ["/v1/segment?precision=int8", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 404, "model_not_found"],
     ["/v1/segment?precision=fp16", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
     ["/v1/segment?format=overlay&opacity=7", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
+    ["/v1/segment?format=overlay&opacity=", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
+    ["/v1/segment?format=overlay&opacity=0x1", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
     ["/v1/nothing", { method: "GET" }, 404, "not_found"],
   ];
   for (const [path, init, status, code] of cases) {

@@ -28,6 +28,7 @@ import type { AppContext } from "../context.ts";
 import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import { binary, type SegmentQuery, SegmentJsonSchema, SegmentQuerySchema } from "../openapi_schemas.ts";
 import { readImage } from "../read_image.ts";
+import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "./v2_inference.ts";
 
 /** Output formats of the segment route. */
@@ -137,8 +138,7 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     if (format === "dicom-seg" && image.source !== "dicom") {
       throw new ApiError("unsupported_image", `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`);
     }
-    const deadline = AbortSignal.timeout(config.requestTimeoutMs);
-    const result = await segmentImage(model, image, { precision, signal: deadline });
+    const result = await segmentImage(model, image, { precision, signal: requestSignal(c, config.requestTimeoutMs) });
     const headers: Record<string, string> = {
       "X-Model": model.name,
       "X-Model-Version": model.version,

@@ -12,6 +12,7 @@ import type { AppContext } from "../context.ts";
 import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import { binary, V2InferRequestSchema, V2InferResponseSchema, V2ModelMetadataSchema } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
+import { requestSignal } from "../request_signal.ts";
 
 /** Server name and version reported by `GET /v2`. */
 export const SERVER_INFO = { name: "tinyunet-edge", version: "0.1.0", extensions: ["binary_tensor_data"] };
@@ -164,7 +165,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
     for (const o of request.outputs) {
       if (o.name !== outputName) throw new ApiError("bad_request", `model ${mv.name} has no output "${o.name.slice(0, 40)}"; its output is "${outputName}"`);
     }
-    const { outputs } = await mv.infer({ [name]: tensor }, undefined, AbortSignal.timeout(config.requestTimeoutMs));
+    const { outputs } = await mv.infer({ [name]: tensor }, undefined, requestSignal(c, config.requestTimeoutMs));
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
