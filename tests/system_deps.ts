@@ -10,6 +10,8 @@
 /** Debian packages the suite uses. */
 export const PYTHON_PACKAGES = ["python3-torch", "python3-onnx", "python3-pytest", "python3-pil", "python3-scipy", "python3-numpy"];
 export const BROWSER_PACKAGES = ["chromium"];
+/** `systemd-analyze verify` checks the shipped systemd unit. */
+export const SYSTEMD_PACKAGES = ["systemd"];
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -24,6 +26,7 @@ export function missingPackages(): string[] {
   const missing: string[] = [];
   if (!ok("/usr/bin/python3", ["-c", "import torch, onnx, pytest, PIL, scipy, numpy"])) missing.push(...PYTHON_PACKAGES);
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
+  if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
   return missing;
 }
 
