@@ -61,3 +61,18 @@ def write_card(card: Dict, folder: Path) -> Path:
     path = folder / "model.json"
     path.write_text(json.dumps(card, indent=2) + "\n")
     return path
+
+
+def merge_existing(card: Dict, path: Path) -> Dict:
+    """Keep fields another tool added to an existing card of the *same* ONNX file (e.g.
+    ``files.int8`` and ``metrics.test_deployed_*`` from tools/quantize / tools/evaluate)."""
+    path = Path(path)
+    if not path.exists():
+        return card
+    old = json.loads(path.read_text())
+    for block in ("files", "metrics"):
+        for k, v in (old.get(block) or {}).items():
+            card[block].setdefault(k, v)
+    for k, v in old.items():
+        card.setdefault(k, v)
+    return card

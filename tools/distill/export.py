@@ -25,6 +25,12 @@ CHECK_TS = Path(__file__).resolve().parent / "onnx_check.ts"
 TOL = 1e-4
 
 
+def _sha256(path: Path) -> Optional[str]:
+    import hashlib
+    path = Path(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
 def export_onnx(model: torch.nn.Module, channels: int, path: Path) -> Path:
     model = model.float().cpu().eval()
     path = Path(path)
@@ -143,7 +149,9 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
                          "metrics": {"test": {k: round(float(teacher_test[k]), 4)
                                               for k in ("dice", "iou", "hd95") if k in teacher_test}},
                          "checkpoint_val_dice": round(float(tck.get("val_dice", float("nan"))), 4)}
+    old_sha = _sha256(folder / "model.onnx")
     onnx_path = export_onnx(model, inp["channels"], folder / "model.onnx")
+    same_model = old_sha is not None and old_sha == _sha256(onnx_path)
     x_real, _ = evaluate.preprocess(test_pairs[0].image, inp)
     rng = np.random.default_rng(0)
     x_rand = rng.standard_normal((1, inp["channels"], 48, 80)).astype(np.float32)
@@ -174,6 +182,8 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
                             "Aeronautics & Astronautics, 2022 (re-implemented in tools/distill)"}
     c = card.build_card(name, version, inp, nets.count_params(model), nets.flops_at(model, 256),
                         student_test, teacher_block, training, provenance)
+    if same_model:  # keep what other tools added (int8 file, deployed metrics) for this exact model
+        c = card.merge_existing(c, folder / "model.json")
     card.write_card(c, folder)
     if samples:
         copy_samples(set_dir, Path(models_dir) / name / "samples", samples, prov)
