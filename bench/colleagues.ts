@@ -25,14 +25,20 @@ export interface ScriptResult {
   json?: unknown[];
   /** the end of its output when it printed no JSON or failed */
   tail?: string;
+  /** why it was not run here */
+  note?: string;
 }
 
-/** Runs each present script (timeout per script). */
-export async function runColleagueScripts(timeoutMs: number): Promise<ScriptResult[]> {
+/** Runs each present script (timeout per script), except those another part already ran. */
+export async function runColleagueScripts(timeoutMs: number, alreadyRun: string[] = []): Promise<ScriptResult[]> {
   const out: ScriptResult[] = [];
   for (const script of COLLEAGUE_SCRIPTS) {
     if (!existsSync(new URL(script, ROOT))) {
       out.push({ script, present: false });
+      continue;
+    }
+    if (alreadyRun.includes(script)) {
+      out.push({ script, present: true, note: "run by the quant part (section 3)" });
       continue;
     }
     progress(`colleague script: ${script}`);
@@ -53,11 +59,15 @@ export async function runColleagueScripts(timeoutMs: number): Promise<ScriptResu
     clearTimeout(timer);
     const text = new TextDecoder().decode(res.stdout);
     const json: unknown[] = [];
-    for (const line of text.split("\n")) {
-      if (!line.trim().startsWith("{")) continue;
-      try {
-        json.push(JSON.parse(line));
-      } catch { /* not JSON */ }
+    try {
+      json.push(JSON.parse(text.slice(text.indexOf("{")))); // one (possibly pretty-printed) object
+    } catch {
+      for (const line of text.split("\n")) {
+        if (!line.trim().startsWith("{")) continue;
+        try {
+          json.push(JSON.parse(line));
+        } catch { /* not JSON */ }
+      }
     }
     const r: ScriptResult = { script, present: true, exit_code: res.code, seconds: Math.round((performance.now() - t0) / 100) / 10, json };
     if (!res.success || json.length === 0) r.tail = (text + new TextDecoder().decode(res.stderr)).slice(-800);

@@ -22,7 +22,7 @@ import { type BenchNet, prepareNets } from "./models.ts";
 import { enginePeaks, flopPerCycle, runProbe } from "./peak.ts";
 import { httpProfile, stageProfile } from "./profile.ts";
 import { progress } from "./progress.ts";
-import { quantBench } from "./quant.ts";
+import { COLLEAGUE, quantBench } from "./quant.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchResults, NetReport } from "./results.ts";
 import { serverMemory, startServer } from "./server.ts";
@@ -52,6 +52,17 @@ function netReport(net: BenchNet, sizes: number[]): NetReport {
     flops,
     flops_torch: net.flops_torch,
   };
+}
+
+/** The default model the server reports (`GET /v1/models`), if it says. */
+async function defaultModel(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url}/v1/models`);
+    const j = await res.json();
+    return j.default_model ?? j.default ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs the benchmark with `settings`; returns the results (also written to disk). */
@@ -158,7 +169,11 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
   await save();
 
   results.quant = await guard("quant", () =>
-    quantBench(engines, settings.plans.quant, { quantizeFallback: settings.quantizeFallback, sizeOverride: settings.mode === "quick" ? settings.sizes[0] : undefined }));
+    quantBench(engines, settings.plans.quant, {
+      quantizeFallback: settings.quantizeFallback,
+      sizeOverride: settings.mode === "quick" ? settings.sizes[0] : undefined,
+      ...settings.quant,
+    }));
   await save();
 
   const body = await Deno.readFile(new URL(SAMPLE_IMAGE, ROOT));
@@ -169,6 +184,7 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
       const before = serverMemory(server);
       const levels = await httpLoad(server, { levels: settings.http.levels, durationS: settings.http.durationS, warmupS: settings.http.warmupS, body, path: "/v1/segment" });
       const end = serverMemory(server);
+      const defaultName = await defaultModel(server.url);
       await server.stop();
       const variants = [];
       for (const v of settings.http.variants) {
@@ -183,6 +199,7 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
       }
       return {
         server_runtime: server.runtime,
+        default_model: defaultName,
         path: "POST /v1/segment (Content-Type: image/png, raw body; PNG mask response)",
         image: SAMPLE_IMAGE,
         image_bytes: body.length,
@@ -214,7 +231,8 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
   });
   await save();
 
-  if (settings.colleagueScripts) results.colleagues = await guard("colleagues", () => runColleagueScripts(600_000));
+  const usedByQuant = results.quant?.measured_by.startsWith(COLLEAGUE) ? [COLLEAGUE] : [];
+  if (settings.colleagueScripts) results.colleagues = await guard("colleagues", () => runColleagueScripts(600_000, usedByQuant));
   results.load.end = loadSample("end");
   results.load.busiest_at_end = busiestProcesses();
   samples.push(results.load.end);

@@ -1,8 +1,13 @@
 /**
  * fp32 vs int8 per engine for every model version in the shipped repository (`models/`)
- * whose card lists an int8 file: both precisions timed back to back on each configuration
- * at the card's working size (long side, rounded up to the pad multiple; square), with
- * the card's input name and channels.
+ * whose card lists an int8 file.
+ *
+ * When the colleague script `bench/quant_latency.ts` is present, it does the measuring
+ * (one process per thread count: the model loaded as the server does, a real image
+ * preprocessed for the card, fp32 and int8 runs interleaved, engine time per run) and
+ * this part gathers its JSON; otherwise both precisions are timed back to back here on
+ * each configuration at the card's working size (long side rounded up to the pad
+ * multiple; square).
  *
  * When no shipped model has an int8 file, and `quantizeFallback` is set, the untrained
  * placeholder TinyUnet is quantised into a temporary copy with `tools/quantize` (minmax,
@@ -37,6 +42,8 @@ export interface QuantRow {
 
 /** fp32/int8 comparison. */
 export interface QuantResult {
+  /** who measured: bench/quant_latency.ts, or this module */
+  measured_by: string;
   /** model versions with an int8 file (shipped), or the quantised placeholder */
   models: { model: string; source: string; int8_file: string }[];
   note: string;
@@ -76,19 +83,46 @@ async function quantizePlaceholder(): Promise<{ entry: ModelEntry; note: string 
   };
 }
 
+/** Options of {@link quantBench}. */
+export interface QuantOptions {
+  /** quantise the placeholder when no shipped model has int8 */
+  quantizeFallback: boolean;
+  /** square input size instead of the card's (own measurement only) */
+  sizeOverride?: number;
+  /** runs and warm-ups per precision (colleague script) */
+  runs?: number;
+  warmup?: number;
+  threads?: number[];
+  /** engines to ask the colleague script for (default native, wasm, tfjs-wasm) */
+  engines?: string[];
+}
+
 /** Times fp32 and int8 of every int8-capable model on each configuration. */
-export async function quantBench(configs: EngineConfig[], plan: RunPlan, options: { quantizeFallback: boolean; sizeOverride?: number }): Promise<QuantResult> {
+export async function quantBench(
+  configs: EngineConfig[],
+  plan: RunPlan,
+  options: QuantOptions,
+): Promise<QuantResult> {
   const root = new URL("models/", ROOT).pathname;
   let entries = (await scanRepository(root)).filter((e) => e.card.files.int8);
   let note = "Shipped model versions with an int8 file (card files.int8).";
   let source = "shipped";
   if (entries.length === 0) {
-    if (!options.quantizeFallback) return { models: [], note: "No shipped model has an int8 file (and the placeholder fallback is off in this mode).", rows: [], speedups: [] };
+    if (!options.quantizeFallback) return { measured_by: "-", models: [], note: "No shipped model has an int8 file (and the placeholder fallback is off in this mode).", rows: [], speedups: [] };
+    if (existsSync(new URL(COLLEAGUE, ROOT))) {
+      const dir = new URL("models/placeholder/1", ROOT).pathname;
+      return await viaColleague([{ model: "placeholder/1", dir, source: "placeholder quantised by bench/quant_latency.ts into a temporary copy" }], configs, options,
+        "No shipped model has an int8 file, so `bench/quant_latency.ts` quantised the untrained placeholder TinyUnet (models/placeholder/1) into a temporary copy " +
+          "(tools/quantize defaults: minmax, per-channel; calibrated on tests/fixtures/images). Timing only: it says how fast each engine runs a QDQ int8 TinyUnet, nothing about accuracy.");
+    }
     const q = await quantizePlaceholder();
-    if ("error" in q) return { models: [], note: `No shipped model has an int8 file; quantising the placeholder failed: ${q.error}`, rows: [], speedups: [] };
+    if ("error" in q) return { measured_by: "-", models: [], note: `No shipped model has an int8 file; quantising the placeholder failed: ${q.error}`, rows: [], speedups: [] };
     entries = [q.entry];
     note = q.note;
     source = "placeholder quantised in this run";
+  }
+  if (source === "shipped" && existsSync(new URL(COLLEAGUE, ROOT))) {
+    return await viaColleague(entries.map((e) => ({ model: `${e.name}/${e.version}`, dir: e.dir, source })), configs, options, note);
   }
   const rows: QuantRow[] = [];
   for (const entry of entries) {
@@ -116,16 +150,90 @@ export async function quantBench(configs: EngineConfig[], plan: RunPlan, options
       }
     }
   }
+  return {
+    measured_by: "bench/quant.ts",
+    models: entries.map((e) => ({ model: `${e.name}/${e.version}`, source, int8_file: e.card.files.int8 ?? "" })),
+    note,
+    rows,
+    speedups: speedupsOf(rows),
+  };
+}
+
+function speedupsOf(rows: QuantRow[]): QuantResult["speedups"] {
   const speedups = [];
   for (const r of rows) {
     if (r.precision !== "fp32" || r.median_ms === undefined) continue;
     const q = rows.find((x) => x.model === r.model && x.config === r.config && x.precision === "int8" && x.median_ms !== undefined);
     if (q?.median_ms) speedups.push({ model: r.model, config: r.config, fp32_ms: r.median_ms, int8_ms: q.median_ms, fp32_over_int8: round(r.median_ms / q.median_ms, 2) });
   }
+  return speedups;
+}
+
+/** The colleague's fp32-vs-int8 script. */
+export const COLLEAGUE = "bench/quant_latency.ts";
+
+interface ColleagueJson {
+  model: string;
+  input: number[];
+  runs: number;
+  warmup: number;
+  sizes: { fp32_bytes: number; int8_bytes: number };
+  results: { engine: string; threads: number; fp32: { median_ms: number; p90_ms: number; n: number }; int8: { median_ms: number; p90_ms: number; n: number } }[];
+}
+
+/** Runs bench/quant_latency.ts per model and thread count and gathers its JSON. */
+async function viaColleague(
+  models: { model: string; dir: string; source: string }[],
+  configs: EngineConfig[],
+  options: QuantOptions,
+  note: string,
+): Promise<QuantResult> {
+  const rows: QuantRow[] = [];
+  const errors: string[] = [];
+  const avail = new Set(configs.filter((c) => c.available).map((c) => c.engine));
+  for (const m of models) {
+    for (const t of options.threads ?? [1, 2]) {
+      // tfjs-wasm has one thread: time it once, with the first thread count
+      const wanted = options.engines ?? ["native", "wasm", "tfjs-wasm"];
+      const engines = wanted.filter((e) => avail.has(e as never) && (e !== "tfjs-wasm" || t === (options.threads ?? [1])[0]));
+      progress(`quant: ${COLLEAGUE} --model ${m.model} --engines ${engines.join(",")} --threads ${t}`);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", COLLEAGUE, "--model", m.dir, "--engines", engines.join(","), "--threads", String(t), "--runs", String(options.runs ?? 30), "--warmup", String(options.warmup ?? 3)],
+        cwd: ROOT,
+        env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      let json: ColleagueJson;
+      try {
+        json = JSON.parse(text.slice(text.indexOf("{")));
+      } catch {
+        errors.push(`${m.model} ${t} thread(s): exit ${out.code}: ${(text + new TextDecoder().decode(out.stderr)).slice(-400)}`);
+        continue;
+      }
+      for (const r of json.results) {
+        const config = r.engine === "tfjs-wasm" ? "tfjs-wasm" : `${r.engine}-${r.threads}t`;
+        for (const precision of ["fp32", "int8"] as const) {
+          rows.push({
+            model: m.model,
+            config,
+            precision,
+            dims: json.input,
+            file_bytes: precision === "fp32" ? json.sizes.fp32_bytes : json.sizes.int8_bytes,
+            median_ms: r[precision].median_ms,
+            p90_ms: r[precision].p90_ms,
+            n: r[precision].n,
+          });
+        }
+      }
+    }
+  }
   return {
-    models: entries.map((e) => ({ model: `${e.name}/${e.version}`, source, int8_file: e.card.files.int8 ?? "" })),
-    note,
+    measured_by: `${COLLEAGUE} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up and p90 by interpolation)`,
+    models: models.map((m) => ({ model: m.model, source: m.source, int8_file: "model.int8.onnx" })),
+    note: note + (errors.length ? ` Failed: ${errors.join("; ")}` : ""),
     rows,
-    speedups,
+    speedups: speedupsOf(rows),
   };
 }

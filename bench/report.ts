@@ -193,6 +193,10 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
     out.push(table(["engine", "GEMM GFLOP/s", "conv GFLOP/s", "floor ms", "student GFLOP/s (% engine / % physical)", "teacher GFLOP/s (% engine / % physical)"], rows));
     out.push("");
+    if (p.probe.fma?.["1"] && p.probe.fma["1"].gflops_wall < 0.9 * p.probe.fma["1"].gflops_per_cpu_second) {
+      out.push(`(This run shared the CPUs: latencies are wall-clock, so every "% of physical" here is lower than on a quiet machine; the GEMM/conv rates were measured under the same load as the nets and are the fairer yardstick.)`);
+      out.push("");
+    }
     out.push(whyFarFromPeak(r, s0));
     out.push("");
   }
@@ -201,16 +205,20 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.quant) {
     out.push(`## 3. fp32 vs int8`);
     out.push("");
-    out.push(r.quant.note);
+    out.push(`${r.quant.note} Measured by ${r.quant.measured_by}.`);
     out.push("");
     if (r.quant.rows.length) {
-      const rows = r.quant.speedups.map((s) => [s.model, s.config, ms(s.fp32_ms), ms(s.int8_ms), `**${s.fp32_over_int8}×**`]);
+      const nOf = (sp: { model: string; config: string }, p: string) => r.quant!.rows.find((x) => x.model === sp.model && x.config === sp.config && x.precision === p)?.n ?? "?";
+      const rows = r.quant.speedups.map((s) => [s.model, s.config, `${ms(s.fp32_ms)} (n=${nOf(s, "fp32")})`, `${ms(s.int8_ms)} (n=${nOf(s, "int8")})`, `**${s.fp32_over_int8}×**`]);
       out.push(table(["model", "engine", "fp32 median ms", "int8 median ms", "fp32/int8 (>1: int8 faster)"], rows));
       const failed = r.quant.rows.filter((x) => x.error);
       for (const f of failed) out.push(`- ${f.model} ${f.precision} on ${f.config}: ${f.error}`);
       const dims = r.quant.rows[0]?.dims;
       out.push("");
-      out.push(`Input ${dims?.join("×")}; files: ${[...new Set(r.quant.rows.map((x) => `${x.precision} ${mib(x.file_bytes)}`))].join(", ")}. Warm-up ${r.plans.quant.warmup} excluded, ≥ ${r.plans.quant.minRuns} timed runs (up to ${r.plans.quant.maxRuns} or ${r.plans.quant.budgetMs / 1000} s).`);
+      const runs = r.quant.measured_by.startsWith("bench/quant.ts")
+        ? ` Warm-up ${r.plans.quant.warmup} excluded, ≥ ${r.plans.quant.minRuns} timed runs (up to ${r.plans.quant.maxRuns} or ${r.plans.quant.budgetMs / 1000} s).`
+        : " Warm-up runs excluded by the script; n timed runs per precision, interleaved.";
+      out.push(`Input ${dims?.join("×")}; files: ${[...new Set(r.quant.rows.map((x) => `${x.precision} ${mib(x.file_bytes)}`))].join(", ")}.${runs}`);
     }
     out.push("");
   }
@@ -220,7 +228,8 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.http) {
     const h = r.http;
     const rt = (h.server_runtime[0] ?? {}) as { engine?: string; threads?: number; precision?: string };
-    out.push(`Real server (\`deno run --allow-all main.ts\`, loopback, default settings, model repository \`models/\`, default model; engine ${rt.engine ?? "?"}, ${rt.threads ?? "?"} thread(s), ${rt.precision ?? "?"}); load from autocannon ${v.autocannon} in the benchmark process on the same ${m.nproc} CPUs: ${h.path}, body \`${h.image}\` (${num(h.image_bytes)} bytes). Each level: ${h.levels[0]?.warmup_s ?? "?"} s warm-up (excluded), then ${h.levels[0]?.duration_s ?? "?"} s timed. Latency percentiles over the 2xx responses' exact times.`);
+    const loaded = (h.server_runtime as { model?: string; engine?: string; threads?: number }[]).map((x) => `${x.model} (${x.engine}, ${x.threads} thread(s))`).join(", ");
+    out.push(`Real server (\`deno run --allow-all main.ts\`, loopback, default settings, model repository \`models/\` with ${loaded || "?"} loaded; requests go to the default model${h.default_model ? ` ${h.default_model}` : ""}; engine ${rt.engine ?? "?"}, ${rt.threads ?? "?"} thread(s), ${rt.precision ?? "?"}); load from autocannon ${v.autocannon} in the benchmark process on the same ${m.nproc} CPUs: ${h.path}, body \`${h.image}\` (${num(h.image_bytes)} bytes). Each level: ${h.levels[0]?.warmup_s ?? "?"} s warm-up (excluded), then ${h.levels[0]?.duration_s ?? "?"} s timed. Latency percentiles over the 2xx responses' exact times.`);
     out.push("");
     out.push(table(
       ["connections", "req/s (2xx)", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "non-2xx", "of which 503", "socket errors", "timeouts", "RSS after, MiB"],
@@ -288,6 +297,10 @@ export function renderMarkdown(r: BenchResults): string {
         out.push(`- \`${c.script}\`: not present in this checkout.`);
         continue;
       }
+      if (c.note) {
+        out.push(`- \`${c.script}\`: ${c.note}.`);
+        continue;
+      }
       out.push(`- \`${c.script}\`: exit ${c.exit_code}, ${c.seconds} s${c.json?.length ? `: \`${JSON.stringify(c.json[c.json.length - 1]).slice(0, 600)}\`` : `; output: ${c.tail?.slice(-300)}`}`);
     }
     out.push("");
@@ -325,6 +338,7 @@ function shortfalls(r: BenchResults): string {
   if (!missed.length) return "";
   const out = [`### Shortfalls and where the time goes`, ""];
   const p = r.profile?.stages;
+  const groups: { why: string; lines: string[] }[] = [];
   for (const t of missed) {
     let why = "";
     if (t.id.startsWith("http_") && p) {
@@ -344,7 +358,11 @@ function shortfalls(r: BenchResults): string {
     } else if (t.id === "cold_start") {
       why = `Cold start = Deno start + module graph load + engine load + model warm-up; the server's own "ready" log time is the part after module loading.`;
     }
-    out.push(`- **${t.goal}** (${t.where}): ${measured(t)} — ${t.gap}. ${why}`);
+    const prev = groups.find((x) => x.why === why);
+    const line = `**${t.goal}** (${t.where}): ${measured(t)} — ${t.gap}`;
+    if (prev) prev.lines.push(line);
+    else groups.push({ why, lines: [line] });
   }
+  for (const gr of groups) out.push(`- ${gr.lines.join("; ")}. ${gr.why}`);
   return out.join("\n");
 }

@@ -75,7 +75,7 @@ export interface BenchResults {
   latency: { sizes: number[]; rows: LatencyRow[]; ratios: LatencyRatio[] } | null;
   peak: { probe: ProbeResult; theoretical: { flop_per_cycle: number; basis: string; clock_ghz: number; clock_source: string; per_core_gflops: number; all_cores_gflops: number } | null; kernels: KernelRow[] } | null;
   quant: QuantResult | null;
-  http: { server_runtime: unknown[]; path: string; image: string; image_bytes: number; rss_before_mib: number | null; rss_after_warmup_mib: number | null; rss_end_mib: number | null; hwm_end_mib: number | null; levels: LoadLevel[]; server_log_lines: number; variants: HttpVariantResult[] } | null;
+  http: { server_runtime: unknown[]; default_model: string | null; path: string; image: string; image_bytes: number; rss_before_mib: number | null; rss_after_warmup_mib: number | null; rss_end_mib: number | null; hwm_end_mib: number | null; levels: LoadLevel[]; server_log_lines: number; variants: HttpVariantResult[] } | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
   colleagues: ScriptResult[] | null;

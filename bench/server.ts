@@ -18,7 +18,7 @@ export interface ServerProcess {
   ready_ms: number;
   /** the server's own "ready" log line's `ms` (module load → models warm), if logged */
   logged_ready_ms: number | null;
-  /** the "model loaded" runtime facts logged by the server (engine, threads, …) */
+  /** the "model loaded" runtime facts logged by the server (model, engine, threads, …) */
   runtime: unknown[];
   /** log lines seen so far */
   logLines(): number;
@@ -81,7 +81,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
           try {
             const j = JSON.parse(line);
             if (j.msg === "ready") loggedReady = j.ms ?? null;
-            if (j.msg === "model loaded") runtime.push(...(j.runtime ?? []));
+            if (j.msg === "model loaded") runtime.push(...(j.runtime ?? []).map((r: object) => ({ model: `${j.model}/${j.version}`, ...r })));
           } catch { /* not JSON */ }
         }
       }

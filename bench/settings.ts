@@ -30,6 +30,8 @@ export interface BenchSettings {
   coldStarts: number;
   profile: { runs: number; warmup: number; requests: number };
   quantizeFallback: boolean;
+  /** fp32/int8 through bench/quant_latency.ts */
+  quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
   colleagueScripts: boolean;
 }
 
@@ -115,7 +117,8 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
       coldStarts: 2,
       profile: { runs: 5, warmup: 1, requests: 5 },
-      quantizeFallback: false,
+      quantizeFallback: true,
+      quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
       colleagueScripts: false,
     };
   }
@@ -147,6 +150,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     coldStarts: 7,
     profile: { runs: 100, warmup: 10, requests: 50 },
     quantizeFallback: true,
+    quant: { runs: 100, warmup: 5, threads: [1, 2], engines: ["native", "wasm", "tfjs-wasm"] },
     colleagueScripts: true,
   };
 }
