@@ -67,25 +67,59 @@ Deno.test("stats: nearest-rank percentiles, summaries, warm-ups excluded, run ca
   assert.equal(s.n, 10);
   assert.equal(s.median_ms, 5.5);
   let calls = 0;
-  const t = await timeRuns(() => Promise.resolve(calls++), { warmup: 2, minRuns: 3, maxRuns: 7, budgetMs: 60_000 });
+  const t = await timeRuns(() => Promise.resolve(calls++), {
+    warmup: 2,
+    minRuns: 3,
+    maxRuns: 7,
+    budgetMs: 60_000,
+  });
   assert.equal(calls, 9);
   assert.equal(t.summary.n, 7);
   assert.equal(t.warmup_ms.length, 2);
   assert.equal(t.stopped_by, "runs");
-  const slow = await timeRuns(() => new Promise((r) => setTimeout(r, 5)), { warmup: 0, minRuns: 2, maxRuns: 1000, budgetMs: 20 });
+  const slow = await timeRuns(() => new Promise((r) => setTimeout(r, 5)), {
+    warmup: 0,
+    minRuns: 2,
+    maxRuns: 1000,
+    budgetMs: 20,
+  });
   assert.equal(slow.stopped_by, "time");
   assert.ok(slow.summary.n >= 2 && slow.summary.n < 1000);
 });
 
 Deno.test("targets: met, missed and unmeasured goals say so", () => {
   const row = (config: string, net: string, median: number) => ({
-    config, net, size: 256, timing: { summary: { n: 30, median_ms: median, p90_ms: median, min_ms: median, max_ms: median, mean_ms: median }, warmup_ms: [], stopped_by: "runs" },
+    config,
+    net,
+    size: 256,
+    timing: {
+      summary: {
+        n: 30,
+        median_ms: median,
+        p90_ms: median,
+        min_ms: median,
+        max_ms: median,
+        mean_ms: median,
+      },
+      warmup_ms: [],
+      stopped_by: "runs",
+    },
   });
   const r = {
     latency: {
       sizes: [256],
-      rows: [row("native-1t", "student", 4), row("native-1t", "teacher", 600), row("wasm-1t", "student", 12)],
-      ratios: [{ config: "native-1t", size: 256, student_median_ms: 4, teacher_median_ms: 600, teacher_over_student: 150 }],
+      rows: [
+        row("native-1t", "student", 4),
+        row("native-1t", "teacher", 600),
+        row("wasm-1t", "student", 12),
+      ],
+      ratios: [{
+        config: "native-1t",
+        size: 256,
+        student_median_ms: 4,
+        teacher_median_ms: 600,
+        teacher_over_student: 150,
+      }],
     },
     http: null,
     cold_start: null,
@@ -108,7 +142,14 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "tinyunet-bench-test-" });
     try {
       const child = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", new URL("./main.ts", import.meta.url).pathname, "--quick", "--out", out],
+        args: [
+          "run",
+          "--allow-all",
+          new URL("./main.ts", import.meta.url).pathname,
+          "--quick",
+          "--out",
+          out,
+        ],
         env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
         stdout: "piped",
         stderr: "piped",
@@ -125,22 +166,41 @@ Deno.test({
       assert.ok(r.nets.param_reduction_percent > 99);
       const size = r.latency!.sizes[0];
       assert.ok(r.nets.teacher.flops[size].flops > 100 * r.nets.student.flops[size].flops);
-      if (r.nets.source === "pytorch") assert.equal(r.nets.student.flops_torch![size] ?? r.nets.student.flops[size].flops, r.nets.student.flops[size].flops);
+      if (r.nets.source === "pytorch") {
+        assert.equal(
+          r.nets.student.flops_torch![size] ?? r.nets.student.flops[size].flops,
+          r.nets.student.flops[size].flops,
+        );
+      }
 
       // latency: every available engine timed both nets, positive medians, p90 ≥ median
       const timed = r.latency!.rows.filter((x) => x.timing);
       assert.ok(timed.some((x) => x.config === "native-1t" && x.net === "student"));
       assert.ok(timed.some((x) => x.config === "wasm-1t" && x.net === "teacher"));
       for (const x of timed) {
-        assert.ok(x.timing!.summary.median_ms > 0 && x.timing!.summary.p90_ms >= x.timing!.summary.median_ms, `${x.config} ${x.net}`);
+        assert.ok(
+          x.timing!.summary.median_ms > 0 &&
+            x.timing!.summary.p90_ms >= x.timing!.summary.median_ms,
+          `${x.config} ${x.net}`,
+        );
         assert.ok(x.gflops_per_s! > 0);
       }
-      for (const x of r.latency!.rows.filter((x) => !x.timing)) assert.ok(x.skipped || x.error, `${x.config} ${x.net}: neither timed nor explained`);
+      for (const x of r.latency!.rows.filter((x) => !x.timing)) {
+        assert.ok(x.skipped || x.error, `${x.config} ${x.net}: neither timed nor explained`);
+      }
       assert.ok(r.latency!.ratios.find((x) => x.config === "native-1t")!.teacher_over_student > 1);
 
       // peak: kernels on native; the probe ran or said why not
-      assert.ok(r.peak!.kernels.some((k) => k.config === "native-1t" && k.kernel === "gemm" && k.gflops_per_s! > 0));
-      assert.ok(r.peak!.probe.available ? r.peak!.probe.fma!["1"].gflops_per_cpu_second > 0 : r.peak!.probe.reason.length > 0);
+      assert.ok(
+        r.peak!.kernels.some((k) =>
+          k.config === "native-1t" && k.kernel === "gemm" && k.gflops_per_s! > 0
+        ),
+      );
+      assert.ok(
+        r.peak!.probe.available
+          ? r.peak!.probe.fma!["1"].gflops_per_cpu_second > 0
+          : r.peak!.probe.reason.length > 0,
+      );
 
       // quant: rows for shipped int8 models, or an explanation
       assert.ok(r.quant!.rows.length > 0 || r.quant!.note.length > 0);
@@ -156,7 +216,9 @@ Deno.test({
       assert.equal(r.cold_start!.samples_ms.length, 2);
       assert.ok(r.cold_start!.ready_ms.median_ms > 0);
       const st = r.profile!.stages!;
-      for (const k of ["decode", "preprocess", "inference", "postprocess", "encode_png"] as const) assert.ok(st.stages[k].n > 0 && st.stages[k].median_ms >= 0, k);
+      for (const k of ["decode", "preprocess", "inference", "postprocess", "encode_png"] as const) {
+        assert.ok(st.stages[k].n > 0 && st.stages[k].median_ms >= 0, k);
+      }
       assert.ok(r.profile!.http!.rtt_png.median_ms > 0);
       assert.match(r.profile!.http!.server_timing_example ?? "", /inference;dur=/);
 
@@ -164,7 +226,16 @@ Deno.test({
       assert.ok(r.targets.length >= 10);
       assert.ok(r.load.start.loadavg.length === 3 && r.load.end!.loadavg.length === 3);
       const md = await Deno.readTextFile(`${out}/RESULTS.md`);
-      for (const h of ["## Targets", "## 1. Student vs teacher", "## 2. Against the limit", "## 4. Serving", "## 5. Where the time goes", "## Method"]) assert.ok(md.includes(h), h);
+      for (
+        const h of [
+          "## Targets",
+          "## 1. Student vs teacher",
+          "## 2. Against the limit",
+          "## 4. Serving",
+          "## 5. Where the time goes",
+          "## Method",
+        ]
+      ) assert.ok(md.includes(h), h);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

@@ -30,7 +30,10 @@ export interface ScriptResult {
 }
 
 /** Runs each present script (timeout per script), except those another part already ran. */
-export async function runColleagueScripts(timeoutMs: number, alreadyRun: string[] = []): Promise<ScriptResult[]> {
+export async function runColleagueScripts(
+  timeoutMs: number,
+  alreadyRun: string[] = [],
+): Promise<ScriptResult[]> {
   const out: ScriptResult[] = [];
   for (const script of COLLEAGUE_SCRIPTS) {
     if (!existsSync(new URL(script, ROOT))) {
@@ -69,8 +72,16 @@ export async function runColleagueScripts(timeoutMs: number, alreadyRun: string[
         } catch { /* not JSON */ }
       }
     }
-    const r: ScriptResult = { script, present: true, exit_code: res.code, seconds: Math.round((performance.now() - t0) / 100) / 10, json };
-    if (!res.success || json.length === 0) r.tail = (text + new TextDecoder().decode(res.stderr)).slice(-800);
+    const r: ScriptResult = {
+      script,
+      present: true,
+      exit_code: res.code,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      json,
+    };
+    if (!res.success || json.length === 0) {
+      r.tail = (text + new TextDecoder().decode(res.stderr)).slice(-800);
+    }
     out.push(r);
   }
   return out;

@@ -40,14 +40,25 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
     try {
       return await (await loadEngine(name)).probe();
     } catch (err) {
-      return { available: false, reason: `cannot load: ${(err as Error).message}`, fallbackAdapter: false };
+      return {
+        available: false,
+        reason: `cannot load: ${(err as Error).message}`,
+        fallbackAdapter: false,
+      };
     }
   };
   for (const name of ["native", "wasm"] as const) {
     const p = await probe(name);
     const label = name === "native" ? "onnxruntime-node CPU" : "onnxruntime-web WASM";
     for (const t of options.threads) {
-      out.push({ id: `${name}-${t}t`, engine: name, threads: t, label: `${label}, ${t} thread${t > 1 ? "s" : ""}`, available: p.available, reason: p.reason });
+      out.push({
+        id: `${name}-${t}t`,
+        engine: name,
+        threads: t,
+        label: `${label}, ${t} thread${t > 1 ? "s" : ""}`,
+        available: p.available,
+        reason: p.reason,
+      });
     }
   }
   if (options.webgpu) {
@@ -57,19 +68,42 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
       id: "webgpu",
       engine: "webgpu",
       threads: 1,
-      label: software ? "onnxruntime-web WebGPU on a SOFTWARE adapter (CPU rasteriser)" : "onnxruntime-web WebGPU",
+      label: software
+        ? "onnxruntime-web WebGPU on a SOFTWARE adapter (CPU rasteriser)"
+        : "onnxruntime-web WebGPU",
       available: p.available,
       reason: p.reason,
       software,
     });
   } else {
-    out.push({ id: "webgpu", engine: "webgpu", threads: 1, label: "onnxruntime-web WebGPU", available: false, reason: "skipped (--quick or --no-webgpu)" });
+    out.push({
+      id: "webgpu",
+      engine: "webgpu",
+      threads: 1,
+      label: "onnxruntime-web WebGPU",
+      available: false,
+      reason: "skipped (--quick or --no-webgpu)",
+    });
   }
   if (options.tfjs) {
     const p = await probe("tfjs-wasm");
-    out.push({ id: "tfjs-wasm", engine: "tfjs-wasm", threads: 1, label: "tfjs-core on tfjs-backend-wasm (1 thread)", available: p.available, reason: p.reason });
+    out.push({
+      id: "tfjs-wasm",
+      engine: "tfjs-wasm",
+      threads: 1,
+      label: "tfjs-core on tfjs-backend-wasm (1 thread)",
+      available: p.available,
+      reason: p.reason,
+    });
   } else {
-    out.push({ id: "tfjs-wasm", engine: "tfjs-wasm", threads: 1, label: "tfjs-backend-wasm", available: false, reason: "skipped (--no-tfjs)" });
+    out.push({
+      id: "tfjs-wasm",
+      engine: "tfjs-wasm",
+      threads: 1,
+      label: "tfjs-backend-wasm",
+      available: false,
+      reason: "skipped (--no-tfjs)",
+    });
   }
   return out;
 }

@@ -75,9 +75,15 @@ function tensorValues(t: onnx.ITensorProto): number[] {
   if (!raw?.length) return [];
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out: number[] = [];
-  if (t.dataType === 1) for (let i = 0; i < raw.length; i += 4) out.push(view.getFloat32(i, true));
-  else if (t.dataType === 7) for (let i = 0; i < raw.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
-  else if (t.dataType === 6) for (let i = 0; i < raw.length; i += 4) out.push(view.getInt32(i, true));
+  if (t.dataType === 1) {
+    for (let i = 0; i < raw.length; i += 4) {
+      out.push(view.getFloat32(i, true));
+    }
+  } else if (t.dataType === 7) {
+    for (let i = 0; i < raw.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
+  } else if (t.dataType === 6) {
+    for (let i = 0; i < raw.length; i += 4) out.push(view.getInt32(i, true));
+  }
   return out;
 }
 
@@ -96,13 +102,59 @@ function broadcast(shapes: number[][]): number[] {
 }
 
 const SAME_SHAPE = new Set([
-  "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Identity", "BatchNormalization", "QuantizeLinear",
-  "DequantizeLinear", "Dropout", "Cast", "Elu", "Selu", "HardSigmoid", "HardSwish", "Softmax", "Erf", "Exp",
-  "Sqrt", "Neg", "Abs", "InstanceNormalization", "LRN", "Softplus", "Mish", "Gelu", "PRelu",
+  "Relu",
+  "LeakyRelu",
+  "Sigmoid",
+  "Tanh",
+  "Clip",
+  "Identity",
+  "BatchNormalization",
+  "QuantizeLinear",
+  "DequantizeLinear",
+  "Dropout",
+  "Cast",
+  "Elu",
+  "Selu",
+  "HardSigmoid",
+  "HardSwish",
+  "Softmax",
+  "Erf",
+  "Exp",
+  "Sqrt",
+  "Neg",
+  "Abs",
+  "InstanceNormalization",
+  "LRN",
+  "Softplus",
+  "Mish",
+  "Gelu",
+  "PRelu",
 ]);
-const BROADCAST = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where", "Equal", "Greater", "Less"]);
+const BROADCAST = new Set([
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Pow",
+  "Max",
+  "Min",
+  "Sum",
+  "Mean",
+  "Where",
+  "Equal",
+  "Greater",
+  "Less",
+]);
 
-function spatialOut(input: number[], k: number[], strides: number[], dil: number[], pads: number[], autoPad: string, ceil: boolean): number[] {
+function spatialOut(
+  input: number[],
+  k: number[],
+  strides: number[],
+  dil: number[],
+  pads: number[],
+  autoPad: string,
+  ceil: boolean,
+): number[] {
   const r = k.length;
   return input.map((x, i) => {
     const eff = (k[i] - 1) * dil[i] + 1;
@@ -135,7 +187,9 @@ export function countFlops(bytes: Uint8Array, inputs: Record<string, number[]>):
   let largest = 0;
   const shapeOf = (name: string | undefined | null, node: onnx.INodeProto): number[] => {
     const s = name ? shapes.get(name) : undefined;
-    if (!s) throw new Error(`flops: no shape for "${name}" (input of ${node.opType} ${node.name ?? ""})`);
+    if (!s) {
+      throw new Error(`flops: no shape for "${name}" (input of ${node.opType} ${node.name ?? ""})`);
+    }
     return s;
   };
   for (const node of graph.node ?? []) {
@@ -158,9 +212,12 @@ export function countFlops(bytes: Uint8Array, inputs: Record<string, number[]>):
       if (op === "ConvTranspose") {
         const outPad = ints(node, "output_padding") ?? k.map(() => 0);
         const outShape = ints(node, "output_shape");
-        const spatial = outShape ?? inSpatial.map((v, i) =>
-          autoPad.startsWith("SAME") ? v * strides[i] : strides[i] * (v - 1) + outPad[i] + (k[i] - 1) * dil[i] + 1 - pads[i] - pads[i + r]
-        );
+        const spatial = outShape ??
+          inSpatial.map((v, i) =>
+            autoPad.startsWith("SAME")
+              ? v * strides[i]
+              : strides[i] * (v - 1) + outPad[i] + (k[i] - 1) * dil[i] + 1 - pads[i] - pads[i + r]
+          );
         out = [x[0], w[1] * group, ...spatial];
         macs = x[0] * inSpatial.reduce((a, b) => a * b, 1) * wSize;
       } else {
@@ -169,13 +226,33 @@ export function countFlops(bytes: Uint8Array, inputs: Record<string, number[]>):
         macs = x[0] * spatial.reduce((a, b) => a * b, 1) * wSize;
       }
       const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
-      layers.push({ node: node.name ?? `${op}_${layers.length}`, op, input: x, weight: w, output: out, macs, bytes: 4 * (numel(x) + wSize + numel(out)) });
+      layers.push({
+        node: node.name ?? `${op}_${layers.length}`,
+        op,
+        input: x,
+        weight: w,
+        output: out,
+        macs,
+        bytes: 4 * (numel(x) + wSize + numel(out)),
+      });
       macsByOp[op] = (macsByOp[op] ?? 0) + macs;
     } else if (op === "MaxPool" || op === "AveragePool") {
       const x = shapeOf(ins[0], node);
       const k = ints(node, "kernel_shape")!;
       const r = k.length;
-      out = [x[0], x[1], ...spatialOut(x.slice(2), k, ints(node, "strides") ?? k.map(() => 1), ints(node, "dilations") ?? k.map(() => 1), ints(node, "pads") ?? new Array(2 * r).fill(0), str(node, "auto_pad", "NOTSET"), int(node, "ceil_mode", 0) === 1)];
+      out = [
+        x[0],
+        x[1],
+        ...spatialOut(
+          x.slice(2),
+          k,
+          ints(node, "strides") ?? k.map(() => 1),
+          ints(node, "dilations") ?? k.map(() => 1),
+          ints(node, "pads") ?? new Array(2 * r).fill(0),
+          str(node, "auto_pad", "NOTSET"),
+          int(node, "ceil_mode", 0) === 1,
+        ),
+      ];
     } else if (op === "GlobalAveragePool" || op === "GlobalMaxPool") {
       const x = shapeOf(ins[0], node);
       out = [x[0], x[1], ...x.slice(2).map(() => 1)];

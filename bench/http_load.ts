@@ -52,7 +52,10 @@ export interface LoadSettings {
 }
 
 type Tracker = {
-  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+  on(
+    event: "response",
+    fn: (client: unknown, status: number, bytes: number, ms: number) => void,
+  ): void;
 } & Promise<Record<string, unknown>>;
 
 async function fire(url: string, s: LoadSettings, connections: number, duration: number) {
@@ -84,7 +87,10 @@ export async function httpLoad(server: ServerProcess, s: LoadSettings): Promise<
     const load = loadSample("").loadavg;
     progress(`http: ${c} connection(s): ${s.durationS} s timed`);
     const { result, times, codes } = await fire(server.url, s, c, s.durationS);
-    const ok = Object.entries(codes).filter(([k]) => Number(k) >= 200 && Number(k) < 300).reduce((a, [, v]) => a + v, 0);
+    const ok = Object.entries(codes).filter(([k]) => Number(k) >= 200 && Number(k) < 300).reduce(
+      (a, [, v]) => a + v,
+      0,
+    );
     const responses = Object.values(codes).reduce((a, b) => a + b, 0);
     const duration = Number(result.duration) || s.durationS;
     const level: LoadLevel = {
@@ -110,7 +116,9 @@ export async function httpLoad(server: ServerProcess, s: LoadSettings): Promise<
       rss_after_mib: serverMemory(server).rss_mib,
       loadavg_at_start: load,
     };
-    progress(`http: ${c} connection(s): ${level.throughput_rps} req/s, p50 ${level.latency_ms.p50} ms, p99 ${level.latency_ms.p99} ms, non-2xx ${level.non_2xx}, errors ${level.errors}`);
+    progress(
+      `http: ${c} connection(s): ${level.throughput_rps} req/s, p50 ${level.latency_ms.p50} ms, p99 ${level.latency_ms.p99} ms, non-2xx ${level.non_2xx}, errors ${level.errors}`,
+    );
     levels.push(level);
   }
   return levels;

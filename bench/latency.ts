@@ -65,17 +65,35 @@ export interface LatencySettings {
 export async function latencyMatrix(nets: BenchNets, configs: EngineConfig[], s: LatencySettings) {
   const rows: LatencyRow[] = [];
   for (const cfg of configs) {
-    const sizes = cfg.engine === "webgpu" ? s.sizes.filter((z) => s.webgpuSizes.includes(z)) : s.sizes;
-    const roles: NetRole[] = cfg.engine === "webgpu" && !s.webgpuTeacher ? ["student"] : ["student", "teacher"];
+    const sizes = cfg.engine === "webgpu"
+      ? s.sizes.filter((z) => s.webgpuSizes.includes(z))
+      : s.sizes;
+    const roles: NetRole[] = cfg.engine === "webgpu" && !s.webgpuTeacher
+      ? ["student"]
+      : ["student", "teacher"];
     const base = (net: NetRole, size: number): LatencyRow => ({
-      config: cfg.id, net, size, threads_used: null, notes: [], create_ms: null, timing: null,
-      flops: s.flops[net][size], gflops_per_s: null, loadavg_at_start: loadSample("").loadavg,
+      config: cfg.id,
+      net,
+      size,
+      threads_used: null,
+      notes: [],
+      create_ms: null,
+      timing: null,
+      flops: s.flops[net][size],
+      gflops_per_s: null,
+      loadavg_at_start: loadSample("").loadavg,
     });
     if (!cfg.available) {
-      for (const size of s.sizes) for (const net of ["student", "teacher"] as const) rows.push({ ...base(net, size), skipped: cfg.reason });
+      for (const size of s.sizes) {
+        for (const net of ["student", "teacher"] as const) {
+          rows.push({ ...base(net, size), skipped: cfg.reason });
+        }
+      }
       continue;
     }
-    const sessions: Partial<Record<NetRole, { session: EngineSession; create_ms: number } | { error: string }>> = {};
+    const sessions: Partial<
+      Record<NetRole, { session: EngineSession; create_ms: number } | { error: string }>
+    > = {};
     for (const net of roles) {
       progress(`${cfg.id}: opening ${net}`);
       const t0 = performance.now();
@@ -83,7 +101,10 @@ export async function latencyMatrix(nets: BenchNets, configs: EngineConfig[], s:
         // a software WebGPU adapter compiles shaders for ~25 s on its first run
         const hang = cfg.engine === "webgpu" ? Math.max(180_000, s.hangMs[net]) : s.hangMs[net];
         const source = { path: nets[net].path, bytes: nets[net].bytes, externalData: [] };
-        const session = await openSession(cfg, source, { name: "image", dims: [1, 3, s.warmupSize, s.warmupSize] }, hang);
+        const session = await openSession(cfg, source, {
+          name: "image",
+          dims: [1, 3, s.warmupSize, s.warmupSize],
+        }, hang);
         sessions[net] = { session, create_ms: round(performance.now() - t0, 1) };
       } catch (err) {
         sessions[net] = { error: (err as Error).message };
@@ -94,7 +115,14 @@ export async function latencyMatrix(nets: BenchNets, configs: EngineConfig[], s:
         const row = base(net, size);
         const slot = sessions[net];
         if (!sizes.includes(size) || !roles.includes(net)) {
-          rows.push({ ...row, skipped: cfg.engine === "webgpu" ? `not timed on WebGPU${cfg.software ? " (software adapter)" : ""} at this size/net: pass --webgpu-teacher / --webgpu-sizes` : "not requested" });
+          rows.push({
+            ...row,
+            skipped: cfg.engine === "webgpu"
+              ? `not timed on WebGPU${
+                cfg.software ? " (software adapter)" : ""
+              } at this size/net: pass --webgpu-teacher / --webgpu-sizes`
+              : "not requested",
+          });
           continue;
         }
         if (!slot || "error" in slot) {
@@ -105,22 +133,54 @@ export async function latencyMatrix(nets: BenchNets, configs: EngineConfig[], s:
         rows.push(await timeOne(cfg, nets[net], slot.session, slot.create_ms, size, plan, row));
       }
     }
-    for (const slot of Object.values(sessions)) if (slot && "session" in slot) await slot.session.release();
+    for (const slot of Object.values(sessions)) {
+      if (slot && "session" in slot) await slot.session.release();
+    }
   }
   return { rows, ratios: ratios(rows) };
 }
 
-async function timeOne(cfg: EngineConfig, net: BenchNet, session: EngineSession, createMs: number, size: number, plan: RunPlan, row: LatencyRow): Promise<LatencyRow> {
+async function timeOne(
+  cfg: EngineConfig,
+  net: BenchNet,
+  session: EngineSession,
+  createMs: number,
+  size: number,
+  plan: RunPlan,
+  row: LatencyRow,
+): Promise<LatencyRow> {
   const feeds = randomInput("image", [1, 3, size, size]);
-  progress(`${cfg.id}: ${net.role} ${size}² (warm-up ${plan.warmup}, ${plan.minRuns}-${plan.maxRuns} runs, budget ${plan.budgetMs / 1000} s)`);
+  progress(
+    `${cfg.id}: ${net.role} ${size}² (warm-up ${plan.warmup}, ${plan.minRuns}-${plan.maxRuns} runs, budget ${
+      plan.budgetMs / 1000
+    } s)`,
+  );
   row.loadavg_at_start = loadSample("").loadavg;
   try {
     const { samples_ms, ...timing } = await timeRuns(() => session.run(feeds), plan);
     const gflops = row.flops / (timing.summary.median_ms / 1000) / 1e9;
-    progress(`${cfg.id}: ${net.role} ${size}² median ${timing.summary.median_ms.toFixed(2)} ms, p90 ${timing.summary.p90_ms.toFixed(2)} ms (n=${timing.summary.n}), ${gflops.toFixed(1)} GFLOP/s`);
-    return { ...row, threads_used: session.threads, notes: [...session.notes], create_ms: createMs, timing, samples_ms, gflops_per_s: round(gflops, 2) };
+    progress(
+      `${cfg.id}: ${net.role} ${size}² median ${timing.summary.median_ms.toFixed(2)} ms, p90 ${
+        timing.summary.p90_ms.toFixed(2)
+      } ms (n=${timing.summary.n}), ${gflops.toFixed(1)} GFLOP/s`,
+    );
+    return {
+      ...row,
+      threads_used: session.threads,
+      notes: [...session.notes],
+      create_ms: createMs,
+      timing,
+      samples_ms,
+      gflops_per_s: round(gflops, 2),
+    };
   } catch (err) {
-    return { ...row, threads_used: session.threads, notes: [...session.notes], create_ms: createMs, error: (err as Error).message };
+    return {
+      ...row,
+      threads_used: session.threads,
+      notes: [...session.notes],
+      create_ms: createMs,
+      error: (err as Error).message,
+    };
   }
 }
 
@@ -129,7 +189,9 @@ export function ratios(rows: LatencyRow[]): LatencyRatio[] {
   const out: LatencyRatio[] = [];
   for (const st of rows) {
     if (st.net !== "student" || !st.timing) continue;
-    const te = rows.find((r) => r.net === "teacher" && r.config === st.config && r.size === st.size && r.timing);
+    const te = rows.find((r) =>
+      r.net === "teacher" && r.config === st.config && r.size === st.size && r.timing
+    );
     if (!te?.timing) continue;
     out.push({
       config: st.config,

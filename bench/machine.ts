@@ -33,7 +33,20 @@ export interface LoadSample {
   label: string;
 }
 
-const SIMD_FLAGS = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve"];
+const SIMD_FLAGS = [
+  "sse4_2",
+  "avx",
+  "avx2",
+  "fma",
+  "avx512f",
+  "avx512bw",
+  "avx512vl",
+  "avx512_vnni",
+  "avx512_bf16",
+  "amx_tile",
+  "asimd",
+  "sve",
+];
 
 function readText(path: string): string | null {
   try {
@@ -53,7 +66,8 @@ function cacheKib(index: number): number | null {
 /** Reads the CPU description. */
 export function cpuInfo(): CpuInfo {
   const text = readText("/proc/cpuinfo") ?? "";
-  const field = (name: string) => text.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim() ?? null;
+  const field = (name: string) =>
+    text.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim() ?? null;
   const flags = (field("flags") ?? field("Features") ?? "").split(/\s+/);
   const mhz = field("cpu MHz");
   const bogo = field("bogomips") ?? field("BogoMIPS");
@@ -67,7 +81,11 @@ export function cpuInfo(): CpuInfo {
     logical_cpus: navigator.hardwareConcurrency,
     simd_flags: SIMD_FLAGS.filter((f) => flags.includes(f)),
     nominal_mhz: mhz ? Number(mhz) : bogo && flags.includes("tsc") ? Number(bogo) / 2 : null,
-    nominal_mhz_source: mhz ? "/proc/cpuinfo cpu MHz" : bogo && flags.includes("tsc") ? "BogoMIPS / 2 (TSC rate)" : null,
+    nominal_mhz_source: mhz
+      ? "/proc/cpuinfo cpu MHz"
+      : bogo && flags.includes("tsc")
+      ? "BogoMIPS / 2 (TSC rate)"
+      : null,
     hypervisor: flags.includes("hypervisor"),
     l2_kib_per_core: cacheKib(2),
     l3_kib: cacheKib(3),
@@ -87,7 +105,8 @@ export async function pinnedVersions(root: URL): Promise<Record<string, string>>
 
 function git(root: URL, args: string[]): string | null {
   try {
-    const out = new Deno.Command("git", { args, cwd: root, stdout: "piped", stderr: "null" }).outputSync();
+    const out = new Deno.Command("git", { args, cwd: root, stdout: "piped", stderr: "null" })
+      .outputSync();
     return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
   } catch {
     return null;
@@ -113,13 +132,20 @@ export async function machineInfo(root: URL) {
       hono: pins["hono"] ?? null,
       autocannon: pins["autocannon"] ?? null,
     } as Record<string, string | null>,
-    git: { commit: git(root, ["rev-parse", "HEAD"]), tracked_changes: status === null ? null : status.length > 0 },
+    git: {
+      commit: git(root, ["rev-parse", "HEAD"]),
+      tracked_changes: status === null ? null : status.length > 0,
+    },
   };
 }
 
 /** The load averages now, labelled. */
 export function loadSample(label: string): LoadSample {
-  return { at: new Date().toISOString(), loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100), label };
+  return {
+    at: new Date().toISOString(),
+    loadavg: os.loadavg().map((v) => Math.round(v * 100) / 100),
+    label,
+  };
 }
 
 /** A process and its CPU use (`ps` %CPU: CPU time over its lifetime). */
@@ -132,7 +158,11 @@ export interface BusyProcess {
 /** Processes using the most CPU (from `ps`), to name what shared the machine. */
 export function busiestProcesses(limit = 5): BusyProcess[] {
   try {
-    const out = new Deno.Command("ps", { args: ["-eo", "pid,pcpu,args", "--sort=-pcpu", "--no-headers"], stdout: "piped", stderr: "null" }).outputSync();
+    const out = new Deno.Command("ps", {
+      args: ["-eo", "pid,pcpu,args", "--sort=-pcpu", "--no-headers"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
     if (!out.success) return [];
     return new TextDecoder().decode(out.stdout).trim().split("\n").slice(0, limit).map((line) => {
       const [pid, cpu, ...cmd] = line.trim().split(/\s+/);

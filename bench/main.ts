@@ -66,12 +66,19 @@ async function defaultModel(url: string): Promise<string | null> {
 }
 
 /** Runs the benchmark with `settings`; returns the results (also written to disk). */
-export async function runBench(settings: BenchSettings, argv: string[] = []): Promise<BenchResults> {
+export async function runBench(
+  settings: BenchSettings,
+  argv: string[] = [],
+): Promise<BenchResults> {
   const t0 = performance.now();
   const start = loadSample("start");
   const samples = [start];
   const mark = (label: string) => samples.push(loadSample(label));
-  progress(`TinyUnet Edge benchmark (${settings.mode}); parts: ${[...settings.parts].join(", ")}; load ${start.loadavg.join(" ")} on ${navigator.hardwareConcurrency} CPUs`);
+  progress(
+    `TinyUnet Edge benchmark (${settings.mode}); parts: ${[...settings.parts].join(", ")}; load ${
+      start.loadavg.join(" ")
+    } on ${navigator.hardwareConcurrency} CPUs`,
+  );
   const errors: BenchResults["errors"] = [];
   const guard = async <T>(part: string, fn: () => Promise<T>): Promise<T | null> => {
     if (!settings.parts.has(part as never)) return null;
@@ -86,12 +93,22 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
   };
 
   const machine = await machineInfo(ROOT);
-  const nets = await prepareNets({ cacheDir: settings.cacheDir, builderOnly: settings.nets === "builder" });
+  const nets = await prepareNets({
+    cacheDir: settings.cacheDir,
+    builderOnly: settings.nets === "builder",
+  });
   const student = netReport(nets.student, settings.sizes);
   const teacher = netReport(nets.teacher, settings.sizes);
-  const flopsOf = (r: NetReport) => Object.fromEntries(settings.sizes.map((s) => [s, r.flops[s].flops]));
-  const engines = await engineConfigs({ webgpu: settings.webgpu, tfjs: settings.tfjs, threads: settings.threads });
-  progress(`engines: ${engines.map((e) => `${e.id}${e.available ? "" : " (unavailable)"}`).join(", ")}`);
+  const flopsOf = (r: NetReport) =>
+    Object.fromEntries(settings.sizes.map((s) => [s, r.flops[s].flops]));
+  const engines = await engineConfigs({
+    webgpu: settings.webgpu,
+    tfjs: settings.tfjs,
+    threads: settings.threads,
+  });
+  progress(
+    `engines: ${engines.map((e) => `${e.id}${e.available ? "" : " (unavailable)"}`).join(", ")}`,
+  );
 
   const results: BenchResults = {
     schema: 1,
@@ -101,7 +118,14 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
     duration_s: 0,
     command: `deno task bench${argv.length ? " -- " + argv.join(" ") : ""}`,
     machine,
-    load: { nproc: navigator.hardwareConcurrency, start, end: null, samples, busiest_at_start: busiestProcesses(), busiest_at_end: [] },
+    load: {
+      nproc: navigator.hardwareConcurrency,
+      start,
+      end: null,
+      samples,
+      busiest_at_start: busiestProcesses(),
+      busiest_at_end: [],
+    },
     plans: { ...settings.plans },
     nets: {
       source: nets.source,
@@ -111,7 +135,9 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
       student,
       teacher,
       param_reduction_percent: round(100 * (1 - student.params_onnx / teacher.params_onnx), 2),
-      flop_ratio: Object.fromEntries(settings.sizes.map((s) => [s, round(teacher.flops[s].flops / student.flops[s].flops, 1)])),
+      flop_ratio: Object.fromEntries(
+        settings.sizes.map((s) => [s, round(teacher.flops[s].flops / student.flops[s].flops, 1)]),
+      ),
     },
     engines,
     latency: null,
@@ -127,9 +153,15 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
   const save = async () => {
     results.finished_at = new Date().toISOString();
     results.duration_s = round((performance.now() - t0) / 1000, 1);
-    results.targets = evaluateTargets(results, settings.sizes.includes(256) ? 256 : settings.sizes[0]);
+    results.targets = evaluateTargets(
+      results,
+      settings.sizes.includes(256) ? 256 : settings.sizes[0],
+    );
     await Deno.mkdir(settings.outDir, { recursive: true });
-    await Deno.writeTextFile(`${settings.outDir}/results.json`, JSON.stringify(results, null, 1) + "\n");
+    await Deno.writeTextFile(
+      `${settings.outDir}/results.json`,
+      JSON.stringify(results, null, 1) + "\n",
+    );
     await Deno.writeTextFile(`${settings.outDir}/RESULTS.md`, renderMarkdown(results));
   };
 
@@ -150,7 +182,11 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
 
   results.peak = await guard("peak", async () => {
     const cpu = cpuInfo();
-    const probe = await runProbe(settings.cacheDir, settings.mode === "quick", `${cpu.model} ${cpu.family} ${cpu.model_number} ${cpu.simd_flags.join(",")}`);
+    const probe = await runProbe(
+      settings.cacheDir,
+      settings.mode === "quick",
+      `${cpu.model} ${cpu.family} ${cpu.model_number} ${cpu.simd_flags.join(",")}`,
+    );
     const fpc = flopPerCycle(cpu);
     const clock = probe.clock_ghz ?? (cpu.nominal_mhz ? cpu.nominal_mhz / 1000 : null);
     const theoretical = fpc && clock
@@ -158,12 +194,18 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
         flop_per_cycle: fpc.value,
         basis: fpc.basis,
         clock_ghz: round(clock, 3),
-        clock_source: probe.clock_ghz ? "measured by peak_probe.c (dependent adds per thread-CPU second)" : `${cpu.nominal_mhz_source} (nominal)`,
+        clock_source: probe.clock_ghz
+          ? "measured by peak_probe.c (dependent adds per thread-CPU second)"
+          : `${cpu.nominal_mhz_source} (nominal)`,
         per_core_gflops: round(fpc.value * clock, 1),
         all_cores_gflops: round(fpc.value * clock * navigator.hardwareConcurrency, 1),
       }
       : null;
-    const kernels = await enginePeaks(engines, { ...settings.peak, floorSize: settings.sizes[0], plan: settings.plans.kernel });
+    const kernels = await enginePeaks(engines, {
+      ...settings.peak,
+      floorSize: settings.sizes[0],
+      plan: settings.plans.kernel,
+    });
     return { probe, theoretical, kernels };
   });
   await save();
@@ -182,7 +224,13 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
     const server = await startServer();
     try {
       const before = serverMemory(server);
-      const levels = await httpLoad(server, { levels: settings.http.levels, durationS: settings.http.durationS, warmupS: settings.http.warmupS, body, path: "/v1/segment" });
+      const levels = await httpLoad(server, {
+        levels: settings.http.levels,
+        durationS: settings.http.durationS,
+        warmupS: settings.http.warmupS,
+        body,
+        path: "/v1/segment",
+      });
       const end = serverMemory(server);
       const defaultName = await defaultModel(server.url);
       await server.stop();
@@ -191,8 +239,20 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
         progress(`http: server variant ${v.label}`);
         const vs = await startServer({ env: v.env });
         try {
-          const vl = await httpLoad(vs, { levels: v.levels, durationS: settings.http.durationS, warmupS: settings.http.warmupS, body, path: "/v1/segment" });
-          variants.push({ label: v.label, env: v.env, server_runtime: vs.runtime, levels: vl, hwm_end_mib: serverMemory(vs).hwm_mib });
+          const vl = await httpLoad(vs, {
+            levels: v.levels,
+            durationS: settings.http.durationS,
+            warmupS: settings.http.warmupS,
+            body,
+            path: "/v1/segment",
+          });
+          variants.push({
+            label: v.label,
+            env: v.env,
+            server_runtime: vs.runtime,
+            levels: vl,
+            hwm_end_mib: serverMemory(vs).hwm_mib,
+          });
         } finally {
           await vs.stop();
         }
@@ -224,7 +284,10 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
     const stages = await stageProfile(body, settings.profile.runs, settings.profile.warmup);
     const server = await startServer();
     try {
-      return { stages, http: await httpProfile(server, body, settings.profile.requests, settings.profile.warmup) };
+      return {
+        stages,
+        http: await httpProfile(server, body, settings.profile.requests, settings.profile.warmup),
+      };
     } finally {
       await server.stop();
     }
@@ -232,12 +295,18 @@ export async function runBench(settings: BenchSettings, argv: string[] = []): Pr
   await save();
 
   const usedByQuant = results.quant?.measured_by.startsWith(COLLEAGUE) ? [COLLEAGUE] : [];
-  if (settings.colleagueScripts) results.colleagues = await guard("colleagues", () => runColleagueScripts(600_000, usedByQuant));
+  if (settings.colleagueScripts) {
+    results.colleagues = await guard("colleagues", () => runColleagueScripts(600_000, usedByQuant));
+  }
   results.load.end = loadSample("end");
   results.load.busiest_at_end = busiestProcesses();
   samples.push(results.load.end);
   await save();
-  progress(`done in ${results.duration_s} s → ${settings.outDir}/results.json, RESULTS.md; load ${results.load.end.loadavg.join(" ")}`);
+  progress(
+    `done in ${results.duration_s} s → ${settings.outDir}/results.json, RESULTS.md; load ${
+      results.load.end.loadavg.join(" ")
+    }`,
+  );
   return results;
 }
 
@@ -256,6 +325,12 @@ if (import.meta.main) {
   if (!existsSync(new URL(SAMPLE_IMAGE, ROOT))) {
     console.error(`bench: ${SAMPLE_IMAGE} is missing`);
     Deno.exit(1);
+  }
+  if (settings.renderOnly) {
+    const saved = JSON.parse(await Deno.readTextFile(`${settings.outDir}/results.json`));
+    await Deno.writeTextFile(`${settings.outDir}/RESULTS.md`, renderMarkdown(saved));
+    console.error(`re-rendered ${settings.outDir}/RESULTS.md from results.json`);
+    Deno.exit(0);
   }
   const results = await runBench(settings, Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args);
   // engines leave worker threads and native thread pools behind: end explicitly

@@ -53,10 +53,16 @@ const HASHED = ["tools/distill/nets.py", "tools/distill/export.py", "bench/expor
 
 /** First Python that can import torch and onnx ($TINYUNET_PYTHON, python3, /usr/bin/python3). */
 export function findTorchPython(): string | null {
-  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "python3", "/usr/bin/python3"].filter(Boolean) as string[];
+  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "python3", "/usr/bin/python3"].filter(
+    Boolean,
+  ) as string[];
   for (const py of candidates) {
     try {
-      const out = new Deno.Command(py, { args: ["-c", "import torch, onnx"], stdout: "null", stderr: "null" }).outputSync();
+      const out = new Deno.Command(py, {
+        args: ["-c", "import torch, onnx"],
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
       if (out.success) return py;
     } catch { /* not there */ }
   }
@@ -66,7 +72,8 @@ export function findTorchPython(): string | null {
 async function cacheKey(python: string): Promise<string> {
   const parts: Uint8Array[] = [];
   for (const f of HASHED) parts.push(await Deno.readFile(new URL(f, ROOT)));
-  const v = new Deno.Command(python, { args: ["--version"], stdout: "piped", stderr: "piped" }).outputSync();
+  const v = new Deno.Command(python, { args: ["--version"], stdout: "piped", stderr: "piped" })
+    .outputSync();
   parts.push(v.stdout, v.stderr);
   const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
@@ -75,7 +82,11 @@ async function cacheKey(python: string): Promise<string> {
   return [...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function load(role: NetRole, path: string, meta?: { params_torch: number; flops_torch: Record<string, number> }): Promise<BenchNet> {
+async function load(
+  role: NetRole,
+  path: string,
+  meta?: { params_torch: number; flops_torch: Record<string, number> },
+): Promise<BenchNet> {
   const bytes = await Deno.readFile(path);
   return {
     role,
@@ -101,7 +112,9 @@ export interface PrepareOptions {
 export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNets> {
   const cacheDir = options.cacheDir ?? new URL("bench/.cache", ROOT).pathname;
   const python = options.builderOnly ? null : findTorchPython();
-  let fallbackWhy = options.builderOnly ? "builder chosen (--nets builder)" : "no Python with torch and onnx found";
+  let fallbackWhy = options.builderOnly
+    ? "builder chosen (--nets builder)"
+    : "no Python with torch and onnx found";
   if (python) {
     const dir = `${cacheDir}/nets-${await cacheKey(python)}`;
     const metaPath = `${dir}/export.json`;
@@ -118,7 +131,11 @@ export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNe
         }).output();
         const text = new TextDecoder().decode(out.stdout);
         const line = text.split("\n").filter((l) => l.startsWith("{")).pop();
-        if (!out.success || !line) throw new Error(`export_nets.py failed: ${new TextDecoder().decode(out.stderr).slice(-1500)}`);
+        if (!out.success || !line) {
+          throw new Error(
+            `export_nets.py failed: ${new TextDecoder().decode(out.stderr).slice(-1500)}`,
+          );
+        }
         await Deno.writeTextFile(metaPath, line);
       } else {
         progress(`reusing cached PyTorch exports in ${dir}`);
@@ -126,8 +143,11 @@ export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNe
       const meta = JSON.parse(await Deno.readTextFile(metaPath));
       return {
         source: "pytorch",
-        note: `exported by bench/export_nets.py: tools/distill/nets.py build('student'|'teacher', 3, width) with torch.manual_seed(0) default init, ` +
-          `tools/distill/export.py export_onnx (opset 17, eval mode: BatchNorm folded into the convs); cached ${dir.replace(ROOT.pathname, "")}`,
+        note:
+          `exported by bench/export_nets.py: tools/distill/nets.py build('student'|'teacher', 3, width) with torch.manual_seed(0) default init, ` +
+          `tools/distill/export.py export_onnx (opset 17, eval mode: BatchNorm folded into the convs); cached ${
+            dir.replace(ROOT.pathname, "")
+          }`,
         torch_version: meta.torch,
         onnx_version: meta.onnx,
         cached,
@@ -149,7 +169,8 @@ export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNe
   }
   return {
     source: "builder",
-    note: `src/onnx/builder.ts unetModel({width, depth: 4, seed: 7}) — same topology as tools/distill/nets.py (conv bias in place of folded BatchNorm); ${fallbackWhy}`,
+    note:
+      `src/onnx/builder.ts unetModel({width, depth: 4, seed: 7}) — same topology as tools/distill/nets.py (conv bias in place of folded BatchNorm); ${fallbackWhy}`,
     torch_version: null,
     onnx_version: null,
     cached: false,

@@ -40,23 +40,55 @@ export interface ProbeResult {
 }
 
 /** Compiles (cached per CPU and compiler) and runs the C probe. */
-export async function runProbe(cacheDir: string, quick: boolean, cpuKey: string): Promise<ProbeResult> {
+export async function runProbe(
+  cacheDir: string,
+  quick: boolean,
+  cpuKey: string,
+): Promise<ProbeResult> {
   const src = new URL("bench/peak_probe.c", ROOT).pathname;
   const cc = ["cc", "gcc", "clang"].find((c) => {
     try {
-      return new Deno.Command(c, { args: ["--version"], stdout: "null", stderr: "null" }).outputSync().success;
+      return new Deno.Command(c, { args: ["--version"], stdout: "null", stderr: "null" })
+        .outputSync().success;
     } catch {
       return false;
     }
   });
-  if (!cc) return { available: false, reason: "no C compiler (cc/gcc/clang) found; apt-get install gcc to measure the physical peak" };
-  const version = new TextDecoder().decode(new Deno.Command(cc, { args: ["--version"], stdout: "piped" }).outputSync().stdout).split("\n")[0];
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(cpuKey + version + (await Deno.readTextFile(src)))));
-  const bin = `${cacheDir}/peak_probe-${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  if (!cc) {
+    return {
+      available: false,
+      reason:
+        "no C compiler (cc/gcc/clang) found; apt-get install gcc to measure the physical peak",
+    };
+  }
+  const version = new TextDecoder().decode(
+    new Deno.Command(cc, { args: ["--version"], stdout: "piped" }).outputSync().stdout,
+  ).split("\n")[0];
+  const digest = new Uint8Array(
+    await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(cpuKey + version + (await Deno.readTextFile(src))),
+    ),
+  );
+  const bin = `${cacheDir}/peak_probe-${
+    [...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
   if (!existsSync(bin)) {
     await Deno.mkdir(cacheDir, { recursive: true });
-    const out = await new Deno.Command(cc, { args: ["-O2", "-march=native", "-ffp-contract=fast", "-pthread", "-o", bin, src], stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) return { available: false, reason: `compiling peak_probe.c failed: ${new TextDecoder().decode(out.stderr).slice(0, 500)}`, compiler: version };
+    const out = await new Deno.Command(cc, {
+      args: ["-O2", "-march=native", "-ffp-contract=fast", "-pthread", "-o", bin, src],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      return {
+        available: false,
+        reason: `compiling peak_probe.c failed: ${
+          new TextDecoder().decode(out.stderr).slice(0, 500)
+        }`,
+        compiler: version,
+      };
+    }
   }
   const run = async (...args: string[]) => {
     const out = await new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).output();
@@ -65,7 +97,13 @@ export async function runProbe(cacheDir: string, quick: boolean, cpuKey: string)
   };
   const secs = quick ? "0.2" : "2";
   const mb = quick ? "64" : "256";
-  const result: ProbeResult = { available: true, reason: `${cc}: -O2 -march=native`, compiler: version, fma: {}, triad_gb_per_s: {} };
+  const result: ProbeResult = {
+    available: true,
+    reason: `${cc}: -O2 -march=native`,
+    compiler: version,
+    fma: {},
+    triad_gb_per_s: {},
+  };
   progress("peak: C probe (clock, FMA, triad)");
   const clock = await run("clock");
   result.clock_ghz = clock.ghz ?? null;
@@ -82,8 +120,20 @@ export async function runProbe(cacheDir: string, quick: boolean, cpuKey: string)
 export function flopPerCycle(cpu: CpuInfo): { value: number; basis: string } | null {
   const f = new Set(cpu.simd_flags);
   if (cpu.vendor === "AuthenticAMD" && cpu.family !== null) {
-    if (cpu.family === 0x1a) return { value: f.has("avx512f") ? 64 : 32, basis: "AMD Zen 5: 2 FMA pipes (512-bit on server parts); assumed" };
-    if (cpu.family === 0x19) return { value: 32, basis: `AMD Zen ${f.has("avx512f") ? "4" : "3"} (family 19h): 2 FMA pipes × 256 bit (AVX-512 double-pumped) = 2 × 8 lanes × 2 FLOP` };
+    if (cpu.family === 0x1a) {
+      return {
+        value: f.has("avx512f") ? 64 : 32,
+        basis: "AMD Zen 5: 2 FMA pipes (512-bit on server parts); assumed",
+      };
+    }
+    if (cpu.family === 0x19) {
+      return {
+        value: 32,
+        basis: `AMD Zen ${
+          f.has("avx512f") ? "4" : "3"
+        } (family 19h): 2 FMA pipes × 256 bit (AVX-512 double-pumped) = 2 × 8 lanes × 2 FLOP`,
+      };
+    }
     if (cpu.family === 0x17) {
       return (cpu.model_number ?? 0) >= 0x30
         ? { value: 32, basis: "AMD Zen 2: 2 FMA pipes × 256 bit" }
@@ -91,7 +141,12 @@ export function flopPerCycle(cpu: CpuInfo): { value: number; basis: string } | n
     }
   }
   if (cpu.vendor === "GenuineIntel") {
-    if (f.has("avx512f")) return { value: 64, basis: "Intel with AVX-512: assumed 2 FMA units × 512 bit (some SKUs have one: 32)" };
+    if (f.has("avx512f")) {
+      return {
+        value: 64,
+        basis: "Intel with AVX-512: assumed 2 FMA units × 512 bit (some SKUs have one: 32)",
+      };
+    }
     if (f.has("fma")) return { value: 32, basis: "Intel AVX2: 2 FMA units × 256 bit" };
   }
   if (f.has("fma")) return { value: 32, basis: "AVX2+FMA: assumed 2 FMA units × 256 bit" };
@@ -147,7 +202,13 @@ export interface PeakSettings {
 /** GEMM, conv and floor timings on every available configuration. */
 export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Promise<KernelRow[]> {
   const kernels = [
-    { kernel: "gemm" as const, bytes: gemmModel(s.gemmN), dims: [s.gemmN, s.gemmN], shape: `${s.gemmN}×${s.gemmN}·${s.gemmN}×${s.gemmN}`, flops: 2 * s.gemmN ** 3 },
+    {
+      kernel: "gemm" as const,
+      bytes: gemmModel(s.gemmN),
+      dims: [s.gemmN, s.gemmN],
+      shape: `${s.gemmN}×${s.gemmN}·${s.gemmN}×${s.gemmN}`,
+      flops: 2 * s.gemmN ** 3,
+    },
     {
       kernel: "conv" as const,
       bytes: convModel(s.convChannels),
@@ -155,7 +216,13 @@ export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Pro
       shape: `3×3 conv ${s.convChannels}→${s.convChannels} on ${s.convSize}²`,
       flops: 2 * s.convSize ** 2 * s.convChannels ** 2 * 9,
     },
-    { kernel: "floor" as const, bytes: reluModel(), dims: [1, 3, s.floorSize, s.floorSize], shape: `Relu on 1×3×${s.floorSize}²`, flops: 0 },
+    {
+      kernel: "floor" as const,
+      bytes: reluModel(),
+      dims: [1, 3, s.floorSize, s.floorSize],
+      shape: `Relu on 1×3×${s.floorSize}²`,
+      flops: 0,
+    },
   ];
   const rows: KernelRow[] = [];
   for (const cfg of configs.filter((c) => c.available && c.engine !== "webgpu")) {
@@ -163,7 +230,12 @@ export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Pro
       const row: KernelRow = { config: cfg.id, kernel: k.kernel, shape: k.shape, flops: k.flops };
       progress(`peak: ${cfg.id} ${k.shape}`);
       try {
-        const session = await openSession(cfg, { path: `${k.kernel}.onnx`, bytes: k.bytes, externalData: [] }, { name: "image", dims: k.dims }, 60_000);
+        const session = await openSession(
+          cfg,
+          { path: `${k.kernel}.onnx`, bytes: k.bytes, externalData: [] },
+          { name: "image", dims: k.dims },
+          60_000,
+        );
         try {
           const feeds = randomInput("image", k.dims, 9);
           const t = await timeRuns(() => session.run(feeds), s.plan);

@@ -23,7 +23,14 @@ import type { ServerProcess } from "./server.ts";
 import { progress } from "./progress.ts";
 import { median, round, summarize } from "./stats.ts";
 
-const STAGES = ["decode", "preprocess", "inference", "postprocess", "encode_png", "summary_json"] as const;
+const STAGES = [
+  "decode",
+  "preprocess",
+  "inference",
+  "postprocess",
+  "encode_png",
+  "summary_json",
+] as const;
 /** A serving stage timed in process. */
 export type Stage = typeof STAGES[number];
 
@@ -44,18 +51,30 @@ export interface StageProfile {
 }
 
 /** Times every serving stage in this process. */
-export async function stageProfile(body: Uint8Array, runs: number, warmup: number): Promise<StageProfile> {
+export async function stageProfile(
+  body: Uint8Array,
+  runs: number,
+  warmup: number,
+): Promise<StageProfile> {
   const config = loadConfig({ TINYUNET_MODELS: new URL("../models/", import.meta.url).pathname });
-  const registry = new ModelRegistry(config.modelsDir, { engine: config.engine, threads: config.threads, maxQueue: config.maxQueue });
+  const registry = new ModelRegistry(config.modelsDir, {
+    engine: config.engine,
+    threads: config.threads,
+    maxQueue: config.maxQueue,
+  });
   // a callback is passed on purpose: registry.ts evaluates `onLoaded?.(await this.add(entry))`,
   // which skips loading altogether when no callback is given
   await registry.loadAll(undefined, () => {});
   const model = registry.get(undefined);
   const card = model.card;
-  const times: Record<Stage, number[]> = Object.fromEntries(STAGES.map((s) => [s, []])) as unknown as Record<Stage, number[]>;
+  const times: Record<Stage, number[]> = Object.fromEntries(
+    STAGES.map((s) => [s, []]),
+  ) as unknown as Record<Stage, number[]>;
   let dims: number[] = [];
   let size = { width: 0, height: 0, bytes: body.length };
-  progress(`profile: in-process stages on ${model.name}/${model.version} (${warmup} warm-up + ${runs} runs)`);
+  progress(
+    `profile: in-process stages on ${model.name}/${model.version} (${warmup} warm-up + ${runs} runs)`,
+  );
   for (let i = 0; i < warmup + runs; i++) {
     const t: number[] = [performance.now()];
     const image = await decodeImage(body, "image/png", { maxPixels: config.maxPixels });
@@ -76,7 +95,10 @@ export async function stageProfile(body: Uint8Array, runs: number, warmup: numbe
   }
   const runtime = (await model.runtime())[0];
   await registry.close();
-  const stages = Object.fromEntries(STAGES.map((s) => [s, summarize(times[s])])) as Record<Stage, ReturnType<typeof summarize>>;
+  const stages = Object.fromEntries(STAGES.map((s) => [s, summarize(times[s])])) as Record<
+    Stage,
+    ReturnType<typeof summarize>
+  >;
   const pngStages: Stage[] = ["decode", "preprocess", "inference", "postprocess", "encode_png"];
   const total = pngStages.reduce((a, s) => a + stages[s].median_ms, 0);
   return {
@@ -89,7 +111,9 @@ export async function stageProfile(body: Uint8Array, runs: number, warmup: numbe
     warmup,
     stages,
     total_png_median_ms: round(total, 3),
-    share_png_percent: Object.fromEntries(pngStages.map((s) => [s, round((100 * stages[s].median_ms) / total, 1)])),
+    share_png_percent: Object.fromEntries(
+      pngStages.map((s) => [s, round((100 * stages[s].median_ms) / total, 1)]),
+    ),
   };
 }
 
@@ -108,10 +132,19 @@ export interface HttpProfile {
 }
 
 /** Sequential requests (warm-up excluded) in both formats. */
-export async function httpProfile(server: ServerProcess, body: Uint8Array, requests: number, warmup: number): Promise<HttpProfile> {
+export async function httpProfile(
+  server: ServerProcess,
+  body: Uint8Array,
+  requests: number,
+  warmup: number,
+): Promise<HttpProfile> {
   const post = async (format: string) => {
     const t0 = performance.now();
-    const res = await fetch(`${server.url}/v1/segment?format=${format}`, { method: "POST", body: body as Uint8Array<ArrayBuffer>, headers: { "content-type": "image/png" } });
+    const res = await fetch(`${server.url}/v1/segment?format=${format}`, {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": "image/png" },
+    });
     const data = format === "json" ? await res.json() : await res.arrayBuffer();
     const ms = performance.now() - t0;
     if (res.status !== 200) throw new Error(`profile: ${format} request answered ${res.status}`);
@@ -132,9 +165,13 @@ export async function httpProfile(server: ServerProcess, body: Uint8Array, reque
     example = p.timing;
     const j = await post("json");
     json.push(j.ms);
-    for (const [k, v] of Object.entries((j.data as { timings?: Record<string, number> }).timings ?? {})) (stages[k] ??= []).push(v);
+    for (
+      const [k, v] of Object.entries((j.data as { timings?: Record<string, number> }).timings ?? {})
+    ) (stages[k] ??= []).push(v);
   }
-  const stageMedians = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v), 3)]));
+  const stageMedians = Object.fromEntries(
+    Object.entries(stages).map(([k, v]) => [k, round(median(v), 3)]),
+  );
   const sum = Object.values(stageMedians).reduce((a, b) => a + b, 0);
   const rttJson = summarize(json);
   return {

@@ -49,7 +49,13 @@ export interface QuantResult {
   note: string;
   rows: QuantRow[];
   /** fp32 median / int8 median per model and configuration (> 1: int8 faster) */
-  speedups: { model: string; config: string; fp32_ms: number; int8_ms: number; fp32_over_int8: number }[];
+  speedups: {
+    model: string;
+    config: string;
+    fp32_ms: number;
+    int8_ms: number;
+    fp32_over_int8: number;
+  }[];
 }
 
 function workingDims(entry: ModelEntry): number[] {
@@ -59,7 +65,9 @@ function workingDims(entry: ModelEntry): number[] {
   return [1, i.channels, i.height ?? s, i.width ?? s];
 }
 
-async function quantizePlaceholder(): Promise<{ entry: ModelEntry; note: string } | { error: string }> {
+async function quantizePlaceholder(): Promise<
+  { entry: ModelEntry; note: string } | { error: string }
+> {
   const src = new URL("models/placeholder/1/", ROOT).pathname;
   if (!existsSync(join(src, "model.json"))) return { error: "no models/placeholder/1 to quantise" };
   const tmp = await Deno.makeTempDir({ prefix: "tinyunet-bench-int8-" });
@@ -68,16 +76,29 @@ async function quantizePlaceholder(): Promise<{ entry: ModelEntry; note: string 
   for (const f of ["model.json", "model.onnx"]) await Deno.copyFile(join(src, f), join(dir, f));
   progress("quant: no shipped int8 model; quantising the placeholder TinyUnet with tools/quantize");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "tools/quantize/main.ts", "--model", dir, "--calib", "tests/fixtures/images", "--max-images", "3"],
+    args: [
+      "run",
+      "--allow-all",
+      "tools/quantize/main.ts",
+      "--model",
+      dir,
+      "--calib",
+      "tests/fixtures/images",
+      "--max-images",
+      "3",
+    ],
     cwd: ROOT,
     env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) return { error: `tools/quantize failed: ${new TextDecoder().decode(out.stderr).slice(-600)}` };
+  if (!out.success) {
+    return { error: `tools/quantize failed: ${new TextDecoder().decode(out.stderr).slice(-600)}` };
+  }
   return {
     entry: await readEntry(tmp, "placeholder", "1"),
-    note: "No shipped model has an int8 file, so the untrained placeholder TinyUnet (models/placeholder/1) was quantised in this run with " +
+    note:
+      "No shipped model has an int8 file, so the untrained placeholder TinyUnet (models/placeholder/1) was quantised in this run with " +
       "`tools/quantize` (defaults: minmax, per-channel int8 weights, uint8 activations; calibrated on the 3 images of tests/fixtures/images). " +
       "Timing only: it says how fast each engine runs a QDQ int8 TinyUnet, nothing about accuracy.",
   };
@@ -108,26 +129,58 @@ export async function quantBench(
   let note = "Shipped model versions with an int8 file (card files.int8).";
   let source = "shipped";
   if (entries.length === 0) {
-    if (!options.quantizeFallback) return { measured_by: "-", models: [], note: "No shipped model has an int8 file (and the placeholder fallback is off in this mode).", rows: [], speedups: [] };
+    if (!options.quantizeFallback) {
+      return {
+        measured_by: "-",
+        models: [],
+        note:
+          "No shipped model has an int8 file (and the placeholder fallback is off in this mode).",
+        rows: [],
+        speedups: [],
+      };
+    }
     if (existsSync(new URL(COLLEAGUE, ROOT))) {
       const dir = new URL("models/placeholder/1", ROOT).pathname;
-      return await viaColleague([{ model: "placeholder/1", dir, source: "placeholder quantised by bench/quant_latency.ts into a temporary copy" }], configs, options,
+      return await viaColleague(
+        [{
+          model: "placeholder/1",
+          dir,
+          source: "placeholder quantised by bench/quant_latency.ts into a temporary copy",
+        }],
+        configs,
+        options,
         "No shipped model has an int8 file, so `bench/quant_latency.ts` quantised the untrained placeholder TinyUnet (models/placeholder/1) into a temporary copy " +
-          "(tools/quantize defaults: minmax, per-channel; calibrated on tests/fixtures/images). Timing only: it says how fast each engine runs a QDQ int8 TinyUnet, nothing about accuracy.");
+          "(tools/quantize defaults: minmax, per-channel; calibrated on tests/fixtures/images). Timing only: it says how fast each engine runs a QDQ int8 TinyUnet, nothing about accuracy.",
+      );
     }
     const q = await quantizePlaceholder();
-    if ("error" in q) return { measured_by: "-", models: [], note: `No shipped model has an int8 file; quantising the placeholder failed: ${q.error}`, rows: [], speedups: [] };
+    if ("error" in q) {
+      return {
+        measured_by: "-",
+        models: [],
+        note: `No shipped model has an int8 file; quantising the placeholder failed: ${q.error}`,
+        rows: [],
+        speedups: [],
+      };
+    }
     entries = [q.entry];
     note = q.note;
     source = "placeholder quantised in this run";
   }
   if (source === "shipped" && existsSync(new URL(COLLEAGUE, ROOT))) {
-    return await viaColleague(entries.map((e) => ({ model: `${e.name}/${e.version}`, dir: e.dir, source })), configs, options, note);
+    return await viaColleague(
+      entries.map((e) => ({ model: `${e.name}/${e.version}`, dir: e.dir, source })),
+      configs,
+      options,
+      note,
+    );
   }
   const rows: QuantRow[] = [];
   for (const entry of entries) {
     const name = `${entry.name}/${entry.version}`;
-    const dims = options.sizeOverride ? [1, entry.card.input.channels, options.sizeOverride, options.sizeOverride] : workingDims(entry);
+    const dims = options.sizeOverride
+      ? [1, entry.card.input.channels, options.sizeOverride, options.sizeOverride]
+      : workingDims(entry);
     const feeds = randomInput(entry.card.input.name, dims);
     for (const cfg of configs.filter((c) => c.available && c.engine !== "webgpu")) {
       for (const precision of ["fp32", "int8"] as const) {
@@ -135,11 +188,21 @@ export async function quantBench(
         progress(`quant: ${name} ${precision} on ${cfg.id}`);
         try {
           const { source: src } = await readModelSource(entry, precision);
-          row.file_bytes = src.bytes.length + src.externalData.reduce((a, e) => a + e.data.length, 0);
-          const session = await openSession(cfg, src, { name: entry.card.input.name, dims }, 60_000);
+          row.file_bytes = src.bytes.length +
+            src.externalData.reduce((a, e) => a + e.data.length, 0);
+          const session = await openSession(
+            cfg,
+            src,
+            { name: entry.card.input.name, dims },
+            60_000,
+          );
           try {
             const t = await timeRuns(() => session.run(feeds), plan);
-            Object.assign(row, { median_ms: t.summary.median_ms, p90_ms: t.summary.p90_ms, n: t.summary.n });
+            Object.assign(row, {
+              median_ms: t.summary.median_ms,
+              p90_ms: t.summary.p90_ms,
+              n: t.summary.n,
+            });
           } finally {
             await session.release();
           }
@@ -152,7 +215,11 @@ export async function quantBench(
   }
   return {
     measured_by: "bench/quant.ts",
-    models: entries.map((e) => ({ model: `${e.name}/${e.version}`, source, int8_file: e.card.files.int8 ?? "" })),
+    models: entries.map((e) => ({
+      model: `${e.name}/${e.version}`,
+      source,
+      int8_file: e.card.files.int8 ?? "",
+    })),
     note,
     rows,
     speedups: speedupsOf(rows),
@@ -163,8 +230,19 @@ function speedupsOf(rows: QuantRow[]): QuantResult["speedups"] {
   const speedups = [];
   for (const r of rows) {
     if (r.precision !== "fp32" || r.median_ms === undefined) continue;
-    const q = rows.find((x) => x.model === r.model && x.config === r.config && x.precision === "int8" && x.median_ms !== undefined);
-    if (q?.median_ms) speedups.push({ model: r.model, config: r.config, fp32_ms: r.median_ms, int8_ms: q.median_ms, fp32_over_int8: round(r.median_ms / q.median_ms, 2) });
+    const q = rows.find((x) =>
+      x.model === r.model && x.config === r.config && x.precision === "int8" &&
+      x.median_ms !== undefined
+    );
+    if (q?.median_ms) {
+      speedups.push({
+        model: r.model,
+        config: r.config,
+        fp32_ms: r.median_ms,
+        int8_ms: q.median_ms,
+        fp32_over_int8: round(r.median_ms / q.median_ms, 2),
+      });
+    }
   }
   return speedups;
 }
@@ -178,7 +256,12 @@ interface ColleagueJson {
   runs: number;
   warmup: number;
   sizes: { fp32_bytes: number; int8_bytes: number };
-  results: { engine: string; threads: number; fp32: { median_ms: number; p90_ms: number; n: number }; int8: { median_ms: number; p90_ms: number; n: number } }[];
+  results: {
+    engine: string;
+    threads: number;
+    fp32: { median_ms: number; p90_ms: number; n: number };
+    int8: { median_ms: number; p90_ms: number; n: number };
+  }[];
 }
 
 /** Runs bench/quant_latency.ts per model and thread count and gathers its JSON. */
@@ -195,10 +278,28 @@ async function viaColleague(
     for (const t of options.threads ?? [1, 2]) {
       // tfjs-wasm has one thread: time it once, with the first thread count
       const wanted = options.engines ?? ["native", "wasm", "tfjs-wasm"];
-      const engines = wanted.filter((e) => avail.has(e as never) && (e !== "tfjs-wasm" || t === (options.threads ?? [1])[0]));
-      progress(`quant: ${COLLEAGUE} --model ${m.model} --engines ${engines.join(",")} --threads ${t}`);
+      const engines = wanted.filter((e) =>
+        avail.has(e as never) && (e !== "tfjs-wasm" || t === (options.threads ?? [1])[0])
+      );
+      progress(
+        `quant: ${COLLEAGUE} --model ${m.model} --engines ${engines.join(",")} --threads ${t}`,
+      );
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", COLLEAGUE, "--model", m.dir, "--engines", engines.join(","), "--threads", String(t), "--runs", String(options.runs ?? 30), "--warmup", String(options.warmup ?? 3)],
+        args: [
+          "run",
+          "--allow-all",
+          COLLEAGUE,
+          "--model",
+          m.dir,
+          "--engines",
+          engines.join(","),
+          "--threads",
+          String(t),
+          "--runs",
+          String(options.runs ?? 30),
+          "--warmup",
+          String(options.warmup ?? 3),
+        ],
         cwd: ROOT,
         env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
         stdout: "piped",
@@ -209,7 +310,11 @@ async function viaColleague(
       try {
         json = JSON.parse(text.slice(text.indexOf("{")));
       } catch {
-        errors.push(`${m.model} ${t} thread(s): exit ${out.code}: ${(text + new TextDecoder().decode(out.stderr)).slice(-400)}`);
+        errors.push(
+          `${m.model} ${t} thread(s): exit ${out.code}: ${
+            (text + new TextDecoder().decode(out.stderr)).slice(-400)
+          }`,
+        );
         continue;
       }
       for (const r of json.results) {
@@ -230,7 +335,8 @@ async function viaColleague(
     }
   }
   return {
-    measured_by: `${COLLEAGUE} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up and p90 by interpolation)`,
+    measured_by:
+      `${COLLEAGUE} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up and p90 by interpolation)`,
     models: models.map((m) => ({ model: m.model, source: m.source, int8_file: "model.int8.onnx" })),
     note: note + (errors.length ? ` Failed: ${errors.join("; ")}` : ""),
     rows,

@@ -37,7 +37,11 @@ function measured(t: Target): string {
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 function cell(row: LatencyRow | undefined): string {
@@ -45,7 +49,9 @@ function cell(row: LatencyRow | undefined): string {
   if (row.skipped) return "skipped";
   if (row.error || !row.timing) return "error";
   const s = row.timing.summary;
-  return `${ms(s.median_ms)} (${ms(s.p90_ms)}) n=${s.n}${row.timing.stopped_by === "time" ? "†" : ""}`;
+  return `${ms(s.median_ms)} (${ms(s.p90_ms)}) n=${s.n}${
+    row.timing.stopped_by === "time" ? "†" : ""
+  }`;
 }
 
 function uarch(r: BenchResults): string {
@@ -62,26 +68,68 @@ export function renderMarkdown(r: BenchResults): string {
   const date = r.started_at.slice(0, 16).replace("T", " ") + " UTC";
   out.push(`# TinyUnet Edge — benchmark results`);
   out.push("");
-  out.push(`Produced by \`${r.command}\` (${r.mode} run) on ${date}, ${r.duration_s} s. Regenerate with the same command; raw figures in [results.json](results.json).`);
+  out.push(
+    `Produced by \`${r.command}\` (${r.mode} run) on ${date}, ${r.duration_s} s. Regenerate with the same command; raw figures in [results.json](results.json).`,
+  );
   out.push("");
-  out.push(`**Machine:** ${uarch(r)}, ${m.nproc} CPUs (nproc), ${m.memory_gib} GiB RAM${m.cpu.hypervisor ? ", virtual machine" : ""}, SIMD ${m.cpu.simd_flags.join(" ")}; L2 ${m.cpu.l2_kib_per_core ?? "?"} KiB/core, L3 ${m.cpu.l3_kib ? m.cpu.l3_kib / 1024 : "?"} MiB; ${m.os}.  `);
-  out.push(`**Software:** Deno ${v.deno} (V8 ${v.v8}), onnxruntime-node ${v["onnxruntime-node"]}, onnxruntime-web ${v["onnxruntime-web"]}, tfjs-backend-wasm ${v["@tensorflow/tfjs-backend-wasm"]}, Hono ${v.hono}, autocannon ${v.autocannon}` +
-    (r.nets.torch_version ? `; PyTorch ${r.nets.torch_version} and onnx ${r.nets.onnx_version} (model export only)` : "") + `. Commit ${m.git.commit?.slice(0, 10) ?? "?"}${m.git.tracked_changes ? " (with uncommitted changes)" : ""}.  `);
+  out.push(
+    `**Machine:** ${uarch(r)}, ${m.nproc} CPUs (nproc), ${m.memory_gib} GiB RAM${
+      m.cpu.hypervisor ? ", virtual machine" : ""
+    }, SIMD ${m.cpu.simd_flags.join(" ")}; L2 ${m.cpu.l2_kib_per_core ?? "?"} KiB/core, L3 ${
+      m.cpu.l3_kib ? m.cpu.l3_kib / 1024 : "?"
+    } MiB; ${m.os}.  `,
+  );
+  out.push(
+    `**Software:** Deno ${v.deno} (V8 ${v.v8}), onnxruntime-node ${
+      v["onnxruntime-node"]
+    }, onnxruntime-web ${v["onnxruntime-web"]}, tfjs-backend-wasm ${
+      v["@tensorflow/tfjs-backend-wasm"]
+    }, Hono ${v.hono}, autocannon ${v.autocannon}` +
+      (r.nets.torch_version
+        ? `; PyTorch ${r.nets.torch_version} and onnx ${r.nets.onnx_version} (model export only)`
+        : "") +
+      `. Commit ${m.git.commit?.slice(0, 10) ?? "?"}${
+        m.git.tracked_changes ? " (with uncommitted changes)" : ""
+      }.  `,
+  );
   const ls = r.load;
-  out.push(`**Load during the run:** load average (1/5/15 min) ${ls.start.loadavg.join(" / ")} at the start, ${ls.end?.loadavg.join(" / ") ?? "?"} at the end, on ${ls.nproc} CPUs` +
-    `; per part: ${ls.samples.filter((s) => s.label !== "start" && s.label !== "end").map((s) => `${s.label} ${s.loadavg[0]}`).join(", ")}.` +
-    (ls.busiest_at_start.length ? ` Busiest processes at the start (ps %CPU over their lifetime): ${ls.busiest_at_start.slice(0, 3).map((p) => `\`${p.command.slice(0, 60)}\` ${p.cpu_percent} %`).join(", ")}.` : ""));
+  out.push(
+    `**Load during the run:** load average (1/5/15 min) ${
+      ls.start.loadavg.join(" / ")
+    } at the start, ${ls.end?.loadavg.join(" / ") ?? "?"} at the end, on ${ls.nproc} CPUs` +
+      `; per part: ${
+        ls.samples.filter((s) => s.label !== "start" && s.label !== "end").map((s) =>
+          `${s.label} ${s.loadavg[0]}`
+        ).join(", ")
+      }.` +
+      (ls.busiest_at_start.length
+        ? ` Busiest processes at the start (ps %CPU over their lifetime): ${
+          ls.busiest_at_start.slice(0, 3).map((p) =>
+            `\`${p.command.slice(0, 60)}\` ${p.cpu_percent} %`
+          ).join(", ")
+        }.`
+        : ""),
+  );
   const loaded = ls.start.loadavg[0] > ls.nproc * 0.5 || (ls.end?.loadavg[0] ?? 0) > ls.nproc * 0.5;
   if (loaded) {
     out.push("");
-    out.push(`> The machine was shared during this run (load average above half the CPU count): absolute times are inflated and noisy. Ratios measured side by side (teacher/student, wasm/native, int8/fp32) are the figures to read; rerun \`deno task bench\` on a quiet machine for absolute numbers.`);
+    out.push(
+      `> The machine was shared during this run (load average above half the CPU count): absolute times are inflated and noisy. Ratios measured side by side (teacher/student, wasm/native, int8/fp32) are the figures to read; rerun \`deno task bench\` on a quiet machine for absolute numbers.`,
+    );
   }
   out.push("");
 
   // Targets
   out.push(`## Targets (${r.targets[0]?.where.match(/\d+²/)?.[0] ?? "256²"}, this machine)`);
   out.push("");
-  out.push(table(["goal", "measured", "where", "met", "gap"], r.targets.map((t) => [t.goal, measured(t), t.where, t.met === null ? "–" : t.met ? "yes" : "**no**", t.gap])));
+  out.push(
+    table(
+      ["goal", "measured", "where", "met", "gap"],
+      r.targets.map((
+        t,
+      ) => [t.goal, measured(t), t.where, t.met === null ? "–" : t.met ? "yes" : "**no**", t.gap]),
+    ),
+  );
   out.push("");
 
   // 1. claims
@@ -89,24 +137,68 @@ export function renderMarkdown(r: BenchResults): string {
   const sizes = r.latency?.sizes ?? Object.keys(n.student.flops).map(Number);
   out.push(`## 1. Student vs teacher: the paper's claims`);
   out.push("");
-  out.push(`Nets: **${n.source === "pytorch" ? "PyTorch export" : "builder fallback"}** — ${n.note}. Weights untrained (timing does not depend on them).`);
+  out.push(
+    `Nets: **${
+      n.source === "pytorch" ? "PyTorch export" : "builder fallback"
+    }** — ${n.note}. Weights untrained (timing does not depend on them).`,
+  );
   out.push("");
   const netRows: (string | number)[][] = [
-    ["parameters (ONNX initialisers)", num(n.student.params_onnx), num(n.teacher.params_onnx), `${round(n.teacher.params_onnx / n.student.params_onnx, 1)}×`],
+    [
+      "parameters (ONNX initialisers)",
+      num(n.student.params_onnx),
+      num(n.teacher.params_onnx),
+      `${round(n.teacher.params_onnx / n.student.params_onnx, 1)}×`,
+    ],
   ];
-  if (n.student.params_torch) netRows.push(["parameters (PyTorch, BatchNorm incl.)", num(n.student.params_torch), num(n.teacher.params_torch), `${round(n.teacher.params_torch! / n.student.params_torch, 1)}×`]);
-  netRows.push(["ONNX file", mib(n.student.file_bytes), mib(n.teacher.file_bytes), `${round(n.teacher.file_bytes / n.student.file_bytes, 1)}×`]);
+  if (n.student.params_torch) {
+    netRows.push([
+      "parameters (PyTorch, BatchNorm incl.)",
+      num(n.student.params_torch),
+      num(n.teacher.params_torch),
+      `${round(n.teacher.params_torch! / n.student.params_torch, 1)}×`,
+    ]);
+  }
+  netRows.push([
+    "ONNX file",
+    mib(n.student.file_bytes),
+    mib(n.teacher.file_bytes),
+    `${round(n.teacher.file_bytes / n.student.file_bytes, 1)}×`,
+  ]);
   for (const s of sizes) {
-    netRows.push([`FLOPs at ${s}² (2 × conv MACs)`, g(n.student.flops[s].flops), g(n.teacher.flops[s].flops), `${n.flop_ratio[s]}×`]);
+    netRows.push([
+      `FLOPs at ${s}² (2 × conv MACs)`,
+      g(n.student.flops[s].flops),
+      g(n.teacher.flops[s].flops),
+      `${n.flop_ratio[s]}×`,
+    ]);
   }
   for (const s of sizes) {
-    netRows.push([`arithmetic intensity at ${s}² (FLOP per byte, per layer)`, n.student.flops[s].intensity_flop_per_byte, n.teacher.flops[s].intensity_flop_per_byte, ""]);
+    netRows.push([
+      `arithmetic intensity at ${s}² (FLOP per byte, per layer)`,
+      n.student.flops[s].intensity_flop_per_byte,
+      n.teacher.flops[s].intensity_flop_per_byte,
+      "",
+    ]);
   }
-  out.push(table(["", "TinyUnet (student, width 4)", "U-Net-64 (teacher)", "teacher/student"], netRows));
+  out.push(
+    table(["", "TinyUnet (student, width 4)", "U-Net-64 (teacher)", "teacher/student"], netRows),
+  );
   out.push("");
-  out.push(`Parameters: **−${n.param_reduction_percent} %** (paper: −99.6 %).` + (n.student.flops_torch
-    ? ` FLOP cross-check: flops.ts (ONNX graph) ${sizes.every((s) => n.student.flops_torch?.[s] === undefined || n.student.flops_torch[s] === n.student.flops[s].flops && n.teacher.flops_torch?.[s] === n.teacher.flops[s].flops) ? "equals" : "DIFFERS from"} PyTorch \`nets.flops_at\` at every size.`
-    : ""));
+  out.push(
+    `Parameters: **−${n.param_reduction_percent} %** (paper: −99.6 %).` +
+      (n.student.flops_torch
+        ? ` FLOP cross-check: flops.ts (ONNX graph) ${
+          sizes.every((s) =>
+              n.student.flops_torch?.[s] === undefined ||
+              n.student.flops_torch[s] === n.student.flops[s].flops &&
+                n.teacher.flops_torch?.[s] === n.teacher.flops[s].flops
+            )
+            ? "equals"
+            : "DIFFERS from"
+        } PyTorch \`nets.flops_at\` at every size.`
+        : ""),
+  );
   out.push("");
   if (r.latency) {
     const eng = r.engines;
@@ -115,8 +207,12 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(`### ${s}×${s}, batch 1 — median (p90) ms, n timed runs`);
       out.push("");
       const rows = eng.map((e) => {
-        const st = r.latency!.rows.find((x) => x.config === e.id && x.size === s && x.net === "student");
-        const te = r.latency!.rows.find((x) => x.config === e.id && x.size === s && x.net === "teacher");
+        const st = r.latency!.rows.find((x) =>
+          x.config === e.id && x.size === s && x.net === "student"
+        );
+        const te = r.latency!.rows.find((x) =>
+          x.config === e.id && x.size === s && x.net === "teacher"
+        );
         const ratio = r.latency!.ratios.find((x) => x.config === e.id && x.size === s);
         const why = !e.available ? ` — unavailable: ${e.reason}` : "";
         return [
@@ -128,20 +224,50 @@ export function renderMarkdown(r: BenchResults): string {
           te?.gflops_per_s ?? "–",
         ];
       });
-      out.push(table(["engine", "student", "teacher", "teacher/student", "student GFLOP/s", "teacher GFLOP/s"], rows));
+      out.push(
+        table([
+          "engine",
+          "student",
+          "teacher",
+          "teacher/student",
+          "student GFLOP/s",
+          "teacher GFLOP/s",
+        ], rows),
+      );
       out.push("");
     }
     const capped = r.latency.rows.filter((x) => x.timing?.stopped_by === "time");
-    out.push(`Warm-up runs excluded (student ${r.plans.student.warmup}, teacher ${r.plans.teacher.warmup}, at full size, after the engine's own small warm-up). ` +
-      `Student: ≥ ${r.plans.student.minRuns} timed runs, up to ${r.plans.student.maxRuns} or ${r.plans.student.budgetMs / 1000} s. ` +
-      `Teacher: ≥ ${r.plans.teacher.minRuns} timed runs, then stop at ${r.plans.teacher.maxRuns} runs or once ${r.plans.teacher.budgetMs / 1000} s have passed` +
-      (capped.length ? ` († = stopped by the time cap: ${capped.map((c) => `${c.config} ${c.net} ${c.size}² n=${c.timing!.summary.n}`).join(", ")}).` : "."));
-    const notes = r.latency.rows.filter((x) => x.notes.length || x.error || (x.threads_used !== null && x.threads_used !== eng.find((e) => e.id === x.config)?.threads));
+    out.push(
+      `Warm-up runs excluded (student ${r.plans.student.warmup}, teacher ${r.plans.teacher.warmup}, at full size, after the engine's own small warm-up). ` +
+        `Student: ≥ ${r.plans.student.minRuns} timed runs, up to ${r.plans.student.maxRuns} or ${
+          r.plans.student.budgetMs / 1000
+        } s. ` +
+        `Teacher: ≥ ${r.plans.teacher.minRuns} timed runs, then stop at ${r.plans.teacher.maxRuns} runs or once ${
+          r.plans.teacher.budgetMs / 1000
+        } s have passed` +
+        (capped.length
+          ? ` († = stopped by the time cap: ${
+            capped.map((c) => `${c.config} ${c.net} ${c.size}² n=${c.timing!.summary.n}`).join(", ")
+          }).`
+          : "."),
+    );
+    const notes = r.latency.rows.filter((x) =>
+      x.notes.length || x.error ||
+      (x.threads_used !== null && x.threads_used !== eng.find((e) => e.id === x.config)?.threads)
+    );
     for (const x of notes) {
-      out.push(`- ${x.config} ${x.net} ${x.size}²: ${x.error ? `error: ${x.error.slice(0, 200)}` : ""}${x.threads_used !== null ? ` threads used ${x.threads_used}` : ""}${x.notes.length ? `; ${x.notes.join("; ")}` : ""}`);
+      out.push(
+        `- ${x.config} ${x.net} ${x.size}²: ${x.error ? `error: ${x.error.slice(0, 200)}` : ""}${
+          x.threads_used !== null ? ` threads used ${x.threads_used}` : ""
+        }${x.notes.length ? `; ${x.notes.join("; ")}` : ""}`,
+      );
     }
     const gpu = eng.find((e) => e.id === "webgpu");
-    if (gpu?.available && gpu.software) out.push(`- WebGPU ran on a **software adapter** (${gpu.reason}): its times are those of a CPU rasteriser, not of a GPU.`);
+    if (gpu?.available && gpu.software) {
+      out.push(
+        `- WebGPU ran on a **software adapter** (${gpu.reason}): its times are those of a CPU rasteriser, not of a GPU.`,
+      );
+    }
     out.push("");
   }
 
@@ -152,31 +278,53 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
     if (p.probe.available) {
       const f1 = p.probe.fma?.["1"], f2 = p.probe.fma?.["2"];
-      const fpcMeasured = f1 && p.probe.clock_ghz ? round(f1.gflops_per_cpu_second / p.probe.clock_ghz, 1) : null;
-      out.push(`**Physical peak, measured** (\`bench/peak_probe.c\`, ${p.probe.compiler}, -O2 -march=native): core clock **${p.probe.clock_ghz} GHz** (dependent adds per thread-CPU second); ` +
-        `fp32 FMA **${f1?.gflops_per_cpu_second} GFLOP/s per core** per CPU-second (${fpcMeasured} FLOP/cycle), ${f2?.gflops_per_cpu_second} GFLOP/s for 2 threads; ` +
-        `per wall second this run got ${f1?.gflops_wall} (1 thread) and ${f2?.gflops_wall} (2 threads) — the gap is the share other processes took. ` +
-        `Memory bandwidth (STREAM triad, 3 × ${m.cpu.l3_kib ? "arrays ≫ L3" : "large arrays"}): ${p.probe.triad_gb_per_s?.["1"]} GB/s (1 thread), ${p.probe.triad_gb_per_s?.["2"]} GB/s (2 threads).`);
+      const fpcMeasured = f1 && p.probe.clock_ghz
+        ? round(f1.gflops_per_cpu_second / p.probe.clock_ghz, 1)
+        : null;
+      out.push(
+        `**Physical peak, measured** (\`bench/peak_probe.c\`, ${p.probe.compiler}, -O2 -march=native): core clock **${p.probe.clock_ghz} GHz** (dependent adds per thread-CPU second); ` +
+          `fp32 FMA **${f1?.gflops_per_cpu_second} GFLOP/s per core** per CPU-second (${fpcMeasured} FLOP/cycle), ${f2?.gflops_per_cpu_second} GFLOP/s for 2 threads; ` +
+          `per wall second this run got ${f1?.gflops_wall} (1 thread) and ${f2?.gflops_wall} (2 threads) — the gap is the share other processes took. ` +
+          `Memory bandwidth (STREAM triad, 3 × ${m.cpu.l3_kib ? "arrays ≫ L3" : "large arrays"}): ${
+            p.probe.triad_gb_per_s?.["1"]
+          } GB/s (1 thread), ${p.probe.triad_gb_per_s?.["2"]} GB/s (2 threads).`,
+      );
     } else {
       out.push(`Physical peak not measured: ${p.probe.reason}.`);
     }
     out.push("");
     if (p.theoretical) {
       const t = p.theoretical;
-      out.push(`**Theoretical peak:** ${t.flop_per_cycle} FLOP/cycle/core (${t.basis}) × ${t.clock_ghz} GHz (${t.clock_source}) = **${t.per_core_gflops} GFLOP/s per core, ${t.all_cores_gflops} GFLOP/s for ${m.nproc} cores**.`);
+      out.push(
+        `**Theoretical peak:** ${t.flop_per_cycle} FLOP/cycle/core (${t.basis}) × ${t.clock_ghz} GHz (${t.clock_source}) = **${t.per_core_gflops} GFLOP/s per core, ${t.all_cores_gflops} GFLOP/s for ${m.nproc} cores**.`,
+      );
       out.push("");
     }
     const eng = r.engines.filter((e) => e.available && e.engine !== "webgpu");
     const s0 = sizes.includes(256) ? 256 : sizes[0];
-    const peakOf = (id: string) => Math.max(...p.kernels.filter((k) => k.config === id && k.gflops_per_s).map((k) => k.gflops_per_s!), 0);
-    const phys = (threads: number) => p.probe.fma?.[String(threads)]?.gflops_per_cpu_second ?? (p.theoretical ? p.theoretical.per_core_gflops * threads : 0);
-    const k = (id: string, kind: string) => p.kernels.find((x) => x.config === id && x.kernel === kind);
+    const peakOf = (id: string) =>
+      Math.max(
+        ...p.kernels.filter((k) => k.config === id && k.gflops_per_s).map((k) => k.gflops_per_s!),
+        0,
+      );
+    const phys = (threads: number) =>
+      p.probe.fma?.[String(threads)]?.gflops_per_cpu_second ??
+        (p.theoretical ? p.theoretical.per_core_gflops * threads : 0);
+    const k = (id: string, kind: string) =>
+      p.kernels.find((x) => x.config === id && x.kernel === kind);
     const rows = eng.map((e) => {
-      const st = r.latency?.rows.find((x) => x.config === e.id && x.size === s0 && x.net === "student");
-      const te = r.latency?.rows.find((x) => x.config === e.id && x.size === s0 && x.net === "teacher");
+      const st = r.latency?.rows.find((x) =>
+        x.config === e.id && x.size === s0 && x.net === "student"
+      );
+      const te = r.latency?.rows.find((x) =>
+        x.config === e.id && x.size === s0 && x.net === "teacher"
+      );
       const pk = peakOf(e.id);
       const ph = phys(e.threads);
-      const pct = (x: number | null | undefined, of: number) => (x && of ? `${round((100 * x) / of, 1)} %` : "–");
+      const pct = (
+        x: number | null | undefined,
+        of: number,
+      ) => (x && of ? `${round((100 * x) / of, 1)} %` : "–");
       return [
         e.id,
         k(e.id, "gemm")?.gflops_per_s ?? (k(e.id, "gemm")?.error ? "n/a" : "–"),
@@ -189,12 +337,32 @@ export function renderMarkdown(r: BenchResults): string {
     const gk = p.kernels.find((x) => x.kernel === "gemm");
     const ck = p.kernels.find((x) => x.kernel === "conv");
     const fk = p.kernels.find((x) => x.kernel === "floor");
-    out.push(`Per engine (${s0}²): the engine's achievable peak is the better of a GEMM (${gk?.shape ?? "?"}) and a conv (${ck?.shape ?? "?"}) run on it; the floor is a one-node graph (${fk?.shape ?? "?"}): the fixed cost of a run. Percentages: of the engine's achievable peak / of the physical peak for its thread count (per CPU-second).`);
+    out.push(
+      `Per engine (${s0}²): the engine's achievable peak is the better of a GEMM (${
+        gk?.shape ?? "?"
+      }) and a conv (${ck?.shape ?? "?"}) run on it; the floor is a one-node graph (${
+        fk?.shape ?? "?"
+      }): the fixed cost of a run. Percentages: of the engine's achievable peak / of the physical peak for its thread count (per CPU-second).`,
+    );
     out.push("");
-    out.push(table(["engine", "GEMM GFLOP/s", "conv GFLOP/s", "floor ms", "student GFLOP/s (% engine / % physical)", "teacher GFLOP/s (% engine / % physical)"], rows));
+    out.push(
+      table([
+        "engine",
+        "GEMM GFLOP/s",
+        "conv GFLOP/s",
+        "floor ms",
+        "student GFLOP/s (% engine / % physical)",
+        "teacher GFLOP/s (% engine / % physical)",
+      ], rows),
+    );
     out.push("");
-    if (p.probe.fma?.["1"] && p.probe.fma["1"].gflops_wall < 0.9 * p.probe.fma["1"].gflops_per_cpu_second) {
-      out.push(`(This run shared the CPUs: latencies are wall-clock, so every "% of physical" here is lower than on a quiet machine; the GEMM/conv rates were measured under the same load as the nets and are the fairer yardstick.)`);
+    if (
+      p.probe.fma?.["1"] &&
+      p.probe.fma["1"].gflops_wall < 0.9 * p.probe.fma["1"].gflops_per_cpu_second
+    ) {
+      out.push(
+        `(This run shared the CPUs: latencies are wall-clock, so every "% of physical" here is lower than on a quiet machine; the GEMM/conv rates were measured under the same load as the nets and are the fairer yardstick.)`,
+      );
       out.push("");
     }
     out.push(whyFarFromPeak(r, s0));
@@ -208,17 +376,42 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`${r.quant.note} Measured by ${r.quant.measured_by}.`);
     out.push("");
     if (r.quant.rows.length) {
-      const nOf = (sp: { model: string; config: string }, p: string) => r.quant!.rows.find((x) => x.model === sp.model && x.config === sp.config && x.precision === p)?.n ?? "?";
-      const rows = r.quant.speedups.map((s) => [s.model, s.config, `${ms(s.fp32_ms)} (n=${nOf(s, "fp32")})`, `${ms(s.int8_ms)} (n=${nOf(s, "int8")})`, `**${s.fp32_over_int8}×**`]);
-      out.push(table(["model", "engine", "fp32 median ms", "int8 median ms", "fp32/int8 (>1: int8 faster)"], rows));
+      const nOf = (sp: { model: string; config: string }, p: string) =>
+        r.quant!.rows.find((x) =>
+          x.model === sp.model && x.config === sp.config && x.precision === p
+        )?.n ?? "?";
+      const rows = r.quant.speedups.map((
+        s,
+      ) => [
+        s.model,
+        s.config,
+        `${ms(s.fp32_ms)} (n=${nOf(s, "fp32")})`,
+        `${ms(s.int8_ms)} (n=${nOf(s, "int8")})`,
+        `**${s.fp32_over_int8}×**`,
+      ]);
+      out.push(
+        table([
+          "model",
+          "engine",
+          "fp32 median ms",
+          "int8 median ms",
+          "fp32/int8 (>1: int8 faster)",
+        ], rows),
+      );
       const failed = r.quant.rows.filter((x) => x.error);
       for (const f of failed) out.push(`- ${f.model} ${f.precision} on ${f.config}: ${f.error}`);
       const dims = r.quant.rows[0]?.dims;
       out.push("");
       const runs = r.quant.measured_by.startsWith("bench/quant.ts")
-        ? ` Warm-up ${r.plans.quant.warmup} excluded, ≥ ${r.plans.quant.minRuns} timed runs (up to ${r.plans.quant.maxRuns} or ${r.plans.quant.budgetMs / 1000} s).`
+        ? ` Warm-up ${r.plans.quant.warmup} excluded, ≥ ${r.plans.quant.minRuns} timed runs (up to ${r.plans.quant.maxRuns} or ${
+          r.plans.quant.budgetMs / 1000
+        } s).`
         : " Warm-up runs excluded by the script; n timed runs per precision, interleaved.";
-      out.push(`Input ${dims?.join("×")}; files: ${[...new Set(r.quant.rows.map((x) => `${x.precision} ${mib(x.file_bytes)}`))].join(", ")}.${runs}`);
+      out.push(
+        `Input ${dims?.join("×")}; files: ${
+          [...new Set(r.quant.rows.map((x) => `${x.precision} ${mib(x.file_bytes)}`))].join(", ")
+        }.${runs}`,
+      );
     }
     out.push("");
   }
@@ -227,32 +420,101 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.http || r.cold_start) out.push(`## 4. Serving: HTTP under load, memory, cold start`, "");
   if (r.http) {
     const h = r.http;
-    const rt = (h.server_runtime[0] ?? {}) as { engine?: string; threads?: number; precision?: string };
-    const loaded = (h.server_runtime as { model?: string; engine?: string; threads?: number }[]).map((x) => `${x.model} (${x.engine}, ${x.threads} thread(s))`).join(", ");
-    out.push(`Real server (\`deno run --allow-all main.ts\`, loopback, default settings, model repository \`models/\` with ${loaded || "?"} loaded; requests go to the default model${h.default_model ? ` ${h.default_model}` : ""}; engine ${rt.engine ?? "?"}, ${rt.threads ?? "?"} thread(s), ${rt.precision ?? "?"}); load from autocannon ${v.autocannon} in the benchmark process on the same ${m.nproc} CPUs: ${h.path}, body \`${h.image}\` (${num(h.image_bytes)} bytes). Each level: ${h.levels[0]?.warmup_s ?? "?"} s warm-up (excluded), then ${h.levels[0]?.duration_s ?? "?"} s timed. Latency percentiles over the 2xx responses' exact times.`);
+    const rt = (h.server_runtime[0] ?? {}) as {
+      engine?: string;
+      threads?: number;
+      precision?: string;
+    };
+    const loaded = (h.server_runtime as { model?: string; engine?: string; threads?: number }[])
+      .map((x) => `${x.model} (${x.engine}, ${x.threads} thread(s))`).join(", ");
+    out.push(
+      `Real server (\`deno run --allow-all main.ts\`, loopback, default settings, model repository \`models/\` with ${
+        loaded || "?"
+      } loaded; requests go to the default model${
+        h.default_model ? ` ${h.default_model}` : ""
+      }; engine ${rt.engine ?? "?"}, ${rt.threads ?? "?"} thread(s), ${
+        rt.precision ?? "?"
+      }); load from autocannon ${v.autocannon} in the benchmark process on the same ${m.nproc} CPUs: ${h.path}, body \`${h.image}\` (${
+        num(h.image_bytes)
+      } bytes). Each level: ${h.levels[0]?.warmup_s ?? "?"} s warm-up (excluded), then ${
+        h.levels[0]?.duration_s ?? "?"
+      } s timed. Latency percentiles over the 2xx responses' exact times.`,
+    );
     out.push("");
     out.push(table(
-      ["connections", "req/s (2xx)", "p50 ms", "p90 ms", "p99 ms", "max ms", "2xx", "non-2xx", "of which 503", "socket errors", "timeouts", "RSS after, MiB"],
-      h.levels.map((l) => [l.connections, l.throughput_rps, ms(l.latency_ms.p50), ms(l.latency_ms.p90), ms(l.latency_ms.p99), ms(l.latency_ms.max), num(l.ok_2xx), l.non_2xx, l.http_503, l.errors, l.timeouts, l.rss_after_mib ?? "–"]),
+      [
+        "connections",
+        "req/s (2xx)",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "2xx",
+        "non-2xx",
+        "of which 503",
+        "socket errors",
+        "timeouts",
+        "RSS after, MiB",
+      ],
+      h.levels.map((
+        l,
+      ) => [
+        l.connections,
+        l.throughput_rps,
+        ms(l.latency_ms.p50),
+        ms(l.latency_ms.p90),
+        ms(l.latency_ms.p99),
+        ms(l.latency_ms.max),
+        num(l.ok_2xx),
+        l.non_2xx,
+        l.http_503,
+        l.errors,
+        l.timeouts,
+        l.rss_after_mib ?? "–",
+      ]),
     ));
     out.push("");
     for (const vr of h.variants ?? []) {
       const vrt = (vr.server_runtime[0] ?? {}) as { engine?: string; threads?: number };
       out.push("");
-      out.push(`Same load, server started with \`${vr.label}\` (engine ${vrt.engine ?? "?"}, ${vrt.threads ?? "?"} thread(s)); peak RSS ${vr.hwm_end_mib} MiB:`);
+      out.push(
+        `Same load, server started with \`${vr.label}\` (engine ${vrt.engine ?? "?"}, ${
+          vrt.threads ?? "?"
+        } thread(s)); peak RSS ${vr.hwm_end_mib} MiB:`,
+      );
       out.push("");
       out.push(table(
         ["connections", "req/s (2xx)", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "socket errors"],
-        vr.levels.map((l) => [l.connections, l.throughput_rps, ms(l.latency_ms.p50), ms(l.latency_ms.p90), ms(l.latency_ms.p99), l.non_2xx, l.errors]),
+        vr.levels.map((
+          l,
+        ) => [
+          l.connections,
+          l.throughput_rps,
+          ms(l.latency_ms.p50),
+          ms(l.latency_ms.p90),
+          ms(l.latency_ms.p99),
+          l.non_2xx,
+          l.errors,
+        ]),
       ));
     }
     out.push("");
-    out.push(`Server memory (VmRSS): ${h.rss_before_mib} MiB ready and idle, ${h.rss_end_mib} MiB after all levels; peak (VmHWM) ${h.hwm_end_mib} MiB.`);
+    out.push(
+      `Server memory (VmRSS): ${h.rss_before_mib} MiB ready and idle, ${h.rss_end_mib} MiB after all levels; peak (VmHWM) ${h.hwm_end_mib} MiB.`,
+    );
     out.push("");
   }
   if (r.cold_start) {
     const c = r.cold_start;
-    out.push(`**Cold start** (spawn of \`deno run --allow-all main.ts\` → first 200 from \`/v2/health/ready\`, polled every 5 ms): median **${ms(c.ready_ms.median_ms)} ms**, p90 ${ms(c.ready_ms.p90_ms)} ms, n=${c.starts} (samples ${c.samples_ms.join(", ")}); one earlier start excluded (${c.excluded_first_ms} ms; it may refill Deno's module cache). The server's own "ready" log (module loaded → models warm): ${c.logged_ready_ms.join(", ")} ms. RSS once ready: ${c.rss_at_ready_mib.join(", ")} MiB.`);
+    out.push(
+      `**Cold start** (spawn of \`deno run --allow-all main.ts\` → first 200 from \`/v2/health/ready\`, polled every 5 ms): median **${
+        ms(c.ready_ms.median_ms)
+      } ms**, p90 ${ms(c.ready_ms.p90_ms)} ms, n=${c.starts} (samples ${
+        c.samples_ms.join(", ")
+      }); one earlier start excluded (${c.excluded_first_ms} ms; it may refill Deno's module cache). The server's own "ready" log (module loaded → models warm): ${
+        c.logged_ready_ms.join(", ")
+      } ms. RSS once ready: ${c.rss_at_ready_mib.join(", ")} MiB.`,
+    );
     out.push("");
   }
 
@@ -261,16 +523,42 @@ export function renderMarkdown(r: BenchResults): string {
     const p = r.profile.stages;
     out.push(`## 5. Where the time goes (one request)`);
     out.push("");
-    out.push(`In process, with the server's code and settings: model ${p.model}, engine ${p.engine} (${p.threads} thread(s)), image ${p.image.width}×${p.image.height} PNG (${num(p.image.bytes)} bytes) → tensor ${p.tensor_dims.join("×")}; ${p.warmup} warm-up + ${p.runs} runs.`);
+    out.push(
+      `In process, with the server's code and settings: model ${p.model}, engine ${p.engine} (${p.threads} thread(s)), image ${p.image.width}×${p.image.height} PNG (${
+        num(p.image.bytes)
+      } bytes) → tensor ${p.tensor_dims.join("×")}; ${p.warmup} warm-up + ${p.runs} runs.`,
+    );
     out.push("");
-    out.push(table(["stage", "median ms", "p90 ms", "share of a PNG response"], Object.entries(p.stages).map(([k, s]) => [k, ms(s.median_ms), ms(s.p90_ms), p.share_png_percent[k] !== undefined ? `${p.share_png_percent[k]} %` : "(JSON responses)"])));
+    out.push(
+      table(
+        ["stage", "median ms", "p90 ms", "share of a PNG response"],
+        Object.entries(p.stages).map((
+          [k, s],
+        ) => [
+          k,
+          ms(s.median_ms),
+          ms(s.p90_ms),
+          p.share_png_percent[k] !== undefined ? `${p.share_png_percent[k]} %` : "(JSON responses)",
+        ]),
+      ),
+    );
     out.push("");
     out.push(`Σ medians for a PNG response: **${ms(p.total_png_median_ms)} ms**.`);
     out.push("");
   }
   if (r.profile?.http) {
     const h = r.profile.http;
-    out.push(`Over HTTP at concurrency 1 (${h.requests} requests per format, after warm-up): round trip PNG ${ms(h.rtt_png.median_ms)} ms (p90 ${ms(h.rtt_png.p90_ms)}), JSON ${ms(h.rtt_json.median_ms)} ms (p90 ${ms(h.rtt_json.p90_ms)}). Server-reported stage medians: ${Object.entries(h.server_stages_median_ms).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}; the rest of the JSON round trip (HTTP, routing, body read, summary, response write, client) ${ms(h.http_and_other_ms)} ms. Example header: \`Server-Timing: ${h.server_timing_example}\`.`);
+    out.push(
+      `Over HTTP at concurrency 1 (${h.requests} requests per format, after warm-up): round trip PNG ${
+        ms(h.rtt_png.median_ms)
+      } ms (p90 ${ms(h.rtt_png.p90_ms)}), JSON ${ms(h.rtt_json.median_ms)} ms (p90 ${
+        ms(h.rtt_json.p90_ms)
+      }). Server-reported stage medians: ${
+        Object.entries(h.server_stages_median_ms).map(([k, v]) => `${k} ${ms(v)}`).join(", ")
+      }; the rest of the JSON round trip (HTTP, routing, body read, summary, response write, client) ${
+        ms(h.http_and_other_ms)
+      } ms. Example header: \`Server-Timing: ${h.server_timing_example}\`.`,
+    );
     out.push("");
   }
   const short = shortfalls(r);
@@ -301,7 +589,13 @@ export function renderMarkdown(r: BenchResults): string {
         out.push(`- \`${c.script}\`: ${c.note}.`);
         continue;
       }
-      out.push(`- \`${c.script}\`: exit ${c.exit_code}, ${c.seconds} s${c.json?.length ? `: \`${JSON.stringify(c.json[c.json.length - 1]).slice(0, 600)}\`` : `; output: ${c.tail?.slice(-300)}`}`);
+      out.push(
+        `- \`${c.script}\`: exit ${c.exit_code}, ${c.seconds} s${
+          c.json?.length
+            ? `: \`${JSON.stringify(c.json[c.json.length - 1]).slice(0, 600)}\``
+            : `; output: ${c.tail?.slice(-300)}`
+        }`,
+      );
     }
     out.push("");
   }
@@ -318,15 +612,32 @@ export function renderMarkdown(r: BenchResults): string {
 function whyFarFromPeak(r: BenchResults, size: number): string {
   const st = r.nets.student.flops[size];
   const te = r.nets.teacher.flops[size];
-  const floor = r.peak?.kernels.find((k) => k.config === "native-1t" && k.kernel === "floor")?.median_ms;
-  const sLat = r.latency?.rows.find((x) => x.config === "native-1t" && x.size === size && x.net === "student")?.timing?.summary.median_ms;
+  const floor = r.peak?.kernels.find((k) => k.config === "native-1t" && k.kernel === "floor")
+    ?.median_ms;
+  const sLat = r.latency?.rows.find((x) =>
+    x.config === "native-1t" && x.size === size && x.net === "student"
+  )?.timing?.summary.median_ms;
   const bw = r.peak?.probe.triad_gb_per_s?.["1"];
   const lines = [
-    `Why the student is far from peak: its convolutions have 4–32 channels (teacher: 64–512), so each is a tiny GEMM (K = C_in·9 ≤ 576, N = C_out ≤ 32) whose output-channel dimension fills a fraction of a ${r.machine.cpu.simd_flags.includes("avx512f") ? "16-lane AVX-512" : "SIMD"} register and whose packing/dispatch costs are not amortised;`,
-    ` its arithmetic intensity is ${st.intensity_flop_per_byte} FLOP/byte against the teacher's ${te.intensity_flop_per_byte}, so it streams ${mib(st.conv_bytes)} of activations and weights per image for only ${g(st.flops)}FLOP`,
-    bw ? ` (at the measured ${bw} GB/s DRAM bandwidth that traffic alone would take ${ms((st.conv_bytes / (bw * 1e9)) * 1000)} ms; most of it stays in the ${r.machine.cpu.l2_kib_per_core ?? "?"} KiB L2 / ${r.machine.cpu.l3_kib ? r.machine.cpu.l3_kib / 1024 : "?"} MiB L3, which is why it runs faster than that bound)` : "",
+    `Why the student is far from peak: its convolutions have 4–32 channels (teacher: 64–512), so each is a tiny GEMM (K = C_in·9 ≤ 576, N = C_out ≤ 32) whose output-channel dimension fills a fraction of a ${
+      r.machine.cpu.simd_flags.includes("avx512f") ? "16-lane AVX-512" : "SIMD"
+    } register and whose packing/dispatch costs are not amortised;`,
+    ` its arithmetic intensity is ${st.intensity_flop_per_byte} FLOP/byte against the teacher's ${te.intensity_flop_per_byte}, so it streams ${
+      mib(st.conv_bytes)
+    } of activations and weights per image for only ${g(st.flops)}FLOP`,
+    bw
+      ? ` (at the measured ${bw} GB/s DRAM bandwidth that traffic alone would take ${
+        ms((st.conv_bytes / (bw * 1e9)) * 1000)
+      } ms; most of it stays in the ${r.machine.cpu.l2_kib_per_core ?? "?"} KiB L2 / ${
+        r.machine.cpu.l3_kib ? r.machine.cpu.l3_kib / 1024 : "?"
+      } MiB L3, which is why it runs faster than that bound)`
+      : "",
     `; and it is ${r.nets.student.flops[size].nodes} graph nodes, each with a fixed per-node cost`,
-    floor !== undefined && sLat ? `, on top of a fixed per-run cost (the floor above: ${ms(floor)} ms on native 1 thread, ${round((100 * floor) / sLat, 1)} % of the student's ${ms(sLat)} ms)` : "",
+    floor !== undefined && sLat
+      ? `, on top of a fixed per-run cost (the floor above: ${ms(floor)} ms on native 1 thread, ${
+        round((100 * floor) / sLat, 1)
+      } % of the student's ${ms(sLat)} ms)`
+      : "",
     `. The teacher, with wide convolutions and high intensity, is compute-bound and runs near the engine's GEMM rate.`,
   ];
   return lines.join("");
@@ -342,21 +653,54 @@ function shortfalls(r: BenchResults): string {
   for (const t of missed) {
     let why = "";
     if (t.id.startsWith("http_") && p) {
-      const main = p.stages.decode.median_ms + p.stages.preprocess.median_ms + p.stages.postprocess.median_ms + p.stages.encode_png.median_ms;
+      const main = p.stages.decode.median_ms + p.stages.preprocess.median_ms +
+        p.stages.postprocess.median_ms + p.stages.encode_png.median_ms;
       const inf = p.stages.inference.median_ms;
-      const httpOther = r.profile?.http ? Math.max(0, r.profile.http.rtt_png.median_ms - p.total_png_median_ms) : 0;
-      why = `Per request the JS main thread does decode + preprocess + postprocess + PNG encode = ${ms(main)} ms (plus ≈ ${ms(httpOther)} ms HTTP/routing/client, measured at concurrency 1), ` +
-        `so one thread serves at most ≈ ${Math.floor(1000 / (main + httpOther || 1))} req/s; the engine run (${ms(inf)} ms, ${p.threads} thread(s), runs serialised per model by its queue) caps it at ≈ ${Math.floor(1000 / (inf || 1))} req/s; ` +
+      const httpOther = r.profile?.http ? Math.max(0, r.profile.http.http_and_other_ms) : 0;
+      why =
+        `Per request the JS main thread does decode + preprocess + postprocess + PNG encode = ${
+          ms(main)
+        } ms (plus ≈ ${
+          ms(httpOther)
+        } ms HTTP, routing, body I/O and client: JSON round trip minus the server's stage times at concurrency 1), ` +
+        `so one thread serves at most ≈ ${
+          Math.floor(1000 / (main + httpOther || 1))
+        } req/s; the engine run (${
+          ms(inf)
+        } ms, ${p.threads} thread(s), runs serialised per model by its queue) caps it at ≈ ${
+          Math.floor(1000 / (inf || 1))
+        } req/s; ` +
         `autocannon shares the same ${r.load.nproc} CPUs. At concurrency 8 requests queue behind each other, so p99 ≈ queue depth × per-request time.`;
+      for (const vr of r.http?.variants ?? []) {
+        const v8 = vr.levels.find((l) => l.connections === 8);
+        const d8 = r.http?.levels.find((l) => l.connections === 8);
+        if (v8 && d8) {
+          why +=
+            ` With \`${vr.label}\` the same load gives ${v8.throughput_rps} req/s (p99 ${
+              ms(v8.latency_ms.p99)
+            } ms) against ${d8.throughput_rps} req/s (p99 ${
+              ms(d8.latency_ms.p99)
+            } ms) by default: ` +
+            `on ${r.load.nproc} cores, two intra-op threads compete with the JS thread and the load generator.`;
+        }
+      }
     } else if (t.id.startsWith("student_native") || t.id.startsWith("ratio_native")) {
-      why = `The student's run is dominated by fixed per-node and per-run costs, not FLOPs (section 2); under load its time inflates more than the teacher's (short runs lose whole scheduler slices).` +
-        (p ? ` In the serving path the engine is ${p.share_png_percent.inference ?? "?"} % of a request.` : "");
+      why =
+        `The student's run is dominated by fixed per-node and per-run costs, not FLOPs (section 2); under load its time inflates more than the teacher's (short runs lose whole scheduler slices).` +
+        (p
+          ? ` In the serving path the engine is ${
+            p.share_png_percent.inference ?? "?"
+          } % of a request.`
+          : "");
     } else if (t.id.startsWith("wasm_vs_native")) {
-      why = `onnxruntime-web's WASM kernels use 128-bit SIMD (4 lanes) against native AVX2/AVX-512 (8/16 lanes), and each run crosses a Worker boundary (input/output copied); compare the floor rows in section 2.`;
+      why =
+        `onnxruntime-web's WASM kernels use 128-bit SIMD (4 lanes) against native AVX2/AVX-512 (8/16 lanes), and each run crosses a Worker boundary (input/output copied); compare the floor rows in section 2.`;
     } else if (t.id === "rss") {
-      why = `Deno + V8 + onnxruntime-node are resident before any model is loaded; see the RSS at ready in the cold-start line.`;
+      why =
+        `Deno + V8 + onnxruntime-node are resident before any model is loaded; see the RSS at ready in the cold-start line.`;
     } else if (t.id === "cold_start") {
-      why = `Cold start = Deno start + module graph load + engine load + model warm-up; the server's own "ready" log time is the part after module loading.`;
+      why =
+        `Cold start = Deno start + module graph load + engine load + model warm-up; the server's own "ready" log time is the part after module loading.`;
     }
     const prev = groups.find((x) => x.why === why);
     const line = `**${t.goal}** (${t.where}): ${measured(t)} — ${t.gap}`;

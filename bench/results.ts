@@ -57,7 +57,14 @@ export interface BenchResults {
   duration_s: number;
   command: string;
   machine: Awaited<ReturnType<typeof machineInfo>>;
-  load: { nproc: number; start: LoadSample; end: LoadSample | null; samples: LoadSample[]; busiest_at_start: BusyProcess[]; busiest_at_end: BusyProcess[] };
+  load: {
+    nproc: number;
+    start: LoadSample;
+    end: LoadSample | null;
+    samples: LoadSample[];
+    busiest_at_start: BusyProcess[];
+    busiest_at_end: BusyProcess[];
+  };
   plans: Record<string, RunPlan>;
   nets: {
     source: "pytorch" | "builder";
@@ -73,9 +80,33 @@ export interface BenchResults {
   };
   engines: EngineConfig[];
   latency: { sizes: number[]; rows: LatencyRow[]; ratios: LatencyRatio[] } | null;
-  peak: { probe: ProbeResult; theoretical: { flop_per_cycle: number; basis: string; clock_ghz: number; clock_source: string; per_core_gflops: number; all_cores_gflops: number } | null; kernels: KernelRow[] } | null;
+  peak: {
+    probe: ProbeResult;
+    theoretical: {
+      flop_per_cycle: number;
+      basis: string;
+      clock_ghz: number;
+      clock_source: string;
+      per_core_gflops: number;
+      all_cores_gflops: number;
+    } | null;
+    kernels: KernelRow[];
+  } | null;
   quant: QuantResult | null;
-  http: { server_runtime: unknown[]; default_model: string | null; path: string; image: string; image_bytes: number; rss_before_mib: number | null; rss_after_warmup_mib: number | null; rss_end_mib: number | null; hwm_end_mib: number | null; levels: LoadLevel[]; server_log_lines: number; variants: HttpVariantResult[] } | null;
+  http: {
+    server_runtime: unknown[];
+    default_model: string | null;
+    path: string;
+    image: string;
+    image_bytes: number;
+    rss_before_mib: number | null;
+    rss_after_warmup_mib: number | null;
+    rss_end_mib: number | null;
+    hwm_end_mib: number | null;
+    levels: LoadLevel[];
+    server_log_lines: number;
+    variants: HttpVariantResult[];
+  } | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
   colleagues: ScriptResult[] | null;

@@ -68,7 +68,11 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     let buf = "";
     // (cast: Deno 2.9's lib types TextDecoderStream's writable as BufferSource, which pipeThrough rejects)
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)) {
+    for await (
+      const chunk of stream.pipeThrough(
+        new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>,
+      )
+    ) {
       buf += chunk;
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
@@ -81,7 +85,14 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
           try {
             const j = JSON.parse(line);
             if (j.msg === "ready") loggedReady = j.ms ?? null;
-            if (j.msg === "model loaded") runtime.push(...(j.runtime ?? []).map((r: object) => ({ model: `${j.model}/${j.version}`, ...r })));
+            if (j.msg === "model loaded") {
+              runtime.push(
+                ...(j.runtime ?? []).map((r: object) => ({
+                  model: `${j.model}/${j.version}`,
+                  ...r,
+                })),
+              );
+            }
           } catch { /* not JSON */ }
         }
       }
@@ -110,7 +121,11 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   while (true) {
     if (exited) {
       await drained;
-      throw new Error(`server exited (code ${(exited as Deno.CommandStatus).code}) before ready:\n${tail.join("\n")}`);
+      throw new Error(
+        `server exited (code ${(exited as Deno.CommandStatus).code}) before ready:\n${
+          tail.join("\n")
+        }`,
+      );
     }
     try {
       const res = await fetch(`${url}/v2/health/ready`);
@@ -119,14 +134,24 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     } catch { /* not listening yet */ }
     if (performance.now() > deadline) {
       await stop();
-      throw new Error(`server not ready within ${options.readyTimeoutMs ?? 120_000} ms:\n${tail.join("\n")}`);
+      throw new Error(
+        `server not ready within ${options.readyTimeoutMs ?? 120_000} ms:\n${tail.join("\n")}`,
+      );
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
   const ready_ms = performance.now() - t0;
   // the "model loaded" line is written just after readiness; give it a moment
   for (let i = 0; i < 50 && runtime.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  return { pid: child.pid, url, ready_ms, logged_ready_ms: loggedReady, runtime, logLines: () => lines, stop };
+  return {
+    pid: child.pid,
+    url,
+    ready_ms,
+    logged_ready_ms: loggedReady,
+    runtime,
+    logLines: () => lines,
+    stop,
+  };
 }
 
 /** RSS/HWM of the server now. */

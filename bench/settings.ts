@@ -33,6 +33,8 @@ export interface BenchSettings {
   /** fp32/int8 through bench/quant_latency.ts */
   quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
   colleagueScripts: boolean;
+  /** re-render RESULTS.md from results.json only */
+  renderOnly: boolean;
 }
 
 /** The server run again with other settings, at some levels, for comparison. */
@@ -58,6 +60,7 @@ export const USAGE = `deno task bench [-- options]
   --no-webgpu          leave WebGPU out
   --webgpu-teacher     also time the teacher on WebGPU (very slow on a software adapter)
   --no-tfjs            leave tfjs-wasm out
+  --render             only re-render RESULTS.md from the results.json in --out (no measuring)
   -h, --help           this text`;
 
 /** Parses flags into settings. Returns null for --help. */
@@ -73,6 +76,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       "no-webgpu": { type: "boolean" },
       "webgpu-teacher": { type: "boolean" },
       "no-tfjs": { type: "boolean" },
+      render: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -80,11 +84,17 @@ export function parseSettings(argv: string[]): BenchSettings | null {
   if (values.help) return null;
   const list = (v: string | undefined) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const p of [...list(values.only), ...list(values.skip)]) {
-    if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part "${p}"; parts: ${PARTS.join(", ")}`);
+    if (!(PARTS as readonly string[]).includes(p)) {
+      throw new Error(`unknown part "${p}"; parts: ${PARTS.join(", ")}`);
+    }
   }
   const only = list(values.only);
-  const parts = new Set<Part>((only.length ? only : PARTS).filter((p) => !list(values.skip).includes(p)) as Part[]);
-  if (values.nets && values.nets !== "builder" && values.nets !== "auto") throw new Error(`--nets must be builder or auto`);
+  const parts = new Set<Part>(
+    (only.length ? only : PARTS).filter((p) => !list(values.skip).includes(p)) as Part[],
+  );
+  if (values.nets && values.nets !== "builder" && values.nets !== "auto") {
+    throw new Error(`--nets must be builder or auto`);
+  }
   const quick = Boolean(values.quick);
   const benchDir = new URL("./", import.meta.url).pathname.replace(/\/$/, "");
   const common = {
@@ -96,6 +106,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     threads: [1, 2],
     webgpuTeacher: Boolean(values["webgpu-teacher"]),
     tfjs: !values["no-tfjs"],
+    renderOnly: Boolean(values.render),
   };
   if (quick) {
     return {

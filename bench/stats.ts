@@ -98,5 +98,10 @@ export async function timeRuns(fn: () => Promise<unknown>, plan: RunPlan): Promi
     await fn();
     samples.push(performance.now() - t0);
   }
-  return { summary: summarize(samples), samples_ms: samples.map((s) => round(s, 3)), warmup_ms: warmup, stopped_by: stoppedBy };
+  return {
+    summary: summarize(samples),
+    samples_ms: samples.map((s) => round(s, 3)),
+    warmup_ms: warmup,
+    stopped_by: stoppedBy,
+  };
 }

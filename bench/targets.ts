@@ -22,16 +22,30 @@ export interface Target {
   gap: string;
 }
 
-function check(id: string, goal: string, unit: string, where: string, measured: number | null | undefined, limit: number, kind: "max" | "min"): Target {
+function check(
+  id: string,
+  goal: string,
+  unit: string,
+  where: string,
+  measured: number | null | undefined,
+  limit: number,
+  kind: "max" | "min",
+): Target {
   if (measured === null || measured === undefined || Number.isNaN(measured)) {
     return { id, goal, measured: null, unit, where, met: null, gap: "not measured in this run" };
   }
   const met = kind === "max" ? measured <= limit : measured >= limit;
   let gap: string;
   if (kind === "max") {
-    gap = met ? (measured === 0 ? "none" : `within, ${round(limit / measured, 2)}× headroom`) : `over by ${round(measured - limit, 2)} ${unit} (${round(measured / limit, 2)}× the limit)`;
+    gap = met
+      ? (measured === 0 ? "none" : `within, ${round(limit / measured, 2)}× headroom`)
+      : `over by ${round(measured - limit, 2)} ${unit} (${round(measured / limit, 2)}× the limit)`;
   } else {
-    gap = met ? `clears it by ${round(measured / limit, 2)}×` : `short by ${round(limit - measured, 2)} ${unit} (${round((100 * measured) / limit, 1)} % of the goal)`;
+    gap = met
+      ? `clears it by ${round(measured / limit, 2)}×`
+      : `short by ${round(limit - measured, 2)} ${unit} (${
+        round((100 * measured) / limit, 1)
+      } % of the goal)`;
   }
   return { id, goal, measured: round(measured, 2), unit, where, met, gap };
 }
@@ -40,26 +54,109 @@ function check(id: string, goal: string, unit: string, where: string, measured: 
 export function evaluateTargets(r: BenchResults, size: number): Target[] {
   const out: Target[] = [];
   const rows = r.latency?.rows ?? [];
-  const med = (config: string, net: string) => rows.find((x) => x.config === config && x.net === net && x.size === size && x.timing)?.timing?.summary.median_ms;
+  const med = (config: string, net: string) =>
+    rows.find((x) => x.config === config && x.net === net && x.size === size && x.timing)?.timing
+      ?.summary.median_ms;
   for (const t of [1, 2]) {
-    const ratio = r.latency?.ratios.find((x) => x.config === `native-${t}t` && x.size === size)?.teacher_over_student;
-    out.push(check(`ratio_native_${t}t`, "teacher/student latency ≥ 110× on native", "×", `native ${t} thread(s), ${size}²`, ratio, 110, "min"));
+    const ratio = r.latency?.ratios.find((x) => x.config === `native-${t}t` && x.size === size)
+      ?.teacher_over_student;
+    out.push(
+      check(
+        `ratio_native_${t}t`,
+        "teacher/student latency ≥ 110× on native",
+        "×",
+        `native ${t} thread(s), ${size}²`,
+        ratio,
+        110,
+        "min",
+      ),
+    );
   }
   for (const t of [1, 2]) {
-    out.push(check(`student_native_${t}t`, "student p50 ≤ 5 ms on native", "ms", `native ${t} thread(s), ${size}²`, med(`native-${t}t`, "student"), 5, "max"));
+    out.push(
+      check(
+        `student_native_${t}t`,
+        "student p50 ≤ 5 ms on native",
+        "ms",
+        `native ${t} thread(s), ${size}²`,
+        med(`native-${t}t`, "student"),
+        5,
+        "max",
+      ),
+    );
   }
   for (const t of [1, 2]) {
     const w = med(`wasm-${t}t`, "student");
     const n = med(`native-${t}t`, "student");
-    out.push(check(`wasm_vs_native_${t}t`, "wasm within 2.5× of native (student)", "×", `${t} thread(s), ${size}²`, w && n ? w / n : null, 2.5, "max"));
+    out.push(
+      check(
+        `wasm_vs_native_${t}t`,
+        "wasm within 2.5× of native (student)",
+        "×",
+        `${t} thread(s), ${size}²`,
+        w && n ? w / n : null,
+        2.5,
+        "max",
+      ),
+    );
   }
   const c8 = r.http?.levels.find((l) => l.connections === 8);
-  out.push(check("http_c8_rps", "≥ 150 segmentations/s over HTTP at concurrency 8", "req/s", "POST /v1/segment, 256×192 PNG, 8 connections", c8?.throughput_rps, 150, "min"));
-  out.push(check("http_c8_p99", "p99 ≤ 50 ms at concurrency 8", "ms", "8 connections", c8?.latency_ms.p99, 50, "max"));
-  out.push(check("http_c8_errors", "zero errors at concurrency 8 (non-2xx + socket errors)", "errors", "8 connections", c8 ? c8.non_2xx + c8.errors : null, 0, "max"));
+  out.push(
+    check(
+      "http_c8_rps",
+      "≥ 150 segmentations/s over HTTP at concurrency 8",
+      "req/s",
+      "POST /v1/segment, 256×192 PNG, 8 connections",
+      c8?.throughput_rps,
+      150,
+      "min",
+    ),
+  );
+  out.push(
+    check(
+      "http_c8_p99",
+      "p99 ≤ 50 ms at concurrency 8",
+      "ms",
+      "8 connections",
+      c8?.latency_ms.p99,
+      50,
+      "max",
+    ),
+  );
+  out.push(
+    check(
+      "http_c8_errors",
+      "zero errors at concurrency 8 (non-2xx + socket errors)",
+      "errors",
+      "8 connections",
+      c8 ? c8.non_2xx + c8.errors : null,
+      0,
+      "max",
+    ),
+  );
   const rssMib = r.http ? Math.max(r.http.hwm_end_mib ?? 0, r.http.rss_end_mib ?? 0) : null;
   // 150 MB = 150·10⁶ bytes = 143.05 MiB
-  out.push(check("rss", "server RSS ≤ 150 MB (10⁶ B; = 143.05 MiB), peak (VmHWM) over the HTTP run", "MiB", "server process, after all load levels", rssMib || null, 143.05, "max"));
-  out.push(check("cold_start", "cold start ≤ 500 ms (spawn → first 200 from /v2/health/ready), median", "ms", `${r.cold_start?.starts ?? 0} starts`, r.cold_start?.ready_ms.median_ms, 500, "max"));
+  out.push(
+    check(
+      "rss",
+      "server RSS ≤ 150 MB (10⁶ B; = 143.05 MiB), peak (VmHWM) over the HTTP run",
+      "MiB",
+      "server process, after all load levels",
+      rssMib || null,
+      143.05,
+      "max",
+    ),
+  );
+  out.push(
+    check(
+      "cold_start",
+      "cold start ≤ 500 ms (spawn → first 200 from /v2/health/ready), median",
+      "ms",
+      `${r.cold_start?.starts ?? 0} starts`,
+      r.cold_start?.ready_ms.median_ms,
+      500,
+      "max",
+    ),
+  );
   return out;
 }
