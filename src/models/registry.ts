@@ -113,7 +113,8 @@ export class ModelRegistry {
       if (entries.length === 0) throw new Error(`no models found under ${this.root}`);
       const fingerprints = new Map((await listVersionDirs(this.root)).map((d) => [`${d.name}/${d.version}`, d.fingerprint]));
       for (const entry of entries) {
-        onLoaded?.(await this.add(entry));
+        const mv = await this.add(entry); // not inside `onLoaded?.(…)`: that skips its argument when there is no callback
+        onLoaded?.(mv);
         const key = `${entry.name}/${entry.version}`;
         this.#index.set(key, { name: entry.name, version: entry.version, state: "READY", reason: "", fingerprint: fingerprints.get(key) });
       }
