@@ -148,8 +148,8 @@ def run_ablation(sets: List[str], base: train.TrainConfig, seeds: List[int], tea
         set_dir = Path(base.data_root) / name
         test_pairs = data.load_split(set_dir, "test")
         st = results["sets"].setdefault(name, {"variants": {}, "n_test": len(test_pairs)})
-        # variants not run now keep their earlier entry (phased ablations); re-run ones are replaced
-        st["variants"] = {k: v for k, v in st.get("variants", {}).items() if k not in variants}
+        # earlier entries stay until this invocation replaces them (phased / interrupted ablations)
+        st["variants"] = dict(st.get("variants", {}))
         teacher_ckpt, best_pub = None, -1.0
         todo = ["teacher"] + [v for v in variants if v != "teacher"]  # students need the teacher
         for variant in todo:
