@@ -1,4 +1,4 @@
-"""CLI: ``python -m tools.distill {train,evaluate,export,ablation} ...`` (or ``deno task distill -- ...``).
+"""CLI: ``python -m tools.distill {train,evaluate,export,ablation,sweep} ...`` (or ``deno task distill -- ...``).
 
 Examples (GPU host, the paper's setting):
   deno task distill -- ablation --sets all --teacher-width 64 --device cuda --seeds 0 1 2
@@ -109,6 +109,14 @@ def main(argv=None):
     p.add_argument("--notes", default="")
     add_train_args(p)
 
+    p = sub.add_parser("sweep", help="val-only grid of TinyUnet loss weights on one set (sweep.json)")
+    p.add_argument("--set", required=True)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--w-feats", type=float, nargs="+", default=[0.1, 0.5, 2.0])
+    p.add_argument("--w-spatials", type=float, nargs="+", default=[0.5, 2.0])
+    add_train_args(p)
+
     a = ap.parse_args(argv)
     if a.cmd == "train":
         dev = train.pick_device(a.device).type
@@ -129,6 +137,10 @@ def main(argv=None):
                            samples=a.samples)
         print(json.dumps({k: c[k] for k in ("name", "version", "params", "metrics")}, indent=1))
         print("onnx check:", json.dumps(c["training"]["onnx_check"]))
+    elif a.cmd == "sweep":
+        dev = train.pick_device(a.device).type
+        ablation.sweep_weights(a.set, config_from(a), a.steps or PRESETS[dev]["student_steps"],
+                               a.w_feats, a.w_spatials, a.seed)
     elif a.cmd == "ablation":
         sets = list(ablation.ALL_SETS) if a.sets == ["all"] else a.sets
         dev = train.pick_device(a.device).type

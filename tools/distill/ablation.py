@@ -193,3 +193,28 @@ def run_ablation(sets: List[str], base: train.TrainConfig, seeds: List[int], tea
                     print(f"[ablation] published {models_dir}/{name}/{version} (seed {seed}, "
                           f"onnx check {c['training']['onnx_check']['max_abs_diff']:.2e})", flush=True)
     return results
+
+
+def sweep_weights(name: str, base: train.TrainConfig, steps: int, w_feats: List[float],
+                  w_spatials: List[float], seed: int = 0, out: Path = HERE / "sweep.json") -> Dict:
+    """Val-split-only grid over (w_feat, w_spatial) for TinyUnet on one set; never reads test.
+    Needs the set's teacher run (``teacher-w<W>-s<seed>/best.pt``) to exist under ``out_dir``."""
+    teacher = Path(base.out_dir) / name / f"teacher-w{base.teacher_width}-s{seed}" / "best.pt"
+    if not teacher.exists():
+        raise FileNotFoundError(f"train the teacher first: {teacher}")
+    res = json.loads(out.read_text()) if out.exists() else {}
+    rows = res.setdefault(name, [])
+    for wf in w_feats:
+        for ws in w_spatials:
+            cfg = dataclasses.replace(base, set_name=name, variant="both", seed=seed, steps=steps,
+                                      teacher_ckpt=str(teacher), w_feat=wf, w_spatial=ws,
+                                      out_dir=str(Path(base.out_dir) / "sweep" / f"f{wf}-s{ws}"))
+            summ = train.train(cfg)
+            rows[:] = [r for r in rows if (r["w_feat"], r["w_spatial"]) != (wf, ws)]
+            rows.append({"w_feat": wf, "w_spatial": ws, "val_dice": summ["best_val_dice"],
+                         "best_step": summ["best_step"], "steps": steps, "seed": seed,
+                         "seconds": summ["seconds"]})
+            out.write_text(json.dumps(res, indent=1) + "\n")
+            print(f"[sweep] {name} w_feat={wf} w_spatial={ws}: val dice {summ['best_val_dice']:.4f}",
+                  flush=True)
+    return res
