@@ -70,8 +70,8 @@ class FeatureDistiller(nn.Module):
     def forward(self, s_feats: Sequence[torch.Tensor], t_feats: Sequence[torch.Tensor]):
         total = 0.0
         for i, p in enumerate(self.positions):
-            s = self.adapters[i](s_feats[p])
-            t = t_feats[p].detach().to(s.dtype)
+            s = self.adapters[i](s_feats[p]).float()  # losses in fp32 under bf16 autocast
+            t = t_feats[p].detach().float()
             if self.loss == "nmse":
                 total = total + nmse(s, t)
             else:
