@@ -4,7 +4,7 @@
  *
  * Parts (each can be picked with --only/--skip): latency (student vs teacher on every
  * engine), peak (machine and engine limits), quant (fp32 vs int8), http (autocannon vs the
- * real server), cold (cold start), profile (stage breakdown), colleagues (the standalone
+ * real server), cold (cold start), profile (stage breakdown), scripts (the standalone
  * scripts beside this one). Progress goes to stderr; a part that fails is recorded and the
  * run goes on.
  *
@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { coldStart } from "./cold_start.ts";
-import { runColleagueScripts } from "./colleagues.ts";
+import { runStandaloneScripts } from "./scripts.ts";
 import { engineConfigs } from "./engines.ts";
 import { countFlops } from "./flops.ts";
 import { httpLoad } from "./http_load.ts";
@@ -22,7 +22,7 @@ import { type BenchNet, prepareNets } from "./models.ts";
 import { enginePeaks, flopPerCycle, runProbe } from "./peak.ts";
 import { httpProfile, stageProfile } from "./profile.ts";
 import { progress } from "./progress.ts";
-import { COLLEAGUE, quantBench } from "./quant.ts";
+import { QUANT_LATENCY, quantBench } from "./quant.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchResults, NetReport } from "./results.ts";
 import { serverMemory, startServer } from "./server.ts";
@@ -146,7 +146,7 @@ export async function runBench(
     http: null,
     cold_start: null,
     profile: null,
-    colleagues: null,
+    scripts: null,
     targets: [],
     errors,
   };
@@ -211,11 +211,7 @@ export async function runBench(
   await save();
 
   results.quant = await guard("quant", () =>
-    quantBench(engines, settings.plans.quant, {
-      quantizeFallback: settings.quantizeFallback,
-      sizeOverride: settings.mode === "quick" ? settings.sizes[0] : undefined,
-      ...settings.quant,
-    }));
+    quantBench(engines, settings.quant));
   await save();
 
   const body = await Deno.readFile(new URL(SAMPLE_IMAGE, ROOT));
@@ -294,9 +290,9 @@ export async function runBench(
   });
   await save();
 
-  const usedByQuant = results.quant?.measured_by.startsWith(COLLEAGUE) ? [COLLEAGUE] : [];
-  if (settings.colleagueScripts) {
-    results.colleagues = await guard("colleagues", () => runColleagueScripts(600_000, usedByQuant));
+  const usedByQuant = results.quant?.measured_by.startsWith(QUANT_LATENCY) ? [QUANT_LATENCY] : [];
+  if (settings.standaloneScripts) {
+    results.scripts = await guard("scripts", () => runStandaloneScripts(600_000, usedByQuant));
   }
   results.load.end = loadSample("end");
   results.load.busiest_at_end = busiestProcesses();

@@ -577,10 +577,10 @@ export function renderMarkdown(r: BenchResults): string {
     `- HTTP: autocannon drives the real server process on 127.0.0.1; both share the machine's CPUs. RSS from /proc/<pid>/status.`,
   ].join("\n"));
   out.push("");
-  if (r.colleagues?.length) {
-    out.push(`## Colleague scripts (run as they are, output kept in results.json)`);
+  if (r.scripts?.length) {
+    out.push(`## Standalone scripts (run as they are, output kept in results.json)`);
     out.push("");
-    for (const c of r.colleagues) {
+    for (const c of r.scripts) {
       if (!c.present) {
         out.push(`- \`${c.script}\`: not present in this checkout.`);
         continue;

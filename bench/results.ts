@@ -5,7 +5,7 @@
  * @module
  */
 import type { ColdStart } from "./cold_start.ts";
-import type { ScriptResult } from "./colleagues.ts";
+import type { ScriptResult } from "./scripts.ts";
 import type { EngineConfig } from "./engines.ts";
 import type { FlopCount } from "./flops.ts";
 import type { LoadLevel } from "./http_load.ts";
@@ -109,7 +109,7 @@ export interface BenchResults {
   } | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
-  colleagues: ScriptResult[] | null;
+  scripts: ScriptResult[] | null;
   targets: Target[];
   errors: PartError[];
 }

@@ -22,17 +22,16 @@ export interface BenchSettings {
   webgpuSizes: number[];
   webgpuTeacher: boolean;
   tfjs: boolean;
-  plans: { student: RunPlan; teacher: RunPlan; webgpu: RunPlan; kernel: RunPlan; quant: RunPlan };
+  plans: { student: RunPlan; teacher: RunPlan; webgpu: RunPlan; kernel: RunPlan };
   hangMs: { student: number; teacher: number };
   warmupSize: number;
   peak: { gemmN: number; convChannels: number; convSize: number };
   http: { levels: number[]; durationS: number; warmupS: number; variants: HttpVariant[] };
   coldStarts: number;
   profile: { runs: number; warmup: number; requests: number };
-  quantizeFallback: boolean;
   /** fp32/int8 through bench/quant_latency.ts */
   quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
-  colleagueScripts: boolean;
+  standaloneScripts: boolean;
   /** re-render RESULTS.md from results.json only */
   renderOnly: boolean;
 }
@@ -45,7 +44,7 @@ export interface HttpVariant {
 }
 
 /** The parts of a run, in order. */
-export const PARTS = ["latency", "peak", "quant", "http", "cold", "profile", "colleagues"] as const;
+export const PARTS = ["latency", "peak", "quant", "http", "cold", "profile", "scripts"] as const;
 /** One part. */
 export type Part = typeof PARTS[number];
 
@@ -120,7 +119,6 @@ export function parseSettings(argv: string[]): BenchSettings | null {
         teacher: { warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 500 },
         webgpu: { warmup: 1, minRuns: 2, maxRuns: 3, budgetMs: 500 },
         kernel: { warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 200 },
-        quant: { warmup: 1, minRuns: 2, maxRuns: 5, budgetMs: 200 },
       },
       hangMs: { student: 15_000, teacher: 30_000 },
       warmupSize: 32,
@@ -128,9 +126,8 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
       coldStarts: 2,
       profile: { runs: 5, warmup: 1, requests: 5 },
-      quantizeFallback: true,
       quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
-      colleagueScripts: false,
+      standaloneScripts: false,
     };
   }
   return {
@@ -146,7 +143,6 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       teacher: { warmup: 1, minRuns: 3, maxRuns: 20, budgetMs: 20_000 },
       webgpu: { warmup: 2, minRuns: 5, maxRuns: 30, budgetMs: 20_000 },
       kernel: { warmup: 2, minRuns: 5, maxRuns: 50, budgetMs: 3_000 },
-      quant: { warmup: 3, minRuns: 30, maxRuns: 300, budgetMs: 5_000 },
     },
     hangMs: { student: 30_000, teacher: 300_000 },
     warmupSize: 64,
@@ -160,8 +156,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     },
     coldStarts: 7,
     profile: { runs: 100, warmup: 10, requests: 50 },
-    quantizeFallback: true,
     quant: { runs: 100, warmup: 5, threads: [1, 2], engines: ["native", "wasm", "tfjs-wasm"] },
-    colleagueScripts: true,
+    standaloneScripts: true,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Runs the standalone benchmark scripts colleagues keep beside this one
+ * Runs the standalone benchmark scripts kept beside this one
  * (`bench/tfjs_vs_ort.ts`: tfjs-wasm vs onnxruntime-web WASM incl. the `.wasm` bytes each
  * loads; `bench/quant_latency.ts`: int8 vs fp32) when they exist, each as its own process
  * with its default settings, and keeps the JSON they print, so their figures land in the
@@ -12,8 +12,8 @@ import { progress } from "./progress.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
-/** Known colleague scripts. */
-export const COLLEAGUE_SCRIPTS = ["bench/tfjs_vs_ort.ts", "bench/quant_latency.ts"];
+/** Standalone benchmark scripts. */
+export const STANDALONE_SCRIPTS = ["bench/tfjs_vs_ort.ts", "bench/quant_latency.ts"];
 
 /** What one script printed. */
 export interface ScriptResult {
@@ -30,12 +30,12 @@ export interface ScriptResult {
 }
 
 /** Runs each present script (timeout per script), except those another part already ran. */
-export async function runColleagueScripts(
+export async function runStandaloneScripts(
   timeoutMs: number,
   alreadyRun: string[] = [],
 ): Promise<ScriptResult[]> {
   const out: ScriptResult[] = [];
-  for (const script of COLLEAGUE_SCRIPTS) {
+  for (const script of STANDALONE_SCRIPTS) {
     if (!existsSync(new URL(script, ROOT))) {
       out.push({ script, present: false });
       continue;
@@ -44,7 +44,7 @@ export async function runColleagueScripts(
       out.push({ script, present: true, note: "run by the quant part (section 3)" });
       continue;
     }
-    progress(`colleague script: ${script}`);
+    progress(`script: ${script}`);
     const t0 = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-all", script],
