@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseStrict, positiveInt, UsageError } from "../cli_args.ts";
 import { type EngineChoice, parseEngineChoice } from "../../src/engines/select.ts";
 import type { Precision } from "../../src/models/model_version.ts";
 import { SPLITS } from "./dataset.ts";
@@ -39,13 +39,7 @@ export interface EvaluateArgs {
   quiet: boolean;
 }
 
-/** Thrown for bad arguments. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };
 
 /**
  * Parses the arguments.
@@ -53,28 +47,18 @@ export class UsageError extends Error {
  * @throws {UsageError} for unknown or invalid arguments
  */
 export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv[0] === "--" ? argv.slice(1) : argv,
-      options: {
-        model: { type: "string" },
-        data: { type: "string" },
-        split: { type: "string" },
-        precision: { type: "string" },
-        engine: { type: "string" },
-        threads: { type: "string" },
-        csv: { type: "string" },
-        "write-card": { type: "boolean" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseStrict(argv, {
+    model: { type: "string" },
+    data: { type: "string" },
+    split: { type: "string" },
+    precision: { type: "string" },
+    engine: { type: "string" },
+    threads: { type: "string" },
+    csv: { type: "string" },
+    "write-card": { type: "boolean" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const v = parsed.values;
   if (v.help) return null;
   if (!v.model) throw new UsageError("--model <models/name/version> is required");
@@ -92,13 +76,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  let threads: number | undefined;
-  if (v.threads !== undefined) {
-    threads = Number(v.threads);
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new UsageError(`--threads must be a whole number ≥ 1, got "${v.threads}"`);
-    }
-  }
+  const threads = positiveInt(v.threads, "threads");
   return {
     model: v.model,
     data: v.data,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseStrict, positiveInt, UsageError } from "../cli_args.ts";
 import type { EngineName } from "../../src/engines/engine.ts";
 import { DEFAULT_QUANTIZE_OPTIONS, type QuantizeOptions } from "./options.ts";
 import { CALIBRATION_METHODS, type CalibrationMethod } from "./ranges.ts";
@@ -31,22 +31,7 @@ Options:
 Writes <model>/model.int8.onnx and records files.int8 and a quantization block in
 <model>/model.json. The fp32 model is never changed.`;
 
-/** Thrown for bad arguments (the message says which). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-function positiveInt(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--${name} must be a whole number ≥ 1, got "${value}"`);
-  }
-  return n;
-}
+export { UsageError };
 
 /**
  * Parses the arguments.
@@ -54,33 +39,23 @@ function positiveInt(value: string | undefined, name: string): number | undefine
  * @throws {UsageError} for unknown or invalid arguments
  */
 export function parseQuantizeArgs(argv: string[]): QuantizeOptions | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv[0] === "--" ? argv.slice(1) : argv,
-      options: {
-        model: { type: "string" },
-        calib: { type: "string" },
-        method: { type: "string" },
-        percentile: { type: "string" },
-        "per-channel": { type: "boolean" },
-        "per-tensor": { type: "boolean" },
-        "int8-activations": { type: "boolean" },
-        "reduce-range": { type: "boolean" },
-        "max-images": { type: "string" },
-        "min-channels": { type: "string" },
-        engine: { type: "string" },
-        threads: { type: "string" },
-        output: { type: "string" },
-        "set-default": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseStrict(argv, {
+    model: { type: "string" },
+    calib: { type: "string" },
+    method: { type: "string" },
+    percentile: { type: "string" },
+    "per-channel": { type: "boolean" },
+    "per-tensor": { type: "boolean" },
+    "int8-activations": { type: "boolean" },
+    "reduce-range": { type: "boolean" },
+    "max-images": { type: "string" },
+    "min-channels": { type: "string" },
+    engine: { type: "string" },
+    threads: { type: "string" },
+    output: { type: "string" },
+    "set-default": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   const v = parsed.values;
   if (v.help) return null;
   if (!v.model) throw new UsageError("--model <models/name/version> is required");
