@@ -35,6 +35,19 @@ def test_size_mismatch_is_rejected(toy_set):
         data.load_split(toy_set, "val")
 
 
+def test_jpeg_images_pair_with_png_masks_but_jpeg_masks_do_not_count(toy_set):
+    src = toy_set / "test" / "images" / "test01.png"
+    Image.open(src).convert("RGB").save(src.with_suffix(".jpg"), quality=95)
+    src.unlink()
+    pairs = data.load_split(toy_set, "test")
+    assert "test01" in [p.id for p in pairs]
+    mask = toy_set / "test" / "masks" / "test01.png"
+    Image.open(mask).save(mask.with_suffix(".jpg"), quality=95)
+    mask.unlink()
+    with pytest.raises(data.DataError, match=r"unpaired.*test01"):
+        data.load_split(toy_set, "test")
+
+
 def test_load_split_reads_binary_masks_and_channels(toy_set):
     pairs = data.load_split(toy_set, "train")
     assert len(pairs) == 8 and pairs[0].image.shape == (40, 48, 3)

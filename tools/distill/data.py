@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 SPLITS = ("train", "val", "test")
-IMAGE_EXT = (".png",)
+IMAGE_EXT = (".png", ".jpg", ".jpeg")  # images; masks must be PNG (lossless)
+MASK_EXT = (".png",)
 
 
 class DataError(ValueError):
@@ -30,8 +31,8 @@ class Pair:
     mask: np.ndarray  # uint8 HxW in {0, 1}
 
 
-def _list_pngs(folder: Path) -> dict:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_EXT}
+def _list_files(folder: Path, extensions) -> dict:
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in extensions}
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -70,13 +71,13 @@ def list_pairs(set_dir: Path, split: str) -> List[Tuple[str, Path, Path]]:
     for d in (img_dir, mask_dir):
         if not d.is_dir():
             raise DataError(f"missing split folder {d} (expected {set_dir}/{split}/images and /masks)")
-    imgs, masks = _list_pngs(img_dir), _list_pngs(mask_dir)
+    imgs, masks = _list_files(img_dir, IMAGE_EXT), _list_files(mask_dir, MASK_EXT)
     only_img, only_mask = sorted(set(imgs) - set(masks)), sorted(set(masks) - set(imgs))
     if only_img or only_mask:
         raise DataError(f"unpaired files in {set_dir / split}: images without mask {only_img[:10]}, "
                         f"masks without image {only_mask[:10]}")
     if not imgs:
-        raise DataError(f"split {set_dir / split} holds no PNG pairs")
+        raise DataError(f"split {set_dir / split} holds no image/mask pairs (images PNG or JPEG, masks PNG)")
     return [(k, imgs[k], masks[k]) for k in sorted(imgs)]
 
 
