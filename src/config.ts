@@ -6,7 +6,7 @@
  * | `PORT` | 8000 | HTTP port |
  * | `TINYUNET_HOST` | 0.0.0.0 | interface to listen on |
  * | `TINYUNET_MODELS` | `models/` of this checkout | model repository |
- * | `TINYUNET_DEFAULT_MODEL` | isic2017 for the shipped models, else the first by name | model behind `/v1/segment` |
+ * | `TINYUNET_DEFAULT_MODEL` | the repository's `repository.json` `default_model`, else the first by name | model behind `/v1/segment` |
  * | `TINYUNET_ENGINE` | auto | auto, native, wasm, webgpu, tfjs-wasm |
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
@@ -88,9 +88,6 @@ function list(raw: string | undefined): string[] {
   return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-/** The model behind `/v1/segment` when the shipped repository is served. */
-export const SHIPPED_DEFAULT_MODEL = "isic2017";
-
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
 
@@ -111,7 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     port: int(env, "PORT", 8000, 0),
     hostname: env.TINYUNET_HOST || "0.0.0.0",
     modelsDir: env.TINYUNET_MODELS || SHIPPED_MODELS_DIR,
-    defaultModel: env.TINYUNET_DEFAULT_MODEL || (env.TINYUNET_MODELS ? undefined : SHIPPED_DEFAULT_MODEL),
+    defaultModel: env.TINYUNET_DEFAULT_MODEL || undefined,
     engine: parseEngineChoice(env.TINYUNET_ENGINE),
     threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
     maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),

@@ -12,7 +12,7 @@
  */
 import { ApiError } from "../errors.ts";
 import { type InferenceObserver, type LoadOptions, ModelVersion } from "./model_version.ts";
-import { compareVersions, type ModelEntry, readEntry, scanRepository } from "./repository.ts";
+import { compareVersions, type ModelEntry, readEntry, readRepositorySettings, scanRepository } from "./repository.ts";
 import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
 /** Lifecycle of the registry (`draining` while the server shuts down). */
@@ -101,6 +101,8 @@ export class ModelRegistry {
 
   /**
    * Scans the repository and loads every version (one at a time: warm-ups are CPU-bound).
+   * @param defaultModel the model behind `/v1/segment`; else the repository's
+   *   `repository.json` `default_model`; else the first by name
    * @param onLoaded called after each version loads (for the start-up log)
    */
   loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
@@ -118,6 +120,7 @@ export class ModelRegistry {
         const key = `${entry.name}/${entry.version}`;
         this.#index.set(key, { name: entry.name, version: entry.version, state: "READY", reason: "", fingerprint: fingerprints.get(key) });
       }
+      defaultModel ??= (await readRepositorySettings(this.root)).defaultModel;
       if (defaultModel && !this.#models.has(defaultModel)) {
         throw new Error(`default model "${defaultModel}" is not in ${this.root} (has ${this.names().join(", ")})`);
       }

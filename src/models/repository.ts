@@ -18,6 +18,25 @@ export interface ModelEntry {
   card: ModelCard;
 }
 
+/**
+ * The repository's own preferences, from an optional `<root>/repository.json`
+ * (`{"default_model": "isic2017"}`).
+ * @throws {Error} naming the file when it is not valid JSON or `default_model` is not a string
+ */
+export async function readRepositorySettings(root: string): Promise<{ defaultModel?: string }> {
+  const file = join(root, "repository.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(file));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return {};
+    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+  const value = (raw as { default_model?: unknown } | null)?.default_model;
+  if (value !== undefined && typeof value !== "string") throw new Error(`${file}: default_model must be a model name`);
+  return { defaultModel: value };
+}
+
 /** Compares versions: numerically when both are numbers, else as strings. */
 export function compareVersions(a: string, b: string): number {
   const na = Number(a), nb = Number(b);

@@ -29,3 +29,23 @@ Deno.test("a small model defaults to one engine thread; an explicit setting wins
     assert.equal(rt.threads, 2);
   }
 });
+
+Deno.test("the repository's repository.json names the default model; the setting overrides it", async () => {
+  const root = await makeRepo([{ name: "a" }, { name: "b" }]);
+  try {
+    await Deno.writeTextFile(`${root}/repository.json`, JSON.stringify({ default_model: "b" }));
+    const byFile = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await byFile.loadAll();
+    assert.equal(byFile.defaultModel, "b");
+    await byFile.close();
+    const bySetting = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await bySetting.loadAll("a");
+    assert.equal(bySetting.defaultModel, "a");
+    await bySetting.close();
+    await Deno.writeTextFile(`${root}/repository.json`, "{oops");
+    const broken = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await assert.rejects(broken.loadAll(), /repository\.json: not valid JSON/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
