@@ -19,7 +19,6 @@ import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import type { DecodedImage } from "../../imaging/image.ts";
 import type { ModelVersion, Precision } from "../../models/model_version.ts";
-import { dicomSeg } from "../../outputs/dicom_seg.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
 import { summarize } from "../../outputs/summary.ts";
@@ -148,6 +147,8 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     if (format === "json") return c.json(segmentJson(model, image, result, decodeMs), 200, headers);
     if (format === "dicom-seg") {
       const source = readDicomSource(upload.bytes, config.maxPixels * 6 + 16 * 1024 * 1024);
+      // dcmjs is large (~25 MB resident): loaded on the first DICOM SEG request only.
+      const { dicomSeg } = await import("../../outputs/dicom_seg.ts");
       const seg = dicomSeg(source, result.segmentation, {
         modelName: model.name,
         modelVersion: model.version,
