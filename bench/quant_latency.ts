@@ -30,7 +30,7 @@ const here = new URL(".", import.meta.url).pathname;
 const { values: opt } = parseArgs({
   args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
-    model: { type: "string", default: join(here, "../models/isic2017/1") },
+    model: { type: "string", default: join(here, "../models/isic2017/2") },
     engines: { type: "string", default: "native,wasm" },
     runs: { type: "string", default: "20" },
     warmup: { type: "string", default: "3" },
