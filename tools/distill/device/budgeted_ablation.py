@@ -3,7 +3,7 @@
 Times a few teacher and student steps on the first set, sets the step counts so the whole
 ablation (teacher + student variants × seeds on every set, evaluation included) fits
 ``--budget-s``, runs it with the real U-Net-64 teacher, publishes the TinyUnet students to
-``models/<set>/1`` and packs results, logs and models into ``$OUT/distill_gpu.tar.gz``.
+``models/<set>/<version>`` (``--version``) and packs results, logs and models into ``$OUT/distill_gpu.tar.gz``.
 
     python3 -m tools.distill.device.budgeted_ablation --data-root .data --budget-s 420 --out "$OUT"
 """
@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--budget-s", type=float, default=420)
     ap.add_argument("--out", default="out")
+    ap.add_argument("--version", default="3", help="model version to publish (2 is the shipped CPU round)")
     args = ap.parse_args()
     base = train.TrainConfig(data_root=args.data_root, teacher_width=64, patch=256, batch=16,
                              device="cuda", out_dir="runs/distill_gpu", val_every=100)
@@ -57,7 +58,7 @@ def main():
     command = (f"python3 -m tools.distill.device.budgeted_ablation --data-root {args.data_root} "
                f"--budget-s {args.budget_s} (teacher {t_steps} / student {s_steps} steps)")
     ablation.run_ablation(args.sets, base, args.seeds, t_steps, s_steps, variants=["teacher"] + VARIANTS,
-                          command=command, weights_note="w_feat 2.0 / w_spatial 0.5 from the val-only sweep",
+                          version=args.version, command=command, weights_note="w_feat 2.0 / w_spatial 0.5 from the val-only sweep",
                           notes=f"GPU run sized to {args.budget_s:.0f} s by budgeted_ablation.py")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def main():
         for p in [here / "results.json", here / "RESULTS.md"]:
             tar.add(p, arcname=f"tools/distill/{p.name}")
         for name in args.sets:
-            for f in (Path("models") / name / "1").glob("*"):
+            for f in (Path("models") / name / args.version).glob("*"):
                 if f.suffix in (".onnx", ".json"):
                     tar.add(f, arcname=str(f))
         for log in Path(base.out_dir).rglob("*"):
