@@ -5,6 +5,7 @@
  * @module
  */
 import type { DecodedImage } from "./imaging/image.ts";
+import { keepLargestComponent } from "./imaging/largest_component.ts";
 import { type Segmentation, postprocess } from "./imaging/postprocess.ts";
 import { preprocess } from "./imaging/preprocess.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "./models/model_version.ts";
@@ -29,6 +30,8 @@ export interface SegmentOptions {
   precision?: Precision;
   /** abandons the run while it still waits in the queue */
   signal?: AbortSignal;
+  /** `card` (default): the mask clean-up the card asks for; `none`: the thresholded mask as it is */
+  postprocess?: "card" | "none";
 }
 
 /** Segments a decoded image with a loaded model version. */
@@ -46,6 +49,10 @@ export async function segmentImage(
   const output = outputs[card.output.name];
   if (!output) throw new Error(`model produced no "${card.output.name}" output`);
   const segmentation = postprocess(output, geometry, card.output.kind, card.threshold);
+  if (options.postprocess !== "none" && card.postprocess.largest_component) {
+    segmentation.mask = keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
+    segmentation.postprocess.push("largest_component");
+  }
   const t3 = performance.now();
   return {
     segmentation,

@@ -17,6 +17,8 @@ export interface Segmentation {
   /** foreground probability per pixel */
   probability: Float32Array;
   threshold: number;
+  /** clean-up steps applied to the mask after the threshold (e.g. `largest_component`) */
+  postprocess: string[];
 }
 
 /**
@@ -46,5 +48,5 @@ export function postprocess(
   const probability = resizePlane(cropped, sw, sh, geometry.width, geometry.height);
   const mask = new Uint8Array(probability.length);
   for (let i = 0; i < mask.length; i++) mask[i] = probability[i] > threshold ? 1 : 0;
-  return { width: geometry.width, height: geometry.height, mask, probability, threshold };
+  return { width: geometry.width, height: geometry.height, mask, probability, threshold, postprocess: [] };
 }

@@ -47,6 +47,12 @@ export const FilesSchema = z.object({
   int8: z.string().min(1).optional(),
 }).default({ fp32: "model.onnx" });
 
+/** Mask clean-up after the threshold, chosen on the validation split (`deno task evaluate --choose-postprocess`). */
+export const PostprocessSchema = z.object({
+  /** keep only the largest 8-connected foreground region (one object per image) */
+  largest_component: z.boolean().default(false),
+}).default({ largest_component: false });
+
 /** Quality figures on a split. */
 export const MetricsSchema = z.record(z.string(), z.unknown());
 
@@ -63,6 +69,7 @@ export const ModelCardSchema = z.looseObject({
   input: InputSpecSchema,
   output: OutputSpecSchema.default({ name: "logits", kind: "logits" }),
   threshold: z.number().gt(0).lt(1).default(0.5),
+  postprocess: PostprocessSchema,
   files: FilesSchema,
   /** which file the server runs by default */
   precision: z.enum(["fp32", "int8"]).default("fp32"),

@@ -13,6 +13,8 @@ export interface MaskSummary {
   width: number;
   height: number;
   threshold: number;
+  /** clean-up steps applied after the threshold */
+  postprocess: string[];
   /** foreground pixels / all pixels */
   foreground_fraction: number;
   /** foreground pixels */
@@ -44,6 +46,7 @@ export function summarize(seg: Segmentation, pixelSpacingMm?: [number, number]):
     width: w,
     height: h,
     threshold: seg.threshold,
+    postprocess: seg.postprocess,
     foreground_fraction: count / (w * h),
     pixel_area: count,
     area_mm2: pixelSpacingMm ? count * pixelSpacingMm[0] * pixelSpacingMm[1] : null,

@@ -23,6 +23,9 @@ export const SegmentQuerySchema = z.object({
     description: "greyscale DICOM: `center,width` window in rescaled units, overriding the file's first window (without either: min/max of the pixels)",
     example: "40,400",
   }),
+  postprocess: z.enum(["card", "none"]).optional().openapi({
+    description: "card (default): the mask clean-up the model card asks for (e.g. keep the largest region); none: the thresholded mask as the network gave it",
+  }),
   frame: z.coerce.number().int().min(1).optional().openapi({ description: "DICOM: 1-based frame of a multi-frame object (required when it has more than one)" }),
 });
 /** Parsed segment query. */
@@ -41,6 +44,7 @@ export const SegmentJsonSchema = z.object({
   width: z.number().int(),
   height: z.number().int(),
   threshold: z.number(),
+  postprocess: z.array(z.string()).openapi({ description: "mask clean-up applied after the threshold (e.g. largest_component)" }),
   foreground_fraction: z.number(),
   pixel_area: z.number().int().openapi({ description: "foreground pixels" }),
   area_mm2: z.number().nullable().openapi({ description: "foreground area in mm² when the pixel spacing is known (DICOM Pixel Spacing or the card)" }),

@@ -98,6 +98,9 @@ function showNumbers(json, roundTripMs) {
     : `${json.area_mm2.toFixed(2)} mm² (pixel spacing ${json.pixel_spacing_mm.join(" × ")} mm)`;
   $("size").textContent = `${json.width} × ${json.height} pixels`;
   $("model-used").textContent = `${json.model} v${json.version} (${json.label}), ${json.engine}, ${json.precision}`;
+  $("postprocess").textContent = (json.postprocess ?? []).includes("largest_component")
+    ? "largest region kept (the model's card asks for it)"
+    : "none (the network's thresholded mask)";
   const t = json.timings;
   $("timings").textContent = `decode ${t.decode_ms} ms, preprocess ${t.preprocess_ms} ms, queue ${t.queue_ms} ms, ` +
     `inference ${t.inference_ms} ms, postprocess ${t.postprocess_ms} ms; round trip ${Math.round(roundTripMs)} ms`;

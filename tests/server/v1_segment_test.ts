@@ -131,3 +131,24 @@ Deno.test("a full queue answers 503 with Retry-After and every accepted request 
   }
   for (const r of responses.filter((x) => x.status === 200)) await r.body?.cancel();
 });
+
+Deno.test("?postprocess: the card's clean-up by default, the raw mask with none, 400 for anything else", async () => {
+  const { keepLargestComponent } = await import("../../src/imaging/largest_component.ts");
+  await using s = await fixtureServer([{ name: "lesion", card: { postprocess: { largest_component: true } } }]);
+  const bytes = await readSample(ISIC_SAMPLE);
+  const ask = async (query: string) => {
+    const res = await s.app.request(`/v1/segment${query}`, { method: "POST", body: form(bytes) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return decodePng(new Uint8Array(await res.arrayBuffer()));
+  };
+  const raw = await ask("?postprocess=none");
+  const cleaned = await ask("");
+  const rawMask = Uint8Array.from(raw.data, (v) => v ? 1 : 0);
+  const expected = keepLargestComponent(rawMask, raw.width, raw.height).mask;
+  assert.deepEqual(Uint8Array.from(cleaned.data, (v) => v ? 1 : 0), expected);
+  const json = await s.app.request("/v1/segment?format=json", { method: "POST", body: form(bytes) });
+  assert.deepEqual((await json.json()).postprocess, ["largest_component"]);
+  const bad = await s.app.request("/v1/segment?postprocess=maybe", { method: "POST", body: form(bytes) });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).code, "bad_request");
+});

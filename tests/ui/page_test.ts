@@ -91,6 +91,7 @@ Deno.test({
     assert.match(await page.textContent("#area-mm2") ?? "", /unknown/);
     assert.equal(await page.textContent("#size"), `${expected.width} × ${expected.height} pixels`);
     assert.match(await page.textContent("#timings") ?? "", /inference [\d.]+ ms/);
+    assert.match(await page.textContent("#postprocess") ?? "", /^none/, "the fixture card asks for no clean-up");
 
     // the overlay drawn by the page is the server's overlay for the same settings
     await page.fill("#opacity", "0.6");

@@ -21,6 +21,10 @@ Options:
   --threads N              intra-op threads
   --csv FILE               also write per-image metrics as CSV
   --write-card             record the result in the card as metrics.<split>_deployed_<precision>
+  --choose-postprocess     on the val split (the default then; no other split is allowed):
+                           score the masks with and without keeping only the largest region
+                           and pick the better; with --write-card set the card's
+                           postprocess.largest_component and record metrics.val_postprocess_choice
   --quiet                  no per-image progress lines
   -h, --help               this text
 
@@ -36,6 +40,8 @@ export interface EvaluateArgs {
   threads?: number;
   csv?: string;
   writeCard: boolean;
+  /** decide the card's postprocess on val instead of a plain evaluation */
+  choosePostprocess: boolean;
   quiet: boolean;
 }
 
@@ -56,6 +62,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
     threads: { type: "string" },
     csv: { type: "string" },
     "write-card": { type: "boolean" },
+    "choose-postprocess": { type: "boolean" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -63,9 +70,13 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
   if (v.help) return null;
   if (!v.model) throw new UsageError("--model <models/name/version> is required");
   if (!v.data) throw new UsageError("--data <data set folder> is required");
-  const split = v.split ?? "test";
+  const choosePostprocess = !!v["choose-postprocess"];
+  const split = v.split ?? (choosePostprocess ? "val" : "test");
   if (!(SPLITS as readonly string[]).includes(split)) {
     throw new UsageError(`--split must be one of ${SPLITS.join(", ")}`);
+  }
+  if (choosePostprocess && split !== "val") {
+    throw new UsageError("--choose-postprocess decides on the val split only (never on test)");
   }
   if (v.precision !== undefined && v.precision !== "fp32" && v.precision !== "int8") {
     throw new UsageError("--precision must be fp32 or int8");
@@ -86,6 +97,7 @@ export function parseEvaluateArgs(argv: string[]): EvaluateArgs | null {
     threads,
     csv: v.csv,
     writeCard: !!v["write-card"],
+    choosePostprocess,
     quiet: !!v.quiet,
   };
 }

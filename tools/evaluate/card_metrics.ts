@@ -22,6 +22,17 @@ function round4(v: number): number {
   return Math.round(v * 1e4) / 1e4;
 }
 
+/** Dice, IoU, HD95, precision and recall rounded to 4 decimals. */
+export function roundedMetrics(mean: ImageMetrics): Record<string, number> {
+  return {
+    dice: round4(mean.dice),
+    iou: round4(mean.iou),
+    hd95: round4(mean.hd95),
+    precision: round4(mean.precision),
+    recall: round4(mean.recall),
+  };
+}
+
 /** The record stored under the key. */
 export async function metricsRecord(
   target: ModelTarget,
@@ -31,11 +42,7 @@ export async function metricsRecord(
   data: string,
 ): Promise<Record<string, unknown>> {
   return {
-    dice: round4(mean.dice),
-    iou: round4(mean.iou),
-    hd95: round4(mean.hd95),
-    precision: round4(mean.precision),
-    recall: round4(mean.recall),
+    ...roundedMetrics(mean),
     n,
     engine: runtime.engine,
     threads: runtime.threads,
@@ -62,6 +69,33 @@ export async function writeMetrics(
       unknown
     >;
     metrics[key] = record;
+    raw.metrics = metrics;
+  });
+}
+
+/**
+ * Sets `postprocess.largest_component` and records the val scores behind the choice as
+ * `metrics.val_postprocess_choice`.
+ * @throws {CardError} when the card would become invalid (it is left as it was)
+ */
+export async function writePostprocessChoice(
+  dir: string,
+  chosen: boolean,
+  record: Record<string, unknown>,
+): Promise<void> {
+  await updateCard(dir, (raw) => {
+    const postprocess =
+      (raw.postprocess && typeof raw.postprocess === "object" ? raw.postprocess : {}) as Record<
+        string,
+        unknown
+      >;
+    postprocess.largest_component = chosen;
+    raw.postprocess = postprocess;
+    const metrics = (raw.metrics && typeof raw.metrics === "object" ? raw.metrics : {}) as Record<
+      string,
+      unknown
+    >;
+    metrics.val_postprocess_choice = record;
     raw.metrics = metrics;
   });
 }

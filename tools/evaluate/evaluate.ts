@@ -22,6 +22,14 @@ export interface ImageRow extends ImageMetrics {
   inference_ms: number;
 }
 
+/** Options of {@link evaluatePairs}. */
+export interface EvaluateOptions {
+  /** `card` (default): the card's mask clean-up, as served; `none`: the thresholded mask */
+  postprocess?: "card" | "none";
+  /** sees each predicted mask (0/1) with its ground truth (0/1), e.g. to score a variant */
+  onMask?: (mask: Uint8Array, truth: Uint8Array, width: number, height: number) => void;
+}
+
 /** A whole evaluation. */
 export interface EvaluationResult {
   rows: ImageRow[];
@@ -36,6 +44,7 @@ export interface EvaluationResult {
  * @param pairs the images and masks
  * @param precision which of the model's files to run
  * @param progress called after each image
+ * @param options post-processing and a hook on each mask
  * @throws {DataError} for an unreadable image or mask, or sizes that differ
  */
 export async function evaluatePairs(
@@ -43,6 +52,7 @@ export async function evaluatePairs(
   pairs: readonly Pair[],
   precision: Precision,
   progress?: (done: number, row: ImageRow) => void,
+  options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
   if (pairs.length === 0) throw new DataError("no images to evaluate");
   const rows: ImageRow[] = [];
@@ -60,8 +70,12 @@ export async function evaluatePairs(
         `size mismatch for ${pair.id}: image ${image.width}×${image.height}, mask ${truth.width}×${truth.height}`,
       );
     }
-    const result = await segmentImage(model, image, { precision });
+    const result = await segmentImage(model, image, {
+      precision,
+      postprocess: options.postprocess,
+    });
     runtime = result.runtime;
+    options.onMask?.(result.segmentation.mask, truth.data, image.width, image.height);
     const row: ImageRow = {
       id: pair.id,
       ...imageMetrics(result.segmentation.mask, truth.data, image.width, image.height),

@@ -7,7 +7,14 @@
 import { loadModel } from "../../mod.ts";
 import { writeFileAtomic } from "../quantize/card_file.ts";
 import type { EvaluateArgs } from "./args.ts";
-import { metricsKey, metricsRecord, writeMetrics } from "./card_metrics.ts";
+import {
+  metricsKey,
+  metricsRecord,
+  roundedMetrics,
+  writeMetrics,
+  writePostprocessChoice,
+} from "./card_metrics.ts";
+import { choosePostprocess } from "./choose_postprocess.ts";
 import { rowsToCsv } from "./csv.ts";
 import { listPairs } from "./dataset.ts";
 import { evaluatePairs } from "./evaluate.ts";
@@ -31,22 +38,45 @@ export async function runEvaluation(
   if (stale) log(`warning: ${stale}`);
   const pairs = await listPairs(args.data, args.split);
   const model = await loadModel(target.dir, { engine: args.engine, threads: args.threads });
+  let diceSum = 0;
+  const progress = (done: number, row: { id: string; dice: number; hd95: number }) => {
+    diceSum += row.dice;
+    if (!args.quiet) {
+      log(
+        `[${done}/${pairs.length}] ${row.id} dice=${row.dice.toFixed(4)} hd95=${
+          row.hd95.toFixed(2)
+        } (mean dice ${(diceSum / done).toFixed(4)})`,
+      );
+    }
+  };
   let result;
   try {
     log(
       `${model.name}/${model.version} ${target.precision} (${target.file}) on ${pairs.length} ${args.split} images of ${args.data}`,
     );
-    let diceSum = 0;
-    result = await evaluatePairs(model, pairs, target.precision, (done, row) => {
-      diceSum += row.dice;
-      if (!args.quiet) {
-        log(
-          `[${done}/${pairs.length}] ${row.id} dice=${row.dice.toFixed(4)} hd95=${
-            row.hd95.toFixed(2)
-          } (mean dice ${(diceSum / done).toFixed(4)})`,
-        );
-      }
-    });
+    if (args.choosePostprocess) {
+      const choice = await choosePostprocess(model, pairs, target.precision, progress);
+      const record = {
+        raw: roundedMetrics(choice.raw),
+        largest_component: roundedMetrics(choice.largestComponent),
+        chosen: { largest_component: choice.chosen },
+        rule: "largest_component when it raises the mean val Dice",
+        n: choice.n,
+        file: target.file,
+        data: args.data,
+        date: new Date().toISOString().slice(0, 10),
+        measured_with: "tools/evaluate --choose-postprocess (Deno serving path)",
+      };
+      if (args.writeCard) await writePostprocessChoice(target.dir, choice.chosen, record);
+      return {
+        model: target.card.name,
+        version: target.card.version,
+        key: "val_postprocess_choice",
+        ...record,
+        ...(args.writeCard ? { card: "postprocess, metrics.val_postprocess_choice" } : {}),
+      };
+    }
+    result = await evaluatePairs(model, pairs, target.precision, progress);
   } finally {
     await model.unload();
   }

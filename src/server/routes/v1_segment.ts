@@ -6,7 +6,7 @@
  *
  * Query: `format=png|json|overlay|dicom-seg` (else chosen from `Accept`),
  * `precision=fp32|int8`, `opacity=0..1`, `outline=0|1` (overlay), `window=center,width`
- * and `frame=N` (DICOM). `dicom-seg` needs a DICOM input (422 otherwise): the
+ * and `frame=N` (DICOM), `postprocess=card|none`. `dicom-seg` needs a DICOM input (422 otherwise): the
  * segmentation must reference its source instance and join its patient and study.
  *
  * @module
@@ -137,7 +137,11 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     if (format === "dicom-seg" && image.source !== "dicom") {
       throw new ApiError("unsupported_image", `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`);
     }
-    const result = await segmentImage(model, image, { precision, signal: requestSignal(c, config.requestTimeoutMs) });
+    const result = await segmentImage(model, image, {
+      precision,
+      signal: requestSignal(c, config.requestTimeoutMs),
+      postprocess: query.postprocess,
+    });
     const headers: Record<string, string> = {
       "X-Model": model.name,
       "X-Model-Version": model.version,

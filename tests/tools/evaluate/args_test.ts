@@ -53,3 +53,13 @@ Deno.test("evaluate arguments: mistakes are usage errors", () => {
     );
   }
 });
+
+Deno.test("--choose-postprocess works on val (its default) and refuses any other split", () => {
+  const a = parseEvaluateArgs(["--model", "m", "--data", "d", "--choose-postprocess"])!;
+  assert.deepEqual([a.choosePostprocess, a.split], [true, "val"]);
+  assert.throws(
+    () =>
+      parseEvaluateArgs(["--model", "m", "--data", "d", "--choose-postprocess", "--split", "test"]),
+    (e: unknown) => e instanceof UsageError && /val split only/.test(e.message),
+  );
+});

@@ -167,3 +167,68 @@ Deno.test("an int8 file made from an older fp32 model is not recorded", async ()
     for (const d of [repo, data, calib]) await Deno.remove(d, { recursive: true });
   }
 });
+
+/**
+ * A val split of one 8×8 image: a bright 3×3 square and a bright speck. `speckIsTrue`
+ * decides whether the truth has the speck too.
+ */
+async function speckSet(speckIsTrue: boolean): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "tinyunet-eval-" });
+  for (const s of ["val", "test"]) {
+    for (const d of ["images", "masks"]) await Deno.mkdir(join(root, s, d), { recursive: true });
+  }
+  const square = (x: number, y: number) => x >= 1 && x < 4 && y >= 1 && y < 4;
+  const speck = (x: number, y: number) => x === 6 && y === 6;
+  await Deno.writeFile(
+    join(root, "val/images/a.png"),
+    grey(8, 8, (x, y) => square(x, y) || speck(x, y)),
+  );
+  await Deno.writeFile(
+    join(root, "val/masks/a.png"),
+    grey(8, 8, (x, y) => square(x, y) || (speckIsTrue && speck(x, y))),
+  );
+  // test would say the opposite: the choice must not look at it
+  await Deno.writeFile(
+    join(root, "test/images/a.png"),
+    grey(8, 8, (x, y) => square(x, y) || speck(x, y)),
+  );
+  await Deno.writeFile(
+    join(root, "test/masks/a.png"),
+    grey(8, 8, (x, y) => square(x, y) || (!speckIsTrue && speck(x, y))),
+  );
+  return root;
+}
+
+Deno.test("--choose-postprocess keeps the largest region only when it raises the val Dice, and writes the card", async () => {
+  for (const speckIsTrue of [false, true]) {
+    const repo = await makeRepo([{
+      name: "tiny",
+      onnx: thresholdModel(),
+      net: { channels: 1 },
+      card: CARD,
+    }]);
+    const data = await speckSet(speckIsTrue);
+    const dir = join(repo, "tiny", "1");
+    try {
+      const s = await runEvaluation(args(dir, data, ["--choose-postprocess", "--write-card"]));
+      const raw = s.raw as { dice: number }, cleaned = s.largest_component as { dice: number };
+      if (speckIsTrue) {
+        assert.deepEqual([raw.dice, cleaned.dice], [1, Math.round((18 / 19) * 1e4) / 1e4]);
+      } else {
+        assert.deepEqual([raw.dice, cleaned.dice], [Math.round((18 / 19) * 1e4) / 1e4, 1]);
+      }
+      const card = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+      assert.deepEqual(card.postprocess, { largest_component: !speckIsTrue });
+      assert.deepEqual(card.metrics.val_postprocess_choice.chosen, {
+        largest_component: !speckIsTrue,
+      });
+      // the served (card) evaluation applies the val choice; test is built to disagree with val,
+      // so a choice made on test would score 1 here
+      const test = await runEvaluation(args(dir, data));
+      assert.equal(test.dice, Math.round((18 / 19) * 1e4) / 1e4);
+    } finally {
+      await Deno.remove(repo, { recursive: true });
+      await Deno.remove(data, { recursive: true });
+    }
+  }
+});
