@@ -3,6 +3,7 @@ import { decode as decodePng } from "fast-png";
 import { fixtureServer } from "../helpers/model_repo.ts";
 import { ISIC_SAMPLE, makeJpeg, makePng, readSample } from "../helpers/images.ts";
 import { stringToCounts } from "../../src/outputs/rle.ts";
+import { keepLargestComponent } from "../../src/imaging/largest_component.ts";
 
 function form(bytes: Uint8Array, type = "image/png", field = "image"): FormData {
   const fd = new FormData();
@@ -133,7 +134,6 @@ Deno.test("a full queue answers 503 with Retry-After and every accepted request 
 });
 
 Deno.test("?postprocess: the card's clean-up by default, the raw mask with none, 400 for anything else", async () => {
-  const { keepLargestComponent } = await import("../../src/imaging/largest_component.ts");
   await using s = await fixtureServer([{ name: "lesion", card: { postprocess: { largest_component: true } } }]);
   const bytes = await readSample(ISIC_SAMPLE);
   const ask = async (query: string) => {

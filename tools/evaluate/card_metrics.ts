@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { ImageMetrics } from "../../src/metrics/image_metrics.ts";
 import type { RuntimeInfo } from "../../src/models/model_version.ts";
-import { updateCard } from "../quantize/card_file.ts";
+import { childObject, updateCard } from "../quantize/card_file.ts";
 import { sha256Hex } from "../quantize/hash.ts";
 import type { ModelTarget } from "./model_target.ts";
 
@@ -64,12 +64,7 @@ export async function writeMetrics(
   record: Record<string, unknown>,
 ): Promise<void> {
   await updateCard(dir, (raw) => {
-    const metrics = (raw.metrics && typeof raw.metrics === "object" ? raw.metrics : {}) as Record<
-      string,
-      unknown
-    >;
-    metrics[key] = record;
-    raw.metrics = metrics;
+    childObject(raw, "metrics")[key] = record;
   });
 }
 
@@ -84,18 +79,7 @@ export async function writePostprocessChoice(
   record: Record<string, unknown>,
 ): Promise<void> {
   await updateCard(dir, (raw) => {
-    const postprocess =
-      (raw.postprocess && typeof raw.postprocess === "object" ? raw.postprocess : {}) as Record<
-        string,
-        unknown
-      >;
-    postprocess.largest_component = chosen;
-    raw.postprocess = postprocess;
-    const metrics = (raw.metrics && typeof raw.metrics === "object" ? raw.metrics : {}) as Record<
-      string,
-      unknown
-    >;
-    metrics.val_postprocess_choice = record;
-    raw.metrics = metrics;
+    childObject(raw, "postprocess").largest_component = chosen;
+    childObject(raw, "metrics").val_postprocess_choice = record;
   });
 }

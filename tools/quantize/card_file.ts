@@ -26,6 +26,17 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 }
 
 /**
+ * The object under `key` in a raw card (created, or replacing a non-object, when needed),
+ * for edits inside {@link updateCard}.
+ */
+export function childObject(card: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = card[key];
+  const child = v && typeof v === "object" && !Array.isArray(v) ? v as Record<string, unknown> : {};
+  card[key] = child;
+  return child;
+}
+
+/**
  * Reads `model.json` as written (no defaults filled in), applies `edit`, checks the result
  * is still a valid card, and replaces the file atomically.
  * @param dir the version folder
