@@ -37,7 +37,7 @@ export { loadConfig, type ServerConfig } from "./src/config.ts";
 export { decodeImage } from "./src/imaging/decode.ts";
 export type { DecodedImage } from "./src/imaging/image.ts";
 export type { Segmentation } from "./src/imaging/postprocess.ts";
-export { type SegmentResult, segmentImage } from "./src/segment.ts";
+export { segmentImage, type SegmentResult } from "./src/segment.ts";
 export type { ModelCard } from "./src/models/card.ts";
 export { ModelRegistry } from "./src/models/registry.ts";
 export { ModelVersion } from "./src/models/model_version.ts";
@@ -66,7 +66,9 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
   const app = buildApp({ registry, config });
   const ready = registry.loadAll(config.defaultModel, (mv) => {
-    void mv.runtime().then((rt) => log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt }));
+    void mv.runtime().then((rt) =>
+      log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
+    );
   });
   return { app, registry, config, ready };
 }
@@ -75,7 +77,10 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
  * Loads one model version folder (`<root>/<name>/<version>`) for in-process use.
  * @param dir the version folder holding `model.json`
  */
-export async function loadModel(dir: string, options: Partial<LoadOptions> = {}): Promise<ModelVersion> {
+export async function loadModel(
+  dir: string,
+  options: Partial<LoadOptions> = {},
+): Promise<ModelVersion> {
   const abs = resolve(dir);
   const entry = await readEntry(dirname(dirname(abs)), basename(dirname(abs)), basename(abs));
   return await ModelVersion.load(entry, { ...loadOptions(loadConfig({})), ...options });

@@ -210,8 +210,7 @@ export async function runBench(
   });
   await save();
 
-  results.quant = await guard("quant", () =>
-    quantBench(engines, settings.quant));
+  results.quant = await guard("quant", () => quantBench(engines, settings.quant));
   await save();
 
   const body = await Deno.readFile(new URL(SAMPLE_IMAGE, ROOT));

@@ -57,10 +57,21 @@ export interface QuantOptions {
 }
 
 /** Times fp32 and int8 of every shipped model version that has an int8 file. */
-export async function quantBench(configs: EngineConfig[], options: QuantOptions): Promise<QuantResult> {
-  const entries = (await scanRepository(new URL("models/", ROOT).pathname)).filter((e) => e.card.files.int8);
+export async function quantBench(
+  configs: EngineConfig[],
+  options: QuantOptions,
+): Promise<QuantResult> {
+  const entries = (await scanRepository(new URL("models/", ROOT).pathname)).filter((e) =>
+    e.card.files.int8
+  );
   if (entries.length === 0) {
-    return { measured_by: "-", models: [], note: "No shipped model has an int8 file (card files.int8).", rows: [], speedups: [] };
+    return {
+      measured_by: "-",
+      models: [],
+      note: "No shipped model has an int8 file (card files.int8).",
+      rows: [],
+      speedups: [],
+    };
   }
   return await viaQuantLatency(
     entries.map((e) => ({ model: `${e.name}/${e.version}`, dir: e.dir })),

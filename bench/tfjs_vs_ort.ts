@@ -15,7 +15,10 @@ import { loadTfjs } from "../src/engines/tfjs/backend.ts";
 import { tfjsWasmEngine } from "../src/engines/tfjs_wasm.ts";
 import { seededRandom, unetModel } from "../src/onnx/builder.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { runs: { type: "string" }, warmup: { type: "string" }, size: { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string" }, warmup: { type: "string" }, size: { type: "string" } },
+});
 const runs = Number(values.runs ?? 20);
 const warmup = Number(values.warmup ?? 3);
 const size = Number(values.size ?? 256);
@@ -27,7 +30,11 @@ const median = (xs: number[]) => {
 
 /** Warms both sessions, then alternates their runs so both see the same machine load. */
 async function timeBoth(engines: Engine[], feeds: Record<string, Tensor>, bytes: Uint8Array) {
-  const sessions = await Promise.all(engines.map((e) => e.createSession({ path: "tinyunet.onnx", bytes, externalData: [] }, { threads: 1 })));
+  const sessions = await Promise.all(
+    engines.map((e) =>
+      e.createSession({ path: "tinyunet.onnx", bytes, externalData: [] }, { threads: 1 })
+    ),
+  );
   try {
     for (const s of sessions) for (let i = 0; i < warmup; i++) await s.run(feeds);
     const ms: number[][] = sessions.map(() => []);
@@ -53,14 +60,21 @@ const ortWasmDir = new URL("./", import.meta.resolve("onnxruntime-web"));
 async function ortWasmFiles() {
   const files: Record<string, number> = {};
   for await (const e of Deno.readDir(ortWasmDir)) {
-    if (e.name.endsWith(".wasm")) files[e.name] = (await Deno.stat(new URL(e.name, ortWasmDir))).size;
+    if (e.name.endsWith(".wasm")) {
+      files[e.name] = (await Deno.stat(new URL(e.name, ortWasmDir))).size;
+    }
   }
   return files;
 }
 
 const bytes = unetModel({ width: 4, depth: 4, seed: 7 });
 const rnd = seededRandom(1);
-const feeds = { image: { data: new Float32Array(3 * size * size).map(() => rnd() * 2 - 1), dims: [1, 3, size, size] } };
+const feeds = {
+  image: {
+    data: new Float32Array(3 * size * size).map(() => rnd() * 2 - 1),
+    dims: [1, 3, size, size],
+  },
+};
 const [tfjs, ort] = await timeBoth([tfjsWasmEngine, wasmEngine], feeds, bytes);
 const rt = await loadTfjs();
 console.log(JSON.stringify({
@@ -69,7 +83,12 @@ console.log(JSON.stringify({
   input: [1, 3, size, size],
   runs,
   warmup,
-  tfjs_wasm: { ...tfjs, wasm_file: rt.wasmFile.split("/").pop(), wasm_bytes: rt.wasmBytes, simd: rt.simd },
+  tfjs_wasm: {
+    ...tfjs,
+    wasm_file: rt.wasmFile.split("/").pop(),
+    wasm_bytes: rt.wasmBytes,
+    simd: rt.simd,
+  },
   ort_wasm: { ...ort, wasm_files_in_package: await ortWasmFiles() },
   hardware_concurrency: navigator.hardwareConcurrency,
 }));

@@ -71,16 +71,25 @@ function keys(env: Record<string, string | undefined>, key: string, scope: KeySc
   const list = (env[key] ?? "").split(",").map((k) => k.trim()).filter(Boolean);
   for (const k of list) {
     if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
-      throw new Error(`${key}: every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`);
+      throw new Error(
+        `${key}: every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`,
+      );
     }
   }
   return list.map((k) => ({ key: k, scope }));
 }
 
-function oneOf<T extends string>(env: Record<string, string | undefined>, key: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  env: Record<string, string | undefined>,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const raw = (env[key] ?? "").trim().toLowerCase();
   if (raw === "") return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${key}=${env[key]}: expected ${allowed.join(", ")}`);
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new Error(`${key}=${env[key]}: expected ${allowed.join(", ")}`);
+  }
   return raw as T;
 }
 
@@ -91,11 +100,18 @@ function list(raw: string | undefined): string[] {
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
 
-function int(env: Record<string, string | undefined>, key: string, fallback: number, min = 1): number {
+function int(
+  env: Record<string, string | undefined>,
+  key: string,
+  fallback: number,
+  min = 1,
+): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) throw new Error(`${key}=${raw} is not a number ≥ ${min}`);
+  if (!Number.isFinite(value) || value < min) {
+    throw new Error(`${key}=${raw} is not a number ≥ ${min}`);
+  }
   return value;
 }
 
@@ -103,7 +119,9 @@ function int(env: Record<string, string | undefined>, key: string, fallback: num
  * Reads settings from an environment map.
  * @throws {Error} naming the variable when a value is invalid
  */
-export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): ServerConfig {
+export function loadConfig(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): ServerConfig {
   return {
     port: int(env, "PORT", 8000, 0),
     hostname: env.TINYUNET_HOST || "0.0.0.0",
@@ -115,9 +133,15 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
     maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
-    apiKeys: [...keys(env, "TINYUNET_API_KEYS", "infer"), ...keys(env, "TINYUNET_ADMIN_KEYS", "admin")],
+    apiKeys: [
+      ...keys(env, "TINYUNET_API_KEYS", "infer"),
+      ...keys(env, "TINYUNET_ADMIN_KEYS", "admin"),
+    ],
     auth: oneOf(env, "TINYUNET_AUTH", ["auto", "required", "off"] as const, "auto"),
-    metricsPublic: oneOf(env, "TINYUNET_METRICS_PUBLIC", ["1", "0", "true", "false"] as const, "1").match(/^(1|true)$/) !== null,
+    metricsPublic:
+      oneOf(env, "TINYUNET_METRICS_PUBLIC", ["1", "0", "true", "false"] as const, "1").match(
+        /^(1|true)$/,
+      ) !== null,
     corsOrigins: list(env.TINYUNET_CORS_ORIGINS),
     watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),

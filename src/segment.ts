@@ -6,7 +6,7 @@
  */
 import type { DecodedImage } from "./imaging/image.ts";
 import { keepLargestComponent } from "./imaging/largest_component.ts";
-import { type Segmentation, postprocess } from "./imaging/postprocess.ts";
+import { postprocess, type Segmentation } from "./imaging/postprocess.ts";
 import { preprocess } from "./imaging/preprocess.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "./models/model_version.ts";
 
@@ -44,13 +44,18 @@ export async function segmentImage(
   const t0 = performance.now();
   const { tensor, geometry } = preprocess(image, card.input);
   const t1 = performance.now();
-  const { outputs, timings, runtime } = await model.infer({ [card.input.name]: tensor }, options.precision, options.signal);
+  const { outputs, timings, runtime } = await model.infer(
+    { [card.input.name]: tensor },
+    options.precision,
+    options.signal,
+  );
   const t2 = performance.now();
   const output = outputs[card.output.name];
   if (!output) throw new Error(`model produced no "${card.output.name}" output`);
   const segmentation = postprocess(output, geometry, card.output.kind, card.threshold);
   if (options.postprocess !== "none" && card.postprocess.largest_component) {
-    segmentation.mask = keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
+    segmentation.mask =
+      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
     segmentation.postprocess.push("largest_component");
   }
   const t3 = performance.now();

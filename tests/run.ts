@@ -11,7 +11,9 @@ import { existsSync } from "node:fs";
 import { ensureSystemPackages } from "./system_deps.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const args = Deno.args.filter((a) => !a.startsWith("--deno-only") && !a.startsWith("--python-only"));
+const args = Deno.args.filter((a) =>
+  !a.startsWith("--deno-only") && !a.startsWith("--python-only")
+);
 const runDeno = !Deno.args.includes("--python-only");
 const runPython = !Deno.args.includes("--deno-only");
 const reports = await Deno.makeTempDir({ prefix: "tinyunet-tests-" });
@@ -36,15 +38,27 @@ function countJunit(xml: string): Counts {
 
 async function run(cmd: string[], env: Record<string, string> = {}): Promise<number> {
   console.log(`\n$ ${cmd.join(" ")}`);
-  const child = new Deno.Command(cmd[0], { args: cmd.slice(1), cwd: root, env, stdout: "inherit", stderr: "inherit" }).spawn();
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: root,
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
   return (await child.status).code;
 }
 
 function findPython(): string | null {
-  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "/usr/bin/python3", "python3"].filter(Boolean) as string[];
+  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "/usr/bin/python3", "python3"].filter(
+    Boolean,
+  ) as string[];
   for (const py of candidates) {
     try {
-      const out = new Deno.Command(py, { args: ["-c", "import torch, pytest"], stdout: "null", stderr: "null" }).outputSync();
+      const out = new Deno.Command(py, {
+        args: ["-c", "import torch, pytest"],
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
       if (out.success) return py;
     } catch { /* not installed */ }
   }
@@ -61,7 +75,13 @@ const add = (c: Counts) => {
 if (runDeno) {
   const junit = `${reports}/deno.xml`;
   const code = await run(
-    [Deno.execPath(), "test", "--allow-all", `--junit-path=${junit}`, ...(args.length ? args : ["tests/", "bench/"])],
+    [
+      Deno.execPath(),
+      "test",
+      "--allow-all",
+      `--junit-path=${junit}`,
+      ...(args.length ? args : ["tests/", "bench/"]),
+    ],
     { TINYUNET_LOG: "silent", ONNXRUNTIME_NODE_INSTALL: "skip" },
   );
   if (existsSync(junit)) add(countJunit(await Deno.readTextFile(junit)));
@@ -71,18 +91,33 @@ if (runDeno) {
 if (runPython && existsSync(`${root}/tests/distill`)) {
   const py = findPython();
   if (!py) {
-    console.error("no Python with torch and pytest found (apt-get install python3-torch python3-pytest); counting the Python suite as 1 failure");
+    console.error(
+      "no Python with torch and pytest found (apt-get install python3-torch python3-pytest); counting the Python suite as 1 failure",
+    );
     total.failed += 1;
   } else {
     const junit = `${reports}/pytest.xml`;
-    const code = await run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", `--junitxml=${junit}`, "tests/distill"]);
+    const code = await run([
+      py,
+      "-m",
+      "pytest",
+      "-q",
+      "-p",
+      "no:cacheprovider",
+      `--junitxml=${junit}`,
+      "tests/distill",
+    ]);
     if (existsSync(junit)) add(countJunit(await Deno.readTextFile(junit)));
     else if (code !== 0) total.failed += 1;
   }
 }
 
 await Deno.remove(reports, { recursive: true });
-if (stillMissing.length) console.log(`(system packages missing: ${stillMissing.join(" ")}: the tests that need them fail)`);
+if (stillMissing.length) {
+  console.log(
+    `(system packages missing: ${stillMissing.join(" ")}: the tests that need them fail)`,
+  );
+}
 if (total.skipped) console.log(`(${total.skipped} skipped, not counted as passed)`);
 console.log(`${total.passed} passed, ${total.failed} failed`);
 Deno.exit(total.failed > 0 ? 1 : 0);

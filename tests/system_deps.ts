@@ -8,7 +8,14 @@
  */
 
 /** Debian packages the suite uses. */
-export const PYTHON_PACKAGES = ["python3-torch", "python3-onnx", "python3-pytest", "python3-pil", "python3-scipy", "python3-numpy"];
+export const PYTHON_PACKAGES = [
+  "python3-torch",
+  "python3-onnx",
+  "python3-pytest",
+  "python3-pil",
+  "python3-scipy",
+  "python3-numpy",
+];
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
@@ -24,7 +31,9 @@ function ok(cmd: string, args: string[]): boolean {
 /** Packages missing on this machine. */
 export function missingPackages(): string[] {
   const missing: string[] = [];
-  if (!ok("/usr/bin/python3", ["-c", "import torch, onnx, pytest, PIL, scipy, numpy"])) missing.push(...PYTHON_PACKAGES);
+  if (!ok("/usr/bin/python3", ["-c", "import torch, onnx, pytest, PIL, scipy, numpy"])) {
+    missing.push(...PYTHON_PACKAGES);
+  }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
   return missing;
@@ -37,10 +46,16 @@ export function ensureSystemPackages(): string[] {
   const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(" ")}`;
   const root = Deno.uid?.() === 0;
   if (!root || Deno.env.get("TINYUNET_NO_APT") || !ok("apt-get", ["--version"])) {
-    console.error(`missing system packages: ${missing.join(" ")}\ninstall them with: sudo sh -c '${cmd}'`);
+    console.error(
+      `missing system packages: ${missing.join(" ")}\ninstall them with: sudo sh -c '${cmd}'`,
+    );
     return missing;
   }
   console.log(`installing missing system packages: ${missing.join(" ")}`);
-  new Deno.Command("sh", { args: ["-c", `${cmd} >/tmp/tinyunet-apt.log 2>&1`], stdout: "inherit", stderr: "inherit" }).outputSync();
+  new Deno.Command("sh", {
+    args: ["-c", `${cmd} >/tmp/tinyunet-apt.log 2>&1`],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).outputSync();
   return missingPackages();
 }

@@ -26,22 +26,34 @@ const { values } = parseArgs({
 });
 
 Deno.env.set("TINYUNET_LOG", Deno.env.get("TINYUNET_LOG") ?? "silent");
-const env = { ...Deno.env.toObject(), ...(values.models ? { TINYUNET_MODELS: values.models } : {}) };
+const env = {
+  ...Deno.env.toObject(),
+  ...(values.models ? { TINYUNET_MODELS: values.models } : {}),
+};
 const server = createApp(loadConfig(env));
 await server.ready;
 const http = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, server.app.fetch);
 try {
   await using chromium = await launchChromium();
-  const page = await chromium.browser.newPage({ viewport: { width: 960, height: 720 }, deviceScaleFactor: 1 });
+  const page = await chromium.browser.newPage({
+    viewport: { width: 960, height: 720 },
+    deviceScaleFactor: 1,
+  });
   await page.goto(`http://127.0.0.1:${http.addr.port}/`);
   await page.waitForSelector("#model option", { state: "attached" });
   await page.setInputFiles("#file", values.image!);
   await page.click("#segment");
-  await page.waitForFunction(() => /^(Done|Segmentation failed)/.test(document.getElementById("status")?.textContent ?? ""), null, { timeout: 120_000 });
+  await page.waitForFunction(
+    () => /^(Done|Segmentation failed)/.test(document.getElementById("status")?.textContent ?? ""),
+    null,
+    { timeout: 120_000 },
+  );
   const status = await page.textContent("#status");
   if (!status?.startsWith("Done")) throw new Error(`the page did not segment: ${status}`);
   const png = await page.screenshot({ fullPage: true, type: "png" });
-  if (png.length >= MAX_BYTES) throw new Error(`screenshot is ${png.length} bytes; keep it under ${MAX_BYTES}`);
+  if (png.length >= MAX_BYTES) {
+    throw new Error(`screenshot is ${png.length} bytes; keep it under ${MAX_BYTES}`);
+  }
   await Deno.writeFile(values.out!, png);
   console.log(`wrote ${values.out} (${png.length} bytes): ${status}`);
 } finally {

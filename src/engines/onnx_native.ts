@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { Engine, EngineProbe, EngineSession, ModelSource, SessionOptions, Tensor } from "./engine.ts";
+import type {
+  Engine,
+  EngineProbe,
+  EngineSession,
+  ModelSource,
+  SessionOptions,
+  Tensor,
+} from "./engine.ts";
 
 type Ort = typeof import("onnxruntime-node");
 let ortPromise: Promise<Ort> | undefined;
@@ -59,7 +66,10 @@ export const nativeEngine: Engine = {
       const ort = await loadOrt();
       return { available: true, reason: `onnxruntime-node ${ort.env.versions?.node ?? ""} loaded` };
     } catch (err) {
-      return { available: false, reason: `onnxruntime-node cannot load: ${(err as Error).message}` };
+      return {
+        available: false,
+        reason: `onnxruntime-node cannot load: ${(err as Error).message}`,
+      };
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {

@@ -9,7 +9,14 @@
  *
  * @module
  */
-import { EngineHangError, type EngineName, type EngineSession, type ModelSource, type SessionOptions, type Tensor } from "./engine.ts";
+import {
+  EngineHangError,
+  type EngineName,
+  type EngineSession,
+  type ModelSource,
+  type SessionOptions,
+  type Tensor,
+} from "./engine.ts";
 import type { InitMessage, WorkerReply } from "./onnx_web_worker.ts";
 
 /** The worker script; tests substitute a scripted one. */
@@ -65,7 +72,11 @@ class WorkerHandle {
     fn(p);
   }
 
-  run(feeds: Record<string, Tensor>, timeoutMs: number, engine: EngineName): Promise<Record<string, Tensor>> {
+  run(
+    feeds: Record<string, Tensor>,
+    timeoutMs: number,
+    engine: EngineName,
+  ): Promise<Record<string, Tensor>> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -137,10 +148,21 @@ export class WebWorkerSession implements EngineSession {
   ): Promise<WebWorkerSession> {
     let retries = watchdog.retries ?? 2;
     const threads = Math.max(1, options.threads ?? defaultThreads);
-    const init = { type: "init" as const, backend, model: model.bytes, externalData: model.externalData };
+    const init = {
+      type: "init" as const,
+      backend,
+      model: model.bytes,
+      externalData: model.externalData,
+    };
     const hangMs = options.hangTimeoutMs ?? DEFAULT_HANG_MS;
-    const session = new WebWorkerSession(engine, init, threads, hangMs, watchdog.workerUrl ?? WORKER_URL);
-    for (let attempt = 0; ; attempt++) {
+    const session = new WebWorkerSession(
+      engine,
+      init,
+      threads,
+      hangMs,
+      watchdog.workerUrl ?? WORKER_URL,
+    );
+    for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
         return session;
@@ -151,7 +173,9 @@ export class WebWorkerSession implements EngineSession {
           continue;
         }
         if (session.#threads === 1) throw err;
-        session.notes.push(`warm-up hung ${attempt + 1}× with ${session.#threads} threads; fell back to 1 thread`);
+        session.notes.push(
+          `warm-up hung ${attempt + 1}× with ${session.#threads} threads; fell back to 1 thread`,
+        );
         session.#threads = 1;
         retries = attempt + 1; // one more try at 1 thread
       }
@@ -163,7 +187,12 @@ export class WebWorkerSession implements EngineSession {
     const handle = new WorkerHandle({ ...this.init, threads: this.#threads }, this.workerUrl);
     this.#handle = handle;
     try {
-      const names = await withTimeout(handle.ready(), LOAD_TIMEOUT_MS, () => new Error(`${this.engine} engine did not load the model within ${LOAD_TIMEOUT_MS} ms`));
+      const names = await withTimeout(
+        handle.ready(),
+        LOAD_TIMEOUT_MS,
+        () =>
+          new Error(`${this.engine} engine did not load the model within ${LOAD_TIMEOUT_MS} ms`),
+      );
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
       if (warmup) await handle.run(warmup, this.hangMs, this.engine);

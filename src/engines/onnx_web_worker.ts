@@ -53,7 +53,11 @@ async function init(msg: InitMessage) {
     graphOptimizationLevel: "all",
     externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
   });
-  reply({ type: "ready", inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+  reply({
+    type: "ready",
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+  });
 }
 
 async function run(msg: RunMessage) {
@@ -80,6 +84,10 @@ self.onmessage = async (event: MessageEvent<InitMessage | RunMessage>) => {
     if (msg.type === "init") await init(msg);
     else await run(msg);
   } catch (err) {
-    reply({ type: "error", id: msg.type === "run" ? msg.id : undefined, message: String((err as Error)?.message ?? err) });
+    reply({
+      type: "error",
+      id: msg.type === "run" ? msg.id : undefined,
+      message: String((err as Error)?.message ?? err),
+    });
   }
 };

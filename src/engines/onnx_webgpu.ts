@@ -15,7 +15,8 @@ interface AdapterLike {
 
 /** Asks `navigator.gpu` for an adapter and reports whether it is a software one. */
 export async function probeWebGpu(): Promise<EngineProbe> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
+  const gpu =
+    (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterLike | null> } }).gpu;
   if (!gpu) return { available: false, reason: "navigator.gpu is not available" };
   let adapter: AdapterLike | null = null;
   try {
@@ -25,7 +26,8 @@ export async function probeWebGpu(): Promise<EngineProbe> {
   }
   if (!adapter) return { available: false, reason: "no WebGPU adapter" };
   const fallback = Boolean(adapter.isFallbackAdapter ?? adapter.info?.isFallbackAdapter);
-  const name = adapter.info?.description || adapter.info?.device || adapter.info?.vendor || "unknown adapter";
+  const name = adapter.info?.description || adapter.info?.device || adapter.info?.vendor ||
+    "unknown adapter";
   return {
     available: true,
     fallbackAdapter: fallback,
@@ -45,7 +47,14 @@ export const webgpuEngine: Engine = {
     }
     // A software adapter compiles shaders slowly: give the warm-up more time.
     const hangTimeoutMs = options.hangTimeoutMs ?? (probe.fallbackAdapter ? 180_000 : 60_000);
-    const session = await WebWorkerSession.create("webgpu", "webgpu", model, { ...options, hangTimeoutMs }, 1, { retries: 0 });
+    const session = await WebWorkerSession.create(
+      "webgpu",
+      "webgpu",
+      model,
+      { ...options, hangTimeoutMs },
+      1,
+      { retries: 0 },
+    );
     session.notes.push(probe.reason);
     return session;
   },

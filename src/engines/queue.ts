@@ -18,7 +18,11 @@ export class QueueFullError extends Error {
 /** Thrown when a job is abandoned (its signal aborted) before it started. */
 export class QueueAbortedError extends Error {
   constructor(reason?: unknown) {
-    super(`abandoned while queued${reason ? `: ${reason instanceof Error ? reason.message : reason}` : ""}`);
+    super(
+      `abandoned while queued${
+        reason ? `: ${reason instanceof Error ? reason.message : reason}` : ""
+      }`,
+    );
     this.name = "QueueAbortedError";
   }
 }
@@ -62,7 +66,10 @@ export class SerialQueue {
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<{ value: T; timings: JobTimings }> {
     if (signal?.aborted) return Promise.reject(new QueueAbortedError(signal.reason));
     if (this.#running && this.#waiting.length >= this.maxPending) {
-      const retry = Math.max(1, Math.ceil(((this.#waiting.length + 1) * this.#avgComputeMs) / 1000));
+      const retry = Math.max(
+        1,
+        Math.ceil(((this.#waiting.length + 1) * this.#avgComputeMs) / 1000),
+      );
       return Promise.reject(new QueueFullError(this.#waiting.length, retry));
     }
     const enqueued = performance.now();

@@ -16,7 +16,14 @@
  * ```
  * @module
  */
-import type { Engine, EngineProbe, EngineSession, ModelSource, SessionOptions, Tensor } from "./engine.ts";
+import type {
+  Engine,
+  EngineProbe,
+  EngineSession,
+  ModelSource,
+  SessionOptions,
+  Tensor,
+} from "./engine.ts";
 import { loadTfjs, type TfjsRuntime } from "./tfjs/backend.ts";
 import { compileModel, type Program, SUPPORTED_OPS } from "./tfjs/compile.ts";
 import { runProgram } from "./tfjs/run_program.ts";
@@ -33,9 +40,13 @@ export class TfjsWasmSession implements EngineSession {
   constructor(private runtime: TfjsRuntime, program: Program, requestedThreads?: number) {
     this.#program = program;
     const file = runtime.wasmFile.split("/").pop();
-    this.notes.push(`tfjs-backend-wasm ${runtime.version}, ${file} (${runtime.wasmBytes} bytes), ${runtime.threads} thread(s)`);
+    this.notes.push(
+      `tfjs-backend-wasm ${runtime.version}, ${file} (${runtime.wasmBytes} bytes), ${runtime.threads} thread(s)`,
+    );
     if (requestedThreads && requestedThreads > runtime.threads) {
-      this.notes.push(`asked for ${requestedThreads} threads; tfjs-backend-wasm runs ${runtime.threads} here`);
+      this.notes.push(
+        `asked for ${requestedThreads} threads; tfjs-backend-wasm runs ${runtime.threads} here`,
+      );
     }
   }
 
@@ -77,10 +88,15 @@ export const tfjsWasmEngine: Engine = {
       const rt = await loadTfjs();
       return {
         available: true,
-        reason: `tfjs-backend-wasm ${rt.version} (${rt.simd ? "SIMD" : "no SIMD"}, ${rt.threads} thread(s))`,
+        reason: `tfjs-backend-wasm ${rt.version} (${
+          rt.simd ? "SIMD" : "no SIMD"
+        }, ${rt.threads} thread(s))`,
       };
     } catch (err) {
-      return { available: false, reason: `tfjs-backend-wasm cannot start: ${(err as Error)?.message ?? err}` };
+      return {
+        available: false,
+        reason: `tfjs-backend-wasm cannot start: ${(err as Error)?.message ?? err}`,
+      };
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {

@@ -34,8 +34,19 @@ export interface ImageDecoder {
 /** Registered decoders, tried in order. */
 export const DECODERS: ImageDecoder[] = [
   { name: "png", mediaTypes: ["image/png"], sniff: isPng, decode: decodePng },
-  { name: "jpeg", mediaTypes: ["image/jpeg", "image/jpg", "image/pjpeg"], sniff: isJpeg, decode: decodeJpeg },
-  { name: "dicom", mediaTypes: ["application/dicom"], sniff: isDicom, corruptCode: "bad_dicom", decode: decodeDicom },
+  {
+    name: "jpeg",
+    mediaTypes: ["image/jpeg", "image/jpg", "image/pjpeg"],
+    sniff: isJpeg,
+    decode: decodeJpeg,
+  },
+  {
+    name: "dicom",
+    mediaTypes: ["application/dicom"],
+    sniff: isDicom,
+    corruptCode: "bad_dicom",
+    decode: decodeDicom,
+  },
 ];
 
 /** Media types accepted as an image body (anything else is 415). */
@@ -61,16 +72,30 @@ export async function decodeImage(
   const type = (mediaType ?? "").split(";")[0].trim().toLowerCase();
   const declared = DECODERS.find((d) => d.mediaTypes.includes(type));
   if (!declared && !GENERIC_TYPES.has(type)) {
-    throw new ApiError("unsupported_media_type", `unsupported content type "${type}"; send ${acceptedMediaTypes().join(", ")}`);
+    throw new ApiError(
+      "unsupported_media_type",
+      `unsupported content type "${type}"; send ${acceptedMediaTypes().join(", ")}`,
+    );
   }
   if (bytes.length === 0) throw new ApiError("bad_image", "the image is empty");
   const actual = DECODERS.find((d) => d.sniff(bytes));
   if (!actual) {
-    if (declared) throw new ApiError(declared.corruptCode ?? "bad_image", `the body is not a valid ${declared.name.toUpperCase()} (unrecognised signature)`);
-    throw new ApiError("unsupported_media_type", `unrecognised image format; send ${acceptedMediaTypes().join(", ")}`);
+    if (declared) {
+      throw new ApiError(
+        declared.corruptCode ?? "bad_image",
+        `the body is not a valid ${declared.name.toUpperCase()} (unrecognised signature)`,
+      );
+    }
+    throw new ApiError(
+      "unsupported_media_type",
+      `unrecognised image format; send ${acceptedMediaTypes().join(", ")}`,
+    );
   }
   if (declared && declared !== actual) {
-    throw new ApiError("bad_image", `content type says ${declared.name} but the bytes are ${actual.name}`);
+    throw new ApiError(
+      "bad_image",
+      `content type says ${declared.name} but the bytes are ${actual.name}`,
+    );
   }
   return await actual.decode(bytes, options);
 }

@@ -19,7 +19,14 @@ import type { DecodeOptions } from "./decode.ts";
 import { type DicomDataSet, parseDicomFile } from "./dicom_parse.ts";
 import { frameSamples, type PixelModule, readPixelModule } from "./dicom_pixels.ts";
 import { BIG_ENDIAN_SYNTAX } from "./dicom_transfer_syntax.ts";
-import { applyWindow, invertInPlace, parseVoiFunction, stretchMinMax, type Window, windowProblem } from "./dicom_window.ts";
+import {
+  applyWindow,
+  invertInPlace,
+  parseVoiFunction,
+  stretchMinMax,
+  type Window,
+  windowProblem,
+} from "./dicom_window.ts";
 import type { DecodedImage } from "./image.ts";
 
 export { isDicom } from "./dicom_parse.ts";
@@ -28,7 +35,10 @@ export { isDicom } from "./dicom_parse.ts";
 export function pixelSpacing(ds: DicomDataSet): [number, number] | undefined {
   for (const tag of ["x00280030", "x00181164"]) {
     const row = ds.floatString(tag, 0), col = ds.floatString(tag, 1);
-    if (row !== undefined && col !== undefined && row > 0 && col > 0 && Number.isFinite(row) && Number.isFinite(col)) return [row, col];
+    if (
+      row !== undefined && col !== undefined && row > 0 && col > 0 && Number.isFinite(row) &&
+      Number.isFinite(col)
+    ) return [row, col];
   }
   return undefined;
 }
@@ -37,10 +47,18 @@ export function pixelSpacing(ds: DicomDataSet): [number, number] | undefined {
 function frameIndex(pm: PixelModule, frame: number | undefined): number {
   if (frame === undefined) {
     if (pm.frames === 1) return 0;
-    throw new ApiError("unsupported_image", `the DICOM object has ${pm.frames} frames; choose the one to segment with ?frame=1..${pm.frames}`);
+    throw new ApiError(
+      "unsupported_image",
+      `the DICOM object has ${pm.frames} frames; choose the one to segment with ?frame=1..${pm.frames}`,
+    );
   }
   if (!Number.isSafeInteger(frame) || frame < 1 || frame > pm.frames) {
-    throw new ApiError("bad_request", `frame ${frame} is out of range: the DICOM object has ${pm.frames} frame${pm.frames === 1 ? "" : "s"} (1..${pm.frames})`);
+    throw new ApiError(
+      "bad_request",
+      `frame ${frame} is out of range: the DICOM object has ${pm.frames} frame${
+        pm.frames === 1 ? "" : "s"
+      } (1..${pm.frames})`,
+    );
   }
   return frame - 1;
 }
@@ -58,7 +76,12 @@ function chooseWindow(ds: DicomDataSet, override: [number, number] | undefined):
   if (center === undefined || width === undefined) return null;
   const w = { center, width, fn };
   const problem = windowProblem(w);
-  if (problem) throw new ApiError("bad_dicom", `the file's Window Center/Width is unusable (${problem}); pass ?window=center,width`);
+  if (problem) {
+    throw new ApiError(
+      "bad_dicom",
+      `the file's Window Center/Width is unusable (${problem}); pass ?window=center,width`,
+    );
+  }
   return w;
 }
 
@@ -66,7 +89,10 @@ function rescale(ds: DicomDataSet, samples: Int32Array): Float32Array {
   const slope = ds.floatString("x00281053", 0) ?? 1;
   const intercept = ds.floatString("x00281052", 0) ?? 0;
   if (!Number.isFinite(slope) || !Number.isFinite(intercept) || slope === 0) {
-    throw new ApiError("bad_dicom", `Rescale Slope/Intercept must be finite numbers with a non-zero slope; got ${slope}/${intercept}`);
+    throw new ApiError(
+      "bad_dicom",
+      `Rescale Slope/Intercept must be finite numbers with a non-zero slope; got ${slope}/${intercept}`,
+    );
   }
   const out = new Float32Array(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = samples[i] * slope + intercept;
@@ -85,10 +111,22 @@ export function decodeDicom(bytes: Uint8Array, options: DecodeOptions): DecodedI
   const pm = readPixelModule(ds, options.maxPixels);
   const index = frameIndex(pm, options.frame);
   const samples = frameSamples(ds, pm, index, transferSyntax === BIG_ENDIAN_SYNTAX);
-  const base = { width: pm.columns, height: pm.rows, source: "dicom", pixelSpacingMm: pixelSpacing(ds) };
+  const base = {
+    width: pm.columns,
+    height: pm.rows,
+    source: "dicom",
+    pixelSpacingMm: pixelSpacing(ds),
+  };
   if (pm.photometric === "RGB") {
-    if (pm.signed) throw new ApiError("unsupported_image", "signed RGB pixel data is not supported");
-    if (options.window) throw new ApiError("bad_request", "window applies to greyscale (MONOCHROME1/2) DICOM only; this one is RGB");
+    if (pm.signed) {
+      throw new ApiError("unsupported_image", "signed RGB pixel data is not supported");
+    }
+    if (options.window) {
+      throw new ApiError(
+        "bad_request",
+        "window applies to greyscale (MONOCHROME1/2) DICOM only; this one is RGB",
+      );
+    }
     const data = pm.bitsAllocated === 8 ? Uint8Array.from(samples) : Uint16Array.from(samples);
     return { ...base, channels: 3, data, maxValue: 2 ** pm.bitsStored - 1 };
   }

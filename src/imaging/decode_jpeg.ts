@@ -14,7 +14,9 @@ export function isJpeg(bytes: Uint8Array): boolean {
 }
 
 /** Finds the frame size in the first SOF marker; null if the header is cut short. */
-export function jpegSize(bytes: Uint8Array): { width: number; height: number; components: number } | null {
+export function jpegSize(
+  bytes: Uint8Array,
+): { width: number; height: number; components: number } | null {
   let i = 2;
   while (i + 9 < bytes.length) {
     if (bytes[i] !== 0xff) return null;
@@ -24,7 +26,8 @@ export function jpegSize(bytes: Uint8Array): { width: number; height: number; co
       continue;
     }
     const length = (bytes[i + 2] << 8) | bytes[i + 3];
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 &&
+      marker !== 0xcc;
     if (isSof) {
       return {
         height: (bytes[i + 5] << 8) | bytes[i + 6],
@@ -47,7 +50,10 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): DecodedImag
   const { width, height } = size;
   if (width === 0 || height === 0) throw new ApiError("bad_image", "JPEG has zero width or height");
   if (width * height > limits.maxPixels) {
-    throw new ApiError("too_many_pixels", `image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
+    throw new ApiError(
+      "too_many_pixels",
+      `image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`,
+    );
   }
   let decoded;
   try {
@@ -71,5 +77,12 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): DecodedImag
     for (let i = 0; i < n; i++) grey[i] = data[3 * i];
     return { width, height, channels: 1, data: grey, maxValue: 255, source: "jpeg" };
   }
-  return { width, height, channels: 3, data: data.subarray(0, n * 3), maxValue: 255, source: "jpeg" };
+  return {
+    width,
+    height,
+    channels: 3,
+    data: data.subarray(0, n * 3),
+    maxValue: 255,
+    source: "jpeg",
+  };
 }

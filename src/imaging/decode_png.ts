@@ -54,7 +54,10 @@ export function decodePng(bytes: Uint8Array, limits: DecodeLimits): DecodedImage
   const { width, height } = pngSize(bytes);
   if (width === 0 || height === 0) throw new ApiError("bad_image", "PNG has zero width or height");
   if (width * height > limits.maxPixels) {
-    throw new ApiError("too_many_pixels", `image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
+    throw new ApiError(
+      "too_many_pixels",
+      `image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`,
+    );
   }
   let png;
   try {
@@ -66,7 +69,14 @@ export function decodePng(bytes: Uint8Array, limits: DecodeLimits): DecodedImage
   if (png.palette) {
     const rgb = convertIndexedToRgb(png);
     const channels = rgb.length / n;
-    return { width, height, channels: 3, data: channels === 3 ? rgb : dropAlpha(rgb, n, channels, 3), maxValue: 255, source: "png" };
+    return {
+      width,
+      height,
+      channels: 3,
+      data: channels === 3 ? rgb : dropAlpha(rgb, n, channels, 3),
+      maxValue: 255,
+      source: "png",
+    };
   }
   let data = png.data as Uint8Array | Uint16Array;
   if (png.depth < 8) data = unpackBits(data as Uint8Array, width, height, png.depth);
@@ -77,11 +87,25 @@ export function decodePng(bytes: Uint8Array, limits: DecodeLimits): DecodedImage
     case 1:
       return { width, height, channels: 1, data, maxValue, source: "png" };
     case 2:
-      return { width, height, channels: 1, data: dropAlpha(data, n, 2, 1), maxValue, source: "png" };
+      return {
+        width,
+        height,
+        channels: 1,
+        data: dropAlpha(data, n, 2, 1),
+        maxValue,
+        source: "png",
+      };
     case 3:
       return { width, height, channels: 3, data, maxValue, source: "png" };
     case 4:
-      return { width, height, channels: 3, data: dropAlpha(data, n, 4, 3), maxValue, source: "png" };
+      return {
+        width,
+        height,
+        channels: 3,
+        data: dropAlpha(data, n, 4, 3),
+        maxValue,
+        source: "png",
+      };
     default:
       throw new ApiError("bad_image", `PNG with ${png.channels} channels`);
   }

@@ -44,7 +44,8 @@ const parser = dicomParser as unknown as {
 
 /** Whether the bytes are a DICOM Part 10 file ("DICM" after the 128-byte preamble). */
 export function isDicom(bytes: Uint8Array): boolean {
-  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 &&
+    bytes[131] === 0x4d;
 }
 
 /** The message inside whatever dicom-parser threw (a string, an Error, or `{exception}`). */
@@ -67,14 +68,24 @@ export function parseDicomFile(bytes: Uint8Array, maxInflatedBytes: number): Par
   } catch (err) {
     throw new ApiError("bad_dicom", `corrupt DICOM file meta information: ${parserMessage(err)}`);
   }
-  if (!transferSyntax) throw new ApiError("bad_dicom", "DICOM file meta information has no Transfer Syntax UID (0002,0010)");
+  if (!transferSyntax) {
+    throw new ApiError(
+      "bad_dicom",
+      "DICOM file meta information has no Transfer Syntax UID (0002,0010)",
+    );
+  }
   checkTransferSyntax(transferSyntax);
   const inflater = (whole: Uint8Array, position: number): Uint8Array => {
     let inflated: Uint8Array;
     try {
       inflated = inflateRawSync(whole.subarray(position), { maxOutputLength: maxInflatedBytes });
     } catch (err) {
-      throw new ApiError("bad_dicom", `deflated DICOM does not inflate within ${maxInflatedBytes} bytes: ${(err as Error).message}`);
+      throw new ApiError(
+        "bad_dicom",
+        `deflated DICOM does not inflate within ${maxInflatedBytes} bytes: ${
+          (err as Error).message
+        }`,
+      );
     }
     const out = new Uint8Array(position + inflated.length);
     out.set(whole.subarray(0, position));
@@ -111,7 +122,8 @@ const CHARSETS: Record<string, string> = {
 
 /** A decoder for the dataset's Specific Character Set (0008,0005); Latin-1 when unknown. */
 export function textDecoderFor(dataSet: DicomDataSet): TextDecoder {
-  const term = (dataSet.string("x00080005") ?? "").split("\\").find((t) => t.trim() !== "")?.trim() ?? "";
+  const term =
+    (dataSet.string("x00080005") ?? "").split("\\").find((t) => t.trim() !== "")?.trim() ?? "";
   return new TextDecoder(CHARSETS[term] ?? "windows-1252");
 }
 
@@ -119,7 +131,11 @@ export function textDecoderFor(dataSet: DicomDataSet): TextDecoder {
  * A text element decoded in the file's character set, trailing padding removed
  * (all values, backslash-separated, as stored); undefined when absent or empty.
  */
-export function dicomText(dataSet: DicomDataSet, tag: string, decoder = textDecoderFor(dataSet)): string | undefined {
+export function dicomText(
+  dataSet: DicomDataSet,
+  tag: string,
+  decoder = textDecoderFor(dataSet),
+): string | undefined {
   const el = dataSet.elements[tag];
   if (!el || el.length === 0) return undefined;
   const raw = dataSet.byteArray.subarray(el.dataOffset, el.dataOffset + el.length);

@@ -6,7 +6,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { dicomText, type DicomDataSet, parseDicomFile, textDecoderFor } from "./dicom_parse.ts";
+import { type DicomDataSet, dicomText, parseDicomFile, textDecoderFor } from "./dicom_parse.ts";
 import { pixelSpacing } from "./decode_dicom.ts";
 
 /** Patient and study attributes copied verbatim into derived objects. */
@@ -42,7 +42,14 @@ export interface DicomSource {
 
 function uid(ds: DicomDataSet, tag: string, name: string): string {
   const v = ds.string(tag)?.replace(/\0/g, "").trim();
-  if (!v) throw new ApiError("bad_dicom", `the source DICOM has no ${name} (${tag.slice(1, 5)},${tag.slice(5)}), so a segmentation cannot reference it`);
+  if (!v) {
+    throw new ApiError(
+      "bad_dicom",
+      `the source DICOM has no ${name} (${tag.slice(1, 5)},${
+        tag.slice(5)
+      }), so a segmentation cannot reference it`,
+    );
+  }
   return v;
 }
 

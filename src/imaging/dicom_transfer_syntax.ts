@@ -22,7 +22,8 @@ const COMPRESSED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
   "1.2.840.10008.1.2.4.50": "JPEG Baseline (Process 1)",
   "1.2.840.10008.1.2.4.51": "JPEG Extended (Process 2 & 4)",
   "1.2.840.10008.1.2.4.57": "JPEG Lossless, Non-Hierarchical (Process 14)",
-  "1.2.840.10008.1.2.4.70": "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])",
+  "1.2.840.10008.1.2.4.70":
+    "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])",
   "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless",
   "1.2.840.10008.1.2.4.81": "JPEG-LS Lossy (Near-Lossless)",
   "1.2.840.10008.1.2.4.90": "JPEG 2000 Image Compression (Lossless Only)",
@@ -44,7 +45,8 @@ const COMPRESSED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
   "1.2.840.10008.1.2.4.111": "JPEG XL JPEG Recompression",
   "1.2.840.10008.1.2.4.112": "JPEG XL",
   "1.2.840.10008.1.2.4.201": "High-Throughput JPEG 2000 Image Compression (Lossless Only)",
-  "1.2.840.10008.1.2.4.202": "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)",
+  "1.2.840.10008.1.2.4.202":
+    "High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)",
   "1.2.840.10008.1.2.4.203": "High-Throughput JPEG 2000 Image Compression",
   "1.2.840.10008.1.2.5": "RLE Lossless",
   "1.2.840.10008.1.2.8.1": "Deflated Image Frame Compression",
@@ -52,7 +54,8 @@ const COMPRESSED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
 
 /** The name of a transfer syntax UID ("unknown transfer syntax" when not listed). */
 export function transferSyntaxName(uid: string): string {
-  return NATIVE_TRANSFER_SYNTAXES[uid] ?? COMPRESSED_TRANSFER_SYNTAXES[uid] ?? "unknown transfer syntax";
+  return NATIVE_TRANSFER_SYNTAXES[uid] ?? COMPRESSED_TRANSFER_SYNTAXES[uid] ??
+    "unknown transfer syntax";
 }
 
 /**
@@ -61,9 +64,13 @@ export function transferSyntaxName(uid: string): string {
  */
 export function checkTransferSyntax(uid: string): void {
   if (uid in NATIVE_TRANSFER_SYNTAXES) return;
-  const supported = Object.entries(NATIVE_TRANSFER_SYNTAXES).map(([u, n]) => `${n} (${u})`).join(", ");
+  const supported = Object.entries(NATIVE_TRANSFER_SYNTAXES).map(([u, n]) => `${n} (${u})`).join(
+    ", ",
+  );
   throw new ApiError(
     "unsupported_transfer_syntax",
-    `DICOM transfer syntax ${uid} (${transferSyntaxName(uid)}) is not supported; send uncompressed pixel data: ${supported}`,
+    `DICOM transfer syntax ${uid} (${
+      transferSyntaxName(uid)
+    }) is not supported; send uncompressed pixel data: ${supported}`,
   );
 }

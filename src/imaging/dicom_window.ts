@@ -21,13 +21,20 @@ export interface Window {
 export function parseVoiFunction(value: string | undefined): VoiFunction {
   const v = (value ?? "").trim().toUpperCase() || "LINEAR";
   if (v === "LINEAR" || v === "LINEAR_EXACT" || v === "SIGMOID") return v;
-  throw new ApiError("unsupported_image", `VOI LUT Function "${v.slice(0, 16)}" is not supported; LINEAR, LINEAR_EXACT and SIGMOID are`);
+  throw new ApiError(
+    "unsupported_image",
+    `VOI LUT Function "${v.slice(0, 16)}" is not supported; LINEAR, LINEAR_EXACT and SIGMOID are`,
+  );
 }
 
 /** Why a window is unusable, or null when it is fine. */
 export function windowProblem(w: Window): string | null {
-  if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) return "center and width must be finite numbers";
-  if (w.fn === "LINEAR" && w.width < 1) return `width ${w.width} is below 1 (LINEAR windows need width ≥ 1)`;
+  if (!Number.isFinite(w.center) || !Number.isFinite(w.width)) {
+    return "center and width must be finite numbers";
+  }
+  if (w.fn === "LINEAR" && w.width < 1) {
+    return `width ${w.width} is below 1 (LINEAR windows need width ≥ 1)`;
+  }
   if (w.width <= 0) return `width ${w.width} must be positive`;
   return null;
 }
@@ -40,7 +47,12 @@ export function parseWindowParam(text: string): [number, number] {
   const parts = text.split(",");
   const nums = parts.map((p) => (p.trim() === "" ? NaN : Number(p)));
   if (parts.length !== 2 || !nums.every(Number.isFinite) || nums[1] <= 0) {
-    throw new ApiError("bad_request", `window must be "center,width" with a positive width (e.g. window=40,400); got "${text.slice(0, 40)}"`);
+    throw new ApiError(
+      "bad_request",
+      `window must be "center,width" with a positive width (e.g. window=40,400); got "${
+        text.slice(0, 40)
+      }"`,
+    );
   }
   return [nums[0], nums[1]];
 }
@@ -50,7 +62,9 @@ export function applyWindow(values: Float32Array, w: Window): Float32Array {
   const out = new Float32Array(values.length);
   const { center: c, width: wd } = w;
   if (w.fn === "SIGMOID") {
-    for (let i = 0; i < values.length; i++) out[i] = 1 / (1 + Math.exp((-4 * (values[i] - c)) / wd));
+    for (let i = 0; i < values.length; i++) {
+      out[i] = 1 / (1 + Math.exp((-4 * (values[i] - c)) / wd));
+    }
   } else if (w.fn === "LINEAR_EXACT") {
     const lo = c - wd / 2, hi = c + wd / 2;
     for (let i = 0; i < values.length; i++) {

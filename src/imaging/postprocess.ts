@@ -33,8 +33,13 @@ export function postprocess(
   threshold: number,
 ): Segmentation {
   const [n, c, h, w] = output.dims;
-  if (output.dims.length !== 4 || n !== 1 || c !== 1 || h !== geometry.inputHeight || w !== geometry.inputWidth) {
-    throw new Error(`model output has shape [${output.dims}], expected [1,1,${geometry.inputHeight},${geometry.inputWidth}]`);
+  if (
+    output.dims.length !== 4 || n !== 1 || c !== 1 || h !== geometry.inputHeight ||
+    w !== geometry.inputWidth
+  ) {
+    throw new Error(
+      `model output has shape [${output.dims}], expected [1,1,${geometry.inputHeight},${geometry.inputWidth}]`,
+    );
   }
   const { scaledWidth: sw, scaledHeight: sh, padTop, padLeft } = geometry;
   const cropped = new Float32Array(sw * sh);
@@ -48,5 +53,12 @@ export function postprocess(
   const probability = resizePlane(cropped, sw, sh, geometry.width, geometry.height);
   const mask = new Uint8Array(probability.length);
   for (let i = 0; i < mask.length; i++) mask[i] = probability[i] > threshold ? 1 : 0;
-  return { width: geometry.width, height: geometry.height, mask, probability, threshold, postprocess: [] };
+  return {
+    width: geometry.width,
+    height: geometry.height,
+    mask,
+    probability,
+    threshold,
+    postprocess: [],
+  };
 }

@@ -93,7 +93,10 @@ export function planGeometry(width: number, height: number, spec: InputSpec): Ge
  * Builds the model's input tensor for an image.
  * @returns the NCHW float32 tensor and the geometry to undo it
  */
-export function preprocess(image: DecodedImage, spec: InputSpec): { tensor: Tensor; geometry: Geometry } {
+export function preprocess(
+  image: DecodedImage,
+  spec: InputSpec,
+): { tensor: Tensor; geometry: Geometry } {
   const g = planGeometry(image.width, image.height, spec);
   const planes = toPlanes(image, spec.channels);
   const plane = g.inputWidth * g.inputHeight;

@@ -32,7 +32,7 @@ function taps(inSize: number, outSize: number): Taps {
       weights[i * width + (j - lo)] = w;
       total += w;
     }
-    if (total > 0) for (let j = 0; j < hi - lo; j++) weights[i * width + j] /= total;
+    if (total > 0) { for (let j = 0; j < hi - lo; j++) weights[i * width + j] /= total; }
     start[i] = lo;
     count[i] = hi - lo;
   }

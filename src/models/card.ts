@@ -27,7 +27,10 @@ export const InputSpecSchema = z.object({
   std: z.array(z.number().positive()).min(1),
 }).superRefine((v, ctx) => {
   if (v.mean.length !== v.channels || v.std.length !== v.channels) {
-    ctx.addIssue({ code: "custom", message: `mean and std need ${v.channels} values (one per channel)` });
+    ctx.addIssue({
+      code: "custom",
+      message: `mean and std need ${v.channels} values (one per channel)`,
+    });
   }
   if ((v.height === null) !== (v.width === null)) {
     ctx.addIssue({ code: "custom", message: "height and width must both be fixed or both null" });

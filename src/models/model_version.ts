@@ -10,7 +10,12 @@
  * @module
  */
 import type { EngineName, EngineSession, Tensor } from "../engines/engine.ts";
-import { type JobTimings, QueueAbortedError, QueueFullError, SerialQueue } from "../engines/queue.ts";
+import {
+  type JobTimings,
+  QueueAbortedError,
+  QueueFullError,
+  SerialQueue,
+} from "../engines/queue.ts";
 import { ApiError } from "../errors.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
@@ -77,7 +82,12 @@ export function warmupInput(card: ModelCard): Record<string, Tensor> {
   const round = (v: number) => Math.ceil(v / input.pad_multiple) * input.pad_multiple;
   const h = input.height ?? round(input.resize?.long_side ?? 256);
   const w = input.width ?? round(input.resize?.long_side ?? 256);
-  return { [input.name]: { data: new Float32Array(input.channels * h * w), dims: [1, input.channels, h, w] } };
+  return {
+    [input.name]: {
+      data: new Float32Array(input.channels * h * w),
+      dims: [1, input.channels, h, w],
+    },
+  };
 }
 
 /** Models below this many parameters run on one thread unless told otherwise. */
@@ -146,7 +156,9 @@ export class ModelVersion {
 
   async #createSlot(precision: Precision): Promise<Slot> {
     const { source, info } = await readModelSource(this.entry, precision);
-    const choice: EngineChoice = this.card.engine !== "auto" ? this.card.engine : this.options.engine;
+    const choice: EngineChoice = this.card.engine !== "auto"
+      ? this.card.engine
+      : this.options.engine;
     const selection = await selectEngine(choice);
     const threads = this.options.threads ?? smallModelThreads(info);
     const session = await selection.engine.createSession(source, {
@@ -171,7 +183,11 @@ export class ModelVersion {
   /** Runs waiting plus running, over all precisions loaded. */
   async queueDepth(): Promise<number> {
     const settled = await Promise.allSettled([...this.#slots.values()]);
-    return settled.reduce((n, s) => n + (s.status === "fulfilled" ? s.value.queue.depth + (s.value.queue.busy ? 1 : 0) : 0), 0);
+    return settled.reduce(
+      (n, s) =>
+        n + (s.status === "fulfilled" ? s.value.queue.depth + (s.value.queue.busy ? 1 : 0) : 0),
+      0,
+    );
   }
 
   /**
@@ -205,13 +221,23 @@ export class ModelVersion {
     } catch (err) {
       const waited = performance.now() - started;
       if (err instanceof QueueFullError) this.#report(precision, slot, "queue_full", 0, 0, err);
-      else if (err instanceof QueueAbortedError) this.#report(precision, slot, "aborted", waited, 0, err);
-      else if (slot && !(err instanceof ApiError)) this.#report(precision, slot, "failed", 0, waited, err);
+      else if (err instanceof QueueAbortedError) {
+        this.#report(precision, slot, "aborted", waited, 0, err);
+      } else if (slot && !(err instanceof ApiError)) {
+        this.#report(precision, slot, "failed", 0, waited, err);
+      }
       throw err;
     }
   }
 
-  #report(precision: Precision, slot: Slot | undefined, outcome: InferenceOutcome, queueMs: number, computeMs: number, error?: unknown) {
+  #report(
+    precision: Precision,
+    slot: Slot | undefined,
+    outcome: InferenceOutcome,
+    queueMs: number,
+    computeMs: number,
+    error?: unknown,
+  ) {
     try {
       this.options.observer?.({
         model: this.name,
@@ -227,7 +253,10 @@ export class ModelVersion {
   }
 
   #unloadedError() {
-    return new ApiError("model_not_found", `model "${this.name}" version "${this.version}" was unloaded`);
+    return new ApiError(
+      "model_not_found",
+      `model "${this.name}" version "${this.version}" was unloaded`,
+    );
   }
 
   /**
@@ -247,7 +276,13 @@ export class ModelVersion {
   }
 }
 
-function runtimeInfo(session: EngineSession, reason: string, precision: Precision, file: string, info: ModelInfo): RuntimeInfo {
+function runtimeInfo(
+  session: EngineSession,
+  reason: string,
+  precision: Precision,
+  file: string,
+  info: ModelInfo,
+): RuntimeInfo {
   return {
     engine: session.engine,
     threads: session.threads,

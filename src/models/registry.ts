@@ -12,7 +12,13 @@
  */
 import { ApiError } from "../errors.ts";
 import { type InferenceObserver, type LoadOptions, ModelVersion } from "./model_version.ts";
-import { compareVersions, type ModelEntry, readEntry, readRepositorySettings, scanRepository } from "./repository.ts";
+import {
+  compareVersions,
+  type ModelEntry,
+  readEntry,
+  readRepositorySettings,
+  scanRepository,
+} from "./repository.ts";
 import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
 /** Lifecycle of the registry (`draining` while the server shuts down). */
@@ -113,16 +119,26 @@ export class ModelRegistry {
     try {
       const entries = await scanRepository(this.root);
       if (entries.length === 0) throw new Error(`no models found under ${this.root}`);
-      const fingerprints = new Map((await listVersionDirs(this.root)).map((d) => [`${d.name}/${d.version}`, d.fingerprint]));
+      const fingerprints = new Map(
+        (await listVersionDirs(this.root)).map((d) => [`${d.name}/${d.version}`, d.fingerprint]),
+      );
       for (const entry of entries) {
         const mv = await this.add(entry); // not inside `onLoaded?.(…)`: that skips its argument when there is no callback
         onLoaded?.(mv);
         const key = `${entry.name}/${entry.version}`;
-        this.#index.set(key, { name: entry.name, version: entry.version, state: "READY", reason: "", fingerprint: fingerprints.get(key) });
+        this.#index.set(key, {
+          name: entry.name,
+          version: entry.version,
+          state: "READY",
+          reason: "",
+          fingerprint: fingerprints.get(key),
+        });
       }
       defaultModel ??= (await readRepositorySettings(this.root)).defaultModel;
       if (defaultModel && !this.#models.has(defaultModel)) {
-        throw new Error(`default model "${defaultModel}" is not in ${this.root} (has ${this.names().join(", ")})`);
+        throw new Error(
+          `default model "${defaultModel}" is not in ${this.root} (has ${this.names().join(", ")})`,
+        );
       }
       this.defaultModel = defaultModel ?? this.names()[0];
       if (this.#state === "loading") this.#state = "ready";
@@ -177,16 +193,42 @@ export class ModelRegistry {
         results.push({ ...publicEntry(known), action: "unchanged" });
         continue;
       }
-      this.#index.set(key, { name: d.name, version: d.version, state: "LOADING", reason: "", fingerprint: known?.fingerprint });
+      this.#index.set(key, {
+        name: d.name,
+        version: d.version,
+        state: "LOADING",
+        reason: "",
+        fingerprint: known?.fingerprint,
+      });
       try {
         await this.add(await readEntry(this.root, d.name, d.version));
-        this.#index.set(key, { name: d.name, version: d.version, state: "READY", reason: "", fingerprint: d.fingerprint });
-        results.push({ name: d.name, version: d.version, state: "READY", reason: "", action: "loaded" });
+        this.#index.set(key, {
+          name: d.name,
+          version: d.version,
+          state: "READY",
+          reason: "",
+          fingerprint: d.fingerprint,
+        });
+        results.push({
+          name: d.name,
+          version: d.version,
+          state: "READY",
+          reason: "",
+          action: "loaded",
+        });
       } catch (err) {
         const message = (err as Error).message;
-        const reason = serving ? `reload failed, still serving the previous files: ${message}` : message;
+        const reason = serving
+          ? `reload failed, still serving the previous files: ${message}`
+          : message;
         const state = serving ? "READY" : "UNAVAILABLE";
-        this.#index.set(key, { name: d.name, version: d.version, state, reason, fingerprint: d.fingerprint });
+        this.#index.set(key, {
+          name: d.name,
+          version: d.version,
+          state,
+          reason,
+          fingerprint: d.fingerprint,
+        });
         results.push({ name: d.name, version: d.version, state, reason, action: "failed" });
       }
     }
@@ -194,7 +236,13 @@ export class ModelRegistry {
       if (seen.has(key) || (name !== undefined && record.name !== name)) continue;
       this.#index.delete(key);
       if (this.has(record.name, record.version)) await this.remove(record.name, record.version);
-      results.push({ name: record.name, version: record.version, state: "UNAVAILABLE", reason: "folder removed", action: "removed" });
+      results.push({
+        name: record.name,
+        version: record.version,
+        state: "UNAVAILABLE",
+        reason: "folder removed",
+        action: "removed",
+      });
     }
     return results;
   }
@@ -211,7 +259,9 @@ export class ModelRegistry {
     checkName(name);
     const results = await this.sync(name, true);
     const present = results.filter((r) => r.action !== "removed");
-    if (present.length === 0) throw new ApiError("model_not_found", `the repository has no version of model "${name}"`);
+    if (present.length === 0) {
+      throw new ApiError("model_not_found", `the repository has no version of model "${name}"`);
+    }
     if (present.some((r) => r.action === "failed")) throw new ModelLoadError(results);
     return results;
   }
@@ -224,7 +274,9 @@ export class ModelRegistry {
   unloadModel(name: string): Promise<IndexEntry[]> {
     checkName(name);
     return this.#exclusive(async () => {
-      if (!this.#models.has(name)) throw new ApiError("model_not_found", `model "${name}" is not loaded`);
+      if (!this.#models.has(name)) {
+        throw new ApiError("model_not_found", `model "${name}" is not loaded`);
+      }
       await this.remove(name);
       const out: IndexEntry[] = [];
       for (const record of this.#index.values()) {
@@ -241,7 +293,9 @@ export class ModelRegistry {
   async remove(name: string, version?: string): Promise<void> {
     const versions = this.#models.get(name);
     if (!versions) return;
-    const gone = version ? [versions.get(version)].filter((v) => v !== undefined) : [...versions.values()];
+    const gone = version
+      ? [versions.get(version)].filter((v) => v !== undefined)
+      : [...versions.values()];
     if (version) versions.delete(version);
     if (!version || versions.size === 0) this.#models.delete(name);
     await Promise.all(gone.map((mv) => mv.unload()));
@@ -255,7 +309,9 @@ export class ModelRegistry {
   /** Versions of a model, oldest first. */
   versions(name: string): ModelVersion[] {
     const versions = this.#models.get(name);
-    return versions ? [...versions.values()].sort((a, b) => compareVersions(a.version, b.version)) : [];
+    return versions
+      ? [...versions.values()].sort((a, b) => compareVersions(a.version, b.version))
+      : [];
   }
 
   /** Every loaded version. */
@@ -275,18 +331,30 @@ export class ModelRegistry {
    */
   get(name: string | undefined, version?: string): ModelVersion {
     const modelName = name ?? this.defaultModel;
-    if (!modelName) throw new ApiError("model_not_ready", "no model is loaded yet", { "Retry-After": "1" });
+    if (!modelName) {
+      throw new ApiError("model_not_ready", "no model is loaded yet", { "Retry-After": "1" });
+    }
     const versions = this.#models.get(modelName);
     if (!versions && this.#state === "loading") {
-      throw new ApiError("model_not_ready", `model "${truncate(modelName)}" is not loaded yet`, { "Retry-After": "1" });
+      throw new ApiError("model_not_ready", `model "${truncate(modelName)}" is not loaded yet`, {
+        "Retry-After": "1",
+      });
     }
     if (!versions) {
-      throw new ApiError("model_not_found", `unknown model "${truncate(modelName)}"; available: ${this.names().join(", ") || "none"}`);
+      throw new ApiError(
+        "model_not_found",
+        `unknown model "${truncate(modelName)}"; available: ${this.names().join(", ") || "none"}`,
+      );
     }
     if (version !== undefined) {
       const mv = versions.get(version);
       if (!mv) {
-        throw new ApiError("model_not_found", `model "${modelName}" has no version "${truncate(version)}"; available: ${[...versions.keys()].join(", ")}`);
+        throw new ApiError(
+          "model_not_found",
+          `model "${modelName}" has no version "${truncate(version)}"; available: ${
+            [...versions.keys()].join(", ")
+          }`,
+        );
       }
       return mv;
     }
@@ -305,7 +373,10 @@ function publicEntry({ name, version, state, reason }: IndexRecord): IndexEntry 
 
 function checkName(name: string) {
   if (!SAFE_NAME.test(name) || name.length > 128) {
-    throw new ApiError("bad_request", `"${truncate(name, 40)}" is not a model name (letters, digits, . _ - only)`);
+    throw new ApiError(
+      "bad_request",
+      `"${truncate(name, 40)}" is not a model name (letters, digits, . _ - only)`,
+    );
   }
 }
 

@@ -33,7 +33,9 @@ export async function readRepositorySettings(root: string): Promise<{ defaultMod
     throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
   }
   const value = (raw as { default_model?: unknown } | null)?.default_model;
-  if (value !== undefined && typeof value !== "string") throw new Error(`${file}: default_model must be a model name`);
+  if (value !== undefined && typeof value !== "string") {
+    throw new Error(`${file}: default_model must be a model name`);
+  }
   return { defaultModel: value };
 }
 
@@ -64,7 +66,11 @@ export async function readEntry(root: string, name: string, version: string): Pr
   try {
     raw = JSON.parse(await Deno.readTextFile(file));
   } catch (err) {
-    throw new CardError(file, [err instanceof Deno.errors.NotFound ? "file not found" : `not valid JSON: ${(err as Error).message}`]);
+    throw new CardError(file, [
+      err instanceof Deno.errors.NotFound
+        ? "file not found"
+        : `not valid JSON: ${(err as Error).message}`,
+    ]);
   }
   if (raw && typeof raw === "object") {
     // The folder is the source of truth for name and version; a card may omit them.
@@ -72,7 +78,9 @@ export async function readEntry(root: string, name: string, version: string): Pr
     obj.name ??= name;
     obj.version ??= version;
     if (obj.name !== name || String(obj.version) !== version) {
-      throw new CardError(file, [`card says ${obj.name}/${obj.version} but lives in ${name}/${version}`]);
+      throw new CardError(file, [
+        `card says ${obj.name}/${obj.version} but lives in ${name}/${version}`,
+      ]);
     }
     obj.version = String(obj.version);
   }
@@ -98,7 +106,9 @@ export async function scanRepository(root: string): Promise<ModelEntry[]> {
       entries.push(await readEntry(root, model.name, version.name));
     }
   }
-  return entries.sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
+  return entries.sort((a, b) =>
+    a.name.localeCompare(b.name) || compareVersions(a.version, b.version)
+  );
 }
 
 /**
@@ -136,15 +146,23 @@ function checkAgainstCard(info: ModelInfo, card: ModelCard, path: string) {
   const problems: string[] = [];
   if (info.opset < 13) problems.push(`opset ${info.opset} < 13`);
   const input = info.inputs.find((i) => i.name === card.input.name);
-  if (!input) problems.push(`no input named "${card.input.name}" (has ${info.inputs.map((i) => i.name).join(", ")})`);
+  if (!input) {
+    problems.push(
+      `no input named "${card.input.name}" (has ${info.inputs.map((i) => i.name).join(", ")})`,
+    );
+  }
   if (info.inputs.length !== 1) problems.push(`expected one input, found ${info.inputs.length}`);
   if (!info.outputs.some((o) => o.name === card.output.name)) {
-    problems.push(`no output named "${card.output.name}" (has ${info.outputs.map((o) => o.name).join(", ")})`);
+    problems.push(
+      `no output named "${card.output.name}" (has ${info.outputs.map((o) => o.name).join(", ")})`,
+    );
   }
   if (input) {
     const [, c, h, w] = input.dims;
     if (input.dims.length !== 4) problems.push(`input is rank ${input.dims.length}, expected NCHW`);
-    if (typeof c === "number" && c !== card.input.channels) problems.push(`input has ${c} channels, card says ${card.input.channels}`);
+    if (typeof c === "number" && c !== card.input.channels) {
+      problems.push(`input has ${c} channels, card says ${card.input.channels}`);
+    }
     const fixed = typeof h === "number" && typeof w === "number";
     if (fixed && (card.input.height !== h || card.input.width !== w)) {
       problems.push(`input is fixed at ${h}×${w}; the card must say height ${h}, width ${w}`);

@@ -79,7 +79,12 @@ export class GraphBuilder {
 
   /** Declares a float32 graph output, renaming `value` to `name` with an Identity. */
   output(value: string, name: string, dims: Dim[]): string {
-    this.nodes.push({ opType: "Identity", input: [value], output: [name], name: this.#name("out") });
+    this.nodes.push({
+      opType: "Identity",
+      input: [value],
+      output: [name],
+      name: this.#name("out"),
+    });
     this.outputs.push(valueInfo(name, dims));
     return name;
   }
@@ -143,7 +148,10 @@ export class GraphBuilder {
 
   /** 2×2 max pooling, stride 2. */
   maxPool(x: string): string {
-    return this.node("MaxPool", [x], [intsAttr("kernel_shape", [2, 2]), intsAttr("strides", [2, 2])]);
+    return this.node("MaxPool", [x], [
+      intsAttr("kernel_shape", [2, 2]),
+      intsAttr("strides", [2, 2]),
+    ]);
   }
 
   /** 2×2 transposed convolution, stride 2 (doubles H and W). */

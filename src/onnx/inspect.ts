@@ -40,14 +40,20 @@ export function inspectModel(bytes: Uint8Array): ModelInfo {
     name: v.name ?? "",
     elemType: v.type?.tensorType?.elemType ?? 0,
     dims: (v.type?.tensorType?.shape?.dim ?? []).map((d: onnx.TensorShapeProto.IDimension) =>
-      d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : null
+      d.dimParam
+        ? d.dimParam
+        : d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0
+        ? toNumber(d.dimValue)
+        : null
     ),
   });
   const externalData = new Set<string>();
   let parameterCount = 0;
   for (const t of initializers) {
     parameterCount += (t.dims ?? []).reduce((a: number, d) => a * toNumber(d), 1);
-    for (const e of t.externalData ?? []) if (e.key === "location" && e.value) externalData.add(e.value);
+    for (const e of t.externalData ?? []) {
+      if (e.key === "location" && e.value) externalData.add(e.value);
+    }
   }
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx")?.version;
   return {

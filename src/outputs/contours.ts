@@ -14,10 +14,17 @@ export type Polygon = [number, number][];
  * The outer ring of every foreground region, largest first.
  * @param maxPolygons keep at most this many (small specks last)
  */
-export function outerContours(mask: Uint8Array, width: number, height: number, maxPolygons = 64): Polygon[] {
+export function outerContours(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  maxPolygons = 64,
+): Polygon[] {
   const values = new Float64Array(mask.length);
   for (let i = 0; i < mask.length; i++) values[i] = mask[i];
-  const multi = contours().size([width, height]).smooth(false).thresholds([0.5])(values as unknown as number[])[0];
+  const multi = contours().size([width, height]).smooth(false).thresholds([0.5])(
+    values as unknown as number[],
+  )[0];
   const rings: Polygon[] = multi.coordinates.map((polygon) => {
     const ring = polygon[0] as [number, number][];
     return ring.slice(0, -1); // drop the closing repeat

@@ -60,7 +60,10 @@ function dateTime(now: Date): { date: string; time: string } {
 
 /** A private code for the segmented property (the model's label). */
 function propertyCode(label: string) {
-  const value = clip(label.toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_|_$/g, "") || "FOREGROUND", 16);
+  const value = clip(
+    label.toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_|_$/g, "") || "FOREGROUND",
+    16,
+  );
   return { CodeValue: value, CodingSchemeDesignator: "99TINYUNET", CodeMeaning: clip(label, 64) };
 }
 
@@ -70,9 +73,16 @@ function propertyCode(label: string) {
  * @param seg the mask, at the source's size
  * @returns a DICOM Part 10 file
  */
-export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegAlgorithm, now = new Date()): Uint8Array {
+export function dicomSeg(
+  source: DicomSource,
+  seg: Segmentation,
+  algorithm: SegAlgorithm,
+  now = new Date(),
+): Uint8Array {
   if (seg.width !== source.columns || seg.height !== source.rows) {
-    throw new Error(`mask ${seg.width}×${seg.height} does not match the source ${source.columns}×${source.rows}`);
+    throw new Error(
+      `mask ${seg.width}×${seg.height} does not match the source ${source.columns}×${source.rows}`,
+    );
   }
   const sopInstanceUid = newUid();
   const seriesUid = newUid();
@@ -82,8 +92,14 @@ export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegA
   const sourceImage = {
     ReferencedSOPClassUID: source.sopClassUid,
     ReferencedSOPInstanceUID: source.sopInstanceUid,
-    ...(source.frames > 1 && algorithm.sourceFrame ? { ReferencedFrameNumber: String(algorithm.sourceFrame) } : {}),
-    PurposeOfReferenceCodeSequence: [{ CodeValue: "121322", CodingSchemeDesignator: "DCM", CodeMeaning: "Source image for image processing operation" }],
+    ...(source.frames > 1 && algorithm.sourceFrame
+      ? { ReferencedFrameNumber: String(algorithm.sourceFrame) }
+      : {}),
+    PurposeOfReferenceCodeSequence: [{
+      CodeValue: "121322",
+      CodingSchemeDesignator: "DCM",
+      CodeMeaning: "Source image for image processing operation",
+    }],
   };
   const shared: Record<string, unknown> = {};
   if (source.pixelSpacingMm) {
@@ -92,15 +108,27 @@ export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegA
       ...(source.sliceThicknessMm ? { SliceThickness: String(source.sliceThicknessMm) } : {}),
     }];
   }
-  if (source.imageOrientationPatient) shared.PlaneOrientationSequence = [{ ImageOrientationPatient: source.imageOrientationPatient.map(String) }];
+  if (source.imageOrientationPatient) {
+    shared.PlaneOrientationSequence = [{
+      ImageOrientationPatient: source.imageOrientationPatient.map(String),
+    }];
+  }
   const frame = {
     FrameContentSequence: [{ DimensionIndexValues: [1] }],
     SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
     DerivationImageSequence: [{
       SourceImageSequence: [sourceImage],
-      DerivationCodeSequence: [{ CodeValue: "113076", CodingSchemeDesignator: "DCM", CodeMeaning: "Segmentation" }],
+      DerivationCodeSequence: [{
+        CodeValue: "113076",
+        CodingSchemeDesignator: "DCM",
+        CodeMeaning: "Segmentation",
+      }],
     }],
-    ...(source.imagePositionPatient ? { PlanePositionSequence: [{ ImagePositionPatient: source.imagePositionPatient.map(String) }] } : {}),
+    ...(source.imagePositionPatient
+      ? {
+        PlanePositionSequence: [{ ImagePositionPatient: source.imagePositionPatient.map(String) }],
+      }
+      : {}),
   };
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: "ISO_IR 192",
@@ -117,7 +145,9 @@ export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegA
     SeriesTime: time,
     SeriesDescription: clip(`Research use only: ${algorithm.modelName} ${algorithm.label}`, 64),
     Modality: "SEG",
-    ...(source.frameOfReferenceUid ? { FrameOfReferenceUID: source.frameOfReferenceUid, PositionReferenceIndicator: "" } : {}),
+    ...(source.frameOfReferenceUid
+      ? { FrameOfReferenceUID: source.frameOfReferenceUid, PositionReferenceIndicator: "" }
+      : {}),
     Manufacturer: "TinyUnet Edge",
     ManufacturerModelName: clip(algorithm.modelName, 64),
     DeviceSerialNumber: clip(algorithm.modelVersion, 64),
@@ -133,10 +163,16 @@ export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegA
     SegmentSequence: [{
       SegmentNumber: 1,
       SegmentLabel: clip(algorithm.label, 64),
-      ...(algorithm.trained ? {} : { SegmentDescription: "UNTRAINED placeholder model: the mask means nothing" }),
+      ...(algorithm.trained
+        ? {}
+        : { SegmentDescription: "UNTRAINED placeholder model: the mask means nothing" }),
       SegmentAlgorithmType: "AUTOMATIC",
       SegmentAlgorithmName: algorithmName,
-      SegmentedPropertyCategoryCodeSequence: [{ CodeValue: "91723000", CodingSchemeDesignator: "SCT", CodeMeaning: "Anatomical Structure" }],
+      SegmentedPropertyCategoryCodeSequence: [{
+        CodeValue: "91723000",
+        CodingSchemeDesignator: "SCT",
+        CodeMeaning: "Anatomical Structure",
+      }],
       SegmentedPropertyTypeCodeSequence: [propertyCode(algorithm.label)],
     }],
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
@@ -148,7 +184,10 @@ export function dicomSeg(source: DicomSource, seg: Segmentation, algorithm: SegA
     }],
     ReferencedSeriesSequence: [{
       SeriesInstanceUID: source.seriesInstanceUid,
-      ReferencedInstanceSequence: [{ ReferencedSOPClassUID: source.sopClassUid, ReferencedSOPInstanceUID: source.sopInstanceUid }],
+      ReferencedInstanceSequence: [{
+        ReferencedSOPClassUID: source.sopClassUid,
+        ReferencedSOPInstanceUID: source.sopInstanceUid,
+      }],
     }],
     SharedFunctionalGroupsSequence: [shared],
     PerFrameFunctionalGroupsSequence: [frame],

@@ -19,7 +19,11 @@ export interface OverlayOptions {
 }
 
 /** Renders the overlay PNG. */
-export function overlayPng(image: DecodedImage, seg: Segmentation, options: OverlayOptions = {}): Uint8Array {
+export function overlayPng(
+  image: DecodedImage,
+  seg: Segmentation,
+  options: OverlayOptions = {},
+): Uint8Array {
   const { color = [255, 32, 96], opacity = 0.4, outline = true } = options;
   const { width: w, height: h, mask } = seg;
   const rgb = toRgb8(image);
@@ -31,7 +35,9 @@ export function overlayPng(image: DecodedImage, seg: Segmentation, options: Over
         (x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
           !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w]);
       const a = edge ? 1 : opacity;
-      for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(rgb[3 * i + c] * (1 - a) + color[c] * a);
+      for (let c = 0; c < 3; c++) {
+        rgb[3 * i + c] = Math.round(rgb[3 * i + c] * (1 - a) + color[c] * a);
+      }
     }
   }
   return encode({ width: w, height: h, data: rgb, channels: 3, depth: 8 });

@@ -26,7 +26,9 @@ import { v2RepositoryRoutes } from "./routes/v2_repository.ts";
 export function buildApp(ctx: AppContext): Hono {
   const app = new OpenAPIHono<BlankEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
   app.onError(handleError);
-  app.notFound((c) => c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404));
+  app.notFound((c) =>
+    c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404)
+  );
   // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
   const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
   app.use("*", ...serverMiddleware(ctx, metrics));
@@ -35,7 +37,10 @@ export function buildApp(ctx: AppContext): Hono {
     bodyLimit({
       maxSize: ctx.config.maxBodyBytes,
       onError: (c) => {
-        const err = new ApiError("too_large", `request body exceeds ${ctx.config.maxBodyBytes} bytes`);
+        const err = new ApiError(
+          "too_large",
+          `request body exceeds ${ctx.config.maxBodyBytes} bytes`,
+        );
         return c.json(errorBody(err), 413);
       },
     }),

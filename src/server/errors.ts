@@ -15,14 +15,20 @@ import { ApiError } from "../errors.ts";
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
   if (err instanceof QueueFullError) {
-    return new ApiError("queue_full", `server busy: ${err.message}; retry later`, { "Retry-After": String(err.retryAfterSeconds) });
+    return new ApiError("queue_full", `server busy: ${err.message}; retry later`, {
+      "Retry-After": String(err.retryAfterSeconds),
+    });
   }
   if (err instanceof QueueAbortedError) return new ApiError("timeout", `request ${err.message}`);
   if (err instanceof EngineHangError) {
-    return new ApiError("model_not_ready", `${err.message}; the engine was restarted, retry`, { "Retry-After": "1" });
+    return new ApiError("model_not_ready", `${err.message}; the engine was restarted, retry`, {
+      "Retry-After": "1",
+    });
   }
   if (err instanceof HTTPException) {
-    if (err.status === 413) return new ApiError("too_large", err.message || "request body too large");
+    if (err.status === 413) {
+      return new ApiError("too_large", err.message || "request body too large");
+    }
     if (err.status === 400) return new ApiError("bad_request", err.message || "malformed request");
   }
   return null;
@@ -37,6 +43,13 @@ export function errorBody(err: ApiError) {
 export function handleError(err: Error, c: Context): Response {
   const api = toApiError(err);
   if (api) return c.json(errorBody(api), api.status as 400, api.headers);
-  console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err?.stack ?? err) }));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled error",
+      path: c.req.path,
+      error: String(err?.stack ?? err),
+    }),
+  );
   return c.json({ error: "internal server error", code: "internal" }, 500);
 }

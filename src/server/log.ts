@@ -8,7 +8,11 @@
 const silent = () => (globalThis.Deno?.env.get("TINYUNET_LOG") ?? "") === "silent";
 
 /** Writes one log line. */
-export function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+export function log(
+  level: "info" | "warn" | "error",
+  msg: string,
+  fields: Record<string, unknown> = {},
+): void {
   if (silent()) return;
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
   if (level === "error") console.error(line);

@@ -13,7 +13,8 @@ export const DOCUMENT_CONFIG = {
   info: {
     title: "TinyUnet Edge",
     version: SERVER_INFO.version,
-    description: "Binary medical image segmentation (U-Net students, ONNX). Send a PNG, JPEG or uncompressed DICOM; " +
+    description:
+      "Binary medical image segmentation (U-Net students, ONNX). Send a PNG, JPEG or uncompressed DICOM; " +
       "get a mask PNG, JSON measurements, an overlay or a DICOM Segmentation. Errors are `{error, code}` JSON with a " +
       "stable `code`. Research use only: not a medical device.",
     license: { name: "see the repository" },
@@ -27,6 +28,8 @@ export const DOCUMENT_CONFIG = {
 };
 
 /** The OpenAPI 3.1 document of an app whose routes were all declared with `createRoute`. */
-export function openApiDocument(app: Pick<OpenAPIHono, "getOpenAPI31Document">): Record<string, unknown> {
+export function openApiDocument(
+  app: Pick<OpenAPIHono, "getOpenAPI31Document">,
+): Record<string, unknown> {
   return app.getOpenAPI31Document(DOCUMENT_CONFIG) as unknown as Record<string, unknown>;
 }

@@ -13,9 +13,12 @@ import { ApiError, ERROR_STATUS, type ErrorCode } from "../errors.ts";
 /** Turns a failed zod validation into a `bad_request` ApiError (thrown to `onError`). */
 function validationHook(result: { success: boolean; target: string; error?: unknown }): void {
   if (result.success) return;
-  const issues = (result.error as { issues?: { path: PropertyKey[]; message: string }[] })?.issues ?? [];
+  const issues =
+    (result.error as { issues?: { path: PropertyKey[]; message: string }[] })?.issues ?? [];
   const where = result.target === "param" ? "path parameter" : `${result.target} parameter`;
-  const text = issues.map((i) => `${where} ${i.path.map(String).join(".") || "(all)"}: ${i.message}`).join("; ");
+  const text = issues.map((i) =>
+    `${where} ${i.path.map(String).join(".") || "(all)"}: ${i.message}`
+  ).join("; ");
   throw new ApiError("bad_request", text || `invalid ${result.target}`);
 }
 
@@ -37,7 +40,9 @@ export function addRoute<R extends RouteConfig>(
 export function errorSchema(codes: readonly ErrorCode[]) {
   return z.object({
     error: z.string().openapi({ description: "what went wrong, for people" }),
-    code: z.enum(codes as [ErrorCode, ...ErrorCode[]]).openapi({ description: "stable error code, for programs" }),
+    code: z.enum(codes as [ErrorCode, ...ErrorCode[]]).openapi({
+      description: "stable error code, for programs",
+    }),
   });
 }
 
@@ -65,6 +70,14 @@ export function errorResponses(codes: readonly ErrorCode[]): RouteConfig["respon
 }
 
 /** The `{name}` path parameter. */
-export const NameParam = z.string().min(1).openapi({ param: { name: "name", in: "path" }, description: "model name", example: "isic2017" });
+export const NameParam = z.string().min(1).openapi({
+  param: { name: "name", in: "path" },
+  description: "model name",
+  example: "isic2017",
+});
 /** The `{version}` path parameter. */
-export const VersionParam = z.string().min(1).openapi({ param: { name: "version", in: "path" }, description: "model version", example: "1" });
+export const VersionParam = z.string().min(1).openapi({
+  param: { name: "version", in: "path" },
+  description: "model version",
+  example: "1",
+});

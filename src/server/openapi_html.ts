@@ -29,8 +29,12 @@ function parameters(op: Json): string {
   const list: Json[] = op.parameters ?? [];
   if (list.length === 0) return "";
   const rows = list.map((p) =>
-    `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}${p.required ? ", required" : ""}</td>` +
-    `<td><code>${escapeHtml(schemaSummary(p.schema))}</code></td><td>${escapeHtml(p.description ?? p.schema?.description ?? "")}</td></tr>`
+    `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}${
+      p.required ? ", required" : ""
+    }</td>` +
+    `<td><code>${escapeHtml(schemaSummary(p.schema))}</code></td><td>${
+      escapeHtml(p.description ?? p.schema?.description ?? "")
+    }</td></tr>`
   ).join("");
   return `<table><caption>Parameters</caption><tr><th scope="col">name</th><th scope="col">in</th><th scope="col">type</th><th scope="col">description</th></tr>${rows}</table>`;
 }
@@ -40,9 +44,15 @@ function responses(op: Json): string {
     const res = r as Json;
     const types = Object.entries(res.content ?? {}).map(([type, m]) => {
       const codes = (m as Json).schema?.properties?.code?.enum;
-      return `<code>${escapeHtml(type)}</code>${codes ? ` codes: ${codes.map((c: string) => `<code>${escapeHtml(c)}</code>`).join(", ")}` : ""}`;
+      return `<code>${escapeHtml(type)}</code>${
+        codes
+          ? ` codes: ${codes.map((c: string) => `<code>${escapeHtml(c)}</code>`).join(", ")}`
+          : ""
+      }`;
     }).join("<br>");
-    return `<tr><td>${escapeHtml(status)}</td><td>${escapeHtml(res.description)}</td><td>${types}</td></tr>`;
+    return `<tr><td>${escapeHtml(status)}</td><td>${
+      escapeHtml(res.description)
+    }</td><td>${types}</td></tr>`;
   }).join("");
   return `<table><caption>Responses</caption><tr><th scope="col">status</th><th scope="col">meaning</th><th scope="col">content</th></tr>${rows}</table>`;
 }
@@ -55,12 +65,21 @@ export function renderDocsHtml(doc: Json): string {
       const op = (item as Json)[method];
       if (!op) continue;
       const body = op.requestBody
-        ? `<p>Body${op.requestBody.required ? " (required)" : ""}: ${Object.keys(op.requestBody.content ?? {}).map((t) => `<code>${escapeHtml(t)}</code>`).join(", ")}</p>` +
+        ? `<p>Body${op.requestBody.required ? " (required)" : ""}: ${
+          Object.keys(op.requestBody.content ?? {}).map((t) => `<code>${escapeHtml(t)}</code>`)
+            .join(", ")
+        }</p>` +
           (op.requestBody.description ? `<p>${escapeHtml(op.requestBody.description)}</p>` : "")
         : "";
       ops.push(
-        `<section class="op" id="${escapeHtml(`${method}-${path}`)}"><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h3>` +
-          `<p>${escapeHtml(op.summary ?? "")}</p>${op.description ? `<p>${escapeHtml(op.description)}</p>` : ""}` +
+        `<section class="op" id="${
+          escapeHtml(`${method}-${path}`)
+        }"><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${
+          escapeHtml(path)
+        }</code></h3>` +
+          `<p>${escapeHtml(op.summary ?? "")}</p>${
+            op.description ? `<p>${escapeHtml(op.description)}</p>` : ""
+          }` +
           `${parameters(op)}${body}${responses(op)}</section>`,
       );
     }
@@ -74,7 +93,13 @@ table{border-collapse:collapse;margin:.5rem 0;width:100%}td,th{border:1px solid 
 caption{text-align:left;font-weight:600}.op{border-top:2px solid #ddd;padding-top:.5rem}
 .m{display:inline-block;min-width:4em;color:#fff;padding:0 .3em;border-radius:3px}.get{background:#1a6b3c}.post{background:#1f4f99}
 a:focus-visible{outline:3px solid #c60;outline-offset:2px}
-</style></head><body><header><h1>${escapeHtml(info.title)} API <small>${escapeHtml(info.version)}</small></h1>
-<p>${escapeHtml(info.description)}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(doc.openapi)}). <a href="/">Back to the segmentation page</a>.</p></header>
+</style></head><body><header><h1>${escapeHtml(info.title)} API <small>${
+    escapeHtml(info.version)
+  }</small></h1>
+<p>${
+    escapeHtml(info.description)
+  }</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${
+    escapeHtml(doc.openapi)
+  }). <a href="/">Back to the segmentation page</a>.</p></header>
 <main>${ops.join("\n")}</main></body></html>`;
 }

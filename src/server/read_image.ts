@@ -31,8 +31,14 @@ export async function readImage(c: Context): Promise<UploadedImage> {
     }
     const field = form.get("image") ?? form.get("file");
     if (field === null) throw new ApiError("bad_request", 'multipart body has no "image" field');
-    if (typeof field === "string") throw new ApiError("bad_request", '"image" field must be a file upload, not text');
-    return { bytes: new Uint8Array(await field.arrayBuffer()), mediaType: field.type, fileName: field.name };
+    if (typeof field === "string") {
+      throw new ApiError("bad_request", '"image" field must be a file upload, not text');
+    }
+    return {
+      bytes: new Uint8Array(await field.arrayBuffer()),
+      mediaType: field.type,
+      fileName: field.name,
+    };
   }
   const buffer = await c.req.arrayBuffer();
   return { bytes: new Uint8Array(buffer), mediaType: contentType };

@@ -40,14 +40,22 @@ function flatten(data: unknown, out: number[], depth = 0): void {
   } else if (typeof data === "number") {
     out.push(data);
   } else {
-    throw new ApiError("invalid_tensor", `tensor data must hold numbers, found ${data === null ? "null" : typeof data}`);
+    throw new ApiError(
+      "invalid_tensor",
+      `tensor data must hold numbers, found ${data === null ? "null" : typeof data}`,
+    );
   }
 }
 
 function parseShape(shape: unknown, name: string): number[] {
-  if (!Array.isArray(shape) || shape.length === 0 || shape.length > 8 ||
-    !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ApiError("invalid_tensor", `input "${name}": shape must be an array of non-negative integers`);
+  if (
+    !Array.isArray(shape) || shape.length === 0 || shape.length > 8 ||
+    !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
+    throw new ApiError(
+      "invalid_tensor",
+      `input "${name}": shape must be an array of non-negative integers`,
+    );
   }
   return shape as number[];
 }
@@ -59,12 +67,21 @@ function parseShape(shape: unknown, name: string): number[] {
  * @param maxElements largest tensor accepted (413 above)
  * @throws {ApiError} 400 malformed JSON/structure/binary framing, 413 too large, 422 bad tensor
  */
-export function parseV2Request(body: Uint8Array, headerLength: string | undefined, maxElements: number): V2Request {
+export function parseV2Request(
+  body: Uint8Array,
+  headerLength: string | undefined,
+  maxElements: number,
+): V2Request {
   let jsonBytes: Uint8Array = body, binary: Uint8Array = new Uint8Array(0);
   if (headerLength !== undefined) {
     const n = Number(headerLength);
     if (!Number.isSafeInteger(n) || n <= 0 || n > body.length) {
-      throw new ApiError("bad_request", `Inference-Header-Content-Length ${headerLength.slice(0, 20)} does not fit a ${body.length}-byte body`);
+      throw new ApiError(
+        "bad_request",
+        `Inference-Header-Content-Length ${
+          headerLength.slice(0, 20)
+        } does not fit a ${body.length}-byte body`,
+      );
     }
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);
@@ -82,55 +99,107 @@ export function parseV2Request(body: Uint8Array, headerLength: string | undefine
   const inputs = json.inputs.map((raw: unknown, i: number) => {
     if (!isObject(raw)) throw new ApiError("bad_request", `inputs[${i}] must be an object`);
     const t = raw as RawTensor;
-    if (typeof t.name !== "string" || t.name === "") throw new ApiError("bad_request", `inputs[${i}] needs a "name"`);
+    if (typeof t.name !== "string" || t.name === "") {
+      throw new ApiError("bad_request", `inputs[${i}] needs a "name"`);
+    }
     const name = t.name;
     const shape = parseShape(t.shape, name);
     if (t.datatype !== "FP32") {
-      throw new ApiError("invalid_tensor", `input "${name}": datatype ${JSON.stringify(t.datatype)?.slice(0, 20)} is not supported; send FP32`);
+      throw new ApiError(
+        "invalid_tensor",
+        `input "${name}": datatype ${
+          JSON.stringify(t.datatype)?.slice(0, 20)
+        } is not supported; send FP32`,
+      );
     }
     const count = shape.reduce((a, b) => a * b, 1);
-    if (count > maxElements) throw new ApiError("too_many_pixels", `input "${name}" has ${count} elements; the limit is ${maxElements}`);
+    if (count > maxElements) {
+      throw new ApiError(
+        "too_many_pixels",
+        `input "${name}" has ${count} elements; the limit is ${maxElements}`,
+      );
+    }
     let data: Float32Array;
     const size = t.parameters?.binary_data_size;
     if (size !== undefined) {
-      if (!Number.isSafeInteger(size) || (size as number) < 0 || offset + (size as number) > binary.length) {
-        throw new ApiError("bad_request", `input "${name}": binary_data_size ${String(size).slice(0, 20)} exceeds the binary data sent`);
+      if (
+        !Number.isSafeInteger(size) || (size as number) < 0 ||
+        offset + (size as number) > binary.length
+      ) {
+        throw new ApiError(
+          "bad_request",
+          `input "${name}": binary_data_size ${
+            String(size).slice(0, 20)
+          } exceeds the binary data sent`,
+        );
       }
       if (size !== count * 4) {
-        throw new ApiError("invalid_tensor", `input "${name}": binary_data_size ${size} ≠ ${count} FP32 elements × 4 bytes`);
+        throw new ApiError(
+          "invalid_tensor",
+          `input "${name}": binary_data_size ${size} ≠ ${count} FP32 elements × 4 bytes`,
+        );
       }
       data = new Float32Array(count);
       new Uint8Array(data.buffer).set(binary.subarray(offset, offset + count * 4));
       offset += count * 4;
     } else {
-      if (t.data === undefined) throw new ApiError("bad_request", `input "${name}" has neither "data" nor binary_data_size`);
+      if (t.data === undefined) {
+        throw new ApiError(
+          "bad_request",
+          `input "${name}" has neither "data" nor binary_data_size`,
+        );
+      }
       const values: number[] = [];
       flatten(t.data, values);
       if (values.length !== count) {
-        throw new ApiError("invalid_tensor", `input "${name}": shape [${shape}] needs ${count} values, got ${values.length}`);
+        throw new ApiError(
+          "invalid_tensor",
+          `input "${name}": shape [${shape}] needs ${count} values, got ${values.length}`,
+        );
       }
       data = Float32Array.from(values);
     }
     for (let k = 0; k < data.length; k++) {
-      if (!Number.isFinite(data[k])) throw new ApiError("invalid_tensor", `input "${name}" holds a non-finite value at index ${k}`);
+      if (!Number.isFinite(data[k])) {
+        throw new ApiError(
+          "invalid_tensor",
+          `input "${name}" holds a non-finite value at index ${k}`,
+        );
+      }
     }
     return { name, tensor: { data, dims: shape } };
   });
   if (offset !== binary.length) {
-    throw new ApiError("bad_request", `${binary.length - offset} bytes of binary data are not claimed by any input`);
+    throw new ApiError(
+      "bad_request",
+      `${binary.length - offset} bytes of binary data are not claimed by any input`,
+    );
   }
-  if (json.outputs !== undefined && !Array.isArray(json.outputs)) throw new ApiError("bad_request", '"outputs" must be an array');
-  if (json.parameters !== undefined && !isObject(json.parameters)) throw new ApiError("bad_request", '"parameters" must be an object');
+  if (json.outputs !== undefined && !Array.isArray(json.outputs)) {
+    throw new ApiError("bad_request", '"outputs" must be an array');
+  }
+  if (json.parameters !== undefined && !isObject(json.parameters)) {
+    throw new ApiError("bad_request", '"parameters" must be an object');
+  }
   const params = isObject(json.parameters) ? json.parameters : {};
   const outputs = Array.isArray(json.outputs)
     ? json.outputs.map((o: unknown, i: number) => {
-      if (!isObject(o) || typeof o.name !== "string") throw new ApiError("bad_request", `outputs[${i}] needs a "name"`);
+      if (!isObject(o) || typeof o.name !== "string") {
+        throw new ApiError("bad_request", `outputs[${i}] needs a "name"`);
+      }
       const p = isObject(o.parameters) ? o.parameters : {};
       return { name: o.name, binary: p.binary_data === true };
     })
     : [];
-  if (json.id !== undefined && typeof json.id !== "string") throw new ApiError("bad_request", '"id" must be a string');
-  return { id: json.id as string | undefined, inputs, outputs, binaryOutput: params.binary_data_output === true };
+  if (json.id !== undefined && typeof json.id !== "string") {
+    throw new ApiError("bad_request", '"id" must be a string');
+  }
+  return {
+    id: json.id as string | undefined,
+    inputs,
+    outputs,
+    binaryOutput: params.binary_data_output === true,
+  };
 }
 
 /** Builds the V2 response: plain JSON, or JSON header + binary tensors. */
@@ -145,7 +214,11 @@ export function encodeV2Response(
     outputs: outputs.map(({ name, tensor, binary }) => {
       const base = { name, datatype: "FP32", shape: tensor.dims };
       if (!binary) return { ...base, data: Array.from(tensor.data) };
-      const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+      const bytes = new Uint8Array(
+        tensor.data.buffer,
+        tensor.data.byteOffset,
+        tensor.data.byteLength,
+      );
       binaries.push(bytes);
       return { ...base, parameters: { binary_data_size: bytes.length } };
     }),
@@ -162,6 +235,9 @@ export function encodeV2Response(
   }
   return {
     body,
-    headers: { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": String(header.length) },
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Inference-Header-Content-Length": String(header.length),
+    },
   };
 }

@@ -31,7 +31,9 @@ function selectedModel() {
 function showModelInfo() {
   const m = selectedModel();
   if (!m) return;
-  $("model-info").textContent = `Segments: ${m.label}. Version ${m.latest_version}, engine ${m.runtime?.[0]?.engine ?? "?"}.`;
+  $("model-info").textContent = `Segments: ${m.label}. Version ${m.latest_version}, engine ${
+    m.runtime?.[0]?.engine ?? "?"
+  }.`;
   $("untrained").hidden = m.trained !== false;
 }
 
@@ -42,7 +44,10 @@ async function loadModels() {
   state.models = list.models;
   const select = $("model");
   select.replaceChildren(...list.models.map((m) => {
-    const option = new Option(`${m.title} (${m.name})${m.trained === false ? " — UNTRAINED" : ""}`, m.name);
+    const option = new Option(
+      `${m.title} (${m.name})${m.trained === false ? " — UNTRAINED" : ""}`,
+      m.name,
+    );
     option.selected = m.name === list.default_model;
     return option;
   }));
@@ -59,7 +64,9 @@ async function sniffDicom(file) {
 async function setFile(file) {
   state.file = file;
   state.isDicom = await sniffDicom(file);
-  $("file-name").textContent = `Selected: ${file.name} (${state.isDicom ? "DICOM" : file.type || "unknown type"}, ${file.size} bytes)`;
+  $("file-name").textContent = `Selected: ${file.name} (${
+    state.isDicom ? "DICOM" : file.type || "unknown type"
+  }, ${file.size} bytes)`;
 }
 
 function segmentUrl(format, extra = {}) {
@@ -87,7 +94,10 @@ function render() {
   if (!json) return;
   const opacity = Number($("opacity").value);
   $("opacity-value").textContent = opacity.toFixed(2);
-  drawOverlay($("canvas"), image, mask, json.width, json.height, { opacity, outlineOnly: $("outline-only").checked });
+  drawOverlay($("canvas"), image, mask, json.width, json.height, {
+    opacity,
+    outlineOnly: $("outline-only").checked,
+  });
 }
 
 function showNumbers(json, roundTripMs) {
@@ -97,22 +107,30 @@ function showNumbers(json, roundTripMs) {
     ? "unknown (the image carries no pixel spacing)"
     : `${json.area_mm2.toFixed(2)} mm² (pixel spacing ${json.pixel_spacing_mm.join(" × ")} mm)`;
   $("size").textContent = `${json.width} × ${json.height} pixels`;
-  $("model-used").textContent = `${json.model} v${json.version} (${json.label}), ${json.engine}, ${json.precision}`;
+  $("model-used").textContent =
+    `${json.model} v${json.version} (${json.label}), ${json.engine}, ${json.precision}`;
   $("postprocess").textContent = (json.postprocess ?? []).includes("largest_component")
     ? "largest region kept (the model's card asks for it)"
     : "none (the network's thresholded mask)";
   const t = json.timings;
-  $("timings").textContent = `decode ${t.decode_ms} ms, preprocess ${t.preprocess_ms} ms, queue ${t.queue_ms} ms, ` +
-    `inference ${t.inference_ms} ms, postprocess ${t.postprocess_ms} ms; round trip ${Math.round(roundTripMs)} ms`;
+  $("timings").textContent =
+    `decode ${t.decode_ms} ms, preprocess ${t.preprocess_ms} ms, queue ${t.queue_ms} ms, ` +
+    `inference ${t.inference_ms} ms, postprocess ${t.postprocess_ms} ms; round trip ${
+      Math.round(roundTripMs)
+    } ms`;
   $("caption").textContent = `${state.file.name}: ${json.label} outlined in pink`;
   $("dl-seg").disabled = !state.isDicom;
-  $("seg-hint").textContent = state.isDicom ? "" : "DICOM SEG needs a DICOM input (it references the source image and study).";
+  $("seg-hint").textContent = state.isDicom
+    ? ""
+    : "DICOM SEG needs a DICOM input (it references the source image and study).";
 }
 
 async function segment(event) {
   event.preventDefault();
   if (!state.file) return announce("Choose an image file first.", true);
-  if (!$("window").checkValidity()) return announce("The window must be center,width, e.g. 40,400.", true);
+  if (!$("window").checkValidity()) {
+    return announce("The window must be center,width, e.g. 40,400.", true);
+  }
   $("segment").disabled = true;
   announce(`Segmenting ${state.file.name}…`);
   try {
@@ -128,7 +146,9 @@ async function segment(event) {
     render();
     showNumbers(json, roundTrip);
     const mm = json.area_mm2 === null ? "" : `, ${json.area_mm2.toFixed(2)} mm²`;
-    announce(`Done: ${json.pixel_area} foreground pixels${mm}, inference ${json.timings.inference_ms} ms.`);
+    announce(
+      `Done: ${json.pixel_area} foreground pixels${mm}, inference ${json.timings.inference_ms} ms.`,
+    );
   } catch (err) {
     announce(`Segmentation failed: ${err.message}`, true);
   } finally {
@@ -179,7 +199,10 @@ function wire() {
   $("dl-mask").addEventListener("click", () => download("png", `${stem()}-mask.png`));
   $("dl-seg").addEventListener("click", () => download("dicom-seg", `${stem()}-seg.dcm`));
   $("dl-json").addEventListener("click", () => {
-    saveBlob(new Blob([JSON.stringify(state.json, null, 2)], { type: "application/json" }), `${stem()}-segmentation.json`);
+    saveBlob(
+      new Blob([JSON.stringify(state.json, null, 2)], { type: "application/json" }),
+      `${stem()}-segmentation.json`,
+    );
     announce("Downloaded the JSON.");
   });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { EngineName, EngineSession, ModelSource, Tensor } from "../../src/engines/engine.ts";
 import { loadEngine } from "../../src/engines/select.ts";
 import { seededRandom, unetModel } from "../../src/onnx/builder.ts";
-import { readModelSource, readEntry } from "../../src/models/repository.ts";
+import { readEntry, readModelSource } from "../../src/models/repository.ts";
 
 const fixtures = new URL("../fixtures/torch_external/", import.meta.url).pathname;
 
@@ -24,7 +24,11 @@ async function session(name: EngineName, source: ModelSource, threads = 1): Prom
   return await engine.createSession(source, { threads, allowFallbackAdapter: true });
 }
 
-async function runAll(source: ModelSource, input: Record<string, Tensor>, engines: [EngineName, number][]) {
+async function runAll(
+  source: ModelSource,
+  input: Record<string, Tensor>,
+  engines: [EngineName, number][],
+) {
   const outputs: Record<string, Float32Array> = {};
   for (const [name, threads] of engines) {
     const s = await session(name, source, threads);
@@ -41,7 +45,10 @@ Deno.test("native, wasm (1 and 2 threads) and webgpu agree within 1e-4 on a U-Ne
   const bytes = unetModel({ width: 4, depth: 3, channels: 3, seed: 11, batchNorm: true });
   const source = { path: "unet.onnx", bytes, externalData: [] };
   const input = randomInput([1, 3, 48, 64]);
-  const outputs = await runAll(source, input, [["native", 1], ["native", 2], ["wasm", 1], ["wasm", 2], ["webgpu", 1]]);
+  const outputs = await runAll(source, input, [["native", 1], ["native", 2], ["wasm", 1], [
+    "wasm",
+    2,
+  ], ["webgpu", 1]]);
   const reference = outputs["native/1"];
   assert.equal(reference.length, 48 * 64);
   assert.ok(reference.some((v) => v !== reference[0]), "output is not constant");
@@ -59,7 +66,10 @@ Deno.test("a PyTorch export with external data loads on every engine and matches
   const expected = JSON.parse(await Deno.readTextFile(`${fixtures}/expected.json`));
   const n = 32 * 48;
   const data = new Float32Array(n).map((_, i) => -1 + (2 * i) / (n - 1));
-  const outputs = await runAll(source, { image: { data, dims: [1, 1, 32, 48] } }, [["native", 1], ["wasm", 1], ["webgpu", 1]]);
+  const outputs = await runAll(source, { image: { data, dims: [1, 1, 32, 48] } }, [["native", 1], [
+    "wasm",
+    1,
+  ], ["webgpu", 1]]);
   const torch = Float32Array.from(expected.output as number[]);
   for (const [key, out] of Object.entries(outputs)) {
     const diff = maxAbsDiff(torch, out);

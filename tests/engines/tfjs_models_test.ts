@@ -66,8 +66,15 @@ Deno.test("tfjs-wasm matches onnxruntime and PyTorch on a fresh tools/distill ex
   const dir = await Deno.makeTempDir({ prefix: "tfjs-torch-" });
   try {
     const python = Deno.env.get("TINYUNET_PYTHON") ?? "/usr/bin/python3";
-    const run = await new Deno.Command(python, { args: ["-c", EXPORT_SCRIPT, ROOT, dir], stdout: "piped", stderr: "piped" }).output();
-    assert.ok(run.success, `PyTorch export failed: ${new TextDecoder().decode(run.stderr).slice(-1500)}`);
+    const run = await new Deno.Command(python, {
+      args: ["-c", EXPORT_SCRIPT, ROOT, dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(
+      run.success,
+      `PyTorch export failed: ${new TextDecoder().decode(run.stderr).slice(-1500)}`,
+    );
     const bytes = await Deno.readFile(join(dir, "model.onnx"));
     const source = { path: join(dir, "model.onnx"), bytes, externalData: [] };
     const torch = new Float32Array((await Deno.readFile(join(dir, "torch_logits.f32"))).buffer);
@@ -76,7 +83,10 @@ Deno.test("tfjs-wasm matches onnxruntime and PyTorch on a fresh tools/distill ex
     const session = await tfjsWasmEngine.createSession(source);
     const out = (await session.run({ image: { data, dims: [1, 3, 48, 80] } })).logits;
     await session.release();
-    assert.ok(maxAbsDiff(torch, out.data) <= 1e-4, `differs from PyTorch by ${maxAbsDiff(torch, out.data)}`);
+    assert.ok(
+      maxAbsDiff(torch, out.data) <= 1e-4,
+      `differs from PyTorch by ${maxAbsDiff(torch, out.data)}`,
+    );
     await compareEngines(source, [1, 3, 48, 80], io);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -108,9 +118,15 @@ for (const entry of shipped) {
       // int8 (QDQ): onnxruntime runs fused integer kernels, tfjs the float32 QDQ math, so
       // values near a rounding step quantize one step apart and the difference spreads
       // (onnxruntime-web and -node differ by ~0.05 on such files too). Masks must agree.
-      const { native, tfjs } = await compareEngines(source, [1, input.channels, h, w], { ...io, tol: Infinity });
-      const cut = output.kind === "logits" ? Math.log(entry.card.threshold / (1 - entry.card.threshold)) : entry.card.threshold;
-      const agree = native.data.filter((v, i) => (v > cut) === (tfjs.data[i] > cut)).length / native.data.length;
+      const { native, tfjs } = await compareEngines(source, [1, input.channels, h, w], {
+        ...io,
+        tol: Infinity,
+      });
+      const cut = output.kind === "logits"
+        ? Math.log(entry.card.threshold / (1 - entry.card.threshold))
+        : entry.card.threshold;
+      const agree = native.data.filter((v, i) => (v > cut) === (tfjs.data[i] > cut)).length /
+        native.data.length;
       assert.ok(agree >= 0.99, `int8 masks agree on ${agree} of pixels`);
     });
   }

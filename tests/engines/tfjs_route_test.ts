@@ -10,7 +10,11 @@ const models = [{ name: "lesion", net: { width: 4, depth: 3, batchNorm: true, se
 
 async function segment(engine: "native" | "tfjs-wasm", image: Uint8Array) {
   await using s = await fixtureServer(models, { engine });
-  const init = () => ({ method: "POST", headers: { "content-type": "image/png" }, body: image as Uint8Array<ArrayBuffer> });
+  const init = () => ({
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: image as Uint8Array<ArrayBuffer>,
+  });
   const png = await s.app.request("/v1/segment", init());
   assert.equal(png.status, 200, await png.clone().text());
   const json = await s.app.request("/v1/segment?format=json", init());
@@ -25,7 +29,10 @@ Deno.test("a tfjs-wasm server returns the native server's mask for a real ISIC i
   const tfjs = await segment("tfjs-wasm", image);
   assert.equal(native.body.engine, "native");
   assert.equal(tfjs.body.engine, "tfjs-wasm");
-  assert.ok(native.body.pixel_area > 0 && native.body.pixel_area < native.body.width * native.body.height, "the mask is not trivial");
+  assert.ok(
+    native.body.pixel_area > 0 && native.body.pixel_area < native.body.width * native.body.height,
+    "the mask is not trivial",
+  );
   assert.deepEqual(tfjs.mask, native.mask);
   for (const key of ["pixel_area", "bbox", "rle", "width", "height"]) {
     assert.deepEqual(tfjs.body[key], native.body[key], key);

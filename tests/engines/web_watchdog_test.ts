@@ -8,10 +8,17 @@ const hangWhenThreaded = new URL("../fixtures/workers/hang_when_threaded.ts", im
 const alwaysHang = new URL("../fixtures/workers/always_hang.ts", import.meta.url);
 
 Deno.test("a warm-up that hangs with threads restarts, then falls back to 1 thread and says so", async () => {
-  const session = await WebWorkerSession.create("wasm", "wasm", model, { threads: 2, warmup, hangTimeoutMs: 300 }, 2, {
-    retries: 1,
-    workerUrl: hangWhenThreaded,
-  });
+  const session = await WebWorkerSession.create(
+    "wasm",
+    "wasm",
+    model,
+    { threads: 2, warmup, hangTimeoutMs: 300 },
+    2,
+    {
+      retries: 1,
+      workerUrl: hangWhenThreaded,
+    },
+  );
   try {
     assert.equal(session.threads, 1);
     assert.equal(session.notes.length, 2, session.notes.join(" | "));
@@ -26,14 +33,24 @@ Deno.test("a warm-up that hangs with threads restarts, then falls back to 1 thre
 
 Deno.test("a session that hangs even on 1 thread fails to load with EngineHangError (never reaches users)", async () => {
   await assert.rejects(
-    WebWorkerSession.create("wasm", "wasm", model, { threads: 1, warmup, hangTimeoutMs: 200 }, 1, { retries: 1, workerUrl: alwaysHang }),
+    WebWorkerSession.create("wasm", "wasm", model, { threads: 1, warmup, hangTimeoutMs: 200 }, 1, {
+      retries: 1,
+      workerUrl: alwaysHang,
+    }),
     EngineHangError,
   );
 });
 
 Deno.test("a run that hangs after warm-up is rejected and the worker is restarted", async () => {
   // No warm-up: the first run is the one that hangs.
-  const session = await WebWorkerSession.create("wasm", "wasm", model, { threads: 1, hangTimeoutMs: 200 }, 1, { workerUrl: alwaysHang });
+  const session = await WebWorkerSession.create(
+    "wasm",
+    "wasm",
+    model,
+    { threads: 1, hangTimeoutMs: 200 },
+    1,
+    { workerUrl: alwaysHang },
+  );
   try {
     await assert.rejects(session.run(warmup), EngineHangError);
     assert.match(session.notes.at(-1)!, /worker restarted/);

@@ -95,9 +95,18 @@ export function makeDicom(f: DicomFixture): Bytes {
     PixelRepresentation: f.pixelRepresentation ?? 0,
     ...(samples === 3 ? { PlanarConfiguration: f.planar ?? 0 } : {}),
     ...(f.frames && f.frames > 1 ? { NumberOfFrames: String(f.frames) } : {}),
-    ...(f.rescale ? { RescaleSlope: String(f.rescale[0]), RescaleIntercept: String(f.rescale[1]), RescaleType: "US" } : {}),
+    ...(f.rescale
+      ? {
+        RescaleSlope: String(f.rescale[0]),
+        RescaleIntercept: String(f.rescale[1]),
+        RescaleType: "US",
+      }
+      : {}),
     ...(f.windows
-      ? { WindowCenter: f.windows.map((w) => String(w[0])), WindowWidth: f.windows.map((w) => String(w[1])) }
+      ? {
+        WindowCenter: f.windows.map((w) => String(w[0])),
+        WindowWidth: f.windows.map((w) => String(w[1])),
+      }
       : {}),
     ...(f.voiLutFunction ? { VOILUTFunction: f.voiLutFunction } : {}),
     ...(f.pixelSpacing ? { PixelSpacing: f.pixelSpacing.map(String) } : {}),
@@ -125,7 +134,9 @@ export function makeDicom(f: DicomFixture): Bytes {
 export async function pngAsDicom(url: URL, fixture: Partial<DicomFixture> = {}): Promise<Bytes> {
   const png = decodePng(await Deno.readFile(url));
   const channels = png.channels;
-  if (png.depth !== 8 || (channels !== 1 && channels !== 3)) throw new Error(`unexpected sample PNG: ${channels} channels, depth ${png.depth}`);
+  if (png.depth !== 8 || (channels !== 1 && channels !== 3)) {
+    throw new Error(`unexpected sample PNG: ${channels} channels, depth ${png.depth}`);
+  }
   return makeDicom({
     rows: png.height,
     columns: png.width,

@@ -16,11 +16,17 @@ export const ISIC_SAMPLE = new URL("../fixtures/images/isic_ISIC_0000011.png", i
 export const HC18_SAMPLE = new URL("../fixtures/images/hc18_001_HC.png", import.meta.url);
 
 /** A smooth gradient with a bright disc, `channels` interleaved 8-bit samples. */
-export function syntheticPixels(width: number, height: number, channels: number, max = 255): number[] {
+export function syntheticPixels(
+  width: number,
+  height: number,
+  channels: number,
+  max = 255,
+): number[] {
   const out: number[] = [];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const inDisc = (x - width / 2) ** 2 + (y - height / 2) ** 2 < (Math.min(width, height) / 4) ** 2;
+      const inDisc =
+        (x - width / 2) ** 2 + (y - height / 2) ** 2 < (Math.min(width, height) / 4) ** 2;
       for (let c = 0; c < channels; c++) {
         const v = inDisc ? 0.9 : ((x / width) * 0.5 + (c * 0.1)) % 1;
         out.push(Math.round(v * max));
@@ -31,7 +37,12 @@ export function syntheticPixels(width: number, height: number, channels: number,
 }
 
 /** Encodes a PNG with fast-png. */
-export function makePng(width: number, height: number, channels: 1 | 2 | 3 | 4, depth: 8 | 16 = 8): Bytes {
+export function makePng(
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+  depth: 8 | 16 = 8,
+): Bytes {
   const max = depth === 16 ? 65535 : 255;
   const px = syntheticPixels(width, height, channels, max);
   const data = depth === 16 ? Uint16Array.from(px) : Uint8Array.from(px);

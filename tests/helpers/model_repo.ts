@@ -23,7 +23,11 @@ export interface FixtureModel {
 }
 
 /** A card for a small dynamic-size model. */
-export function fixtureCard(name: string, version: string, channels: 1 | 3 = 3): Record<string, unknown> {
+export function fixtureCard(
+  name: string,
+  version: string,
+  channels: 1 | 3 = 3,
+): Record<string, unknown> {
   return {
     schema: 1,
     name,
@@ -57,7 +61,10 @@ export async function makeRepo(models: FixtureModel[]): Promise<string> {
     const channels = (m.net?.channels ?? 3) as 1 | 3;
     const card = { ...fixtureCard(m.name, version, channels), ...m.card };
     await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(card));
-    await Deno.writeFile(join(dir, "model.onnx"), m.onnx ?? unetModel({ width: 2, depth: 2, seed: 3, ...m.net }));
+    await Deno.writeFile(
+      join(dir, "model.onnx"),
+      m.onnx ?? unetModel({ width: 2, depth: 2, seed: 3, ...m.net }),
+    );
     for (const [file, content] of Object.entries(m.files ?? {})) {
       const path = join(dir, file);
       if (typeof content === "string") await Deno.writeTextFile(path, content);

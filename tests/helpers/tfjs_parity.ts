@@ -16,11 +16,21 @@ export const attr = {
   int: (name: string, i: number): onnx.IAttributeProto => ({ name, type: 2, i }),
   float: (name: string, f: number): onnx.IAttributeProto => ({ name, type: 1, f }),
   ints: (name: string, ints: number[]): onnx.IAttributeProto => ({ name, type: 7, ints }),
-  string: (name: string, s: string): onnx.IAttributeProto => ({ name, type: 3, s: new TextEncoder().encode(s) }),
+  string: (name: string, s: string): onnx.IAttributeProto => ({
+    name,
+    type: 3,
+    s: new TextEncoder().encode(s),
+  }),
 };
 
 /** Adds an initializer of any supported element type (int8/uint8/int32/int64 stored as raw data). */
-export function addTensor(g: GraphBuilder, name: string, values: number[] | Float32Array, dims: number[], dataType: number = DataType.FLOAT): string {
+export function addTensor(
+  g: GraphBuilder,
+  name: string,
+  values: number[] | Float32Array,
+  dims: number[],
+  dataType: number = DataType.FLOAT,
+): string {
   const raw = dataType === DataType.FLOAT
     ? new Uint8Array(Float32Array.from(values).buffer)
     : dataType === DataType.INT8
@@ -44,7 +54,11 @@ export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float32A
  * A one-input graph: `x` [1, C, "H", "W"] → body → output `y` (dynamic dims).
  * @param body adds nodes and returns the output value name
  */
-export function opGraph(channels: number, body: (g: GraphBuilder, x: string) => string, opset = 17): Uint8Array {
+export function opGraph(
+  channels: number,
+  body: (g: GraphBuilder, x: string) => string,
+  opset = 17,
+): Uint8Array {
   const g = new GraphBuilder(99);
   const x = g.input("x", ["N", channels, "H", "W"]);
   g.output(body(g, x), "y", ["N", "C", "OH", "OW"]);
@@ -55,7 +69,10 @@ function source(bytes: Uint8Array): ModelSource {
   return { path: "test.onnx", bytes, externalData: [] };
 }
 
-async function runOnce(session: EngineSession, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+async function runOnce(
+  session: EngineSession,
+  feeds: Record<string, Tensor>,
+): Promise<Record<string, Tensor>> {
   try {
     return await session.run(feeds);
   } finally {
@@ -85,16 +102,32 @@ export interface Comparison {
 export async function compareEngines(
   model: Uint8Array | ModelSource,
   dims: number[],
-  options: { seed?: number; tol?: number; input?: string; output?: string; lo?: number; hi?: number } = {},
+  options: {
+    seed?: number;
+    tol?: number;
+    input?: string;
+    output?: string;
+    lo?: number;
+    hi?: number;
+  } = {},
 ): Promise<Comparison> {
   const src = model instanceof Uint8Array ? source(model) : model;
   const { seed = 1, tol = 1e-4, input = "x", output = "y" } = options;
-  const data = randomValues(dims.reduce((a, b) => a * b, 1), seed, options.lo ?? -1, options.hi ?? 1);
+  const data = randomValues(
+    dims.reduce((a, b) => a * b, 1),
+    seed,
+    options.lo ?? -1,
+    options.hi ?? 1,
+  );
   const feeds = { [input]: { data, dims } };
-  const native = (await runOnce(await nativeEngine.createSession(src, { threads: 1 }), feeds))[output];
+  const native =
+    (await runOnce(await nativeEngine.createSession(src, { threads: 1 }), feeds))[output];
   const tfjs = (await runOnce(await tfjsWasmEngine.createSession(src), feeds))[output];
   assert.deepEqual(tfjs.dims, native.dims, "output shapes differ");
-  assert.ok(native.data.some((v) => v !== native.data[0]), "reference output is constant: the test proves nothing");
+  assert.ok(
+    native.data.some((v) => v !== native.data[0]),
+    "reference output is constant: the test proves nothing",
+  );
   const diff = maxAbsDiff(native.data, tfjs.data);
   assert.ok(diff <= tol, `tfjs-wasm differs from onnxruntime-node by ${diff} (> ${tol})`);
   return { native, tfjs, diff };

@@ -3,7 +3,15 @@ import { encode as encodePng } from "fast-png";
 import { decodeImage } from "../../src/imaging/decode.ts";
 import { jpegSize } from "../../src/imaging/decode_jpeg.ts";
 import { ApiError } from "../../src/errors.ts";
-import { HC18_SAMPLE, ISIC_SAMPLE, makeJpeg, makePalettePng, makePng, readSample, syntheticPixels } from "../helpers/images.ts";
+import {
+  HC18_SAMPLE,
+  ISIC_SAMPLE,
+  makeJpeg,
+  makePalettePng,
+  makePng,
+  readSample,
+  syntheticPixels,
+} from "../helpers/images.ts";
 
 const limits = { maxPixels: 1_000_000 };
 
@@ -74,14 +82,22 @@ Deno.test("real samples decode at their size (ISIC RGB, HC18 grey)", async () =>
 
 Deno.test("truncated and corrupt images are 400 bad_image", async () => {
   const png = makePng(64, 64, 3);
-  await rejectsWith(decodeImage(png.subarray(0, png.length - 40), "image/png", limits), 400, "bad_image");
+  await rejectsWith(
+    decodeImage(png.subarray(0, png.length - 40), "image/png", limits),
+    400,
+    "bad_image",
+  );
   await rejectsWith(decodeImage(png.subarray(0, 20), "image/png", limits), 400, "bad_image");
   const corrupt = png.slice();
   corrupt.fill(7, 60, 120);
   await rejectsWith(decodeImage(corrupt, "image/png", limits), 400, "bad_image");
   const jpg = makeJpeg(64, 64);
   await rejectsWith(decodeImage(jpg.subarray(0, 30), "image/jpeg", limits), 400, "bad_image");
-  await rejectsWith(decodeImage(jpg.subarray(0, jpg.length / 2), "image/jpeg", limits), 400, "bad_image");
+  await rejectsWith(
+    decodeImage(jpg.subarray(0, jpg.length / 2), "image/jpeg", limits),
+    400,
+    "bad_image",
+  );
   await rejectsWith(decodeImage(new Uint8Array(0), "image/png", limits), 400, "bad_image");
 });
 
@@ -91,15 +107,26 @@ Deno.test("a PNG declaring a huge size is refused from its header (413) without 
   view.setUint32(16, 50_000);
   view.setUint32(20, 50_000);
   await rejectsWith(decodeImage(png, "image/png", limits), 413, "too_many_pixels");
-  await rejectsWith(decodeImage(makePng(1001, 1000, 1), "image/png", limits), 413, "too_many_pixels");
+  await rejectsWith(
+    decodeImage(makePng(1001, 1000, 1), "image/png", limits),
+    413,
+    "too_many_pixels",
+  );
 });
 
 Deno.test("content type must be an image we take and must match the bytes", async () => {
   const png = makePng(8, 8, 3);
   await rejectsWith(decodeImage(png, "text/plain", limits), 415, "unsupported_media_type");
   await rejectsWith(decodeImage(png, "image/jpeg", limits), 400, "bad_image");
-  await rejectsWith(decodeImage(new TextEncoder().encode("hello"), "application/octet-stream", limits), 415);
-  await rejectsWith(decodeImage(new TextEncoder().encode("hello"), "image/png", limits), 400, "bad_image");
+  await rejectsWith(
+    decodeImage(new TextEncoder().encode("hello"), "application/octet-stream", limits),
+    415,
+  );
+  await rejectsWith(
+    decodeImage(new TextEncoder().encode("hello"), "image/png", limits),
+    400,
+    "bad_image",
+  );
   const ok = await decodeImage(png, "application/octet-stream", limits);
   assert.equal(ok.source, "png");
   const ok2 = await decodeImage(png, "image/png; charset=binary", limits);

@@ -8,7 +8,12 @@ import { InputSpecSchema } from "../../src/models/card.ts";
 const spec = (over: Record<string, unknown> = {}) =>
   InputSpecSchema.parse({ channels: 3, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], ...over });
 
-function image(width: number, height: number, channels: 1 | 3, fill: (x: number, y: number, c: number) => number): DecodedImage {
+function image(
+  width: number,
+  height: number,
+  channels: 1 | 3,
+  fill: (x: number, y: number, c: number) => number,
+): DecodedImage {
   const data = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -20,7 +25,16 @@ function image(width: number, height: number, channels: 1 | 3, fill: (x: number,
 
 Deno.test("dynamic model: pads centred to the multiple, no resize without long_side", () => {
   const g = planGeometry(100, 50, spec());
-  assert.deepEqual(g, { width: 100, height: 50, scaledWidth: 100, scaledHeight: 50, inputWidth: 112, inputHeight: 64, padTop: 7, padLeft: 6 });
+  assert.deepEqual(g, {
+    width: 100,
+    height: 50,
+    scaledWidth: 100,
+    scaledHeight: 50,
+    inputWidth: 112,
+    inputHeight: 64,
+    padTop: 7,
+    padLeft: 6,
+  });
 });
 
 Deno.test("dynamic model with long_side resizes keeping the aspect ratio", () => {
@@ -36,7 +50,12 @@ Deno.test("dynamic model with long_side resizes keeping the aspect ratio", () =>
 
 Deno.test("fixed-size model letterboxes into its input", () => {
   const g = planGeometry(300, 100, spec({ height: 128, width: 128 }));
-  assert.deepEqual([g.inputWidth, g.inputHeight, g.scaledWidth, g.scaledHeight], [128, 128, 128, 43]);
+  assert.deepEqual([g.inputWidth, g.inputHeight, g.scaledWidth, g.scaledHeight], [
+    128,
+    128,
+    128,
+    43,
+  ]);
   assert.equal(g.padTop, 42);
   assert.equal(g.padLeft, 0);
 });
@@ -71,7 +90,10 @@ Deno.test("resize keeps a constant image constant and averages when shrinking", 
   // a 1-px checkerboard shrunk 4× becomes ~0.5 everywhere (antialiasing), not aliased 0/1
   const checker = new Float32Array(64 * 64).map((_, i) => ((i % 64) + Math.floor(i / 64)) % 2);
   const small = resizePlane(checker, 64, 64, 16, 16);
-  assert.ok(small.every((v) => Math.abs(v - 0.5) < 0.05), `min ${Math.min(...small)} max ${Math.max(...small)}`);
+  assert.ok(
+    small.every((v) => Math.abs(v - 0.5) < 0.05),
+    `min ${Math.min(...small)} max ${Math.max(...small)}`,
+  );
   // upscaling a step keeps the step's sides
   const step = Float32Array.from([0, 0, 1, 1]);
   const up = resizePlane(step, 4, 1, 8, 1);
@@ -87,7 +109,9 @@ Deno.test("postprocess crops padding, applies the sigmoid, restores the original
   // logits: +10 on the left half of the image area, -10 elsewhere (including padding)
   const data = new Float32Array(g.inputWidth * g.inputHeight).fill(-10);
   for (let y = 0; y < g.scaledHeight; y++) {
-    for (let x = 0; x < g.scaledWidth / 2; x++) data[(y + g.padTop) * g.inputWidth + x + g.padLeft] = 10;
+    for (let x = 0; x < g.scaledWidth / 2; x++) {
+      data[(y + g.padTop) * g.inputWidth + x + g.padLeft] = 10;
+    }
   }
   const seg = postprocess({ data, dims: [1, 1, g.inputHeight, g.inputWidth] }, g, "logits", 0.5);
   assert.equal(seg.width, 80);

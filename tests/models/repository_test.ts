@@ -10,7 +10,13 @@ import { makePng } from "../helpers/images.ts";
 
 Deno.test("a card is validated with every problem named", () => {
   assert.throws(
-    () => parseCard({ name: "../x", version: "1", input: { channels: 2, mean: [0], std: [0] }, threshold: 2 }, "m/model.json"),
+    () =>
+      parseCard({
+        name: "../x",
+        version: "1",
+        input: { channels: 2, mean: [0], std: [0] },
+        threshold: 2,
+      }, "m/model.json"),
     (err: unknown) => {
       assert.ok(err instanceof CardError);
       assert.match(err.message, /m\/model\.json/);
@@ -20,14 +26,20 @@ Deno.test("a card is validated with every problem named", () => {
       return true;
     },
   );
-  assert.throws(() => parseCard({ ...fixtureCard("a", "1"), precision: "int8" }, "f"), /files\.int8/);
+  assert.throws(
+    () => parseCard({ ...fixtureCard("a", "1"), precision: "int8" }, "f"),
+    /files\.int8/,
+  );
   const card = parseCard(fixtureCard("a", "1"), "f");
   assert.equal(card.output.kind, "logits");
   assert.equal(card.engine, "auto");
 });
 
 Deno.test("scanning finds versions, ignores folders without a card, and names a bad card's file", async () => {
-  const root = await makeRepo([{ name: "a" }, { name: "a", version: "10" }, { name: "a", version: "2" }, { name: "b" }]);
+  const root = await makeRepo([{ name: "a" }, { name: "a", version: "10" }, {
+    name: "a",
+    version: "2",
+  }, { name: "b" }]);
   try {
     await Deno.mkdir(join(root, "a", "samples"));
     const found = await scanRepository(root);
@@ -38,7 +50,10 @@ Deno.test("scanning finds versions, ignores folders without a card, and names a 
       assert.match(err.message, /b\/1\/model\.json.*not valid JSON/);
       return true;
     });
-    await Deno.writeTextFile(join(root, "b", "1", "model.json"), JSON.stringify({ ...fixtureCard("c", "1") }));
+    await Deno.writeTextFile(
+      join(root, "b", "1", "model.json"),
+      JSON.stringify({ ...fixtureCard("c", "1") }),
+    );
     await assert.rejects(scanRepository(root), /card says c\/1 but lives in b\/1/);
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -47,13 +62,20 @@ Deno.test("scanning finds versions, ignores folders without a card, and names a 
 
 Deno.test("a model that disagrees with its card is refused with the reason", async () => {
   const root = await makeRepo([
-    { name: "grey", net: { channels: 1 }, card: { input: { ...fixtureCard("grey", "1", 3).input as object } } },
+    {
+      name: "grey",
+      net: { channels: 1 },
+      card: { input: { ...fixtureCard("grey", "1", 3).input as object } },
+    },
     { name: "notonnx", onnx: new TextEncoder().encode("this is not a model") },
   ]);
   try {
     const [grey, notOnnx] = await scanRepository(root);
     await assert.rejects(readModelSource(grey, "fp32"), /has 1 channels, card says 3/);
-    await assert.rejects(readModelSource(notOnnx, "fp32"), /notonnx\/1\/model\.onnx: not an ONNX model/);
+    await assert.rejects(
+      readModelSource(notOnnx, "fp32"),
+      /notonnx\/1\/model\.onnx: not an ONNX model/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -63,9 +85,20 @@ Deno.test("a fixed-size model letterboxes any image and returns the mask at its 
   await using s = await fixtureServer([{
     name: "fixed",
     net: { fixedSize: [64, 64], channels: 3 },
-    card: { input: { ...(fixtureCard("fixed", "1").input as object), height: 64, width: 64, resize: null } },
+    card: {
+      input: {
+        ...(fixtureCard("fixed", "1").input as object),
+        height: 64,
+        width: 64,
+        resize: null,
+      },
+    },
   }]);
-  const res = await s.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(150, 40, 3) });
+  const res = await s.app.request("/v1/segment", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: makePng(150, 40, 3),
+  });
   assert.equal(res.status, 200);
   const mask = decodePng(new Uint8Array(await res.arrayBuffer()));
   assert.deepEqual([mask.width, mask.height], [150, 40]);
@@ -80,7 +113,11 @@ Deno.test("readiness: 503 while loading, 200 when warm; a broken repository neve
     const server = createApp(testConfig(root));
     const early = await server.app.request("/v2/health/ready");
     assert.equal(early.status, 503);
-    const busy = await server.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(8, 8, 3) });
+    const busy = await server.app.request("/v1/segment", {
+      method: "POST",
+      headers: { "content-type": "image/png" },
+      body: makePng(8, 8, 3),
+    });
     assert.equal(busy.status, 503);
     assert.equal((await busy.json()).code, "model_not_ready");
     await server.ready;

@@ -15,10 +15,14 @@ type DataSet = {
   uint16(tag: string): number | undefined;
   intString(tag: string): number | undefined;
   attributeTag(tag: string): string | undefined;
-  elements: Record<string, { dataOffset: number; length: number; vr?: string; items?: { dataSet: DataSet }[] }>;
+  elements: Record<
+    string,
+    { dataOffset: number; length: number; vr?: string; items?: { dataSet: DataSet }[] }
+  >;
   byteArray: Uint8Array;
 };
-const parse = (bytes: Uint8Array) => (dicomParser as unknown as { parseDicom(b: Uint8Array): DataSet }).parseDicom(bytes);
+const parse = (bytes: Uint8Array) =>
+  (dicomParser as unknown as { parseDicom(b: Uint8Array): DataSet }).parseDicom(bytes);
 const item = (ds: DataSet, tag: string, i = 0): DataSet => {
   const items = ds.elements[tag]?.items;
   assert.ok(items && items[i], `sequence ${tag} item ${i} missing`);
@@ -26,7 +30,8 @@ const item = (ds: DataSet, tag: string, i = 0): DataSet => {
 };
 const utf8 = (ds: DataSet, tag: string) => {
   const el = ds.elements[tag];
-  return new TextDecoder().decode(ds.byteArray.subarray(el.dataOffset, el.dataOffset + el.length)).replace(/[\0 ]+$/, "");
+  return new TextDecoder().decode(ds.byteArray.subarray(el.dataOffset, el.dataOffset + el.length))
+    .replace(/[\0 ]+$/, "");
 };
 
 /** Unpacks DICOM bit-packed pixel data (LSB first), independently of the writer. */
@@ -63,8 +68,14 @@ async function segOf(s: Awaited<ReturnType<typeof fixtureServer>>, bytes: Uint8A
 }
 
 Deno.test("dicom-seg: SOP class, copied patient/study, references, segment and bit-packed mask read back with dicom-parser", async () => {
-  await using s = await fixtureServer([{ name: "lesion", card: { threshold: 0.55, label: "skin lesion" } }]);
-  const sourceBytes = await pngAsDicom(ISIC_SAMPLE, { pixelSpacing: [0.1, 0.1], attributes: SOURCE });
+  await using s = await fixtureServer([{
+    name: "lesion",
+    card: { threshold: 0.55, label: "skin lesion" },
+  }]);
+  const sourceBytes = await pngAsDicom(ISIC_SAMPLE, {
+    pixelSpacing: [0.1, 0.1],
+    attributes: SOURCE,
+  });
   const source = parse(sourceBytes);
   const { seg, mask } = await segOf(s, sourceBytes);
   const ds = parse(seg);
@@ -83,7 +94,17 @@ Deno.test("dicom-seg: SOP class, copied patient/study, references, segment and b
 
   // patient and study copied (text in UTF-8), same study and frame of reference
   assert.equal(utf8(ds, "x00100010"), SOURCE.PatientName);
-  for (const [tag, value] of [["x00100020", "PID-42"], ["x00100030", "19700101"], ["x00100040", "O"], ["x00080020", "20240102"], ["x00080030", "101500"], ["x00080050", "ACC-7"], ["x00200010", "S1"]]) {
+  for (
+    const [tag, value] of [
+      ["x00100020", "PID-42"],
+      ["x00100030", "19700101"],
+      ["x00100040", "O"],
+      ["x00080020", "20240102"],
+      ["x00080030", "101500"],
+      ["x00080050", "ACC-7"],
+      ["x00200010", "S1"],
+    ]
+  ) {
     assert.equal(ds.string(tag), value, tag);
   }
   assert.equal(utf8(ds, "x00080090"), "Ref^Doc");
@@ -113,14 +134,22 @@ Deno.test("dicom-seg: SOP class, copied patient/study, references, segment and b
   assert.equal(item(item(ds, "x52009229"), "x00289110").string("x00280030"), "0.1\\0.1");
 
   // the pixels: 1 bit, the mask PNG of the same request, bit for bit
-  assert.deepEqual([ds.uint16("x00280010"), ds.uint16("x00280011"), ds.uint16("x00280100"), ds.uint16("x00280101")], [mask.height, mask.width, 1, 1]);
+  assert.deepEqual([
+    ds.uint16("x00280010"),
+    ds.uint16("x00280011"),
+    ds.uint16("x00280100"),
+    ds.uint16("x00280101"),
+  ], [mask.height, mask.width, 1, 1]);
   assert.equal(ds.intString("x00280008"), 1);
   const pd = ds.elements.x7fe00010;
   const n = mask.width * mask.height;
   assert.ok(pd.length >= Math.ceil(n / 8));
   const bits = unpack(ds.byteArray.subarray(pd.dataOffset, pd.dataOffset + pd.length), n);
   const expected = Array.from(mask.data, (v) => (v ? 1 : 0));
-  assert.ok(expected.some((v) => v === 1) && expected.some((v) => v === 0), "the fixture mask is partial");
+  assert.ok(
+    expected.some((v) => v === 1) && expected.some((v) => v === 0),
+    "the fixture mask is partial",
+  );
   assert.deepEqual(bits, expected);
 });
 
@@ -135,7 +164,11 @@ Deno.test("dicom-seg of a frame of a multi-frame source references that frame", 
 
 Deno.test("dicom-seg needs a DICOM input: PNG is 422 and names the reason", async () => {
   await using s = await fixtureServer();
-  const res = await s.app.request("/v1/segment?format=dicom-seg", { method: "POST", headers: { "content-type": "image/png" }, body: await readSample(HC18_SAMPLE) });
+  const res = await s.app.request("/v1/segment?format=dicom-seg", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: await readSample(HC18_SAMPLE),
+  });
   assert.equal(res.status, 422);
   const body = await res.json();
   assert.equal(body.code, "unsupported_image");

@@ -38,9 +38,24 @@ Deno.test("openapi.json lists every route the app serves, and nothing else", asy
   }
   const undocumented = [...served].filter((r) => !documented.has(r));
   const phantom = [...documented].filter((r) => !served.has(r));
-  assert.deepEqual(undocumented, [], `served but not in /openapi.json (declare them with createRoute, see src/server/openapi_app.ts): ${undocumented.join(", ")}`);
+  assert.deepEqual(
+    undocumented,
+    [],
+    `served but not in /openapi.json (declare them with createRoute, see src/server/openapi_app.ts): ${
+      undocumented.join(", ")
+    }`,
+  );
   assert.deepEqual(phantom, [], `documented but not served: ${phantom.join(", ")}`);
-  for (const route of ["POST /v1/segment", "GET /v1/models", "POST /v2/models/{name}/infer", "GET /", "GET /openapi.json", "GET /docs"]) {
+  for (
+    const route of [
+      "POST /v1/segment",
+      "GET /v1/models",
+      "POST /v2/models/{name}/infer",
+      "GET /",
+      "GET /openapi.json",
+      "GET /docs",
+    ]
+  ) {
     assert.ok(documented.has(route), route);
   }
 });
@@ -50,7 +65,9 @@ Deno.test("every operation documents its errors as {error, code} and the segment
   const doc = await (await s.app.request("/openapi.json")).json();
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     for (const [method, op] of Object.entries(item)) {
-      const errors = Object.entries(op.responses as Record<string, any>).filter(([status]) => Number(status) >= 400);
+      const errors = Object.entries(op.responses as Record<string, any>).filter(([status]) =>
+        Number(status) >= 400
+      );
       assert.ok(errors.length > 0, `${method} ${path} documents no error`);
       for (const [status, r] of errors) {
         if (status === "503" && path === "/v2/health/ready") continue; // readiness body, not an error
@@ -61,9 +78,23 @@ Deno.test("every operation documents its errors as {error, code} and the segment
     }
   }
   const seg = doc.paths["/v1/models/{name}/segment"].post;
-  assert.deepEqual(Object.keys(seg.requestBody.content).sort(), ["application/dicom", "application/octet-stream", "image/jpeg", "image/png", "multipart/form-data"]);
-  assert.deepEqual(Object.keys(seg.responses["200"].content).sort(), ["application/dicom", "application/json", "image/png"]);
-  assert.ok(seg.responses["415"].content["application/json"].schema.properties.code.enum.includes("unsupported_transfer_syntax"));
+  assert.deepEqual(Object.keys(seg.requestBody.content).sort(), [
+    "application/dicom",
+    "application/octet-stream",
+    "image/jpeg",
+    "image/png",
+    "multipart/form-data",
+  ]);
+  assert.deepEqual(Object.keys(seg.responses["200"].content).sort(), [
+    "application/dicom",
+    "application/json",
+    "image/png",
+  ]);
+  assert.ok(
+    seg.responses["415"].content["application/json"].schema.properties.code.enum.includes(
+      "unsupported_transfer_syntax",
+    ),
+  );
   const format = seg.parameters.find((p: { name: string }) => p.name === "format");
   assert.deepEqual(format.schema.enum, ["png", "json", "overlay", "dicom-seg"]);
 });
@@ -71,7 +102,11 @@ Deno.test("every operation documents its errors as {error, code} and the segment
 Deno.test("query validation failures are 400 bad_request in the API's error shape", async () => {
   await using s = await fixtureServer();
   for (const q of ["format=gif", "opacity=2", "frame=0", "outline=maybe"]) {
-    const res = await s.app.request(`/v1/segment?${q}`, { method: "POST", headers: { "content-type": "image/png" }, body: "x" });
+    const res = await s.app.request(`/v1/segment?${q}`, {
+      method: "POST",
+      headers: { "content-type": "image/png" },
+      body: "x",
+    });
     const body = await res.json();
     assert.equal(res.status, 400, q);
     assert.equal(body.code, "bad_request");
@@ -87,5 +122,7 @@ Deno.test("/docs is a self-contained HTML page naming every operation", async ()
   assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
   const html = await res.text();
   assert.doesNotMatch(html, /<script|https?:\/\//, "no scripts, nothing fetched from elsewhere");
-  for (const path of Object.keys(doc.paths)) assert.ok(html.includes(`<code>${path.replaceAll('"', "&#34;")}</code>`), path);
+  for (const path of Object.keys(doc.paths)) {
+    assert.ok(html.includes(`<code>${path.replaceAll('"', "&#34;")}</code>`), path);
+  }
 });

@@ -55,17 +55,28 @@ Deno.test("raw JPEG body → JSON with areas, bbox, RLE and contours that agree 
 Deno.test("Accept: application/json picks JSON; overlay is an RGB PNG of the image's size", async () => {
   await using s = await fixtureServer();
   const png = makePng(40, 30, 1);
-  const json = await s.app.request("/v1/segment", { method: "POST", headers: { accept: "application/json", "content-type": "image/png" }, body: png });
+  const json = await s.app.request("/v1/segment", {
+    method: "POST",
+    headers: { accept: "application/json", "content-type": "image/png" },
+    body: png,
+  });
   assert.equal(json.headers.get("content-type"), "application/json");
   await json.body?.cancel();
-  const overlay = await s.app.request("/v1/segment?format=overlay&opacity=0.5", { method: "POST", headers: { "content-type": "image/png" }, body: png });
+  const overlay = await s.app.request("/v1/segment?format=overlay&opacity=0.5", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: png,
+  });
   assert.equal(overlay.status, 200);
   const img = decodePng(new Uint8Array(await overlay.arrayBuffer()));
   assert.deepEqual([img.width, img.height, img.channels], [40, 30, 3]);
 });
 
 Deno.test("model listing shows cards, runtime engine, threads and the reason", async () => {
-  await using s = await fixtureServer([{ name: "lesion" }, { name: "lesion", version: "2" }, { name: "head", net: { channels: 1 } }]);
+  await using s = await fixtureServer([{ name: "lesion" }, { name: "lesion", version: "2" }, {
+    name: "head",
+    net: { channels: 1 },
+  }]);
   const list = await (await s.app.request("/v1/models")).json();
   assert.deepEqual(list.models.map((m: { name: string }) => m.name), ["head", "lesion"]);
   const lesion = list.models.find((m: { name: string }) => m.name === "lesion");
@@ -76,30 +87,116 @@ Deno.test("model listing shows cards, runtime engine, threads and the reason", a
   assert.equal(one.runtime[0].engine, "native");
   assert.equal(one.runtime[0].threads, 1);
   assert.match(one.runtime[0].reason, /explicit/);
-  const v1 = await s.app.request("/v1/models/lesion/versions/1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(16, 16, 3) });
+  const v1 = await s.app.request("/v1/models/lesion/versions/1/segment", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: makePng(16, 16, 3),
+  });
   assert.equal(v1.headers.get("x-model-version"), "1");
   await v1.body?.cancel();
 });
 
 Deno.test("every v1 error is JSON with a stable code and the right status", async () => {
-  await using s = await fixtureServer([{ name: "lesion" }], { maxBodyBytes: 200_000, maxPixels: 250_000 });
+  await using s = await fixtureServer([{ name: "lesion" }], {
+    maxBodyBytes: 200_000,
+    maxPixels: 250_000,
+  });
   const png = makePng(32, 32, 3);
   const cases: [string, RequestInit, number, string][] = [
-    ["/v1/models/nope/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 404, "model_not_found"],
-    ["/v1/models/lesion/versions/9/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 404, "model_not_found"],
-    ["/v1/models/..%2F..%2Fetc/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 404, "model_not_found"],
-    ["/v1/segment", { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" }, 415, "unsupported_media_type"],
-    ["/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png.subarray(0, 50) }, 400, "bad_image"],
-    ["/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: new Uint8Array(300_000) }, 413, "too_large"],
-    ["/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(600, 600, 1) }, 413, "too_many_pixels"],
-    ["/v1/segment", { method: "POST", body: form(png, "image/png", "picture") }, 400, "bad_request"],
-    ["/v1/segment", { method: "POST", headers: { "content-type": "multipart/form-data; boundary=xyz" }, body: "--xyz\r\nbroken" }, 400, "bad_request"],
-    ["/v1/segment?format=gif", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
-    ["/v1/segment?precision=int8", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 404, "model_not_found"],
-    ["/v1/segment?precision=fp16", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
-    ["/v1/segment?format=overlay&opacity=7", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
-    ["/v1/segment?format=overlay&opacity=", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
-    ["/v1/segment?format=overlay&opacity=0x1", { method: "POST", headers: { "content-type": "image/png" }, body: png }, 400, "bad_request"],
+    [
+      "/v1/models/nope/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      404,
+      "model_not_found",
+    ],
+    [
+      "/v1/models/lesion/versions/9/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      404,
+      "model_not_found",
+    ],
+    [
+      "/v1/models/..%2F..%2Fetc/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      404,
+      "model_not_found",
+    ],
+    [
+      "/v1/segment",
+      { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" },
+      415,
+      "unsupported_media_type",
+    ],
+    [
+      "/v1/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png.subarray(0, 50) },
+      400,
+      "bad_image",
+    ],
+    [
+      "/v1/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: new Uint8Array(300_000) },
+      413,
+      "too_large",
+    ],
+    [
+      "/v1/segment",
+      { method: "POST", headers: { "content-type": "image/png" }, body: makePng(600, 600, 1) },
+      413,
+      "too_many_pixels",
+    ],
+    [
+      "/v1/segment",
+      { method: "POST", body: form(png, "image/png", "picture") },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment",
+      {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=xyz" },
+        body: "--xyz\r\nbroken",
+      },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment?format=gif",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment?precision=int8",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      404,
+      "model_not_found",
+    ],
+    [
+      "/v1/segment?precision=fp16",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment?format=overlay&opacity=7",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment?format=overlay&opacity=",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      400,
+      "bad_request",
+    ],
+    [
+      "/v1/segment?format=overlay&opacity=0x1",
+      { method: "POST", headers: { "content-type": "image/png" }, body: png },
+      400,
+      "bad_request",
+    ],
     ["/v1/nothing", { method: "GET" }, 404, "not_found"],
   ];
   for (const [path, init, status, code] of cases) {
@@ -110,16 +207,30 @@ Deno.test("every v1 error is JSON with a stable code and the right status", asyn
     assert.equal(typeof body.error, "string");
   }
   // after all those, the model still serves
-  const ok = await s.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png });
+  const ok = await s.app.request("/v1/segment", {
+    method: "POST",
+    headers: { "content-type": "image/png" },
+    body: png,
+  });
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
 });
 
 Deno.test("a full queue answers 503 with Retry-After and every accepted request still completes", async () => {
-  await using s = await fixtureServer([{ name: "lesion", net: { width: 8, depth: 3 } }], { maxQueue: 1 });
+  await using s = await fixtureServer([{ name: "lesion", net: { width: 8, depth: 3 } }], {
+    maxQueue: 1,
+  });
   const png = makePng(256, 256, 3);
   const responses = await Promise.all(
-    Array.from({ length: 8 }, () => s.app.request("/v1/segment", { method: "POST", headers: { "content-type": "image/png" }, body: png })),
+    Array.from(
+      { length: 8 },
+      () =>
+        s.app.request("/v1/segment", {
+          method: "POST",
+          headers: { "content-type": "image/png" },
+          body: png,
+        }),
+    ),
   );
   const statuses = responses.map((r) => r.status);
   const busy = responses.filter((r) => r.status === 503);
@@ -134,7 +245,10 @@ Deno.test("a full queue answers 503 with Retry-After and every accepted request 
 });
 
 Deno.test("?postprocess: the card's clean-up by default, the raw mask with none, 400 for anything else", async () => {
-  await using s = await fixtureServer([{ name: "lesion", card: { postprocess: { largest_component: true } } }]);
+  await using s = await fixtureServer([{
+    name: "lesion",
+    card: { postprocess: { largest_component: true } },
+  }]);
   const bytes = await readSample(ISIC_SAMPLE);
   const ask = async (query: string) => {
     const res = await s.app.request(`/v1/segment${query}`, { method: "POST", body: form(bytes) });
@@ -146,9 +260,15 @@ Deno.test("?postprocess: the card's clean-up by default, the raw mask with none,
   const rawMask = Uint8Array.from(raw.data, (v) => v ? 1 : 0);
   const expected = keepLargestComponent(rawMask, raw.width, raw.height).mask;
   assert.deepEqual(Uint8Array.from(cleaned.data, (v) => v ? 1 : 0), expected);
-  const json = await s.app.request("/v1/segment?format=json", { method: "POST", body: form(bytes) });
+  const json = await s.app.request("/v1/segment?format=json", {
+    method: "POST",
+    body: form(bytes),
+  });
   assert.deepEqual((await json.json()).postprocess, ["largest_component"]);
-  const bad = await s.app.request("/v1/segment?postprocess=maybe", { method: "POST", body: form(bytes) });
+  const bad = await s.app.request("/v1/segment?postprocess=maybe", {
+    method: "POST",
+    body: form(bytes),
+  });
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).code, "bad_request");
 });

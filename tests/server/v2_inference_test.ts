@@ -12,7 +12,10 @@ function input(seed = 1): Float32Array {
 async function splitBinary(res: Response) {
   const n = Number(res.headers.get("inference-header-content-length"));
   const body = new Uint8Array(await res.arrayBuffer());
-  return { header: JSON.parse(new TextDecoder().decode(body.subarray(0, n))), binary: body.slice(n) };
+  return {
+    header: JSON.parse(new TextDecoder().decode(body.subarray(0, n))),
+    binary: body.slice(n),
+  };
 }
 
 Deno.test("V2 server metadata, liveness and readiness", async () => {
@@ -38,7 +41,10 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
   const jsonRes = await s.app.request("/v2/models/lesion/infer", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ id: "req-1", inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(x) }] }),
+    body: JSON.stringify({
+      id: "req-1",
+      inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(x) }],
+    }),
   });
   assert.equal(jsonRes.status, 200);
   const json = await jsonRes.json();
@@ -48,7 +54,12 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
   const fromJson = Float32Array.from(json.outputs[0].data as number[]);
 
   const header = new TextEncoder().encode(JSON.stringify({
-    inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }],
+    inputs: [{
+      name: "image",
+      shape: [1, 3, H, W],
+      datatype: "FP32",
+      parameters: { binary_data_size: x.byteLength },
+    }],
     outputs: [{ name: "logits", parameters: { binary_data: true } }],
   }));
   const body = new Uint8Array(header.length + x.byteLength);
@@ -56,7 +67,10 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
   body.set(new Uint8Array(x.buffer), header.length);
   const binRes = await s.app.request("/v2/models/lesion/versions/1/infer", {
     method: "POST",
-    headers: { "content-type": "application/octet-stream", "inference-header-content-length": String(header.length) },
+    headers: {
+      "content-type": "application/octet-stream",
+      "inference-header-content-length": String(header.length),
+    },
     body,
   });
   assert.equal(binRes.status, 200);
@@ -71,10 +85,19 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
 Deno.test("V2 nested JSON data and binary_data_output work", async () => {
   await using s = await fixtureServer();
   const flat = Array.from(input(2));
-  const nested = [[Array.from({ length: 3 }, (_, c) => Array.from({ length: H }, (_, y) => flat.slice(c * H * W + y * W, c * H * W + (y + 1) * W)))]];
+  const nested = [[
+    Array.from(
+      { length: 3 },
+      (_, c) =>
+        Array.from({ length: H }, (_, y) => flat.slice(c * H * W + y * W, c * H * W + (y + 1) * W)),
+    ),
+  ]];
   const res = await s.app.request("/v2/models/lesion/infer", {
     method: "POST",
-    body: JSON.stringify({ inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: nested }], parameters: { binary_data_output: true } }),
+    body: JSON.stringify({
+      inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: nested }],
+      parameters: { binary_data_output: true },
+    }),
   });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get("content-type"), "application/octet-stream");
@@ -85,9 +108,11 @@ Deno.test("V2 nested JSON data and binary_data_output work", async () => {
 Deno.test("V2 errors: malformed JSON 400, bad framing 400, wrong shape/datatype/NaN 422, huge 413, unknown 404", async () => {
   await using s = await fixtureServer([{ name: "lesion" }], { maxPixels: 100_000 });
   const ok = { name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(input()) };
-  const post = async (body: BodyInit, headers: Record<string, string> = {}, path = "/v2/models/lesion/infer") =>
-    await
-    s.app.request(path, { method: "POST", headers, body });
+  const post = async (
+    body: BodyInit,
+    headers: Record<string, string> = {},
+    path = "/v2/models/lesion/infer",
+  ) => await s.app.request(path, { method: "POST", headers, body });
   const cases: [Promise<Response>, number, string][] = [
     [post("{not json"), 400, "bad_json"],
     [post(JSON.stringify({})), 400, "bad_request"],
@@ -95,19 +120,66 @@ Deno.test("V2 errors: malformed JSON 400, bad framing 400, wrong shape/datatype/
     [post(JSON.stringify({ inputs: [{ ...ok, name: "x" }] })), 400, "bad_request"],
     [post(JSON.stringify({ inputs: [{ ...ok, datatype: "INT64" }] })), 422, "invalid_tensor"],
     [post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 1, H, W] }] })), 422, "invalid_tensor"],
-    [post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 30, 50], data: Array(4500).fill(0) }] })), 422, "invalid_tensor"],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 30, 50], data: Array(4500).fill(0) }] }),
+      ),
+      422,
+      "invalid_tensor",
+    ],
     [post(JSON.stringify({ inputs: [{ ...ok, data: [1, 2, 3] }] })), 422, "invalid_tensor"],
-    [post(JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? "NaN" : v)) }] })), 422, "invalid_tensor"],
-    [post(JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? 1e400 : v)) }] }).replace("Infinity", "1e400")), 422, "invalid_tensor"],
-    [post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 4096, 4096], data: [] }] })), 413, "too_many_pixels"],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? "NaN" : v)) }] }),
+      ),
+      422,
+      "invalid_tensor",
+    ],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? 1e400 : v)) }] })
+          .replace("Infinity", "1e400"),
+      ),
+      422,
+      "invalid_tensor",
+    ],
+    [
+      post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 4096, 4096], data: [] }] })),
+      413,
+      "too_many_pixels",
+    ],
     [post(JSON.stringify({ inputs: [{ ...ok, shape: "big" }] })), 422, "invalid_tensor"],
     [post(JSON.stringify({ inputs: [ok], outputs: [{ name: "nope" }] })), 400, "bad_request"],
-    [post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "999999" }), 400, "bad_request"],
-    [post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "-3" }), 400, "bad_request"],
-    [post(JSON.stringify({ inputs: [{ ...ok, data: undefined, parameters: { binary_data_size: 64 } }] })), 400, "bad_request"],
-    [post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/../../etc/passwd/infer"), 404, "not_found"],
+    [
+      post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "999999" }),
+      400,
+      "bad_request",
+    ],
+    [
+      post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "-3" }),
+      400,
+      "bad_request",
+    ],
+    [
+      post(
+        JSON.stringify({
+          inputs: [{ ...ok, data: undefined, parameters: { binary_data_size: 64 } }],
+        }),
+      ),
+      400,
+      "bad_request",
+    ],
+    [
+      post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/../../etc/passwd/infer"),
+      404,
+      "not_found",
+    ],
     [post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/nope/infer"), 404, "model_not_found"],
-    [post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/lesion/versions/7/infer"), 404, "model_not_found"],
+    [
+      post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/lesion/versions/7/infer"),
+      404,
+      "model_not_found",
+    ],
   ];
   for (const [i, [promise, status, code]] of cases.entries()) {
     const res = await promise;

@@ -32,6 +32,10 @@ Deno.test("unknown UI files are 404 in the API's error shape", async () => {
 Deno.test("the UI loads nothing from elsewhere (works offline)", async () => {
   for (const file of Object.keys(UI_FILES)) {
     const text = await Deno.readTextFile(new URL(`../../src/ui/${file}`, import.meta.url));
-    assert.doesNotMatch(text, /\b(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i, `${file} references another host`);
+    assert.doesNotMatch(
+      text,
+      /\b(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i,
+      `${file} references another host`,
+    );
   }
 });

@@ -53,7 +53,14 @@ async function start(): Promise<TfjsRuntime> {
     : "tfjs-backend-wasm.wasm";
   const wasmFile = new URL(name, dir);
   const wasmBytes = (await Deno.stat(wasmFile)).size;
-  return { tf, simd, threads: threaded ? wasm.getThreadsCount() : 1, wasmFile: wasmFile.href, wasmBytes, version: wasm.version_wasm };
+  return {
+    tf,
+    simd,
+    threads: threaded ? wasm.getThreadsCount() : 1,
+    wasmFile: wasmFile.href,
+    wasmBytes,
+    version: wasm.version_wasm,
+  };
 }
 
 /**

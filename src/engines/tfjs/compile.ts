@@ -62,7 +62,12 @@ export interface Program {
 function declaredDims(v: onnx.IValueInfoProto): (number | null)[] | undefined {
   const shape = v.type?.tensorType?.shape;
   if (!shape) return undefined;
-  return (shape.dim ?? []).map((d) => (d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : null));
+  return (shape.dim ?? []).map((
+    d,
+  ) => (d.dimValue !== null && d.dimValue !== undefined && toNumber(d.dimValue) > 0
+    ? toNumber(d.dimValue)
+    : null)
+  );
 }
 
 function constantNode(node: onnx.INodeProto, external: ExternalData): Value {
@@ -70,12 +75,22 @@ function constantNode(node: onnx.INodeProto, external: ExternalData): Value {
   attrs.only(["value", "value_float", "value_floats", "value_int", "value_ints"]);
   const t = attrs.tensor("value");
   if (t) return { kind: "const", tensor: readTensor(t, external) };
-  if (attrs.has("value_float")) return { kind: "const", tensor: { data: Float32Array.of(attrs.float("value_float", 0)), dims: [], dataType: 1 } };
+  if (attrs.has("value_float")) {
+    return {
+      kind: "const",
+      tensor: { data: Float32Array.of(attrs.float("value_float", 0)), dims: [], dataType: 1 },
+    };
+  }
   if (attrs.has("value_floats")) {
     const v = attrs.floats("value_floats", []);
     return { kind: "const", tensor: { data: Float32Array.from(v), dims: [v.length], dataType: 1 } };
   }
-  if (attrs.has("value_int")) return { kind: "const", tensor: { data: Float32Array.of(attrs.int("value_int", 0)), dims: [], dataType: 7 } };
+  if (attrs.has("value_int")) {
+    return {
+      kind: "const",
+      tensor: { data: Float32Array.of(attrs.int("value_int", 0)), dims: [], dataType: 7 },
+    };
+  }
   if (attrs.has("value_ints")) {
     const v = attrs.ints("value_ints", []);
     return { kind: "const", tensor: { data: Float32Array.from(v), dims: [v.length], dataType: 7 } };
@@ -104,12 +119,21 @@ export function compileModel(tf: Tf, bytes: Uint8Array, external: ExternalData):
   }
 }
 
-function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights: Tensor[]): Program {
+function compileInto(
+  tf: Tf,
+  bytes: Uint8Array,
+  external: ExternalData,
+  weights: Tensor[],
+): Program {
   const model = decodeModel(bytes);
   const graph = model.graph!;
-  const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx")?.version);
+  const opset = toNumber(
+    (model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx")?.version,
+  );
   const values = new Map<string, Value>();
-  for (const t of graph.initializer ?? []) values.set(t.name ?? "", { kind: "const", tensor: readTensor(t, external) });
+  for (const t of graph.initializer ?? []) {
+    values.set(t.name ?? "", { kind: "const", tensor: readTensor(t, external) });
+  }
   const inputs: ProgramInput[] = [];
   for (const v of graph.input ?? []) {
     const name = v.name ?? "";
@@ -117,14 +141,22 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
     const elemType = v.type?.tensorType?.elemType ?? 1;
     if (elemType !== 1) throw new UnsupportedOnnxError(`input "${name}" is not float32`);
     const dims = declaredDims(v) ?? [null, null, null, null];
-    if (dims.length !== 4) throw new UnsupportedOnnxError(`input "${name}" has rank ${dims.length} (only NCHW images, rank 4)`);
+    if (dims.length !== 4) {
+      throw new UnsupportedOnnxError(
+        `input "${name}" has rank ${dims.length} (only NCHW images, rank 4)`,
+      );
+    }
     inputs.push({ name, dims });
     values.set(name, { kind: "act" });
   }
   const nodes = graph.node ?? [];
   const outputNames = (graph.output ?? []).map((o) => o.name ?? "");
   const consumers = new Map<string, number[]>();
-  nodes.forEach((n, i) => (n.input ?? []).forEach((name) => name && consumers.set(name, [...(consumers.get(name) ?? []), i])));
+  nodes.forEach((n, i) =>
+    (n.input ?? []).forEach((name) =>
+      name && consumers.set(name, [...(consumers.get(name) ?? []), i])
+    )
+  );
   const soleConsumer = (name: string): number | undefined => {
     const c = consumers.get(name) ?? [];
     return c.length === 1 && !outputNames.includes(name) ? c[0] : undefined;
@@ -144,7 +176,13 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
       if (!name) return undefined;
       if (name === pending) return { kind: "act" };
       const v = values.get(name);
-      if (!v) throw new Error(`${describeNode(node)} reads "${name}" before it is produced (graph not in topological order?)`);
+      if (!v) {
+        throw new Error(
+          `${
+            describeNode(node)
+          } reads "${name}" before it is produced (graph not in topological order?)`,
+        );
+      }
       return v;
     }),
     fusion: {},
@@ -160,7 +198,11 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
     const outputs = node.output ?? [];
     for (const extra of outputs.slice(1)) {
       if (extra && (consumers.has(extra) || outputNames.includes(extra))) {
-        throw new UnsupportedOnnxError(`${describeNode(node)}: its output "${extra}" is used, only the first output is supported`);
+        throw new UnsupportedOnnxError(
+          `${
+            describeNode(node)
+          }: its output "${extra}" is used, only the first output is supported`,
+        );
       }
     }
     if (node.opType === "Constant") {
@@ -169,7 +211,11 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
     }
     const build = OPS[node.opType ?? ""];
     if (!build) {
-      throw new UnsupportedOnnxError(`operator ${node.opType} (node "${node.name ?? ""}") is not supported; supported: ${SUPPORTED_OPS.join(", ")}`);
+      throw new UnsupportedOnnxError(
+        `operator ${node.opType} (node "${node.name ?? ""}") is not supported; supported: ${
+          SUPPORTED_OPS.join(", ")
+        }`,
+      );
     }
     if (node.opType === "Concat" && deferConcat(node)) {
       values.set(outputs[0], { kind: "act" });
@@ -179,14 +225,18 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
     let outName = outputs[0];
     const parts = node.opType === "Conv" ? deferred.get(node.input?.[0] ?? "") : undefined;
     if (parts) ctx.fusion.concatParts = parts.length;
-    if (node.opType === "Conv" && ctx.inputs[0]?.kind === "act") outName = fuseFollowers(outName, ctx.fusion);
+    if (node.opType === "Conv" && ctx.inputs[0]?.kind === "act") {
+      outName = fuseFollowers(outName, ctx.fusion);
+    }
     const result = build(ctx);
     ctx.inputs = []; // let folded constants be collected
     if (result.kind === "const") {
       values.set(outName, result);
       continue;
     }
-    const actInputs = result.inputs.flatMap((k) => (k === 0 && parts ? parts : [(node.input ?? [])[k]]));
+    const actInputs = result.inputs.flatMap((
+      k,
+    ) => (k === 0 && parts ? parts : [(node.input ?? [])[k]]));
     steps.push({ node: describeNode(node), inputs: actInputs, output: outName, run: result.run });
     values.set(outName, { kind: "act" });
   }
@@ -214,7 +264,10 @@ function compileInto(tf: Tf, bytes: Uint8Array, external: ExternalData, weights:
   /** Folds a sole-consumer BatchNormalization and then activation into a Conv. */
   function fuseFollowers(out: string, fusion: Fusion): string {
     let next = soleConsumer(out);
-    if (next !== undefined && nodes[next].opType === "BatchNormalization" && nodes[next].input?.[0] === out) {
+    if (
+      next !== undefined && nodes[next].opType === "BatchNormalization" &&
+      nodes[next].input?.[0] === out
+    ) {
       const bn = contextFor(nodes[next], out);
       if (bn.inputs.slice(1, 5).every((v) => v?.kind === "const")) {
         fusion.affine = batchNormAffine(bn);

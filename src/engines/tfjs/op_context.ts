@@ -24,7 +24,9 @@ export type OpResult =
   | { kind: "act"; inputs: number[]; run: ActFn };
 
 /** An activation folded into a convolution. */
-export type Activation = { kind: "relu" } | { kind: "leakyrelu"; alpha: number } | { kind: "sigmoid" };
+export type Activation = { kind: "relu" } | { kind: "leakyrelu"; alpha: number } | {
+  kind: "sigmoid";
+};
 
 /** Following nodes folded into a convolution (per-channel affine, then an activation). */
 export interface Fusion {
@@ -65,7 +67,11 @@ export function constInput(ctx: OpContext, i: number, what: string): ConstTensor
   const v = ctx.inputs[i];
   if (!v) throw new UnsupportedOnnxError(`${describeNode(ctx.node)}: missing ${what}`);
   if (v.kind !== "const") {
-    throw new UnsupportedOnnxError(`${describeNode(ctx.node)}: ${what} must be a constant (initializer), not computed at run time`);
+    throw new UnsupportedOnnxError(
+      `${
+        describeNode(ctx.node)
+      }: ${what} must be a constant (initializer), not computed at run time`,
+    );
   }
   return v.tensor;
 }
@@ -82,7 +88,9 @@ export function optionalConst(ctx: OpContext, i: number, what: string): ConstTen
 export function requireAct(ctx: OpContext, i: number): void {
   const v = ctx.inputs[i];
   if (!v || v.kind !== "act") {
-    throw new UnsupportedOnnxError(`${describeNode(ctx.node)}: input ${i} must be computed from the model input`);
+    throw new UnsupportedOnnxError(
+      `${describeNode(ctx.node)}: input ${i} must be computed from the model input`,
+    );
   }
 }
 
@@ -98,7 +106,10 @@ export function nhwcAxis(axis: number, ctx: OpContext): number {
  * its dims are right-aligned to rank 4 (numpy rules), then permuted like the activation.
  * @throws {UnsupportedOnnxError} for constants of rank above 4
  */
-export function nhwcBroadcast(c: ConstTensor, ctx: OpContext): { data: Float32Array; shape: number[] } {
+export function nhwcBroadcast(
+  c: ConstTensor,
+  ctx: OpContext,
+): { data: Float32Array; shape: number[] } {
   if (c.dims.length > 4) ctx.attrs.unsupported(`a rank-${c.dims.length} constant operand`);
   const d = [...Array(4 - c.dims.length).fill(1), ...c.dims];
   const [n, ch, h, w] = d;

@@ -25,7 +25,10 @@ function binary(tfOp: "add" | "mul", fn: (a: number, b: number) => number): OpBu
     const [a, b] = ctx.inputs;
     if (!a || !b) return ctx.attrs.unsupported("a missing operand");
     if (a.kind === "const" && b.kind === "const") {
-      return { kind: "const", tensor: foldElementwise([a.tensor, b.tensor], (x, y) => f32(fn(x, y))) };
+      return {
+        kind: "const",
+        tensor: foldElementwise([a.tensor, b.tensor], (x, y) => f32(fn(x, y))),
+      };
     }
     if (a.kind === "act" && b.kind === "act") {
       return { kind: "act", inputs: [0, 1], run: ([x, y]) => ctx.tf[tfOp](x, y) };
@@ -39,7 +42,11 @@ function binary(tfOp: "add" | "mul", fn: (a: number, b: number) => number): OpBu
   };
 }
 
-function unary(run: (ctx: OpContext, x: Tensor) => Tensor, fold: (ctx: OpContext) => (v: number) => number, attrs: string[] = []): OpBuilder {
+function unary(
+  run: (ctx: OpContext, x: Tensor) => Tensor,
+  fold: (ctx: OpContext) => (v: number) => number,
+  attrs: string[] = [],
+): OpBuilder {
   return (ctx): OpResult => {
     ctx.attrs.only(attrs);
     const v = ctx.inputs[0];
@@ -59,9 +66,13 @@ export function batchNormAffine(ctx: OpContext): { scale: Float32Array; shift: F
   ctx.attrs.only(["epsilon", "momentum", "training_mode", "spatial"]);
   if (ctx.attrs.int("training_mode", 0) !== 0) ctx.attrs.unsupported("training_mode=1");
   if (ctx.attrs.int("spatial", 1) !== 1) ctx.attrs.unsupported("spatial=0");
-  if ((ctx.node.output ?? []).slice(1).some((o) => o)) ctx.attrs.unsupported("running-statistics outputs");
+  if ((ctx.node.output ?? []).slice(1).some((o) => o)) {
+    ctx.attrs.unsupported("running-statistics outputs");
+  }
   const eps = ctx.attrs.float("epsilon", 1e-5);
-  const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => constInput(ctx, i, ["", "scale", "B", "mean", "var"][i]));
+  const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) =>
+    constInput(ctx, i, ["", "scale", "B", "mean", "var"][i])
+  );
   const c = gamma.data.length;
   for (const t of [beta, mean, variance]) {
     if (t.data.length !== c) ctx.attrs.unsupported("parameters of different lengths");

@@ -13,7 +13,11 @@ import { readWindow, resolvePads, type Window } from "./padding.ts";
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
 
 /** Pads for an input size, with ceil_mode's extra end rows/columns. */
-function poolPads(win: Window, ceil: boolean, size: [number, number]): { pads: Pads; extra: [number, number] } {
+function poolPads(
+  win: Window,
+  ceil: boolean,
+  size: [number, number],
+): { pads: Pads; extra: [number, number] } {
   const pads = resolvePads(win, size);
   const extra: [number, number] = [0, 0];
   if (ceil) {
@@ -29,7 +33,15 @@ function poolPads(win: Window, ceil: boolean, size: [number, number]): { pads: P
 }
 
 function readPool(ctx: OpContext, extra: string[]): { win: Window; ceil: boolean } {
-  ctx.attrs.only(["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "strides", ...extra]);
+  ctx.attrs.only([
+    "auto_pad",
+    "ceil_mode",
+    "dilations",
+    "kernel_shape",
+    "pads",
+    "strides",
+    ...extra,
+  ]);
   requireAct(ctx, 0);
   if ((ctx.node.output ?? []).slice(1).some((o) => o)) ctx.attrs.unsupported("Indices output");
   const win = readWindow(ctx.attrs);
@@ -45,7 +57,10 @@ const maxPool: OpBuilder = (ctx) => {
     inputs: [0],
     run: ([x]) => {
       const { pads, extra } = poolPads(win, ceil, [x.shape[1]!, x.shape[2]!]);
-      const full: Pads = [[0, 0], [pads[1][0], pads[1][1] + extra[0]], [pads[2][0], pads[2][1] + extra[1]], [0, 0]];
+      const full: Pads = [[0, 0], [pads[1][0], pads[1][1] + extra[0]], [
+        pads[2][0],
+        pads[2][1] + extra[1],
+      ], [0, 0]];
       const padded = full.some(([a, b]) => a || b) ? tf.pad(x, full, -Infinity) : x;
       return tf.maxPool(padded as Tensor4D, win.kernel, win.strides, "valid");
     },
@@ -70,7 +85,10 @@ const averagePool: OpBuilder = (ctx) => {
       const mean = tf.avgPool(tf.pad(x, full) as Tensor4D, win.kernel, win.strides, "valid");
       // The share of each window that counts, from a one-channel mask of the counted area.
       const counted = includePad
-        ? tf.pad(tf.ones([1, h + t + b, w + l + r, 1]), [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]])
+        ? tf.pad(tf.ones([1, h + t + b, w + l + r, 1]), [[0, 0], [0, extra[0]], [0, extra[1]], [
+          0,
+          0,
+        ]])
         : tf.pad(tf.ones([1, h, w, 1]), full);
       const share = tf.avgPool(counted as Tensor4D, win.kernel, win.strides, "valid");
       return tf.div(mean, share);

@@ -6,7 +6,14 @@
  * @module
  */
 import { foldElementwise } from "./fold.ts";
-import { constInput, nhwcAxis, type OpBuilder, type OpContext, optionalConst, requireAct } from "./op_context.ts";
+import {
+  constInput,
+  nhwcAxis,
+  type OpBuilder,
+  type OpContext,
+  optionalConst,
+  requireAct,
+} from "./op_context.ts";
 import { type ConstTensor, dataTypeName } from "./tensor_data.ts";
 
 const RANGES: Record<number, [number, number]> = { 2: [0, 255], 3: [-128, 127] };
@@ -26,9 +33,16 @@ interface QuantParams {
   axis: number | null;
 }
 
-function readParams(ctx: OpContext, rank: number | null, quantizedType?: number, allowInt32 = false): QuantParams {
+function readParams(
+  ctx: OpContext,
+  rank: number | null,
+  quantizedType?: number,
+  allowInt32 = false,
+): QuantParams {
   ctx.attrs.only(["axis", "saturate", "block_size", "output_dtype"]);
-  if (ctx.attrs.int("block_size", 0) !== 0) ctx.attrs.unsupported("block quantization (block_size)");
+  if (ctx.attrs.int("block_size", 0) !== 0) {
+    ctx.attrs.unsupported("block quantization (block_size)");
+  }
   if (ctx.attrs.int("output_dtype", 0) !== 0) ctx.attrs.unsupported("output_dtype");
   const scale = constInput(ctx, 1, "scale");
   const given = optionalConst(ctx, 2, "zero point");
@@ -36,16 +50,26 @@ function readParams(ctx: OpContext, rank: number | null, quantizedType?: number,
   // int32 appears only as dequantized constants (biases, zero point 0), which fold exactly.
   const int32Ok = allowInt32 && dataType === 6;
   if (!(dataType in RANGES) && !int32Ok) {
-    ctx.attrs.unsupported(`${dataTypeName(dataType)} quantization (only int8, uint8${allowInt32 ? ", int32 constants" : ""})`);
+    ctx.attrs.unsupported(
+      `${dataTypeName(dataType)} quantization (only int8, uint8${
+        allowInt32 ? ", int32 constants" : ""
+      })`,
+    );
   }
   const zero = given ?? { data: new Float32Array(scale.data.length), dims: scale.dims, dataType };
-  if (zero.data.length !== scale.data.length) ctx.attrs.unsupported("scale and zero point of different lengths");
-  if (scale.data.length === 1 && scale.dims.length <= 1) return { scale, zero, dataType, axis: null };
+  if (zero.data.length !== scale.data.length) {
+    ctx.attrs.unsupported("scale and zero point of different lengths");
+  }
+  if (scale.data.length === 1 && scale.dims.length <= 1) {
+    return { scale, zero, dataType, axis: null };
+  }
   if (scale.dims.length !== 1) ctx.attrs.unsupported(`a rank-${scale.dims.length} scale`);
   let axis = ctx.attrs.int("axis", 1);
   if (rank !== null) {
     if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) ctx.attrs.unsupported(`axis ${ctx.attrs.int("axis", 1)} for rank ${rank}`);
+    if (axis < 0 || axis >= rank) {
+      ctx.attrs.unsupported(`axis ${ctx.attrs.int("axis", 1)} for rank ${rank}`);
+    }
   }
   return { scale, zero, dataType, axis };
 }
@@ -64,12 +88,17 @@ const dequantize: OpBuilder = (ctx) => {
   if (x?.kind === "const") {
     const p = readParams(ctx, x.tensor.dims.length, x.tensor.dataType, true);
     if (p.axis !== null && x.tensor.dims[p.axis] !== p.scale.data.length) {
-      ctx.attrs.unsupported(`${p.scale.data.length} scales for axis ${p.axis} of length ${x.tensor.dims[p.axis]}`);
+      ctx.attrs.unsupported(
+        `${p.scale.data.length} scales for axis ${p.axis} of length ${x.tensor.dims[p.axis]}`,
+      );
     }
     const rank = x.tensor.dims.length;
     const s = alongAxis(p.scale, p.axis, rank);
     const z = alongAxis(p.zero, p.axis, rank);
-    return { kind: "const", tensor: foldElementwise([x.tensor, z, s], (v, zp, sc) => Math.fround((v - zp) * sc)) };
+    return {
+      kind: "const",
+      tensor: foldElementwise([x.tensor, z, s], (v, zp, sc) => Math.fround((v - zp) * sc)),
+    };
   }
   requireAct(ctx, 0);
   const p = readParams(ctx, 4);
@@ -112,4 +141,7 @@ const quantize: OpBuilder = (ctx) => {
 };
 
 /** Builders of this module, by op type. */
-export const QUANT_OPS: Record<string, OpBuilder> = { QuantizeLinear: quantize, DequantizeLinear: dequantize };
+export const QUANT_OPS: Record<string, OpBuilder> = {
+  QuantizeLinear: quantize,
+  DequantizeLinear: dequantize,
+};

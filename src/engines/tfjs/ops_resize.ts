@@ -10,11 +10,23 @@ import type { Tf } from "./backend.ts";
 import { type OpBuilder, optionalConst, requireAct } from "./op_context.ts";
 
 const f = Math.fround;
-const COORDINATE_MODES = ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric"];
+const COORDINATE_MODES = [
+  "half_pixel",
+  "half_pixel_symmetric",
+  "pytorch_half_pixel",
+  "align_corners",
+  "asymmetric",
+];
 const NEAREST_MODES = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"];
 
 /** Source coordinate of output index `x` along one axis (float32 arithmetic, like onnxruntime). */
-export function sourceCoordinate(mode: string, x: number, scale: number, inSize: number, outSize: number): number {
+export function sourceCoordinate(
+  mode: string,
+  x: number,
+  scale: number,
+  inSize: number,
+  outSize: number,
+): number {
   switch (mode) {
     case "half_pixel":
       return f(f(f(x + 0.5) / scale) - 0.5);
@@ -49,7 +61,14 @@ interface AxisPlan {
   w: Float32Array;
 }
 
-function planAxis(linear: boolean, coord: string, nearest: string, inSize: number, outSize: number, scale: number): AxisPlan {
+function planAxis(
+  linear: boolean,
+  coord: string,
+  nearest: string,
+  inSize: number,
+  outSize: number,
+  scale: number,
+): AxisPlan {
   const lo = new Int32Array(outSize);
   const hi = new Int32Array(outSize);
   const w = new Float32Array(outSize);
@@ -79,15 +98,24 @@ function resizeAxis(tf: Tf, x: Tensor, axis: 1 | 2, plan: AxisPlan, linear: bool
 const resize: OpBuilder = (ctx) => {
   const { tf, attrs } = ctx;
   attrs.only([
-    "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
-    "extrapolation_value", "antialias", "axes", "keep_aspect_ratio_policy",
+    "mode",
+    "coordinate_transformation_mode",
+    "nearest_mode",
+    "cubic_coeff_a",
+    "exclude_outside",
+    "extrapolation_value",
+    "antialias",
+    "axes",
+    "keep_aspect_ratio_policy",
   ]);
   if (ctx.opset < 11) attrs.unsupported(`Resize from opset ${ctx.opset} (needs opset 11 or later)`);
   requireAct(ctx, 0);
   const mode = attrs.string("mode", "nearest");
   if (mode !== "nearest" && mode !== "linear") attrs.unsupported(`mode=${mode}`);
   const coord = attrs.string("coordinate_transformation_mode", "half_pixel");
-  if (!COORDINATE_MODES.includes(coord)) attrs.unsupported(`coordinate_transformation_mode=${coord}`);
+  if (!COORDINATE_MODES.includes(coord)) {
+    attrs.unsupported(`coordinate_transformation_mode=${coord}`);
+  }
   const nearest = attrs.string("nearest_mode", "round_prefer_floor");
   if (!NEAREST_MODES.includes(nearest)) attrs.unsupported(`nearest_mode=${nearest}`);
   if (attrs.int("antialias", 0) !== 0) attrs.unsupported("antialias=1");
@@ -99,16 +127,28 @@ const resize: OpBuilder = (ctx) => {
   if (axes.some((a) => a < 0 || a > 3)) attrs.unsupported(`axes=[${attrs.ints("axes", [])}]`);
   const scales = optionalConst(ctx, 2, "scales");
   const sizes = optionalConst(ctx, 3, "sizes");
-  const given = sizes && sizes.data.length > 0 ? sizes : scales && scales.data.length > 0 ? scales : undefined;
+  const given = sizes && sizes.data.length > 0
+    ? sizes
+    : scales && scales.data.length > 0
+    ? scales
+    : undefined;
   if (!given) return attrs.unsupported("a Resize with neither scales nor sizes");
-  if (given.data.length !== axes.length) attrs.unsupported(`${given.data.length} scales/sizes for ${axes.length} axes`);
+  if (given.data.length !== axes.length) {
+    attrs.unsupported(`${given.data.length} scales/sizes for ${axes.length} axes`);
+  }
   const bySizes = given === sizes;
   // Per NCHW axis: the scale or the size asked for (undefined = unchanged).
   const want: (number | undefined)[] = [undefined, undefined, undefined, undefined];
   axes.forEach((a, i) => (want[a] = given.data[i]));
   if (!bySizes) {
-    for (const a of [0, 1]) if (want[a] !== undefined && want[a] !== 1) attrs.unsupported(`scale ${want[a]} on axis ${a} (only H and W resize)`);
-    for (const a of [2, 3]) if (want[a] !== undefined && !(want[a]! > 0)) attrs.unsupported(`scale ${want[a]}`);
+    for (const a of [0, 1]) {
+      if (want[a] !== undefined && want[a] !== 1) {
+        attrs.unsupported(`scale ${want[a]} on axis ${a} (only H and W resize)`);
+      }
+    }
+    for (const a of [2, 3]) {
+      if (want[a] !== undefined && !(want[a]! > 0)) attrs.unsupported(`scale ${want[a]}`);
+    }
   }
   const linear = mode === "linear";
   return {
@@ -122,15 +162,33 @@ const resize: OpBuilder = (ctx) => {
         if (v === undefined) return d;
         return bySizes ? v : Math.floor(f(d * v));
       });
-      if (outDims[0] !== n || outDims[1] !== c) throw new Error(`Resize "${ctx.node.name ?? ""}": only H and W may change size`);
-      if (outDims[2] < 1 || outDims[3] < 1) throw new Error(`Resize "${ctx.node.name ?? ""}": empty output`);
-      const scaleOf = (a: 2 | 3) => (bySizes || want[a] === undefined ? f(outDims[a] / inDims[a]) : want[a]!);
+      if (outDims[0] !== n || outDims[1] !== c) {
+        throw new Error(`Resize "${ctx.node.name ?? ""}": only H and W may change size`);
+      }
+      if (outDims[2] < 1 || outDims[3] < 1) {
+        throw new Error(`Resize "${ctx.node.name ?? ""}": empty output`);
+      }
+      const scaleOf = (
+        a: 2 | 3,
+      ) => (bySizes || want[a] === undefined ? f(outDims[a] / inDims[a]) : want[a]!);
       let y = x;
       if (outDims[2] !== h || want[2] !== undefined) {
-        y = resizeAxis(tf, y, 1, planAxis(linear, coord, nearest, h, outDims[2], scaleOf(2)), linear);
+        y = resizeAxis(
+          tf,
+          y,
+          1,
+          planAxis(linear, coord, nearest, h, outDims[2], scaleOf(2)),
+          linear,
+        );
       }
       if (outDims[3] !== w || want[3] !== undefined) {
-        y = resizeAxis(tf, y, 2, planAxis(linear, coord, nearest, w, outDims[3], scaleOf(3)), linear);
+        y = resizeAxis(
+          tf,
+          y,
+          2,
+          planAxis(linear, coord, nearest, w, outDims[3], scaleOf(3)),
+          linear,
+        );
       }
       return y;
     },

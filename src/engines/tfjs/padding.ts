@@ -19,7 +19,12 @@ export interface Window {
 
 const AUTO_PADS = ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"];
 
-function pair(attrs: Attributes, name: string, fallback: [number, number], min: number): [number, number] {
+function pair(
+  attrs: Attributes,
+  name: string,
+  fallback: [number, number],
+  min: number,
+): [number, number] {
   const v = attrs.ints(name, fallback);
   if (v.length !== 2) attrs.unsupported(`${name}=[${v}] (only 2-D windows)`);
   if (v.some((x) => !Number.isInteger(x) || x < min)) attrs.unsupported(`${name}=[${v}]`);
@@ -55,7 +60,10 @@ export function readWindow(attrs: Attributes, kernel?: [number, number]): Window
  * Explicit pads for an input of `size` (H, W), in tfjs's NHWC form.
  * @returns [[0,0],[top,bottom],[left,right],[0,0]]
  */
-export function resolvePads(win: Window, size: [number, number]): [[number, number], [number, number], [number, number], [number, number]] {
+export function resolvePads(
+  win: Window,
+  size: [number, number],
+): [[number, number], [number, number], [number, number], [number, number]] {
   const [t, l, b, r] = win.pads;
   if (win.autoPad === "NOTSET") return [[0, 0], [t, b], [l, r], [0, 0]];
   if (win.autoPad === "VALID") return [[0, 0], [0, 0], [0, 0], [0, 0]];

@@ -14,12 +14,18 @@ import type { Program } from "./compile.ts";
 function checkFeed(program: Program, name: string, t: EngineTensor | undefined): EngineTensor {
   const input = program.inputs.find((i) => i.name === name)!;
   if (!t) throw new Error(`missing input "${name}"`);
-  if (t.dims.length !== 4) throw new Error(`input "${name}" must have rank 4 (NCHW), got [${t.dims}]`);
+  if (t.dims.length !== 4) {
+    throw new Error(`input "${name}" must have rank 4 (NCHW), got [${t.dims}]`);
+  }
   input.dims.forEach((d, i) => {
-    if (d !== null && t.dims[i] !== d) throw new Error(`input "${name}" dim ${i} must be ${d}, got [${t.dims}]`);
+    if (d !== null && t.dims[i] !== d) {
+      throw new Error(`input "${name}" dim ${i} must be ${d}, got [${t.dims}]`);
+    }
   });
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (t.data.length !== count) throw new Error(`input "${name}" has ${t.data.length} values for dims [${t.dims}]`);
+  if (t.data.length !== count) {
+    throw new Error(`input "${name}" has ${t.data.length} values for dims [${t.dims}]`);
+  }
   return t;
 }
 
@@ -29,12 +35,26 @@ function checkFeed(program: Program, name: string, t: EngineTensor | undefined):
  * @returns NCHW float32 outputs by name
  * @throws {Error} on missing or mis-shaped inputs, or when a step fails (all tensors freed)
  */
-export function runProgram(tf: Tf, program: Program, feeds: Record<string, EngineTensor>): Record<string, EngineTensor> {
+export function runProgram(
+  tf: Tf,
+  program: Program,
+  feeds: Record<string, EngineTensor>,
+): Record<string, EngineTensor> {
   const env = new Map<string, Tensor>();
   try {
     for (const input of program.inputs) {
       const t = checkFeed(program, input.name, feeds[input.name]);
-      env.set(input.name, tf.tidy(() => tf.transpose(tf.tensor4d(t.data, t.dims as [number, number, number, number]), [0, 2, 3, 1])));
+      env.set(
+        input.name,
+        tf.tidy(() =>
+          tf.transpose(tf.tensor4d(t.data, t.dims as [number, number, number, number]), [
+            0,
+            2,
+            3,
+            1,
+          ])
+        ),
+      );
     }
     program.steps.forEach((step, k) => {
       const xs = step.inputs.map((name) => env.get(name)!);
@@ -55,7 +75,10 @@ export function runProgram(tf: Tf, program: Program, feeds: Record<string, Engin
     for (const name of program.outputs) {
       const nchw = tf.tidy(() => tf.transpose(env.get(name)!, [0, 3, 1, 2]));
       try {
-        result[name] = { data: new Float32Array(nchw.dataSync() as Float32Array), dims: [...nchw.shape] };
+        result[name] = {
+          data: new Float32Array(nchw.dataSync() as Float32Array),
+          dims: [...nchw.shape],
+        };
       } finally {
         nchw.dispose();
       }

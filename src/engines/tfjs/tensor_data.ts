@@ -20,8 +20,17 @@ export type ExternalData = ReadonlyMap<string, Uint8Array>;
 
 const BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 6: 4, 7: 8, 11: 8 };
 const NAMES: Record<number, string> = {
-  1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 9: "bool",
-  10: "float16", 11: "double", 16: "bfloat16",
+  1: "float",
+  2: "uint8",
+  3: "int8",
+  4: "uint16",
+  5: "int16",
+  6: "int32",
+  7: "int64",
+  9: "bool",
+  10: "float16",
+  11: "double",
+  16: "bfloat16",
 };
 
 /** Name of an ONNX element type code, for messages. */
@@ -32,16 +41,30 @@ export function dataTypeName(code: number): string {
 function fromBytes(bytes: Uint8Array, dataType: number, count: number): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = count * BYTES[dataType];
-  if (bytes.byteLength < need) throw new Error(`tensor data has ${bytes.byteLength} bytes, needs ${need}`);
+  if (bytes.byteLength < need) {
+    throw new Error(`tensor data has ${bytes.byteLength} bytes, needs ${need}`);
+  }
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
     switch (dataType) {
-      case 1: out[i] = view.getFloat32(i * 4, true); break;
-      case 2: out[i] = view.getUint8(i); break;
-      case 3: out[i] = view.getInt8(i); break;
-      case 6: out[i] = view.getInt32(i * 4, true); break;
-      case 7: out[i] = Number(view.getBigInt64(i * 8, true)); break;
-      case 11: out[i] = view.getFloat64(i * 8, true); break;
+      case 1:
+        out[i] = view.getFloat32(i * 4, true);
+        break;
+      case 2:
+        out[i] = view.getUint8(i);
+        break;
+      case 3:
+        out[i] = view.getInt8(i);
+        break;
+      case 6:
+        out[i] = view.getInt32(i * 4, true);
+        break;
+      case 7:
+        out[i] = Number(view.getBigInt64(i * 8, true));
+        break;
+      case 11:
+        out[i] = view.getFloat64(i * 8, true);
+        break;
     }
   }
   return out;
@@ -55,7 +78,9 @@ function externalBytes(t: onnx.ITensorProto, external: ExternalData): Uint8Array
   const offset = Number(entries.get("offset") ?? 0);
   const length = entries.has("length") ? Number(entries.get("length")) : file.byteLength - offset;
   if (offset < 0 || offset + length > file.byteLength) {
-    throw new Error(`tensor ${t.name}: external data range ${offset}+${length} is outside "${location}"`);
+    throw new Error(
+      `tensor ${t.name}: external data range ${offset}+${length} is outside "${location}"`,
+    );
   }
   return file.subarray(offset, offset + length);
 }
@@ -72,7 +97,9 @@ export function readTensor(t: onnx.ITensorProto, external: ExternalData = new Ma
   const dataType = t.dataType ?? 0;
   const count = dims.reduce((a, b) => a * b, 1);
   if (!(dataType in BYTES)) {
-    throw new UnsupportedOnnxError(`tensor ${t.name}: unsupported element type ${dataTypeName(dataType)}`);
+    throw new UnsupportedOnnxError(
+      `tensor ${t.name}: unsupported element type ${dataTypeName(dataType)}`,
+    );
   }
   let data: Float32Array;
   if (t.dataLocation === 1) {
@@ -87,7 +114,9 @@ export function readTensor(t: onnx.ITensorProto, external: ExternalData = new Ma
       : dataType === 7
       ? (t.int64Data ?? [])
       : (t.int32Data ?? []); // uint8, int8 and int32 are stored in int32_data
-    if (typed.length < count) throw new Error(`tensor ${t.name} has ${typed.length} values, needs ${count}`);
+    if (typed.length < count) {
+      throw new Error(`tensor ${t.name} has ${typed.length} values, needs ${count}`);
+    }
     data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = toNumber(typed[i] as number);
   }

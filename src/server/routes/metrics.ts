@@ -15,7 +15,10 @@ const metricsRoute = createRoute({
   tags: ["v2"],
   summary: "Prometheus metrics (Triton-style inference counters and durations, HTTP requests)",
   responses: {
-    200: { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
+    200: {
+      description: "Prometheus text format",
+      content: { "text/plain": { schema: { type: "string" } } },
+    },
     ...errorResponses(["unauthorized", "forbidden"]),
   },
 });
@@ -24,6 +27,10 @@ const metricsRoute = createRoute({
 export function metricsRoutes(metrics: ServerMetrics): OpenAPIHono {
   const app = openApiApp();
   const handler = metrics.handler();
-  addRoute(app, metricsRoute, (c: Context) => handler(c, () => Promise.resolve()) as Promise<Response>);
+  addRoute(
+    app,
+    metricsRoute,
+    (c: Context) => handler(c, () => Promise.resolve()) as Promise<Response>,
+  );
   return app;
 }

@@ -16,7 +16,10 @@ const documentRoute = createRoute({
   tags: ["ui"],
   summary: "This API's OpenAPI 3.1 document",
   responses: {
-    200: { description: "the document", content: { "application/json": { schema: { type: "object" } } } },
+    200: {
+      description: "the document",
+      content: { "application/json": { schema: { type: "object" } } },
+    },
     ...errorResponses([]),
   },
 });

@@ -33,7 +33,8 @@ const pageRoute = createRoute({
   method: "get",
   path: "/",
   tags: ["ui"],
-  summary: "The segmentation page: drop an image, pick a model, see the overlay and the measurements",
+  summary:
+    "The segmentation page: drop an image, pick a model, see the overlay and the measurements",
   responses: {
     200: { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } },
     ...errorResponses([]),
@@ -47,13 +48,20 @@ const assetRoute = createRoute({
   summary: "The page's script and style sheet",
   request: {
     params: z.object({
-      file: z.string().openapi({ param: { name: "file", in: "path" }, description: Object.keys(UI_FILES).join(", "), example: "app.js" }),
+      file: z.string().openapi({
+        param: { name: "file", in: "path" },
+        description: Object.keys(UI_FILES).join(", "),
+        example: "app.js",
+      }),
     }),
   },
   responses: {
     200: {
       description: "the file",
-      content: { "text/javascript": { schema: { type: "string" } }, "text/css": { schema: { type: "string" } } },
+      content: {
+        "text/javascript": { schema: { type: "string" } },
+        "text/css": { schema: { type: "string" } },
+      },
     },
     ...errorResponses(["not_found"]),
   },
@@ -64,7 +72,11 @@ async function serve(file: string): Promise<Response> {
   if (!type) throw new ApiError("not_found", `no UI file ${file.slice(0, 40)}`);
   const body = await read(file);
   return new Response(body as Uint8Array<ArrayBuffer>, {
-    headers: { "Content-Type": type, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" },
+    headers: {
+      "Content-Type": type,
+      "Cache-Control": "no-cache",
+      "X-Content-Type-Options": "nosniff",
+    },
   });
 }
 

@@ -27,9 +27,13 @@ const listRoute = createRoute({
   method: "get",
   path: "/v1/models",
   tags: ["models"],
-  summary: "List the served models (latest version of each, with its card's label and trained flag)",
+  summary:
+    "List the served models (latest version of each, with its card's label and trained flag)",
   responses: {
-    200: { description: "the models", content: { "application/json": { schema: ModelListSchema } } },
+    200: {
+      description: "the models",
+      content: { "application/json": { schema: ModelListSchema } },
+    },
     ...errorResponses([]),
   },
 });
@@ -41,7 +45,10 @@ const modelRoute = createRoute({
   summary: "A model's latest version: card, precisions, runtime, queue depth, versions",
   request: { params: z.object({ name: NameParam }) },
   responses: {
-    200: { description: "the model", content: { "application/json": { schema: ModelVersionSchema } } },
+    200: {
+      description: "the model",
+      content: { "application/json": { schema: ModelVersionSchema } },
+    },
     ...errorResponses(["model_not_found"]),
   },
 });
@@ -53,7 +60,10 @@ const versionRoute = createRoute({
   summary: "One model version: card, precisions, runtime, queue depth",
   request: { params: z.object({ name: NameParam, version: VersionParam }) },
   responses: {
-    200: { description: "the model version", content: { "application/json": { schema: ModelVersionSchema } } },
+    200: {
+      description: "the model version",
+      content: { "application/json": { schema: ModelVersionSchema } },
+    },
     ...errorResponses(["model_not_found"]),
   },
 });
@@ -62,24 +72,29 @@ const versionRoute = createRoute({
 export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
   const app = openApiApp();
   addRoute(app, listRoute, async (c) => {
-    const models = await Promise.all(registry.names().map(async (name) => {
-      const latest = registry.get(name);
-      return {
-        name,
-        title: latest.card.title ?? name,
-        label: latest.card.label,
-        trained: latest.card.trained,
-        default: name === registry.defaultModel,
-        latest_version: latest.version,
-        versions: registry.versions(name).map((v) => v.version),
-        runtime: await latest.runtime(),
-      };
-    }));
+    const models = await Promise.all(
+      registry.names().map(async (name) => {
+        const latest = registry.get(name);
+        return {
+          name,
+          title: latest.card.title ?? name,
+          label: latest.card.label,
+          trained: latest.card.trained,
+          default: name === registry.defaultModel,
+          latest_version: latest.version,
+          versions: registry.versions(name).map((v) => v.version),
+          runtime: await latest.runtime(),
+        };
+      }),
+    );
     return c.json({ default_model: registry.defaultModel ?? null, models });
   });
   addRoute(app, modelRoute, async (c) => {
     const latest = registry.get(c.req.param("name"));
-    return c.json({ ...(await describeVersion(latest)), versions: registry.versions(latest.name).map((v) => v.version) });
+    return c.json({
+      ...(await describeVersion(latest)),
+      versions: registry.versions(latest.name).map((v) => v.version),
+    });
   });
   addRoute(app, versionRoute, async (c) => {
     return c.json(await describeVersion(registry.get(c.req.param("name"), c.req.param("version"))));

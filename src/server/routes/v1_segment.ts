@@ -22,10 +22,15 @@ import type { ModelVersion, Precision } from "../../models/model_version.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
 import { summarize } from "../../outputs/summary.ts";
-import { type SegmentResult, segmentImage } from "../../segment.ts";
+import { segmentImage, type SegmentResult } from "../../segment.ts";
 import type { AppContext } from "../context.ts";
 import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
-import { binary, type SegmentQuery, SegmentJsonSchema, SegmentQuerySchema } from "../openapi_schemas.ts";
+import {
+  binary,
+  SegmentJsonSchema,
+  type SegmentQuery,
+  SegmentQuerySchema,
+} from "../openapi_schemas.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "./v2_inference.ts";
@@ -44,12 +49,19 @@ export function chooseFormat(c: Context, query: SegmentQuery): SegmentFormat {
 export function choosePrecision(query: SegmentQuery, model: ModelVersion): Precision {
   const q = query.precision;
   if (q === undefined || q === "") return model.card.precision;
-  if (!model.precisions.includes(q)) throw new ApiError("model_not_found", `${model.name}/${model.version} has no ${q} model`);
+  if (!model.precisions.includes(q)) {
+    throw new ApiError("model_not_found", `${model.name}/${model.version} has no ${q} model`);
+  }
   return q;
 }
 
 /** Builds the JSON body of a segmentation. */
-export function segmentJson(model: ModelVersion, image: DecodedImage, result: SegmentResult, decodeMs: number) {
+export function segmentJson(
+  model: ModelVersion,
+  image: DecodedImage,
+  result: SegmentResult,
+  decodeMs: number,
+) {
   return {
     model: model.name,
     version: model.version,
@@ -73,21 +85,39 @@ function serverTiming(result: SegmentResult, decodeMs: number): string {
 }
 
 const ERRORS: ErrorCode[] = [
-  "bad_request", "bad_image", "bad_dicom", "model_not_found", "too_many_pixels", "unsupported_media_type",
-  "unsupported_transfer_syntax", "unsupported_image", "model_not_ready", "queue_full", "timeout",
+  "bad_request",
+  "bad_image",
+  "bad_dicom",
+  "model_not_found",
+  "too_many_pixels",
+  "unsupported_media_type",
+  "unsupported_transfer_syntax",
+  "unsupported_image",
+  "model_not_ready",
+  "queue_full",
+  "timeout",
 ];
 
 const imageBody = {
   required: true,
-  description: "the image: a multipart form with an `image` (or `file`) part, or the raw bytes with their Content-Type " +
+  description:
+    "the image: a multipart form with an `image` (or `file`) part, or the raw bytes with their Content-Type " +
     "(application/octet-stream or none: the format is recognised from the bytes)",
   content: {
     "multipart/form-data": {
-      schema: { type: "object" as const, properties: { image: binary("PNG, JPEG or DICOM file") }, required: ["image"] },
+      schema: {
+        type: "object" as const,
+        properties: { image: binary("PNG, JPEG or DICOM file") },
+        required: ["image"],
+      },
     },
     "image/png": { schema: binary("PNG (1-16 bit, grey, RGB, palette; alpha dropped)") },
     "image/jpeg": { schema: binary("baseline or progressive JPEG") },
-    "application/dicom": { schema: binary("DICOM Part 10, uncompressed (implicit/explicit VR little endian, big endian, deflated)") },
+    "application/dicom": {
+      schema: binary(
+        "DICOM Part 10, uncompressed (implicit/explicit VR little endian, big endian, deflated)",
+      ),
+    },
     "application/octet-stream": { schema: binary("any of the above") },
   },
 };
@@ -96,7 +126,10 @@ const modelHeaders = {
   "X-Model": { schema: { type: "string" as const }, description: "model that answered" },
   "X-Model-Version": { schema: { type: "string" as const } },
   "X-Engine": { schema: { type: "string" as const } },
-  "Server-Timing": { schema: { type: "string" as const }, description: "decode, preprocess, queue, inference, postprocess durations" },
+  "Server-Timing": {
+    schema: { type: "string" as const },
+    description: "decode, preprocess, queue, inference, postprocess durations",
+  },
 };
 
 function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined, summary: string) {
@@ -111,9 +144,15 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined
         description: "the segmentation, in the asked format",
         headers: modelHeaders,
         content: {
-          "image/png": { schema: binary("format=png: mask, 0 background / 255 foreground; format=overlay: RGB image with the mask drawn on it") },
+          "image/png": {
+            schema: binary(
+              "format=png: mask, 0 background / 255 foreground; format=overlay: RGB image with the mask drawn on it",
+            ),
+          },
           "application/json": { schema: SegmentJsonSchema },
-          "application/dicom": { schema: binary("format=dicom-seg: DICOM Segmentation (BINARY, one segment)") },
+          "application/dicom": {
+            schema: binary("format=dicom-seg: DICOM Segmentation (BINARY, one segment)"),
+          },
         },
       },
       ...errorResponses(ERRORS),
@@ -132,10 +171,17 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     const upload = await readImage(c);
     const t0 = performance.now();
-    const image = await decodeImage(upload.bytes, upload.mediaType, { maxPixels: config.maxPixels, window, frame: query.frame });
+    const image = await decodeImage(upload.bytes, upload.mediaType, {
+      maxPixels: config.maxPixels,
+      window,
+      frame: query.frame,
+    });
     const decodeMs = performance.now() - t0;
     if (format === "dicom-seg" && image.source !== "dicom") {
-      throw new ApiError("unsupported_image", `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`);
+      throw new ApiError(
+        "unsupported_image",
+        `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`,
+      );
     }
     const result = await segmentImage(model, image, {
       precision,
@@ -168,17 +214,36 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
       });
     }
     const png = format === "overlay"
-      ? overlayPng(image, result.segmentation, { opacity: query.opacity ?? 0.4, outline: query.outline !== "0" && query.outline !== "false" })
+      ? overlayPng(image, result.segmentation, {
+        opacity: query.opacity ?? 0.4,
+        outline: query.outline !== "0" && query.outline !== "false",
+      })
       : maskPng(result.segmentation);
     return c.body(png as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Type": "image/png" });
   };
   const name = z.object({ name: NameParam });
   const nameVersion = z.object({ name: NameParam, version: VersionParam });
-  addRoute(app, segmentRoute("/v1/segment", undefined, "Segment an image with the default model"), (c) => handle(c));
-  addRoute(app, segmentRoute("/v1/models/{name}/segment", name, "Segment an image with a model's latest version"), (c) => handle(c, c.req.param("name")));
   addRoute(
     app,
-    segmentRoute("/v1/models/{name}/versions/{version}/segment", nameVersion, "Segment an image with one model version"),
+    segmentRoute("/v1/segment", undefined, "Segment an image with the default model"),
+    (c) => handle(c),
+  );
+  addRoute(
+    app,
+    segmentRoute(
+      "/v1/models/{name}/segment",
+      name,
+      "Segment an image with a model's latest version",
+    ),
+    (c) => handle(c, c.req.param("name")),
+  );
+  addRoute(
+    app,
+    segmentRoute(
+      "/v1/models/{name}/versions/{version}/segment",
+      nameVersion,
+      "Segment an image with one model version",
+    ),
     (c) => handle(c, c.req.param("name"), c.req.param("version")),
   );
   return app;

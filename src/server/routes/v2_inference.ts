@@ -10,12 +10,21 @@ import { ApiError } from "../../errors.ts";
 import type { ModelVersion } from "../../models/model_version.ts";
 import type { AppContext } from "../context.ts";
 import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
-import { binary, V2InferRequestSchema, V2InferResponseSchema, V2ModelMetadataSchema } from "../openapi_schemas.ts";
+import {
+  binary,
+  V2InferRequestSchema,
+  V2InferResponseSchema,
+  V2ModelMetadataSchema,
+} from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
 
 /** Server name and version reported by `GET /v2`. */
-export const SERVER_INFO = { name: "tinyunet-edge", version: "0.1.0", extensions: ["binary_tensor_data"] };
+export const SERVER_INFO = {
+  name: "tinyunet-edge",
+  version: "0.1.0",
+  extensions: ["binary_tensor_data"],
+};
 
 /** V2 model metadata. */
 export function modelMetadata(mv: ModelVersion, versions: string[]) {
@@ -24,28 +33,56 @@ export function modelMetadata(mv: ModelVersion, versions: string[]) {
     name: mv.name,
     versions,
     platform: "onnx_onnxv1",
-    inputs: [{ name: input.name, datatype: "FP32", shape: [1, input.channels, input.height ?? -1, input.width ?? -1] }],
-    outputs: [{ name: output.name, datatype: "FP32", shape: [1, 1, input.height ?? -1, input.width ?? -1] }],
+    inputs: [{
+      name: input.name,
+      datatype: "FP32",
+      shape: [1, input.channels, input.height ?? -1, input.width ?? -1],
+    }],
+    outputs: [{
+      name: output.name,
+      datatype: "FP32",
+      shape: [1, 1, input.height ?? -1, input.width ?? -1],
+    }],
   };
 }
 
 /** Checks an input tensor against the model's card. */
 function checkInput(mv: ModelVersion, name: string, dims: number[]) {
   const spec = mv.card.input;
-  if (name !== spec.name) throw new ApiError("bad_request", `model ${mv.name} has no input "${name.slice(0, 40)}"; its input is "${spec.name}"`);
+  if (name !== spec.name) {
+    throw new ApiError(
+      "bad_request",
+      `model ${mv.name} has no input "${name.slice(0, 40)}"; its input is "${spec.name}"`,
+    );
+  }
   const [n, c, h, w] = dims;
   if (dims.length !== 4 || n !== 1 || c !== spec.channels) {
-    throw new ApiError("invalid_tensor", `input "${name}" must have shape [1, ${spec.channels}, H, W]; got [${dims}]`);
+    throw new ApiError(
+      "invalid_tensor",
+      `input "${name}" must have shape [1, ${spec.channels}, H, W]; got [${dims}]`,
+    );
   }
   if (spec.height !== null && (h !== spec.height || w !== spec.width)) {
-    throw new ApiError("invalid_tensor", `input "${name}" must be [1, ${spec.channels}, ${spec.height}, ${spec.width}]; got [${dims}]`);
+    throw new ApiError(
+      "invalid_tensor",
+      `input "${name}" must be [1, ${spec.channels}, ${spec.height}, ${spec.width}]; got [${dims}]`,
+    );
   }
-  if (spec.height === null && (h === 0 || w === 0 || h % spec.pad_multiple !== 0 || w % spec.pad_multiple !== 0)) {
-    throw new ApiError("invalid_tensor", `input "${name}": H and W must be positive multiples of ${spec.pad_multiple}; got ${h}×${w}`);
+  if (
+    spec.height === null &&
+    (h === 0 || w === 0 || h % spec.pad_multiple !== 0 || w % spec.pad_multiple !== 0)
+  ) {
+    throw new ApiError(
+      "invalid_tensor",
+      `input "${name}": H and W must be positive multiples of ${spec.pad_multiple}; got ${h}×${w}`,
+    );
   }
 }
 
-const json = (description: string, schema: z.ZodType) => ({ description, content: { "application/json": { schema } } });
+const json = (description: string, schema: z.ZodType) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 const nameParams = z.object({ name: NameParam });
 const versionParams = z.object({ name: NameParam, version: VersionParam });
 
@@ -55,7 +92,10 @@ const serverRoute = createRoute({
   tags: ["v2"],
   summary: "Server metadata",
   responses: {
-    200: json("server name, version and extensions", z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) })),
+    200: json(
+      "server name, version and extensions",
+      z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }),
+    ),
     ...errorResponses([]),
   },
 });
@@ -66,13 +106,21 @@ const liveRoute = createRoute({
   summary: "Liveness: the process answers",
   responses: { 200: json("live", z.object({ live: z.boolean() })), ...errorResponses([]) },
 });
-const readyBody = z.object({ ready: z.boolean(), state: z.enum(["loading", "ready", "failed"]), error: z.string().optional() });
+const readyBody = z.object({
+  ready: z.boolean(),
+  state: z.enum(["loading", "ready", "failed"]),
+  error: z.string().optional(),
+});
 const serverReadyRoute = createRoute({
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
   summary: "Readiness: every model loaded and warm",
-  responses: { 200: json("ready", readyBody), 503: json("still loading, or loading failed", readyBody), ...errorResponses([]) },
+  responses: {
+    200: json("ready", readyBody),
+    503: json("still loading, or loading failed", readyBody),
+    ...errorResponses([]),
+  },
 });
 const modelMetaRoute = (versioned: boolean) =>
   createRoute({
@@ -81,7 +129,10 @@ const modelMetaRoute = (versioned: boolean) =>
     tags: ["v2"],
     summary: versioned ? "Metadata of one model version" : "Model metadata (latest version)",
     request: { params: versioned ? versionParams : nameParams },
-    responses: { 200: json("model metadata", V2ModelMetadataSchema), ...errorResponses(["model_not_found"]) },
+    responses: {
+      200: json("model metadata", V2ModelMetadataSchema),
+      ...errorResponses(["model_not_found"]),
+    },
   });
 const modelReadyRoute = (versioned: boolean) =>
   createRoute({
@@ -90,27 +141,37 @@ const modelReadyRoute = (versioned: boolean) =>
     tags: ["v2"],
     summary: versioned ? "Readiness of one model version" : "Model readiness (latest version)",
     request: { params: versioned ? versionParams : nameParams },
-    responses: { 200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })), ...errorResponses(["model_not_found"]) },
+    responses: {
+      200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })),
+      ...errorResponses(["model_not_found"]),
+    },
   });
 const inferRoute = (versioned: boolean) =>
   createRoute({
     method: "post",
     path: versioned ? "/v2/models/{name}/versions/{version}/infer" : "/v2/models/{name}/infer",
     tags: ["v2"],
-    summary: versioned ? "Run one model version on FP32 tensors" : "Run a model (latest version) on FP32 tensors",
-    description: "Open Inference Protocol. JSON tensors, or the binary tensor data extension: a JSON header of " +
+    summary: versioned
+      ? "Run one model version on FP32 tensors"
+      : "Run a model (latest version) on FP32 tensors",
+    description:
+      "Open Inference Protocol. JSON tensors, or the binary tensor data extension: a JSON header of " +
       "`Inference-Header-Content-Length` bytes followed by the raw little-endian tensors named by `binary_data_size`.",
     request: {
       params: versioned ? versionParams : nameParams,
       headers: z.object({
-        "inference-header-content-length": z.string().optional().openapi({ description: "binary extension: length of the JSON header" }),
+        "inference-header-content-length": z.string().optional().openapi({
+          description: "binary extension: length of the JSON header",
+        }),
       }),
       body: {
         required: true,
         content: {
           // a $ref, not the zod schema: the body is parsed by parseV2Request (binary framing, tensor checks)
           "application/json": { schema: { $ref: "#/components/schemas/V2InferRequest" } },
-          "application/octet-stream": { schema: binary("binary extension: JSON header then tensor bytes") },
+          "application/octet-stream": {
+            schema: binary("binary extension: JSON header then tensor bytes"),
+          },
         },
       },
     },
@@ -119,10 +180,23 @@ const inferRoute = (versioned: boolean) =>
         description: "the output tensor (JSON, or JSON header + binary data when asked for)",
         content: {
           "application/json": { schema: V2InferResponseSchema },
-          "application/octet-stream": { schema: binary("JSON header of Inference-Header-Content-Length bytes, then the binary tensors") },
+          "application/octet-stream": {
+            schema: binary(
+              "JSON header of Inference-Header-Content-Length bytes, then the binary tensors",
+            ),
+          },
         },
       },
-      ...errorResponses(["bad_request", "bad_json", "model_not_found", "too_many_pixels", "invalid_tensor", "model_not_ready", "queue_full", "timeout"]),
+      ...errorResponses([
+        "bad_request",
+        "bad_json",
+        "model_not_found",
+        "too_many_pixels",
+        "invalid_tensor",
+        "model_not_ready",
+        "queue_full",
+        "timeout",
+      ]),
     },
   });
 
@@ -136,7 +210,11 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
   addRoute(app, liveRoute, (c) => c.json({ live: true }));
   addRoute(app, serverReadyRoute, (c) => {
     const ready = registry.state === "ready";
-    return c.json({ ready, state: registry.state, ...(registry.error ? { error: registry.error.message } : {}) }, ready ? 200 : 503);
+    return c.json({
+      ready,
+      state: registry.state,
+      ...(registry.error ? { error: registry.error.message } : {}),
+    }, ready ? 200 : 503);
   });
 
   addRoute(app, modelMetaRoute(false), (c) => {
@@ -158,14 +236,28 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
     const mv = registry.get(c.req.param("name"), version);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
-    if (request.inputs.length !== 1) throw new ApiError("bad_request", `model ${mv.name} takes 1 input; got ${request.inputs.length}`);
+    if (request.inputs.length !== 1) {
+      throw new ApiError(
+        "bad_request",
+        `model ${mv.name} takes 1 input; got ${request.inputs.length}`,
+      );
+    }
     const [{ name, tensor }] = request.inputs;
     checkInput(mv, name, tensor.dims);
     const outputName = mv.card.output.name;
     for (const o of request.outputs) {
-      if (o.name !== outputName) throw new ApiError("bad_request", `model ${mv.name} has no output "${o.name.slice(0, 40)}"; its output is "${outputName}"`);
+      if (o.name !== outputName) {
+        throw new ApiError(
+          "bad_request",
+          `model ${mv.name} has no output "${o.name.slice(0, 40)}"; its output is "${outputName}"`,
+        );
+      }
     }
-    const { outputs } = await mv.infer({ [name]: tensor }, undefined, requestSignal(c, config.requestTimeoutMs));
+    const { outputs } = await mv.infer(
+      { [name]: tensor },
+      undefined,
+      requestSignal(c, config.requestTimeoutMs),
+    );
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },

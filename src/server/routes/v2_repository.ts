@@ -24,7 +24,8 @@ import { log } from "../log.ts";
 import { addRoute, errorResponses, NameParam, openApiApp } from "../openapi_app.ts";
 
 const IndexBody = z.object({ ready: z.boolean().optional() }).passthrough();
-const LoadBody = z.object({ parameters: z.record(z.string(), z.unknown()).optional() }).passthrough();
+const LoadBody = z.object({ parameters: z.record(z.string(), z.unknown()).optional() })
+  .passthrough();
 
 /** Parses an optional JSON body against a schema (empty body = `{}`). */
 async function optionalJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
@@ -34,12 +35,20 @@ async function optionalJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new ApiError("bad_json", `request body is not JSON: ${(err as Error).message.slice(0, 100)}`);
+      throw new ApiError(
+        "bad_json",
+        `request body is not JSON: ${(err as Error).message.slice(0, 100)}`,
+      );
     }
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new ApiError("bad_request", `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`);
+    throw new ApiError(
+      "bad_request",
+      `invalid request body: ${
+        parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")
+      }`,
+    );
   }
   return parsed.data;
 }
@@ -53,7 +62,11 @@ export function isRepositoryChange(path: string): boolean {
 const optionalBody = (schema: z.ZodType, description: string) => ({
   required: false,
   description,
-  content: { "application/json": { schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown> } },
+  content: {
+    "application/json": {
+      schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown>,
+    },
+  },
 });
 const IndexEntrySchema = z.object({
   name: z.string(),
@@ -68,10 +81,19 @@ const indexRoute = (method: "get" | "post") =>
     path: "/v2/repository/index",
     tags: ["v2"],
     summary: "List the model repository: every version with its state",
-    request: method === "post" ? { body: optionalBody(IndexBody, '`{"ready": true}` lists only ready versions') } : {},
+    request: method === "post"
+      ? { body: optionalBody(IndexBody, '`{"ready": true}` lists only ready versions') }
+      : {},
     responses: {
-      200: { description: "the index", content: { "application/json": { schema: z.array(IndexEntrySchema) } } },
-      ...errorResponses(method === "post" ? ["bad_request", "bad_json", "unauthorized", "forbidden"] : ["unauthorized", "forbidden"]),
+      200: {
+        description: "the index",
+        content: { "application/json": { schema: z.array(IndexEntrySchema) } },
+      },
+      ...errorResponses(
+        method === "post"
+          ? ["bad_request", "bad_json", "unauthorized", "forbidden"]
+          : ["unauthorized", "forbidden"],
+      ),
     },
   });
 const changeRoute = (action: "load" | "unload") =>
@@ -82,10 +104,23 @@ const changeRoute = (action: "load" | "unload") =>
     summary: action === "load"
       ? "(Re)load a model's versions from the repository folder (admin); the old files serve until the new ones are warm"
       : "Stop serving a model after its in-flight runs (admin)",
-    request: { params: z.object({ name: NameParam }), body: optionalBody(LoadBody, "optional `parameters`") },
+    request: {
+      params: z.object({ name: NameParam }),
+      body: optionalBody(LoadBody, "optional `parameters`"),
+    },
     responses: {
-      200: { description: "the model's versions", content: { "application/json": { schema: VersionsSchema } } },
-      ...errorResponses(["bad_request", "bad_json", "unauthorized", "forbidden", "model_not_found", ...(action === "load" ? ["model_load_failed" as const] : [])]),
+      200: {
+        description: "the model's versions",
+        content: { "application/json": { schema: VersionsSchema } },
+      },
+      ...errorResponses([
+        "bad_request",
+        "bad_json",
+        "unauthorized",
+        "forbidden",
+        "model_not_found",
+        ...(action === "load" ? ["model_load_failed" as const] : []),
+      ]),
     },
   });
 
