@@ -13,7 +13,11 @@ import { progress } from "./progress.ts";
 const ROOT = new URL("../", import.meta.url);
 
 /** Standalone benchmark scripts. */
-export const STANDALONE_SCRIPTS = ["bench/tfjs_vs_ort.ts", "bench/quant_latency.ts"];
+export const STANDALONE_SCRIPTS = [
+  "bench/tfjs_vs_ort.ts",
+  "bench/quant_latency.ts",
+  "bench/codec_choices.ts",
+];
 
 /** What one script printed. */
 export interface ScriptResult {

@@ -1,9 +1,16 @@
 /**
  * The `native` engine: onnxruntime-node's CPU execution provider. Fastest where the host
- * allows native add-ons (4-6× onnxruntime-web here); runs off the JS thread.
+ * allows native add-ons (4-6× onnxruntime-web here).
+ *
+ * onnxruntime-node runs a session synchronously on the calling thread, so by default every
+ * native session lives in the process's one shared engine host Worker (`host_session.ts`):
+ * inference runs on that thread while the event loop parses HTTP and codes images — both
+ * cores busy. `TINYUNET_NATIVE_HOST=0` runs sessions on the event loop instead (as before;
+ * kept for comparison in `deno task bench`).
  *
  * @module
  */
+import { HostedSession } from "./host_session.ts";
 import type {
   Engine,
   EngineProbe,
@@ -20,6 +27,11 @@ let ortPromise: Promise<Ort> | undefined;
 function loadOrt(): Promise<Ort> {
   ortPromise ??= import("onnxruntime-node");
   return ortPromise;
+}
+
+/** Whether native sessions run in the shared engine host (default) or on the event loop. */
+export function nativeInHost(): boolean {
+  return Deno.env.get("TINYUNET_NATIVE_HOST") !== "0";
 }
 
 function defaultThreads(): number {
@@ -73,6 +85,11 @@ export const nativeEngine: Engine = {
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
+    if (nativeInHost()) {
+      return await HostedSession.create("native", "native", model, options, defaultThreads(), {
+        retries: 0,
+      });
+    }
     const ort = await loadOrt();
     const threads = options.threads ?? defaultThreads();
     const sessionOptions = {

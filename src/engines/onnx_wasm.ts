@@ -1,11 +1,11 @@
 /**
  * The `wasm` engine: onnxruntime-web's WASM (SIMD, optional threads) backend, in a Worker
- * with a hang watchdog (see `onnx_web_session.ts`). Runs wherever WebAssembly does.
+ * in the process's one shared onnxruntime-web host with a hang watchdog (see `host_session.ts`). Runs wherever WebAssembly does.
  *
  * @module
  */
 import type { Engine, EngineSession, ModelSource, SessionOptions } from "./engine.ts";
-import { WebWorkerSession } from "./onnx_web_session.ts";
+import { HostedSession } from "./host_session.ts";
 
 /** Default WASM threads: 2 where there are cores, guarded by the warm-up watchdog. */
 export function defaultWasmThreads(): number {
@@ -23,6 +23,6 @@ export const wasmEngine: Engine = {
     });
   },
   createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
-    return WebWorkerSession.create("wasm", "wasm", model, options, defaultWasmThreads());
+    return HostedSession.create("wasm", "wasm", model, options, defaultWasmThreads());
   },
 };

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Engine, EngineProbe, EngineSession, ModelSource, SessionOptions } from "./engine.ts";
-import { WebWorkerSession } from "./onnx_web_session.ts";
+import { HostedSession } from "./host_session.ts";
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;
@@ -47,7 +47,7 @@ export const webgpuEngine: Engine = {
     }
     // A software adapter compiles shaders slowly: give the warm-up more time.
     const hangTimeoutMs = options.hangTimeoutMs ?? (probe.fallbackAdapter ? 180_000 : 60_000);
-    const session = await WebWorkerSession.create(
+    const session = await HostedSession.create(
       "webgpu",
       "webgpu",
       model,

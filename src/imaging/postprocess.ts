@@ -41,7 +41,24 @@ export function postprocess(
       `model output has shape [${output.dims}], expected [1,1,${geometry.inputHeight},${geometry.inputWidth}]`,
     );
   }
+  if (geometry.scaledWidth === geometry.width && geometry.scaledHeight === geometry.height) {
+    return unresized(output, geometry, kind, threshold);
+  }
+  return resampled(output, geometry, kind, threshold);
+}
+
+/**
+ * The general path: crop, sigmoid, resize the probabilities back to the image, threshold.
+ * Exported for the codec micro-benchmark.
+ */
+export function resampled(
+  output: Tensor,
+  geometry: Geometry,
+  kind: "logits" | "probabilities",
+  threshold: number,
+): Segmentation {
   const { scaledWidth: sw, scaledHeight: sh, padTop, padLeft } = geometry;
+  const w = output.dims[3];
   const cropped = new Float32Array(sw * sh);
   for (let y = 0; y < sh; y++) {
     const src = (y + padTop) * w + padLeft;
@@ -58,6 +75,49 @@ export function postprocess(
     height: geometry.height,
     mask,
     probability,
+    threshold,
+    postprocess: [],
+  };
+}
+
+/**
+ * No resize back (the image was at the model's working size): the mask straight from the
+ * output by comparing logits with logit(threshold) (sigmoid is monotonic; for the usual 0.5
+ * that is `v > 0`, exactly what `sigmoid(v) > 0.5` gives), without a sigmoid per pixel. The
+ * probabilities are computed only if something reads them.
+ */
+export function unresized(
+  output: Tensor,
+  geometry: Geometry,
+  kind: "logits" | "probabilities",
+  threshold: number,
+): Segmentation {
+  const { width: sw, height: sh, padTop, padLeft } = geometry;
+  const w = output.dims[3], src = output.data;
+  const cut = kind === "logits" ? Math.log(threshold / (1 - threshold)) : threshold;
+  const mask = new Uint8Array(sw * sh);
+  for (let y = 0; y < sh; y++) {
+    const row = (y + padTop) * w + padLeft, out = y * sw;
+    for (let x = 0; x < sw; x++) mask[out + x] = src[row + x] > cut ? 1 : 0;
+  }
+  let probability: Float32Array | undefined;
+  return {
+    width: sw,
+    height: sh,
+    mask,
+    get probability() {
+      if (!probability) {
+        probability = new Float32Array(sw * sh);
+        for (let y = 0; y < sh; y++) {
+          const row = (y + padTop) * w + padLeft, out = y * sw;
+          for (let x = 0; x < sw; x++) {
+            const v = src[row + x];
+            probability[out + x] = kind === "logits" ? 1 / (1 + Math.exp(-v)) : v;
+          }
+        }
+      }
+      return probability;
+    },
     threshold,
     postprocess: [],
   };

@@ -98,6 +98,16 @@ export function preprocess(
   spec: InputSpec,
 ): { tensor: Tensor; geometry: Geometry } {
   const g = planGeometry(image.width, image.height, spec);
+  const fused = fusedPreprocess(image, spec, g);
+  if (fused) return { tensor: fused, geometry: g };
+  return { tensor: planarPreprocess(image, spec, g), geometry: g };
+}
+
+/**
+ * The general path: float planes, antialiased resize, normalise, pad (any depth, channel
+ * conversion and size). Exported for the codec micro-benchmark.
+ */
+export function planarPreprocess(image: DecodedImage, spec: InputSpec, g: Geometry): Tensor {
   const planes = toPlanes(image, spec.channels);
   const plane = g.inputWidth * g.inputHeight;
   const data = new Float32Array(spec.channels * plane); // zero = padding
@@ -111,5 +121,50 @@ export function preprocess(
       for (let x = 0; x < g.scaledWidth; x++) data[dst + x] = (src[row + x] - mean) * inv;
     }
   }
-  return { tensor: { data, dims: [1, spec.channels, g.inputHeight, g.inputWidth] }, geometry: g };
+  return { data, dims: [1, spec.channels, g.inputHeight, g.inputWidth] };
+}
+
+/** Per-channel lookup tables byte → normalised value, by mean/std (a card has one or two). */
+const lutCache = new Map<string, Float32Array>();
+
+/**
+ * The value the general path computes for byte `v`: `fround(v/255)`, then `(x − mean)/std`
+ * (the same float32 roundings, so both paths give bit-identical tensors).
+ */
+function channelLut(mean: number, std: number): Float32Array {
+  const key = `${mean}/${std}`;
+  let lut = lutCache.get(key);
+  if (!lut) {
+    lut = new Float32Array(256);
+    const inv = 1 / 255, invStd = 1 / std;
+    for (let v = 0; v < 256; v++) lut[v] = (Math.fround(v * inv) - mean) * invStd;
+    if (lutCache.size > 64) lutCache.clear();
+    lutCache.set(key, lut);
+  }
+  return lut;
+}
+
+/**
+ * The common case in one pass: 8-bit samples with the model's channel count and no resize
+ * (an image already at the model's working size), written through a lookup table straight
+ * into the padded NCHW tensor. Returns undefined for anything else (the general path).
+ */
+function fusedPreprocess(image: DecodedImage, spec: InputSpec, g: Geometry): Tensor | undefined {
+  const d = image.data;
+  if (
+    !(d instanceof Uint8Array) || image.maxValue !== 255 || image.channels !== spec.channels ||
+    g.scaledWidth !== g.width || g.scaledHeight !== g.height
+  ) return undefined;
+  const C = spec.channels, w = g.width, h = g.height, plane = g.inputWidth * g.inputHeight;
+  const data = new Float32Array(C * plane); // zero = padding
+  for (let c = 0; c < C; c++) {
+    const lut = channelLut(spec.mean[c], spec.std[c]);
+    const base = c * plane + g.padTop * g.inputWidth + g.padLeft;
+    for (let y = 0; y < h; y++) {
+      const dst = base + y * g.inputWidth;
+      let src = y * w * C + c;
+      for (let x = 0; x < w; x++, src += C) data[dst + x] = lut[d[src]];
+    }
+  }
+  return { data, dims: [1, C, g.inputHeight, g.inputWidth] };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EngineHangError } from "../../src/engines/engine.ts";
-import { WebWorkerSession } from "../../src/engines/onnx_web_session.ts";
+import { HostedSession, liveHosts } from "../../src/engines/host_session.ts";
 
 const model = { path: "m.onnx", bytes: new Uint8Array(4), externalData: [] };
 const warmup = { image: { data: new Float32Array([1, 2, 3, 4]), dims: [1, 1, 2, 2] } };
@@ -8,7 +8,7 @@ const hangWhenThreaded = new URL("../fixtures/workers/hang_when_threaded.ts", im
 const alwaysHang = new URL("../fixtures/workers/always_hang.ts", import.meta.url);
 
 Deno.test("a warm-up that hangs with threads restarts, then falls back to 1 thread and says so", async () => {
-  const session = await WebWorkerSession.create(
+  const session = await HostedSession.create(
     "wasm",
     "wasm",
     model,
@@ -33,7 +33,7 @@ Deno.test("a warm-up that hangs with threads restarts, then falls back to 1 thre
 
 Deno.test("a session that hangs even on 1 thread fails to load with EngineHangError (never reaches users)", async () => {
   await assert.rejects(
-    WebWorkerSession.create("wasm", "wasm", model, { threads: 1, warmup, hangTimeoutMs: 200 }, 1, {
+    HostedSession.create("wasm", "wasm", model, { threads: 1, warmup, hangTimeoutMs: 200 }, 1, {
       retries: 1,
       workerUrl: alwaysHang,
     }),
@@ -43,7 +43,7 @@ Deno.test("a session that hangs even on 1 thread fails to load with EngineHangEr
 
 Deno.test("a run that hangs after warm-up is rejected and the worker is restarted", async () => {
   // No warm-up: the first run is the one that hangs.
-  const session = await WebWorkerSession.create(
+  const session = await HostedSession.create(
     "wasm",
     "wasm",
     model,
@@ -57,4 +57,27 @@ Deno.test("a run that hangs after warm-up is rejected and the worker is restarte
   } finally {
     await session.release();
   }
+});
+
+Deno.test("sessions of one runtime share one engine host Worker; the last release ends it", async () => {
+  const mine = () => liveHosts().filter((h) => h.key.includes("hang_when_threaded"));
+  const opts = { threads: 1, warmup, hangTimeoutMs: 5_000 };
+  const a = await HostedSession.create("wasm", "wasm", model, opts, 1, {
+    workerUrl: hangWhenThreaded,
+  });
+  const b = await HostedSession.create("wasm", "wasm", model, opts, 1, {
+    workerUrl: hangWhenThreaded,
+  });
+  try {
+    assert.deepEqual(mine().map((h) => h.sessions), [2]);
+    // the second session's run is answered by the same host, which has seen both loads
+    const out = await b.run(warmup);
+    assert.deepEqual(Array.from(out.loads.data), [2]);
+    assert.deepEqual(Array.from((await a.run(warmup)).logits.data), [1, 2, 3, 4]);
+  } finally {
+    await a.release();
+    assert.deepEqual(mine().map((h) => h.sessions), [1]);
+    await b.release();
+  }
+  assert.deepEqual(mine(), []);
 });

@@ -123,3 +123,35 @@ Deno.test("postprocess crops padding, applies the sigmoid, restores the original
   assert.equal(seg.mask.reduce((a, b) => a + b, 0), 40 * 40);
   assert.throws(() => postprocess({ data, dims: [1, 1, 8, 8] }, g, "logits", 0.5), /shape/);
 });
+
+Deno.test("fused preprocess (8-bit, no resize) gives the general path's tensor bit for bit", async () => {
+  const { planarPreprocess } = await import("../../src/imaging/preprocess.ts");
+  const s3 = spec({ mean: [0.71, 0.59, 0.55], std: [0.155, 0.165, 0.18], pad_multiple: 16 });
+  const s1 = spec({ channels: 1, mean: [0.3], std: [0.2], pad_multiple: 16 });
+  for (
+    const [img, sp] of [
+      [image(37, 21, 3, (x, y, c) => (x * 7 + y * 13 + c * 50) & 255), s3],
+      [image(40, 9, 1, (x, y) => (x * y * 3) & 255), s1],
+    ] as const
+  ) {
+    const fused = preprocess(img, sp);
+    const general = planarPreprocess(img, sp, fused.geometry);
+    assert.deepEqual(fused.tensor.dims, general.dims);
+    assert.deepEqual(Array.from(fused.tensor.data), Array.from(general.data));
+  }
+});
+
+Deno.test("postprocess without resize: mask from logits equals sigmoid-then-threshold, probabilities on demand", async () => {
+  const { resampled } = await import("../../src/imaging/postprocess.ts");
+  const g = planGeometry(30, 20, spec({ pad_multiple: 16 }));
+  const data = new Float32Array(g.inputWidth * g.inputHeight).map((_, i) => Math.sin(i * 0.37) * 4);
+  const output = { data, dims: [1, 1, g.inputHeight, g.inputWidth] };
+  for (
+    const [kind, threshold] of [["logits", 0.5], ["logits", 0.3], ["probabilities", 0.2]] as const
+  ) {
+    const fast = postprocess(output, g, kind, threshold);
+    const slow = resampled(output, g, kind, threshold);
+    assert.deepEqual(Array.from(fast.mask), Array.from(slow.mask), `${kind} ${threshold}`);
+    assert.deepEqual(Array.from(fast.probability), Array.from(slow.probability));
+  }
+});

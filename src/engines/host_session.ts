@@ -1,0 +1,307 @@
+/**
+ * Client side of the engine host (`host_worker.ts`): one Worker per runtime and thread
+ * count, shared by every session of the process (one onnxruntime-web runtime and wasm heap
+ * for all models instead of one Worker each; native runs off the event loop), and a hang
+ * watchdog per session.
+ *
+ * A warm-up run that does not finish within the hang timeout restarts the host (a fresh
+ * Worker; the other sessions on it are loaded and warmed again there) and retries; after the
+ * retries the session falls back to one thread (a host of its own thread count) and records
+ * why in `notes`. A hang after warm-up rejects that run with {@link EngineHangError} and
+ * restarts the host, so later runs are served again.
+ *
+ * @module
+ */
+import {
+  EngineHangError,
+  type EngineName,
+  type EngineSession,
+  type ModelSource,
+  type SessionOptions,
+  type Tensor,
+} from "./engine.ts";
+import type { HostBackend, HostReply, LoadMessage } from "./host_worker.ts";
+
+/** The host script; tests substitute a scripted one. */
+export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
+const DEFAULT_HANG_MS = 30_000;
+/** Starting a worker and creating a session (compiling wasm, reading weights) may take long; only runs hang. */
+const LOAD_TIMEOUT_MS = 120_000;
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+type Names = { inputNames: string[]; outputNames: string[] };
+
+/** A registered session: what to send to load it again after a restart. */
+interface Registration {
+  engine: EngineName;
+  load: LoadMessage;
+  warmup?: Record<string, Tensor>;
+}
+
+/** One Worker holding the sessions of one runtime. */
+class EngineHost {
+  #worker!: Worker;
+  #runs = new Map<number, Pending<Record<string, Tensor>>>();
+  #loads = new Map<number, Pending<Names>>();
+  #registered = new Map<number, Registration>();
+  #nextId = 0;
+  /** restarts so far (for notes and tests) */
+  restarts = 0;
+
+  constructor(readonly key: string, private url: URL, private onEmpty: () => void) {
+    this.#spawn();
+  }
+
+  get sessions(): number {
+    return this.#registered.size;
+  }
+
+  #spawn() {
+    const worker = new Worker(this.url, { type: "module" });
+    worker.onmessage = (e: MessageEvent<HostReply>) => {
+      const msg = e.data;
+      if (msg.type === "loaded") this.#settle(this.#loads, msg.sid, (p) => p.resolve(msg));
+      else if (msg.type === "result") {
+        this.#settle(this.#runs, msg.id, (p) => p.resolve(msg.outputs));
+      } else if (msg.id !== undefined) {
+        this.#settle(this.#runs, msg.id, (p) => p.reject(new Error(msg.message)));
+      } else if (msg.sid !== undefined) {
+        this.#settle(this.#loads, msg.sid, (p) => p.reject(new Error(msg.message)));
+      }
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.#failAll(new Error(`engine host failed: ${e.message}`));
+    };
+    this.#worker = worker;
+  }
+
+  #settle<T>(map: Map<number, Pending<T>>, key: number, fn: (p: Pending<T>) => void) {
+    const p = map.get(key);
+    if (!p) return;
+    map.delete(key);
+    fn(p);
+  }
+
+  #failAll(err: Error) {
+    for (const p of [...this.#runs.values(), ...this.#loads.values()]) p.reject(err);
+    this.#runs.clear();
+    this.#loads.clear();
+  }
+
+  /** Loads a session (kept for replay after restarts) and resolves with its names. */
+  load(reg: Registration): Promise<Names> {
+    this.#registered.set(reg.load.sid, reg);
+    return this.#post(reg.load);
+  }
+
+  #post(load: LoadMessage): Promise<Names> {
+    return withTimeout(
+      new Promise<Names>((resolve, reject) => {
+        this.#loads.set(load.sid, { resolve, reject });
+        this.#worker.postMessage(load);
+      }),
+      LOAD_TIMEOUT_MS,
+      () => new Error(`${load.backend} engine did not load the model within ${LOAD_TIMEOUT_MS} ms`),
+    );
+  }
+
+  run(
+    sid: number,
+    feeds: Record<string, Tensor>,
+    timeoutMs: number,
+    engine: EngineName,
+  ): Promise<Record<string, Tensor>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#runs.delete(id);
+        reject(new EngineHangError(engine, timeoutMs));
+      }, timeoutMs);
+      this.#runs.set(id, {
+        resolve: (o) => (clearTimeout(timer), resolve(o)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      // Structured clone copies the inputs: the caller may reuse its buffers.
+      this.#worker.postMessage({ type: "run", id, sid, feeds });
+    });
+  }
+
+  /** Drops a session; the last one out terminates the Worker. */
+  release(sid: number) {
+    if (!this.#registered.delete(sid)) return;
+    if (this.#registered.size === 0) {
+      this.terminate();
+      this.onEmpty();
+    } else this.#worker.postMessage({ type: "release", sid });
+  }
+
+  /**
+   * Replaces a hung Worker by a fresh one and loads (and warms) every registered session in
+   * it again; runs sent meanwhile queue behind those loads in the new Worker.
+   */
+  restart() {
+    this.restarts++;
+    this.#failAll(new Error("engine host restarted"));
+    this.#worker.terminate();
+    this.#spawn();
+    for (const reg of this.#registered.values()) {
+      this.#post(reg.load).catch(() => {});
+      if (reg.warmup) {
+        this.run(reg.load.sid, reg.warmup, LOAD_TIMEOUT_MS, reg.engine).catch(() => {});
+      }
+    }
+  }
+
+  terminate() {
+    this.#failAll(new Error("engine host terminated"));
+    this.#worker.terminate();
+  }
+}
+
+const hosts = new Map<string, EngineHost>();
+
+/** The shared host for a runtime and thread count (created on first use). */
+function hostFor(backend: HostBackend, threads: number, url: URL): EngineHost {
+  // native threads are per session, so one native host serves every thread count
+  const key = `${backend}:${backend === "native" ? "*" : threads}:${url.href}`;
+  let host = hosts.get(key);
+  if (!host) {
+    host = new EngineHost(key, url, () => hosts.delete(key));
+    hosts.set(key, host);
+  }
+  return host;
+}
+
+/** Workers alive now, by key (for tests and memory reports). */
+export function liveHosts(): { key: string; sessions: number }[] {
+  return [...hosts.values()].map((h) => ({ key: h.key, sessions: h.sessions }));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+let nextSid = 1;
+
+/** A hang-guarded session in a shared engine host. */
+export class HostedSession implements EngineSession {
+  readonly notes: string[] = [];
+  inputNames: readonly string[] = [];
+  outputNames: readonly string[] = [];
+  #host?: EngineHost;
+  #sid = 0;
+  #threads: number;
+
+  private constructor(
+    readonly engine: EngineName,
+    private backend: HostBackend,
+    private model: ModelSource,
+    threads: number,
+    private hangMs: number,
+    private workerUrl: URL,
+  ) {
+    this.#threads = threads;
+  }
+
+  get threads() {
+    return this.#threads;
+  }
+
+  /**
+   * Loads the model into the shared host and runs the warm-up under the watchdog.
+   * @param watchdog.retries host restarts to try at the requested thread count before falling back to 1
+   * @param watchdog.workerUrl the host script (tests substitute a scripted one)
+   */
+  static async create(
+    engine: EngineName,
+    backend: HostBackend,
+    model: ModelSource,
+    options: SessionOptions,
+    defaultThreads: number,
+    watchdog: { retries?: number; workerUrl?: URL } = {},
+  ): Promise<HostedSession> {
+    let retries = watchdog.retries ?? 2;
+    const threads = Math.max(1, options.threads ?? defaultThreads);
+    const session = new HostedSession(
+      engine,
+      backend,
+      model,
+      threads,
+      options.hangTimeoutMs ?? DEFAULT_HANG_MS,
+      watchdog.workerUrl ?? HOST_WORKER_URL,
+    );
+    for (let attempt = 0;; attempt++) {
+      try {
+        await session.#start(options.warmup);
+        return session;
+      } catch (err) {
+        if (!(err instanceof EngineHangError)) throw err;
+        if (attempt < retries) {
+          session.notes.push(`warm-up hung with ${session.#threads} threads; restarted the worker`);
+          continue;
+        }
+        if (session.#threads === 1) throw err;
+        session.notes.push(
+          `warm-up hung ${attempt + 1}× with ${session.#threads} threads; fell back to 1 thread`,
+        );
+        session.#threads = 1;
+        retries = attempt + 1; // one more try at 1 thread
+      }
+    }
+  }
+
+  async #start(warmup?: Record<string, Tensor>) {
+    const host = hostFor(this.backend, this.#threads, this.workerUrl);
+    const sid = nextSid++;
+    this.#host = host;
+    this.#sid = sid;
+    const load: LoadMessage = {
+      type: "load",
+      sid,
+      backend: this.backend,
+      threads: this.#threads,
+      path: this.model.path,
+      model: this.model.bytes,
+      externalData: this.model.externalData,
+    };
+    try {
+      const names = await host.load({ engine: this.engine, load, warmup });
+      this.inputNames = names.inputNames;
+      this.outputNames = names.outputNames;
+      if (warmup) await host.run(sid, warmup, this.hangMs, this.engine);
+    } catch (err) {
+      host.release(sid);
+      // a hung lane blocks every session of the host: give the others a fresh one
+      if (err instanceof EngineHangError && host.sessions > 0) host.restart();
+      throw err;
+    }
+  }
+
+  async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const host = this.#host;
+    if (!host) throw new Error(`${this.engine} session released`);
+    try {
+      return await host.run(this.#sid, feeds, this.hangMs, this.engine);
+    } catch (err) {
+      if (err instanceof EngineHangError) {
+        this.notes.push(`a run hung after ${this.hangMs} ms; worker restarted`);
+        host.restart();
+      }
+      throw err;
+    }
+  }
+
+  release(): Promise<void> {
+    this.#host?.release(this.#sid);
+    this.#host = undefined;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Worker side of the engine host: one Worker per engine runtime holds the sessions of every
+ * model of the process (`native`: onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
+ * runtime, one wasm heap, shared by all models). Runs happen off the server's event loop,
+ * so HTTP and codecs on the main thread overlap inference on this one.
+ *
+ * Messages are handled strictly one after another (a load, then runs, in arrival order):
+ * this thread is the engine's single run lane. A hung run blocks the lane; the client then
+ * terminates the worker and starts a fresh one (see `host_session.ts`).
+ *
+ * Protocol: `load` → `loaded` | `error` (by sid); `run` → `result` | `error` (by id);
+ * `release` → nothing.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import type { Tensor } from "./engine.ts";
+
+/** The runtimes a host can hold. */
+export type HostBackend = "native" | "wasm" | "webgpu";
+
+/** Loads one model into the host as session `sid`. */
+export interface LoadMessage {
+  type: "load";
+  sid: number;
+  backend: HostBackend;
+  /** intra-op threads (wasm: the runtime's threads, the same for every session of a host) */
+  threads: number;
+  /** file path of the model (native resolves external data beside it) */
+  path: string;
+  model: Uint8Array;
+  externalData: { path: string; data: Uint8Array }[];
+}
+/** One run of session `sid`. */
+export interface RunMessage {
+  type: "run";
+  id: number;
+  sid: number;
+  feeds: Record<string, Tensor>;
+}
+/** Drops session `sid`. */
+export interface ReleaseMessage {
+  type: "release";
+  sid: number;
+}
+/** What the client sends. */
+export type HostMessage = LoadMessage | RunMessage | ReleaseMessage;
+/** What the host answers. */
+export type HostReply =
+  | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
+  | { type: "result"; id: number; outputs: Record<string, Tensor> }
+  | { type: "error"; id?: number; sid?: number; message: string };
+
+interface Runner {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(feeds: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor> }>;
+  release(): Promise<void>;
+}
+
+const sessions = new Map<number, Runner>();
+type OrtWeb = typeof import("onnxruntime-web");
+let ortWeb: Promise<OrtWeb> | undefined;
+
+function reply(message: HostReply, transfer: Transferable[] = []) {
+  self.postMessage(message, transfer);
+}
+
+async function loadNative(msg: LoadMessage): Promise<Runner> {
+  const ort = await import("onnxruntime-node");
+  const options = {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: msg.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all" as const,
+  };
+  // A path lets onnxruntime resolve external data beside the model itself.
+  const session = msg.externalData.length > 0
+    ? await ort.InferenceSession.create(msg.path, options)
+    : await ort.InferenceSession.create(msg.model, options);
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const input: Record<string, import("onnxruntime-node").Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        input[name] = new ort.Tensor("float32", t.data, t.dims);
+      }
+      const out = await session.run(input);
+      const outputs: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(out)) {
+        outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+      }
+      return { outputs };
+    },
+    release: () => session.release(),
+  };
+}
+
+async function loadWeb(msg: LoadMessage): Promise<Runner> {
+  if (!ortWeb) {
+    // A Worker started from a file: URL has location.origin "null", which the WebGPU bundle
+    // uses as a URL base (and throws). Without `location` it resolves from import.meta.url.
+    Object.defineProperty(globalThis, "location", { value: undefined, configurable: true });
+    ortWeb = msg.backend === "webgpu"
+      ? import("onnxruntime-web/webgpu") as unknown as Promise<OrtWeb>
+      : import("onnxruntime-web");
+    const ort = await ortWeb;
+    // one runtime per host: its thread count is set once, by the first load
+    ort.env.wasm.numThreads = msg.threads;
+    ort.env.logLevel = "error";
+  }
+  const ort = await ortWeb;
+  const session = await ort.InferenceSession.create(msg.model, {
+    executionProviders: [msg.backend],
+    graphOptimizationLevel: "all",
+    externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
+  });
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(feeds) {
+      const input: Record<string, import("onnxruntime-web").Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        input[name] = new ort.Tensor("float32", t.data, t.dims);
+      }
+      const out = await session.run(input);
+      const outputs: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(out)) {
+        outputs[name] = { data: (await t.getData()) as Float32Array, dims: [...t.dims] };
+        t.dispose();
+      }
+      return { outputs };
+    },
+    release: () => session.release(),
+  };
+}
+
+async function handle(msg: HostMessage) {
+  if (msg.type === "load") {
+    const runner = msg.backend === "native" ? await loadNative(msg) : await loadWeb(msg);
+    sessions.set(msg.sid, runner);
+    reply({
+      type: "loaded",
+      sid: msg.sid,
+      inputNames: [...runner.inputNames],
+      outputNames: [...runner.outputNames],
+    });
+  } else if (msg.type === "run") {
+    const runner = sessions.get(msg.sid);
+    if (!runner) throw new Error(`no session ${msg.sid} in this engine host`);
+    const { outputs } = await runner.run(msg.feeds);
+    const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
+    reply({ type: "result", id: msg.id, outputs }, transfer);
+  } else {
+    const runner = sessions.get(msg.sid);
+    sessions.delete(msg.sid);
+    await runner?.release();
+  }
+}
+
+let lane: Promise<void> = Promise.resolve();
+self.onmessage = (event: MessageEvent<HostMessage>) => {
+  const msg = event.data;
+  lane = lane.then(() => handle(msg)).catch((err) => {
+    reply({
+      type: "error",
+      id: msg.type === "run" ? msg.id : undefined,
+      sid: msg.type === "load" ? msg.sid : undefined,
+      message: String((err as Error)?.message ?? err),
+    });
+  });
+};
