@@ -29,6 +29,7 @@ import { serverMemory, startServer } from "./server.ts";
 import { type BenchSettings, parseSettings, USAGE } from "./settings.ts";
 import { round } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
+import { versus } from "./versus.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The real sample the HTTP parts send (256×192 RGB dermoscopy, ISIC 2017). */
@@ -144,6 +145,7 @@ export async function runBench(
     peak: null,
     quant: null,
     http: null,
+    versus: null,
     cold_start: null,
     profile: null,
     scripts: null,
@@ -270,6 +272,14 @@ export async function runBench(
       await server.stop();
     }
   });
+  await save();
+
+  results.versus = await guard("versus", () =>
+    versus({
+      ...settings.versus,
+      image: SAMPLE_IMAGE,
+      peerModelDir: new URL("models/isic2017/2", ROOT).pathname,
+    }));
   await save();
 
   results.cold_start = await guard("cold", () => coldStart(settings.coldStarts));

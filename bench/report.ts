@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { BenchResults } from "./results.ts";
 import type { Target } from "./targets.ts";
@@ -517,6 +518,8 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push("");
   }
+
+  out.push(...renderVersus(r));
 
   // 5. profile
   if (r.profile?.stages) {

@@ -18,6 +18,7 @@ import type { HttpProfile, StageProfile } from "./profile.ts";
 import type { QuantResult } from "./quant.ts";
 import type { RunPlan } from "./stats.ts";
 import type { Target } from "./targets.ts";
+import type { VersusResult } from "./versus.ts";
 
 /** One net as reported (bytes left out). */
 export interface NetReport {
@@ -107,6 +108,7 @@ export interface BenchResults {
     server_log_lines: number;
     variants: HttpVariantResult[];
   } | null;
+  versus?: VersusResult | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
   scripts: ScriptResult[] | null;

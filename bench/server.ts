@@ -40,6 +40,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** poll interval of the readiness probe */
   pollMs?: number;
+  /** deno arguments instead of `run --allow-all main.ts`; `{PORT}` is replaced by the port */
+  args?: string[];
 }
 
 /** Starts `main.ts` and resolves once it is ready. */
@@ -48,7 +50,9 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts"],
+    args: (options.args ?? ["run", "--allow-all", "main.ts"]).map((a) =>
+      a.replaceAll("{PORT}", String(port))
+    ),
     cwd: ROOT,
     env: {
       PORT: String(port),

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import type { RunPlan } from "./stats.ts";
+import type { VersusServer } from "./versus.ts";
 
 /** Everything a run needs to know. */
 export interface BenchSettings {
@@ -27,6 +28,14 @@ export interface BenchSettings {
   warmupSize: number;
   peak: { gemmN: number; convChannels: number; convSize: number };
   http: { levels: number[]; durationS: number; warmupS: number; variants: HttpVariant[] };
+  /** this server against the FastAPI + PyTorch peer (bench/versus.ts) */
+  versus: {
+    servers: VersusServer[];
+    levels: number[];
+    rounds: number;
+    durationS: number;
+    warmupS: number;
+  };
   coldStarts: number;
   profile: { runs: number; warmup: number; requests: number };
   /** fp32/int8 through bench/quant_latency.ts */
@@ -44,9 +53,58 @@ export interface HttpVariant {
 }
 
 /** The parts of a run, in order. */
-export const PARTS = ["latency", "peak", "quant", "http", "cold", "profile", "scripts"] as const;
+export const PARTS = [
+  "latency",
+  "peak",
+  "quant",
+  "http",
+  "versus",
+  "cold",
+  "profile",
+  "scripts",
+] as const;
 /** One part. */
 export type Part = typeof PARTS[number];
+
+/** The servers bench/versus.ts compares: ours by default first, the peer last. */
+const OURS: VersusServer = {
+  id: "ours",
+  label: "deno task serve (native engine in its host Worker)",
+  kind: "ours",
+};
+const OURS_EVENT_LOOP: VersusServer = {
+  id: "ours-event-loop",
+  label: "ours, native engine on the event loop (TINYUNET_NATIVE_HOST=0)",
+  kind: "ours",
+  env: { TINYUNET_NATIVE_HOST: "0" },
+};
+const OURS_PARALLEL: VersusServer = {
+  id: "ours-parallel",
+  label: "ours, deno serve --parallel (DENO_JOBS=2)",
+  kind: "ours",
+  env: { DENO_JOBS: "2" },
+  args: [
+    "serve",
+    "--parallel",
+    "--allow-all",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{PORT}",
+    "serve.ts",
+  ],
+};
+const OURS_WASM: VersusServer = {
+  id: "ours-wasm",
+  label: "ours, TINYUNET_ENGINE=wasm",
+  kind: "ours",
+  env: { TINYUNET_ENGINE: "wasm" },
+};
+const PEER: VersusServer = {
+  id: "peer",
+  label: "FastAPI + uvicorn + PyTorch (1 torch thread, PIL)",
+  kind: "peer",
+};
 
 /** Command-line help. */
 export const USAGE = `deno task bench [-- options]
@@ -124,6 +182,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       warmupSize: 32,
       peak: { gemmN: 128, convChannels: 32, convSize: 16 },
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
+      versus: { servers: [OURS, PEER], levels: [1, 8], rounds: 1, durationS: 2, warmupS: 1 },
       coldStarts: 2,
       profile: { runs: 5, warmup: 1, requests: 5 },
       quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
@@ -153,6 +212,13 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       warmupS: 2,
       // one intra-op thread leaves the other core to the JS thread (decode, encode, HTTP)
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
+    },
+    versus: {
+      servers: [OURS, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      levels: [1, 8],
+      rounds: 2,
+      durationS: 8,
+      warmupS: 2,
     },
     coldStarts: 7,
     profile: { runs: 100, warmup: 10, requests: 50 },

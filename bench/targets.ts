@@ -91,11 +91,11 @@ export function evaluateTargets(r: BenchResults, size: number): Target[] {
     out.push(
       check(
         `wasm_vs_native_${t}t`,
-        "wasm within 2.5× of native (student)",
+        "wasm within 2× of native (student)",
         "×",
         `${t} thread(s), ${size}²`,
         w && n ? w / n : null,
-        2.5,
+        2,
         "max",
       ),
     );
@@ -158,5 +158,84 @@ export function evaluateTargets(r: BenchResults, size: number): Target[] {
       "max",
     ),
   );
+  out.push(...versusTargets(r));
   return out;
+}
+
+/** Issue 14's goals, from the side-by-side run against the FastAPI + PyTorch peer. */
+function versusTargets(r: BenchResults): Target[] {
+  const v = r.versus;
+  const sum = (server: string, c: number) =>
+    v?.summary.find((x) => x.server === server && x.connections === c);
+  const srv = (id: string) => v?.servers.find((x) => x.id === id);
+  const lvls = (id: string) => v?.levels.filter((l) => l.server === id) ?? [];
+  const maxRss = (id: string) => {
+    const xs = lvls(id).map((l) => l.rss_after_mib).filter((x): x is number => x !== null);
+    return xs.length ? Math.max(...xs) : null;
+  };
+  return [
+    check(
+      "versus_c8_ratio",
+      "c=8 throughput ≥ 2.5× the FastAPI + PyTorch peer's",
+      "×",
+      "wrk, same run, alternating rounds (median of rounds)",
+      v?.ratios.find((x) => x.connections === 8)?.throughput,
+      2.5,
+      "min",
+    ),
+    check(
+      "versus_c8_p99",
+      "c=8 p99 ≤ 50 ms (wrk)",
+      "ms",
+      "ours, 8 connections",
+      sum("ours", 8)?.p99_ms,
+      50,
+      "max",
+    ),
+    check(
+      "versus_c1_p50",
+      "c=1 p50 ≤ 6 ms round trip (wrk)",
+      "ms",
+      "ours, 1 connection",
+      sum("ours", 1)?.p50_ms,
+      6,
+      "max",
+    ),
+    check(
+      "rss_native_idle",
+      "native idle RSS ≤ 120 MiB, four shipped models",
+      "MiB",
+      "ours, once ready",
+      srv("ours")?.rss_idle_mib,
+      120,
+      "max",
+    ),
+    check(
+      "rss_native_load",
+      "native RSS ≤ 160 MiB after c=8",
+      "MiB",
+      "ours, after every timed level",
+      maxRss("ours"),
+      160,
+      "max",
+    ),
+    check(
+      "rss_wasm_idle",
+      "wasm idle RSS ≤ 200 MiB",
+      "MiB",
+      "TINYUNET_ENGINE=wasm, once ready",
+      srv("ours-wasm")?.rss_idle_mib,
+      200,
+      "max",
+    ),
+    check(
+      "rss_wasm_load",
+      "wasm RSS ≤ 300 MiB after load",
+      "MiB",
+      "TINYUNET_ENGINE=wasm, after every timed level",
+      maxRss("ours-wasm"),
+      300,
+      "max",
+    ),
+  ];
 }
