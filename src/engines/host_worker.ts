@@ -73,6 +73,8 @@ async function loadNative(msg: LoadMessage): Promise<Runner> {
     intraOpNumThreads: msg.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
+    enableCpuMemArena: Deno.env.get("TINYUNET_NATIVE_ARENA") !== "0",
+    enableMemPattern: Deno.env.get("TINYUNET_NATIVE_MEMPATTERN") !== "0",
   };
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
