@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { EngineHangError } from "../../../src/engines/engine.ts";
+import { HostedSession, liveHosts } from "../../../src/engines/host_session.ts";
+
+const model = { path: "m.onnx", bytes: new Uint8Array(4), externalData: [] };
+const warmup = { image: { data: new Float32Array([1, 2, 3, 4]), dims: [1, 1, 2, 2] } };
+const hangWhenThreaded = new URL("../../fixtures/workers/hang_when_threaded.ts", import.meta.url);
+const alwaysHang = new URL("../../fixtures/workers/always_hang.ts", import.meta.url);
+
+Deno.test("a warm-up that hangs with threads restarts, then falls back to 1 thread and says so", async () => {
+  const session = await HostedSession.create(
+    "wasm",
+    "wasm",
+    model,
+    { threads: 2, warmup, hangTimeoutMs: 300 },
+    2,
+    {
+      retries: 1,
+      workerUrl: hangWhenThreaded,
+    },
+  );
+  try {
+    assert.equal(session.threads, 1);
+    assert.equal(session.notes.length, 2, session.notes.join(" | "));
+    assert.match(session.notes[0], /hung with 2 threads; restarted/);
+    assert.match(session.notes[1], /fell back to 1 thread/);
+    const out = await session.run(warmup);
+    assert.deepEqual(Array.from(out.logits.data), [1, 2, 3, 4]);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("a session that hangs even on 1 thread fails to load with EngineHangError (never reaches users)", async () => {
+  await assert.rejects(
+    HostedSession.create("wasm", "wasm", model, { threads: 1, warmup, hangTimeoutMs: 200 }, 1, {
+      retries: 1,
+      workerUrl: alwaysHang,
+    }),
+    EngineHangError,
+  );
+});
+
+Deno.test("a run that hangs after warm-up is rejected and the worker is restarted", async () => {
+  // No warm-up: the first run is the one that hangs.
+  const session = await HostedSession.create(
+    "wasm",
+    "wasm",
+    model,
+    { threads: 1, hangTimeoutMs: 200 },
+    1,
+    { workerUrl: alwaysHang },
+  );
+  try {
+    await assert.rejects(session.run(warmup), EngineHangError);
+    assert.match(session.notes.at(-1)!, /worker restarted/);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("sessions of one runtime share one engine host Worker; the last release ends it", async () => {
+  const mine = () => liveHosts().filter((h) => h.key.includes("hang_when_threaded"));
+  const opts = { threads: 1, warmup, hangTimeoutMs: 5_000 };
+  const a = await HostedSession.create("wasm", "wasm", model, opts, 1, {
+    workerUrl: hangWhenThreaded,
+  });
+  const b = await HostedSession.create("wasm", "wasm", model, opts, 1, {
+    workerUrl: hangWhenThreaded,
+  });
+  try {
+    assert.deepEqual(mine().map((h) => h.sessions), [2]);
+    // the second session's run is answered by the same host, which has seen both loads
+    const out = await b.run(warmup);
+    assert.deepEqual(Array.from(out.loads.data), [2]);
+    assert.deepEqual(Array.from((await a.run(warmup)).logits.data), [1, 2, 3, 4]);
+  } finally {
+    await a.release();
+    assert.deepEqual(mine().map((h) => h.sessions), [1]);
+    await b.release();
+  }
+  assert.deepEqual(mine(), []);
+});
