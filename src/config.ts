@@ -21,11 +21,17 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
+ * | `TINYUNET_MAX_CONNECTIONS` | 1024 | open client connections; more are closed at accept |
+ * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a connection must send its request head within this |
+ * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
+ * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
+import { defaultWorkers } from "./serving/pool.ts";
 
 /** Validated server settings. */
 export interface ServerConfig {
@@ -50,6 +56,14 @@ export interface ServerConfig {
   watch?: WatchMode;
   watchIntervalMs?: number;
   shutdownTimeoutMs?: number;
+  /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
+  workers?: number;
+  /** connection limits of the TCP front (see src/server/connections) */
+  maxConnections?: number;
+  headerTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
+  shutdownDelayMs?: number;
 }
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -146,5 +160,10 @@ export function loadConfig(
     watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
+    workers: int(env, "TINYUNET_WORKERS", defaultWorkers(), 0),
+    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 1024),
+    headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
+    idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
+    shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),
   };
 }

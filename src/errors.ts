@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   invalid_tensor: 422,
   unsupported_image: 422,
   model_load_failed: 422,
+  /** the client closed the connection before the answer (nginx's 499; nobody receives it) */
+  aborted: 499,
   internal: 500,
   model_not_ready: 503,
   queue_full: 503,

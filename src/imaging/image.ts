@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DecodeBudget } from "./decode_budget.ts";
 
 /** A decoded image: grey or RGB samples, value/`maxValue` in [0, 1]. Alpha is dropped. */
 export interface DecodedImage {
@@ -20,7 +21,7 @@ export interface DecodedImage {
 }
 
 /** Limits applied while decoding (checked against headers before pixels are inflated). */
-export interface DecodeLimits {
+export interface DecodeLimits extends DecodeBudget {
   /** maximum width × height */
   maxPixels: number;
 }

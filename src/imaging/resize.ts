@@ -52,6 +52,30 @@ export function resizePlane(
   outH: number,
 ): Float32Array {
   if (inW === outW && inH === outH) return src.slice();
+  return resizeSamples(src, 1, 0, 1, inW, inH, outW, outH);
+}
+
+/**
+ * Resizes one channel read straight from interleaved samples (`data[i * stride + offset]
+ * * scale`, rounded to float32 as a plane would hold it), so a large image is never
+ * copied into full-size float planes first.
+ */
+export function resizeSamples(
+  data: ArrayLike<number>,
+  stride: number,
+  offset: number,
+  scale: number,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+): Float32Array {
+  const f = Math.fround;
+  if (inW === outW && inH === outH) {
+    const out = new Float32Array(inW * inH);
+    for (let i = 0; i < out.length; i++) out[i] = f(data[i * stride + offset] * scale);
+    return out;
+  }
   const tx = taps(inW, outW);
   const ty = taps(inH, outH);
   // Horizontal pass: inH rows of outW.
@@ -61,7 +85,9 @@ export function resizePlane(
     for (let x = 0; x < outW; x++) {
       let acc = 0;
       const s = tx.start[x], c = tx.count[x], o = x * tx.width;
-      for (let k = 0; k < c; k++) acc += src[row + s + k] * tx.weights[o + k];
+      for (let k = 0; k < c; k++) {
+        acc += f(data[(row + s + k) * stride + offset] * scale) * tx.weights[o + k];
+      }
       tmp[y * outW + x] = acc;
     }
   }

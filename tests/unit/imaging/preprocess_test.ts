@@ -125,7 +125,7 @@ Deno.test("postprocess crops padding, applies the sigmoid, restores the original
 });
 
 Deno.test("fused preprocess (8-bit, no resize) gives the general path's tensor bit for bit", async () => {
-  const { planarPreprocess } = await import("../../src/imaging/preprocess.ts");
+  const { planarPreprocess } = await import("../../../src/imaging/preprocess.ts");
   const s3 = spec({ mean: [0.71, 0.59, 0.55], std: [0.155, 0.165, 0.18], pad_multiple: 16 });
   const s1 = spec({ channels: 1, mean: [0.3], std: [0.2], pad_multiple: 16 });
   for (
@@ -142,7 +142,7 @@ Deno.test("fused preprocess (8-bit, no resize) gives the general path's tensor b
 });
 
 Deno.test("postprocess without resize: mask from logits equals sigmoid-then-threshold, probabilities on demand", async () => {
-  const { resampled } = await import("../../src/imaging/postprocess.ts");
+  const { resampled } = await import("../../../src/imaging/postprocess.ts");
   const g = planGeometry(30, 20, spec({ pad_multiple: 16 }));
   const data = new Float32Array(g.inputWidth * g.inputHeight).map((_, i) => Math.sin(i * 0.37) * 4);
   const output = { data, dims: [1, 1, g.inputHeight, g.inputWidth] };

@@ -18,6 +18,14 @@ import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
 
+/** The abort reason when the client closed its connection (answered 499 `aborted`, not 504). */
+export class ClientDisconnectedError extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnectedError";
+  }
+}
+
 /** Context variables this middleware sets. */
 export type DeadlineVariables = { deadline: AbortSignal };
 
@@ -28,7 +36,7 @@ export function deadline(ms: number): MiddlewareHandler<{ Variables: DeadlineVar
     // whose per-call bookkeeping is only freed by finalizers, which lag behind under load).
     const controller = new AbortController();
     const client = c.req.raw.signal;
-    const onDisconnect = () => controller.abort(new Error("client disconnected"));
+    const onDisconnect = () => controller.abort(new ClientDisconnectedError());
     client.addEventListener("abort", onDisconnect, { once: true });
     c.set("deadline", controller.signal);
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,0 +1,116 @@
+/**
+ * The CPU-heavy stages of the serving pipeline as plain functions on transferable data,
+ * run in a pool worker (src/serving/worker.ts) or, for tools, on the calling thread:
+ * `prepare` = decode → preprocess, `finish` = postprocess (threshold, the card's clean-up)
+ * → encode (mask PNG, overlay PNG, JSON summary, or the mask for a DICOM SEG).
+ *
+ * @module
+ */
+import type { Tensor } from "../engines/engine.ts";
+import { decodeImage, type DecodeOptions } from "../imaging/decode.ts";
+import type { DecodedImage } from "../imaging/image.ts";
+import { keepLargestComponent } from "../imaging/largest_component.ts";
+import { postprocess, type Segmentation } from "../imaging/postprocess.ts";
+import { type Geometry, preprocess } from "../imaging/preprocess.ts";
+import type { InputSpec } from "../models/card.ts";
+import { maskPng } from "../outputs/mask_png.ts";
+import { overlayPng } from "../outputs/overlay.ts";
+import { type MaskSummary, summarize } from "../outputs/summary.ts";
+
+/** Output formats of a segmentation. */
+export type SegmentFormat = "png" | "json" | "overlay" | "dicom-seg";
+
+/** What `prepare` needs. */
+export interface PrepareInput {
+  bytes: Uint8Array;
+  mediaType: string | undefined;
+  decode: DecodeOptions;
+  input: InputSpec;
+  /** return the decoded samples too (overlays draw on them) */
+  keepPixels: boolean;
+}
+
+/** A decoded image's facts without (or with) its samples. */
+export type ImageInfo = Omit<DecodedImage, "data"> & { data?: DecodedImage["data"] };
+
+/** What `prepare` gives back. */
+export interface Prepared {
+  tensor: Tensor;
+  geometry: Geometry;
+  image: ImageInfo;
+  decode_ms: number;
+  preprocess_ms: number;
+}
+
+/** Decodes and preprocesses one image. */
+export async function prepare(input: PrepareInput): Promise<Prepared> {
+  const t0 = performance.now();
+  const decoded = await decodeImage(input.bytes, input.mediaType, input.decode);
+  const t1 = performance.now();
+  const { tensor, geometry } = preprocess(decoded, input.input);
+  const t2 = performance.now();
+  const image: ImageInfo = { ...decoded };
+  if (!input.keepPixels) delete image.data;
+  return { tensor, geometry, image, decode_ms: t1 - t0, preprocess_ms: t2 - t1 };
+}
+
+/** What `finish` needs. */
+export interface FinishInput {
+  output: Tensor;
+  geometry: Geometry;
+  kind: "logits" | "probabilities";
+  threshold: number;
+  largestComponent: boolean;
+  format: SegmentFormat;
+  /** the decoded image (with samples for `overlay`) */
+  image: ImageInfo;
+  overlay?: { opacity: number; outline: boolean };
+}
+
+/** What `finish` gives back: the encoded body, the summary, or the mask. */
+export interface Finished {
+  png?: Uint8Array;
+  summary?: MaskSummary;
+  /** `dicom-seg`: the segmentation itself (the SEG is written on the HTTP side) */
+  segmentation?: Segmentation;
+  postprocess_ms: number;
+  encode_ms: number;
+}
+
+/** Thresholds, cleans up and encodes one model output. */
+export function finish(input: FinishInput): Finished {
+  const t0 = performance.now();
+  const segmentation = postprocess(input.output, input.geometry, input.kind, input.threshold);
+  if (input.largestComponent) {
+    segmentation.mask =
+      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
+    segmentation.postprocess.push("largest_component");
+  }
+  const t1 = performance.now();
+  const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
+  if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);
+  else if (input.format === "dicom-seg") {
+    out.segmentation = { ...segmentation, probability: new Float32Array(0) };
+  } else if (input.format === "overlay") {
+    if (!input.image.data) throw new Error("overlay needs the decoded samples");
+    out.png = overlayPng(input.image as DecodedImage, segmentation, input.overlay);
+  } else out.png = maskPng(segmentation);
+  out.encode_ms = performance.now() - t1;
+  return out;
+}
+
+/** The buffers a result can hand over without copying. */
+export function transferables(value: unknown): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  const visit = (v: unknown, depth: number) => {
+    if (depth > 4 || v === null || typeof v !== "object") return;
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) seen.add(v.buffer);
+      return;
+    }
+    if (Array.isArray(v)) return; // numbers, contours: cloned
+    for (const x of Object.values(v)) visit(x, depth + 1);
+  };
+  visit(value, 0);
+  return [...seen];
+}
