@@ -69,14 +69,20 @@ export type Part = typeof PARTS[number];
 /** The servers bench/versus.ts compares: ours by default first, the peer last. */
 const OURS: VersusServer = {
   id: "ours",
-  label: "deno task serve (native engine in its host Worker)",
+  label: "deno task serve (defaults: codec pool, native engine lanes in host Workers)",
   kind: "ours",
+};
+const OURS_NO_POOL: VersusServer = {
+  id: "ours-no-pool",
+  label: "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
+  kind: "ours",
+  env: { TINYUNET_WORKERS: "0" },
 };
 const OURS_EVENT_LOOP: VersusServer = {
   id: "ours-event-loop",
-  label: "ours, native engine on the event loop (TINYUNET_NATIVE_HOST=0)",
+  label: "ours, everything on the event loop (TINYUNET_NATIVE_HOST=0, TINYUNET_WORKERS=0)",
   kind: "ours",
-  env: { TINYUNET_NATIVE_HOST: "0" },
+  env: { TINYUNET_NATIVE_HOST: "0", TINYUNET_WORKERS: "0" },
 };
 const OURS_PARALLEL: VersusServer = {
   id: "ours-parallel",
@@ -214,7 +220,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
     },
     versus: {
-      servers: [OURS, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      servers: [OURS, OURS_NO_POOL, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
       levels: [1, 8],
       rounds: 2,
       durationS: 8,

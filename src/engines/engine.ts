@@ -36,11 +36,18 @@ export interface SessionOptions {
   hangTimeoutMs?: number;
   /** allow a software (fallback) GPU adapter; only explicit choices set this */
   allowFallbackAdapter?: boolean;
+  /** engine lanes (runs that may overlap, each on its own thread); engines that cannot ignore it */
+  lanes?: number;
 }
 
-/** A loaded, warmed model on one engine. Runs must not overlap: callers queue them. */
+/**
+ * A loaded, warmed model on one engine. At most `lanes` runs may overlap (1 when absent):
+ * callers queue them.
+ */
 export interface EngineSession {
   readonly engine: EngineName;
+  /** runs that may be in flight at once */
+  readonly lanes?: number;
   /** threads actually in use */
   readonly threads: number;
   /** human-readable notes (fallbacks taken, adapter used) for logs and metadata */

@@ -164,10 +164,12 @@ class EngineHost {
 
 const hosts = new Map<string, EngineHost>();
 
-/** The shared host for a runtime and thread count (created on first use). */
-function hostFor(backend: HostBackend, threads: number, url: URL): EngineHost {
+/** The shared host for a runtime, thread count and lane (created on first use). */
+function hostFor(backend: HostBackend, threads: number, url: URL, lane = 0): EngineHost {
   // native threads are per session, so one native host serves every thread count
-  const key = `${backend}:${backend === "native" ? "*" : threads}:${url.href}`;
+  const key = `${backend}:${backend === "native" ? "*" : threads}:${url.href}${
+    lane ? `#lane${lane}` : ""
+  }`;
   let host = hosts.get(key);
   if (!host) {
     host = new EngineHost(key, url, () => hosts.delete(key));
@@ -191,7 +193,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
 
 let nextSid = 1;
 
-/** A hang-guarded session in a shared engine host. */
+/** One more copy of the session in another host (its own thread), loaded on demand. */
+interface Lane {
+  host?: EngineHost;
+  sid: number;
+  inflight: number;
+  state: "idle" | "loading" | "ready" | "failed";
+}
+
+/**
+ * A hang-guarded session in a shared engine host. With `lanes` > 1, more copies of the
+ * session are loaded on demand (the first time a run finds every loaded copy busy), each in
+ * its own host Worker, so that many runs of the model proceed at once on as many threads.
+ */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
   inputNames: readonly string[] = [];
@@ -199,6 +213,9 @@ export class HostedSession implements EngineSession {
   #host?: EngineHost;
   #sid = 0;
   #threads: number;
+  #inflight = 0;
+  #extra: Lane[] = [];
+  #warmup?: Record<string, Tensor>;
 
   private constructor(
     readonly engine: EngineName,
@@ -215,6 +232,16 @@ export class HostedSession implements EngineSession {
     return this.#threads;
   }
 
+  /** Runs that may be in flight at once (the first lane plus the on-demand ones). */
+  get lanes() {
+    return 1 + this.#extra.length;
+  }
+
+  /** Lanes loaded now (for tests and metadata). */
+  get lanesLoaded() {
+    return 1 + this.#extra.filter((l) => l.state === "ready").length;
+  }
+
   /**
    * Loads the model into the shared host and runs the warm-up under the watchdog.
    * @param watchdog.retries host restarts to try at the requested thread count before falling back to 1
@@ -228,6 +255,7 @@ export class HostedSession implements EngineSession {
     defaultThreads: number,
     watchdog: { retries?: number; workerUrl?: URL } = {},
   ): Promise<HostedSession> {
+    const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
     let retries = watchdog.retries ?? 2;
     const threads = Math.max(1, options.threads ?? defaultThreads);
     const session = new HostedSession(
@@ -238,9 +266,13 @@ export class HostedSession implements EngineSession {
       options.hangTimeoutMs ?? DEFAULT_HANG_MS,
       watchdog.workerUrl ?? HOST_WORKER_URL,
     );
+    session.#warmup = options.warmup;
     for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
+        for (let i = 1; i < lanes; i++) {
+          session.#extra.push({ sid: 0, inflight: 0, state: "idle" });
+        }
         return session;
       } catch (err) {
         if (!(err instanceof EngineHangError)) throw err;
@@ -286,22 +318,78 @@ export class HostedSession implements EngineSession {
   }
 
   async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    const host = this.#host;
-    if (!host) throw new Error(`${this.engine} session released`);
+    const first = this.#host;
+    if (!first) throw new Error(`${this.engine} session released`);
+    // the least busy loaded lane; when all are busy, bring up one more for the next runs
+    let host = first, sid = this.#sid, lane: Lane | undefined;
+    let least = this.#inflight;
+    for (const l of this.#extra) {
+      if (l.state === "ready" && l.inflight < least) {
+        least = l.inflight;
+        lane = l;
+        host = l.host!;
+        sid = l.sid;
+      }
+    }
+    if (least > 0) this.#addLane();
+    if (lane) lane.inflight++;
+    else this.#inflight++;
     try {
-      return await host.run(this.#sid, feeds, this.hangMs, this.engine);
+      return await host.run(sid, feeds, this.hangMs, this.engine);
     } catch (err) {
       if (err instanceof EngineHangError) {
         this.notes.push(`a run hung after ${this.hangMs} ms; worker restarted`);
         host.restart();
       }
       throw err;
+    } finally {
+      if (lane) lane.inflight--;
+      else this.#inflight--;
     }
+  }
+
+  /** Loads (and warms) the session in the next idle lane's host, in the background. */
+  #addLane() {
+    const lane = this.#extra.find((l) => l.state === "idle");
+    if (!lane) return;
+    lane.state = "loading";
+    const index = this.#extra.indexOf(lane) + 1;
+    const host = hostFor(this.backend, this.#threads, this.workerUrl, index);
+    const sid = nextSid++;
+    lane.host = host;
+    lane.sid = sid;
+    const load: LoadMessage = {
+      type: "load",
+      sid,
+      backend: this.backend,
+      threads: this.#threads,
+      path: this.model.path,
+      model: this.model.bytes,
+      externalData: this.model.externalData,
+    };
+    (async () => {
+      await host.load({ engine: this.engine, load, warmup: this.#warmup });
+      if (this.#warmup) await host.run(sid, this.#warmup, this.hangMs, this.engine);
+    })().then(
+      () => {
+        if (this.#host) lane.state = "ready";
+        else host.release(sid); // released meanwhile
+      },
+      (err) => {
+        lane.state = "failed";
+        host.release(sid);
+        this.notes.push(`engine lane ${index} failed to load: ${(err as Error).message}`);
+      },
+    );
   }
 
   release(): Promise<void> {
     this.#host?.release(this.#sid);
     this.#host = undefined;
+    for (const l of this.#extra) {
+      if (l.host && l.state !== "loading") l.host.release(l.sid);
+      l.state = "failed";
+    }
     return Promise.resolve();
   }
 }

@@ -34,6 +34,24 @@ export function nativeInHost(): boolean {
   return Deno.env.get("TINYUNET_NATIVE_HOST") !== "0";
 }
 
+/**
+ * Engine lanes of a native session: `TINYUNET_ENGINE_LANES`, else one per core (≤ 2) for a
+ * one-thread session (a small model: two runs at once on two cores beat one run on two
+ * threads) and 1 for a multi-threaded one (it already uses the cores). Lanes past the first
+ * load only when a run finds the others busy.
+ */
+export function defaultLanes(threads: number): number {
+  const raw = Deno.env.get("TINYUNET_ENGINE_LANES");
+  if (raw) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`TINYUNET_ENGINE_LANES=${raw} is not a whole number ≥ 1`);
+    }
+    return n;
+  }
+  return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
+}
+
 function defaultThreads(): number {
   return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8));
 }
@@ -86,9 +104,15 @@ export const nativeEngine: Engine = {
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
     if (nativeInHost()) {
-      return await HostedSession.create("native", "native", model, options, defaultThreads(), {
-        retries: 0,
-      });
+      const threads = options.threads ?? defaultThreads();
+      return await HostedSession.create(
+        "native",
+        "native",
+        model,
+        { ...options, threads, lanes: options.lanes ?? defaultLanes(threads) },
+        threads,
+        { retries: 0 },
+      );
     }
     const ort = await loadOrt();
     const threads = options.threads ?? defaultThreads();

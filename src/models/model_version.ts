@@ -170,7 +170,7 @@ export class ModelVersion {
     });
     return {
       session,
-      queue: new SerialQueue(this.options.maxQueue),
+      queue: new SerialQueue(this.options.maxQueue, session.lanes ?? 1),
       runtime: runtimeInfo(session, selection.reason, precision, source.path, info),
     };
   }

@@ -1,6 +1,7 @@
 /**
- * A bounded FIFO queue that runs jobs one at a time. ONNX sessions must not run
- * concurrently, so each loaded model version has one of these in front of its session.
+ * A bounded FIFO queue that runs jobs one at a time (or `lanes` at a time, for a session
+ * with that many engine lanes). An engine lane must not run two jobs at once, so each
+ * loaded model version has one of these in front of its session.
  * When `maxPending` jobs are already waiting, new ones are refused at once
  * ({@link QueueFullError} → HTTP 503 with Retry-After) instead of piling up.
  *
@@ -50,12 +51,16 @@ export interface QueueTicket {
 /** A serial job queue with a bound on waiting jobs. */
 export class SerialQueue {
   #waiting: Job[] = [];
-  #running = false;
+  #running = 0;
   #avgComputeMs = 50;
   #reserved = 0;
 
-  /** @param maxPending waiting jobs allowed (the running one not counted) */
-  constructor(readonly maxPending = 64) {}
+  /**
+   * @param maxPending waiting jobs allowed (the running ones not counted)
+   * @param lanes jobs that may run at once (1: strictly serial; a session with several
+   *   engine lanes runs that many at once)
+   */
+  constructor(readonly maxPending = 64, readonly lanes = 1) {}
 
   /** Jobs waiting, not counting the running one. */
   get depth(): number {
@@ -68,12 +73,12 @@ export class SerialQueue {
   }
 
   /**
-   * Reserves a place at admission (≤ maxPending waiting or reserved, plus the running one).
+   * Reserves a place at admission (≤ maxPending waiting or reserved, plus the running ones).
    * @throws {QueueFullError} when no place is left
    */
   reserve(): QueueTicket {
-    const load = (this.#running ? 1 : 0) + this.#waiting.length + this.#reserved;
-    if (load >= this.maxPending + 1) throw this.#full();
+    const load = this.#running + this.#waiting.length + this.#reserved;
+    if (load >= this.maxPending + this.lanes) throw this.#full();
     this.#reserved++;
     let held = true;
     return {
@@ -94,6 +99,11 @@ export class SerialQueue {
 
   /** Whether a job is running now. */
   get busy(): boolean {
+    return this.#running > 0;
+  }
+
+  /** Jobs running now. */
+  get runningJobs(): number {
     return this.#running;
   }
 
@@ -113,7 +123,10 @@ export class SerialQueue {
     const reserved = ticket?.queue === this;
     ticket?.release();
     if (signal?.aborted) return Promise.reject(new QueueAbortedError(signal.reason));
-    if (!reserved && this.#running && this.#waiting.length + this.#reserved >= this.maxPending) {
+    if (
+      !reserved && this.#running >= this.lanes &&
+      this.#waiting.length + this.#reserved >= this.maxPending
+    ) {
       return Promise.reject(this.#full());
     }
     const enqueued = performance.now();
@@ -122,9 +135,9 @@ export class SerialQueue {
         start: () => {
           signal?.removeEventListener("abort", onAbort);
           const started = performance.now();
-          this.#running = true;
+          this.#running++;
           const done = () => {
-            this.#running = false;
+            this.#running--;
             this.#next();
           };
           fn().then(
@@ -150,20 +163,18 @@ export class SerialQueue {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiting.push(job);
-      if (!this.#running) this.#next();
+      this.#next();
     });
   }
 
   /** Resolves once nothing runs or waits (for graceful shutdown and model swaps). */
   async drain(): Promise<void> {
-    while (this.#running || this.#waiting.length > 0) {
+    while (this.#running > 0 || this.#waiting.length > 0) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
 
   #next() {
-    if (this.#running) return;
-    const job = this.#waiting.shift();
-    job?.start();
+    while (this.#running < this.lanes && this.#waiting.length > 0) this.#waiting.shift()!.start();
   }
 }

@@ -81,3 +81,35 @@ Deno.test("sessions of one runtime share one engine host Worker; the last releas
   }
   assert.deepEqual(mine(), []);
 });
+
+Deno.test("engine lanes: a second copy loads when a run finds the first busy, then runs overlap on two hosts", async () => {
+  const echoSlow = new URL("../../fixtures/workers/echo_slow.ts", import.meta.url);
+  const mine = () => liveHosts().filter((h) => h.key.includes("echo_slow"));
+  const session = await HostedSession.create(
+    "native",
+    "native",
+    model,
+    { threads: 1, warmup, lanes: 2, hangTimeoutMs: 5_000 },
+    1,
+    { workerUrl: echoSlow },
+  );
+  try {
+    assert.equal(session.lanes, 2);
+    assert.equal(session.lanesLoaded, 1);
+    assert.equal(mine().length, 1);
+    // two at once: both go to the first lane (the second is only being loaded)
+    await Promise.all([session.run(warmup), session.run(warmup)]);
+    for (let i = 0; i < 100 && session.lanesLoaded < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(session.lanesLoaded, 2);
+    assert.equal(mine().length, 2);
+    const outs = await Promise.all([session.run(warmup), session.run(warmup)]);
+    const hosts = new Set(outs.map((o) => o.host.data[0]));
+    assert.equal(hosts.size, 2, "two runs at once ran on two hosts");
+    assert.deepEqual(Array.from(outs[1].logits.data), [1, 2, 3, 4]);
+  } finally {
+    await session.release();
+  }
+  assert.deepEqual(mine(), []);
+});

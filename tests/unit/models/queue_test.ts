@@ -65,3 +65,22 @@ Deno.test("a failing job does not block the queue", async () => {
   assert.equal((await q.run(() => Promise.resolve("ok"))).value, "ok");
   assert.equal(q.busy, false);
 });
+
+Deno.test("a queue with 2 lanes runs two jobs at once, the third waits", async () => {
+  const { SerialQueue } = await import("../../../src/models/queue.ts");
+  const q = new SerialQueue(4, 2);
+  let running = 0, peak = 0;
+  const job = () =>
+    q.run(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+    });
+  const all = [job(), job(), job()];
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(q.runningJobs, 2);
+  assert.equal(q.depth, 1);
+  await Promise.all(all);
+  assert.equal(peak, 2);
+});
