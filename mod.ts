@@ -55,7 +55,12 @@ export interface TinyUnetServer {
 }
 
 function loadOptions(config: ServerConfig): LoadOptions {
-  return { engine: config.engine, threads: config.threads, maxQueue: config.maxQueue };
+  return {
+    engine: config.engine,
+    threads: config.threads,
+    maxQueue: config.maxQueue,
+    batch: { maxBatch: config.maxBatch ?? 1, maxDelayMs: config.batchDelayMs ?? 2 },
+  };
 }
 
 /**

@@ -24,8 +24,8 @@ export function renderVersus(r: BenchResults): string[] {
     "",
   );
   out.push(
-    `| server | c | req/s (median of rounds) | p50 ms | p99 ms | CPU ms/request | idle RSS MiB | RSS after, max MiB | ready ms | mask = ours |`,
-    `|---|---|---|---|---|---|---|---|---|---|`,
+    `| server | c | req/s (median of rounds) | p50 ms | p99 ms | CPU ms/request | model: req/s on 2 free cores | idle RSS MiB | RSS after, max MiB | ready ms | mask = ours |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|`,
   );
   for (const s of v.servers) {
     if (s.error) {
@@ -41,9 +41,9 @@ export function renderVersus(r: BenchResults): string[] {
       out.push(
         `| ${s.label} | ${x.connections} | ${fmt(x.rps)} | ${fmt(x.p50_ms, 2)} | ${
           fmt(x.p99_ms, 2)
-        } | ${fmt(x.cpu_ms_per_request, 2)} | ${fmt(s.rss_idle_mib)} | ${
-          rss.length ? fmt(Math.max(...rss)) : "–"
-        } | ${fmt(s.ready_ms, 0)} | ${
+        } | ${fmt(x.cpu_ms_per_request, 2)} | ${fmt(x.two_free_cores_rps_model, 0)} | ${
+          fmt(s.rss_idle_mib)
+        } | ${rss.length ? fmt(Math.max(...rss)) : "–"} | ${fmt(s.ready_ms, 0)} | ${
           s.mask_agreement === null ? "–" : `${fmt(100 * s.mask_agreement, 2)} %`
         } |`,
       );
@@ -52,10 +52,23 @@ export function renderVersus(r: BenchResults): string[] {
   out.push("");
   for (const x of v.ratios) {
     out.push(
-      `- **c=${x.connections}: ours/peer throughput ${x.throughput}×**; peer CPU per request / ours: ${
+      `- **c=${x.connections}: ours/peer throughput ${x.throughput}×** (measured); peer CPU per request / ours: ${
         x.cpu_per_request ?? "–"
-      }×.`,
+      }× (measured); two-free-cores model ours/peer: ${x.two_free_cores_model ?? "–"}× (a model).`,
     );
+  }
+  out.push(
+    "",
+    `The model column is not a measurement: min(1000 / the busiest thread's CPU ms per request, 2000 / all threads' CPU ms per request), from the CPU each server spent in this run — what it would serve on two cores of its own, if nothing else ran. Busiest threads at c=8 (CPU ms per request, last round):`,
+    "",
+  );
+  for (const srv of v.servers) {
+    const l = v.levels.filter((x) => x.server === srv.id && x.connections === 8).at(-1);
+    if (l) {
+      out.push(
+        `- ${srv.id}: ${l.threads_ms_per_request.map((t) => `${t.name} ${t.ms}`).join(", ")}`,
+      );
+    }
   }
   out.push("", `Every round (req/s; p50/p99 ms):`, "");
   const rounds = [...new Set(v.levels.map((l) => l.round))];

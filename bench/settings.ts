@@ -78,6 +78,12 @@ const OURS_NO_POOL: VersusServer = {
   kind: "ours",
   env: { TINYUNET_WORKERS: "0" },
 };
+const OURS_BATCH: VersusServer = {
+  id: "ours-batch4",
+  label: "ours, dynamic batching (TINYUNET_MAX_BATCH=4, TINYUNET_BATCH_DELAY_MS=2)",
+  kind: "ours",
+  env: { TINYUNET_MAX_BATCH: "4", TINYUNET_BATCH_DELAY_MS: "2" },
+};
 const OURS_EVENT_LOOP: VersusServer = {
   id: "ours-event-loop",
   label: "ours, everything on the event loop (TINYUNET_NATIVE_HOST=0, TINYUNET_WORKERS=0)",
@@ -220,7 +226,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
     },
     versus: {
-      servers: [OURS, OURS_NO_POOL, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      servers: [OURS, OURS_NO_POOL, OURS_BATCH, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
       levels: [1, 8],
       rounds: 2,
       durationS: 8,

@@ -9,7 +9,11 @@
  *
  * Per level: req/s, p50/p90/p99 (wrk's histogram), errors, the server's CPU time per
  * request (utime+stime of the server process from /proc over the timed run, all threads:
- * what a request costs whatever else the machine runs), and its RSS after. Idle RSS is read
+ * what a request costs whatever else the machine runs) and per thread, and its RSS after.
+ * From the per-thread CPU a *model* (labelled as such) of what each server would serve on
+ * two cores of its own: min(1000 / busiest thread's ms, 2000 / all threads' ms) — on a
+ * shared machine the measured req/s reflect the CPU share each server got, not only its
+ * design. Idle RSS is read
  * once ready. Before timing, one mask from each server is compared with ours pixel by pixel.
  *
  * @module
@@ -47,6 +51,13 @@ export interface VersusLevel {
   latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** server process CPU (all threads) per request over the timed run */
   cpu_ms_per_request: number | null;
+  /** the busiest threads' CPU per request (name: ms), over the timed run */
+  threads_ms_per_request: { name: string; ms: number }[];
+  /**
+   * A model, not a measurement: requests/s this process could serve on 2 cores of its own,
+   * min(1000 / busiest thread's ms, 2000 / all threads' ms), from the CPU it spent here
+   */
+  two_free_cores_rps_model: number | null;
   rss_after_mib: number | null;
 }
 
@@ -71,9 +82,16 @@ export interface VersusResult {
     p50_ms: number;
     p99_ms: number;
     cpu_ms_per_request: number | null;
+    two_free_cores_rps_model: number | null;
   }[];
   /** ours (default) over the peer at each level: throughput and CPU per request */
-  ratios: { connections: number; throughput: number; cpu_per_request: number | null }[];
+  ratios: {
+    connections: number;
+    throughput: number;
+    cpu_per_request: number | null;
+    /** ratio of the two-free-cores models (not a measurement) */
+    two_free_cores_model: number | null;
+  }[];
 }
 
 /** Settings of {@link versus}. */
@@ -93,6 +111,22 @@ interface Running {
   url: string;
   ready_ms: number;
   stop(): Promise<void>;
+}
+
+/** CPU seconds per thread (by tid, with its name) of a process so far. */
+function threadCpu(pid: number): Map<string, { name: string; s: number }> {
+  const out = new Map<string, { name: string; s: number }>();
+  try {
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out.set(t.name, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+      } catch { /* thread gone */ }
+    }
+  } catch { /* no /proc */ }
+  return out;
 }
 
 /** CPU seconds (utime + stime, all threads) of a process so far. */
@@ -267,10 +301,18 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
           if (!r) continue;
           await wrk(r.url, image, c, s.warmupS);
           const cpu0 = cpuSeconds(r.pid);
+          const t0 = threadCpu(r.pid);
           const w = await wrk(r.url, image, c, s.durationS);
           const cpu1 = cpuSeconds(r.pid);
+          const t1 = threadCpu(r.pid);
           const errors = w.status + w.connect + w.read + w.write + w.timeout;
           const ok = w.requests - w.status;
+          const perThread = [...t1].map(([tid, v]) => ({
+            name: v.name,
+            ms: ok > 0 ? ((v.s - (t0.get(tid)?.s ?? 0)) * 1000) / ok : 0,
+          })).filter((x) => x.ms >= 0.05).sort((a, b) => b.ms - a.ms);
+          const total = perThread.reduce((a, x) => a + x.ms, 0);
+          const busiest = perThread[0]?.ms ?? 0;
           const level: VersusLevel = {
             server: def.id,
             round: rnd,
@@ -288,6 +330,13 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
             },
             cpu_ms_per_request: cpu0 !== null && cpu1 !== null && ok > 0
               ? round(((cpu1 - cpu0) * 1000) / ok, 2)
+              : null,
+            threads_ms_per_request: perThread.slice(0, 6).map((x) => ({
+              name: x.name,
+              ms: round(x.ms, 2),
+            })),
+            two_free_cores_rps_model: busiest > 0
+              ? round(Math.min(1000 / busiest, 2000 / total), 0)
               : null,
             rss_after_mib: procMemory(r.pid).rss_mib,
           };
@@ -308,6 +357,9 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
         const ls = levels.filter((l) => l.server === def.id && l.connections === c);
         if (!ls.length) continue;
         const cpu = ls.map((l) => l.cpu_ms_per_request).filter((v): v is number => v !== null);
+        const model = ls.map((l) => l.two_free_cores_rps_model).filter((v): v is number =>
+          v !== null
+        );
         summary.push({
           server: def.id,
           connections: c,
@@ -315,6 +367,7 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
           p50_ms: round(median(ls.map((l) => l.latency_ms.p50)), 2),
           p99_ms: round(median(ls.map((l) => l.latency_ms.p99)), 2),
           cpu_ms_per_request: cpu.length ? round(median(cpu), 2) : null,
+          two_free_cores_rps_model: model.length ? round(median(model), 0) : null,
         });
       }
     }
@@ -329,6 +382,9 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
         throughput: round(a.rps / b.rps, 2),
         cpu_per_request: a.cpu_ms_per_request && b.cpu_ms_per_request
           ? round(b.cpu_ms_per_request / a.cpu_ms_per_request, 2)
+          : null,
+        two_free_cores_model: a.two_free_cores_rps_model && b.two_free_cores_rps_model
+          ? round(a.two_free_cores_rps_model / b.two_free_cores_rps_model, 2)
           : null,
       }];
     });

@@ -12,6 +12,8 @@
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_MAX_QUEUE` | 32 | waiting runs per model before 503 |
+ * | `TINYUNET_MAX_BATCH` | 1 (off) | dynamic batching: most same-shape requests per engine run |
+ * | `TINYUNET_BATCH_DELAY_MS` | 2 | longest a request waits for a batch to fill |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
  * | `TINYUNET_API_KEYS` | none | comma list of keys for inference and reads (`infer` scope) |
  * | `TINYUNET_ADMIN_KEYS` | none | comma list of keys that may also load/unload models (`admin` scope) |
@@ -44,6 +46,9 @@ export interface ServerConfig {
   maxBodyBytes: number;
   maxPixels: number;
   maxQueue: number;
+  /** dynamic batching (see src/models/batcher.ts) */
+  maxBatch?: number;
+  batchDelayMs?: number;
   requestTimeoutMs: number;
   /** API keys; none = open (see {@link AuthMode}) */
   apiKeys?: ApiKey[];
@@ -146,6 +151,8 @@ export function loadConfig(
     maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
     maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
+    maxBatch: int(env, "TINYUNET_MAX_BATCH", 1),
+    batchDelayMs: int(env, "TINYUNET_BATCH_DELAY_MS", 2, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
     apiKeys: [
       ...keys(env, "TINYUNET_API_KEYS", "infer"),

@@ -18,6 +18,7 @@ import {
   SerialQueue,
 } from "./queue.ts";
 import { ApiError } from "../errors.ts";
+import { Batcher, type BatchSettings } from "./batcher.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
 import type { ModelCard } from "./card.ts";
@@ -33,6 +34,8 @@ export interface LoadOptions {
   threads?: number;
   /** waiting runs allowed per session before 503 */
   maxQueue: number;
+  /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
+  batch?: BatchSettings;
   hangTimeoutMs?: number;
   /** told about every run (success or not) */
   observer?: InferenceObserver;
@@ -74,6 +77,7 @@ export interface RuntimeInfo {
 interface Slot {
   session: EngineSession;
   queue: SerialQueue;
+  batcher: Batcher;
   runtime: RuntimeInfo;
 }
 
@@ -168,9 +172,15 @@ export class ModelVersion {
       hangTimeoutMs: this.options.hangTimeoutMs,
       allowFallbackAdapter: selection.explicit,
     });
+    const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1);
     return {
       session,
-      queue: new SerialQueue(this.options.maxQueue, session.lanes ?? 1),
+      queue,
+      batcher: new Batcher(
+        queue,
+        (feeds) => session.run(feeds),
+        this.options.batch ?? { maxBatch: 1, maxDelayMs: 0 },
+      ),
       runtime: runtimeInfo(session, selection.reason, precision, source.path, info),
     };
   }
@@ -241,7 +251,7 @@ export class ModelVersion {
         throw this.#unloadedError();
       }
       const s = slot;
-      const { value, timings } = await s.queue.run(() => s.session.run(feeds), signal, ticket);
+      const { value, timings } = await s.batcher.run(feeds, signal, ticket);
       this.#report(precision, slot, "success", timings.queueMs, timings.computeMs);
       return { outputs: value, timings, runtime: slot.runtime };
     } catch (err) {
