@@ -17,6 +17,8 @@ export const PYTHON_PACKAGES = [
   "python3-numpy",
 ];
 export const BROWSER_PACKAGES = ["chromium"];
+/** The peer server and load generator of `deno task bench` (bench/versus.ts). */
+export const BENCH_PACKAGES = ["python3-fastapi", "python3-uvicorn", "wrk"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
 
@@ -35,6 +37,12 @@ export function missingPackages(): string[] {
     missing.push(...PYTHON_PACKAGES);
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
+  if (
+    !ok("/usr/bin/python3", ["-c", "import fastapi, uvicorn"]) ||
+    !ok("sh", ["-c", "command -v wrk"])
+  ) {
+    missing.push(...BENCH_PACKAGES);
+  }
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
   return missing;
 }

@@ -86,6 +86,17 @@ Deno.test({
       assert.deepEqual(r.http!.levels.map((l) => l.connections), [1, 8, 32]);
       assert.ok(r.http!.rss_before_mib! > 0 && r.http!.hwm_end_mib! >= r.http!.rss_before_mib!);
 
+      // versus: ours and the FastAPI + PyTorch peer under the same wrk load, same masks
+      const vs = r.versus!;
+      assert.deepEqual(vs.servers.map((x) => x.id), ["ours", "peer"]);
+      for (const srv of vs.servers) assert.equal(srv.error, undefined, srv.error);
+      for (const id of ["ours", "peer"]) {
+        const c1 = vs.summary.find((x) => x.server === id && x.connections === 1)!;
+        assert.ok(c1.rps > 0 && c1.p50_ms > 0 && c1.cpu_ms_per_request! > 0, id);
+      }
+      assert.equal(vs.servers.find((x) => x.id === "peer")!.mask_agreement, 1);
+      assert.ok(vs.levels.every((l) => l.errors === 0));
+
       // cold start and profile
       assert.equal(r.cold_start!.samples_ms.length, 2);
       assert.ok(r.cold_start!.ready_ms.median_ms > 0);
