@@ -19,6 +19,10 @@ export interface LargestComponent {
 /**
  * Keeps the largest 8-connected foreground region of a 0/1 mask (ties: the region met
  * first in row order). The input is not changed.
+ *
+ * Labels runs, not pixels: each row's foreground runs are joined (union-find) with the runs
+ * of the row above that touch them, diagonals included, so the work per pixel is one scan
+ * and the rest is per run (a mask has few). bench/codec_choices.ts times it.
  */
 export function keepLargestComponent(
   mask: Uint8Array,
@@ -29,40 +33,72 @@ export function keepLargestComponent(
   if (mask.length !== n) {
     throw new Error(`mask has ${mask.length} pixels, expected ${width}×${height}`);
   }
-  const label = new Int32Array(n);
-  const stack = new Int32Array(n);
-  let regions = 0, best = 0, bestSize = 0, total = 0;
-  for (let start = 0; start < n; start++) {
-    if (!mask[start] || label[start]) continue;
-    const id = ++regions;
-    let size = 0, top = 0;
-    label[start] = id;
-    stack[top++] = start;
-    while (top > 0) {
-      const p = stack[--top];
-      size++;
-      const x = p % width, y = (p - x) / width;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if (nx < 0 || nx >= width) continue;
-          const q = ny * width + nx;
-          if (mask[q] && !label[q]) {
-            label[q] = id;
-            stack[top++] = q;
-          }
+  // runs: row, start, end (exclusive), in raster order
+  let cap = 1024;
+  let rowOf = new Int32Array(cap), from = new Int32Array(cap), to = new Int32Array(cap);
+  let parent = new Int32Array(cap);
+  let runs = 0;
+  const find = (a: number) => {
+    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  let prevStart = 0, prevEnd = 0; // runs of the row above: [prevStart, prevEnd)
+  for (let y = 0; y < height; y++) {
+    const rowStart = runs, base = y * width;
+    let p = prevStart;
+    for (let x = 0; x < width;) {
+      if (!mask[base + x]) {
+        x++;
+        continue;
+      }
+      const s = x;
+      while (x < width && mask[base + x]) x++;
+      if (runs === cap) {
+        cap *= 2;
+        const grow = (a: Int32Array) => {
+          const b = new Int32Array(cap);
+          b.set(a);
+          return b;
+        };
+        rowOf = grow(rowOf), from = grow(from), to = grow(to), parent = grow(parent);
+      }
+      const r = runs++;
+      rowOf[r] = y, from[r] = s, to[r] = x, parent[r] = r;
+      // runs above touching [s - 1, x] (8-connectivity)
+      while (p < prevEnd && to[p] < s) p++;
+      for (let q = p; q < prevEnd && from[q] <= x; q++) {
+        const a = find(q), b = find(r);
+        if (a !== b) {
+          if (a < b) parent[b] = a;
+          else parent[a] = b;
         }
       }
     }
-    total += size;
-    if (size > bestSize) {
-      bestSize = size;
-      best = id;
+    prevStart = rowStart;
+    prevEnd = runs;
+  }
+  // sizes per root (roots are each region's first run: unions keep the smaller index)
+  const size = new Float64Array(runs);
+  let total = 0, regions = 0;
+  for (let r = 0; r < runs; r++) {
+    const len = to[r] - from[r];
+    size[find(r)] += len;
+    total += len;
+  }
+  let best = -1, bestSize = 0;
+  for (let r = 0; r < runs; r++) {
+    if (parent[r] !== r) continue;
+    regions++;
+    if (size[r] > bestSize) {
+      bestSize = size[r];
+      best = r;
     }
   }
   const out = new Uint8Array(n);
-  if (best) { for (let i = 0; i < n; i++) out[i] = label[i] === best ? 1 : 0; }
+  for (let r = 0; r < runs; r++) {
+    if (best >= 0 && find(r) === best) {
+      out.fill(1, rowOf[r] * width + from[r], rowOf[r] * width + to[r]);
+    }
+  }
   return { mask: out, regions, removedPixels: total - bestSize };
 }

@@ -183,6 +183,23 @@ function fusedPreprocess(image: DecodedImage, spec: InputSpec, g: Geometry): Ten
   ) return undefined;
   const C = spec.channels, w = g.width, h = g.height, plane = g.inputWidth * g.inputHeight;
   const data = new Float32Array(C * plane); // zero = padding
+  const first = g.padTop * g.inputWidth + g.padLeft;
+  if (C === 3) {
+    // one pass over the interleaved samples, three planes written side by side
+    const l0 = channelLut(spec.mean[0], spec.std[0]);
+    const l1 = channelLut(spec.mean[1], spec.std[1]);
+    const l2 = channelLut(spec.mean[2], spec.std[2]);
+    for (let y = 0; y < h; y++) {
+      const o0 = first + y * g.inputWidth, o1 = o0 + plane, o2 = o1 + plane;
+      let src = y * w * 3;
+      for (let x = 0; x < w; x++, src += 3) {
+        data[o0 + x] = l0[d[src]];
+        data[o1 + x] = l1[d[src + 1]];
+        data[o2 + x] = l2[d[src + 2]];
+      }
+    }
+    return { data, dims: [1, C, g.inputHeight, g.inputWidth] };
+  }
   for (let c = 0; c < C; c++) {
     const lut = channelLut(spec.mean[c], spec.std[c]);
     const base = c * plane + g.padTop * g.inputWidth + g.padLeft;
