@@ -7,17 +7,20 @@
 import type { ModelVersion } from "../../src/models/model_version.ts";
 import { deferred } from "./wait.ts";
 
-/** Occupies `mv`'s fp32 queue; `release()` lets it go and waits for the job to end. */
+/**
+ * Occupies `mv`'s fp32 queue (every engine lane of it); `release()` lets it go and waits for
+ * the jobs to end.
+ */
 export async function occupyQueue(
   mv: ModelVersion,
 ): Promise<{ release(): Promise<void>; depth(): number }> {
   const slot = await mv.slot(mv.card.precision);
   const gate = deferred();
-  const job = slot.queue.run(() => gate.promise);
+  const jobs = Array.from({ length: slot.queue.lanes }, () => slot.queue.run(() => gate.promise));
   return {
     async release() {
       gate.resolve();
-      await job;
+      await Promise.all(jobs);
     },
     depth: () => slot.queue.depth,
   };
