@@ -18,19 +18,22 @@ export interface LargestComponent {
 
 /**
  * Keeps the largest 8-connected foreground region of a 0/1 mask (ties: the region met
- * first in row order). The input is not changed.
+ * first in row order). The input is not changed unless `inPlace` (then it is the output,
+ * which saves a mask-sized copy at a 16 Mpx image's size).
  */
 export function keepLargestComponent(
   mask: Uint8Array,
   width: number,
   height: number,
+  inPlace = false,
 ): LargestComponent {
   const n = width * height;
   if (mask.length !== n) {
     throw new Error(`mask has ${mask.length} pixels, expected ${width}×${height}`);
   }
   const label = new Int32Array(n);
-  const stack = new Int32Array(n);
+  // grows on demand (each pixel is pushed at most once): small regions need no n-sized stack
+  let stack = new Int32Array(Math.min(n, 1 << 16));
   let regions = 0, best = 0, bestSize = 0, total = 0;
   for (let start = 0; start < n; start++) {
     if (!mask[start] || label[start]) continue;
@@ -51,6 +54,11 @@ export function keepLargestComponent(
           const q = ny * width + nx;
           if (mask[q] && !label[q]) {
             label[q] = id;
+            if (top === stack.length) {
+              const grown = new Int32Array(Math.min(n, stack.length * 2));
+              grown.set(stack);
+              stack = grown;
+            }
             stack[top++] = q;
           }
         }
@@ -62,7 +70,7 @@ export function keepLargestComponent(
       best = id;
     }
   }
-  const out = new Uint8Array(n);
-  if (best) { for (let i = 0; i < n; i++) out[i] = label[i] === best ? 1 : 0; }
+  const out = inPlace ? mask : new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = best && label[i] === best ? 1 : 0;
   return { mask: out, regions, removedPixels: total - bestSize };
 }

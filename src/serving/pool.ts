@@ -7,7 +7,8 @@
  *
  * A job whose signal aborts (the request deadline, or the client went away) ends its
  * worker with `terminate()` — the only way to stop a decode that is stuck in a loop — and
- * a fresh worker takes its place on the next job. Idle workers exit after `idleMs`.
+ * a fresh worker takes its place on the next job. Workers start with the pool (their
+ * first decode would otherwise pay start-up and compilation) and, with `idleMs`, exit when idle.
  *
  * Size: `TINYUNET_WORKERS` (default: the number of cores, at most 4; 0 runs the stages on
  * the HTTP thread, as tests and tools do).
@@ -67,7 +68,10 @@ export class StagePool {
    * @param size workers at most (0: run the stages on the calling thread)
    * @param idleMs an idle worker exits after this long
    */
-  constructor(readonly size: number, readonly idleMs = 10_000) {}
+  constructor(readonly size: number, readonly idleMs = Infinity) {
+    // started now: a worker's first decode would otherwise pay its start and compile time
+    for (let i = 0; i < size; i++) this.#release(this.#spawn());
+  }
 
   /** Workers alive now. */
   get live(): number {
@@ -169,11 +173,13 @@ export class StagePool {
     const next = this.#waiting.shift();
     if (next) return next(slot);
     if (this.#closed) return this.#end(slot);
-    slot.idleTimer = setTimeout(() => {
-      const i = this.#idle.indexOf(slot);
-      if (i >= 0) this.#idle.splice(i, 1);
-      this.#end(slot);
-    }, this.idleMs);
+    if (Number.isFinite(this.idleMs)) {
+      slot.idleTimer = setTimeout(() => {
+        const i = this.#idle.indexOf(slot);
+        if (i >= 0) this.#idle.splice(i, 1);
+        this.#end(slot);
+      }, this.idleMs);
+    }
     this.#idle.push(slot);
   }
 

@@ -80,17 +80,24 @@ export interface Finished {
 /** Thresholds, cleans up and encodes one model output. */
 export function finish(input: FinishInput): Finished {
   const t0 = performance.now();
-  const segmentation = postprocess(input.output, input.geometry, input.kind, input.threshold);
+  const segmentation = postprocess(
+    input.output,
+    input.geometry,
+    input.kind,
+    input.threshold,
+    false,
+  );
   if (input.largestComponent) {
     segmentation.mask =
-      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
+      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height, true)
+        .mask;
     segmentation.postprocess.push("largest_component");
   }
   const t1 = performance.now();
   const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
   if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);
   else if (input.format === "dicom-seg") {
-    out.segmentation = { ...segmentation, probability: new Float32Array(0) };
+    out.segmentation = segmentation;
   } else if (input.format === "overlay") {
     if (!input.image.data) throw new Error("overlay needs the decoded samples");
     out.png = overlayPng(input.image as DecodedImage, segmentation, input.overlay);
