@@ -16,7 +16,7 @@ import {
   QueueFullError,
   type QueueTicket,
   SerialQueue,
-} from "../engines/queue.ts";
+} from "./queue.ts";
 import { ApiError } from "../errors.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";

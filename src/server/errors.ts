@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { EngineHangError } from "../engines/engine.ts";
-import { QueueAbortedError, QueueFullError } from "../engines/queue.ts";
+import { QueueAbortedError, QueueFullError } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import { StageAbortedError } from "../serving/pool.ts";
 import { ClientDisconnectedError } from "./middleware/deadline/index.ts";
