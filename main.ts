@@ -28,22 +28,57 @@ try {
   Deno.exit(1);
 }
 
+// Running out of file descriptors makes Deno.serve's accept fail with an unhandled
+// rejection ("Too many open files") that would end the process; log it and keep serving.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  const message = String((e.reason as Error)?.message ?? e.reason);
+  if (/too many open files|EMFILE|ENFILE/i.test(message)) {
+    e.preventDefault();
+    log("error", "out of file descriptors; listening again once some close", {
+      error: message,
+    });
+    relisten();
+  }
+});
+
 const server = createApp(config);
 const started = performance.now();
 let watcher: RepositoryWatcher | undefined;
 const gate = new DrainGate();
 
-const http = Deno.serve({
-  port: config.port,
-  hostname: config.hostname,
-  onListen: ({ hostname, port }) =>
-    log("info", "listening", {
-      url: `http://${hostname}:${port}`,
-      models: config.modelsDir,
-      engine: config.engine,
-      instance: INSTANCE_ID,
-    }),
-}, gate.wrap(server.app.fetch));
+const handler = gate.wrap(server.app.fetch);
+function listen(port = config.port): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    port,
+    hostname: config.hostname,
+    onListen: ({ hostname, port }) =>
+      log("info", "listening", {
+        url: `http://${hostname}:${port}`,
+        models: config.modelsDir,
+        engine: config.engine,
+        instance: INSTANCE_ID,
+      }),
+  }, handler);
+}
+let http = listen();
+
+/**
+ * After fd exhaustion Deno.serve's accept loop has ended (its listener is closed): listen
+ * again on the same port once descriptors are free, backing off up to 2 s. Connections
+ * already open keep being served by the old server object meanwhile.
+ */
+function relisten(delayMs = 100) {
+  if (stopping) return;
+  setTimeout(() => {
+    try {
+      http = listen(http.addr.port);
+      log("info", "listening again after running out of file descriptors", {});
+    } catch (err) {
+      log("error", "cannot listen yet", { error: (err as Error).message });
+      relisten(Math.min(delayMs * 2, 2000));
+    }
+  }, delayMs);
+}
 
 server.ready.then(
   () => {
@@ -85,6 +120,13 @@ async function stop(signal: string) {
       inflight: gate.inflight,
     });
     Deno.exit(1);
+  }
+  const delay = config.shutdownDelayMs ?? 0;
+  if (delay > 0) {
+    // still answering 503 shutting_down + Connection: close, so that clients and load
+    // balancers that keep sending meet a refusal, not a closed port or a reset
+    log("info", "drained; refusing new requests before closing", { delay_ms: delay });
+    await new Promise((r) => setTimeout(r, delay));
   }
   await http.shutdown();
   await watcher?.close();

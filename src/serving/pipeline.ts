@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { QueueTicket } from "../engines/queue.ts";
+import type { QueueTicket } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
