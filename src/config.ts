@@ -22,9 +22,6 @@
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
- * | `TINYUNET_MAX_CONNECTIONS` | 1024 | open client connections; more are closed at accept |
- * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a connection must send its request head within this |
- * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  *
  * @module
@@ -58,10 +55,6 @@ export interface ServerConfig {
   shutdownTimeoutMs?: number;
   /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
   workers?: number;
-  /** connection limits of the TCP front (see src/server/connections) */
-  maxConnections?: number;
-  headerTimeoutMs?: number;
-  idleTimeoutMs?: number;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
   shutdownDelayMs?: number;
 }
@@ -161,9 +154,6 @@ export function loadConfig(
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
     workers: int(env, "TINYUNET_WORKERS", defaultWorkers(), 0),
-    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 1024),
-    headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
-    idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
     shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),
   };
 }
