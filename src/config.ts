@@ -11,7 +11,8 @@
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
- * | `TINYUNET_MAX_QUEUE` | 32 | waiting runs per model before 503 |
+ * | `TINYUNET_MAX_QUEUE` | 16 | waiting runs per model before 503 |
+ * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
  * | `TINYUNET_API_KEYS` | none | comma list of keys for inference and reads (`infer` scope) |
  * | `TINYUNET_ADMIN_KEYS` | none | comma list of keys that may also load/unload models (`admin` scope) |
@@ -53,6 +54,8 @@ export interface ServerConfig {
   watch?: WatchMode;
   watchIntervalMs?: number;
   shutdownTimeoutMs?: number;
+  /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
+  busyDelayMs?: number;
   /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
   workers?: number;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
@@ -138,7 +141,8 @@ export function loadConfig(
     threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
     maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
-    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
+    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 16, 0),
+    busyDelayMs: int(env, "TINYUNET_BUSY_DELAY_MS", 1000, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
     apiKeys: [
       ...keys(env, "TINYUNET_API_KEYS", "infer"),

@@ -8,6 +8,8 @@
  */
 import type { Tensor } from "../engines/engine.ts";
 import { decodeImage, type DecodeOptions } from "../imaging/decode.ts";
+import { countScans, isJpeg, jpegSize } from "../imaging/decode_jpeg.ts";
+import { isPng, pngSize } from "../imaging/decode_png.ts";
 import type { DecodedImage } from "../imaging/image.ts";
 import { keepLargestComponent } from "../imaging/largest_component.ts";
 import { postprocess, type Segmentation } from "../imaging/postprocess.ts";
@@ -104,6 +106,26 @@ export function finish(input: FinishInput): Finished {
   } else out.png = maskPng(segmentation);
   out.encode_ms = performance.now() - t1;
   return out;
+}
+
+/**
+ * Whether an upload is cheap enough to run on the calling thread: a PNG, or a JPEG of at
+ * most 3 scans (baseline), whose header declares at most `maxPixels` (a 512² image is
+ * ~5-20 ms of work in all; a worker round trip would cost more than it saves). Anything
+ * else (large, progressive, DICOM, unrecognised) goes to a worker.
+ */
+export function isSmallImage(bytes: Uint8Array, maxPixels: number): boolean {
+  try {
+    if (isPng(bytes)) {
+      const { width, height } = pngSize(bytes);
+      return width * height <= maxPixels;
+    }
+    if (isJpeg(bytes)) {
+      const size = jpegSize(bytes);
+      return size !== null && size.width * size.height <= maxPixels && countScans(bytes, 3) <= 3;
+    }
+  } catch { /* a corrupt header: the worker reports it */ }
+  return false;
 }
 
 /** The buffers a result can hand over without copying. */
