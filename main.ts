@@ -17,6 +17,7 @@ import { log } from "./src/server/log.ts";
 import { authPolicy } from "./src/server/middleware/api_key_auth/policy.ts";
 import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
+import { TcpFront } from "./src/server/connections/front.ts";
 
 let config: ServerConfig;
 try {
@@ -47,17 +48,42 @@ let watcher: RepositoryWatcher | undefined;
 const gate = new DrainGate();
 
 const handler = gate.wrap(server.app.fetch);
-function listen(port = config.port): Deno.HttpServer<Deno.NetAddr> {
+const listening = (hostname: string, port: number) =>
+  log("info", "listening", {
+    url: `http://${hostname}:${port}`,
+    models: config.modelsDir,
+    engine: config.engine,
+    instance: INSTANCE_ID,
+    ...(front ? { max_connections: config.maxConnections } : {}),
+  });
+// With the TCP front (default), Deno.serve listens on a private Unix socket and the front
+// owns the public port (connection limit, header and idle timeouts; see connections/front.ts).
+const socketDir = config.connectionFront ? Deno.makeTempDirSync({ prefix: "tinyunet-" }) : "";
+let front: TcpFront | undefined;
+function listen(port = config.port): Deno.HttpServer {
+  if (config.connectionFront) {
+    const path = `${socketDir}/http.sock`;
+    try {
+      Deno.removeSync(path);
+    } catch { /* first start */ }
+    const internal = Deno.serve({ path, onListen: () => {} }, handler);
+    if (!front) {
+      front = new TcpFront({
+        hostname: config.hostname,
+        port,
+        upstreamPath: path,
+        maxConnections: config.maxConnections ?? 1024,
+        headerTimeoutMs: config.headerTimeoutMs ?? 10_000,
+        idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
+      });
+      listening(front.addr.hostname, front.addr.port);
+    }
+    return internal;
+  }
   return Deno.serve({
     port,
     hostname: config.hostname,
-    onListen: ({ hostname, port }) =>
-      log("info", "listening", {
-        url: `http://${hostname}:${port}`,
-        models: config.modelsDir,
-        engine: config.engine,
-        instance: INSTANCE_ID,
-      }),
+    onListen: ({ hostname, port }) => listening(hostname, port),
   }, handler);
 }
 let http = listen();
@@ -71,7 +97,7 @@ function relisten(delayMs = 100) {
   if (stopping) return;
   setTimeout(() => {
     try {
-      http = listen(http.addr.port);
+      http = listen(front ? config.port : (http.addr as Deno.NetAddr).port);
       log("info", "listening again after running out of file descriptors", {});
     } catch (err) {
       log("error", "cannot listen yet", { error: (err as Error).message });
@@ -128,7 +154,10 @@ async function stop(signal: string) {
     log("info", "drained; refusing new requests before closing", { delay_ms: delay });
     await new Promise((r) => setTimeout(r, delay));
   }
+  front?.stopAccepting();
   await http.shutdown();
+  await front?.close();
+  if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

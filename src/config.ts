@@ -23,6 +23,10 @@
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
+ * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
+ * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
+ * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a request head must arrive within this |
+ * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  *
  * @module
@@ -56,6 +60,11 @@ export interface ServerConfig {
   shutdownTimeoutMs?: number;
   /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
   busyDelayMs?: number;
+  /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
+  connectionFront?: boolean;
+  maxConnections?: number;
+  headerTimeoutMs?: number;
+  idleTimeoutMs?: number;
   /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
   workers?: number;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
@@ -158,6 +167,10 @@ export function loadConfig(
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
     workers: int(env, "TINYUNET_WORKERS", defaultWorkers(), 0),
+    connectionFront: oneOf(env, "TINYUNET_CONNECTION_FRONT", ["1", "0"] as const, "1") === "1",
+    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 4096),
+    headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
+    idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
     shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),
   };
 }
