@@ -11,7 +11,7 @@
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
- * | `TINYUNET_MAX_QUEUE` | 16 | waiting runs per model before 503 |
+ * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
  * | `TINYUNET_API_KEYS` | none | comma list of keys for inference and reads (`infer` scope) |
@@ -150,7 +150,7 @@ export function loadConfig(
     threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
     maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
-    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 16, 0),
+    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 8, 0),
     busyDelayMs: int(env, "TINYUNET_BUSY_DELAY_MS", 1000, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
     apiKeys: [
