@@ -17,6 +17,7 @@ import { log } from "./src/server/log.ts";
 import { authPolicy } from "./src/server/middleware/api_key_auth/policy.ts";
 import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
+import { TcpFront } from "./src/server/connections/front.ts";
 
 let config: ServerConfig;
 try {
@@ -28,22 +29,82 @@ try {
   Deno.exit(1);
 }
 
+// Running out of file descriptors makes Deno.serve's accept fail with an unhandled
+// rejection ("Too many open files") that would end the process; log it and keep serving.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  const message = String((e.reason as Error)?.message ?? e.reason);
+  if (/too many open files|EMFILE|ENFILE/i.test(message)) {
+    e.preventDefault();
+    log("error", "out of file descriptors; listening again once some close", {
+      error: message,
+    });
+    relisten();
+  }
+});
+
 const server = createApp(config);
 const started = performance.now();
 let watcher: RepositoryWatcher | undefined;
 const gate = new DrainGate();
 
-const http = Deno.serve({
-  port: config.port,
-  hostname: config.hostname,
-  onListen: ({ hostname, port }) =>
-    log("info", "listening", {
-      url: `http://${hostname}:${port}`,
-      models: config.modelsDir,
-      engine: config.engine,
-      instance: INSTANCE_ID,
-    }),
-}, gate.wrap(server.app.fetch));
+const handler = gate.wrap(server.app.fetch);
+const listening = (hostname: string, port: number) =>
+  log("info", "listening", {
+    url: `http://${hostname}:${port}`,
+    models: config.modelsDir,
+    engine: config.engine,
+    instance: INSTANCE_ID,
+    ...(front ? { max_connections: config.maxConnections } : {}),
+  });
+// With the TCP front (default), Deno.serve listens on a private Unix socket and the front
+// owns the public port (connection limit, header and idle timeouts; see connections/front.ts).
+const socketDir = config.connectionFront ? Deno.makeTempDirSync({ prefix: "tinyunet-" }) : "";
+let front: TcpFront | undefined;
+function listen(port = config.port): Deno.HttpServer {
+  if (config.connectionFront) {
+    const path = `${socketDir}/http.sock`;
+    try {
+      Deno.removeSync(path);
+    } catch { /* first start */ }
+    const internal = Deno.serve({ path, onListen: () => {} }, handler);
+    if (!front) {
+      front = new TcpFront({
+        hostname: config.hostname,
+        port,
+        upstreamPath: path,
+        maxConnections: config.maxConnections ?? 1024,
+        headerTimeoutMs: config.headerTimeoutMs ?? 10_000,
+        idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
+      });
+      listening(front.addr.hostname, front.addr.port);
+    }
+    return internal;
+  }
+  return Deno.serve({
+    port,
+    hostname: config.hostname,
+    onListen: ({ hostname, port }) => listening(hostname, port),
+  }, handler);
+}
+let http = listen();
+
+/**
+ * After fd exhaustion Deno.serve's accept loop has ended (its listener is closed): listen
+ * again on the same port once descriptors are free, backing off up to 2 s. Connections
+ * already open keep being served by the old server object meanwhile.
+ */
+function relisten(delayMs = 100) {
+  if (stopping) return;
+  setTimeout(() => {
+    try {
+      http = listen(front ? config.port : (http.addr as Deno.NetAddr).port);
+      log("info", "listening again after running out of file descriptors", {});
+    } catch (err) {
+      log("error", "cannot listen yet", { error: (err as Error).message });
+      relisten(Math.min(delayMs * 2, 2000));
+    }
+  }, delayMs);
+}
 
 server.ready.then(
   () => {
@@ -86,7 +147,17 @@ async function stop(signal: string) {
     });
     Deno.exit(1);
   }
+  const delay = config.shutdownDelayMs ?? 0;
+  if (delay > 0) {
+    // still answering 503 shutting_down + Connection: close, so that clients and load
+    // balancers that keep sending meet a refusal, not a closed port or a reset
+    log("info", "drained; refusing new requests before closing", { delay_ms: delay });
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  front?.stopAccepting();
   await http.shutdown();
+  await front?.close();
+  if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

@@ -11,7 +11,8 @@
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
- * | `TINYUNET_MAX_QUEUE` | 32 | waiting runs per model before 503 |
+ * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
+ * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_MAX_BATCH` | 1 (off) | dynamic batching: most same-shape requests per engine run |
  * | `TINYUNET_BATCH_DELAY_MS` | 2 | longest a request waits for a batch to fill |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
@@ -24,8 +25,9 @@
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
- * | `TINYUNET_MAX_CONNECTIONS` | 1024 | open client connections; more are closed at accept |
- * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a connection must send its request head within this |
+ * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
+ * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
+ * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a request head must arrive within this |
  * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  *
@@ -61,12 +63,15 @@ export interface ServerConfig {
   watch?: WatchMode;
   watchIntervalMs?: number;
   shutdownTimeoutMs?: number;
-  /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
-  workers?: number;
-  /** connection limits of the TCP front (see src/server/connections) */
+  /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
+  busyDelayMs?: number;
+  /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
+  connectionFront?: boolean;
   maxConnections?: number;
   headerTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
+  workers?: number;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
   shutdownDelayMs?: number;
 }
@@ -150,7 +155,8 @@ export function loadConfig(
     threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
     maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
     maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
-    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
+    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 8, 0),
+    busyDelayMs: int(env, "TINYUNET_BUSY_DELAY_MS", 1000, 0),
     maxBatch: int(env, "TINYUNET_MAX_BATCH", 1),
     batchDelayMs: int(env, "TINYUNET_BATCH_DELAY_MS", 2, 0),
     requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
@@ -168,7 +174,8 @@ export function loadConfig(
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
     workers: int(env, "TINYUNET_WORKERS", defaultWorkers(), 0),
-    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 1024),
+    connectionFront: oneOf(env, "TINYUNET_CONNECTION_FRONT", ["1", "0"] as const, "1") === "1",
+    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 4096),
     headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
     idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
     shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   model_not_ready: 503,
   queue_full: 503,
   shutting_down: 503,
+  /** the TCP front's connection limit (sent by the front itself, see src/server/connections) */
+  too_many_connections: 503,
   timeout: 504,
 } as const;
 

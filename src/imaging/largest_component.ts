@@ -16,88 +16,99 @@ export interface LargestComponent {
   removedPixels: number;
 }
 
+/** A growable Int32 list. */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number) {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
 /**
  * Keeps the largest 8-connected foreground region of a 0/1 mask (ties: the region met
- * first in row order). The input is not changed.
+ * first in row order). The input is not changed unless `inPlace` (then it is the output,
+ * which saves a mask-sized copy at a 16 Mpx image's size).
  *
- * Labels runs, not pixels: each row's foreground runs are joined (union-find) with the runs
- * of the row above that touch them, diagonals included, so the work per pixel is one scan
- * and the rest is per run (a mask has few). bench/codec_choices.ts times it.
+ * Works on runs (horizontal stretches of foreground) joined with union-find, so memory
+ * grows with the number of runs (a few per row in a real mask), not with the pixel count.
  */
 export function keepLargestComponent(
   mask: Uint8Array,
   width: number,
   height: number,
+  inPlace = false,
 ): LargestComponent {
   const n = width * height;
   if (mask.length !== n) {
     throw new Error(`mask has ${mask.length} pixels, expected ${width}×${height}`);
   }
-  // runs: row, start, end (exclusive), in raster order
-  let cap = 1024;
-  let rowOf = new Int32Array(cap), from = new Int32Array(cap), to = new Int32Array(cap);
-  let parent = new Int32Array(cap);
-  let runs = 0;
-  const find = (a: number) => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+  const starts = new IntList(), ends = new IntList(), parent = new IntList();
+  const rowOf = new IntList();
+  const find = (a: number): number => {
+    const p = parent.data;
+    while (p[a] !== a) {
+      p[a] = p[p[a]];
+      a = p[a];
+    }
     return a;
   };
-  let prevStart = 0, prevEnd = 0; // runs of the row above: [prevStart, prevEnd)
+  const union = (a: number, b: number) => {
+    const ra = find(a), rb = find(b);
+    // the smaller index (the run met first) stays the root
+    if (ra < rb) parent.data[rb] = ra;
+    else if (rb < ra) parent.data[ra] = rb;
+  };
+  let prevFirst = 0, prevCount = 0;
   for (let y = 0; y < height; y++) {
-    const rowStart = runs, base = y * width;
-    let p = prevStart;
-    for (let x = 0; x < width;) {
-      if (!mask[base + x]) {
-        x++;
-        continue;
-      }
+    const first = starts.length;
+    const row = y * width;
+    let x = 0;
+    while (x < width) {
+      while (x < width && !mask[row + x]) x++;
+      if (x === width) break;
       const s = x;
-      while (x < width && mask[base + x]) x++;
-      if (runs === cap) {
-        cap *= 2;
-        const grow = (a: Int32Array) => {
-          const b = new Int32Array(cap);
-          b.set(a);
-          return b;
-        };
-        rowOf = grow(rowOf), from = grow(from), to = grow(to), parent = grow(parent);
-      }
-      const r = runs++;
-      rowOf[r] = y, from[r] = s, to[r] = x, parent[r] = r;
-      // runs above touching [s - 1, x] (8-connectivity)
-      while (p < prevEnd && to[p] < s) p++;
-      for (let q = p; q < prevEnd && from[q] <= x; q++) {
-        const a = find(q), b = find(r);
-        if (a !== b) {
-          if (a < b) parent[b] = a;
-          else parent[a] = b;
-        }
+      while (x < width && mask[row + x]) x++;
+      const id = starts.length;
+      starts.push(s);
+      ends.push(x);
+      parent.push(id);
+      rowOf.push(y);
+      // runs of the row above that touch [s, x) including diagonals: [s - 1, x + 1)
+      for (let k = prevFirst; k < prevFirst + prevCount; k++) {
+        if (starts.data[k] <= x && ends.data[k] >= s) union(k, id);
       }
     }
-    prevStart = rowStart;
-    prevEnd = runs;
+    prevFirst = first;
+    prevCount = starts.length - first;
   }
-  // sizes per root (roots are each region's first run: unions keep the smaller index)
+  const runs = starts.length;
   const size = new Float64Array(runs);
-  let total = 0, regions = 0;
-  for (let r = 0; r < runs; r++) {
-    const len = to[r] - from[r];
-    size[find(r)] += len;
-    total += len;
+  let regions = 0, total = 0;
+  for (let i = 0; i < runs; i++) {
+    const r = find(i);
+    if (r === i) regions++;
+    size[r] += ends.data[i] - starts.data[i];
+    total += ends.data[i] - starts.data[i];
   }
   let best = -1, bestSize = 0;
-  for (let r = 0; r < runs; r++) {
-    if (parent[r] !== r) continue;
-    regions++;
-    if (size[r] > bestSize) {
-      bestSize = size[r];
-      best = r;
+  for (let i = 0; i < runs; i++) {
+    if (parent.data[i] === i && size[i] > bestSize) {
+      bestSize = size[i];
+      best = i;
     }
   }
-  const out = new Uint8Array(n);
-  for (let r = 0; r < runs; r++) {
-    if (best >= 0 && find(r) === best) {
-      out.fill(1, rowOf[r] * width + from[r], rowOf[r] * width + to[r]);
+  const out = inPlace ? mask : new Uint8Array(n);
+  if (inPlace) out.fill(0);
+  for (let i = 0; i < runs; i++) {
+    if (best >= 0 && find(i) === best) {
+      const row = rowOf.data[i] * width;
+      out.fill(1, row + starts.data[i], row + ends.data[i]);
     }
   }
   return { mask: out, regions, removedPixels: total - bestSize };

@@ -24,6 +24,7 @@
  */
 import type { Handler } from "hono";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { connectionStats } from "./connections/stats.ts";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 
@@ -153,6 +154,26 @@ export class ServerMetrics {
             }, 1);
           }
         }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections",
+      help:
+        "Client connections open now (state=open) and the limit in force (state=max), TCP front only",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.set({ state: "open" }, connectionStats.open);
+        this.set({ state: "max" }, connectionStats.max);
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections_closed",
+      help: "Connections the TCP front closed or refused, by reason (a running total)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(connectionStats.closed)) this.set({ reason }, n);
       },
     });
     new Gauge({

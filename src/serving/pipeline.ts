@@ -20,6 +20,7 @@ import type { QueueTicket } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
+import { admit } from "./admission.ts";
 import type { StagePool } from "./pool.ts";
 import type { Finished, ImageInfo, SegmentFormat } from "./stages.ts";
 
@@ -73,6 +74,8 @@ export interface SegmentOutcome {
 /** Settings the pipeline reads. */
 export interface PipelineSettings {
   maxPixels: number;
+  /** hold a `queue_full` refusal this long (see src/serving/admission.ts) */
+  busyDelayMs?: number;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -90,10 +93,15 @@ export class SegmentPipeline {
    * @throws {ApiError} 404 unknown model/version/precision, 503 loading
    * @throws {QueueFullError} 503 when the model's queue is full
    */
-  async admit(name?: string, version?: string, precision?: string): Promise<Admission> {
+  async admit(
+    name?: string,
+    version?: string,
+    precision?: string,
+    signal?: AbortSignal,
+  ): Promise<Admission> {
     const model = this.registry.get(name, version);
     const chosen = choosePrecision(precision, model);
-    const ticket = await model.admit(chosen);
+    const ticket = await admit(model, chosen, this.settings.busyDelayMs ?? 0, signal);
     return { model, precision: chosen, ticket, admittedAt: performance.now() };
   }
 

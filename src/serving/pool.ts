@@ -7,7 +7,12 @@
  *
  * A job whose signal aborts (the request deadline, or the client went away) ends its
  * worker with `terminate()` — the only way to stop a decode that is stuck in a loop — and
- * a fresh worker takes its place on the next job. Idle workers exit after `idleMs`.
+ * a fresh worker takes its place on the next job. Workers start with the pool (their
+ * first decode would otherwise pay start-up and compilation) and, with `idleMs`, exit when idle.
+ *
+ * Small images (PNG or baseline JPEG of at most 512², by their header) skip the pool: their
+ * whole pipeline is a few milliseconds, less than the hand-over, and keeping them on the
+ * HTTP thread keeps the common case as fast as without workers.
  *
  * Size: `TINYUNET_WORKERS` (default: the number of cores, at most 4; 0 runs the stages on
  * the HTTP thread, as tests and tools do).
@@ -19,6 +24,7 @@ import {
   finish,
   type Finished,
   type FinishInput,
+  isSmallImage,
   prepare,
   type Prepared,
   type PrepareInput,
@@ -48,6 +54,9 @@ interface Slot {
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
+/** Images up to 512² run on the calling thread (~5-20 ms; a worker round trip costs more). */
+export const INLINE_MAX_PIXELS = 512 * 512;
+
 /** Default pool size: the cores, at most 4. */
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
@@ -62,12 +71,22 @@ export class StagePool {
   #closed = false;
   /** workers terminated because a job's deadline passed or its client left */
   terminated = 0;
+  /** images prepared on the calling thread (small enough) */
+  inline = 0;
 
   /**
    * @param size workers at most (0: run the stages on the calling thread)
    * @param idleMs an idle worker exits after this long
    */
-  constructor(readonly size: number, readonly idleMs = 10_000) {}
+  constructor(
+    readonly size: number,
+    readonly idleMs = Infinity,
+    /** images up to this many pixels run on the calling thread (see {@link isSmallImage}) */
+    readonly inlineMaxPixels = INLINE_MAX_PIXELS,
+  ) {
+    // started now: a worker's first decode would otherwise pay its start and compile time
+    for (let i = 0; i < size; i++) this.#release(this.#spawn());
+  }
 
   /** Workers alive now. */
   get live(): number {
@@ -76,13 +95,18 @@ export class StagePool {
 
   /** Decode → preprocess. */
   prepare(input: PrepareInput, signal?: AbortSignal): Promise<Prepared> {
-    if (this.size === 0) return prepare(input);
+    if (this.size === 0 || isSmallImage(input.bytes, this.inlineMaxPixels)) {
+      this.inline++;
+      return prepare(input);
+    }
     return this.#run({ id: 0, stage: "prepare", input }, signal) as Promise<Prepared>;
   }
 
   /** Postprocess → encode. */
   finish(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
-    if (this.size === 0) return Promise.resolve().then(() => finish(input));
+    if (this.size === 0 || input.image.width * input.image.height <= this.inlineMaxPixels) {
+      return Promise.resolve().then(() => finish(input));
+    }
     return this.#run({ id: 0, stage: "finish", input }, signal) as Promise<Finished>;
   }
 
@@ -169,11 +193,13 @@ export class StagePool {
     const next = this.#waiting.shift();
     if (next) return next(slot);
     if (this.#closed) return this.#end(slot);
-    slot.idleTimer = setTimeout(() => {
-      const i = this.#idle.indexOf(slot);
-      if (i >= 0) this.#idle.splice(i, 1);
-      this.#end(slot);
-    }, this.idleMs);
+    if (Number.isFinite(this.idleMs)) {
+      slot.idleTimer = setTimeout(() => {
+        const i = this.#idle.indexOf(slot);
+        if (i >= 0) this.#idle.splice(i, 1);
+        this.#end(slot);
+      }, this.idleMs);
+    }
     this.#idle.push(slot);
   }
 

@@ -8,6 +8,8 @@
  */
 import type { Tensor } from "../engines/engine.ts";
 import { decodeImage, type DecodeOptions } from "../imaging/decode.ts";
+import { countScans, isJpeg, jpegSize } from "../imaging/decode_jpeg.ts";
+import { isPng, pngSize } from "../imaging/decode_png.ts";
 import type { DecodedImage } from "../imaging/image.ts";
 import { keepLargestComponent } from "../imaging/largest_component.ts";
 import { postprocess, type Segmentation } from "../imaging/postprocess.ts";
@@ -80,23 +82,50 @@ export interface Finished {
 /** Thresholds, cleans up and encodes one model output. */
 export function finish(input: FinishInput): Finished {
   const t0 = performance.now();
-  const segmentation = postprocess(input.output, input.geometry, input.kind, input.threshold);
+  const segmentation = postprocess(
+    input.output,
+    input.geometry,
+    input.kind,
+    input.threshold,
+    false,
+  );
   if (input.largestComponent) {
     segmentation.mask =
-      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
+      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height, true)
+        .mask;
     segmentation.postprocess.push("largest_component");
   }
   const t1 = performance.now();
   const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
   if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);
   else if (input.format === "dicom-seg") {
-    out.segmentation = { ...segmentation, probability: new Float32Array(0) };
+    out.segmentation = segmentation;
   } else if (input.format === "overlay") {
     if (!input.image.data) throw new Error("overlay needs the decoded samples");
     out.png = overlayPng(input.image as DecodedImage, segmentation, input.overlay);
   } else out.png = maskPng(segmentation);
   out.encode_ms = performance.now() - t1;
   return out;
+}
+
+/**
+ * Whether an upload is cheap enough to run on the calling thread: a PNG, or a JPEG of at
+ * most 3 scans (baseline), whose header declares at most `maxPixels` (a 512² image is
+ * ~5-20 ms of work in all; a worker round trip would cost more than it saves). Anything
+ * else (large, progressive, DICOM, unrecognised) goes to a worker.
+ */
+export function isSmallImage(bytes: Uint8Array, maxPixels: number): boolean {
+  try {
+    if (isPng(bytes)) {
+      const { width, height } = pngSize(bytes);
+      return width * height <= maxPixels;
+    }
+    if (isJpeg(bytes)) {
+      const size = jpegSize(bytes);
+      return size !== null && size.width * size.height <= maxPixels && countScans(bytes, 3) <= 3;
+    }
+  } catch { /* a corrupt header: the worker reports it */ }
+  return false;
 }
 
 /** The buffers a result can hand over without copying. */

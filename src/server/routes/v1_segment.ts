@@ -140,7 +140,8 @@ export function v1SegmentRoutes(
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     // admission before the body is read: unknown model, full queue → refused now
-    const admission = await pipeline.admit(name, version, query.precision);
+    const signal = requestSignal(c, config.requestTimeoutMs);
+    const admission = await pipeline.admit(name, version, query.precision, signal);
     const out = await pipeline.run(admission, () => readImage(c), {
       format,
       window,
@@ -150,7 +151,7 @@ export function v1SegmentRoutes(
         opacity: query.opacity ?? 0.4,
         outline: query.outline !== "0" && query.outline !== "false",
       },
-      signal: requestSignal(c, config.requestTimeoutMs),
+      signal,
     });
     const { model, runtime, result } = out;
     const headers: Record<string, string> = {

@@ -18,6 +18,8 @@ import {
 } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
+import type { QueueTicket } from "../../models/queue.ts";
+import { admit } from "../../serving/admission.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
@@ -228,6 +230,21 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
 
   const infer = async (c: Context, version?: string) => {
     const mv = registry.get(c.req.param("name"), version);
+    const signal = requestSignal(c, config.requestTimeoutMs);
+    // admission before the body is read (see src/serving/admission.ts)
+    const ticket = await admit(mv, undefined, config.busyDelayMs ?? 0, signal);
+    try {
+      return await inferAdmitted(c, mv, ticket, signal);
+    } finally {
+      ticket.release();
+    }
+  };
+  const inferAdmitted = async (
+    c: Context,
+    mv: ModelVersion,
+    ticket: QueueTicket,
+    signal: AbortSignal,
+  ) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
@@ -247,11 +264,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
         );
       }
     }
-    const { outputs } = await mv.infer(
-      { [name]: tensor },
-      undefined,
-      requestSignal(c, config.requestTimeoutMs),
-    );
+    const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
