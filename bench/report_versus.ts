@@ -24,7 +24,7 @@ export function renderVersus(r: BenchResults): string[] {
     "",
   );
   out.push(
-    `| server | c | req/s (median of rounds) | p50 ms | p99 ms | CPU ms/request | model: req/s on 2 free cores | idle RSS MiB | RSS after, max MiB | ready ms | mask = ours |`,
+    `| server | c | req/s (median of rounds) | p50 ms (median) | p99 ms (worst round) | CPU ms/request | model: req/s on 2 free cores | idle RSS MiB | RSS after, max MiB | ready ms | mask = ours |`,
     `|---|---|---|---|---|---|---|---|---|---|---|`,
   );
   for (const s of v.servers) {

@@ -74,7 +74,7 @@ export interface VersusResult {
     error?: string;
   })[];
   levels: VersusLevel[];
-  /** per server and level: the median over rounds (req/s; p50/p99 of the round medians) */
+  /** per server and level over the rounds: median req/s, p50, CPU; the worst round's p99 */
   summary: {
     server: string;
     connections: number;
@@ -236,7 +236,58 @@ async function maskOf(url: string, body: Uint8Array): Promise<Uint8Array | null>
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+  if (!s.length) return NaN;
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)] + s[Math.ceil(m)]) / 2;
+}
+
+/**
+ * Per server and level over the rounds: median req/s, p50, CPU and model; the worst
+ * round's p99. Ratios: ours (the first `ours` server) over the peer.
+ */
+export function summarizeLevels(
+  servers: VersusServer[],
+  levelList: number[],
+  levels: VersusLevel[],
+): Pick<VersusResult, "summary" | "ratios"> {
+  const summary: VersusResult["summary"] = [];
+  for (const def of servers) {
+    for (const c of levelList) {
+      const ls = levels.filter((l) => l.server === def.id && l.connections === c);
+      if (!ls.length) continue;
+      const cpu = ls.map((l) => l.cpu_ms_per_request).filter((v): v is number => v !== null);
+      const model = ls.map((l) => l.two_free_cores_rps_model).filter((v): v is number =>
+        v !== null
+      );
+      summary.push({
+        server: def.id,
+        connections: c,
+        rps: round(median(ls.map((l) => l.rps)), 1),
+        p50_ms: round(median(ls.map((l) => l.latency_ms.p50)), 2),
+        p99_ms: round(Math.max(...ls.map((l) => l.latency_ms.p99)), 2),
+        cpu_ms_per_request: cpu.length ? round(median(cpu), 2) : null,
+        two_free_cores_rps_model: model.length ? round(median(model), 0) : null,
+      });
+    }
+  }
+  const ours = servers.find((x) => x.kind === "ours")?.id;
+  const peer = servers.find((x) => x.kind === "peer")?.id;
+  const ratios = levelList.flatMap((c) => {
+    const a = summary.find((x) => x.server === ours && x.connections === c);
+    const b = summary.find((x) => x.server === peer && x.connections === c);
+    if (!a || !b || !(b.rps > 0)) return [];
+    return [{
+      connections: c,
+      throughput: round(a.rps / b.rps, 2),
+      cpu_per_request: a.cpu_ms_per_request && b.cpu_ms_per_request
+        ? round(b.cpu_ms_per_request / a.cpu_ms_per_request, 2)
+        : null,
+      two_free_cores_model: a.two_free_cores_rps_model && b.two_free_cores_rps_model
+        ? round(a.two_free_cores_rps_model / b.two_free_cores_rps_model, 2)
+        : null,
+    }];
+  });
+  return { summary, ratios };
 }
 
 /** Runs the comparison. */
@@ -351,43 +402,7 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
       const r = running.get(srv.id);
       if (r) srv.hwm_end_mib = procMemory(r.pid).hwm_mib;
     }
-    const summary: VersusResult["summary"] = [];
-    for (const def of s.servers) {
-      for (const c of s.levels) {
-        const ls = levels.filter((l) => l.server === def.id && l.connections === c);
-        if (!ls.length) continue;
-        const cpu = ls.map((l) => l.cpu_ms_per_request).filter((v): v is number => v !== null);
-        const model = ls.map((l) => l.two_free_cores_rps_model).filter((v): v is number =>
-          v !== null
-        );
-        summary.push({
-          server: def.id,
-          connections: c,
-          rps: round(median(ls.map((l) => l.rps)), 1),
-          p50_ms: round(median(ls.map((l) => l.latency_ms.p50)), 2),
-          p99_ms: round(median(ls.map((l) => l.latency_ms.p99)), 2),
-          cpu_ms_per_request: cpu.length ? round(median(cpu), 2) : null,
-          two_free_cores_rps_model: model.length ? round(median(model), 0) : null,
-        });
-      }
-    }
-    const ours = s.servers.find((x) => x.kind === "ours")?.id;
-    const peer = s.servers.find((x) => x.kind === "peer")?.id;
-    const ratios = s.levels.flatMap((c) => {
-      const a = summary.find((x) => x.server === ours && x.connections === c);
-      const b = summary.find((x) => x.server === peer && x.connections === c);
-      if (!a || !b || !(b.rps > 0)) return [];
-      return [{
-        connections: c,
-        throughput: round(a.rps / b.rps, 2),
-        cpu_per_request: a.cpu_ms_per_request && b.cpu_ms_per_request
-          ? round(b.cpu_ms_per_request / a.cpu_ms_per_request, 2)
-          : null,
-        two_free_cores_model: a.two_free_cores_rps_model && b.two_free_cores_rps_model
-          ? round(a.two_free_cores_rps_model / b.two_free_cores_rps_model, 2)
-          : null,
-      }];
-    });
+    const { summary, ratios } = summarizeLevels(s.servers, s.levels, levels);
     return {
       load_generator: `wrk (${await wrkVersion()}), 1 thread, ${LUA.replace(ROOT.pathname, "")}`,
       image: s.image,

@@ -128,7 +128,64 @@ Deno.test("targets: met, missed and unmeasured goals say so", () => {
   assert.equal(t.student_native_1t.met, true);
   assert.equal(t.wasm_vs_native_1t.measured, 3);
   assert.equal(t.wasm_vs_native_1t.met, false);
-  assert.match(t.wasm_vs_native_1t.gap, /over by 0\.5/);
+  assert.match(t.wasm_vs_native_1t.gap, /over by 1 /);
   assert.equal(t.ratio_native_2t.met, null);
   assert.equal(t.http_c8_rps.met, null);
+  // issue 14's goals: unmeasured without a versus part, then met/missed from its summary
+  assert.equal(t.versus_c8_ratio.met, null);
+  const v = { ...r } as BenchResults;
+  v.versus = {
+    load_generator: "wrk",
+    image: "x.png",
+    peer: { command: "", model_dir: "", torch_threads: 1, torch: "1.13" },
+    servers: [
+      {
+        id: "ours",
+        label: "ours",
+        kind: "ours",
+        ready_ms: 1,
+        rss_idle_mib: 110,
+        hwm_end_mib: 150,
+        mask_agreement: 1,
+      },
+      {
+        id: "peer",
+        label: "peer",
+        kind: "peer",
+        ready_ms: 1,
+        rss_idle_mib: 200,
+        hwm_end_mib: 300,
+        mask_agreement: 1,
+      },
+    ],
+    levels: [],
+    summary: [
+      {
+        server: "ours",
+        connections: 8,
+        rps: 200,
+        p50_ms: 30,
+        p99_ms: 60,
+        cpu_ms_per_request: 9,
+        two_free_cores_rps_model: 200,
+      },
+      {
+        server: "ours",
+        connections: 1,
+        rps: 150,
+        p50_ms: 5,
+        p99_ms: 8,
+        cpu_ms_per_request: 9,
+        two_free_cores_rps_model: 150,
+      },
+    ],
+    ratios: [{ connections: 8, throughput: 2.6, cpu_per_request: 3, two_free_cores_model: 3 }],
+  };
+  const tv = Object.fromEntries(evaluateTargets(v, 256).map((x) => [x.id, x]));
+  assert.equal(tv.versus_c8_ratio.met, true);
+  assert.equal(tv.versus_c8_p99.met, false);
+  assert.match(tv.versus_c8_p99.gap, /over by 10 ms/);
+  assert.equal(tv.versus_c1_p50.met, true);
+  assert.equal(tv.rss_native_idle.met, true);
+  assert.equal(tv.rss_wasm_idle.met, null);
 });
