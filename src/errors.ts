@@ -19,6 +19,9 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   too_large: 413,
   too_many_pixels: 413,
+  /** request line / head over 32 KiB (sent by the TCP front, src/server/connections) */
+  uri_too_long: 414,
+  header_too_large: 431,
   unsupported_media_type: 415,
   unsupported_transfer_syntax: 415,
   invalid_tensor: 422,

@@ -2,7 +2,8 @@
  * Connections against the real server process (TCP front on): with its open-files limit
  * lowered to 1024 (`prlimit`, util-linux), 2,000 idle connections do not kill it — it keeps
  * answering and serves a segmentation afterwards; idle keep-alive and slow-header sockets
- * are closed after their timeouts (1.5 s here); `/metrics` shows the limits at work.
+ * are closed after their timeouts (1.5 s here); `/metrics` shows the limits at work; an
+ * oversized request line or head is answered with JSON 414 / 431.
  * About 15 s.
  */
 import assert from "node:assert/strict";
@@ -46,6 +47,33 @@ Deno.test({
       TINYUNET_HEADER_TIMEOUT_MS: "1500",
     });
     await waitReady(base);
+    // oversized request line / head: JSON errors from the front (Deno.serve: an empty 400)
+    for (
+      const [head, status, code] of [
+        [
+          `GET /v2/health/live?${"a".repeat(40_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          414,
+          "uri_too_long",
+        ],
+        [
+          `GET /v2/health/live HTTP/1.1\r\nX-Big: ${"a".repeat(40_000)}\r\n\r\n`,
+          431,
+          "header_too_large",
+        ],
+      ] as const
+    ) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(enc.encode(head)).catch(() => 0);
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(4096);
+      for (let n; (n = await conn.read(buf).catch(() => null)) !== null;) {
+        chunks.push(buf.slice(0, n));
+      }
+      conn.close();
+      const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+      assert.match(text, new RegExp(`^HTTP/1.1 ${status} `), text.slice(0, 100));
+      assert.equal(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)).code, code);
+    }
     const prlimit = await new Deno.Command("prlimit", {
       args: ["--pid", String(server.pid), "--nofile=1024:1024"],
     }).output();

@@ -16,6 +16,8 @@
  * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
  *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
  *   `too_many_connections` and is closed;
+ * - **head size**: a request head over 32 KiB gets JSON 414 `uri_too_long` (when its
+ *   request line is over 16 KiB) or 431 `header_too_large`, and the connection is closed;
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
  *   and keeps going; the listener stays open.
  *
@@ -153,7 +155,7 @@ export class TcpFront {
       upstream = await Deno.connect({ transport: "unix", path: this.options.upstreamPath });
       const up = upstream;
       // request head tracking: awaiting the blank line of a head, and how much of it matched
-      let inHead = true, matched = 0, answered = false;
+      let inHead = true, matched = 0, answered = false, headBytes = 0, lineBytes = -1;
       arm(this.options.headerTimeoutMs, "header_timeout");
       const fromClient = (async () => {
         const buf = new Uint8Array(64 * 1024);
@@ -165,16 +167,29 @@ export class TcpFront {
             inHead = true;
             answered = false;
             matched = 0;
+            headBytes = 0;
+            lineBytes = -1;
             arm(this.options.headerTimeoutMs, "header_timeout");
           }
           if (inHead) {
-            for (let i = 0; i < n; i++) {
+            let i = 0;
+            for (; i < n; i++) {
+              if (buf[i] === 10 && lineBytes < 0) lineBytes = headBytes + i;
               matched = buf[i] === CRLFCRLF[matched] ? matched + 1 : buf[i] === 13 ? 1 : 0;
               if (matched === 4) {
                 inHead = false;
                 clearTimeout(timer);
                 break;
               }
+            }
+            headBytes += i;
+            if (headBytes > MAX_HEAD_BYTES) {
+              // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
+              const longLine = lineBytes < 0 || lineBytes > MAX_HEAD_BYTES / 2;
+              await writeAll(client, longLine ? URI_TOO_LONG : HEAD_TOO_LARGE);
+              safeClose(client);
+              safeClose(up);
+              break;
             }
           }
           if (!(await writeAll(up, buf.subarray(0, n)))) break;
@@ -244,6 +259,29 @@ function safeClose(conn: Deno.Conn) {
     conn.close();
   } catch { /* already closed */ }
 }
+
+/** Longest request head (request line + headers) relayed. */
+export const MAX_HEAD_BYTES = 32 * 1024;
+
+function jsonResponse(status: string, code: string, error: string): Uint8Array {
+  const body = JSON.stringify({ error, code });
+  return new TextEncoder().encode(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n` +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+}
+const URI_TOO_LONG = jsonResponse(
+  "414 URI Too Long",
+  "uri_too_long",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes, its request line over ${
+    MAX_HEAD_BYTES / 2
+  }`,
+);
+const HEAD_TOO_LARGE = jsonResponse(
+  "431 Request Header Fields Too Large",
+  "header_too_large",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes`,
+);
 
 const REFUSAL = new TextEncoder().encode(
   (() => {
