@@ -57,12 +57,7 @@ export async function prepare(input: PrepareInput): Promise<Prepared> {
 }
 
 /** What `finish` needs. */
-export interface FinishInput {
-  output: Tensor;
-  geometry: Geometry;
-  kind: "logits" | "probabilities";
-  threshold: number;
-  largestComponent: boolean;
+export interface FinishInput extends SegmentationInput {
   format: SegmentFormat;
   /** the decoded image (with samples for `overlay`) */
   image: ImageInfo;
@@ -79,15 +74,27 @@ export interface Finished {
   encode_ms: number;
 }
 
-/** Thresholds, cleans up and encodes one model output. */
-export function finish(input: FinishInput): Finished {
-  const t0 = performance.now();
+/** What turns a model output into a mask. */
+export interface SegmentationInput {
+  output: Tensor;
+  geometry: Geometry;
+  kind: "logits" | "probabilities";
+  threshold: number;
+  largestComponent: boolean;
+}
+
+/**
+ * Threshold at the image's size, then the card's clean-up. The one home of this step for
+ * the server (`finish`) and in-process callers (`segmentImage`, tools/evaluate).
+ * @param keepProbability also return the probability map (4 bytes a pixel more)
+ */
+export function toSegmentation(input: SegmentationInput, keepProbability: boolean): Segmentation {
   const segmentation = postprocess(
     input.output,
     input.geometry,
     input.kind,
     input.threshold,
-    false,
+    keepProbability,
   );
   if (input.largestComponent) {
     segmentation.mask =
@@ -95,6 +102,13 @@ export function finish(input: FinishInput): Finished {
         .mask;
     segmentation.postprocess.push("largest_component");
   }
+  return segmentation;
+}
+
+/** Thresholds, cleans up and encodes one model output. */
+export function finish(input: FinishInput): Finished {
+  const t0 = performance.now();
+  const segmentation = toSegmentation(input, false);
   const t1 = performance.now();
   const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
   if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);
