@@ -56,23 +56,19 @@ const listening = (hostname: string, port: number) =>
     instance: INSTANCE_ID,
     ...(front ? { max_connections: config.maxConnections } : {}),
   });
-// With the TCP front (default), Deno.serve listens on a private Unix socket and the front
-// owns the public port (connection limit, header and idle timeouts; see connections/front.ts).
-const socketDir = config.connectionFront ? Deno.makeTempDirSync({ prefix: "tinyunet-" }) : "";
+// With the TCP front (default), Deno.serve listens on a private loopback port and the front
+// owns the public one (connection limit, header and idle timeouts; see connections/front.ts).
 let front: TcpFront | undefined;
-function listen(port = config.port): Deno.HttpServer {
+function listen(port = config.port): Deno.HttpServer<Deno.NetAddr> {
   if (config.connectionFront) {
-    const path = `${socketDir}/http.sock`;
-    try {
-      Deno.removeSync(path);
-    } catch { /* first start */ }
-    const internal = Deno.serve({ path, onListen: () => {} }, handler);
-    if (!front) {
+    const internal = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+    if (front) front.upstreamPort = internal.addr.port;
+    else {
       front = new TcpFront({
         hostname: config.hostname,
         port,
-        upstreamPath: path,
-        maxConnections: config.maxConnections ?? 1024,
+        upstreamPort: internal.addr.port,
+        maxConnections: config.maxConnections ?? 4096,
         headerTimeoutMs: config.headerTimeoutMs ?? 10_000,
         idleTimeoutMs: config.idleTimeoutMs ?? 30_000,
       });
@@ -97,7 +93,7 @@ function relisten(delayMs = 100) {
   if (stopping) return;
   setTimeout(() => {
     try {
-      http = listen(front ? config.port : (http.addr as Deno.NetAddr).port);
+      http = listen(front ? config.port : http.addr.port);
       log("info", "listening again after running out of file descriptors", {});
     } catch (err) {
       log("error", "cannot listen yet", { error: (err as Error).message });
@@ -157,7 +153,6 @@ async function stop(signal: string) {
   front?.stopAccepting();
   await http.shutdown();
   await front?.close();
-  if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

@@ -1,6 +1,7 @@
 /**
  * The TCP front: the public port is a plain `Deno.listen` socket whose connections are
- * relayed to `Deno.serve` on a private Unix socket, because Deno.serve (Deno 2.9) has no
+ * relayed to `Deno.serve` on a private loopback port (TCP, not a Unix socket: the
+ * container and systemd unit grant no write permission), because Deno.serve (Deno 2.9) has no
  * header-read timeout, no idle keep-alive timeout and no connection limit, and its accept
  * loop ends the process when file descriptors run out ("Too many open files"). node:http
  * in Deno was tried first: its `headersTimeout` left a slow-header socket open and
@@ -21,8 +22,9 @@
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
  *   and keeps going; the listener stays open.
  *
- * Cost: one extra read and write per chunk on the loopback Unix socket, no parsing beyond
- * scanning request heads for their end.
+ * Cost: one extra read and write per chunk on loopback, no parsing beyond scanning request
+ * heads for their end. (Anyone on the host can reach the private port directly and skip
+ * these limits, not authentication, which the app itself does.)
  *
  * @module
  */
@@ -33,8 +35,8 @@ import { type CloseReason, connectionStats } from "./stats.ts";
 export interface FrontOptions {
   hostname: string;
   port: number;
-  /** the private Unix socket Deno.serve listens on */
-  upstreamPath: string;
+  /** the private loopback port Deno.serve listens on */
+  upstreamPort: number;
   maxConnections: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
@@ -50,7 +52,11 @@ export class TcpFront {
   #closing = false;
   readonly done: Promise<void>;
 
+  /** where Deno.serve listens (changes if it has to listen again) */
+  upstreamPort: number;
+
   constructor(readonly options: FrontOptions) {
+    this.upstreamPort = options.upstreamPort;
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
     connectionStats.max = options.maxConnections;
     this.done = this.#acceptLoop();
@@ -141,7 +147,7 @@ export class TcpFront {
   async #relay(client: Deno.Conn) {
     this.#conns.add(client);
     connectionStats.open++;
-    let upstream: Deno.UnixConn | undefined;
+    let upstream: Deno.TcpConn | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = (ms: number, reason: CloseReason) => {
       clearTimeout(timer);
@@ -152,7 +158,7 @@ export class TcpFront {
       }, ms);
     };
     try {
-      upstream = await Deno.connect({ transport: "unix", path: this.options.upstreamPath });
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort });
       const up = upstream;
       // request head tracking: awaiting the blank line of a head, and how much of it matched
       let inHead = true, matched = 0, answered = false, headBytes = 0, lineBytes = -1;
@@ -227,7 +233,7 @@ export class TcpFront {
 
 /**
  * Connections the open-files limit leaves room for: each relayed connection holds three
- * descriptors (the client, both ends of the private socket), and 64 stay for everything else.
+ * descriptors (the client, both ends of the private connection), and 64 stay for everything else.
  */
 export function fdConnectionLimit(): number {
   try {
