@@ -20,7 +20,7 @@ import type { QueueTicket } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
-import { admit } from "./admission.ts";
+import { admit, readBody } from "./admission.ts";
 import type { StagePool } from "./pool.ts";
 import type { Finished, ImageInfo, SegmentFormat } from "./stages.ts";
 
@@ -115,7 +115,7 @@ export class SegmentPipeline {
     const { signal } = options;
     try {
       const t0 = performance.now();
-      const upload = await read();
+      const upload = await readBody(read, signal);
       const t1 = performance.now();
       const keepUpload = options.format === "dicom-seg";
       const prepared = await this.pool.prepare({

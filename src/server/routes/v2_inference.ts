@@ -19,7 +19,7 @@ import {
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
 import type { QueueTicket } from "../../models/queue.ts";
-import { admit } from "../../serving/admission.ts";
+import { admit, readBody } from "../../serving/admission.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
@@ -245,7 +245,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
     ticket: QueueTicket,
     signal: AbortSignal,
   ) => {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = new Uint8Array(await readBody(() => c.req.arrayBuffer(), signal));
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
       throw new ApiError(
