@@ -29,6 +29,7 @@
  * @module
  */
 import { log } from "../log.ts";
+import { clientGone, CONNECTION_HEADER } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
 
 /** Front settings. */
@@ -144,7 +145,11 @@ export class TcpFront {
     }
   }
 
+  #nextId = 1;
+
   async #relay(client: Deno.Conn) {
+    const id = this.#nextId++;
+    const tag = new TextEncoder().encode(`${CONNECTION_HEADER}: ${id}\r\n`);
     this.#conns.add(client);
     connectionStats.open++;
     let upstream: Deno.TcpConn | undefined;
@@ -177,10 +182,14 @@ export class TcpFront {
             lineBytes = -1;
             arm(this.options.headerTimeoutMs, "header_timeout");
           }
+          let tagAt = -1;
           if (inHead) {
             let i = 0;
             for (; i < n; i++) {
-              if (buf[i] === 10 && lineBytes < 0) lineBytes = headBytes + i;
+              if (buf[i] === 10 && lineBytes < 0) {
+                lineBytes = headBytes + i;
+                tagAt = i + 1; // after the request line
+              }
               matched = buf[i] === CRLFCRLF[matched] ? matched + 1 : buf[i] === 13 ? 1 : 0;
               if (matched === 4) {
                 inHead = false;
@@ -198,11 +207,17 @@ export class TcpFront {
               break;
             }
           }
-          if (!(await writeAll(up, buf.subarray(0, n)))) break;
+          const sent = tagAt < 0
+            ? await writeAll(up, buf.subarray(0, n))
+            : (await writeAll(up, buf.subarray(0, tagAt))) && (await writeAll(up, tag)) &&
+              (await writeAll(up, buf.subarray(tagAt, n)));
+          if (!sent) break;
         }
-        try {
-          await up.closeWrite();
-        } catch { /* gone */ }
+        clientGone(id);
+        // The client's end closed: close ours too (not a half-close). Deno.serve treats a
+        // closed connection as the client leaving (request.signal, 499 `aborted`), as it
+        // would without the front; a half-close would leave the request running for nobody.
+        safeClose(up);
       })();
       const fromServer = (async () => {
         const buf = new Uint8Array(64 * 1024);
@@ -222,6 +237,7 @@ export class TcpFront {
         log("warn", "connection relay failed", { error: (err as Error).message });
       }
     } finally {
+      clientGone(id);
       clearTimeout(timer);
       safeClose(client);
       if (upstream) safeClose(upstream);
