@@ -1,6 +1,7 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests) and Chromium (the browser test). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), wrk and prlimit (load and
+ * connection tests). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -19,6 +20,10 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
+/** The overload and SIGTERM tests drive the server with wrk (`wrk --version` exits 1). */
+export const WRK_PACKAGES = ["wrk"];
+/** The connection test lowers the server's open-files limit with prlimit. */
+export const PRLIMIT_PACKAGES = ["util-linux"];
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -36,6 +41,8 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
+  if (!ok("prlimit", ["--version"])) missing.push(...PRLIMIT_PACKAGES);
   return missing;
 }
 
