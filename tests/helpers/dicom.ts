@@ -19,6 +19,7 @@ export const TS = {
   jpegBaseline: "1.2.840.10008.1.2.4.50",
   jpeg2000: "1.2.840.10008.1.2.4.91",
   rle: "1.2.840.10008.1.2.5",
+  mpeg2: "1.2.840.10008.1.2.4.100",
 } as const;
 
 /** Secondary Capture Image Storage. */
