@@ -286,7 +286,7 @@ export async function compressedTwins(
   add("dcmcjpeg +el", T.jpegLossless, true, await dcmtk(src, "dcmcjpeg", ["+el"]));
   add("dcmcjpeg +e1", T.jpegLosslessSv1, true, await dcmtk(src, "dcmcjpeg", ["+e1"]));
   add("dcmcjpls +el", T.jpegLs, true, await dcmtk(src, "dcmcjpls", ["+el"]));
-  add("dcmcjpls +en", T.jpegLsNear, false, await dcmtk(src, "dcmcjpls", ["+en"]));
+  add("dcmcjpls +en +md 1", T.jpegLsNear, false, await dcmtk(src, "dcmcjpls", ["+en", "+md", "1"]));
   add("dcmcrle", T.rle, true, await dcmtk(src, "dcmcrle", []));
   const rct = colour ? { PhotometricInterpretation: "YBR_RCT", PlanarConfiguration: 0 } : {};
   const ict = colour ? { PhotometricInterpretation: "YBR_ICT", PlanarConfiguration: 0 } : {};
@@ -298,10 +298,10 @@ export async function compressedTwins(
     encapsulate(src, [await opjCompress(f)], T.j2kLossless, rct),
   );
   add(
-    "opj_compress -r 20 -I",
+    "opj_compress -r 5 -I",
     T.j2k,
     false,
-    encapsulate(src, [await opjCompress(f, { rate: 20, irreversible: true })], T.j2k, {
+    encapsulate(src, [await opjCompress(f, { rate: 5, irreversible: true })], T.j2k, {
       ...ict,
       ...lossyFlag,
     }),
