@@ -4,28 +4,24 @@
  * processes 14 and 14 SV1), CharLS (JPEG-LS), OpenJPEG (JPEG 2000) and OpenJPH (HTJ2K) —
  * the WebAssembly builds Cornerstone publishes — plus RLE ({@link decodeRle}).
  *
- * Each codec is imported the first time a frame needs it (start-up time and memory of a
- * server that never sees a compressed file are unchanged). Before any decoding, the
- * codestream's own header (JPEG SOF, J2K SIZ) must agree with the DICOM Rows, Columns and
- * Samples per Pixel that the pixel limit was checked against, so a codestream cannot make
- * the codec allocate more than the limit allows. A codec failure is a 400 `bad_dicom`; a
- * WebAssembly instance that failed is dropped and a fresh one made for the next frame.
+ * The codecs run in a worker (`dicom_codec_pool.ts`) under a time limit, started on the
+ * first compressed frame and each codec imported the first time a frame needs it, so
+ * start-up time and memory of a server that never sees a compressed file are unchanged.
+ * Before any decoding, the codestream's own header (JPEG SOF, J2K SIZ) must agree with
+ * the DICOM Rows, Columns and Samples per Pixel that the pixel limit was checked against,
+ * so a codestream cannot make a codec allocate more than the limit allows; JPEG-LS and
+ * lossless JPEG must end with their EOI marker (their decoders loop on truncated data).
+ * A codec failure is a 400 `bad_dicom`.
  *
  * @module
  */
 import { ApiError } from "../errors.ts";
+import { CODEC_LABELS, type FrameGeometry } from "./dicom_codec_impl.ts";
+import { decodeInWorker } from "./dicom_codec_pool.ts";
 import { decodeRle } from "./dicom_rle.ts";
 import type { FrameCodec } from "./dicom_transfer_syntax.ts";
 
-/** What the DICOM header says a frame holds. */
-export interface FrameGeometry {
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  signed: boolean;
-}
+export type { FrameGeometry } from "./dicom_codec_impl.ts";
 
 /** A decoded frame: interleaved sample values. */
 export interface CodecFrame {
@@ -34,70 +30,7 @@ export interface CodecFrame {
   rgb: boolean;
 }
 
-/** The Emscripten/embind decoder object the Cornerstone codecs share. */
-interface WasmDecoder {
-  getEncodedBuffer(length: number): Uint8Array;
-  getDecodedBuffer(): Uint8Array;
-  readHeader?(): void;
-  decode(): void;
-  getFrameInfo(): {
-    width: number;
-    height: number;
-    bitsPerSample: number;
-    componentCount: number;
-    isSigned: boolean;
-  };
-  getInterleaveMode?(): number;
-  delete(): void;
-}
-type WasmModule = Record<string, new () => WasmDecoder>;
-
-const WASM_CODECS = {
-  "jpeg-baseline": {
-    load: () => import("@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs"),
-    decoder: "JPEGDecoder",
-  },
-  "jpeg-ls": {
-    load: () => import("@cornerstonejs/codec-charls/decodewasmjs"),
-    decoder: "JpegLSDecoder",
-  },
-  "jpeg2000": {
-    load: () => import("@cornerstonejs/codec-openjpeg/decodewasmjs"),
-    decoder: "J2KDecoder",
-  },
-  "htj2k": { load: () => import("@cornerstonejs/codec-openjph/wasmjs"), decoder: "HTJ2KDecoder" },
-} as const;
-type WasmCodec = keyof typeof WASM_CODECS;
-
-const modules = new Map<WasmCodec, Promise<WasmModule>>();
-
-function wasmModule(codec: WasmCodec): Promise<WasmModule> {
-  let m = modules.get(codec);
-  if (!m) {
-    m = WASM_CODECS[codec].load().then((mod) => {
-      const factory = (mod as { default: (o: object) => Promise<WasmModule> }).default;
-      // OpenJPEG prints progress on stdout: keep it out of the server log
-      return factory({ print: () => {}, printErr: () => {} });
-    });
-    m.catch(() => modules.delete(codec));
-    modules.set(codec, m);
-  }
-  return m;
-}
-
-/** The codecs loaded so far (for tests of lazy loading). */
-export function loadedCodecs(): string[] {
-  return [...modules.keys()];
-}
-
-const CODEC_NAMES: Record<FrameCodec, string> = {
-  "jpeg-baseline": "JPEG",
-  "jpeg-lossless": "JPEG Lossless",
-  "jpeg-ls": "JPEG-LS",
-  "jpeg2000": "JPEG 2000",
-  "htj2k": "HTJ2K",
-  "rle": "RLE",
-};
+const CODEC_NAMES = CODEC_LABELS;
 
 /** A frame header read from a codestream. */
 interface StreamHeader {
@@ -186,88 +119,11 @@ function checkHeader(codec: FrameCodec, h: StreamHeader | undefined, g: FrameGeo
   }
 }
 
-function typed(bytes: Uint8Array, bits: number, signed: boolean): CodecFrame["samples"] {
-  if (bits <= 8) return bytes;
-  const copy = bytes.slice().buffer;
-  return signed ? new Int16Array(copy) : new Uint16Array(copy);
-}
-
-async function decodeWasm(codec: WasmCodec, frame: Uint8Array, g: FrameGeometry) {
-  const mod = await wasmModule(codec);
-  const Decoder = mod[WASM_CODECS[codec].decoder];
-  let decoder: WasmDecoder | undefined;
-  try {
-    decoder = new Decoder();
-    decoder.getEncodedBuffer(frame.length).set(frame);
-    decoder.decode();
-    const info = decoder.getFrameInfo();
-    if (
-      info.width !== g.columns || info.height !== g.rows ||
-      info.componentCount !== g.samplesPerPixel
-    ) {
-      throw new ApiError(
-        "bad_dicom",
-        `the ${
-          CODEC_NAMES[codec]
-        } frame decoded to ${info.width}×${info.height}×${info.componentCount}; the DICOM header says ${g.columns}×${g.rows}×${g.samplesPerPixel}`,
-      );
-    }
-    const bytesPer = info.bitsPerSample <= 8 ? 1 : 2;
-    const decoded = decoder.getDecodedBuffer();
-    const n = g.rows * g.columns * g.samplesPerPixel;
-    if (decoded.length < n * bytesPer) {
-      throw new ApiError("bad_dicom", `the ${CODEC_NAMES[codec]} frame decoded short`);
-    }
-    let samples = typed(decoded.slice(0, n * bytesPer), info.bitsPerSample, info.isSigned);
-    // CharLS returns colour planes one after another when the stream is not interleaved
-    if (codec === "jpeg-ls" && g.samplesPerPixel === 3 && decoder.getInterleaveMode?.() === 0) {
-      samples = interleave(samples, g.rows * g.columns);
-    }
-    return samples;
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    modules.delete(codec); // a trapped instance may be corrupt: start afresh next time
-    const why = err instanceof Error ? err.message : typeof err === "string" ? err : "codec error";
-    throw new ApiError(
-      "bad_dicom",
-      `the ${CODEC_NAMES[codec]} frame does not decode: ${why.slice(0, 160)}`,
-    );
-  } finally {
-    try {
-      decoder?.delete();
-    } catch { /* the instance is already gone */ }
-  }
-}
-
-/** RRR…GGG…BBB… → RGBRGB… */
-export function interleave<T extends CodecFrame["samples"]>(planar: T, pixels: number): T {
-  const out = new (planar.constructor as new (n: number) => T)(planar.length);
-  for (let i = 0; i < pixels; i++) {
-    out[3 * i] = planar[i];
-    out[3 * i + 1] = planar[pixels + i];
-    out[3 * i + 2] = planar[2 * pixels + i];
-  }
-  return out;
-}
-
-async function decodeJpegLossless(frame: Uint8Array, g: FrameGeometry) {
-  const { Decoder } = await import("jpeg-lossless-decoder-js");
-  try {
-    const copy = frame.slice().buffer;
-    const out = new Decoder().decode(copy, 0, copy.byteLength, g.bitsAllocated <= 8 ? 1 : 2);
-    const n = g.rows * g.columns * g.samplesPerPixel;
-    const samples = g.bitsAllocated <= 8
-      ? new Uint8Array(out.buffer, out.byteOffset, n)
-      : new Uint16Array(out.buffer, out.byteOffset, n);
-    return samples;
-  } catch (err) {
-    throw new ApiError(
-      "bad_dicom",
-      `the JPEG Lossless frame does not decode: ${
-        String((err as Error)?.message ?? err).slice(0, 160)
-      }`,
-    );
-  }
+/** Whether a JPEG-family stream ends with EOI (FFD9), allowing DICOM's padding byte. */
+function endsWithEoi(b: Uint8Array): boolean {
+  const n = b.length;
+  return (n >= 2 && b[n - 2] === 0xff && b[n - 1] === 0xd9) ||
+    (n >= 3 && b[n - 3] === 0xff && b[n - 2] === 0xd9 && b[n - 1] === 0);
 }
 
 function littleEndian(bytes: Uint8Array, bytesPer: number, signed: boolean): CodecFrame["samples"] {
@@ -302,10 +158,15 @@ export async function decodeFrame(
     checkHeader(codec, j2kHeader(frame), g);
     // YBR_RCT/YBR_ICT: the inverse component transform is in the codestream and the codec
     // applies it; the photometric interpretation says so, not this flag
-    return { samples: await decodeWasm(codec, frame, g), rgb: false };
+    return { samples: await decodeInWorker(codec, frame, g), rgb: false };
   }
   checkHeader(codec, jpegFrameHeader(frame), g);
-  if (codec === "jpeg-lossless") return { samples: await decodeJpegLossless(frame, g), rgb: false };
-  const samples = await decodeWasm(codec, frame, g);
+  if ((codec === "jpeg-ls" || codec === "jpeg-lossless") && !endsWithEoi(frame)) {
+    throw new ApiError(
+      "bad_dicom",
+      `the ${CODEC_NAMES[codec]} frame is truncated (no end-of-image marker)`,
+    );
+  }
+  const samples = await decodeInWorker(codec, frame, g);
   return { samples, rgb: codec === "jpeg-baseline" && g.samplesPerPixel === 3 };
 }
