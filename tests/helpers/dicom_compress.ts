@@ -101,8 +101,8 @@ export function encapsulate(
 ): Bytes {
   const { dataset, meta } = naturalize(src);
   delete dataset.PixelData;
-  Object.assign(dataset, overrides);
   if (frames.length > 1) dataset.NumberOfFrames = String(frames.length);
+  Object.assign(dataset, overrides);
   const dict = new DicomDict(
     DicomMetaDictionary.denaturalizeDataset({ ...meta, TransferSyntaxUID: "1.2.840.10008.1.2.1" }),
   );
