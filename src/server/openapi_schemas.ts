@@ -122,6 +122,10 @@ export const ModelListSchema = z.object({
     trained: z.boolean().openapi({
       description: "false for untrained placeholders whose masks mean nothing",
     }),
+    modalities: z.array(z.string()).nullable().openapi({
+      description:
+        "DICOM Modality codes the model is for (DICOM of other modalities is refused); null: any",
+    }),
     default: z.boolean(),
     latest_version: z.string(),
     versions: z.array(z.string()),
