@@ -5,6 +5,7 @@
  * the decoded-size limit.
  */
 import assert from "node:assert/strict";
+import { ApiError } from "../../../src/errors.ts";
 import { decodeDicom } from "../../../src/imaging/decode_dicom.ts";
 import type { DecodedImage } from "../../../src/imaging/image.ts";
 import { makeDicom, pngAsDicom } from "../../helpers/dicom.ts";
@@ -301,4 +302,21 @@ Deno.test("a Basic Offset Table that does not fit (one entry too many, offsets o
     const want = await decodeDicom(src, { ...LIMITS, frame });
     assert.equal(meanAbsDiff(got, want), 0, `frame ${frame}`);
   }
+});
+
+Deno.test("12-bit JPEG Extended (process 4) is 415, naming why", async () => {
+  const src = makeDicom({
+    rows: 48,
+    columns: 64,
+    pixels: Array.from({ length: 64 * 48 }, (_, i) => (i * 3) % 4096),
+    bitsAllocated: 16,
+    bitsStored: 12,
+  });
+  const twelve = await dcmtk(src, "dcmcjpeg", ["+ee"]);
+  await assert.rejects(decodeDicom(twelve, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "unsupported_transfer_syntax");
+    assert.match(err.message, /12-bit JPEG Extended \(process 4\) is not supported/);
+    return true;
+  });
 });
