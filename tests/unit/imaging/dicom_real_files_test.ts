@@ -50,7 +50,7 @@ Deno.test("real-world files: every frame decodes as dcmtk decompresses it; their
     const twin = first.dicom!.transferSyntax.startsWith("1.2.840.10008.1.2.4.")
       ? await dcmtk(bytes, "dcmdjpeg", [])
       : undefined;
-    for (const frame of [1, frames]) {
+    for (const frame of new Set([1, frames])) {
       const got = frame === 1 ? first : await decodeDicom(bytes, { ...LIMITS, frame });
       if (!twin) continue;
       const want = await decodeDicom(twin, { ...LIMITS, frame });
