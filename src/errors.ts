@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   invalid_tensor: 422,
   unsupported_image: 422,
   model_load_failed: 422,
+  modality_mismatch: 422,
   /** the client closed the connection before the answer (nginx's 499; nobody receives it) */
   aborted: 499,
   internal: 500,

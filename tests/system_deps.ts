@@ -1,7 +1,8 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests), Chromium (the browser test), wrk and prlimit (load and
- * connection tests). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), the DICOM tools the DICOM
+ * tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG, dicom3tools,
+ * pydicom), and wrk and prlimit (load and connection tests). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -24,6 +25,11 @@ export const SYSTEMD_PACKAGES = ["systemd"];
 export const WRK_PACKAGES = ["wrk"];
 /** The connection test lowers the server's open-files limit with prlimit. */
 export const PRLIMIT_PACKAGES = ["util-linux"];
+/**
+ * DICOM fixtures and checks: dcmtk (`dcmcjpeg`, `dcmcjpls`, `dcmcrle`, `dcmdump`),
+ * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
+ */
+export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -43,6 +49,10 @@ export function missingPackages(): string[] {
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
   if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
   if (!ok("prlimit", ["--version"])) missing.push(...PRLIMIT_PACKAGES);
+  const dicomTools =
+    ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
+    ok("/usr/bin/python3", ["-c", "import pydicom"]);
+  if (!dicomTools) missing.push(...DICOM_PACKAGES);
   return missing;
 }
 

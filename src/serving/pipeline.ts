@@ -52,6 +52,8 @@ export interface Upload {
 /** Per-request options. */
 export interface SegmentOptions {
   format: SegmentFormat;
+  /** checks on the raw upload before decoding (e.g. the DICOM modality guard); throws to refuse */
+  checkUpload?: (upload: Upload) => void;
   window?: [number, number];
   frame?: number;
   postprocess?: "card" | "none";
@@ -116,6 +118,7 @@ export class SegmentPipeline {
     try {
       const t0 = performance.now();
       const upload = await readBody(read, signal);
+      options.checkUpload?.(upload);
       const t1 = performance.now();
       const keepUpload = options.format === "dicom-seg";
       const prepared = await this.pool.prepare({

@@ -26,6 +26,7 @@ import {
   type SegmentQuery,
   SegmentQuerySchema,
 } from "../openapi_schemas.ts";
+import { guardModality } from "../modality_guard.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "../server_info.ts";
@@ -49,6 +50,8 @@ export function segmentJson(out: SegmentOutcome) {
     engine: runtime.engine,
     precision: runtime.precision,
     ...result.summary,
+    model_modalities: model.card.modalities ?? null,
+    modality: out.image.dicom ? out.image.dicom.modality : null,
     timings,
   };
 }
@@ -62,6 +65,7 @@ const ERRORS: ErrorCode[] = [
   "unsupported_media_type",
   "unsupported_transfer_syntax",
   "unsupported_image",
+  "modality_mismatch",
   "model_not_ready",
   "queue_full",
   "timeout",
@@ -144,6 +148,11 @@ export function v1SegmentRoutes(
     const admission = await pipeline.admit(name, version, query.precision, signal);
     const out = await pipeline.run(admission, () => readImage(c), {
       format,
+      // the modality guard runs on the upload, before any codec does
+      checkUpload: query.modality_check === "off"
+        ? undefined
+        : (upload) =>
+          guardModality(admission.model, upload.bytes, upload.mediaType ?? "", config.maxPixels),
       window,
       frame: query.frame,
       postprocess: query.postprocess,
@@ -172,6 +181,8 @@ export function v1SegmentRoutes(
         trained: model.card.trained,
         softwareVersion: SERVER_INFO.version,
         sourceFrame: query.frame,
+        segment: model.card.segment,
+        algorithm: model.card.algorithm,
       });
       return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
         ...headers,
