@@ -74,11 +74,13 @@ export class Delivery {
         sopClassUid: SEG_SOP_CLASS,
         sopInstanceUid: k.segUid,
       })));
+      const t0 = performance.now();
       try {
         results = await this.sender.send(segs);
       } catch (err) {
         results = batch.map(() => ({ status: "retry", reason: (err as Error).message }));
       }
+      const sendMs = Math.round((performance.now() - t0) * 100) / 100;
       let retry = false;
       for (const [i, k] of batch.entries()) {
         const r = results[i];
@@ -93,6 +95,8 @@ export class Delivery {
             destination: name,
             target: this.sender.target,
             latency_ms: latency,
+            send_ms: sendMs,
+            batch: batch.length,
           });
         } else if (r.status === "rejected") {
           await this.store.rejected(name, k);

@@ -329,6 +329,7 @@ export function startDimseListener(
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
+    socket.setNoDelay(true);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {/* reported through the Scp's networkError */});
     const scp = new NodeScp(socket, {

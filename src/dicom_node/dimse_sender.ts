@@ -8,6 +8,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { Socket } from "node:net";
 import dcmjs from "dcmjs";
 import dimse from "dcmjs-dimse";
 import type { DimseDestination } from "./config.ts";
@@ -17,6 +18,7 @@ const { Client, Dataset } = dimse;
 const { CStoreRequest } = dimse.requests;
 const { PresentationContextResult, TransferSyntax } = dimse.constants;
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+dimse.log.setLevel("silent");
 
 /** The end of the File Meta Information of a Part 10 file (where the data set starts). */
 function datasetOffset(p10: Uint8Array): number {
@@ -66,6 +68,20 @@ function classify(status: number): SendResult {
   return { status: "rejected", reason: `C-STORE status ${hex}` };
 }
 
+/**
+ * Turns Nagle's algorithm off on the client's socket. dcmjs-dimse writes a C-STORE as a
+ * command PDU and then data PDUs; with Nagle on, the data waits for the peer's delayed
+ * ACK of the command (~40 ms per SEG on Linux). The library does not expose its socket,
+ * so this reaches for its `network.socket` field and does nothing when it is not there.
+ */
+function noDelay(client: object): void {
+  const network: unknown = Reflect.get(client, "network");
+  const socket: unknown = network && typeof network === "object"
+    ? Reflect.get(network, "socket")
+    : undefined;
+  if (socket instanceof Socket) socket.setNoDelay(true);
+}
+
 /** Sends SEGs with C-STORE. */
 export class DimseSender implements SegSender {
   readonly name = "dimse";
@@ -93,6 +109,8 @@ export class DimseSender implements SegSender {
         const request = new CStoreRequest(new WrittenDataset(seg.bytes, seg));
         request.on("response", (response: { getStatus(): number }) => {
           results[i] = classify(response.getStatus());
+          // every SEG answered: done (the release goes on without holding the outbox)
+          if (results.every((r) => r !== undefined)) finish();
         });
         client.addRequest(request);
       });
@@ -148,6 +166,7 @@ export class DimseSender implements SegSender {
             pduTimeout: this.timeoutMs,
           },
         );
+        noDelay(client);
       } catch (err) {
         failure = err as Error;
         finish();

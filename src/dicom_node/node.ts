@@ -165,6 +165,7 @@ export class DicomNode {
       return { kind: "not_routed", outcome };
     }
     const seg = outcome.seg;
+    const t0 = performance.now();
     await this.store.put(seg.bytes, seg.sopInstanceUid, facts.sopInstanceUid, receivedMs);
     for (const d of this.deliveries) d.wake();
     this.metrics.segmented.inc({ via: ctx.via, model: outcome.model.name });
@@ -178,6 +179,7 @@ export class DicomNode {
       version: outcome.model.version,
       seg_uid: seg.sopInstanceUid,
       ms: outcome.ms,
+      store_ms: Math.round((performance.now() - t0) * 100) / 100,
     });
     return { kind: "segmented", outcome, seg };
   }

@@ -63,6 +63,9 @@ export class Orthanc {
     }
     this.#child = new Deno.Command("Orthanc", {
       args: [join(this.#dir, "orthanc.json")],
+      // DCMTK (Orthanc's DICOM layer) leaves Nagle's algorithm on unless told: each
+      // response would wait ~40 ms for a delayed ACK (see README "Connect it to your PACS")
+      env: { TCP_NODELAY: "1" },
       stdout: "null",
       stderr: "null",
       stdin: "null",
