@@ -33,7 +33,7 @@ import { readEntry } from "./src/models/repository.ts";
 import { DicomNode } from "./src/dicom_node/node.ts";
 import { loadDicomNodeConfig } from "./src/dicom_node/config.ts";
 import { buildApp } from "./src/server/app.ts";
-import { SERVER_INFO } from "./src/server/routes/v2_inference.ts";
+import { SERVER_INFO } from "./src/server/server_info.ts";
 import { log } from "./src/server/log.ts";
 
 export { loadConfig, type ServerConfig } from "./src/config.ts";

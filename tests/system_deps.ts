@@ -1,6 +1,6 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests) and Chromium (the browser test). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), Orthanc and dcmtk (the DICOM node). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -19,6 +19,18 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
+/** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb) and dcmtk as the modality. */
+export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
+
+function hasOrthancDicomweb(): boolean {
+  try {
+    return [...Deno.readDirSync("/usr/share/orthanc/plugins")].some((e) =>
+      e.name.startsWith("libOrthancDicomWeb.so")
+    );
+  } catch {
+    return false;
+  }
+}
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -36,6 +48,9 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
+    missing.push(...DICOM_NODE_PACKAGES);
+  }
   return missing;
 }
 

@@ -7,7 +7,8 @@
  */
 import dcmjs from "dcmjs";
 import { join } from "node:path";
-import { pngAsDicom, testUid } from "./dicom.ts";
+import { decode as decodePng } from "fast-png";
+import { makeDicom, pngAsDicom, testUid } from "./dicom.ts";
 
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
 
@@ -41,6 +42,36 @@ export async function sampleInstance(
     },
   });
   return { bytes, sopInstanceUid };
+}
+
+/** Ultrasound Multi-frame Image Storage. */
+export const US_MULTIFRAME_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.3.1";
+
+/** A multi-frame US instance: the grey samples as frames (cropped to the smallest). */
+export async function multiFrameUs(): Promise<
+  { bytes: Uint8Array; sopInstanceUid: string; frames: number }
+> {
+  const pngs = await Promise.all(HC18_SAMPLES.map(async (u) => decodePng(await Deno.readFile(u))));
+  const w = Math.min(...pngs.map((p) => p.width)), h = Math.min(...pngs.map((p) => p.height));
+  const pixels: number[] = [];
+  for (const p of pngs) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) pixels.push(Number(p.data[(y * p.width + x) * p.channels]));
+    }
+  }
+  const sopInstanceUid = testUid();
+  const bytes = makeDicom({
+    rows: h,
+    columns: w,
+    frames: pngs.length,
+    pixels,
+    attributes: {
+      SOPClassUID: US_MULTIFRAME_SOP_CLASS,
+      SOPInstanceUID: sopInstanceUid,
+      Modality: "US",
+    },
+  });
+  return { bytes, sopInstanceUid, frames: pngs.length };
 }
 
 /** Writes `count` US instances (one study, one series) into `dir`; returns their paths and UIDs. */

@@ -1,5 +1,5 @@
 /**
- * A real Orthanc (Debian `orthanc` + `orthanc-dicomweb`) for tests: its own temporary
+ * A real Orthanc (Debian `orthanc` + `orthanc-dicomweb`) for tests and the bench: its own temporary
  * configuration and storage, loopback HTTP and DICOM ports, its own process; `stop()` and
  * dispose always end it. `start()` after `stop()` brings it back on the same ports and
  * storage (a PACS that was down for a while).
@@ -7,8 +7,13 @@
  * @module
  */
 import { join } from "node:path";
-import { freePort } from "./server_process.ts";
-import { waitUntil } from "./wait.ts";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
 
 /** Where Debian puts the DICOMweb plugin. */
 const PLUGIN_DIRS = ["/usr/share/orthanc/plugins", "/usr/lib/orthanc"];
@@ -70,16 +75,19 @@ export class Orthanc {
       stderr: "null",
       stdin: "null",
     }).spawn();
-    await waitUntil(
-      async () => {
+    const end = performance.now() + 30_000;
+    while (true) {
+      try {
         const res = await fetch(`${this.url}/system`);
         await res.body?.cancel();
-        return res.ok;
-      },
-      "Orthanc to answer",
-      30_000,
-      50,
-    );
+        if (res.ok) return;
+      } catch { /* not listening yet */ }
+      if (performance.now() > end) {
+        await this.stop();
+        throw new Error(`Orthanc did not answer on ${this.url} within 30 s`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Stops it (SIGTERM, then SIGKILL past 10 s); storage stays. */

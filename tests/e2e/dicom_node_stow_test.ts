@@ -19,7 +19,7 @@ import {
   US_SOP_CLASS,
 } from "../helpers/dicom_node.ts";
 import { testUid } from "../helpers/dicom.ts";
-import { Orthanc } from "../helpers/orthanc.ts";
+import { Orthanc } from "../../lib/orthanc.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 

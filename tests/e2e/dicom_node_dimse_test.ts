@@ -18,11 +18,12 @@ import {
   CT_SOP_CLASS,
   dcmtk,
   HC18_SAMPLES,
+  multiFrameUs,
   readSeg,
   sampleInstance,
   writeUsSeries,
 } from "../helpers/dicom_node.ts";
-import { Orthanc } from "../helpers/orthanc.ts";
+import { Orthanc } from "../../lib/orthanc.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
@@ -186,6 +187,50 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           }
           assert.ok(fg > 100, "the /v1 mask finds the head");
           assert.equal(diff, 0, "SEG mask = /v1 mask");
+        }
+      },
+    );
+
+    await t.step(
+      "a multi-frame US: one SEG, one frame per source frame, each equal to /v1's",
+      async () => {
+        const mf = await multiFrameUs();
+        const path = join(dir, "multiframe.dcm");
+        await Deno.writeFile(path, mf.bytes);
+        const out = await dcmtk("storescu", [
+          "-aet",
+          "MODALITY",
+          "-aec",
+          AET,
+          "127.0.0.1",
+          String(dimsePort),
+          path,
+        ]);
+        assert.equal(out.code, 0, out.text);
+        const seg = await waitUntil(
+          async () => {
+            for (const id of await orthanc.instancesOf("SEG")) {
+              const s = readSeg(await orthanc.bytes(`/instances/${id}/file`));
+              if (s.referencedInstances[0] === mf.sopInstanceUid) return s;
+            }
+          },
+          "the multi-frame SEG in Orthanc",
+          60_000,
+          200,
+        );
+        assert.equal(seg.frames.length, mf.frames);
+        for (let f = 1; f <= mf.frames; f++) {
+          const res = await fetch(`${base}/v1/models/hc18/segment?frame=${f}`, {
+            method: "POST",
+            headers: { "content-type": "application/dicom" },
+            body: mf.bytes as Uint8Array<ArrayBuffer>,
+          });
+          const png = decodePng(new Uint8Array(await res.arrayBuffer()));
+          let diff = 0;
+          for (let i = 0; i < png.width * png.height; i++) {
+            diff += (png.data[i] > 127 ? 1 : 0) ^ seg.frames[f - 1][i];
+          }
+          assert.equal(diff, 0, `frame ${f}: SEG mask = /v1 mask`);
         }
       },
     );
