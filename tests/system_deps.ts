@@ -1,6 +1,9 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests), Chromium (the browser test), Orthanc and dcmtk (the DICOM node). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), the DICOM tools the DICOM
+ * tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG, dicom3tools,
+ * pydicom), and Orthanc with its DICOMweb plugin (the DICOM node's PACS). On a Debian
+ * machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -19,7 +22,12 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
-/** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb) and dcmtk as the modality. */
+/**
+ * DICOM fixtures and checks: dcmtk (`dcmcjpeg`, `dcmcjpls`, `dcmcrle`, `dcmdump`),
+ * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
+ */
+export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
+/** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb); dcmtk (`echoscu`, `storescu`) as the modality. */
 export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
 
 function hasOrthancDicomweb(): boolean {
@@ -48,8 +56,12 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  const dicomTools =
+    ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
+    ok("/usr/bin/python3", ["-c", "import pydicom"]);
+  if (!dicomTools) missing.push(...DICOM_PACKAGES);
   if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
-    missing.push(...DICOM_NODE_PACKAGES);
+    missing.push(...DICOM_NODE_PACKAGES.filter((p) => !missing.includes(p)));
   }
   return missing;
 }

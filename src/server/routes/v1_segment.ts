@@ -18,6 +18,7 @@ import { decodeImage } from "../../imaging/decode.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import type { DecodedImage } from "../../imaging/image.ts";
+import { checkModality } from "../../models/card_dicom.ts";
 import type { ModelVersion, Precision } from "../../models/model_version.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
@@ -69,6 +70,8 @@ export function segmentJson(
     engine: result.runtime.engine,
     precision: result.runtime.precision,
     ...summarize(result.segmentation, image.pixelSpacingMm),
+    model_modalities: model.card.modalities ?? null,
+    modality: image.dicom ? image.dicom.modality : null,
     timings: { decode_ms: Math.round(decodeMs * 100) / 100, ...result.timings },
   };
 }
@@ -93,6 +96,7 @@ const ERRORS: ErrorCode[] = [
   "unsupported_media_type",
   "unsupported_transfer_syntax",
   "unsupported_image",
+  "modality_mismatch",
   "model_not_ready",
   "queue_full",
   "timeout",
@@ -177,6 +181,9 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
       frame: query.frame,
     });
     const decodeMs = performance.now() - t0;
+    if (query.modality_check !== "off") {
+      checkModality(model.name, model.card.modalities, image.dicom?.modality);
+    }
     if (format === "dicom-seg" && image.source !== "dicom") {
       throw new ApiError(
         "unsupported_image",
@@ -206,6 +213,8 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
         trained: model.card.trained,
         softwareVersion: SERVER_INFO.version,
         sourceFrame: query.frame,
+        segment: model.card.segment,
+        algorithm: model.card.algorithm,
       });
       return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
         ...headers,
