@@ -24,7 +24,7 @@ import { Buffer } from "node:buffer";
 import { Writable } from "node:stream";
 import dimse from "dcmjs-dimse";
 import { ApiError } from "../errors.ts";
-import { NATIVE_TRANSFER_SYNTAXES } from "../imaging/dicom_transfer_syntax.ts";
+import { ENCAPSULATED_CODECS, NATIVE_TRANSFER_SYNTAXES } from "../imaging/dicom_transfer_syntax.ts";
 import { log } from "../server/log.ts";
 import type { DicomNode } from "./node.ts";
 import { part10 } from "./part10.ts";
@@ -48,7 +48,11 @@ export const MAX_ASSOCIATIONS = 64;
 /** The largest PDU this node receives (advertised in negotiation; larger PDUs close the connection). */
 export const MAX_PDU = 65536;
 
-/** Transfer syntaxes in this node's order of preference, among those the server decodes. */
+/**
+ * Transfer syntaxes in this node's order of preference, among those the server decodes
+ * (src/imaging/dicom_transfer_syntax.ts): uncompressed first (no codec work), then the
+ * compressed ones, so an instance that only exists compressed is still taken as it is.
+ */
 export function acceptedTransferSyntaxes(): string[] {
   const preferred = [
     "1.2.840.10008.1.2.1",
@@ -56,7 +60,7 @@ export function acceptedTransferSyntaxes(): string[] {
     "1.2.840.10008.1.2.1.99",
     "1.2.840.10008.1.2.2",
   ];
-  const decodable = Object.keys(NATIVE_TRANSFER_SYNTAXES);
+  const decodable = [...Object.keys(NATIVE_TRANSFER_SYNTAXES), ...Object.keys(ENCAPSULATED_CODECS)];
   return [
     ...preferred.filter((t) => decodable.includes(t)),
     ...decodable.filter((t) => !preferred.includes(t)),

@@ -6,17 +6,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { ModelCard } from "../models/card.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 import type { ModelVersion } from "../models/model_version.ts";
 
-const Modalities = z.array(z.string()).optional();
-
-/** The modalities a card declares (upper-cased; empty when it declares none). */
+/** The modalities a card declares (upper-cased; empty when it declares none: such a model is routed to only by TINYUNET_DIMSE_ROUTES). */
 export function cardModalities(card: ModelCard): string[] {
-  const parsed = Modalities.safeParse(card["modalities"]);
-  return parsed.success ? (parsed.data ?? []).map((m) => m.trim().toUpperCase()) : [];
+  return (card.modalities ?? []).map((m) => m.trim().toUpperCase());
 }
 
 /** Where an instance goes, and why. */

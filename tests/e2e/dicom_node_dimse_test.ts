@@ -4,7 +4,9 @@
  * process (`main.ts`). Covers: C-ECHO; 100 single-frame US instances over one
  * association with Orthanc down for the first half — every one acknowledged, 100 SEGs in
  * Orthanc once it is back; the SEG references its source and its mask equals `/v1`'s for
- * the same file; a CT with no model is acknowledged and not segmented; the outbox
+ * the same file; a multi-frame US gives one SEG frame per source frame; JPEG-LS is
+ * negotiated and MPEG-2 refused in negotiation; a CT with no model (US routes to hc18 by
+ * its card) is acknowledged and not segmented; the outbox
  * survives a restart of the node while Orthanc is down; garbage PDUs, aborted
  * associations and 50 parallel associations leave the node serving.
  *
@@ -60,7 +62,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
   const env = {
     TINYUNET_DIMSE_PORT: String(dimsePort),
     TINYUNET_DIMSE_AET: AET,
-    TINYUNET_DIMSE_ROUTES: "US=hc18",
+    // no TINYUNET_DIMSE_ROUTES: US goes to hc18 because its card lists "modalities": ["US"]
     TINYUNET_DIMSE_DESTINATION: `${orthanc.aet}@127.0.0.1:${orthanc.dicomPort}`,
     TINYUNET_OUTBOX: outbox,
   };
@@ -232,6 +234,44 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           }
           assert.equal(diff, 0, `frame ${f}: SEG mask = /v1 mask`);
         }
+      },
+    );
+
+    await t.step(
+      "compressed syntaxes: JPEG-LS negotiated and segmented like /v1; MPEG-2 refused in negotiation",
+      async () => {
+        const jls = join(dir, "jls.dcm");
+        const made = await dcmtk("dcmcjpls", [series[1].path, jls]);
+        assert.equal(made.code, 0, made.text);
+        const out = await dcmtk("storescu", [
+          "-xt",
+          "-aet",
+          "MODALITY",
+          "-aec",
+          AET,
+          "127.0.0.1",
+          String(dimsePort),
+          jls,
+        ]);
+        assert.equal(out.code, 0, out.text);
+        const line = await proc.waitForLog(
+          (l) =>
+            l.msg === "dicom instance segmented" && l.transfer_syntax === "1.2.840.10008.1.2.4.80",
+          "the JPEG-LS instance segmented",
+        );
+        assert.equal(line.request_id, series[1].sopInstanceUid);
+        const refused = await dcmtk("storescu", [
+          "-xm",
+          "-aet",
+          "MODALITY",
+          "-aec",
+          AET,
+          "127.0.0.1",
+          String(dimsePort),
+          series[2].path,
+        ]);
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.text, /No Acceptable Presentation Contexts|No presentation context/i);
       },
     );
 

@@ -35,7 +35,7 @@ async function stow(
 Deno.test("DICOMweb: STOW-RS routes by the card's modalities, answers PS3.18 JSON, WADO-RS serves the SEG", async () => {
   const outbox = await Deno.makeTempDir({ prefix: "tinyunet-outbox-" });
   await using server = await fixtureServer(
-    [{ name: "head", net: { channels: 1 }, card: { modalities: ["us"] } }],
+    [{ name: "head", net: { channels: 1 }, card: { modalities: ["US"] } }],
     { dicomNode: loadDicomNodeConfig({ TINYUNET_OUTBOX: outbox }) },
   );
   try {
