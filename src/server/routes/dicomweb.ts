@@ -28,6 +28,7 @@ import { SEG_SOP_CLASS } from "../../outputs/dicom_seg.ts";
 import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
 import { binary } from "../openapi_schemas.ts";
 import type { AppContext } from "../context.ts";
+import { requestSignal } from "../request_signal.ts";
 
 const UID_PARAM = (name: string, description: string) =>
   z.string().regex(/^[0-9.]{1,64}$/, "a DICOM UID").openapi({
@@ -106,7 +107,7 @@ function retrieveUrl(base: string, study: string, series: string, instance: stri
   return `${base}/dicomweb/studies/${study}/series/${series}/instances/${instance}`;
 }
 
-async function stow(c: Context, node: DicomNode): Promise<Response> {
+async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Response> {
   const { type, params } = mediaParams(c.req.header("content-type") ?? "");
   if (type !== "multipart/related") {
     throw new ApiError(
@@ -127,6 +128,7 @@ async function stow(c: Context, node: DicomNode): Promise<Response> {
   const parts = parseMultipart(body, params.boundary ?? "");
   if (parts.length === 0) throw new ApiError("bad_request", "the multipart body has no parts");
   const base = new URL(c.req.url).origin;
+  const signal = requestSignal(c, timeoutMs);
   const referenced: Json[] = [];
   const failed: Json[] = [];
   let study: string | undefined;
@@ -141,7 +143,7 @@ async function stow(c: Context, node: DicomNode): Promise<Response> {
       result = await node.receive(part.bytes, {
         via: "stow",
         session: c.get("requestId"),
-      }, c.req.raw.signal);
+      }, signal);
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
       const reason = e && (e.status === 503 || e.status === 504)
@@ -222,7 +224,7 @@ export function dicomwebRoutes(ctx: AppContext): OpenAPIHono {
     if (!ctx.dicomNode) throw new ApiError("not_found", "this server runs no DICOM node");
     return ctx.dicomNode;
   };
-  addRoute(app, stowRoute, (c) => stow(c, node()));
+  addRoute(app, stowRoute, (c) => stow(c, node(), ctx.config.requestTimeoutMs));
   addRoute(app, wadoRoute, (c) => wado(c, node()));
   return app;
 }
