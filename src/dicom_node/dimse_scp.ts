@@ -11,8 +11,8 @@
  *   `TINYUNET_MAX_BODY_MB`; past it the association is aborted), framed as Part 10,
  *   segmented, and the SEG stored in the outbox **before** the response: Success then
  *   means the SEG is safe on disk (or the instance had no model: logged, Success too).
- *   Undecodable data → 0xC000 (cannot understand) with an Error Comment; a busy or
- *   timed-out model → 0xA700 (out of resources: the sender may retry).
+ *   Failures get the status of statuses.ts with an Error Comment: 0xC000 undecodable,
+ *   0xA700 busy or timed out (the sender may retry), 0x0110 a fault of this node.
  * - Garbage, unknown PDU types and oversized PDUs close the connection; timeouts
  *   (association 30 s, idle PDU 60 s) drop stalled peers. One log line per association
  *   (accepted/rejected, then closed with counts).
@@ -23,12 +23,12 @@ import { createServer, type Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import { Writable } from "node:stream";
 import dimse from "dcmjs-dimse";
-import { ApiError } from "../errors.ts";
 import { ENCAPSULATED_CODECS, NATIVE_TRANSFER_SYNTAXES } from "../imaging/dicom_transfer_syntax.ts";
 import { log } from "../server/log.ts";
 import type { DicomNode } from "./node.ts";
 import { part10 } from "./part10.ts";
 import { IMAGE_STORAGE, VERIFICATION } from "./sop_classes.ts";
+import { failureStatus, STATUS } from "./statuses.ts";
 
 const { Dataset, Implementation, Scp } = dimse;
 const { CEchoResponse, CStoreResponse } = dimse.responses;
@@ -302,7 +302,7 @@ export function startDimseListener(
       const sink = dataset ? this.datasets.get(dataset) : undefined;
       if (!dataset || !sink || sink.overflow) {
         this.failed++;
-        return { code: 0xa700, comment: "data set missing or over the size limit" };
+        return { code: STATUS.outOfResources, comment: "data set missing or over the size limit" };
       }
       const bytes = part10(
         sink.bytes(),
@@ -321,11 +321,7 @@ export function startDimseListener(
         return { code: Status.Success };
       } catch (err) {
         this.failed++;
-        const e = err instanceof ApiError ? err : undefined;
-        if (e && (e.status === 503 || e.status === 504 || e.code === "timeout")) {
-          return { code: 0xa700, comment: e.message };
-        }
-        return { code: 0xc000, comment: e ? e.message : "internal error" };
+        return failureStatus(err);
       }
     }
   }

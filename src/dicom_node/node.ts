@@ -166,7 +166,18 @@ export class DicomNode {
     }
     const seg = outcome.seg;
     const t0 = performance.now();
-    await this.store.put(seg.bytes, seg.sopInstanceUid, facts.sopInstanceUid, receivedMs);
+    try {
+      await this.store.put(seg.bytes, seg.sopInstanceUid, facts.sopInstanceUid, receivedMs);
+    } catch (err) {
+      this.metrics.failed.inc({ via: ctx.via, code: "outbox" });
+      log("error", "seg could not be stored in the outbox", {
+        request_id: facts.sopInstanceUid,
+        ...fields,
+        outbox: this.config.outboxDir,
+        error: (err as Error).message,
+      });
+      throw err;
+    }
     for (const d of this.deliveries) d.wake();
     this.metrics.segmented.inc({ via: ctx.via, model: outcome.model.name });
     log("info", "dicom instance segmented", {

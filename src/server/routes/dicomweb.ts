@@ -8,7 +8,7 @@
  *   Referenced SOP Sequence = the SEGs made (each with its Retrieve URL and a Source Image
  *   Sequence naming the instance it segments), Failed SOP Sequence = instances not
  *   segmented with a Failure Reason (0x0122: no model for the Modality; 0xC000: cannot be
- *   decoded; 0xA700: out of resources, try again). 200 all segmented, 202 some, 409 none.
+ *   decoded; 0xA700: out of resources, try again; 0x0110: a fault of this node). 200 all segmented, 202 some, 409 none.
  * - `GET /dicomweb/studies/{study}/series/{series}/instances/{instance}` (WADO-RS): a SEG
  *   this node made, while the store keeps it (the newest `TINYUNET_SEG_RETENTION`), as
  *   `multipart/related; type="application/dicom"` (or the bare file for
@@ -24,6 +24,7 @@ import { ApiError } from "../../errors.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { mediaParams, parseMultipart, writeMultipart } from "../../dicom_node/multipart.ts";
 import type { DicomNode, Received } from "../../dicom_node/node.ts";
+import { failureStatus, STATUS } from "../../dicom_node/statuses.ts";
 import { SEG_SOP_CLASS } from "../../outputs/dicom_seg.ts";
 import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
 import { binary } from "../openapi_schemas.ts";
@@ -100,9 +101,6 @@ const ui = (v: string) => ({ vr: "UI", Value: [v] });
 const us = (v: number) => ({ vr: "US", Value: [v] });
 const ur = (v: string) => ({ vr: "UR", Value: [v] });
 
-/** PS3.7 C.4.2 / PS3.18 failure reasons used here. */
-const FAILURE = { noModel: 0x0122, cannotUnderstand: 0xc000, outOfResources: 0xa700 } as const;
-
 function retrieveUrl(base: string, study: string, series: string, instance: string): string {
   return `${base}/dicomweb/studies/${study}/series/${series}/instances/${instance}`;
 }
@@ -135,7 +133,7 @@ async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Res
   for (const part of parts) {
     const partMedia = mediaParams(part.contentType || "application/dicom").type;
     if (partMedia !== "application/dicom") {
-      failed.push({ "00081197": us(FAILURE.cannotUnderstand) });
+      failed.push({ "00081197": us(STATUS.cannotUnderstand) });
       continue;
     }
     let result: Received;
@@ -145,11 +143,7 @@ async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Res
         session: c.get("requestId"),
       }, signal);
     } catch (err) {
-      const e = err instanceof ApiError ? err : undefined;
-      const reason = e && (e.status === 503 || e.status === 504)
-        ? FAILURE.outOfResources
-        : FAILURE.cannotUnderstand;
-      failed.push({ ...sourceRef(part.bytes), "00081197": us(reason) });
+      failed.push({ ...sourceRef(part.bytes), "00081197": us(failureStatus(err).code) });
       continue;
     }
     const facts = result.outcome.facts;
@@ -158,7 +152,7 @@ async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Res
       failed.push({
         "00081150": ui(facts.sopClassUid),
         "00081155": ui(facts.sopInstanceUid),
-        "00081197": us(FAILURE.noModel),
+        "00081197": us(STATUS.sopClassNotSupported),
       });
       continue;
     }

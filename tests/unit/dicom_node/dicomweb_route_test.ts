@@ -147,3 +147,51 @@ Deno.test("DICOMweb: bad requests get JSON 4xx; keys are required like the rest 
     await Deno.remove(outbox, { recursive: true });
   }
 });
+
+Deno.test("DICOMweb: 300 malformed STOW-RS bodies (seeded) never get a 5xx", async () => {
+  const outbox = await Deno.makeTempDir({ prefix: "tinyunet-outbox-" });
+  await using server = await fixtureServer([{
+    name: "head",
+    net: { channels: 1 },
+    card: { modalities: ["US"] },
+  }], {
+    dicomNode: loadDicomNodeConfig({ TINYUNET_OUTBOX: outbox }),
+  });
+  try {
+    const us = await sampleInstance(HC18_SAMPLES[0], US_SOP_CLASS, "US");
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const enc = new TextEncoder();
+    for (let i = 0; i < 300; i++) {
+      const boundary = ["b", "x".repeat(rand(250) + 1), "a b", ""][rand(4)];
+      const dicom = us.bytes.slice(0, rand(us.bytes.length + 1));
+      if (rand(3) === 0) dicom[rand(dicom.length || 1)] ^= 0xff;
+      const pieces = [
+        enc.encode(`--${boundary}\r\n`),
+        enc.encode(
+          rand(2) ? "Content-Type: application/dicom\r\n\r\n" : "Content-Type: text/plain\r\n",
+        ),
+        dicom,
+        enc.encode(rand(2) ? `\r\n--${boundary}--\r\n` : `\r\n--${boundary}`),
+      ].slice(0, 1 + rand(4));
+      const body = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+      let o = 0;
+      for (const p of pieces) (body.set(p, o), o += p.length);
+      const type = [
+        'multipart/related; type="application/dicom"; boundary=' + boundary,
+        "multipart/related",
+        "application/dicom",
+      ][rand(3)];
+      const res = await server.app.request("/dicomweb/studies", {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+      });
+      assert.ok(res.status < 500, `case ${i}: ${res.status}`);
+      const text = await res.text();
+      assert.doesNotThrow(() => JSON.parse(text), `case ${i}: JSON body`);
+    }
+  } finally {
+    await Deno.remove(outbox, { recursive: true });
+  }
+});
