@@ -37,6 +37,12 @@ export class Orthanc {
   #child?: Deno.ChildProcess;
   #dir = "";
 
+  /**
+   * @param extra configuration entries merged over the defaults (e.g. `DicomModalities`)
+   * @param lua a Lua script Orthanc runs (e.g. an `OnStoredInstance` that forwards)
+   */
+  constructor(readonly extra: Record<string, unknown> = {}, readonly lua?: string) {}
+
   get url(): string {
     return `http://127.0.0.1:${this.httpPort}`;
   }
@@ -63,8 +69,11 @@ export class Orthanc {
           StorageCompression: false,
           SaveJobs: false,
           ConcurrentJobs: 1,
+          ...(this.lua ? { LuaScripts: [join(this.#dir, "script.lua")] } : {}),
+          ...this.extra,
         }),
       );
+      if (this.lua) await Deno.writeTextFile(join(this.#dir, "script.lua"), this.lua);
     }
     this.#child = new Deno.Command("Orthanc", {
       args: [join(this.#dir, "orthanc.json")],

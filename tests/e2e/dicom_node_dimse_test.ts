@@ -8,7 +8,9 @@
  * negotiated and MPEG-2 refused in negotiation; a CT with no model (US routes to hc18 by
  * its card) is acknowledged and not segmented; the outbox
  * survives a restart of the node while Orthanc is down; garbage PDUs, aborted
- * associations and 50 parallel associations leave the node serving.
+ * associations and 50 parallel associations leave the node serving. And the README's
+ * Orthanc wiring (the node as an Orthanc modality, a Lua rule forwarding US): a US stored
+ * in Orthanc comes back with its SEG.
  *
  * @module
  */
@@ -411,6 +413,60 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           250,
         );
       },
+    );
+  } finally {
+    await proc[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("DICOM node wired into Orthanc as in the README: US stored in Orthanc comes back with its SEG", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tinyunet-forward-" });
+  const dimsePort = freePort();
+  // the README's Orthanc settings: the node as a modality, and a Lua rule that forwards US
+  await using orthanc = new Orthanc(
+    { DicomModalities: { tinyunet: [AET, "127.0.0.1", dimsePort] } },
+    `function OnStoredInstance(instanceId, tags, metadata, origin)
+       if tags["Modality"] == "US" then SendToModality(instanceId, "tinyunet") end
+     end`,
+  );
+  await orthanc.start();
+  const { proc, base } = startNode({
+    TINYUNET_DIMSE_PORT: String(dimsePort),
+    TINYUNET_DIMSE_CALLING_AETS: orthanc.aet,
+    TINYUNET_DIMSE_DESTINATION: `${orthanc.aet}@127.0.0.1:${orthanc.dicomPort}`,
+    TINYUNET_OUTBOX: join(dir, "outbox"),
+  });
+  try {
+    await waitReady(base);
+    await proc.waitForLog((l) => l.msg === "dimse listening", "the DIMSE listener");
+    const series = await writeUsSeries(dir, 3);
+    const out = await dcmtk("storescu", [
+      "-aet",
+      "US_ROOM1",
+      "-aec",
+      orthanc.aet,
+      "127.0.0.1",
+      String(orthanc.dicomPort),
+      ...series.map((s) => s.path),
+    ]);
+    assert.equal(out.code, 0, out.text);
+    const refs = await waitUntil(
+      async () => {
+        const found = new Set<string>();
+        for (const id of await orthanc.instancesOf("SEG")) {
+          found.add(readSeg(await orthanc.bytes(`/instances/${id}/file`)).referencedInstances[0]);
+        }
+        return series.every((s) => found.has(s.sopInstanceUid)) ? found : undefined;
+      },
+      "a SEG in Orthanc for each US instance",
+      60_000,
+      200,
+    );
+    assert.equal(refs.size, 3, "SEGs are not sent on again (no loop)");
+    assert.ok(
+      logged(proc, "dimse association accepted").every((l) => l.calling_aet === orthanc.aet),
+      "only Orthanc (TINYUNET_DIMSE_CALLING_AETS) associated",
     );
   } finally {
     await proc[Symbol.asyncDispose]();
