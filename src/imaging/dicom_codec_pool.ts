@@ -27,9 +27,9 @@ const IDLE_MS = 60_000;
 /** Starting the worker and loading a codec (module graph, WebAssembly compile). */
 const LOAD_TIMEOUT_MS = 60_000;
 
-/** The time a frame may take: 2 s plus 0.25 s per million samples. */
+/** The time a frame may take: 2 s plus 1 s per million samples (the JavaScript lossless JPEG decoder is the slowest). */
 export function decodeTimeoutMs(g: FrameGeometry): number {
-  return 2_000 + Math.ceil((g.rows * g.columns * g.samplesPerPixel) / 4_000);
+  return 2_000 + Math.ceil((g.rows * g.columns * g.samplesPerPixel) / 1_000);
 }
 
 let worker: Worker | undefined;

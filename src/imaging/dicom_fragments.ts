@@ -1,8 +1,8 @@
 /**
  * Encapsulated Pixel Data (PS3.5 A.4): the bytes of one compressed frame, found from the
- * Basic Offset Table when there is one, else from the fragments themselves (one fragment
- * per frame, or all fragments for a single frame, or a split at each fragment that starts
- * a new codestream). Every offset and length is checked against the file, so a corrupt
+ * Basic Offset Table when there is a usable one, else from the fragments themselves (one
+ * fragment per frame, or all fragments for a single frame, or a split at each fragment
+ * that starts a new codestream). Every offset and length is checked against the file, so a corrupt
  * table is a 400 `bad_dicom`, never a read past the end.
  *
  * dicom-parser finds the fragments; its `readEncapsulatedImageFrame` is not used because
@@ -100,30 +100,15 @@ export function encapsulatedFrame(
     }
     return concat(parts);
   };
+  // the Basic Offset Table, when it is usable; real files have tables with one entry too
+  // many or offsets that match no fragment, and then the fragments themselves decide
   const table = el.basicOffsetTable ?? [];
-  if (table.length > 0) {
-    if (table.length !== frames) {
-      throw new ApiError(
-        "bad_dicom",
-        `the Basic Offset Table lists ${table.length} frames; Number of Frames is ${frames}`,
-      );
-    }
+  if (table.length === frames) {
     const start = fragments.findIndex((f) => f.offset === table[frameIndex]);
-    if (start < 0) {
-      throw new ApiError(
-        "bad_dicom",
-        `the Basic Offset Table points frame ${frameIndex + 1} at offset ${
-          table[frameIndex]
-        }, where no fragment starts`,
-      );
-    }
     const next = frameIndex + 1 < frames
       ? fragments.findIndex((f) => f.offset === table[frameIndex + 1])
       : fragments.length;
-    if (next <= start) {
-      throw new ApiError("bad_dicom", "the Basic Offset Table is not in increasing order");
-    }
-    return pick(start, next);
+    if (start >= 0 && next > start) return pick(start, next);
   }
   if (frames === 1) return pick(0, fragments.length);
   if (fragments.length === frames) return pick(frameIndex, frameIndex + 1);

@@ -264,3 +264,41 @@ Deno.test("32-bit samples with rescale; the pixel limit is checked from the head
     /codestream is 64×48×1; the DICOM header says 64×40×1/,
   );
 });
+
+Deno.test("a Basic Offset Table that does not fit (one entry too many, offsets of no fragment) is ignored", async () => {
+  const w = 64, h = 48;
+  const samples = (k: number) => Array.from({ length: w * h }, (_, i) => (i + 40 * k) % 256);
+  const src = makeDicom({ rows: h, columns: w, pixels: [0, 1].flatMap(samples), frames: 2 });
+  const frames = await Promise.all(
+    [0, 1].map((k) =>
+      opjCompress({
+        width: w,
+        height: h,
+        components: 1,
+        bits: 8,
+        signed: false,
+        samples: samples(k),
+      })
+    ),
+  );
+  const file = encapsulate(src, [...frames, frames[1]], COMPRESSED_TS.j2kLossless, {
+    NumberOfFrames: "2",
+  });
+  // 3 table entries, 3 fragments, 2 frames: the fragments' codestream starts decide
+  await assert.rejects(
+    decodeDicom(file, { ...LIMITS, frame: 2 }),
+    /cannot tell the 2 frames apart/,
+  );
+  const two = encapsulate(src, frames, COMPRESSED_TS.j2kLossless);
+  const bytes = two.slice();
+  const at = bytes.findLastIndex((_, i) =>
+    bytes[i] === 0xfe && bytes[i + 1] === 0xff && bytes[i + 2] === 0x00 && bytes[i + 3] === 0xe0 &&
+    bytes[i + 4] === 8 && bytes[i + 5] === 0
+  );
+  new DataView(bytes.buffer).setUint32(at + 12, 12345, true); // second offset points nowhere
+  for (const frame of [1, 2]) {
+    const got = await decodeDicom(bytes, { ...LIMITS, frame });
+    const want = await decodeDicom(src, { ...LIMITS, frame });
+    assert.equal(meanAbsDiff(got, want), 0, `frame ${frame}`);
+  }
+});
