@@ -8,8 +8,8 @@
  */
 import { log } from "../server/log.ts";
 import type { DicomNodeMetrics } from "./metrics.ts";
-import type { SegStore } from "./seg_store.ts";
-import type { SegSender, SendResult } from "./sender.ts";
+import type { SegKey, SegStore } from "./seg_store.ts";
+import type { OutgoingSeg, SegSender, SendResult } from "./sender.ts";
 import { SEG_SOP_CLASS } from "../outputs/dicom_seg.ts";
 
 /** SEGs sent in one association / one STOW-RS request. */
@@ -61,71 +61,100 @@ export class Delivery {
 
   async #run(): Promise<void> {
     await this.store.open();
-    const name = this.sender.name;
     while (!this.#stopped) {
-      const batch = this.store.pending(name).slice(0, BATCH);
-      if (batch.length === 0) {
-        await this.#sleep();
-        continue;
-      }
-      let results: SendResult[];
-      const segs = await Promise.all(batch.map(async (k) => ({
-        bytes: await this.store.read(name, k),
-        sopClassUid: SEG_SOP_CLASS,
-        sopInstanceUid: k.segUid,
-      })));
-      const t0 = performance.now();
       try {
-        results = await this.sender.send(segs);
+        await this.#attempt();
       } catch (err) {
-        results = batch.map(() => ({ status: "retry", reason: (err as Error).message }));
+        // a fault of this node (disk): logged, and the loop goes on after a pause
+        log("error", "seg delivery loop failed; will retry", {
+          destination: this.sender.name,
+          error: (err as Error).message,
+        });
+        await this.#sleep(Math.max(250, this.retryMaxMs));
       }
-      const sendMs = Math.round((performance.now() - t0) * 100) / 100;
-      let retry = false;
-      for (const [i, k] of batch.entries()) {
-        const r = results[i];
-        if (r.status === "ok") {
-          await this.store.delivered(name, k);
-          this.metrics.sent.inc({ destination: name });
-          const latency = Date.now() - k.receivedMs;
-          this.metrics.delivery.observe({ destination: name }, latency / 1000);
-          log("info", "seg delivered", {
-            request_id: k.sourceUid,
-            seg_uid: k.segUid,
-            destination: name,
-            target: this.sender.target,
-            latency_ms: latency,
-            send_ms: sendMs,
-            batch: batch.length,
-          });
-        } else if (r.status === "rejected") {
-          await this.store.rejected(name, k);
-          this.metrics.sendFailures.inc({ destination: name, kind: "rejected" });
-          log("error", "seg refused by the destination; kept under failed/", {
-            request_id: k.sourceUid,
-            seg_uid: k.segUid,
-            destination: name,
-            reason: r.reason,
-          });
-        } else {
-          retry = true;
-          this.metrics.sendFailures.inc({ destination: name, kind: "retry" });
-        }
-      }
-      if (retry) {
-        this.#backoffMs = Math.min(this.retryMaxMs, Math.max(250, this.#backoffMs * 2));
-        const reason = results.find((r) => r.status === "retry");
-        log("warn", "seg delivery failed; will retry", {
+    }
+  }
+
+  /** Reads a queued SEG; a file gone from the queue folder is taken off the queue. */
+  async #read(k: SegKey): Promise<OutgoingSeg | undefined> {
+    try {
+      const bytes = await this.store.read(this.sender.name, k);
+      return { bytes, sopClassUid: SEG_SOP_CLASS, sopInstanceUid: k.segUid };
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      await this.store.delivered(this.sender.name, k);
+      log("error", "queued seg file is missing; taken off the queue", {
+        request_id: k.sourceUid,
+        seg_uid: k.segUid,
+        destination: this.sender.name,
+      });
+      return undefined;
+    }
+  }
+
+  async #attempt(): Promise<void> {
+    const name = this.sender.name;
+    const pending = this.store.pending(name).slice(0, BATCH);
+    if (pending.length === 0) {
+      await this.#sleep();
+      return;
+    }
+    const read = await Promise.all(pending.map((k) => this.#read(k)));
+    const batch = pending.filter((_, i) => read[i] !== undefined);
+    const segs = read.filter((s): s is OutgoingSeg => s !== undefined);
+    if (segs.length === 0) return;
+    let results: SendResult[];
+    const t0 = performance.now();
+    try {
+      results = await this.sender.send(segs);
+    } catch (err) {
+      results = batch.map(() => ({ status: "retry", reason: (err as Error).message }));
+    }
+    const sendMs = Math.round((performance.now() - t0) * 100) / 100;
+    let retry = false;
+    for (const [i, k] of batch.entries()) {
+      const r = results[i];
+      if (r.status === "ok") {
+        await this.store.delivered(name, k);
+        this.metrics.sent.inc({ destination: name });
+        const latency = Date.now() - k.receivedMs;
+        this.metrics.delivery.observe({ destination: name }, latency / 1000);
+        log("info", "seg delivered", {
+          request_id: k.sourceUid,
+          seg_uid: k.segUid,
           destination: name,
           target: this.sender.target,
-          waiting: this.store.pending(name).length,
-          retry_in_ms: this.#backoffMs,
-          reason: reason && reason.status === "retry" ? reason.reason : undefined,
+          latency_ms: latency,
+          send_ms: sendMs,
+          batch: batch.length,
         });
-        await this.#sleep(this.#backoffMs);
+      } else if (r.status === "rejected") {
+        await this.store.rejected(name, k);
+        this.metrics.sendFailures.inc({ destination: name, kind: "rejected" });
+        log("error", "seg refused by the destination; kept under failed/", {
+          request_id: k.sourceUid,
+          seg_uid: k.segUid,
+          destination: name,
+          reason: r.reason,
+        });
       } else {
-        this.#backoffMs = 0;
+        retry = true;
+        this.metrics.sendFailures.inc({ destination: name, kind: "retry" });
       }
+    }
+    if (retry) {
+      this.#backoffMs = Math.min(this.retryMaxMs, Math.max(250, this.#backoffMs * 2));
+      const reason = results.find((r) => r.status === "retry");
+      log("warn", "seg delivery failed; will retry", {
+        destination: name,
+        target: this.sender.target,
+        waiting: this.store.pending(name).length,
+        retry_in_ms: this.#backoffMs,
+        reason: reason && reason.status === "retry" ? reason.reason : undefined,
+      });
+      await this.#sleep(this.#backoffMs);
+    } else {
+      this.#backoffMs = 0;
     }
   }
 }

@@ -173,10 +173,20 @@ export function startDimseListener(
     }
 
     override associationRequested(association: Association): void {
+      if (this.counted) {
+        // a second A-ASSOCIATE-RQ on an open association is a protocol violation
+        this.tcp.destroy();
+        return;
+      }
       this.association = association;
       const calling = association.getCallingAeTitle().trim();
       const called = association.getCalledAeTitle().trim();
-      const reject = (result: number, reason: number, why: string) => {
+      const reject = (
+        result: number,
+        reason: number,
+        why: string,
+        source = RejectSource.ServiceUser,
+      ) => {
         metrics.associations.inc({ result: "rejected" });
         log("warn", "dimse association rejected", {
           association: this.id,
@@ -185,7 +195,7 @@ export function startDimseListener(
           called_aet: called,
           reason: why,
         });
-        this.sendAssociationReject(result, RejectSource.ServiceUser, reason);
+        this.sendAssociationReject(result, source, reason);
       };
       if (called !== config.aet) {
         return reject(
@@ -204,8 +214,10 @@ export function startDimseListener(
       if (open >= MAX_ASSOCIATIONS) {
         return reject(
           RejectResult.Transient,
-          RejectReason.LocalLimitExceeded ?? 2,
+          RejectReason.LocalLimitExceeded,
           `${MAX_ASSOCIATIONS} associations already open`,
+          // PS3.8 9.3.4: local-limit-exceeded is a reason of the presentation service provider
+          RejectSource.ServiceProviderPresentation,
         );
       }
       let accepted = 0;

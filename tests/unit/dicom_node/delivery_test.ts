@@ -56,3 +56,22 @@ Deno.test("delivery: retries while the destination is down, then delivers everyt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("delivery: a queued file that vanished is taken off the queue; the rest still go", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tinyunet-delivery-" });
+  const store = new SegStore(dir, ["dimse"], 100, 0);
+  const metrics = new DicomNodeMetrics(() => ({}));
+  const sender = new FlakySender(0);
+  const delivery = new Delivery(store, sender, metrics, 20);
+  try {
+    const gone = await store.put(new Uint8Array(4), "2.1", "5.5", Date.now());
+    await store.put(new Uint8Array(4), "2.2", "5.6", Date.now());
+    await Deno.remove(`${dir}/queue/dimse/${gone.key}.dcm`);
+    delivery.start();
+    await waitUntil(() => store.pending("dimse").length === 0, "the outbox to empty", 10_000);
+    assert.deepEqual(sender.received, ["2.2"]);
+  } finally {
+    await delivery.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
