@@ -10,7 +10,7 @@ import { log } from "../server/log.ts";
 import type { DicomNodeMetrics } from "./metrics.ts";
 import type { SegKey, SegStore } from "./seg_store.ts";
 import type { OutgoingSeg, SegSender, SendResult } from "./sender.ts";
-import { SEG_SOP_CLASS } from "../outputs/dicom_seg.ts";
+import { SEGMENTATION_STORAGE } from "./sop_classes.ts";
 
 /** SEGs sent in one association / one STOW-RS request. */
 export const BATCH = 50;
@@ -79,7 +79,7 @@ export class Delivery {
   async #read(k: SegKey): Promise<OutgoingSeg | undefined> {
     try {
       const bytes = await this.store.read(this.sender.name, k);
-      return { bytes, sopClassUid: SEG_SOP_CLASS, sopInstanceUid: k.segUid };
+      return { bytes, sopClassUid: SEGMENTATION_STORAGE, sopInstanceUid: k.segUid };
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       await this.store.delivered(this.sender.name, k);

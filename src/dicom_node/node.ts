@@ -12,12 +12,11 @@ import type { ModelRegistry } from "../models/registry.ts";
 import { log } from "../server/log.ts";
 import type { DicomNodeConfig } from "./config.ts";
 import { Delivery } from "./delivery.ts";
-import { DimseSender } from "./dimse_sender.ts";
 import { DicomNodeMetrics } from "./metrics.ts";
 import { SegStore } from "./seg_store.ts";
 import type { SegSender } from "./sender.ts";
-import { type InstanceOutcome, type MadeSeg, segmentInstance } from "./segment_instance.ts";
-import { StowSender } from "./stow_sender.ts";
+import type { InstanceOutcome, MadeSeg } from "./segment_instance.ts";
+import { dicomwebSender, dimseSender } from "./senders.ts";
 
 /** How an instance arrived. */
 export type Via = "dimse" | "stow";
@@ -72,8 +71,8 @@ export class DicomNode {
 
   constructor(readonly config: DicomNodeConfig, readonly options: DicomNodeOptions) {
     const senders: SegSender[] = [];
-    if (config.dimseDestination) senders.push(new DimseSender(config.dimseDestination, config.aet));
-    if (config.dicomwebDestination) senders.push(new StowSender(config.dicomwebDestination));
+    if (config.dimseDestination) senders.push(dimseSender(config.dimseDestination, config.aet));
+    if (config.dicomwebDestination) senders.push(dicomwebSender(config.dicomwebDestination));
     this.metrics = new DicomNodeMetrics(() =>
       Object.fromEntries(senders.map((s) => [s.name, this.store.pending(s.name).length]))
     );
@@ -133,6 +132,8 @@ export class DicomNode {
     const fields = { via: ctx.via, session: ctx.session, calling_aet: ctx.callingAet };
     let outcome: InstanceOutcome;
     try {
+      // the DICOM writer (dcmjs, ~25 MB resident) loads with the first instance, as for /v1
+      const { segmentInstance } = await import("./segment_instance.ts");
       outcome = await this.#limiter.run(() =>
         segmentInstance(bytes, {
           registry: this.options.registry,

@@ -6,6 +6,9 @@
  * @module
  */
 
+/** Segmentation Storage (what the node sends; the SEG writer's SOP class). */
+export const SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4";
+
 /** Verification (C-ECHO). */
 export const VERIFICATION = "1.2.840.10008.1.1";
 

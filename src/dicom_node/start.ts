@@ -10,7 +10,7 @@
 import type { ServerConfig } from "../config.ts";
 import type { TinyUnetServer } from "../../mod.ts";
 import { log } from "../server/log.ts";
-import { type DimseListener, startDimseListener } from "./dimse_scp.ts";
+import type { DimseListener } from "./dimse_scp.ts";
 
 /** The running parts, to stop on shutdown. */
 export interface RunningDicomNode {
@@ -30,6 +30,8 @@ export async function startDicomNode(
     await node.start();
     if (settings.dimsePort !== undefined) {
       await server.ready;
+      // dcmjs-dimse loads only when the listener is configured
+      const { startDimseListener } = await import("./dimse_scp.ts");
       listener = await startDimseListener(node, {
         port: settings.dimsePort,
         hostname: config.hostname,

@@ -25,7 +25,7 @@ import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { mediaParams, parseMultipart, writeMultipart } from "../../dicom_node/multipart.ts";
 import type { DicomNode, Received } from "../../dicom_node/node.ts";
 import { failureStatus, STATUS } from "../../dicom_node/statuses.ts";
-import { SEG_SOP_CLASS } from "../../outputs/dicom_seg.ts";
+import { SEGMENTATION_STORAGE } from "../../dicom_node/sop_classes.ts";
 import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
 import { binary } from "../openapi_schemas.ts";
 import type { AppContext } from "../context.ts";
@@ -158,7 +158,7 @@ async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Res
     }
     const seg = result.seg;
     referenced.push({
-      "00081150": ui(SEG_SOP_CLASS),
+      "00081150": ui(SEGMENTATION_STORAGE),
       "00081155": ui(seg.sopInstanceUid),
       "00081190": ur(
         retrieveUrl(base, seg.studyInstanceUid, seg.seriesInstanceUid, seg.sopInstanceUid),
