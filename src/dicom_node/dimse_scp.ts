@@ -305,6 +305,13 @@ export function startDimseListener(
         response.setStatus(status.code);
         if (status.comment) response.setErrorComment?.(status.comment.slice(0, 64));
         callback(response);
+      }).catch((err) => {
+        // the answer could not be sent (connection gone): never an unhandled rejection
+        log("warn", "dimse response not sent", {
+          association: this.id,
+          error: (err as Error).message,
+        });
+        this.tcp.destroy();
       });
     }
 

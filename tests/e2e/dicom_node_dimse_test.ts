@@ -464,6 +464,19 @@ Deno.test("DICOM node wired into Orthanc as in the README: US stored in Orthanc 
       200,
     );
     assert.equal(refs.size, 3, "SEGs are not sent on again (no loop)");
+    const stranger = await dcmtk("echoscu", [
+      "-aet",
+      "STRANGER",
+      "-aec",
+      AET,
+      "127.0.0.1",
+      String(dimsePort),
+    ]);
+    assert.notEqual(stranger.code, 0, "a calling AE title outside the allow-list is rejected");
+    assert.match(stranger.text, /Calling AE Title Not Recognized/i);
+    assert.ok(
+      logged(proc, "dimse association rejected").some((l) => l.calling_aet === "STRANGER"),
+    );
     assert.ok(
       logged(proc, "dimse association accepted").every((l) => l.calling_aet === orthanc.aet),
       "only Orthanc (TINYUNET_DIMSE_CALLING_AETS) associated",
