@@ -2,7 +2,8 @@
  * DICOM Part 10 decoding — the entry point other modules (the HTTP routes, the DIMSE and
  * DICOMweb node) call: {@link decodeDicom}`(bytes, {maxPixels, frame, window})` returns one
  * frame as a `DecodedImage` with `dicom` metadata (Modality, transfer syntax, frame count,
- * UIDs); {@link readDicomInfo} gives the same metadata without decoding pixels.
+ * UIDs); {@link decodeDicomFrames} yields every frame; {@link readDicomInfo} gives the
+ * metadata without decoding pixels.
  *
  * Pixel data: uncompressed (implicit/explicit VR little endian, explicit big endian,
  * deflated) or compressed (JPEG baseline/extended 8-bit, JPEG lossless, JPEG-LS, JPEG 2000,
@@ -233,7 +234,36 @@ export async function decodeDicom(
     maxInflatedBytes(options.maxPixels),
   );
   const pm = readPixelModule(ds, options.maxPixels);
-  const index = frameIndex(pm, options.frame);
+  return await decodeFrameOf(ds, transferSyntax, pm, frameIndex(pm, options.frame), options);
+}
+
+/**
+ * Decodes every frame of a DICOM Part 10 file, one after another (the file is parsed
+ * once; one decoded frame is held at a time unless the caller keeps them).
+ * @param options as for {@link decodeDicom}; `frame` is ignored
+ * @throws {ApiError} as {@link decodeDicom}, for the frame that fails
+ */
+export async function* decodeDicomFrames(
+  bytes: Uint8Array,
+  options: Omit<DecodeOptions, "frame">,
+): AsyncGenerator<DecodedImage> {
+  const { dataSet: ds, transferSyntax } = parseDicomFile(
+    bytes,
+    maxInflatedBytes(options.maxPixels),
+  );
+  const pm = readPixelModule(ds, options.maxPixels);
+  for (let index = 0; index < pm.frames; index++) {
+    yield await decodeFrameOf(ds, transferSyntax, pm, index, options);
+  }
+}
+
+async function decodeFrameOf(
+  ds: DicomDataSet,
+  transferSyntax: string,
+  pm: PixelModule,
+  index: number,
+  options: Omit<DecodeOptions, "frame">,
+): Promise<DecodedImage> {
   const { samples, codecRgb } = await frameValues(ds, pm, index, transferSyntax);
   const base = {
     width: pm.columns,

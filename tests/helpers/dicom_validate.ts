@@ -43,22 +43,30 @@ export function dcmdumpValue(bytes: Uint8Array, keyword: string): Promise<string
   });
 }
 
-/** Values read with pydicom (`str()` of each keyword; "" when absent). */
-export function pydicomValues(
-  bytes: Uint8Array,
+/** Values read with pydicom (`str()` of each keyword; "" when absent), for several files in one run. */
+export async function pydicomValues(
+  files: Uint8Array[],
   keywords: string[],
-): Promise<Record<string, string>> {
-  return withFile(bytes, async (path) => {
+): Promise<Record<string, string>[]> {
+  const dir = await Deno.makeTempDir({ prefix: "tinyunet-pydicom-" });
+  try {
+    const paths = await Promise.all(files.map(async (bytes, i) => {
+      const path = join(dir, `${i}.dcm`);
+      await Deno.writeFile(path, bytes);
+      return path;
+    }));
     const script = [
       "import json, sys, pydicom",
-      "ds = pydicom.dcmread(sys.argv[1])",
-      "print(json.dumps({k: str(ds.get(k, '')) for k in sys.argv[2:]}))",
+      "keys = sys.argv[1].split(',')",
+      "print(json.dumps([{k: str(pydicom.dcmread(p).get(k, '')) for k in keys} for p in sys.argv[2:]]))",
     ].join("\n");
-    const text = await output("/usr/bin/python3", ["-c", script, path, ...keywords]);
+    const text = await output("/usr/bin/python3", ["-c", script, keywords.join(","), ...paths]);
     try {
-      return JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
+      return JSON.parse(text.trim().split("\n").at(-1) ?? "[]");
     } catch {
       throw new Error(`pydicom failed: ${text}`);
     }
-  });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

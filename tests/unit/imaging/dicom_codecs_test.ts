@@ -5,7 +5,8 @@
  * the decoded-size limit.
  */
 import assert from "node:assert/strict";
-import { decodeDicom } from "../../../src/imaging/decode_dicom.ts";
+import { ApiError } from "../../../src/errors.ts";
+import { decodeDicom, decodeDicomFrames } from "../../../src/imaging/decode_dicom.ts";
 import type { DecodedImage } from "../../../src/imaging/image.ts";
 import { makeDicom, pngAsDicom } from "../../helpers/dicom.ts";
 import {
@@ -146,6 +147,12 @@ Deno.test("encapsulated multi-frame: with a Basic Offset Table, one fragment per
       assert.equal(got.dicom?.frames, 3);
     }
     await assert.rejects(decodeDicom(file, LIMITS), /3 frames/, name);
+    let k = 0;
+    for await (const got of decodeDicomFrames(file, LIMITS)) {
+      const want = await decodeDicom(src, { ...LIMITS, frame: ++k });
+      assert.equal(meanAbsDiff(got, want), 0, `${name}, decodeDicomFrames frame ${k}`);
+    }
+    assert.equal(k, 3);
   }
 });
 
@@ -301,4 +308,21 @@ Deno.test("a Basic Offset Table that does not fit (one entry too many, offsets o
     const want = await decodeDicom(src, { ...LIMITS, frame });
     assert.equal(meanAbsDiff(got, want), 0, `frame ${frame}`);
   }
+});
+
+Deno.test("12-bit JPEG Extended (process 4) is 415, naming why", async () => {
+  const src = makeDicom({
+    rows: 48,
+    columns: 64,
+    pixels: Array.from({ length: 64 * 48 }, (_, i) => (i * 3) % 4096),
+    bitsAllocated: 16,
+    bitsStored: 12,
+  });
+  const twelve = await dcmtk(src, "dcmcjpeg", ["+ee"]);
+  await assert.rejects(decodeDicom(twelve, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "unsupported_transfer_syntax");
+    assert.match(err.message, /12-bit JPEG Extended \(process 4\) is not supported/);
+    return true;
+  });
 });
