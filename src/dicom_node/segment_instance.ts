@@ -6,8 +6,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { decodeImage } from "../imaging/decode.ts";
-import { parseDicomFile } from "../imaging/dicom_parse.ts";
+import { decodeDicomFrames, maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
 import { readDicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
 import type { ModelRegistry } from "../models/registry.ts";
@@ -53,26 +52,21 @@ export interface SegmentDeps {
 /** All frames of one instance together may hold this many times `maxPixels` (masks are kept until the SEG is written). */
 export const MAX_FRAMES_PIXELS_FACTOR = 4;
 
-/** Inflate bound for deflated files, as the `/v1` route uses. */
-export function maxInflated(maxPixels: number): number {
-  return maxPixels * 6 + 16 * 1024 * 1024;
-}
-
 /**
  * Reads an instance's header (UIDs, Modality, frames).
  * @throws {ApiError} `bad_dicom` when unreadable or a UID is missing
  */
 export function readFacts(bytes: Uint8Array, maxPixels: number): InstanceFacts {
-  const { dataSet, transferSyntax } = parseDicomFile(bytes, maxInflated(maxPixels));
-  const source = readDicomSource(bytes, maxInflated(maxPixels));
+  const info = readDicomInfo(bytes, { maxPixels });
+  const source = readDicomSource(bytes, maxInflatedBytes(maxPixels));
   return {
     sopClassUid: source.sopClassUid,
     sopInstanceUid: source.sopInstanceUid,
     studyInstanceUid: source.studyInstanceUid,
     seriesInstanceUid: source.seriesInstanceUid,
-    modality: dataSet.string("x00080060")?.trim() || undefined,
-    frames: Math.max(1, source.frames),
-    transferSyntax,
+    modality: info.modality || undefined,
+    frames: Math.max(1, info.frames),
+    transferSyntax: info.transferSyntax,
   };
 }
 
@@ -89,7 +83,7 @@ export async function segmentInstance(
   const route = routeModality(facts.modality, deps.registry, deps.routes);
   if (!route.model) return { kind: "not_routed", facts, reason: route.reason };
   const model = route.model;
-  const source = readDicomSource(bytes, maxInflated(deps.maxPixels));
+  const source = readDicomSource(bytes, maxInflatedBytes(deps.maxPixels));
   if (source.rows * source.columns * facts.frames > MAX_FRAMES_PIXELS_FACTOR * deps.maxPixels) {
     throw new ApiError(
       "too_many_pixels",
@@ -97,11 +91,7 @@ export async function segmentInstance(
     );
   }
   const masks: Segmentation[] = [];
-  for (let frame = 1; frame <= facts.frames; frame++) {
-    const image = await decodeImage(bytes, "application/dicom", {
-      maxPixels: deps.maxPixels,
-      ...(facts.frames > 1 ? { frame } : {}),
-    });
+  for await (const image of decodeDicomFrames(bytes, { maxPixels: deps.maxPixels })) {
     const result = await segmentImage(model, image, { signal: deps.signal });
     masks.push(result.segmentation);
   }
@@ -112,7 +102,7 @@ export async function segmentInstance(
     trained: model.card.trained,
     softwareVersion: deps.softwareVersion,
   });
-  const made = readDicomSource(segBytes, maxInflated(deps.maxPixels));
+  const made = readDicomSource(segBytes, maxInflatedBytes(deps.maxPixels));
   return {
     kind: "segmented",
     facts,
