@@ -26,7 +26,7 @@ import dimse from "dcmjs-dimse";
 import { ENCAPSULATED_CODECS, NATIVE_TRANSFER_SYNTAXES } from "../imaging/dicom_transfer_syntax.ts";
 import { log } from "../server/log.ts";
 import type { DicomNode } from "./node.ts";
-import { part10 } from "./part10.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, part10 } from "./part10.ts";
 import { IMAGE_STORAGE, VERIFICATION } from "./sop_classes.ts";
 import { failureStatus, STATUS } from "./statuses.ts";
 
@@ -130,7 +130,8 @@ export function startDimseListener(
   const metrics = node.metrics;
   const preferred = acceptedTransferSyntaxes();
   let open = 0;
-  Implementation.setImplementationVersion("TINYUNET_EDGE");
+  Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+  Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
   Implementation.setMaxPduLength(MAX_PDU);
   dimse.log.setLevel("silent");
 

@@ -12,13 +12,16 @@ import { Socket } from "node:net";
 import dcmjs from "dcmjs";
 import dimse from "dcmjs-dimse";
 import type { DimseDestination } from "./config.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from "./part10.ts";
 import type { OutgoingSeg, SegSender, SendResult } from "./sender.ts";
 
-const { Client, Dataset } = dimse;
+const { Client, Dataset, Implementation } = dimse;
 const { CStoreRequest } = dimse.requests;
 const { PresentationContextResult, TransferSyntax } = dimse.constants;
 const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
 dimse.log.setLevel("silent");
+Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
+Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
 
 /** The end of the File Meta Information of a Part 10 file (where the data set starts). */
 function datasetOffset(p10: Uint8Array): number {

@@ -35,7 +35,8 @@ function text(value: string, pad: number): Uint8Array {
 
 /** This software's implementation class UID and version name (as the SEG writer uses). */
 export const IMPLEMENTATION_CLASS_UID = "2.25.185847319563429938137205596200767249266";
-const IMPLEMENTATION_VERSION = "TINYUNET_EDGE";
+/** This software's implementation version name (DIMSE associations and file meta). */
+export const IMPLEMENTATION_VERSION = "TINYUNET_EDGE";
 
 /**
  * Puts a File Meta Information header in front of a data set.
