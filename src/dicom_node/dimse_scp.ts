@@ -75,6 +75,8 @@ export interface DimseListenerOptions {
   maxDatasetBytes: number;
   /** deadline for segmenting one instance */
   instanceTimeoutMs: number;
+  /** associations open at once (default {@link MAX_ASSOCIATIONS}) */
+  maxAssociations?: number;
 }
 
 /** Collects a C-STORE data set; past `max` bytes it calls `onOverflow` and keeps nothing. */
@@ -129,6 +131,7 @@ export function startDimseListener(
   const config = node.config;
   const metrics = node.metrics;
   const preferred = acceptedTransferSyntaxes();
+  const maxAssociations = options.maxAssociations ?? MAX_ASSOCIATIONS;
   let open = 0;
   Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
@@ -212,11 +215,11 @@ export function startDimseListener(
           `calling AE title ${calling} is not in TINYUNET_DIMSE_CALLING_AETS`,
         );
       }
-      if (open >= MAX_ASSOCIATIONS) {
+      if (open >= maxAssociations) {
         return reject(
           RejectResult.Transient,
           RejectReason.LocalLimitExceeded,
-          `${MAX_ASSOCIATIONS} associations already open`,
+          `${maxAssociations} associations already open`,
           // PS3.8 9.3.4: local-limit-exceeded is a reason of the presentation service provider
           RejectSource.ServiceProviderPresentation,
         );
