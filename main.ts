@@ -12,6 +12,7 @@
  * @module
  */
 import { createApp, loadConfig, type ServerConfig } from "./mod.ts";
+import { startDicomNode } from "./src/dicom_node/start.ts";
 import { type RepositoryWatcher, watchRepository } from "./src/models/watcher.ts";
 import { log } from "./src/server/log.ts";
 import { authPolicy } from "./src/server/middleware/api_key_auth/policy.ts";
@@ -46,6 +47,7 @@ const server = createApp(config);
 const started = performance.now();
 let watcher: RepositoryWatcher | undefined;
 const gate = new DrainGate();
+const dicom = startDicomNode(server, config);
 
 const handler = gate.wrap(server.app.fetch);
 const listening = (hostname: string, port: number) =>
@@ -153,6 +155,7 @@ async function stop(signal: string) {
   front?.stopAccepting();
   await http.shutdown();
   await front?.close();
+  await (await dicom).stop();
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

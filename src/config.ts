@@ -28,10 +28,12 @@
  * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a request head must arrive within this |
  * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { defaultWorkers } from "./serving/pool.ts";
 
@@ -69,6 +71,8 @@ export interface ServerConfig {
   workers?: number;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
   shutdownDelayMs?: number;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode?: DicomNodeConfig;
 }
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -172,5 +176,6 @@ export function loadConfig(
     headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
     idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
     shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),
+    dicomNode: loadDicomNodeConfig(env),
   };
 }

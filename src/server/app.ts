@@ -16,6 +16,7 @@ import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
 import { SegmentPipeline } from "../serving/pipeline.ts";
 import { StagePool } from "../serving/pool.ts";
+import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -33,6 +34,7 @@ export function buildApp(ctx: AppContext): Hono {
   );
   // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
   const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
+  ctx.dicomNode?.metrics.attach(metrics.register);
   app.use("*", ...serverMiddleware(ctx, metrics));
   app.use(
     "*",
@@ -54,6 +56,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
   app.route("/", v2RepositoryRoutes(ctx));
+  app.route("/", dicomwebRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   return app;
 }
