@@ -16,6 +16,9 @@ import YAML from "yaml";
 import { edgeImportMap } from "../../deploy/edge/import_map.ts";
 import { loadConfig } from "../../src/config.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
+import { join } from "node:path";
+import { writeMultipart } from "../../src/dicom_node/multipart.ts";
+import { HC18_SAMPLES, sampleInstance, US_SOP_CLASS } from "../helpers/dicom_node.ts";
 import { makePng } from "../helpers/images.ts";
 import { fixtureServer, makeRepo } from "../helpers/model_repo.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
@@ -220,6 +223,13 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
   ) {
     assert.ok(unit.split("\n").includes(line), line);
   }
+  // the one writable path: the state directory, where the env example puts the outbox
+  const state = `/var/lib/${/^StateDirectory=(\S+)$/m.exec(unit)![1]}`;
+  assert.match(unit, new RegExp(`^ExecStart=.* --allow-write=${state} `, "m"));
+  const example = read("deploy/systemd/tinyunet-edge.env.example");
+  const outbox = /^TINYUNET_OUTBOX=(\S+)$/m.exec(example)![1];
+  assert.ok(outbox.startsWith(`${state}/`), `${outbox} is under ${state}`);
+  assert.equal(loadConfig({ TINYUNET_OUTBOX: outbox }).dicomNode?.outboxDir, outbox);
   const stopSec = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
   assert.ok(stopSec > 25, "systemd waits longer than the server's drain");
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)![1].split(" ");
@@ -231,7 +241,7 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
 
 Deno.test({
   name:
-    "the container's exact command line (its permission flags) serves and drains a fixture repository",
+    "the container's exact command line (its permission flags) serves, writes the outbox in its volume, drains",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -239,19 +249,32 @@ Deno.test({
       /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
     ) as string[];
     assert.equal(entry[0], "deno");
-    const repo = await makeRepo([{ name: "lesion" }]);
+    const containerfile = read("deploy/container/Containerfile");
+    // the outbox (image ENV) lies in the declared volume, the one path the command may write
+    const volume = /^VOLUME (\S+)$/m.exec(containerfile)![1];
+    const writable = `--allow-write=${volume}`;
+    assert.ok(entry.includes(writable), writable);
+    assert.match(containerfile, new RegExp(`TINYUNET_OUTBOX=${volume}/outbox\\b`));
+    // here a temporary folder stands in for the volume
+    const state = await Deno.makeTempDir({ prefix: "tinyunet-state-" });
+    const repo = await makeRepo([{ name: "lesion", net: { channels: 1 } }]);
     const port = freePort();
     const key = "container-key-0123456789abcdef";
-    await using server = new ServerProcess(entry.slice(1), {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_MODELS: repo,
-      TINYUNET_ENGINE: "native",
-      TINYUNET_WATCH: "poll",
-      TINYUNET_AUTH: "required",
-      TINYUNET_API_KEYS: key,
-      TINYUNET_LOG: "silent",
-    });
+    await using server = new ServerProcess(
+      entry.slice(1).map((a) => a === writable ? `--allow-write=${state}` : a),
+      {
+        TINYUNET_OUTBOX: join(state, "outbox"),
+        TINYUNET_DIMSE_ROUTES: "US=lesion",
+        PORT: String(port),
+        TINYUNET_HOST: "127.0.0.1",
+        TINYUNET_MODELS: repo,
+        TINYUNET_ENGINE: "native",
+        TINYUNET_WATCH: "poll",
+        TINYUNET_AUTH: "required",
+        TINYUNET_API_KEYS: key,
+        TINYUNET_LOG: "silent",
+      },
+    );
     await waitReady(`http://127.0.0.1:${port}`);
     const res = await fetch(`http://127.0.0.1:${port}/v1/segment?format=json`, {
       method: "POST",
@@ -260,6 +283,20 @@ Deno.test({
     });
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal((await res.json()).model, "lesion");
+    // STOW-RS: the SEG is written to the outbox (this failed with --allow-read only)
+    const us = await sampleInstance(HC18_SAMPLES[0], US_SOP_CLASS, "US");
+    const { body, contentType } = writeMultipart([{
+      contentType: "application/dicom",
+      bytes: us.bytes,
+    }]);
+    const stow = await fetch(`http://127.0.0.1:${port}/dicomweb/studies`, {
+      method: "POST",
+      headers: { "content-type": contentType, authorization: `Bearer ${key}` },
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(stow.status, 200, await stow.clone().text());
+    await stow.body?.cancel();
+    assert.equal([...Deno.readDirSync(join(state, "outbox", "segs"))].length, 1);
     server.kill("SIGTERM");
     assert.equal((await server.status()).code, 0);
 
@@ -276,6 +313,7 @@ Deno.test({
       ),
     );
     await Deno.remove(repo, { recursive: true });
+    await Deno.remove(state, { recursive: true });
   },
 });
 
