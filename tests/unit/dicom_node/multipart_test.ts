@@ -36,3 +36,28 @@ Deno.test("multipart/related: quoted parameters; bad bodies are 400, not crashes
   bad("--xyz\r\nno header end--xyz--", "xyz");
   bad("", "");
 });
+
+Deno.test("multipart/related: parts full of near-delimiters split where the delimiter is, not before", () => {
+  // a delimiter that overlaps itself ("---a-a-ab"), the first one right after a preamble that
+  // begins it ("---a-a"): a search that restarts wrongly after a partial match misses it
+  const boundary = "-a-a-ab";
+  const delimiter = `--${boundary}`;
+  const near = Array.from({ length: delimiter.length }, (_, i) => delimiter.slice(0, i)).join("");
+  const contents = [`${near}---a-a-a-a-a`, `-${near}\r\n--a-a-a-`, ""];
+  const body = new TextEncoder().encode(
+    "---a-a" +
+      contents.map((c) => `${delimiter}\r\nContent-Type: application/dicom\r\n\r\n${c}\r\n`).join(
+        "",
+      ) +
+      `${delimiter}--\r\n`,
+  );
+  const parts = parseMultipart(body, boundary);
+  assert.deepEqual(parts.map((p) => new TextDecoder().decode(p.bytes)), contents);
+  // a body of delimiter prefixes and no delimiter: refused (in time linear in the body)
+  const noDelimiter = new Uint8Array(1 << 20).fill(0x2d);
+  for (let i = 71; i < noDelimiter.length; i += 72) noDelimiter[i] = 0x78;
+  assert.throws(
+    () => parseMultipart(noDelimiter, "-".repeat(70)),
+    (e) => e instanceof ApiError && /no part delimiter/.test(e.message),
+  );
+});
