@@ -101,14 +101,9 @@ class DatasetSink extends Writable {
     }
     done();
   }
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+  /** The chunks, handed over: the sink lets go of them (one copy of a data set is held, not two). */
+  take(): Uint8Array[] {
+    return this.chunks.splice(0);
   }
 }
 
@@ -328,7 +323,7 @@ export function startDimseListener(
         return { code: STATUS.outOfResources, comment: "data set missing or over the size limit" };
       }
       const bytes = part10(
-        sink.bytes(),
+        sink.take(),
         request.getAffectedSopClassUid(),
         request.getAffectedSopInstanceUid(),
         dataset.getTransferSyntaxUid(),
