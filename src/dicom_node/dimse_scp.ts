@@ -8,7 +8,9 @@
  *   first transfer syntax the server decodes in this node's order of preference, or
  *   rejected there (abstract syntax or transfer syntax not supported) — never after.
  * - C-STORE: the data set is collected as the bytes that arrived (bounded by
- *   `TINYUNET_MAX_BODY_MB`; past it the association is aborted), framed as Part 10,
+ *   `TINYUNET_MAX_BODY_MB`; past it the association is aborted; and all associations
+ *   together hold at most {@link DimseListenerOptions.maxHeldBytes}: past that a data set
+ *   is read and dropped and answered 0xA700, out of resources), framed as Part 10,
  *   segmented, and the SEG stored in the outbox **before** the response: Success then
  *   means the SEG is safe on disk (or the instance had no model: logged, Success too).
  *   Failures get the status of statuses.ts with an Error Comment: 0xC000 undecodable,
@@ -77,14 +79,43 @@ export interface DimseListenerOptions {
   instanceTimeoutMs: number;
   /** associations open at once (default {@link MAX_ASSOCIATIONS}) */
   maxAssociations?: number;
+  /**
+   * data set bytes all associations hold at once, from arrival until the instance is
+   * answered (default 4 × `maxDatasetBytes`)
+   */
+  maxHeldBytes?: number;
 }
 
-/** Collects a C-STORE data set; past `max` bytes it calls `onOverflow` and keeps nothing. */
+/** The bytes of data sets held across associations, against a budget. */
+class HeldBytes {
+  held = 0;
+  constructor(readonly max: number) {}
+  /** Counts `n` more bytes held; false (nothing counted) past the budget. */
+  take(n: number): boolean {
+    if (this.held + n > this.max) return false;
+    this.held += n;
+    return true;
+  }
+  give(n: number): void {
+    this.held -= n;
+  }
+}
+
+/**
+ * Collects a C-STORE data set; past `max` bytes it calls `onOverflow` and keeps nothing;
+ * when the node-wide budget is spent it keeps nothing more and marks itself `busy`.
+ */
 class DatasetSink extends Writable {
   readonly chunks: Uint8Array[] = [];
   size = 0;
   overflow = false;
-  constructor(readonly max: number, readonly onOverflow: () => void) {
+  busy = false;
+  #counted = 0;
+  constructor(
+    readonly max: number,
+    readonly budget: HeldBytes,
+    readonly onOverflow: () => void,
+  ) {
     // one write never waits for 'drain': dcmjs-dimse then handles each PDU synchronously
     super({ highWaterMark: Number.MAX_SAFE_INTEGER });
   }
@@ -93,13 +124,23 @@ class DatasetSink extends Writable {
     if (this.size > this.max) {
       if (!this.overflow) {
         this.overflow = true;
-        this.chunks.length = 0;
+        this.release();
         this.onOverflow();
       }
-    } else {
+    } else if (!this.busy && this.budget.take(chunk.length)) {
+      this.#counted += chunk.length;
       this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+    } else if (!this.busy) {
+      this.busy = true;
+      this.release();
     }
     done();
+  }
+  /** Drops what it holds from the budget (once the instance is answered, or never will be). */
+  release(): void {
+    this.chunks.length = 0;
+    this.budget.give(this.#counted);
+    this.#counted = 0;
   }
   /** The chunks, handed over: the sink lets go of them (one copy of a data set is held, not two). */
   take(): Uint8Array[] {
@@ -127,6 +168,7 @@ export function startDimseListener(
   const metrics = node.metrics;
   const preferred = acceptedTransferSyntaxes();
   const maxAssociations = options.maxAssociations ?? MAX_ASSOCIATIONS;
+  const held = new HeldBytes(options.maxHeldBytes ?? 4 * options.maxDatasetBytes);
   let open = 0;
   Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
@@ -137,6 +179,8 @@ export function startDimseListener(
     readonly id = `a${(++associationCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     readonly opened = performance.now();
     readonly datasets = new WeakMap<object, DatasetSink>();
+    /** sinks whose bytes still count against the budget */
+    readonly sinks = new Set<DatasetSink>();
     association?: Association;
     stored = 0;
     failed = 0;
@@ -156,6 +200,8 @@ export function startDimseListener(
         });
       });
       socket.on("close", () => {
+        for (const sink of this.sinks) sink.release();
+        this.sinks.clear();
         if (this.counted) {
           open--;
           metrics.activeAssociations.dec();
@@ -271,7 +317,7 @@ export function startDimseListener(
     }
 
     override createStoreWritableStream(): Writable {
-      return new DatasetSink(options.maxDatasetBytes, () => {
+      const sink = new DatasetSink(options.maxDatasetBytes, held, () => {
         log("warn", "dimse data set over the size limit: association aborted", {
           association: this.id,
           max_bytes: options.maxDatasetBytes,
@@ -282,6 +328,8 @@ export function startDimseListener(
         } catch { /* already gone */ }
         this.tcp.destroy();
       });
+      this.sinks.add(sink);
+      return sink;
     }
 
     override createDatasetFromStoreWritableStream(
@@ -322,13 +370,22 @@ export function startDimseListener(
         this.failed++;
         return { code: STATUS.outOfResources, comment: "data set missing or over the size limit" };
       }
-      const bytes = part10(
-        sink.take(),
-        request.getAffectedSopClassUid(),
-        request.getAffectedSopInstanceUid(),
-        dataset.getTransferSyntaxUid(),
-      );
       try {
+        if (sink.busy) {
+          this.failed++;
+          log("warn", "dimse data set dropped: data sets held at the node's limit", {
+            association: this.id,
+            request_id: request.getAffectedSopInstanceUid(),
+            max_held_bytes: held.max,
+          });
+          return { code: STATUS.outOfResources, comment: "node busy: send again later" };
+        }
+        const bytes = part10(
+          sink.take(),
+          request.getAffectedSopClassUid(),
+          request.getAffectedSopInstanceUid(),
+          dataset.getTransferSyntaxUid(),
+        );
         await node.receive(bytes, {
           via: "dimse",
           session: this.id,
@@ -340,6 +397,9 @@ export function startDimseListener(
       } catch (err) {
         this.failed++;
         return failureStatus(err);
+      } finally {
+        sink.release();
+        this.sinks.delete(sink);
       }
     }
   }
