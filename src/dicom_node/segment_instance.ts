@@ -36,7 +36,15 @@ export interface MadeSeg {
 
 /** What happened to an instance. */
 export type InstanceOutcome =
-  | { kind: "segmented"; facts: InstanceFacts; model: ModelVersion; seg: MadeSeg; ms: number }
+  | {
+    kind: "segmented";
+    facts: InstanceFacts;
+    model: ModelVersion;
+    /** chosen by TINYUNET_DIMSE_ROUTES or by the card's modalities */
+    routedBy: "route" | "card";
+    seg: MadeSeg;
+    ms: number;
+  }
   | { kind: "not_routed"; facts: InstanceFacts; reason: string };
 
 /** What segmenting needs. */
@@ -111,6 +119,7 @@ export async function segmentInstance(
     kind: "segmented",
     facts,
     model,
+    routedBy: route.by,
     seg: {
       bytes: segBytes,
       sopInstanceUid: made.sopInstanceUid,

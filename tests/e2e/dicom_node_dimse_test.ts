@@ -232,6 +232,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           "the JPEG-LS instance segmented",
         );
         assert.equal(line.request_id, series[1].sopInstanceUid);
+        assert.equal(line.routed_by, "card", "no TINYUNET_DIMSE_ROUTES: hc18's card lists US");
         const refused = await scu("storescu", dimsePort, ["-xm", series[2].path]);
         assert.notEqual(refused.code, 0);
         assert.match(refused.text, /No Acceptable Presentation Contexts|No presentation context/i);
