@@ -208,9 +208,11 @@ async function frameValues(
     bitsStored: pm.bitsStored,
     signed: pm.signed,
   });
-  // codecs return samples right-aligned: High Bit = Bits Stored - 1
+  // RLE codes the pixel cells byte by byte, so High Bit is where the file says; the other
+  // codecs return samples right-aligned (PS3.5 8.2: High Bit = Bits Stored - 1)
+  const highBit = codec === "rle" ? pm.highBit : pm.bitsStored - 1;
   return {
-    samples: storedValues(decoded.samples, { ...pm, highBit: pm.bitsStored - 1 }),
+    samples: storedValues(decoded.samples, { ...pm, highBit }),
     codecRgb: decoded.rgb,
   };
 }

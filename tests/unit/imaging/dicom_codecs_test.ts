@@ -326,3 +326,19 @@ Deno.test("12-bit JPEG Extended (process 4) is 415, naming why", async () => {
     return true;
   });
 });
+
+Deno.test("RLE keeps the pixel cell: Bits Stored 12 at High Bit 15 decodes like its uncompressed twin", async () => {
+  const w = 64, h = 48;
+  const src = makeDicom({
+    rows: h,
+    columns: w,
+    pixels: Array.from({ length: w * h }, (_, i) => ((i * 37) % 4096) << 4),
+    bitsAllocated: 16,
+    bitsStored: 12,
+    highBit: 15,
+  });
+  const ref = await decodeDicom(src, LIMITS);
+  const rle = await decodeDicom(await dcmtk(src, "dcmcrle", []), LIMITS);
+  assert.equal(rle.dicom?.transferSyntaxName, "RLE Lossless");
+  assert.equal(meanAbsDiff(rle, ref), 0);
+});
