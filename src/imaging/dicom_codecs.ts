@@ -136,7 +136,8 @@ function littleEndian(bytes: Uint8Array, bytesPer: number, signed: boolean): Cod
 /**
  * Decodes one compressed frame.
  * @throws {ApiError} `bad_dicom` (400) when the frame is corrupt or disagrees with the
- *   DICOM header, `unsupported_transfer_syntax` (415) for 12-bit lossy JPEG
+ *   DICOM header, `unsupported_transfer_syntax` (415) for 12-bit lossy JPEG and 16-bit
+ *   colour lossless JPEG
  */
 export async function decodeFrame(
   codec: FrameCodec,
@@ -161,6 +162,13 @@ export async function decodeFrame(
     return { samples: await decodeInWorker(codec, frame, g), rgb: false };
   }
   checkHeader(codec, jpegFrameHeader(frame), g);
+  if (codec === "jpeg-lossless" && g.samplesPerPixel === 3 && g.bitsAllocated > 8) {
+    // jpeg-lossless-decoder-js writes one component only for 16-bit colour
+    throw new ApiError(
+      "unsupported_transfer_syntax",
+      "colour JPEG Lossless with Bits Allocated 16 is not supported; 8-bit colour and 16-bit greyscale are",
+    );
+  }
   if ((codec === "jpeg-ls" || codec === "jpeg-lossless") && !endsWithEoi(frame)) {
     throw new ApiError(
       "bad_dicom",

@@ -342,3 +342,20 @@ Deno.test("RLE keeps the pixel cell: Bits Stored 12 at High Bit 15 decodes like 
   assert.equal(rle.dicom?.transferSyntaxName, "RLE Lossless");
   assert.equal(meanAbsDiff(rle, ref), 0);
 });
+
+Deno.test("16-bit colour JPEG Lossless is 415 (its decoder would mix up the components)", async () => {
+  const src = makeDicom({
+    rows: 48,
+    columns: 64,
+    pixels: Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 997) % 65536),
+    photometric: "RGB",
+    bitsAllocated: 16,
+  });
+  const lossless = await dcmtk(src, "dcmcjpeg", ["+e1"]);
+  await assert.rejects(decodeDicom(lossless, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "unsupported_transfer_syntax");
+    assert.match(err.message, /colour JPEG Lossless with Bits Allocated 16/);
+    return true;
+  });
+});
