@@ -220,7 +220,8 @@ async function frameValues(
 /**
  * Decodes one frame of a DICOM Part 10 file.
  * @param options `maxPixels` (Rows × Columns limit), `frame` (1-based; needed for
- *   multi-frame objects), `window` (`[center, width]` for greyscale)
+ *   multi-frame objects), `window` (`[center, width]` for greyscale), `checkDicom`
+ *   (called with the metadata before any pixel is decoded)
  * @returns the frame as a `DecodedImage` whose `dicom` field holds the metadata
  * @throws {ApiError} `bad_dicom` (400) corrupt/truncated, `unsupported_transfer_syntax`
  *   (415) a syntax no codec here decodes, `unsupported_image` (422) no pixels, unsupported
@@ -235,6 +236,7 @@ export async function decodeDicom(
     bytes,
     maxInflatedBytes(options.maxPixels),
   );
+  options.checkDicom?.(info(ds, transferSyntax));
   const pm = readPixelModule(ds, options.maxPixels);
   return await decodeFrameOf(ds, transferSyntax, pm, frameIndex(pm, options.frame), options);
 }
@@ -253,6 +255,7 @@ export async function* decodeDicomFrames(
     bytes,
     maxInflatedBytes(options.maxPixels),
   );
+  options.checkDicom?.(info(ds, transferSyntax));
   const pm = readPixelModule(ds, options.maxPixels);
   for (let index = 0; index < pm.frames; index++) {
     yield await decodeFrameOf(ds, transferSyntax, pm, index, options);

@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import { decode as decodePng } from "fast-png";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../../../../mod.ts";
+import { closeCodecWorker, codecWorkerRunning } from "../../../../src/imaging/dicom_codec_pool.ts";
 import { pngAsDicom } from "../../../helpers/dicom.ts";
-import { compressedTwins, type RawFrame } from "../../../helpers/dicom_compress.ts";
+import { compressedTwins, dcmtk, type RawFrame } from "../../../helpers/dicom_compress.ts";
 import { dciodvfy } from "../../../helpers/dicom_validate.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE } from "../../../helpers/images.ts";
 import { testConfig } from "../../../helpers/model_repo.ts";
@@ -121,4 +122,18 @@ Deno.test("modality guard: a CT to the ultrasound model is 422 modality_mismatch
   const card = await (await s.app.request("/v1/models/isbi2012-em", {})).json();
   assert.deepEqual(card.card.modalities, ["GM", "SM", "OT"]);
   assert.equal(card.card.segment.type.scheme, "SCT");
+});
+
+Deno.test("modality guard: a refused compressed DICOM costs no codec run", async () => {
+  await using s = await shippedServer();
+  const ct = await dcmtk(
+    await pngAsDicom(HC18_SAMPLE, { attributes: { Modality: "CT" } }),
+    "dcmcjpls",
+    [],
+  );
+  closeCodecWorker();
+  const refused = await post(s.app, "/v1/models/hc18/segment?format=json", ct);
+  assert.equal(refused.status, 422);
+  assert.equal((await refused.json()).code, "modality_mismatch");
+  assert.equal(codecWorkerRunning(), false, "the guard runs before the codec");
 });
