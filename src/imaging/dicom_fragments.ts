@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
 import type { DicomDataSet } from "./dicom_parse.ts";
 import type { FrameCodec } from "./dicom_transfer_syntax.ts";
@@ -33,17 +34,6 @@ function startsCodestream(bytes: Uint8Array, codec: FrameCodec): boolean {
   }
   if (codec === "rle") return false;
   return bytes[0] === 0xff && bytes[1] === 0xd8; // SOI
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
@@ -123,6 +113,6 @@ export function encapsulatedFrames(
         } is ${size} bytes; more than its decoded size allows (${maxBytes})`,
       );
     }
-    return concat(parts);
+    return concatBytes(parts);
   };
 }
