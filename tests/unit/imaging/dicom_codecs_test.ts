@@ -17,9 +17,9 @@ import {
   htj2kEncode,
   opjCompress,
   type RawFrame,
+  rawFrameOfPng,
 } from "../../helpers/dicom_compress.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE } from "../../helpers/images.ts";
-import { decode as decodePng } from "fast-png";
 
 const LIMITS = { maxPixels: 16_777_216 };
 
@@ -31,23 +31,11 @@ function meanAbsDiff(a: DecodedImage, b: DecodedImage): number {
   return sum / a.data.length;
 }
 
-async function samplePng(url: URL): Promise<RawFrame> {
-  const png = decodePng(await Deno.readFile(url));
-  return {
-    width: png.width,
-    height: png.height,
-    components: png.channels as 1 | 3,
-    bits: 8,
-    signed: false,
-    samples: png.data,
-  };
-}
-
 for (
   const [label, url] of [["grey ultrasound", HC18_SAMPLE], ["RGB dermoscopy", ISIC_SAMPLE]] as const
 ) {
   Deno.test(`every compressed syntax decodes like its uncompressed twin: ${label}`, async () => {
-    const raw = await samplePng(url);
+    const raw = await rawFrameOfPng(url);
     const src = await pngAsDicom(url);
     const ref = await decodeDicom(src, LIMITS);
     for (const twin of await compressedTwins(src, raw)) {
