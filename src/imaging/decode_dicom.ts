@@ -10,9 +10,10 @@
  * HTJ2K, RLE — see `dicom_codecs.ts`), single- or multi-frame (encapsulated frames found
  * through the Basic Offset Table or the fragments). MONOCHROME1/2 and PALETTE COLOR,
  * RGB, YBR_FULL, YBR_FULL_422, YBR_RCT, YBR_ICT; 8, 16 or 32 bits allocated, signed or
- * unsigned, any Bits Stored/High Bit. The pixel limit is checked on Rows × Columns and
- * the decoded frame size (Rows × Columns × Samples per Pixel × Bits Allocated) before any
- * codec runs; only the chosen frame is decoded.
+ * unsigned, any Bits Stored/High Bit. The pixel limit is checked on Rows × Columns before
+ * any codec runs, a compressed frame may be at most twice its decoded size (Rows × Columns
+ * × Samples per Pixel × Bits Allocated / 8) and the codestream's own header must agree
+ * with the DICOM one; only the chosen frame is decoded.
  *
  * Greyscale goes through the DICOM display pipeline: stored value → Rescale Slope and
  * Intercept → window (`?window=center,width`, else the file's first Window Center/Width
