@@ -42,7 +42,7 @@ function startsCodestream(bytes: Uint8Array, codec: FrameCodec): boolean {
  * @param frames Number of Frames
  * @returns `frame(frameIndex, maxBytes)`: the bytes of a 0-based frame, at most `maxBytes`
  * @throws {ApiError} `bad_dicom` (400) for missing fragments or inconsistent offsets (from
- *   the call for a frame that cannot be found), `too_many_pixels` (413) over `maxBytes`
+ *   the call for a frame that cannot be found) and for a frame over `maxBytes`
  */
 export function encapsulatedFrames(
   ds: DicomDataSet,
@@ -106,11 +106,12 @@ export function encapsulatedFrames(
     const size = parts.reduce((n, p) => n + p.length, 0);
     if (size === 0) throw new ApiError("bad_dicom", `frame ${frameIndex + 1} has no data`);
     if (size > maxBytes) {
+      // the file disagrees with itself (no pixel limit is passed): a 400, not a 413
       throw new ApiError(
-        "too_many_pixels",
+        "bad_dicom",
         `compressed frame ${
           frameIndex + 1
-        } is ${size} bytes; more than its decoded size allows (${maxBytes})`,
+        } is ${size} bytes; more than its decoded size allows (${maxBytes}): refused as corrupt`,
       );
     }
     return concatBytes(parts);

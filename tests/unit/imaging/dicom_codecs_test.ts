@@ -347,3 +347,16 @@ Deno.test("16-bit colour JPEG Lossless is 415 (its decoder would mix up the comp
     return true;
   });
 });
+
+Deno.test("a compressed frame over twice its decoded size is 400 bad_dicom, refused before any codec runs", async () => {
+  const src = makeDicom({ rows: 48, columns: 64, pixels: Array(64 * 48).fill(7) });
+  const huge = new Uint8Array(2 * 64 * 48 + 65536 + 2);
+  huge.set([0xff, 0x4f, 0xff, 0x51]); // a J2K start, then nothing a codec would accept
+  const file = encapsulate(src, [huge], COMPRESSED_TS.j2kLossless);
+  await assert.rejects(decodeDicom(file, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "bad_dicom");
+    assert.match(err.message, /compressed frame 1 is 71682 bytes; more than its decoded size/);
+    return true;
+  });
+});
