@@ -126,11 +126,14 @@ function endsWithEoi(b: Uint8Array): boolean {
     (n >= 3 && b[n - 3] === 0xff && b[n - 2] === 0xd9 && b[n - 1] === 0);
 }
 
+/** Samples over the little-endian bytes `decodeRle` returns (a fresh, aligned array). */
 function littleEndian(bytes: Uint8Array, bytesPer: number, signed: boolean): CodecFrame["samples"] {
   if (bytesPer === 1) return bytes;
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  if (bytesPer === 2) return signed ? new Int16Array(buf) : new Uint16Array(buf);
-  return signed ? new Int32Array(buf) : new Uint32Array(buf);
+  const { buffer, byteOffset } = bytes, n = bytes.byteLength / bytesPer;
+  if (bytesPer === 2) {
+    return signed ? new Int16Array(buffer, byteOffset, n) : new Uint16Array(buffer, byteOffset, n);
+  }
+  return signed ? new Int32Array(buffer, byteOffset, n) : new Uint32Array(buffer, byteOffset, n);
 }
 
 /**
