@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
 
 /** One body part. */
@@ -123,11 +124,8 @@ export function writeMultipart(
     );
   }
   chunks.push(encoder.encode(`--${boundary}--\r\n`));
-  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    body.set(c, o);
-    o += c.length;
-  }
-  return { body, contentType: `multipart/related; type="${type}"; boundary=${boundary}` };
+  return {
+    body: concatBytes(chunks),
+    contentType: `multipart/related; type="${type}"; boundary=${boundary}`,
+  };
 }

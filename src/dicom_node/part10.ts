@@ -8,6 +8,8 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
+
 const encoder = new TextEncoder();
 
 function element(group: number, el: number, vr: string, value: Uint8Array): Uint8Array {
@@ -62,13 +64,5 @@ export function part10(
   new DataView(lengthValue.buffer).setUint32(0, groupLength, true);
   const head = element(2, 0x0000, "UL", lengthValue);
   const chunks = dataset instanceof Uint8Array ? [dataset] : dataset;
-  const size = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(132 + head.length + groupLength + size);
-  out.set(encoder.encode("DICM"), 128);
-  let o = 132;
-  for (const e of [head, ...elements, ...chunks]) {
-    out.set(e, o);
-    o += e.length;
-  }
-  return out;
+  return concatBytes([new Uint8Array(128), encoder.encode("DICM"), head, ...elements, ...chunks]);
 }
