@@ -79,6 +79,8 @@ async function stop(signal: string) {
   stopping = true;
   log("info", "shutting down", { signal });
   server.registry.markDraining();
+  // the DICOM node drains alongside HTTP: no new associations, C-STOREs in progress answered
+  const dicomStopped = dicom.then((d) => d.stop());
   const limit = config.shutdownTimeoutMs ?? 25_000;
   const drained = await gate.drain(limit);
   if (!drained) {
@@ -89,7 +91,7 @@ async function stop(signal: string) {
     Deno.exit(1);
   }
   await http.shutdown();
-  await (await dicom).stop();
+  await dicomStopped;
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

@@ -18,6 +18,8 @@
  * - Garbage, unknown PDU types and oversized PDUs close the connection; timeouts
  *   (association 30 s, idle PDU 60 s) drop stalled peers. One log line per association
  *   (accepted/rejected, then closed with counts).
+ * - Shutdown ({@link DimseListener.close}): no new associations, C-STOREs in progress
+ *   finish and are answered, later ones get 0xA700 (the sender tries again later).
  *
  * @module
  */
@@ -151,7 +153,12 @@ class DatasetSink extends Writable {
 /** A running DIMSE listener. */
 export interface DimseListener {
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Stops taking associations, answers C-STOREs that arrive from now on with 0xA700 (send
+   * again later), lets those in progress finish and answer (up to `graceMs`), then closes
+   * every connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 let associationCounter = 0;
@@ -170,6 +177,9 @@ export function startDimseListener(
   const maxAssociations = options.maxAssociations ?? MAX_ASSOCIATIONS;
   const held = new HeldBytes(options.maxHeldBytes ?? 4 * options.maxDatasetBytes);
   let open = 0;
+  /** C-STOREs between arrival and their answer being written */
+  let storing = 0;
+  let closing = false;
   Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
   Implementation.setMaxPduLength(MAX_PDU);
@@ -346,13 +356,14 @@ export function startDimseListener(
       request: CStoreRequest,
       callback: (response: dimse.responses.CStoreResponse) => void,
     ): void {
+      storing++;
       void this.#store(request).then((status) => {
         if (this.aborted) return;
         const response = CStoreResponse.fromRequest(request);
         response.setStatus(status.code);
         if (status.comment) response.setErrorComment?.(status.comment.slice(0, 64));
         callback(response);
-      }).catch((err) => {
+      }).finally(() => storing--).catch((err) => {
         // the answer could not be sent (connection gone): never an unhandled rejection
         log("warn", "dimse response not sent", {
           association: this.id,
@@ -371,6 +382,10 @@ export function startDimseListener(
         return { code: STATUS.outOfResources, comment: "data set missing or over the size limit" };
       }
       try {
+        if (closing) {
+          this.failed++;
+          return { code: STATUS.outOfResources, comment: "node shutting down: send again later" };
+        }
         if (sink.busy) {
           this.failed++;
           log("warn", "dimse data set dropped: data sets held at the node's limit", {
@@ -426,11 +441,21 @@ export function startDimseListener(
       log("info", "dimse listening", { port, aet: config.aet, transfer_syntaxes: preferred });
       resolve({
         port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
+        async close(graceMs = 10_000) {
+          closing = true;
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          const end = performance.now() + graceMs;
+          while (storing > 0 && performance.now() < end) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          // end() sends what is written (the last answers) before the FIN; destroy() would drop it
+          for (const s of sockets) s.end();
+          const timer = setTimeout(() => {
             for (const s of sockets) s.destroy();
-          }),
+          }, 500);
+          await closed;
+          clearTimeout(timer);
+        },
       });
     });
   });

@@ -41,6 +41,8 @@ async function setup(
   };
   return {
     port: listener.port,
+    node: server.dicomNode,
+    listener,
     store,
     async [Symbol.asyncDispose]() {
       await listener.close();
@@ -132,5 +134,31 @@ Deno.test({
       const ok = await scp.store(us.bytes);
       assert.match(ok.text, /Received Store Response \(Success\)/, ok.text);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "DIMSE listener: close lets a C-STORE in progress finish and answer Success, then refuses associations",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using scp = await setup();
+    const receive = scp.node.receive.bind(scp.node);
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    scp.node.receive = async (...args: Parameters<typeof receive>) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 300));
+      return await receive(...args);
+    };
+    const us = await sampleInstance(HC18_SAMPLES[1], US_SOP_CLASS, "US");
+    const storing = scp.store(us.bytes);
+    await inside;
+    await scp.listener.close();
+    const out = await storing;
+    assert.match(out.text, /Received Store Response \(Success\)/, out.text);
+    const echo = await dcmtk("echoscu", ["-aec", "TINYUNET", "127.0.0.1", String(scp.port)]);
+    assert.notEqual(echo.code, 0, "no new associations once closed");
   },
 });
