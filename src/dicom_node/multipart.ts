@@ -62,6 +62,26 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
   return -1;
 }
 
+/** A part's header section is looked for in its first bytes only. */
+const MAX_HEADER_BYTES = 16 * 1024;
+const CRLF2 = encoder.encode("\r\n\r\n");
+const LF2 = encoder.encode("\n\n");
+
+/**
+ * Where a part's header section ends and how long the blank line after it is: none when
+ * the part starts with the blank line (RFC 2046: no headers), else the first blank line
+ * (CRLF or bare LF) among the first {@link MAX_HEADER_BYTES}; -1 when there is none there.
+ */
+function headerSection(part: Uint8Array): [number, number] {
+  if (part[0] === 0x0d && part[1] === 0x0a) return [0, 2];
+  if (part[0] === 0x0a) return [0, 1];
+  const head = part.subarray(0, MAX_HEADER_BYTES);
+  const crlf = indexOf(head, CRLF2, 0);
+  const lf = indexOf(head, LF2, 0);
+  if (lf !== -1 && (crlf === -1 || lf < crlf)) return [lf, 2];
+  return [crlf, 4];
+}
+
 /**
  * Splits a `multipart/related` body.
  * @param maxParts more parts than this are refused (bounded work per request)
@@ -91,14 +111,12 @@ export function parseMultipart(body: Uint8Array, boundary: string, maxParts = 10
     if (body[end - 1] === 0x0a) end--;
     if (body[end - 1] === 0x0d) end--;
     const part = body.subarray(start, end);
-    let headerEnd = indexOf(part, encoder.encode("\r\n\r\n"), 0);
-    let skip = 4;
+    const [headerEnd, skip] = headerSection(part);
     if (headerEnd === -1) {
-      headerEnd = indexOf(part, encoder.encode("\n\n"), 0);
-      skip = 2;
-    }
-    if (headerEnd === -1) {
-      throw new ApiError("bad_request", `part ${parts.length + 1} has no header end`);
+      throw new ApiError(
+        "bad_request",
+        `part ${parts.length + 1} has no header end within ${MAX_HEADER_BYTES} bytes`,
+      );
     }
     const headers = decoder.decode(part.subarray(0, headerEnd));
     const ct = /^content-type\s*:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? "";

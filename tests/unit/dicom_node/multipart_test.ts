@@ -61,3 +61,18 @@ Deno.test("multipart/related: parts full of near-delimiters split where the deli
     (e) => e instanceof ApiError && /no part delimiter/.test(e.message),
   );
 });
+
+Deno.test("multipart/related: a part without headers is its bytes (not split at a blank line inside them)", () => {
+  const data = "DICM\r\n\r\nmore\n\nbytes";
+  const body = new TextEncoder().encode(
+    `--b\r\n\r\n${data}\r\n--b\r\nContent-Type: application/dicom\n\n${data}\r\n--b--`,
+  );
+  const parts = parseMultipart(body, "b");
+  assert.deepEqual(parts.map((p) => p.contentType), ["", "application/dicom"]);
+  for (const p of parts) assert.equal(new TextDecoder().decode(p.bytes), data);
+  // a header section that never ends within its first 16 KiB is refused, not searched for further
+  const long = new TextEncoder().encode(
+    `--b\r\nX-Long: ${"x".repeat(20_000)}\r\n\r\nDATA\r\n--b--`,
+  );
+  assert.throws(() => parseMultipart(long, "b"), /no header end within/);
+});
