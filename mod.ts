@@ -31,6 +31,7 @@ import { type LoadOptions, ModelVersion } from "./src/models/model_version.ts";
 import { ModelRegistry } from "./src/models/registry.ts";
 import { readEntry } from "./src/models/repository.ts";
 import { buildApp } from "./src/server/app.ts";
+import type { AppEnv } from "./src/server/env.ts";
 import { log } from "./src/server/log.ts";
 
 export { loadConfig, type ServerConfig } from "./src/config.ts";
@@ -44,10 +45,11 @@ export { ModelVersion } from "./src/models/model_version.ts";
 export type { Engine, EngineName, EngineSession, Tensor } from "./src/engines/engine.ts";
 export { selectEngine } from "./src/engines/select.ts";
 export { summarize } from "./src/outputs/summary.ts";
+export type { AppEnv } from "./src/server/env.ts";
 
 /** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
 export interface TinyUnetServer {
-  app: Hono;
+  app: Hono<AppEnv>;
   registry: ModelRegistry;
   config: ServerConfig;
   /** resolves when every model is loaded and warmed; rejects with the load error */

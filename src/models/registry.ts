@@ -43,6 +43,7 @@ export interface SyncResult extends IndexEntry {
 
 /** Thrown by {@link ModelRegistry.loadModel} when a version could not be loaded. */
 export class ModelLoadError extends ApiError {
+  declare readonly code: "model_load_failed";
   constructor(readonly results: SyncResult[]) {
     const failed = results.filter((r) => r.action === "failed");
     super("model_load_failed", failed.map((r) => `${r.name}/${r.version}: ${r.reason}`).join("; "));

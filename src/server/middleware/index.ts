@@ -14,6 +14,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "../context.ts";
 import { accessLog } from "./access_log/index.ts";
@@ -29,7 +30,7 @@ import { requestId } from "./request_id/index.ts";
 export function serverMiddleware(
   { registry, config }: AppContext,
   metrics: ServerMetrics,
-): MiddlewareHandler[] {
+): MiddlewareHandler<AppEnv>[] {
   const metricsPublic = config.metricsPublic ?? true;
   const auth = config.auth === "off" ? [] : config.apiKeys ?? [];
   return [
@@ -42,7 +43,7 @@ export function serverMiddleware(
       keys: auth,
       isPublic: (c) => isPublicRequest(c, metricsPublic),
       needsAdmin: needsAdminScope,
-    }) as MiddlewareHandler,
-    deadline(config.requestTimeoutMs) as MiddlewareHandler,
+    }),
+    deadline(config.requestTimeoutMs),
   ];
 }
