@@ -127,7 +127,7 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   // shutdown: preStop + drain fit in the grace period
   const preStop = Number(container.lifecycle.preStop.exec.command[1]);
   assert.ok(
-    pod.terminationGracePeriodSeconds >= preStop + (config.shutdownTimeoutMs ?? 0) / 1000,
+    pod.terminationGracePeriodSeconds >= preStop + config.shutdownTimeoutMs / 1000,
     "grace period covers preStop + drain",
   );
 

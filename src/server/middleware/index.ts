@@ -31,17 +31,16 @@ export function serverMiddleware(
   { registry, config }: AppContext,
   metrics: ServerMetrics,
 ): MiddlewareHandler<AppEnv>[] {
-  const metricsPublic = config.metricsPublic ?? true;
-  const auth = config.auth === "off" ? [] : config.apiKeys ?? [];
+  const auth = config.auth === "off" ? [] : config.apiKeys;
   return [
     instanceId(),
     requestId(),
     accessLog({ registry }),
     httpMetrics(metrics),
-    corsPolicy(config.corsOrigins ?? []),
+    corsPolicy(config.corsOrigins),
     apiKeyAuth({
       keys: auth,
-      isPublic: (c) => isPublicRequest(c, metricsPublic),
+      isPublic: (c) => isPublicRequest(c, config.metricsPublic),
       needsAdmin: needsAdminScope,
     }),
     deadline(config.requestTimeoutMs),
