@@ -191,7 +191,7 @@ async function viaQuantLatency(
   }
   return {
     measured_by:
-      `${QUANT_LATENCY} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up and p90 by interpolation)`,
+      `${QUANT_LATENCY} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up)`,
     models: models.map((m) => ({ model: m.model, int8_file: "model.int8.onnx" })),
     note: note + (errors.length ? ` Failed: ${errors.join("; ")}` : ""),
     rows,

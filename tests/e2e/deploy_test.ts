@@ -18,7 +18,7 @@ import { loadConfig } from "../../src/config.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
 import { makePng } from "../helpers/images.ts";
 import { fixtureServer, makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnServer, waitReady } from "../helpers/server_process.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -240,20 +240,17 @@ Deno.test({
     ) as string[];
     assert.equal(entry[0], "deno");
     const repo = await makeRepo([{ name: "lesion" }]);
-    const port = freePort();
     const key = "container-key-0123456789abcdef";
-    await using server = new ServerProcess(entry.slice(1), {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_MODELS: repo,
-      TINYUNET_ENGINE: "native",
+    const container = () => entry.slice(1);
+    await using server = spawnServer(repo, {
+      TINYUNET_THREADS: "", // the engine's default, as in the image
       TINYUNET_WATCH: "poll",
       TINYUNET_AUTH: "required",
       TINYUNET_API_KEYS: key,
       TINYUNET_LOG: "silent",
-    });
-    await waitReady(`http://127.0.0.1:${port}`);
-    const res = await fetch(`http://127.0.0.1:${port}/v1/segment?format=json`, {
+    }, container);
+    await waitReady(server.base);
+    const res = await fetch(`${server.base}/v1/segment?format=json`, {
       method: "POST",
       headers: { "content-type": "image/png", authorization: `Bearer ${key}` },
       body: makePng(32, 32, 3),
@@ -264,11 +261,7 @@ Deno.test({
     assert.equal((await server.status()).code, 0);
 
     // and without keys, TINYUNET_AUTH=required refuses to start
-    await using refused = new ServerProcess(entry.slice(1), {
-      PORT: String(freePort()),
-      TINYUNET_MODELS: repo,
-      TINYUNET_AUTH: "required",
-    });
+    await using refused = spawnServer(repo, { TINYUNET_AUTH: "required" }, container);
     assert.equal((await refused.status()).code, 1);
     assert.ok(
       refused.json().some((l) =>
