@@ -22,7 +22,9 @@ import {
 import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
 /** Lifecycle of the registry (`draining` while the server shuts down). */
-export type RegistryState = "loading" | "ready" | "failed" | "draining";
+export const REGISTRY_STATES = ["loading", "ready", "failed", "draining"] as const;
+/** What the registry is doing as a whole (readiness reports it). */
+export type RegistryState = typeof REGISTRY_STATES[number];
 
 /** A version's state in the repository index (KServe / Triton model-repository names). */
 export type VersionState = "READY" | "LOADING" | "UNAVAILABLE";

@@ -8,6 +8,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import type { ModelVersion } from "../../models/model_version.ts";
+import { REGISTRY_STATES } from "../../models/registry.ts";
 import type { AppContext } from "../context.ts";
 import type { AppEnv } from "../env.ts";
 import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
@@ -106,7 +107,7 @@ const liveRoute = createRoute({
 });
 const readyBody = z.object({
   ready: z.boolean(),
-  state: z.enum(["loading", "ready", "failed"]),
+  state: z.enum(REGISTRY_STATES),
   error: z.string().optional(),
 });
 const serverReadyRoute = createRoute({
@@ -116,7 +117,7 @@ const serverReadyRoute = createRoute({
   summary: "Readiness: every model loaded and warm",
   responses: {
     200: json("ready", readyBody),
-    503: json("still loading, or loading failed", readyBody),
+    503: json("still loading, loading failed, or draining for shutdown", readyBody),
     ...errorResponses([]),
   },
 });
