@@ -13,6 +13,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { findPython } from "../lib/python.ts";
 import { missingPackages } from "../tools/setup.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -53,23 +54,6 @@ async function run(cmd: string[], env: Record<string, string> = {}): Promise<num
   return (await child.status).code;
 }
 
-function findPython(): string | null {
-  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "/usr/bin/python3", "python3"].filter(
-    Boolean,
-  ) as string[];
-  for (const py of candidates) {
-    try {
-      const out = new Deno.Command(py, {
-        args: ["-c", "import torch, pytest"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) return py;
-    } catch { /* not installed */ }
-  }
-  return null;
-}
-
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const add = (c: Counts) => {
   total.passed += c.passed;
@@ -104,7 +88,7 @@ if (runDeno) {
 }
 
 if (runPython && existsSync(`${root}/tests/distill`)) {
-  const py = findPython();
+  const py = findPython(["torch", "pytest"]);
   if (!py) {
     console.error(
       "no Python with torch and pytest found (deno task setup installs them); counting the Python suite as 1 failure",

@@ -47,3 +47,12 @@ export function sampleValue(
   }
   return hits[0].value;
 }
+
+/** `tinyunet_http_requests_total` of one route and status (POST unless said), via {@link sampleValue}. */
+export function httpRequests(samples: Sample[], route: string, status: number, method = "POST") {
+  return sampleValue(samples, "tinyunet_http_requests_total", {
+    method,
+    route,
+    status: String(status),
+  });
+}

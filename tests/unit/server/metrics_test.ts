@@ -3,7 +3,7 @@ import { occupyQueue } from "../../helpers/gate.ts";
 import { makePng } from "../../helpers/images.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
 import { seededRandom } from "../../../lib/onnx_builder.ts";
-import { parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
+import { httpRequests, parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
 import { v2Body } from "../../helpers/v2.ts";
 import { waitUntil } from "../../helpers/wait.ts";
 
@@ -53,38 +53,10 @@ Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, e
     1,
   );
   assert.equal(m.filter((x) => x.name === "tinyunet_instance_info").length, 1);
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/segment",
-      status: "200",
-    }),
-    3,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/segment",
-      status: "503",
-    }),
-    1,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/models/:name/versions/:version/segment",
-      status: "200",
-    }),
-    1,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v2/models/:name/infer",
-      status: "200",
-    }),
-    1,
-  );
+  assert.equal(httpRequests(m, "/v1/segment", 200), 3);
+  assert.equal(httpRequests(m, "/v1/segment", 503), 1);
+  assert.equal(httpRequests(m, "/v1/models/:name/versions/:version/segment", 200), 1);
+  assert.equal(httpRequests(m, "/v2/models/:name/infer", 200), 1);
   assert.ok(
     !m.some((x) => x.name.startsWith("process_") || x.name.startsWith("nodejs_")),
     "no default Node metrics",
