@@ -6,8 +6,7 @@
  * @module
  */
 import type { LatencyRow } from "./latency.ts";
-import type { BenchResults } from "./results.ts";
-import type { Target } from "./targets.ts";
+import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
 const nf = new Intl.NumberFormat("en-US");

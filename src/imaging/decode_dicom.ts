@@ -15,7 +15,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import type { DecodeOptions } from "./decode.ts";
+import type { DecodeOptions } from "./image.ts";
 import { type DicomDataSet, parseDicomFile } from "./dicom_parse.ts";
 import { frameSamples, type PixelModule, readPixelModule } from "./dicom_pixels.ts";
 import { BIG_ENDIAN_SYNTAX } from "./dicom_transfer_syntax.ts";

@@ -25,6 +25,14 @@ export interface DecodeLimits {
   maxPixels: number;
 }
 
+/** Per-request decode options beyond the limits (e.g. a DICOM window). */
+export interface DecodeOptions extends DecodeLimits {
+  /** DICOM: `[center, width]` overriding the file's first window */
+  window?: [number, number];
+  /** DICOM: 1-based frame of a multi-frame object */
+  frame?: number;
+}
+
 /** Default limits: a little over a 4K UHD frame (3840×2160 = 8.3 MP) allowed. */
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxPixels: 16_777_216 };
 
