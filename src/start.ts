@@ -6,8 +6,9 @@
  *
  * @module
  */
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServerConfig } from "./config.ts";
-import { type LoadOptions } from "./models/model_version.ts";
+import type { LoadOptions } from "./models/model_version.ts";
 import { ModelRegistry } from "./models/registry.ts";
 import { type RepositoryWatcher, watchRepository } from "./models/watcher.ts";
 import { buildApp } from "./server/app.ts";
@@ -15,7 +16,6 @@ import type { AppEnv } from "./server/env.ts";
 import { log } from "./server/log.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
-import type { OpenAPIHono } from "@hono/zod-openapi";
 
 /** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
 export interface TinyUnetServer {

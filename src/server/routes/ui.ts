@@ -85,6 +85,6 @@ async function serve(file: string): Promise<Response> {
 export function uiRoutes(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
   app.openapi(pageRoute, () => serve("index.html"));
-  app.openapi(assetRoute, (c) => serve(c.req.param("file") ?? ""));
+  app.openapi(assetRoute, (c) => serve(c.req.valid("param").file));
   return app;
 }

@@ -91,14 +91,15 @@ export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono<AppEnv> {
     return c.json({ default_model: registry.defaultModel ?? null, models });
   });
   app.openapi(modelRoute, async (c) => {
-    const latest = registry.get(c.req.param("name"));
+    const latest = registry.get(c.req.valid("param").name);
     return c.json({
       ...(await describeVersion(latest)),
       versions: registry.versions(latest.name).map((v) => v.version),
     });
   });
   app.openapi(versionRoute, async (c) => {
-    return c.json(await describeVersion(registry.get(c.req.param("name"), c.req.param("version"))));
+    const { name, version } = c.req.valid("param");
+    return c.json(await describeVersion(registry.get(name, version)));
   });
   return app;
 }
