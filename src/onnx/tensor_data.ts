@@ -115,7 +115,7 @@ function externalBytes(t: onnx.ITensorProto, external: ExternalData): Uint8Array
   if (!file) throw new Error(`tensor ${t.name}: external data "${location}" was not provided`);
   const offset = Number(entries.get("offset") ?? 0);
   const length = entries.has("length") ? Number(entries.get("length")) : file.byteLength - offset;
-  if (offset < 0 || offset + length > file.byteLength) {
+  if (!(offset >= 0 && length >= 0 && offset + length <= file.byteLength)) {
     throw new Error(
       `tensor ${t.name}: external data range ${offset}+${length} is outside "${location}"`,
     );
