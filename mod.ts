@@ -33,6 +33,7 @@ import { loadOptions } from "./src/start.ts";
 export { loadConfig, type ServerConfig } from "./src/config.ts";
 export { createApp, type StartedServer, startServer, type TinyUnetServer } from "./src/start.ts";
 export { decodeImage } from "./src/imaging/decode.ts";
+export { decodeDicom, type DicomImageInfo, readDicomInfo } from "./src/imaging/decode_dicom.ts";
 export type { DecodedImage } from "./src/imaging/image.ts";
 export type { Segmentation } from "./src/imaging/postprocess.ts";
 export { segmentImage, type SegmentResult } from "./src/segment.ts";

@@ -44,7 +44,10 @@ export function openApiRoutes(
   root: Pick<OpenAPIHono, "getOpenAPI31Document">,
 ): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  app.openapi(documentRoute, (c) => c.json(openApiDocument(root), 200));
+  app.openapi(
+    documentRoute,
+    (c) => c.json(openApiDocument(root, new URL(c.req.url).origin), 200),
+  );
   app.openapi(docsRoute, (c) => c.html(renderDocsHtml(openApiDocument(root))));
   return app;
 }
