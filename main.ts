@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { startDicomNode } from "./src/dicom_node/start.ts";
 import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { log } from "./src/server/log.ts";
@@ -20,6 +21,7 @@ const config = configOrExit();
 checkAuthOrExit(config);
 const server = startServer(config);
 const gate = new DrainGate();
+const dicom = startDicomNode(server, config);
 
 const http = Deno.serve({
   port: config.port,
@@ -48,6 +50,7 @@ async function stop(signal: string) {
     Deno.exit(1);
   }
   await http.shutdown();
+  await (await dicom).stop();
   await server.close();
   log("info", "stopped", { signal });
   Deno.exit(0);

@@ -18,6 +18,12 @@ import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
 
 const config = configOrExit();
 const server = startServer(config);
+const node = config.dicomNode;
+if (node.dimsePort !== undefined || node.dimseDestination || node.dicomwebDestination) {
+  log("warn", "the DICOM node's listener and outbox run with main.ts only (deno task serve)", {
+    instance: INSTANCE_ID,
+  });
+}
 
 export default {
   fetch: server.app.fetch,

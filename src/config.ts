@@ -21,11 +21,13 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
 
@@ -70,6 +72,8 @@ export interface ServerConfig {
   watchIntervalMs: number;
   /** longest wait for in-flight requests on SIGTERM */
   shutdownTimeoutMs: number;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode: DicomNodeConfig;
 }
 
 /** The shipped model repository (`models/` beside `src/`). */
@@ -149,7 +153,7 @@ const ServerEnv = z.object({
   TINYUNET_WATCH: oneOf(["fs", "poll", "off"], "fs"),
   TINYUNET_WATCH_INTERVAL_MS: int(2000, 50),
   TINYUNET_SHUTDOWN_TIMEOUT_MS: int(25_000),
-}).transform((e): ServerConfig => ({
+}).transform((e): Omit<ServerConfig, "dicomNode"> => ({
   port: e.PORT,
   hostname: e.TINYUNET_HOST,
   modelsDir: e.TINYUNET_MODELS,
@@ -177,8 +181,11 @@ export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ServerConfig {
   const parsed = ServerEnv.safeParse(env);
-  if (parsed.success) return parsed.data;
-  throw new Error(
-    parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-  );
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
+  }
+  // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
+  return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
 }

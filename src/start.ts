@@ -8,12 +8,14 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { loadConfig, type ServerConfig } from "./config.ts";
+import { DicomNode } from "./dicom_node/node.ts";
 import type { LoadOptions } from "./models/model_version.ts";
 import { ModelRegistry } from "./models/registry.ts";
 import { type RepositoryWatcher, watchRepository } from "./models/watcher.ts";
 import { buildApp } from "./server/app.ts";
 import type { AppEnv } from "./server/env.ts";
 import { log } from "./server/log.ts";
+import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 
@@ -24,6 +26,8 @@ export interface TinyUnetServer {
   config: ServerConfig;
   /** resolves when every model is loaded and warmed; rejects with the load error */
   ready: Promise<void>;
+  /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
+  dicomNode: DicomNode;
 }
 
 /** A started server: also watches its repository once ready, and closes cleanly. */
@@ -43,13 +47,19 @@ export function loadOptions(config: ServerConfig): LoadOptions {
  */
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
-  const app = buildApp({ registry, config });
+  const dicomNode = new DicomNode(config.dicomNode, {
+    registry,
+    maxPixels: config.maxPixels,
+    softwareVersion: SERVER_INFO.version,
+    concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
+  });
+  const app = buildApp({ registry, config, dicomNode });
   const ready = registry.loadAll(config.defaultModel, (mv) => {
     void mv.runtime().then((rt) =>
       log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
     );
   });
-  return { app, registry, config, ready };
+  return { app, registry, config, ready, dicomNode };
 }
 
 /** Settings from the environment; a bad value is logged and the process exits 1. */

@@ -13,6 +13,7 @@ import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
+import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -30,6 +31,7 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
   );
   // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
   const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
+  ctx.dicomNode?.metrics.attach(metrics.register);
   app.use("*", ...serverMiddleware(ctx, metrics));
   app.use(
     "*",
@@ -50,6 +52,7 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
   app.route("/", v2RepositoryRoutes(ctx));
+  app.route("/", dicomwebRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   return app;
 }

@@ -6,10 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig, SHIPPED_MODELS_DIR } from "../../src/config.ts";
+import { loadDicomNodeConfig } from "../../src/dicom_node/config.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
 
 Deno.test("config: the defaults, every field set", () => {
-  assert.deepEqual(loadConfig({}), {
+  const { dicomNode, ...server } = loadConfig({});
+  assert.deepEqual(dicomNode, loadDicomNodeConfig({}), "the DICOM node's own parser");
+  assert.deepEqual(server, {
     port: 8000,
     hostname: "0.0.0.0",
     modelsDir: SHIPPED_MODELS_DIR,
