@@ -21,7 +21,7 @@ import { writeMultipart } from "../../src/dicom_node/multipart.ts";
 import { HC18_SAMPLES, sampleInstance, US_SOP_CLASS } from "../helpers/dicom_node.ts";
 import { makePng } from "../helpers/images.ts";
 import { fixtureServer, makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnServer, waitReady } from "../helpers/server_process.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -130,7 +130,7 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   // shutdown: preStop + drain fit in the grace period
   const preStop = Number(container.lifecycle.preStop.exec.command[1]);
   assert.ok(
-    pod.terminationGracePeriodSeconds >= preStop + (config.shutdownTimeoutMs ?? 0) / 1000,
+    pod.terminationGracePeriodSeconds >= preStop + config.shutdownTimeoutMs / 1000,
     "grace period covers preStop + drain",
   );
 
@@ -258,25 +258,20 @@ Deno.test({
     // here a temporary folder stands in for the volume
     const state = await Deno.makeTempDir({ prefix: "tinyunet-state-" });
     const repo = await makeRepo([{ name: "lesion", net: { channels: 1 } }]);
-    const port = freePort();
     const key = "container-key-0123456789abcdef";
-    await using server = new ServerProcess(
-      entry.slice(1).map((a) => a === writable ? `--allow-write=${state}` : a),
-      {
-        TINYUNET_OUTBOX: join(state, "outbox"),
-        TINYUNET_DIMSE_ROUTES: "US=lesion",
-        PORT: String(port),
-        TINYUNET_HOST: "127.0.0.1",
-        TINYUNET_MODELS: repo,
-        TINYUNET_ENGINE: "native",
-        TINYUNET_WATCH: "poll",
-        TINYUNET_AUTH: "required",
-        TINYUNET_API_KEYS: key,
-        TINYUNET_LOG: "silent",
-      },
-    );
-    await waitReady(`http://127.0.0.1:${port}`);
-    const res = await fetch(`http://127.0.0.1:${port}/v1/segment?format=json`, {
+    const container = () =>
+      entry.slice(1).map((a) => a === writable ? `--allow-write=${state}` : a);
+    await using server = spawnServer(repo, {
+      TINYUNET_THREADS: "", // the engine's default, as in the image
+      TINYUNET_OUTBOX: join(state, "outbox"),
+      TINYUNET_DIMSE_ROUTES: "US=lesion",
+      TINYUNET_WATCH: "poll",
+      TINYUNET_AUTH: "required",
+      TINYUNET_API_KEYS: key,
+      TINYUNET_LOG: "silent",
+    }, container);
+    await waitReady(server.base);
+    const res = await fetch(`${server.base}/v1/segment?format=json`, {
       method: "POST",
       headers: { "content-type": "image/png", authorization: `Bearer ${key}` },
       body: makePng(32, 32, 3),
@@ -289,7 +284,7 @@ Deno.test({
       contentType: "application/dicom",
       bytes: us.bytes,
     }]);
-    const stow = await fetch(`http://127.0.0.1:${port}/dicomweb/studies`, {
+    const stow = await fetch(`${server.base}/dicomweb/studies`, {
       method: "POST",
       headers: { "content-type": contentType, authorization: `Bearer ${key}` },
       body: body as Uint8Array<ArrayBuffer>,
@@ -301,11 +296,7 @@ Deno.test({
     assert.equal((await server.status()).code, 0);
 
     // and without keys, TINYUNET_AUTH=required refuses to start
-    await using refused = new ServerProcess(entry.slice(1), {
-      PORT: String(freePort()),
-      TINYUNET_MODELS: repo,
-      TINYUNET_AUTH: "required",
-    });
+    await using refused = spawnServer(repo, { TINYUNET_AUTH: "required" }, container);
     assert.equal((await refused.status()).code, 1);
     assert.ok(
       refused.json().some((l) =>
