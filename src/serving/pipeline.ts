@@ -52,8 +52,8 @@ export interface Upload {
 /** Per-request options. */
 export interface SegmentOptions {
   format: SegmentFormat;
-  /** checks on the raw upload before decoding (e.g. the DICOM modality guard); throws to refuse */
-  checkUpload?: (upload: Upload) => void;
+  /** refuse a DICOM whose Modality the card does not list (checked before its pixels) */
+  modalityCheck?: boolean;
   window?: [number, number];
   frame?: number;
   postprocess?: "card" | "none";
@@ -118,7 +118,6 @@ export class SegmentPipeline {
     try {
       const t0 = performance.now();
       const upload = await readBody(read, signal);
-      options.checkUpload?.(upload);
       const t1 = performance.now();
       const keepUpload = options.format === "dicom-seg";
       const prepared = await this.pool.prepare({
@@ -131,6 +130,9 @@ export class SegmentPipeline {
           frame: options.frame,
         },
         input: model.card.input,
+        modality: options.modalityCheck
+          ? { model: model.name, modalities: model.card.modalities }
+          : undefined,
         keepPixels: options.format === "overlay",
       }, signal);
       if (options.format === "dicom-seg" && prepared.image.source !== "dicom") {

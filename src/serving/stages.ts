@@ -7,14 +7,15 @@
  * @module
  */
 import type { Tensor } from "../engines/engine.ts";
-import { decodeImage, type DecodeOptions } from "../imaging/decode.ts";
+import { decodeImage } from "../imaging/decode.ts";
 import { countScans, isJpeg, jpegSize } from "../imaging/decode_jpeg.ts";
 import { isPng, pngSize } from "../imaging/decode_png.ts";
-import type { DecodedImage } from "../imaging/image.ts";
+import type { DecodedImage, DecodeOptions } from "../imaging/image.ts";
 import { keepLargestComponent } from "../imaging/largest_component.ts";
 import { postprocess, type Segmentation } from "../imaging/postprocess.ts";
 import { type Geometry, preprocess } from "../imaging/preprocess.ts";
 import type { InputSpec } from "../models/card.ts";
+import { checkModality } from "../models/card_dicom.ts";
 import { maskPng } from "../outputs/mask_png.ts";
 import { overlayPng } from "../outputs/overlay.ts";
 import { type MaskSummary, summarize } from "../outputs/summary.ts";
@@ -30,6 +31,8 @@ export interface PrepareInput {
   input: InputSpec;
   /** return the decoded samples too (overlays draw on them) */
   keepPixels: boolean;
+  /** the modality guard's data (a callback cannot cross to a worker) */
+  modality?: { model: string; modalities: string[] | undefined };
 }
 
 /** A decoded image's facts without (or with) its samples. */
@@ -47,7 +50,13 @@ export interface Prepared {
 /** Decodes and preprocesses one image. */
 export async function prepare(input: PrepareInput): Promise<Prepared> {
   const t0 = performance.now();
-  const decoded = await decodeImage(input.bytes, input.mediaType, input.decode);
+  const guard = input.modality;
+  const decoded = await decodeImage(input.bytes, input.mediaType, {
+    ...input.decode,
+    checkDicom: guard
+      ? (info) => checkModality(guard.model, guard.modalities, info.modality)
+      : undefined,
+  });
   const t1 = performance.now();
   const { tensor, geometry } = preprocess(decoded, input.input);
   const t2 = performance.now();

@@ -19,14 +19,14 @@ import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import { type SegmentOutcome, type SegmentPipeline, serverTiming } from "../../serving/pipeline.ts";
 import type { SegmentFormat } from "../../serving/stages.ts";
 import type { AppContext } from "../context.ts";
-import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import {
   binary,
   SegmentJsonSchema,
   type SegmentQuery,
   SegmentQuerySchema,
 } from "../openapi_schemas.ts";
-import { guardModality } from "../modality_guard.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "../server_info.ts";
@@ -105,13 +105,13 @@ const modelHeaders = {
   },
 };
 
-function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined, summary: string) {
+function segmentRoute<P extends z.ZodObject>(path: string, params: P, summary: string) {
   return createRoute({
     method: "post",
     path,
     tags: ["segment"],
     summary,
-    request: { ...(params ? { params } : {}), query: SegmentQuerySchema, body: imageBody },
+    request: { params, query: SegmentQuerySchema, body: imageBody },
     responses: {
       200: {
         description: "the segmentation, in the asked format",
@@ -137,10 +137,14 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined
 export function v1SegmentRoutes(
   { config }: AppContext,
   pipeline: SegmentPipeline,
-): OpenAPIHono {
+): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  const handle = async (c: Context, name?: string, version?: string) => {
-    const query = c.req.valid("query" as never) as SegmentQuery;
+  const handle = async (
+    c: Context<AppEnv>,
+    query: SegmentQuery,
+    name?: string,
+    version?: string,
+  ) => {
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     // admission before the body is read: unknown model, full queue → refused now
@@ -148,11 +152,8 @@ export function v1SegmentRoutes(
     const admission = await pipeline.admit(name, version, query.precision, signal);
     const out = await pipeline.run(admission, () => readImage(c), {
       format,
-      // the modality guard runs on the upload, before any codec does
-      checkUpload: query.modality_check === "off"
-        ? undefined
-        : (upload) =>
-          guardModality(admission.model, upload.bytes, upload.mediaType ?? "", config.maxPixels),
+      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
+      modalityCheck: query.modality_check !== "off",
       window,
       frame: query.frame,
       postprocess: query.postprocess,
@@ -197,28 +198,28 @@ export function v1SegmentRoutes(
   };
   const name = z.object({ name: NameParam });
   const nameVersion = z.object({ name: NameParam, version: VersionParam });
-  addRoute(
-    app,
-    segmentRoute("/v1/segment", undefined, "Segment an image with the default model"),
-    (c) => handle(c),
+  app.openapi(
+    segmentRoute("/v1/segment", z.object({}), "Segment an image with the default model"),
+    (c) => handle(c, c.req.valid("query")),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/segment",
       name,
       "Segment an image with a model's latest version",
     ),
-    (c) => handle(c, c.req.param("name")),
+    (c) => handle(c, c.req.valid("query"), c.req.valid("param").name),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/versions/{version}/segment",
       nameVersion,
       "Segment an image with one model version",
     ),
-    (c) => handle(c, c.req.param("name"), c.req.param("version")),
+    (c) => {
+      const { name, version } = c.req.valid("param");
+      return handle(c, c.req.valid("query"), name, version);
+    },
   );
   return app;
 }

@@ -1,16 +1,19 @@
 /**
- * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests), Chromium (the browser test), the DICOM tools the DICOM
- * tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG, dicom3tools,
- * pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), and wrk and prlimit
- * (load and connection tests). On a Debian machine where we
- * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
- * otherwise the exact command to run is printed.
+ * `deno task setup`: the operating-system packages the project needs besides Deno — Python
+ * with PyTorch (the distillation pipeline and its tests), Chromium (the browser test and
+ * `tools/screenshot.ts`), systemd (`systemd-analyze verify` of the shipped unit), the DICOM
+ * tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG,
+ * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), and wrk and
+ * prlimit (the overload, SIGTERM and connection tests). On a
+ * Debian machine where we are root, missing packages are installed with apt-get (set
+ * `TINYUNET_NO_APT=1` to forbid); otherwise the exact command to run is printed and the
+ * task fails. `deno task test` runs it first, so the README's two commands work on a fresh
+ * machine; `.ci/run` runs it before the check.
  *
  * @module
  */
 
-/** Debian packages the suite uses. */
+/** Debian packages for the Python distillation pipeline and its tests. */
 export const PYTHON_PACKAGES = [
   "python3-torch",
   "python3-onnx",
@@ -19,13 +22,10 @@ export const PYTHON_PACKAGES = [
   "python3-scipy",
   "python3-numpy",
 ];
+/** Chromium for the browser test (driven by playwright-core; no browser download). */
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
-/** The overload and SIGTERM tests drive the server with wrk (`wrk --version` exits 1). */
-export const WRK_PACKAGES = ["wrk"];
-/** The connection test lowers the server's open-files limit with prlimit. */
-export const PRLIMIT_PACKAGES = ["util-linux"];
 /**
  * DICOM fixtures and checks: dcmtk (`dcmcjpeg`, `dcmcjpls`, `dcmcrle`, `dcmdump`),
  * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
@@ -33,6 +33,10 @@ export const PRLIMIT_PACKAGES = ["util-linux"];
 export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
 /** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb); dcmtk (`echoscu`, `storescu`) as the modality. */
 export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
+/** The overload and SIGTERM tests drive the server with wrk (`wrk --version` exits 1). */
+export const WRK_PACKAGES = ["wrk"];
+/** The connection test lowers the server's open-files limit with prlimit. */
+export const PRLIMIT_PACKAGES = ["util-linux"];
 
 function hasOrthancDicomweb(): boolean {
   try {
@@ -60,8 +64,6 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
-  if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
-  if (!ok("prlimit", ["--version"])) missing.push(...PRLIMIT_PACKAGES);
   const dicomTools =
     ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
     ok("/usr/bin/python3", ["-c", "import pydicom"]);
@@ -69,6 +71,8 @@ export function missingPackages(): string[] {
   if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
     missing.push(...DICOM_NODE_PACKAGES.filter((p) => !missing.includes(p)));
   }
+  if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
+  if (!ok("prlimit", ["--version"])) missing.push(...PRLIMIT_PACKAGES);
   return missing;
 }
 
@@ -91,4 +95,13 @@ export function ensureSystemPackages(): string[] {
     stderr: "inherit",
   }).outputSync();
   return missingPackages();
+}
+
+if (import.meta.main) {
+  const still = ensureSystemPackages();
+  if (still.length) {
+    console.error(`setup: still missing: ${still.join(" ")}`);
+    Deno.exit(1);
+  }
+  console.log("setup: system packages present");
 }
