@@ -17,9 +17,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { fuzzCases } from "../tests/helpers/fuzz_corpus.ts";
-import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../tests/helpers/attacks.ts";
-import { freePort, ServerProcess, waitReady } from "../tests/helpers/server_process.ts";
+import { fuzzCases } from "../helpers/fuzz_corpus.ts";
+import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../helpers/attacks.ts";
+import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -32,7 +32,7 @@ const MINUTES = Number(values.minutes);
 const OUT = values.out!;
 const SAMPLE_MS = 10_000;
 
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("../..", import.meta.url).pathname;
 const samples: { model: string; bytes: Uint8Array<ArrayBuffer> }[] = [];
 for (const model of ["isic2017", "hc18", "kvasir-seg", "isbi2012-em"]) {
   for (const e of Deno.readDirSync(`${root}models/${model}/samples`)) {
@@ -214,7 +214,7 @@ await Deno.writeTextFile(
     `# Soak run (${new Date().toISOString().slice(0, 16)} UTC, ${MINUTES} min)`,
     "",
     "`deno task soak`: mixed valid / malformed / attack / slow traffic at saturation against",
-    "`main.ts` with the shipped models (see bench/soak.ts). ![RSS and goodput](soak.svg)",
+    "`main.ts` with the shipped models (see tests/soak/main.ts). ![RSS and goodput](soak.svg)",
     "",
     `- RSS (median of the first / last minute): ${report.first_minute_rss_mib} → ${report.last_minute_rss_mib} MiB (${
       (drift * 100).toFixed(1)
