@@ -12,7 +12,6 @@
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
- * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_MAX_BATCH` | 1 (off) | dynamic batching: most same-shape requests per engine run |
  * | `TINYUNET_BATCH_DELAY_MS` | 2 | longest a request waits for a batch to fill |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
@@ -24,57 +23,23 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
+ * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
  * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
  * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a request head must arrive within this |
  * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
- * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
+import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
 import { defaultWorkers } from "./serving/pool.ts";
-
-/** Validated server settings. */
-export interface ServerConfig {
-  port: number;
-  hostname: string;
-  modelsDir: string;
-  defaultModel?: string;
-  engine: EngineChoice;
-  threads?: number;
-  maxBodyBytes: number;
-  maxPixels: number;
-  maxQueue: number;
-  /** dynamic batching (see src/models/batcher.ts) */
-  maxBatch?: number;
-  batchDelayMs?: number;
-  requestTimeoutMs: number;
-  /** API keys; none = open (see {@link AuthMode}) */
-  apiKeys?: ApiKey[];
-  auth?: AuthMode;
-  /** `/metrics` without a key (default true) */
-  metricsPublic?: boolean;
-  /** browser origins allowed by CORS (`*` for any); none = no CORS headers */
-  corsOrigins?: string[];
-  /** repository hot reload (default off when unset, `fs` from the environment) */
-  watch?: WatchMode;
-  watchIntervalMs?: number;
-  shutdownTimeoutMs?: number;
-  /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
-  busyDelayMs?: number;
-  /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
-  connectionFront?: boolean;
-  maxConnections?: number;
-  headerTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  /** serving worker pool size (0 or unset: stages run on the HTTP thread) */
-  workers?: number;
-  /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
-  shutdownDelayMs?: number;
-}
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
 export type KeyScope = "infer" | "admin";
@@ -91,93 +56,179 @@ export type WatchMode = "fs" | "poll" | "off";
 /** Shortest key accepted (a guessable key is no protection). */
 export const MIN_KEY_LENGTH = 16;
 
-function keys(env: Record<string, string | undefined>, key: string, scope: KeyScope): ApiKey[] {
-  const list = (env[key] ?? "").split(",").map((k) => k.trim()).filter(Boolean);
-  for (const k of list) {
-    if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
-      throw new Error(
-        `${key}: every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`,
-      );
-    }
-  }
-  return list.map((k) => ({ key: k, scope }));
-}
-
-function oneOf<T extends string>(
-  env: Record<string, string | undefined>,
-  key: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  const raw = (env[key] ?? "").trim().toLowerCase();
-  if (raw === "") return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new Error(`${key}=${env[key]}: expected ${allowed.join(", ")}`);
-  }
-  return raw as T;
-}
-
-function list(raw: string | undefined): string[] {
-  return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+/** Validated server settings: every field set (the defaults are filled in by {@link loadConfig}). */
+export interface ServerConfig {
+  port: number;
+  hostname: string;
+  modelsDir: string;
+  /** unset: the repository's `repository.json` `default_model`, else the first by name */
+  defaultModel: string | undefined;
+  engine: EngineChoice;
+  /** unset: 1 for models under 1 M parameters, else all cores */
+  threads: number | undefined;
+  maxBodyBytes: number;
+  maxPixels: number;
+  maxQueue: number;
+  /** dynamic batching (src/models/batcher.ts): most same-shape requests per engine run (1: off) */
+  maxBatch: number;
+  /** longest a request waits for its batch to fill */
+  batchDelayMs: number;
+  requestTimeoutMs: number;
+  /** API keys; none = open (see {@link AuthMode}) */
+  apiKeys: ApiKey[];
+  auth: AuthMode;
+  /** `/metrics` without a key */
+  metricsPublic: boolean;
+  /** browser origins allowed by CORS (`*` for any); none = no CORS headers */
+  corsOrigins: string[];
+  /** repository hot reload, started by the start-up (src/start.ts) once ready */
+  watch: WatchMode;
+  watchIntervalMs: number;
+  /** longest wait for in-flight requests on SIGTERM */
+  shutdownTimeoutMs: number;
+  /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
+  shutdownDelayMs: number;
+  /** serving worker pool size (0: stages run on the HTTP thread) */
+  workers: number;
+  /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
+  busyDelayMs: number;
+  /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
+  connectionFront: boolean;
+  maxConnections: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode: DicomNodeConfig;
 }
 
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
 
-function int(
-  env: Record<string, string | undefined>,
-  key: string,
-  fallback: number,
-  min = 1,
-): number {
-  const raw = env[key];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`${key}=${raw} is not a number ≥ ${min}`);
-  }
-  return value;
-}
+// One environment variable: a string or nothing; blank counts as nothing.
+const variable = z.string().optional().transform((v) => v?.trim() || undefined);
+
+/** An integer-valued variable (a number ≥ `min`), `fallback` when unset. */
+const int = <F extends number | undefined>(fallback: F, min = 1) =>
+  variable.transform((raw, ctx): number | F => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min) {
+      ctx.addIssue({ code: "custom", message: `${raw} is not a number ≥ ${min}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+/** A variable with a few allowed words (any case), `fallback` when unset. */
+const oneOf = <const T extends string>(allowed: readonly T[], fallback: T) =>
+  variable.transform((raw, ctx) => {
+    const v = raw?.toLowerCase() ?? fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      ctx.addIssue({ code: "custom", message: `${raw}: expected ${allowed.join(", ")}` });
+      return z.NEVER;
+    }
+    return v as T;
+  });
+
+/** A comma list. */
+const list = variable.transform((raw) =>
+  (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+);
+
+/** A comma list of API keys of one scope. */
+const keys = (scope: KeyScope) =>
+  list.transform((all, ctx): ApiKey[] => {
+    for (const k of all) {
+      if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return all.map((key) => ({ key, scope }));
+  });
+
+/** The environment variables the server reads, each with its default (the table above). */
+const ServerEnv = z.object({
+  PORT: int(8000, 0),
+  TINYUNET_HOST: variable.transform((v) => v ?? "0.0.0.0"),
+  TINYUNET_MODELS: variable.transform((v) => v ?? SHIPPED_MODELS_DIR),
+  TINYUNET_DEFAULT_MODEL: variable,
+  TINYUNET_ENGINE: variable.transform((v, ctx): EngineChoice => {
+    try {
+      return parseEngineChoice(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  TINYUNET_THREADS: int(undefined),
+  TINYUNET_MAX_BODY_MB: int(32),
+  TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
+  TINYUNET_MAX_QUEUE: int(8, 0),
+  TINYUNET_MAX_BATCH: int(1),
+  TINYUNET_BATCH_DELAY_MS: int(2, 0),
+  TINYUNET_REQUEST_TIMEOUT_MS: int(30_000),
+  TINYUNET_API_KEYS: keys("infer"),
+  TINYUNET_ADMIN_KEYS: keys("admin"),
+  TINYUNET_AUTH: oneOf(["auto", "required", "off"], "auto"),
+  TINYUNET_METRICS_PUBLIC: oneOf(["1", "0", "true", "false"], "1"),
+  TINYUNET_CORS_ORIGINS: list,
+  TINYUNET_WATCH: oneOf(["fs", "poll", "off"], "fs"),
+  TINYUNET_WATCH_INTERVAL_MS: int(2000, 50),
+  TINYUNET_SHUTDOWN_TIMEOUT_MS: int(25_000),
+  TINYUNET_SHUTDOWN_DELAY_MS: int(0, 0),
+  TINYUNET_WORKERS: int(defaultWorkers(), 0),
+  TINYUNET_BUSY_DELAY_MS: int(1000, 0),
+  TINYUNET_CONNECTION_FRONT: oneOf(["1", "0"], "1"),
+  TINYUNET_MAX_CONNECTIONS: int(4096),
+  TINYUNET_HEADER_TIMEOUT_MS: int(10_000),
+  TINYUNET_IDLE_TIMEOUT_MS: int(30_000),
+}).transform((e): Omit<ServerConfig, "dicomNode"> => ({
+  port: e.PORT,
+  hostname: e.TINYUNET_HOST,
+  modelsDir: e.TINYUNET_MODELS,
+  defaultModel: e.TINYUNET_DEFAULT_MODEL,
+  engine: e.TINYUNET_ENGINE,
+  threads: e.TINYUNET_THREADS,
+  maxBodyBytes: Math.round(e.TINYUNET_MAX_BODY_MB * 1024 * 1024),
+  maxPixels: e.TINYUNET_MAX_PIXELS,
+  maxQueue: e.TINYUNET_MAX_QUEUE,
+  maxBatch: e.TINYUNET_MAX_BATCH,
+  batchDelayMs: e.TINYUNET_BATCH_DELAY_MS,
+  requestTimeoutMs: e.TINYUNET_REQUEST_TIMEOUT_MS,
+  apiKeys: [...e.TINYUNET_API_KEYS, ...e.TINYUNET_ADMIN_KEYS],
+  auth: e.TINYUNET_AUTH,
+  metricsPublic: e.TINYUNET_METRICS_PUBLIC === "1" || e.TINYUNET_METRICS_PUBLIC === "true",
+  corsOrigins: e.TINYUNET_CORS_ORIGINS,
+  watch: e.TINYUNET_WATCH,
+  watchIntervalMs: e.TINYUNET_WATCH_INTERVAL_MS,
+  shutdownTimeoutMs: e.TINYUNET_SHUTDOWN_TIMEOUT_MS,
+  shutdownDelayMs: e.TINYUNET_SHUTDOWN_DELAY_MS,
+  workers: e.TINYUNET_WORKERS,
+  busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,
+  connectionFront: e.TINYUNET_CONNECTION_FRONT === "1",
+  maxConnections: e.TINYUNET_MAX_CONNECTIONS,
+  headerTimeoutMs: e.TINYUNET_HEADER_TIMEOUT_MS,
+  idleTimeoutMs: e.TINYUNET_IDLE_TIMEOUT_MS,
+}));
 
 /**
- * Reads settings from an environment map.
+ * Reads settings from an environment map; the defaults are written once, in `ServerEnv`.
  * @throws {Error} naming the variable when a value is invalid
  */
 export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ServerConfig {
-  return {
-    port: int(env, "PORT", 8000, 0),
-    hostname: env.TINYUNET_HOST || "0.0.0.0",
-    modelsDir: env.TINYUNET_MODELS || SHIPPED_MODELS_DIR,
-    defaultModel: env.TINYUNET_DEFAULT_MODEL || undefined,
-    engine: parseEngineChoice(env.TINYUNET_ENGINE),
-    threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
-    maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
-    maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
-    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 8, 0),
-    busyDelayMs: int(env, "TINYUNET_BUSY_DELAY_MS", 1000, 0),
-    maxBatch: int(env, "TINYUNET_MAX_BATCH", 1),
-    batchDelayMs: int(env, "TINYUNET_BATCH_DELAY_MS", 2, 0),
-    requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
-    apiKeys: [
-      ...keys(env, "TINYUNET_API_KEYS", "infer"),
-      ...keys(env, "TINYUNET_ADMIN_KEYS", "admin"),
-    ],
-    auth: oneOf(env, "TINYUNET_AUTH", ["auto", "required", "off"] as const, "auto"),
-    metricsPublic:
-      oneOf(env, "TINYUNET_METRICS_PUBLIC", ["1", "0", "true", "false"] as const, "1").match(
-        /^(1|true)$/,
-      ) !== null,
-    corsOrigins: list(env.TINYUNET_CORS_ORIGINS),
-    watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
-    watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
-    shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
-    workers: int(env, "TINYUNET_WORKERS", defaultWorkers(), 0),
-    connectionFront: oneOf(env, "TINYUNET_CONNECTION_FRONT", ["1", "0"] as const, "1") === "1",
-    maxConnections: int(env, "TINYUNET_MAX_CONNECTIONS", 4096),
-    headerTimeoutMs: int(env, "TINYUNET_HEADER_TIMEOUT_MS", 10_000),
-    idleTimeoutMs: int(env, "TINYUNET_IDLE_TIMEOUT_MS", 30_000),
-    shutdownDelayMs: int(env, "TINYUNET_SHUTDOWN_DELAY_MS", 0, 0),
-  };
+  const parsed = ServerEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
+  }
+  // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
+  return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
 }

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join, sep as SEP } from "node:path";
 import type { ModelSource } from "../engines/engine.ts";
 import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
+import { checkExternalLocation } from "../onnx/tensor_data.ts";
 import { CardError, type ModelCard, parseCard } from "./card.ts";
 
 /** A model version found on disk, card validated. */
@@ -122,7 +123,7 @@ export async function readModelSource(
 ): Promise<{ source: ModelSource; info: ModelInfo }> {
   const fileName = precision === "int8" ? entry.card.files.int8 : entry.card.files.fp32;
   if (!fileName) throw new Error(`${entry.name}/${entry.version} has no ${precision} model`);
-  const path = join(entry.dir, fileName);
+  const path = await confined(entry.dir, fileName);
   const bytes = await Deno.readFile(path).catch((err) => {
     throw new Error(`cannot read ${path}: ${err.message}`);
   });
@@ -134,12 +135,24 @@ export async function readModelSource(
   }
   checkAgainstCard(info, entry.card, path);
   const externalData = await Promise.all(info.externalData.map(async (location) => {
-    if (location.includes("..") || location.startsWith("/")) {
-      throw new Error(`${path}: external data location "${location}" leaves the model folder`);
-    }
-    return { path: location, data: await Deno.readFile(join(entry.dir, location)) };
+    checkExternalLocation(location, path);
+    return { path: location, data: await Deno.readFile(await confined(entry.dir, location)) };
   }));
   return { source: { path, bytes, externalData }, info };
+}
+
+/**
+ * The real path of `rel` inside `dir`, refusing one that leaves it (`..`, absolute, or a
+ * symlink pointing out): card files and external data are confined alike.
+ */
+async function confined(dir: string, rel: string): Promise<string> {
+  const root = await Deno.realPath(dir);
+  const path = join(dir, rel);
+  const real = await Deno.realPath(path).catch(() => join(root, rel)); // missing: fails when read
+  if (isAbsolute(rel) || (real !== root && !real.startsWith(root + SEP))) {
+    throw new Error(`${dir}: "${rel}" leaves the model version folder`);
+  }
+  return path;
 }
 
 function checkAgainstCard(info: ModelInfo, card: ModelCard, path: string) {

@@ -13,6 +13,8 @@
  */
 import type { ModelVersion, Precision } from "../models/model_version.ts";
 import { QueueFullError, type QueueTicket } from "../models/queue.ts";
+import { ApiError } from "../errors.ts";
+import { StageAbortedError } from "./pool.ts";
 
 /** Reserves a queue place, or refuses after `busyDelayMs` (cut short by `signal`). */
 export async function admit(
@@ -34,6 +36,26 @@ export async function admit(
         const timer = setTimeout(done, busyDelayMs);
         signal?.addEventListener("abort", done, { once: true });
       });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Reads a request body for an admitted request. A body that stops arriving is cut off by
+ * the deadline (the runtime then drops it: `BadResource`); that, or the client leaving,
+ * is reported as the abort it is (504/499), never as a server error.
+ * @throws {StageAbortedError} when `signal` aborted while reading
+ * @throws {ApiError} `bad_request` when the body could not be read otherwise
+ */
+export async function readBody<T>(read: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (signal.aborted) throw new StageAbortedError(signal.reason);
+    if (err instanceof ApiError) throw err;
+    if (err instanceof Deno.errors.BadResource) {
+      throw new ApiError("bad_request", "the request body could not be read to its end");
     }
     throw err;
   }

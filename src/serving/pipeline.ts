@@ -20,7 +20,7 @@ import type { QueueTicket } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
-import { admit } from "./admission.ts";
+import { admit, readBody } from "./admission.ts";
 import type { StagePool } from "./pool.ts";
 import type { Finished, ImageInfo, SegmentFormat } from "./stages.ts";
 
@@ -52,6 +52,8 @@ export interface Upload {
 /** Per-request options. */
 export interface SegmentOptions {
   format: SegmentFormat;
+  /** refuse a DICOM whose Modality the card does not list (checked before its pixels) */
+  modalityCheck?: boolean;
   window?: [number, number];
   frame?: number;
   postprocess?: "card" | "none";
@@ -115,7 +117,7 @@ export class SegmentPipeline {
     const { signal } = options;
     try {
       const t0 = performance.now();
-      const upload = await read();
+      const upload = await readBody(read, signal);
       const t1 = performance.now();
       const keepUpload = options.format === "dicom-seg";
       const prepared = await this.pool.prepare({
@@ -128,6 +130,9 @@ export class SegmentPipeline {
           frame: options.frame,
         },
         input: model.card.input,
+        modality: options.modalityCheck
+          ? { model: model.name, modalities: model.card.modalities }
+          : undefined,
         keepPixels: options.format === "overlay",
       }, signal);
       if (options.format === "dicom-seg" && prepared.image.source !== "dicom") {

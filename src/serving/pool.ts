@@ -20,6 +20,7 @@
  * @module
  */
 import { ApiError, type ErrorCode } from "../errors.ts";
+import { log } from "../server/log.ts";
 import {
   finish,
   type Finished,
@@ -151,6 +152,10 @@ export class StagePool {
         cleanup();
         this.terminated++;
         this.#discard(slot);
+        log("warn", "serving worker terminated", {
+          stage: request.stage,
+          reason: signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason),
+        });
         reject(new StageAbortedError(signal?.reason));
       };
       worker.addEventListener("message", onMessage);

@@ -7,14 +7,15 @@
  * @module
  */
 import type { Tensor } from "../engines/engine.ts";
-import { decodeImage, type DecodeOptions } from "../imaging/decode.ts";
+import { decodeImage } from "../imaging/decode.ts";
 import { countScans, isJpeg, jpegSize } from "../imaging/decode_jpeg.ts";
 import { isPng, pngSize } from "../imaging/decode_png.ts";
-import type { DecodedImage } from "../imaging/image.ts";
+import type { DecodedImage, DecodeOptions } from "../imaging/image.ts";
 import { keepLargestComponent } from "../imaging/largest_component.ts";
 import { postprocess, type Segmentation } from "../imaging/postprocess.ts";
 import { type Geometry, preprocess } from "../imaging/preprocess.ts";
 import type { InputSpec } from "../models/card.ts";
+import { checkModality } from "../models/card_dicom.ts";
 import { maskPng } from "../outputs/mask_png.ts";
 import { overlayPng } from "../outputs/overlay.ts";
 import { type MaskSummary, summarize } from "../outputs/summary.ts";
@@ -30,6 +31,8 @@ export interface PrepareInput {
   input: InputSpec;
   /** return the decoded samples too (overlays draw on them) */
   keepPixels: boolean;
+  /** the modality guard's data (a callback cannot cross to a worker) */
+  modality?: { model: string; modalities: string[] | undefined };
 }
 
 /** A decoded image's facts without (or with) its samples. */
@@ -47,7 +50,13 @@ export interface Prepared {
 /** Decodes and preprocesses one image. */
 export async function prepare(input: PrepareInput): Promise<Prepared> {
   const t0 = performance.now();
-  const decoded = await decodeImage(input.bytes, input.mediaType, input.decode);
+  const guard = input.modality;
+  const decoded = await decodeImage(input.bytes, input.mediaType, {
+    ...input.decode,
+    checkDicom: guard
+      ? (info) => checkModality(guard.model, guard.modalities, info.modality)
+      : undefined,
+  });
   const t1 = performance.now();
   const { tensor, geometry } = preprocess(decoded, input.input);
   const t2 = performance.now();
@@ -57,12 +66,7 @@ export async function prepare(input: PrepareInput): Promise<Prepared> {
 }
 
 /** What `finish` needs. */
-export interface FinishInput {
-  output: Tensor;
-  geometry: Geometry;
-  kind: "logits" | "probabilities";
-  threshold: number;
-  largestComponent: boolean;
+export interface FinishInput extends SegmentationInput {
   format: SegmentFormat;
   /** the decoded image (with samples for `overlay`) */
   image: ImageInfo;
@@ -79,15 +83,27 @@ export interface Finished {
   encode_ms: number;
 }
 
-/** Thresholds, cleans up and encodes one model output. */
-export function finish(input: FinishInput): Finished {
-  const t0 = performance.now();
+/** What turns a model output into a mask. */
+export interface SegmentationInput {
+  output: Tensor;
+  geometry: Geometry;
+  kind: "logits" | "probabilities";
+  threshold: number;
+  largestComponent: boolean;
+}
+
+/**
+ * Threshold at the image's size, then the card's clean-up. The one home of this step for
+ * the server (`finish`) and in-process callers (`segmentImage`, tools/evaluate).
+ * @param keepProbability also return the probability map (4 bytes a pixel more)
+ */
+export function toSegmentation(input: SegmentationInput, keepProbability: boolean): Segmentation {
   const segmentation = postprocess(
     input.output,
     input.geometry,
     input.kind,
     input.threshold,
-    false,
+    keepProbability,
   );
   if (input.largestComponent) {
     segmentation.mask =
@@ -95,6 +111,13 @@ export function finish(input: FinishInput): Finished {
         .mask;
     segmentation.postprocess.push("largest_component");
   }
+  return segmentation;
+}
+
+/** Thresholds, cleans up and encodes one model output. */
+export function finish(input: FinishInput): Finished {
+  const t0 = performance.now();
+  const segmentation = toSegmentation(input, false);
   const t1 = performance.now();
   const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
   if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);

@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../helpers/attacks.ts";
+import { makeJpeg } from "../helpers/images.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
 
 Deno.test({
@@ -98,5 +99,63 @@ Deno.test({
     assert.ok(worstLive < 250, `liveness took ${worstLive.toFixed(0)} ms`);
     server.kill("SIGTERM");
     assert.equal((await server.status()).code, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "attacks: the deadline ends a long decode (its worker is terminated); a client that leaves is logged as 499 aborted",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    await using server = new ServerProcess(["run", "-A", "main.ts"], {
+      PORT: String(port),
+      TINYUNET_HOST: "127.0.0.1",
+      TINYUNET_WATCH: "off",
+      TINYUNET_WORKERS: "2",
+      TINYUNET_REQUEST_TIMEOUT_MS: "1500",
+    });
+    await waitReady(base);
+    const big = makeJpeg(4096, 4096, 90); // seconds of jpeg-js work on any machine
+    const t = performance.now();
+    const res = await fetch(`${base}/v1/segment`, {
+      method: "POST",
+      body: big,
+      headers: { "content-type": "image/jpeg" },
+    });
+    const body = await res.json();
+    const ms = performance.now() - t;
+    assert.equal(res.status, 504, JSON.stringify(body));
+    assert.equal(body.code, "timeout");
+    assert.ok(ms < 3000, `the 504 came after ${ms.toFixed(0)} ms`);
+    await server.waitForLog((l) => l.msg === "serving worker terminated", "the worker to end");
+
+    const controller = new AbortController();
+    const gone = fetch(`${base}/v1/segment`, {
+      method: "POST",
+      body: big,
+      headers: { "content-type": "image/jpeg" },
+      signal: controller.signal,
+    }).catch(() => null);
+    setTimeout(() => controller.abort(), 400);
+    await gone;
+    const line = await server.waitForLog(
+      (l) => l.msg === "request" && l.status === 499,
+      "the abandoned request to be logged as 499",
+    );
+    assert.equal(line.route, "/v1/segment");
+
+    // the pool recovered: a normal request is answered
+    const ok = await fetch(`${base}/v1/segment`, {
+      method: "POST",
+      body: makeJpeg(64, 48),
+      headers: { "content-type": "image/jpeg" },
+    });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /tinyunet_http_requests_total\{[^}]*status="499"[^}]*\} 1/);
   },
 });

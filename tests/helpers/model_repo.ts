@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ServerConfig } from "../../src/config.ts";
+import { loadConfig, type ServerConfig } from "../../src/config.ts";
 import { unetModel, type UnetModelOptions } from "../../lib/onnx_builder.ts";
 import { createApp, type TinyUnetServer } from "../../mod.ts";
 
@@ -74,9 +74,10 @@ export async function makeRepo(models: FixtureModel[]): Promise<string> {
   return root;
 }
 
-/** Server settings for tests (native engine, small limits where useful). */
+/** Server settings for tests: the defaults, with the native engine and small limits. */
 export function testConfig(modelsDir: string, overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
+    ...loadConfig({}),
     port: 0,
     hostname: "127.0.0.1",
     modelsDir,
@@ -85,6 +86,8 @@ export function testConfig(modelsDir: string, overrides: Partial<ServerConfig> =
     maxBodyBytes: 8 * 1024 * 1024,
     maxPixels: 4_000_000,
     maxQueue: 8,
+    workers: 0, // stages on the calling thread (no worker pool to close)
+    busyDelayMs: 0, // refusals answered at once
     requestTimeoutMs: 30_000,
     ...overrides,
   };

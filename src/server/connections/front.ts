@@ -1,6 +1,7 @@
 /**
  * The TCP front: the public port is a plain `Deno.listen` socket whose connections are
- * relayed to `Deno.serve` on a private Unix socket, because Deno.serve (Deno 2.9) has no
+ * relayed to `Deno.serve` on a private loopback port (TCP, not a Unix socket: the
+ * container and systemd unit grant no write permission), because Deno.serve (Deno 2.9) has no
  * header-read timeout, no idle keep-alive timeout and no connection limit, and its accept
  * loop ends the process when file descriptors run out ("Too many open files"). node:http
  * in Deno was tried first: its `headersTimeout` left a slow-header socket open and
@@ -16,23 +17,27 @@
  * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
  *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
  *   `too_many_connections` and is closed;
+ * - **head size**: a request head over 32 KiB gets JSON 414 `uri_too_long` (when its
+ *   request line is over 16 KiB) or 431 `header_too_large`, and the connection is closed;
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
  *   and keeps going; the listener stays open.
  *
- * Cost: one extra read and write per chunk on the loopback Unix socket, no parsing beyond
- * scanning request heads for their end.
+ * Cost: one extra read and write per chunk on loopback, no parsing beyond scanning request
+ * heads for their end. (Anyone on the host can reach the private port directly and skip
+ * these limits, not authentication, which the app itself does.)
  *
  * @module
  */
 import { log } from "../log.ts";
+import { clientGone, CONNECTION_HEADER } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
 
 /** Front settings. */
 export interface FrontOptions {
   hostname: string;
   port: number;
-  /** the private Unix socket Deno.serve listens on */
-  upstreamPath: string;
+  /** the private loopback port Deno.serve listens on */
+  upstreamPort: number;
   maxConnections: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
@@ -48,7 +53,11 @@ export class TcpFront {
   #closing = false;
   readonly done: Promise<void>;
 
+  /** where Deno.serve listens (changes if it has to listen again) */
+  upstreamPort: number;
+
   constructor(readonly options: FrontOptions) {
+    this.upstreamPort = options.upstreamPort;
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
     connectionStats.max = options.maxConnections;
     this.done = this.#acceptLoop();
@@ -136,10 +145,14 @@ export class TcpFront {
     }
   }
 
+  #nextId = 1;
+
   async #relay(client: Deno.Conn) {
+    const id = this.#nextId++;
+    const tag = new TextEncoder().encode(`${CONNECTION_HEADER}: ${id}\r\n`);
     this.#conns.add(client);
     connectionStats.open++;
-    let upstream: Deno.UnixConn | undefined;
+    let upstream: Deno.TcpConn | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = (ms: number, reason: CloseReason) => {
       clearTimeout(timer);
@@ -150,10 +163,10 @@ export class TcpFront {
       }, ms);
     };
     try {
-      upstream = await Deno.connect({ transport: "unix", path: this.options.upstreamPath });
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort });
       const up = upstream;
       // request head tracking: awaiting the blank line of a head, and how much of it matched
-      let inHead = true, matched = 0, answered = false;
+      let inHead = true, matched = 0, answered = false, headBytes = 0, lineBytes = -1;
       arm(this.options.headerTimeoutMs, "header_timeout");
       const fromClient = (async () => {
         const buf = new Uint8Array(64 * 1024);
@@ -165,10 +178,18 @@ export class TcpFront {
             inHead = true;
             answered = false;
             matched = 0;
+            headBytes = 0;
+            lineBytes = -1;
             arm(this.options.headerTimeoutMs, "header_timeout");
           }
+          let tagAt = -1;
           if (inHead) {
-            for (let i = 0; i < n; i++) {
+            let i = 0;
+            for (; i < n; i++) {
+              if (buf[i] === 10 && lineBytes < 0) {
+                lineBytes = headBytes + i;
+                tagAt = i + 1; // after the request line
+              }
               matched = buf[i] === CRLFCRLF[matched] ? matched + 1 : buf[i] === 13 ? 1 : 0;
               if (matched === 4) {
                 inHead = false;
@@ -176,12 +197,27 @@ export class TcpFront {
                 break;
               }
             }
+            headBytes += i;
+            if (headBytes > MAX_HEAD_BYTES) {
+              // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
+              const longLine = lineBytes < 0 || lineBytes > MAX_HEAD_BYTES / 2;
+              await writeAll(client, longLine ? URI_TOO_LONG : HEAD_TOO_LARGE);
+              safeClose(client);
+              safeClose(up);
+              break;
+            }
           }
-          if (!(await writeAll(up, buf.subarray(0, n)))) break;
+          const sent = tagAt < 0
+            ? await writeAll(up, buf.subarray(0, n))
+            : (await writeAll(up, buf.subarray(0, tagAt))) && (await writeAll(up, tag)) &&
+              (await writeAll(up, buf.subarray(tagAt, n)));
+          if (!sent) break;
         }
-        try {
-          await up.closeWrite();
-        } catch { /* gone */ }
+        clientGone(id);
+        // The client's end closed: close ours too (not a half-close). Deno.serve treats a
+        // closed connection as the client leaving (request.signal, 499 `aborted`), as it
+        // would without the front; a half-close would leave the request running for nobody.
+        safeClose(up);
       })();
       const fromServer = (async () => {
         const buf = new Uint8Array(64 * 1024);
@@ -201,6 +237,7 @@ export class TcpFront {
         log("warn", "connection relay failed", { error: (err as Error).message });
       }
     } finally {
+      clientGone(id);
       clearTimeout(timer);
       safeClose(client);
       if (upstream) safeClose(upstream);
@@ -212,7 +249,7 @@ export class TcpFront {
 
 /**
  * Connections the open-files limit leaves room for: each relayed connection holds three
- * descriptors (the client, both ends of the private socket), and 64 stay for everything else.
+ * descriptors (the client, both ends of the private connection), and 64 stay for everything else.
  */
 export function fdConnectionLimit(): number {
   try {
@@ -244,6 +281,29 @@ function safeClose(conn: Deno.Conn) {
     conn.close();
   } catch { /* already closed */ }
 }
+
+/** Longest request head (request line + headers) relayed. */
+export const MAX_HEAD_BYTES = 32 * 1024;
+
+function jsonResponse(status: string, code: string, error: string): Uint8Array {
+  const body = JSON.stringify({ error, code });
+  return new TextEncoder().encode(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n` +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+}
+const URI_TOO_LONG = jsonResponse(
+  "414 URI Too Long",
+  "uri_too_long",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes, its request line over ${
+    MAX_HEAD_BYTES / 2
+  }`,
+);
+const HEAD_TOO_LARGE = jsonResponse(
+  "431 Request Header Fields Too Large",
+  "header_too_large",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes`,
+);
 
 const REFUSAL = new TextEncoder().encode(
   (() => {

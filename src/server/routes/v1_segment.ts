@@ -19,7 +19,8 @@ import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import { type SegmentOutcome, type SegmentPipeline, serverTiming } from "../../serving/pipeline.ts";
 import type { SegmentFormat } from "../../serving/stages.ts";
 import type { AppContext } from "../context.ts";
-import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import {
   binary,
   SegmentJsonSchema,
@@ -49,6 +50,8 @@ export function segmentJson(out: SegmentOutcome) {
     engine: runtime.engine,
     precision: runtime.precision,
     ...result.summary,
+    model_modalities: model.card.modalities ?? null,
+    modality: out.image.dicom ? out.image.dicom.modality : null,
     timings,
   };
 }
@@ -62,6 +65,7 @@ const ERRORS: ErrorCode[] = [
   "unsupported_media_type",
   "unsupported_transfer_syntax",
   "unsupported_image",
+  "modality_mismatch",
   "model_not_ready",
   "queue_full",
   "timeout",
@@ -101,13 +105,13 @@ const modelHeaders = {
   },
 };
 
-function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined, summary: string) {
+function segmentRoute<P extends z.ZodObject>(path: string, params: P, summary: string) {
   return createRoute({
     method: "post",
     path,
     tags: ["segment"],
     summary,
-    request: { ...(params ? { params } : {}), query: SegmentQuerySchema, body: imageBody },
+    request: { params, query: SegmentQuerySchema, body: imageBody },
     responses: {
       200: {
         description: "the segmentation, in the asked format",
@@ -133,10 +137,14 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined
 export function v1SegmentRoutes(
   { config }: AppContext,
   pipeline: SegmentPipeline,
-): OpenAPIHono {
+): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  const handle = async (c: Context, name?: string, version?: string) => {
-    const query = c.req.valid("query" as never) as SegmentQuery;
+  const handle = async (
+    c: Context<AppEnv>,
+    query: SegmentQuery,
+    name?: string,
+    version?: string,
+  ) => {
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     // admission before the body is read: unknown model, full queue → refused now
@@ -144,6 +152,8 @@ export function v1SegmentRoutes(
     const admission = await pipeline.admit(name, version, query.precision, signal);
     const out = await pipeline.run(admission, () => readImage(c), {
       format,
+      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
+      modalityCheck: query.modality_check !== "off",
       window,
       frame: query.frame,
       postprocess: query.postprocess,
@@ -172,6 +182,8 @@ export function v1SegmentRoutes(
         trained: model.card.trained,
         softwareVersion: SERVER_INFO.version,
         sourceFrame: query.frame,
+        segment: model.card.segment,
+        algorithm: model.card.algorithm,
       });
       return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
         ...headers,
@@ -186,28 +198,28 @@ export function v1SegmentRoutes(
   };
   const name = z.object({ name: NameParam });
   const nameVersion = z.object({ name: NameParam, version: VersionParam });
-  addRoute(
-    app,
-    segmentRoute("/v1/segment", undefined, "Segment an image with the default model"),
-    (c) => handle(c),
+  app.openapi(
+    segmentRoute("/v1/segment", z.object({}), "Segment an image with the default model"),
+    (c) => handle(c, c.req.valid("query")),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/segment",
       name,
       "Segment an image with a model's latest version",
     ),
-    (c) => handle(c, c.req.param("name")),
+    (c) => handle(c, c.req.valid("query"), c.req.valid("param").name),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/versions/{version}/segment",
       nameVersion,
       "Segment an image with one model version",
     ),
-    (c) => handle(c, c.req.param("name"), c.req.param("version")),
+    (c) => {
+      const { name, version } = c.req.valid("param");
+      return handle(c, c.req.valid("query"), name, version);
+    },
   );
   return app;
 }

@@ -15,8 +15,10 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
+import { CONNECTION_HEADER, connectionOf, onClientGone } from "../../connections/client_gone.ts";
 
 /** The abort reason when the client closed its connection (answered 499 `aborted`, not 504). */
 export class ClientDisconnectedError extends Error {
@@ -27,10 +29,9 @@ export class ClientDisconnectedError extends Error {
 }
 
 /** Context variables this middleware sets. */
-export type DeadlineVariables = { deadline: AbortSignal };
 
 /** The deadline middleware. */
-export function deadline(ms: number): MiddlewareHandler<{ Variables: DeadlineVariables }> {
+export function deadline(ms: number): MiddlewareHandler<AppEnv> {
   return async function deadline(c, next) {
     // One controller fed by the timer and the client's disconnect (not AbortSignal.any,
     // whose per-call bookkeeping is only freed by finalizers, which lag behind under load).
@@ -38,6 +39,11 @@ export function deadline(ms: number): MiddlewareHandler<{ Variables: DeadlineVar
     const client = c.req.raw.signal;
     const onDisconnect = () => controller.abort(new ClientDisconnectedError());
     client.addEventListener("abort", onDisconnect, { once: true });
+    // behind the TCP front, the front says at once when the connection closes
+    const connection = connectionOf(c.req.header(CONNECTION_HEADER));
+    const unsubscribe = connection === undefined
+      ? undefined
+      : onClientGone(connection, onDisconnect);
     c.set("deadline", controller.signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<"expired">((resolve) => {
@@ -57,6 +63,7 @@ export function deadline(ms: number): MiddlewareHandler<{ Variables: DeadlineVar
     } finally {
       clearTimeout(timer);
       client.removeEventListener("abort", onDisconnect);
+      unsubscribe?.();
     }
   };
 }
