@@ -50,7 +50,8 @@ export interface TinyUnetServer {
   app: Hono;
   registry: ModelRegistry;
   config: ServerConfig;
-  /** resolves when every model is loaded and warmed; rejects with the load error */
+  /** resolves when every model has been tried (failures are in the repository index);
+   * rejects when none loaded */
   ready: Promise<void>;
 }
 
@@ -65,11 +66,20 @@ function loadOptions(config: ServerConfig): LoadOptions {
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
   const app = buildApp({ registry, config });
-  const ready = registry.loadAll(config.defaultModel, (mv) => {
-    void mv.runtime().then((rt) =>
-      log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
-    );
-  });
+  const ready = registry.loadAll(
+    config.defaultModel,
+    (mv) => {
+      void mv.runtime().then((rt) =>
+        log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
+      );
+    },
+    (failure) =>
+      log("error", "model failed to load", {
+        model: failure.name,
+        version: failure.version,
+        error: failure.reason,
+      }),
+  );
   return { app, registry, config, ready };
 }
 

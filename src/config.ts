@@ -21,11 +21,13 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
+import type { ReadinessMode } from "./models/registry.ts";
 
 /** Validated server settings. */
 export interface ServerConfig {
@@ -50,6 +52,8 @@ export interface ServerConfig {
   watch?: WatchMode;
   watchIntervalMs?: number;
   shutdownTimeoutMs?: number;
+  /** when `/v2/health/ready` is 200: every model loaded (default), or the default model */
+  ready?: ReadinessMode;
 }
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -146,5 +150,6 @@ export function loadConfig(
     watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
+    ready: oneOf(env, "TINYUNET_READY", ["all", "default-model"] as const, "all"),
   };
 }

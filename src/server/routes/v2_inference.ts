@@ -108,14 +108,19 @@ const liveRoute = createRoute({
 });
 const readyBody = z.object({
   ready: z.boolean(),
-  state: z.enum(["loading", "ready", "failed"]),
+  state: z.enum(["loading", "ready", "failed", "draining"]),
+  /** `TINYUNET_READY`: all (strict) or default-model */
+  mode: z.enum(["all", "default-model"]),
+  /** versions whose load failed, with the reason */
+  failed: z.array(z.object({ name: z.string(), version: z.string(), reason: z.string() })),
   error: z.string().optional(),
 });
 const serverReadyRoute = createRoute({
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
-  summary: "Readiness: every model loaded and warm",
+  summary:
+    "Readiness: every model in the repository loaded and warm (TINYUNET_READY=default-model: the default model)",
   responses: {
     200: json("ready", readyBody),
     503: json("still loading, or loading failed", readyBody),
@@ -209,10 +214,12 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
   addRoute(app, serverRoute, (c) => c.json(SERVER_INFO));
   addRoute(app, liveRoute, (c) => c.json({ live: true }));
   addRoute(app, serverReadyRoute, (c) => {
-    const ready = registry.state === "ready";
+    const { ready, state, mode, failed } = registry.readiness(config.ready);
     return c.json({
       ready,
-      state: registry.state,
+      state,
+      mode,
+      failed: failed.map(({ name, version, reason }) => ({ name, version, reason })),
       ...(registry.error ? { error: registry.error.message } : {}),
     }, ready ? 200 : 503);
   });
