@@ -57,10 +57,11 @@ server.ready.then(
         mode: config.watch,
         intervalMs: config.watchIntervalMs,
         debounceMs: Math.max(50, Math.round((config.watchIntervalMs ?? 2000) / 4)),
-        onSync: (results) =>
-          log("info", "model repository changed", {
-            results: results.filter((r) => r.action !== "unchanged"),
-          }),
+        onSync: (results) => {
+          const changed = results.filter((r) => r.action !== "unchanged");
+          const failed = changed.some((r) => r.action === "failed");
+          log(failed ? "error" : "info", "model repository changed", { results: changed });
+        },
         onError: (err) => log("error", "model repository rescan failed", { error: err.message }),
       });
     }
