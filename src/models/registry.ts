@@ -3,6 +3,10 @@
  * looked up by name (latest version) or name + version. Swapping in a reloaded version
  * is one map assignment, so requests see either the old or the new version, never none.
  *
+ * One bad model never takes the others down: at start-up each version loads on its own,
+ * and one that fails is listed in {@link ModelRegistry.index} as `UNAVAILABLE` with the
+ * reason (requests for it get 503 `model_not_ready` saying why) while the rest serve.
+ *
  * Hot reload: {@link ModelRegistry.sync} rescans the repository (or one model) and loads
  * what is new or changed beside what serves, swapping it in only once warm; a load that
  * fails leaves the old version serving and is reported in {@link ModelRegistry.index}.

@@ -37,6 +37,8 @@ Deno.test("a repository with one corrupt model and one good one serves the good 
     const bad = await segment(server.app, "corrupt");
     assert.equal(bad.status, 503);
     assert.match((await bad.json()).error, /corrupt.*failed to load.*not an ONNX model/s);
+    assert.equal((await server.app.request("/v2/models/corrupt/ready")).status, 503);
+    assert.equal((await server.app.request("/v2/models/good/ready")).status, 200);
 
     const index = await (await server.app.request("/v2/repository/index")).json();
     const row = index.find((e: { name: string }) => e.name === "corrupt");

@@ -136,7 +136,7 @@ const modelMetaRoute = (versioned: boolean) =>
     request: { params: versioned ? versionParams : nameParams },
     responses: {
       200: json("model metadata", V2ModelMetadataSchema),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 const modelReadyRoute = (versioned: boolean) =>
@@ -148,7 +148,7 @@ const modelReadyRoute = (versioned: boolean) =>
     request: { params: versioned ? versionParams : nameParams },
     responses: {
       200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 const inferRoute = (versioned: boolean) =>
