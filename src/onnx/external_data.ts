@@ -1,7 +1,7 @@
 /**
  * External-data files of an ONNX model (weights stored beside the graph, as PyTorch 2
- * exporters write them): finding them on disk, inlining them, rewriting their `location`
- * so a graph and its data can be renamed as a pair, and one hash over graph + data.
+ * exporters write them): finding them on disk, inlining them, and rewriting their
+ * `location` so a graph and its data can be renamed as a pair.
  *
  * Why a rename needs help: the graph stores its data file's name (`location`) inside
  * itself, so renaming `ref-student.onnx.data` to `model.onnx.data` breaks the link.
@@ -14,7 +14,6 @@
  * @module
  */
 import { join } from "node:path";
-import { inspectModel } from "./inspect.ts";
 import type { onnx } from "./proto.ts";
 
 /** One external-data file as the graph names it, with its bytes. */
@@ -191,28 +190,4 @@ export function relocateExternalData(
     at += p.length;
   }
   return out;
-}
-
-/**
- * SHA-256 (hex) of a model as served: the graph's bytes followed by each external-data
- * file it names (in the order the graph first names them). Without external data this is
- * the plain SHA-256 of the `.onnx` file (`sha256sum model.onnx`); with it, the same as
- * `cat model.onnx model.onnx.data | sha256sum`.
- * @param dir the version folder
- * @param modelFile the `.onnx` file name inside `dir`
- * @throws {Error} when the graph is not ONNX or its external data is missing
- */
-export async function modelSha256(dir: string, modelFile: string): Promise<string> {
-  const graph = await Deno.readFile(join(dir, modelFile));
-  const { files } = await readExternalData(dir, modelFile, inspectModel(graph).externalData);
-  const total = graph.length + files.reduce((n, f) => n + f.data.length, 0);
-  const all = new Uint8Array(total);
-  all.set(graph);
-  let at = graph.length;
-  for (const f of files) {
-    all.set(f.data, at);
-    at += f.data.length;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

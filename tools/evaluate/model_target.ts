@@ -10,7 +10,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { ModelCard } from "../../src/models/card.ts";
 import type { Precision } from "../../src/models/model_version.ts";
 import { readEntry } from "../../src/models/repository.ts";
-import { modelSha256 } from "../../src/onnx/external_data.ts";
+import { modelSha256 } from "../../src/models/hash.ts";
 
 /** A resolved evaluation target. */
 export interface ModelTarget {

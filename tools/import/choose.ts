@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { confusion, overlapMetrics } from "../../src/metrics/overlap.ts";
+import { confusion, overlapMetrics } from "../../lib/metrics/overlap.ts";
 import { type ModelCard, parseCard } from "../../src/models/card.ts";
 import { type LoadOptions, ModelVersion } from "../../src/models/model_version.ts";
 import type { ModelEntry } from "../../src/models/repository.ts";
