@@ -39,6 +39,8 @@ export interface Candidate {
   dice: number;
   /** why this candidate cannot be chosen (probabilities outside [0, 1]) */
   invalid?: string;
+  /** mean Dice of marking every pixel foreground, on the same images (the floor to beat) */
+  allForegroundDice: number;
 }
 
 /** The whole choice. */
@@ -46,6 +48,8 @@ export interface Choice {
   candidates: Candidate[];
   best: Candidate;
   n: number;
+  /** mean Dice of an all-foreground mask: a model that does not beat it has learnt nothing here */
+  allForegroundDice: number;
 }
 
 function bestThreshold(dice: number[]): number {
@@ -87,11 +91,12 @@ export async function scoreCandidate(
   const entry: ModelEntry = { name: parsed.name, version: parsed.version, dir, card: parsed };
   const model = await ModelVersion.load(entry, options);
   const sums = new Array<number>(THRESHOLDS.length).fill(0);
-  let min = Infinity, max = -Infinity;
+  let min = Infinity, max = -Infinity, floor = 0;
   try {
     const { n } = await evaluatePairs(model, pairs, "fp32", undefined, {
       postprocess: "none",
       onMask: (_mask, truth, _w, _h, probability) => {
+        floor += overlapMetrics(confusion(new Uint8Array(truth.length).fill(1), truth)).dice;
         for (const v of probability) {
           if (v < min) min = v;
           if (v > max) max = v;
@@ -111,6 +116,7 @@ export async function scoreCandidate(
       diceByThreshold,
       threshold: THRESHOLDS[i],
       dice: diceByThreshold[i],
+      allForegroundDice: floor / n,
       ...(kind === "probabilities" && (min < -1e-3 || max > 1 + 1e-3)
         ? { invalid: `output spans [${min.toFixed(2)}, ${max.toFixed(2)}], not probabilities` }
         : {}),
@@ -148,5 +154,10 @@ export async function chooseInputAndOutput(
   candidates.push(alt);
   progress(alt);
   if (better(alt, best!, KIND_MARGIN)) best = alt;
-  return { candidates, best: best!, n: pairs.length };
+  return {
+    candidates,
+    best: best!,
+    n: pairs.length,
+    allForegroundDice: candidates[0].allForegroundDice,
+  };
 }

@@ -269,6 +269,7 @@ export async function importModel(
           log(`  ${c.normalisation.name} (${c.kind}): val Dice ${pct(c.dice)} @${c.threshold}`),
       );
       log(choiceTable(choice));
+      log(`(marking every pixel foreground: val Dice ${pct(choice.allForegroundDice)})`);
       const best = choice.best;
       card.input.mean = best.normalisation.mean;
       card.input.std = best.normalisation.std;
@@ -280,10 +281,14 @@ export async function importModel(
           from: `val Dice (the graph suggested ${facts.outputKind}: ${facts.outputKindReason})`,
         };
       }
-      if (best.dice < args.warnBelow) {
+      if (best.dice < args.warnBelow || best.dice <= choice.allForegroundDice + 0.02) {
         warnings.push(
-          `every candidate scored below val Dice ${args.warnBelow} (best ${pct(best.dice)}): ` +
-            `check the channels, the label (is the mask inverted?), the output, or give --normalize MEAN/STD as the model was trained`,
+          `every candidate scored low: best val Dice ${pct(best.dice)} (marking every pixel ` +
+            `foreground scores ${
+              pct(choice.allForegroundDice)
+            }; --warn-below ${args.warnBelow}). ` +
+            `Check the channels, the label (is the mask inverted?), the output, or give ` +
+            `--normalize MEAN/STD as the model was trained`,
         );
       }
       card.metrics = {
@@ -297,6 +302,7 @@ export async function importModel(
             dice: Math.round(best.dice * 1e4) / 1e4,
           },
           candidates: choice.candidates.map(candidateRecord),
+          all_foreground_dice: Math.round(choice.allForegroundDice * 1e4) / 1e4,
           rule: "highest mean Dice; ties keep the earlier candidate and the threshold nearest 0.5",
           n: choice.n,
           data: args.data,

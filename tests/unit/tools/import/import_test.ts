@@ -121,6 +121,7 @@ Deno.test("import picks the normalisation a model was made for from labelled val
       );
       const best = (c: ScoredCandidate) => Math.max(...Object.values(c.dice_by_threshold));
       assert.ok(others.every((c) => best(c) < choice.chosen.dice), lines.join("\n"));
+      assert.ok(!result.warnings.some((w) => /scored low/.test(w)), result.warnings.join("\n"));
       assert.equal(written.label, "polyp");
       assert.deepEqual(written.modalities, ["ES"]);
       assert.equal(written.trained, true);
@@ -134,6 +135,29 @@ Deno.test("import picks the normalisation a model was made for from labelled val
     for await (const e of Deno.readDir(join(repo, "polyp"))) versions.push(e.name);
     assert.deepEqual(versions.sort(), ["1", "2"]); // the next free version each time
     assert.ok(![...Deno.readDirSync(repo)].some((e) => e.name.startsWith(".import-")));
+  } finally {
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(repo, { recursive: true });
+  }
+});
+
+Deno.test("import warns when no candidate beats marking every pixel (an untrained model)", async () => {
+  const data = await sampleValSet();
+  const repo = await Deno.makeTempDir({ prefix: "tinyunet-import-repo-" });
+  try {
+    const source = join(repo, "untrained.onnx");
+    await Deno.writeFile(source, unetModel({ width: 2, depth: 2, fixedSize: [64, 80], seed: 5 }));
+    const lines: string[] = [];
+    const result = await importModel(
+      args(source, repo, ["--name", "untrained", "--data", data]),
+      (l) => lines.push(l),
+    );
+    assert.equal(result.warnings.length, 1, lines.join("\n"));
+    assert.match(result.warnings[0], /every candidate scored low: .*marking every pixel/);
+    assert.match(lines.join("\n"), /^warning: every candidate scored low/m);
+    const card = JSON.parse(await Deno.readTextFile(join(result.dir, "model.json")));
+    assert.deepEqual([card.input.height, card.input.width, card.input.resize], [64, 80, null]);
+    assert.ok(card.metrics.val_import_choice.all_foreground_dice > 0);
   } finally {
     await Deno.remove(data, { recursive: true });
     await Deno.remove(repo, { recursive: true });
