@@ -161,11 +161,11 @@ export function parseImportArgs(argv: string[]): ImportArgs | null {
         "or --normalize imagenet|unit|symmetric|MEAN/STD",
     );
   }
-  const modalities = v.modalities?.split(",").map((m) => m.trim()).filter(Boolean);
+  const modalities = v.modalities?.split(",").map((m) => m.trim().toUpperCase()).filter(Boolean);
   const badModality = modalities?.find((m) => !MODALITY.test(m));
   if (badModality !== undefined) {
     throw new UsageError(
-      `--modalities: "${badModality}" is not a DICOM Modality code (upper case, e.g. US, CT, MR, XC)`,
+      `--modalities: "${badModality}" is not a DICOM Modality code (e.g. US, CT, MR, XC, ES)`,
     );
   }
   if (v.channels !== undefined && v.channels !== "1" && v.channels !== "3") {

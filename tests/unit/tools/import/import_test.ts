@@ -105,7 +105,7 @@ Deno.test("import picks the normalisation a model was made for from labelled val
           "--label",
           "polyp",
           "--modalities",
-          "ES",
+          "es",
         ]),
         (l) => lines.push(l),
       );
@@ -283,7 +283,8 @@ Deno.test("import refuses what the server could not run, with the reason, and le
     await assert.rejects(readGraphFacts(join(work, "junk.onnx")), /not an ONNX model/);
     assert.throws(() => parseImportArgs([join(work, "two.onnx"), "--name", "x"]), UsageError);
     assert.throws(
-      () => parseImportArgs(["m.onnx", "--name", "x", "--normalize", "unit", "--modalities", "us"]),
+      () =>
+        parseImportArgs(["m.onnx", "--name", "x", "--normalize", "unit", "--modalities", "U/S"]),
       /not a DICOM Modality code/,
     );
   } finally {
