@@ -90,8 +90,10 @@ export async function readEntry(root: string, name: string, version: string): Pr
 }
 
 /**
- * Lists every model version under `root`, sorted by name then version.
- * @throws {CardError} for the first invalid card (start-up should fail loudly)
+ * Lists every model version under `root`, sorted by name then version, for tools that
+ * want every card or none (the server loads versions one by one instead, see
+ * `ModelRegistry.loadAll`).
+ * @throws {CardError} for the first invalid card
  */
 export async function scanRepository(root: string): Promise<ModelEntry[]> {
   const entries: ModelEntry[] = [];
