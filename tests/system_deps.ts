@@ -1,6 +1,8 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests) and Chromium (the browser test). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), and the DICOM tools the DICOM
+ * tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG, dicom3tools,
+ * pydicom). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -19,6 +21,11 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
+/**
+ * DICOM fixtures and checks: dcmtk (`dcmcjpeg`, `dcmcjpls`, `dcmcrle`, `dcmdump`),
+ * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
+ */
+export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -36,6 +43,10 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  const dicomTools =
+    ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
+    ok("/usr/bin/python3", ["-c", "import pydicom"]);
+  if (!dicomTools) missing.push(...DICOM_PACKAGES);
   return missing;
 }
 

@@ -93,6 +93,8 @@ function draftCard(
     label: args.label,
     trained: true,
     ...(args.modalities ? { modalities: args.modalities } : {}),
+    // a DICOM SEG names the algorithm; an imported model is not a TinyUnet (the default name)
+    algorithm: { name: args.name },
     input: {
       name: facts.inputName,
       layout: "NCHW",

@@ -124,6 +124,7 @@ Deno.test("import picks the normalisation a model was made for from labelled val
       assert.ok(!result.warnings.some((w) => /scored low/.test(w)), result.warnings.join("\n"));
       assert.equal(written.label, "polyp");
       assert.deepEqual(written.modalities, ["ES"]);
+      assert.equal(written.algorithm.name, "polyp");
       assert.equal(written.trained, true);
       assert.match(lines.join("\n"), /^normalisation .*\n(.*\n)*imagenet .*\nunit /m);
       // the version it wrote loads and serves as is
