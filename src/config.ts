@@ -22,10 +22,12 @@
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
  * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import type { ReadinessMode } from "./models/registry.ts";
 
@@ -54,6 +56,8 @@ export interface ServerConfig {
   shutdownTimeoutMs?: number;
   /** when `/v2/health/ready` is 200: every model loaded (default), or the default model */
   ready?: ReadinessMode;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode?: DicomNodeConfig;
 }
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -151,5 +155,6 @@ export function loadConfig(
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
     ready: oneOf(env, "TINYUNET_READY", ["all", "default-model"] as const, "all"),
+    dicomNode: loadDicomNodeConfig(env),
   };
 }
