@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import type { onnx } from "./proto.ts";
+import { checkExternalLocation, externalLocation, isExternal } from "./tensor_data.ts";
 
 /** One external-data file as the graph names it, with its bytes. */
 export interface ExternalFile {
@@ -36,11 +37,6 @@ function field(t: onnx.ITensorProto, key: string): string | undefined {
   return (t.externalData ?? []).find((e) => e.key === key)?.value ?? undefined;
 }
 
-/** Whether a tensor keeps its bytes in an external file. */
-export function isExternal(t: onnx.ITensorProto): boolean {
-  return t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0;
-}
-
 /** Every tensor of the main graph that can hold data: initializers and Constant values. */
 function dataTensors(model: onnx.IModelProto): onnx.ITensorProto[] {
   const out = [...(model.graph?.initializer ?? [])];
@@ -48,18 +44,6 @@ function dataTensors(model: onnx.IModelProto): onnx.ITensorProto[] {
     for (const a of node.attribute ?? []) if (a.t) out.push(a.t);
   }
   return out;
-}
-
-/**
- * Checks that a stored location stays inside the model folder.
- * @throws {Error} for an absolute path or one that climbs out with `..`
- */
-export function checkLocation(location: string, modelFile: string): void {
-  if (
-    location.split(/[\\/]/).includes("..") || location.startsWith("/") || /^[a-z]:/i.test(location)
-  ) {
-    throw new Error(`${modelFile}: external data location "${location}" leaves the model folder`);
-  }
 }
 
 async function readIfFile(path: string): Promise<Uint8Array | null> {
@@ -83,7 +67,7 @@ export async function readExternalData(
   modelFile: string,
   locations: readonly string[],
 ): Promise<ExternalDataRead> {
-  for (const location of locations) checkLocation(location, modelFile);
+  for (const location of locations) checkExternalLocation(location, `${dir}/${modelFile}`);
   const files: ExternalFile[] = [];
   const missing: string[] = [];
   for (const location of locations) {
@@ -125,7 +109,7 @@ export function inlineExternalData(
   let bytes = 0;
   for (const t of dataTensors(model)) {
     if (!isExternal(t)) continue;
-    const location = field(t, "location") ?? "";
+    const location = externalLocation(t) ?? "";
     const file = byLocation.get(location);
     if (!file) throw new Error(`tensor "${t.name}": external file "${location}" was not read`);
     const offset = Number(field(t, "offset") ?? 0);
@@ -160,9 +144,9 @@ export function relocateExternalData(
   let size = 0;
   for (const t of dataTensors(model)) {
     if (!isExternal(t)) continue;
-    const source = byLocation.get(field(t, "location") ?? "");
+    const source = byLocation.get(externalLocation(t) ?? "");
     if (!source) {
-      throw new Error(`tensor "${t.name}": external file "${field(t, "location")}" was not read`);
+      throw new Error(`tensor "${t.name}": external file "${externalLocation(t)}" was not read`);
     }
     const offset = Number(field(t, "offset") ?? 0);
     const length = field(t, "length") !== undefined
