@@ -253,7 +253,10 @@ export class ModelRegistry {
       seen.add(key);
       const known = this.#index.get(key);
       const serving = this.has(d.name, d.version);
-      if (known?.fingerprint === d.fingerprint && (serving || !explicit)) {
+      // unchanged files are skipped, except on an explicit load after a failed reload:
+      // that retries (and answers 422 again) rather than report "unchanged"
+      const failedBefore = explicit && known !== undefined && known.reason !== "";
+      if (known?.fingerprint === d.fingerprint && (serving || !explicit) && !failedBefore) {
         results.push({ ...publicEntry(known), action: "unchanged" });
         continue;
       }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { isAbsolute, join, sep as SEP } from "node:path";
 import type { ModelSource } from "../engines/engine.ts";
 import { inlineExternalData, readExternalData } from "../onnx/external_data.ts";
 import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
@@ -130,7 +130,7 @@ export async function readModelSource(
 ): Promise<{ source: ModelSource; info: ModelInfo; notes: string[] }> {
   const fileName = precision === "int8" ? entry.card.files.int8 : entry.card.files.fp32;
   if (!fileName) throw new Error(`${entry.name}/${entry.version} has no ${precision} model`);
-  const path = join(entry.dir, fileName);
+  const path = await confined(entry.dir, fileName);
   const bytes = await Deno.readFile(path).catch((err) => {
     throw new Error(`cannot read ${path}: ${err.message}`);
   });
@@ -141,6 +141,8 @@ export async function readModelSource(
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   checkAgainstCard(info, entry.card, path);
+  // card files and external data alike must stay inside the version folder (symlinks too)
+  for (const location of info.externalData) await confined(entry.dir, location);
   const external = await readExternalData(entry.dir, fileName, info.externalData);
   if (external.renamed) {
     const model = decodeModel(bytes);
@@ -156,6 +158,20 @@ export async function readModelSource(
   }
   const externalData = external.files.map((f) => ({ path: f.location, data: f.data }));
   return { source: { path, bytes, externalData }, info, notes: [] };
+}
+
+/**
+ * The real path of `rel` inside `dir`, refusing one that leaves it (`..`, absolute, or a
+ * symlink pointing out): card files and external data are confined alike.
+ */
+async function confined(dir: string, rel: string): Promise<string> {
+  const root = await Deno.realPath(dir);
+  const path = join(dir, rel);
+  const real = await Deno.realPath(path).catch(() => join(root, rel)); // missing: fails when read
+  if (isAbsolute(rel) || (real !== root && !real.startsWith(root + SEP))) {
+    throw new Error(`${dir}: "${rel}" leaves the model version folder`);
+  }
+  return path;
 }
 
 function checkAgainstCard(info: ModelInfo, card: ModelCard, path: string) {

@@ -24,6 +24,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { connectionStats } from "./connections/stats.ts";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 
@@ -177,6 +178,26 @@ export class ServerMetrics {
         for (const e of registry.failures()) {
           this.set({ model: e.name, version: e.version }, 1);
         }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections",
+      help:
+        "Client connections open now (state=open) and the limit in force (state=max), TCP front only",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.set({ state: "open" }, connectionStats.open);
+        this.set({ state: "max" }, connectionStats.max);
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections_closed",
+      help: "Connections the TCP front closed or refused, by reason (a running total)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(connectionStats.closed)) this.set({ reason }, n);
       },
     });
     new Gauge({

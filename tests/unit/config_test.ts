@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { loadConfig, SHIPPED_MODELS_DIR } from "../../src/config.ts";
 import { loadDicomNodeConfig } from "../../src/dicom_node/config.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
+import { defaultWorkers } from "../../src/serving/pool.ts";
 
 Deno.test("config: the defaults, every field set", () => {
   const { dicomNode, ...server } = loadConfig({});
@@ -21,7 +22,7 @@ Deno.test("config: the defaults, every field set", () => {
     threads: undefined,
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
-    maxQueue: 32,
+    maxQueue: 8,
     requestTimeoutMs: 30_000,
     apiKeys: [],
     auth: "auto",
@@ -31,6 +32,13 @@ Deno.test("config: the defaults, every field set", () => {
     watchIntervalMs: 2000,
     shutdownTimeoutMs: 25_000,
     ready: "all",
+    shutdownDelayMs: 0,
+    workers: defaultWorkers(),
+    busyDelayMs: 1000,
+    connectionFront: true,
+    maxConnections: 4096,
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 30_000,
   });
 });
 

@@ -20,6 +20,8 @@ import {
 } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
+import type { QueueTicket } from "../../models/queue.ts";
+import { admit, readBody } from "../../serving/admission.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
@@ -251,7 +253,22 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
   });
 
   const infer = async (c: Context<AppEnv>, mv: ModelVersion) => {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const signal = requestSignal(c, config.requestTimeoutMs);
+    // admission before the body is read (see src/serving/admission.ts)
+    const ticket = await admit(mv, undefined, config.busyDelayMs, signal);
+    try {
+      return await inferAdmitted(c, mv, ticket, signal);
+    } finally {
+      ticket.release();
+    }
+  };
+  const inferAdmitted = async (
+    c: Context<AppEnv>,
+    mv: ModelVersion,
+    ticket: QueueTicket,
+    signal: AbortSignal,
+  ) => {
+    const body = new Uint8Array(await readBody(() => c.req.arrayBuffer(), signal));
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
       throw new ApiError(
@@ -270,11 +287,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
         );
       }
     }
-    const { outputs } = await mv.infer(
-      { [name]: tensor },
-      undefined,
-      requestSignal(c, config.requestTimeoutMs),
-    );
+    const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
