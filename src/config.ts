@@ -23,6 +23,7 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
@@ -39,6 +40,7 @@ import { z } from "zod";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
+import type { ReadinessMode } from "./models/registry.ts";
 import { defaultWorkers } from "./serving/pool.ts";
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -86,6 +88,8 @@ export interface ServerConfig {
   watchIntervalMs: number;
   /** longest wait for in-flight requests on SIGTERM */
   shutdownTimeoutMs: number;
+  /** when `/v2/health/ready` is 200: every model loaded (`all`, Triton's strict readiness), or the default model */
+  ready: ReadinessMode;
   /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
   shutdownDelayMs: number;
   /** serving worker pool size (0: stages run on the HTTP thread) */
@@ -180,6 +184,7 @@ const ServerEnv = z.object({
   TINYUNET_WATCH: oneOf(["fs", "poll", "off"], "fs"),
   TINYUNET_WATCH_INTERVAL_MS: int(2000, 50),
   TINYUNET_SHUTDOWN_TIMEOUT_MS: int(25_000),
+  TINYUNET_READY: oneOf(["all", "default-model"], "all"),
   TINYUNET_SHUTDOWN_DELAY_MS: int(0, 0),
   TINYUNET_WORKERS: int(defaultWorkers(), 0),
   TINYUNET_BUSY_DELAY_MS: int(1000, 0),
@@ -207,6 +212,7 @@ const ServerEnv = z.object({
   watch: e.TINYUNET_WATCH,
   watchIntervalMs: e.TINYUNET_WATCH_INTERVAL_MS,
   shutdownTimeoutMs: e.TINYUNET_SHUTDOWN_TIMEOUT_MS,
+  ready: e.TINYUNET_READY,
   shutdownDelayMs: e.TINYUNET_SHUTDOWN_DELAY_MS,
   workers: e.TINYUNET_WORKERS,
   busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,

@@ -161,7 +161,7 @@ export class ModelVersion {
   }
 
   async #createSlot(precision: Precision): Promise<Slot> {
-    const { source, info } = await readModelSource(this.entry, precision);
+    const { source, info, notes } = await readModelSource(this.entry, precision);
     const choice: EngineChoice = this.card.engine !== "auto"
       ? this.card.engine
       : this.options.engine;
@@ -182,7 +182,7 @@ export class ModelVersion {
         (feeds) => session.run(feeds),
         this.options.batch ?? { maxBatch: 1, maxDelayMs: 0 },
       ),
-      runtime: runtimeInfo(session, selection.reason, precision, source.path, info),
+      runtime: runtimeInfo(session, selection.reason, precision, source.path, info, notes),
     };
   }
 
@@ -320,12 +320,13 @@ function runtimeInfo(
   precision: Precision,
   file: string,
   info: ModelInfo,
+  sourceNotes: string[],
 ): RuntimeInfo {
   return {
     engine: session.engine,
     threads: session.threads,
     reason,
-    notes: session.notes,
+    notes: [...sourceNotes, ...session.notes],
     precision,
     file: file.split("/").pop() ?? file,
     ops: info.ops,

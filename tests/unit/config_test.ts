@@ -33,6 +33,7 @@ Deno.test("config: the defaults, every field set", () => {
     watch: "fs",
     watchIntervalMs: 2000,
     shutdownTimeoutMs: 25_000,
+    ready: "all",
     shutdownDelayMs: 0,
     workers: defaultWorkers(),
     busyDelayMs: 1000,
@@ -56,6 +57,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
     TINYUNET_METRICS_PUBLIC: "false",
     TINYUNET_ENGINE: "tfjs_wasm",
     TINYUNET_DEFAULT_MODEL: "hc18",
+    TINYUNET_READY: "Default-Model",
   });
   assert.equal(c.port, 0);
   assert.equal(c.hostname, "0.0.0.0");
@@ -68,6 +70,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
   assert.equal(c.metricsPublic, false);
   assert.equal(c.engine, "tfjs-wasm");
   assert.equal(c.defaultModel, "hc18");
+  assert.equal(c.ready, "default-model");
 });
 
 Deno.test("config: a bad value names its variable", () => {
@@ -81,6 +84,7 @@ Deno.test("config: a bad value names its variable", () => {
         /TINYUNET_WATCH_INTERVAL_MS: 10 is not a number ≥ 50/,
       ],
       [{ TINYUNET_WATCH: "inotify" }, /TINYUNET_WATCH: inotify: expected fs, poll, off/],
+      [{ TINYUNET_READY: "some" }, /TINYUNET_READY: some: expected all, default-model/],
       [{ TINYUNET_ENGINE: "cuda" }, /TINYUNET_ENGINE: unknown engine "cuda"/],
       [{ TINYUNET_ADMIN_KEYS: "short" }, /TINYUNET_ADMIN_KEYS: every key needs ≥ 16/],
     ] as const

@@ -110,16 +110,24 @@ const liveRoute = createRoute({
 const readyBody = z.object({
   ready: z.boolean(),
   state: z.enum(REGISTRY_STATES),
+  /** `TINYUNET_READY`: all (strict) or default-model */
+  mode: z.enum(["all", "default-model"]),
+  /** versions whose load failed, with the reason */
+  failed: z.array(z.object({ name: z.string(), version: z.string(), reason: z.string() })),
   error: z.string().optional(),
 });
 const serverReadyRoute = createRoute({
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
-  summary: "Readiness: every model loaded and warm",
+  summary:
+    "Readiness: every model in the repository loaded and warm (TINYUNET_READY=default-model: the default model)",
   responses: {
     200: json("ready", readyBody),
-    503: json("still loading, loading failed, or draining for shutdown", readyBody),
+    503: json(
+      "still loading, a model failed to load (strict mode), nothing loaded, or draining for shutdown",
+      readyBody,
+    ),
     ...errorResponses([]),
   },
 });
@@ -133,7 +141,7 @@ const modelMetaRoute = <P extends ModelParams>(params: P) => {
     request: { params },
     responses: {
       200: json("model metadata", V2ModelMetadataSchema),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 };
@@ -147,7 +155,7 @@ const modelReadyRoute = <P extends ModelParams>(params: P) => {
     request: { params },
     responses: {
       200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 };
@@ -216,10 +224,12 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
   app.openapi(serverRoute, (c) => c.json(SERVER_INFO));
   app.openapi(liveRoute, (c) => c.json({ live: true }));
   app.openapi(serverReadyRoute, (c) => {
-    const ready = registry.state === "ready";
+    const { ready, state, mode, failed } = registry.readiness(config.ready);
     return c.json({
       ready,
-      state: registry.state,
+      state,
+      mode,
+      failed: failed.map(({ name, version, reason }) => ({ name, version, reason })),
       ...(registry.error ? { error: registry.error.message } : {}),
     }, ready ? 200 : 503);
   });
