@@ -15,6 +15,7 @@
  */
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
+import { nativeSessionOptions } from "./native_options.ts";
 
 /** The runtimes a host can hold. */
 export type HostBackend = "native" | "wasm" | "webgpu";
@@ -68,16 +69,8 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
-  const options = {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: msg.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all" as const,
-    // No CPU arena by default: a run's activations go back to the allocator instead of
-    // staying reserved per session (measured: −24 MiB idle, −37 MiB after c=8 with the four
-    // shipped models, same throughput); TINYUNET_NATIVE_ARENA=1 keeps onnxruntime's arena.
-    enableCpuMemArena: Deno.env.get("TINYUNET_NATIVE_ARENA") === "1",
-  };
+  // the same options as a session on the event loop (arena on; TINYUNET_NATIVE_ARENA=0 off)
+  const options = nativeSessionOptions(msg.threads);
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
     ? await ort.InferenceSession.create(msg.path, options)
