@@ -257,10 +257,11 @@ export async function runChild(options: NativeProbeOptions): Promise<NativeProbe
   );
 }
 
-/** The last stderr line that is not a stack frame. */
+/** The error message in a child's stderr (Deno's `error: …` line), else its last line. */
 function lastMessage(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at "));
-  return (lines.at(-1) ?? "").slice(0, 300);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const error = lines.findLast((l) => /^error:|segmentation fault|signal/i.test(l));
+  return (error ?? lines.at(-1) ?? "").slice(0, 300);
 }
 
 function lastLine(text: string, maxChars = 300): string {
