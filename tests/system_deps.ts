@@ -1,6 +1,7 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests) and Chromium (the browser test). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), systemd (the unit check) and
+ * qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -19,6 +20,33 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
+/** The linux-arm64 test (tests/hardening/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
+export const ARM64_PACKAGES = [
+  "qemu-user-static",
+  "libc6-arm64-cross",
+  "libstdc++6-arm64-cross",
+  "libgcc-s1-arm64-cross",
+];
+/** The command prefix that runs an arm64 Linux program on this (x86) machine. */
+export const ARM64_EMULATOR = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+
+/** Which of the arm64 emulation files are missing (empty when ready). */
+export function arm64EmulationMissing(): string[] {
+  const files: Record<string, string> = {
+    "qemu-user-static": "/usr/bin/qemu-aarch64-static",
+    "libc6-arm64-cross": "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+    "libstdc++6-arm64-cross": "/usr/aarch64-linux-gnu/lib/libstdc++.so.6",
+    "libgcc-s1-arm64-cross": "/usr/aarch64-linux-gnu/lib/libgcc_s.so.1",
+  };
+  return Object.entries(files).filter(([, path]) => {
+    try {
+      Deno.statSync(path);
+      return false;
+    } catch {
+      return true;
+    }
+  }).map(([pkg]) => pkg);
+}
 
 function ok(cmd: string, args: string[]): boolean {
   try {
@@ -36,6 +64,7 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  missing.push(...arm64EmulationMissing());
   return missing;
 }
 

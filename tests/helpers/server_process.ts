@@ -22,12 +22,18 @@ export class ServerProcess {
   readonly #pumps: Promise<void>[];
   #status?: Deno.CommandStatus;
 
-  /** Spawns `deno <args>` in the repository root with `env` added. */
-  constructor(args: string[], env: Record<string, string>) {
-    const root = new URL("../..", import.meta.url).pathname;
-    this.#child = new Deno.Command(Deno.execPath(), {
+  /**
+   * Spawns `deno <args>` in the repository root with `env` added (or `command <args>`
+   * in `cwd`, e.g. a bundle's start script).
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string>,
+    { command = Deno.execPath(), cwd = new URL("../..", import.meta.url).pathname } = {},
+  ) {
+    this.#child = new Deno.Command(command, {
       args,
-      cwd: root,
+      cwd,
       env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "", NO_COLOR: "1", ...env },
       stdout: "piped",
       stderr: "piped",
