@@ -72,7 +72,7 @@ async function listModels(base: string): Promise<ModelEntry[]> {
 /** Starts the x86 server on an engine and returns its masks. */
 async function x86Masks(engine: string): Promise<Map<string, Uint8Array>> {
   const port = freePort();
-  await using server = new ServerProcess(["run", "-A", "main.ts"], {
+  await using _server = new ServerProcess(["run", "-A", "main.ts"], {
     PORT: String(port),
     TINYUNET_HOST: "127.0.0.1",
     TINYUNET_ENGINE: engine,
