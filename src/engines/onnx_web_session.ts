@@ -22,8 +22,17 @@ import type { InitMessage, WorkerReply } from "./onnx_web_worker.ts";
 /** The worker script; tests substitute a scripted one. */
 export const WORKER_URL = new URL("./onnx_web_worker.ts", import.meta.url);
 const DEFAULT_HANG_MS = 30_000;
-/** Starting a worker and creating the session (compiling wasm, reading weights) may take long; only runs hang. */
-const LOAD_TIMEOUT_MS = 120_000;
+/**
+ * Starting a worker and creating the session (compiling wasm, reading weights) may take
+ * long; only runs hang. `TINYUNET_WEB_LOAD_TIMEOUT_MS` raises it where everything is slow
+ * (an emulated CPU: the linux-arm64 test under qemu-user).
+ */
+const LOAD_TIMEOUT_MS = loadTimeoutMs(globalThis.Deno?.env.get("TINYUNET_WEB_LOAD_TIMEOUT_MS"));
+
+function loadTimeoutMs(raw: string | undefined): number {
+  const value = Number(raw);
+  return raw && Number.isFinite(value) && value >= 1000 ? value : 120_000;
+}
 
 interface Pending {
   resolve(outputs: Record<string, Tensor>): void;

@@ -131,6 +131,8 @@ Deno.test({
             TINYUNET_NATIVE_PROBE: "always",
             TINYUNET_NATIVE_PROBE_CACHE: join(work, "probe-cache"),
             TINYUNET_NATIVE_PROBE_TIMEOUT_MS: "180000",
+            // emulation makes compiling onnxruntime-web's wasm 10-30× slower than native
+            TINYUNET_WEB_LOAD_TIMEOUT_MS: String(READY_LIMIT_MS),
           }, { command: join(bundle, "start.sh"), cwd: bundle }),
         )
       );

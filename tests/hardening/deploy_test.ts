@@ -7,6 +7,7 @@
  * line run against a fixture repository; the edge import map kept current.
  */
 import assert from "node:assert/strict";
+import { dirname } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -238,6 +239,8 @@ Deno.test({
       TINYUNET_AUTH: "required",
       TINYUNET_API_KEYS: key,
       TINYUNET_LOG: "silent",
+      // as in the image: `deno` on PATH is the Deno binary itself (--allow-run=deno)
+      PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`,
     });
     await waitReady(`http://127.0.0.1:${port}`);
     const res = await fetch(`http://127.0.0.1:${port}/v1/segment?format=json`, {

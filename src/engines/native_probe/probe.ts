@@ -59,6 +59,8 @@ export interface NativeProbeResult {
 }
 
 const PROTOCOL = 1;
+/** The child reads the add-on and its environment and loads native code; nothing else. */
+const CHILD_PERMISSIONS = ["--allow-read", "--allow-env", "--allow-ffi", "--allow-sys"];
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -199,7 +201,7 @@ export async function runChild(options: NativeProbeOptions): Promise<NativeProbe
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(cmd, {
-      args: [...prefix, "run", "--allow-all", "--quiet", CHILD],
+      args: [...prefix, "run", ...CHILD_PERMISSIONS, "--quiet", CHILD],
       cwd: ROOT,
       env,
       stdin: "null",
@@ -207,7 +209,14 @@ export async function runChild(options: NativeProbeOptions): Promise<NativeProbe
       stderr: "piped",
     }).spawn();
   } catch (err) {
-    return done(false, "exited", `probe child could not start: ${(err as Error).message}`);
+    const hint = err instanceof Deno.errors.NotCapable
+      ? ` (grant --allow-run=deno, or set TINYUNET_NATIVE_PROBE=off to load the add-on unprobed)`
+      : "";
+    return done(
+      false,
+      "exited",
+      `native probe child could not start: ${(err as Error).message.split("\n")[0]}${hint}`,
+    );
   }
   let timedOut = false;
   const timer = setTimeout(() => {
