@@ -10,7 +10,7 @@
  *
  * Needs `qemu-user-static` and the arm64 C/C++ runtimes (tests/system_deps.ts installs
  * them) and npm (for the arm64 Deno). Emulated times are not performance figures; the
- * test only bounds them (readiness within 6 minutes).
+ * test only bounds them (see {@link LIMIT_MS}).
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -22,7 +22,22 @@ import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts
 import { ARM64_EMULATOR, ARM64_PACKAGES, arm64EmulationMissing } from "../system_deps.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const READY_LIMIT_MS = 6 * 60_000;
+/**
+ * Bound on the whole test. On an otherwise idle 2-core machine it needs ~4 minutes (the
+ * emulated servers use ~4.5 CPU-minutes, printed at the end); a loaded machine may need
+ * more: `TINYUNET_ARM64_LIMIT_S` raises the bound.
+ */
+const LIMIT_MS = Number(Deno.env.get("TINYUNET_ARM64_LIMIT_S") ?? 600) * 1000;
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
 
 interface Runtime {
   engine: string;
@@ -116,6 +131,13 @@ Deno.test({
         assert.ok(!existsSync(join(bundle, "node_modules", "playwright-core")), "no test deps");
       });
 
+      const reference = new Map<string, Map<string, Uint8Array>>();
+      await t.step("x86 reference masks (wasm, tfjs-wasm, native)", async () => {
+        for (const engine of ["wasm", "tfjs-wasm", "native"]) {
+          reference.set(engine, await x86Masks(engine));
+        }
+      });
+
       // both emulated servers start at once: emulation is the slow part
       const engines = ["auto", "tfjs-wasm"] as const;
       const ports = engines.map(() => freePort());
@@ -132,17 +154,10 @@ Deno.test({
             TINYUNET_NATIVE_PROBE_CACHE: join(work, "probe-cache"),
             TINYUNET_NATIVE_PROBE_TIMEOUT_MS: "180000",
             // emulation makes compiling onnxruntime-web's wasm 10-30× slower than native
-            TINYUNET_WEB_LOAD_TIMEOUT_MS: String(READY_LIMIT_MS),
+            TINYUNET_WEB_LOAD_TIMEOUT_MS: String(LIMIT_MS),
           }, { command: join(bundle, "start.sh"), cwd: bundle }),
         )
       );
-
-      const reference = new Map<string, Map<string, Uint8Array>>();
-      await t.step("x86 reference masks (wasm, tfjs-wasm, native)", async () => {
-        for (const engine of ["wasm", "tfjs-wasm", "native"]) {
-          reference.set(engine, await x86Masks(engine));
-        }
-      });
 
       for (const [i, engine] of engines.entries()) {
         await t.step(`arm64 ${engine}`, async () => {
@@ -150,7 +165,7 @@ Deno.test({
           const ready = await server.waitForLog(
             (l) => l.msg === "ready",
             `the arm64 ${engine} server to be ready`,
-            Math.max(10_000, READY_LIMIT_MS - (performance.now() - started)),
+            Math.max(10_000, LIMIT_MS - (performance.now() - started)),
           );
           const base = `http://127.0.0.1:${ports[i]}`;
           const models = await listModels(base);
@@ -186,7 +201,11 @@ Deno.test({
             assert.equal(same, 0, `${s.model}: the fp32 mask equals x86's on ${runtime.engine}`);
             assert.ok(vsNative / got.length <= 0.005, `${s.model}: within 0.5 % of x86 native`);
           }
-          console.log(`arm64 ${engine}: ready (emulated) after ${ready.ms} ms (not a benchmark)`);
+          console.log(
+            `arm64 ${engine}: ready after ${ready.ms} ms wall, ${
+              cpuSeconds(server.pid).toFixed(0)
+            } CPU-s so far (emulated: not a performance figure)`,
+          );
           assert.equal(server.exited, undefined, "the server is still running");
         });
       }
