@@ -20,7 +20,7 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
-/** The linux-arm64 test (tests/hardening/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
+/** The linux-arm64 test (tests/e2e/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
 export const ARM64_PACKAGES = [
   "qemu-user-static",
   "libc6-arm64-cross",

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { GraphBuilder } from "../../src/onnx/builder.ts";
+import { GraphBuilder } from "../../lib/onnx_builder.ts";
 import {
   PROBE_INPUT_DIMS,
   PROBE_INPUT_NAME,

@@ -183,6 +183,23 @@ export async function probeNative(options: NativeProbeOptions): Promise<NativePr
   return result;
 }
 
+/**
+ * The Deno to start: the `deno` on PATH when it is this very binary (a link, say), since
+ * `--allow-run=deno` grants exactly that path; else this binary's own path.
+ */
+function denoCommand(): string {
+  const self = Deno.execPath();
+  try {
+    const real = Deno.realPathSync(self);
+    for (const dir of (Deno.env.get("PATH") ?? "").split(":").filter(Boolean)) {
+      try {
+        if (Deno.realPathSync(join(dir, "deno")) === real) return join(dir, "deno");
+      } catch { /* not in this folder */ }
+    }
+  } catch { /* no read or env permission: use the path as is */ }
+  return self;
+}
+
 /** Runs the probe child once and judges it. */
 export async function runChild(options: NativeProbeOptions): Promise<NativeProbeResult> {
   const probedAt = new Date().toISOString();
@@ -195,7 +212,7 @@ export async function runChild(options: NativeProbeOptions): Promise<NativeProbe
     probedAt,
     ms: Math.round(performance.now() - started),
   });
-  const [cmd, ...prefix] = [...options.launcher, Deno.execPath()];
+  const [cmd, ...prefix] = [...options.launcher, denoCommand()];
   const env: Record<string, string> = { NO_COLOR: "1", ONNXRUNTIME_NODE_INSTALL: "skip" };
   if (options.module) env.TINYUNET_NATIVE_PROBE_MODULE = options.module;
   let child: Deno.ChildProcess;

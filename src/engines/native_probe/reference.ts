@@ -3,7 +3,7 @@
  * bias, ReLU, 1×1 convolution 4→1 with bias, sigmoid) on a fixed 2×8×8 input, with
  * weights from a closed formula, and its output computed here in plain JavaScript
  * (float64), independently of any ONNX runtime. The ONNX encoding of the same network is
- * in `model.ts` (checked against these weights by tests/engines/native_probe_test.ts).
+ * in `model.ts` (checked against these weights by tests/unit/engines/native_probe_test.ts).
  *
  * @module
  */
