@@ -82,9 +82,9 @@ export function serverImportMap(
 ): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(imports)) {
-    const needed = key.endsWith("/")
-      ? [...used].some((s) => s.startsWith(key))
-      : used.has(key) || [...used].some((s) => s.startsWith(`${key}/`) && !(`${key}/` in imports));
+    const needed = key.endsWith("/") ? [...used].some((s) => s.startsWith(key)) : used.has(key) ||
+      // `pkg/sub` resolves through `pkg` unless the map names it or has a `pkg/` entry
+      [...used].some((s) => s.startsWith(`${key}/`) && !(s in imports) && !(`${key}/` in imports));
     if (needed) kept[key] = value;
   }
   return kept;
