@@ -67,20 +67,30 @@ export class ServerProcess {
     });
   }
 
-  /** Waits for a JSON log line matching `match` (bounded). */
-  waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, limitMs = 60_000) {
-    return waitUntil(
-      () => {
-        if (this.#status) {
-          throw new Error(
-            `process exited with ${this.#status.code}:\n${this.lines.slice(-20).join("\n")}`,
-          );
-        }
-        return this.json().find(match);
-      },
+  /**
+   * Waits for a JSON log line matching `match` (bounded); fails as soon as the process
+   * exits without having logged it (waitUntil alone would keep polling to the limit).
+   */
+  async waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+    limitMs = 60_000,
+  ): Promise<Record<string, unknown>> {
+    const exited = { exited: true } as const;
+    const found = await waitUntil(
+      () => this.json().find(match) ?? (this.#status ? exited : undefined),
       what,
       limitMs,
       50,
+    );
+    if (found !== exited) return found;
+    await Promise.all(this.#pumps);
+    const late = this.json().find(match);
+    if (late) return late;
+    throw new Error(
+      `${what}: the process exited with ${this.#status?.code} (signal ${this.#status?.signal}):\n${
+        this.lines.slice(-20).join("\n")
+      }`,
     );
   }
 
