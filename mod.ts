@@ -35,6 +35,7 @@ import { log } from "./src/server/log.ts";
 
 export { loadConfig, type ServerConfig } from "./src/config.ts";
 export { decodeImage } from "./src/imaging/decode.ts";
+export { decodeDicom, type DicomImageInfo, readDicomInfo } from "./src/imaging/decode_dicom.ts";
 export type { DecodedImage } from "./src/imaging/image.ts";
 export type { Segmentation } from "./src/imaging/postprocess.ts";
 export { segmentImage, type SegmentResult } from "./src/segment.ts";

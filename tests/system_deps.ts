@@ -1,7 +1,9 @@
 /**
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests), Chromium (the browser test), systemd (the unit check) and
- * qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine where we
+ * (the distillation tests), Chromium (the browser test), systemd (the unit check), the
+ * DICOM tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk,
+ * OpenJPEG, dicom3tools, pydicom) and qemu-user with the arm64 C/C++ runtimes (the
+ * linux-arm64 test). On a Debian machine where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -20,6 +22,11 @@ export const PYTHON_PACKAGES = [
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
+/**
+ * DICOM fixtures and checks: dcmtk (`dcmcjpeg`, `dcmcjpls`, `dcmcrle`, `dcmdump`),
+ * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
+ */
+export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
 /** The linux-arm64 test (tests/e2e/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
 export const ARM64_PACKAGES = [
   "qemu-user-static",
@@ -64,6 +71,10 @@ export function missingPackages(): string[] {
   }
   if (!ok("/usr/bin/chromium", ["--version"])) missing.push(...BROWSER_PACKAGES);
   if (!ok("systemd-analyze", ["--version"])) missing.push(...SYSTEMD_PACKAGES);
+  const dicomTools =
+    ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
+    ok("/usr/bin/python3", ["-c", "import pydicom"]);
+  if (!dicomTools) missing.push(...DICOM_PACKAGES);
   missing.push(...arm64EmulationMissing());
   return missing;
 }

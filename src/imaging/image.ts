@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DicomImageInfo } from "./decode_dicom.ts";
 
 /** A decoded image: grey or RGB samples, value/`maxValue` in [0, 1]. Alpha is dropped. */
 export interface DecodedImage {
@@ -17,6 +18,8 @@ export interface DecodedImage {
   source: string;
   /** physical pixel size (row, column spacing in mm) when the format carries it */
   pixelSpacingMm?: [number, number];
+  /** DICOM inputs: Modality, transfer syntax, frames, UIDs */
+  dicom?: DicomImageInfo;
 }
 
 /** Limits applied while decoding (checked against headers before pixels are inflated). */

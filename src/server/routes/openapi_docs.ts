@@ -41,7 +41,11 @@ const docsRoute = createRoute({
  */
 export function openApiRoutes(root: Pick<OpenAPIHono, "getOpenAPI31Document">): OpenAPIHono {
   const app = openApiApp();
-  addRoute(app, documentRoute, (c) => c.json(openApiDocument(root)));
+  addRoute(
+    app,
+    documentRoute,
+    (c) => c.json(openApiDocument(root, new URL(c.req.url).origin)),
+  );
   addRoute(app, docsRoute, (c) => c.html(renderDocsHtml(openApiDocument(root))));
   return app;
 }

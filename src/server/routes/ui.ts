@@ -14,6 +14,7 @@ export const UI_FILES: Readonly<Record<string, string>> = {
   "app.js": "text/javascript; charset=utf-8",
   "mask.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
 };
 
 const UI_DIR = new URL("../../ui/", import.meta.url);
@@ -45,7 +46,7 @@ const assetRoute = createRoute({
   method: "get",
   path: "/ui/{file}",
   tags: ["ui"],
-  summary: "The page's script and style sheet",
+  summary: "The page's scripts, style sheet and icon",
   request: {
     params: z.object({
       file: z.string().openapi({
@@ -61,6 +62,7 @@ const assetRoute = createRoute({
       content: {
         "text/javascript": { schema: { type: "string" } },
         "text/css": { schema: { type: "string" } },
+        "image/svg+xml": { schema: { type: "string" } },
       },
     },
     ...errorResponses(["not_found"]),

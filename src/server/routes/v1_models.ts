@@ -80,6 +80,7 @@ export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
           title: latest.card.title ?? name,
           label: latest.card.label,
           trained: latest.card.trained,
+          modalities: latest.card.modalities ?? null,
           default: name === registry.defaultModel,
           latest_version: latest.version,
           versions: registry.versions(name).map((v) => v.version),

@@ -31,6 +31,7 @@ import {
   type SegmentQuery,
   SegmentQuerySchema,
 } from "../openapi_schemas.ts";
+import { guardModality } from "../modality_guard.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "../server_info.ts";
@@ -69,6 +70,8 @@ export function segmentJson(
     engine: result.runtime.engine,
     precision: result.runtime.precision,
     ...summarize(result.segmentation, image.pixelSpacingMm),
+    model_modalities: model.card.modalities ?? null,
+    modality: image.dicom ? image.dicom.modality : null,
     timings: { decode_ms: Math.round(decodeMs * 100) / 100, ...result.timings },
   };
 }
@@ -93,6 +96,7 @@ const ERRORS: ErrorCode[] = [
   "unsupported_media_type",
   "unsupported_transfer_syntax",
   "unsupported_image",
+  "modality_mismatch",
   "model_not_ready",
   "queue_full",
   "timeout",
@@ -170,6 +174,9 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     const upload = await readImage(c);
+    if (query.modality_check !== "off") {
+      guardModality(model, upload.bytes, upload.mediaType, config.maxPixels);
+    }
     const t0 = performance.now();
     const image = await decodeImage(upload.bytes, upload.mediaType, {
       maxPixels: config.maxPixels,
@@ -206,6 +213,8 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
         trained: model.card.trained,
         softwareVersion: SERVER_INFO.version,
         sourceFrame: query.frame,
+        segment: model.card.segment,
+        algorithm: model.card.algorithm,
       });
       return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
         ...headers,
