@@ -44,13 +44,25 @@ export interface BundleManifest {
 }
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Modules the server starts (main, the `deno serve` entry, workers, the probe child). */
-const ENTRY_POINTS = [
-  "main.ts",
-  "serve.ts",
-  "src/engines/onnx_web_worker.ts",
-  "src/engines/native_probe/child.ts",
-];
+/** Modules the server starts: the entries, and every module `src/` names by URL (workers, the probe child). */
+export function entryPoints(root = ROOT): string[] {
+  const found = new Set(["main.ts", "serve.ts"]);
+  const pattern = /new URL\(\s*["'](\.{1,2}\/[^"']+\.ts)["']\s*,\s*import\.meta\.url\s*\)/g;
+  const visit = (dir: string) => {
+    for (const e of Deno.readDirSync(join(root, dir))) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) visit(path);
+      else if (path.endsWith(".ts")) {
+        for (const m of Deno.readTextFileSync(join(root, path)).matchAll(pattern)) {
+          const target = join(dirname(path), m[1]);
+          if (existsSync(join(root, target))) found.add(target);
+        }
+      }
+    }
+  };
+  visit("src");
+  return [...found].sort();
+}
 /** Files and folders of the server itself. */
 const SOURCE = ["main.ts", "serve.ts", "mod.ts", "src", "deno.lock", "README.md"];
 
@@ -211,7 +223,7 @@ export async function makeBundle(options: BundleOptions): Promise<BundleManifest
   await copyNpmMetadata(nodeModules, join(out, "deno_dir"));
   // Transpiled TypeScript is the same on every architecture: compile it here, not on the box.
   log("transpile (deno cache)");
-  await run(Deno.execPath(), ["cache", "--quiet", ...ENTRY_POINTS], out, {
+  await run(Deno.execPath(), ["cache", "--quiet", ...entryPoints()], out, {
     DENO_DIR: join(out, "deno_dir"),
     NO_COLOR: "1",
   });

@@ -3,7 +3,7 @@
  * bundle, run under qemu, is checked by tests/e2e/arm64_test.ts).
  */
 import assert from "node:assert/strict";
-import { serverImportMap, serverImports } from "../../../../tools/bundle/bundle.ts";
+import { entryPoints, serverImportMap, serverImports } from "../../../../tools/bundle/bundle.ts";
 
 Deno.test("serverImportMap keeps what is imported (bare, subpath, folder entries) and drops the rest", () => {
   const imports = {
@@ -29,5 +29,19 @@ Deno.test("the server's own source imports its runtime packages and no test or b
   }
   for (const pkg of ["playwright-core", "autocannon", "kubernetes-models", "yaml"]) {
     assert.ok(![...used].some((s) => s === pkg || s.startsWith(`${pkg}/`)), pkg);
+  }
+});
+
+Deno.test("entry points: main, serve and every module src/ starts by URL (workers, the probe child)", () => {
+  const entries = entryPoints();
+  for (
+    const e of [
+      "main.ts",
+      "serve.ts",
+      "src/engines/onnx_web_worker.ts",
+      "src/engines/native_probe/child.ts",
+    ]
+  ) {
+    assert.ok(entries.includes(e), e);
   }
 });
