@@ -21,17 +21,20 @@ import type { InitMessage, WorkerReply } from "./onnx_web_worker.ts";
 
 /** The worker script; tests substitute a scripted one. */
 export const WORKER_URL = new URL("./onnx_web_worker.ts", import.meta.url);
-const DEFAULT_HANG_MS = 30_000;
 /**
+ * A run longer than this counts as hung (unless the caller sets `hangTimeoutMs`).
  * Starting a worker and creating the session (compiling wasm, reading weights) may take
- * long; only runs hang. `TINYUNET_WEB_LOAD_TIMEOUT_MS` raises it where everything is slow
- * (an emulated CPU: the linux-arm64 test under qemu-user).
+ * long; only runs hang. `TINYUNET_WEB_HANG_TIMEOUT_MS` and `TINYUNET_WEB_LOAD_TIMEOUT_MS`
+ * raise them where everything is slow (an emulated CPU: the linux-arm64 test under
+ * qemu-user runs wasm 30-50× slower).
  */
-const LOAD_TIMEOUT_MS = loadTimeoutMs(globalThis.Deno?.env.get("TINYUNET_WEB_LOAD_TIMEOUT_MS"));
+const DEFAULT_HANG_MS = envMs("TINYUNET_WEB_HANG_TIMEOUT_MS", 30_000);
+const LOAD_TIMEOUT_MS = envMs("TINYUNET_WEB_LOAD_TIMEOUT_MS", 120_000);
 
-function loadTimeoutMs(raw: string | undefined): number {
+function envMs(name: string, fallback: number): number {
+  const raw = globalThis.Deno?.env.get(name);
   const value = Number(raw);
-  return raw && Number.isFinite(value) && value >= 1000 ? value : 120_000;
+  return raw && Number.isFinite(value) && value >= 1000 ? value : fallback;
 }
 
 interface Pending {

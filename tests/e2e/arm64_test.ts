@@ -155,6 +155,7 @@ Deno.test({
             TINYUNET_NATIVE_PROBE_TIMEOUT_MS: "180000",
             // emulation makes compiling onnxruntime-web's wasm 10-30× slower than native
             TINYUNET_WEB_LOAD_TIMEOUT_MS: String(LIMIT_MS),
+            TINYUNET_WEB_HANG_TIMEOUT_MS: "300000",
           }, { command: join(bundle, "start.sh"), cwd: bundle }),
         )
       );
