@@ -26,8 +26,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROBE_TOLERANCE, probeError } from "./reference.ts";
 
+const MODES = ["cached", "always", "off"] as const;
 /** How the probe runs. */
-export type NativeProbeMode = "cached" | "always" | "off";
+export type NativeProbeMode = typeof MODES[number];
 
 /** How a probe ended. */
 export type NativeProbeOutcome = "ok" | "crashed" | "exited" | "hung" | "wrong-answer";
@@ -69,8 +70,9 @@ export function nativeProbeOptions(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): NativeProbeOptions {
   const rawMode = (env.TINYUNET_NATIVE_PROBE ?? "").trim().toLowerCase() || "cached";
-  if (!["cached", "always", "off"].includes(rawMode)) {
-    throw new Error(`TINYUNET_NATIVE_PROBE=${rawMode}: expected cached, always or off`);
+  const mode = MODES.find((m) => m === rawMode);
+  if (!mode) {
+    throw new Error(`TINYUNET_NATIVE_PROBE=${rawMode}: expected ${MODES.join(", ")}`);
   }
   const rawTimeout = env.TINYUNET_NATIVE_PROBE_TIMEOUT_MS;
   const timeoutMs = rawTimeout ? Number(rawTimeout) : 60_000;
@@ -78,7 +80,7 @@ export function nativeProbeOptions(
     throw new Error(`TINYUNET_NATIVE_PROBE_TIMEOUT_MS=${rawTimeout} is not a number ≥ 100`);
   }
   return {
-    mode: rawMode as NativeProbeMode,
+    mode,
     timeoutMs,
     cacheDir: cacheDir(env),
     launcher: (env.TINYUNET_EMULATOR ?? "").split(/\s+/).filter(Boolean),

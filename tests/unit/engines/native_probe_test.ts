@@ -136,7 +136,7 @@ Deno.test("probe settings come from the environment and are checked", () => {
   assert.equal(nativeProbeOptions({ TINYUNET_NATIVE_PROBE: "ALWAYS" }).mode, "always");
   assert.throws(
     () => nativeProbeOptions({ TINYUNET_NATIVE_PROBE: "sometimes" }),
-    /expected cached, always or off/,
+    /expected cached, always, off/,
   );
   assert.throws(
     () => nativeProbeOptions({ TINYUNET_NATIVE_PROBE_TIMEOUT_MS: "soon" }),
