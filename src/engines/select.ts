@@ -77,18 +77,17 @@ const autoCache: { value?: Promise<EngineSelection> } = {};
  */
 export async function selectEngine(choice: EngineChoice): Promise<EngineSelection> {
   if (choice !== "auto") {
-    if (choice === "native") {
-      const checked = await nativeProbe();
-      if (checked && !checked.ok) {
-        throw new Error(`engine native is not available: ${probeNote(checked)}`);
-      }
+    const checked = choice === "native" ? await nativeProbe() : null;
+    if (checked && !checked.ok) {
+      throw new Error(`engine native is not available: ${probeNote(checked)}`);
     }
     const engine = await loadEngine(choice).catch((err) => {
       throw new Error(`engine ${choice} cannot load: ${(err as Error).message}`);
     });
     const probe = await engine.probe();
     if (!probe.available) throw new Error(`engine ${choice} is not available: ${probe.reason}`);
-    return { engine, reason: `chosen explicitly (${probe.reason})`, explicit: true };
+    const note = checked ? `; ${probeNote(checked)}` : "";
+    return { engine, reason: `chosen explicitly (${probe.reason}${note})`, explicit: true };
   }
   autoCache.value ??= selectAuto();
   return await autoCache.value;
@@ -96,6 +95,7 @@ export async function selectEngine(choice: EngineChoice): Promise<EngineSelectio
 
 async function selectAuto(): Promise<EngineSelection> {
   const skipped: string[] = [];
+  let passed = "";
   for (const name of ["native", "webgpu", "wasm"] as const) {
     if (name === "native") {
       const checked = await nativeProbe();
@@ -103,6 +103,7 @@ async function selectAuto(): Promise<EngineSelection> {
         skipped.push(`native: ${probeNote(checked)}`);
         continue;
       }
+      passed = checked ? `; ${probeNote(checked)}` : "";
     }
     let engine: Engine;
     try {
@@ -118,7 +119,8 @@ async function selectAuto(): Promise<EngineSelection> {
       skipped.push(`${name}: ${probe.reason} (not auto-picked)`);
     } else {
       const why = skipped.length ? `; skipped ${skipped.join("; ")}` : "";
-      return { engine, reason: `auto: ${probe.reason}${why}`, explicit: false };
+      const note = name === "native" ? passed : "";
+      return { engine, reason: `auto: ${probe.reason}${note}${why}`, explicit: false };
     }
   }
   throw new Error(`no engine available: ${skipped.join("; ")}`);

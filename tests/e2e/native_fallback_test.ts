@@ -72,6 +72,35 @@ for (const c of cases) {
 }
 
 Deno.test({
+  name: "auto with the real add-on: the probe passes and native serves, saying so",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const root = await makeRepo([{ name: "lesion" }]);
+    const cache = await Deno.makeTempDir({ prefix: "tinyunet-probe-cache-" });
+    const port = freePort();
+    try {
+      await using server = new ServerProcess(["run", "-A", "main.ts"], {
+        PORT: String(port),
+        TINYUNET_HOST: "127.0.0.1",
+        TINYUNET_MODELS: root,
+        TINYUNET_ENGINE: "auto",
+        TINYUNET_WATCH: "off",
+        TINYUNET_NATIVE_PROBE_CACHE: cache,
+      });
+      await server.waitForLog((l) => l.msg === "ready", "the server to be ready", 90_000);
+      const list = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
+      const runtime: Runtime = list.models[0].runtime[0];
+      assert.equal(runtime.engine, "native");
+      assert.match(runtime.reason, /^auto: onnxruntime-node .* loaded; native probe passed/);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(cache, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "explicit native with a segfaulting add-on: exit code 1 with the reason, no crash",
   sanitizeResources: false,
   sanitizeOps: false,
