@@ -12,6 +12,7 @@
  * @module
  */
 import { createApp, loadConfig, type ServerConfig } from "./mod.ts";
+import { startDicomNode } from "./src/dicom_node/start.ts";
 import { type RepositoryWatcher, watchRepository } from "./src/models/watcher.ts";
 import { log } from "./src/server/log.ts";
 import { authPolicy } from "./src/server/middleware/api_key_auth/policy.ts";
@@ -32,6 +33,7 @@ const server = createApp(config);
 const started = performance.now();
 let watcher: RepositoryWatcher | undefined;
 const gate = new DrainGate();
+const dicom = startDicomNode(server, config);
 
 const http = Deno.serve({
   port: config.port,
@@ -87,6 +89,7 @@ async function stop(signal: string) {
     Deno.exit(1);
   }
   await http.shutdown();
+  await (await dicom).stop();
   await watcher?.close();
   await server.registry.close();
   log("info", "stopped", { signal });

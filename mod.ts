@@ -30,7 +30,10 @@ import { loadConfig, type ServerConfig } from "./src/config.ts";
 import { type LoadOptions, ModelVersion } from "./src/models/model_version.ts";
 import { ModelRegistry } from "./src/models/registry.ts";
 import { readEntry } from "./src/models/repository.ts";
+import { DicomNode } from "./src/dicom_node/node.ts";
+import { loadDicomNodeConfig } from "./src/dicom_node/config.ts";
 import { buildApp } from "./src/server/app.ts";
+import { SERVER_INFO } from "./src/server/server_info.ts";
 import { log } from "./src/server/log.ts";
 
 export { loadConfig, type ServerConfig } from "./src/config.ts";
@@ -53,6 +56,8 @@ export interface TinyUnetServer {
   config: ServerConfig;
   /** resolves when every model is loaded and warmed; rejects with the load error */
   ready: Promise<void>;
+  /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
+  dicomNode: DicomNode;
 }
 
 function loadOptions(config: ServerConfig): LoadOptions {
@@ -65,13 +70,19 @@ function loadOptions(config: ServerConfig): LoadOptions {
  */
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
-  const app = buildApp({ registry, config });
+  const dicomNode = new DicomNode(config.dicomNode ?? loadDicomNodeConfig({}), {
+    registry,
+    maxPixels: config.maxPixels,
+    softwareVersion: SERVER_INFO.version,
+    concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
+  });
+  const app = buildApp({ registry, config, dicomNode });
   const ready = registry.loadAll(config.defaultModel, (mv) => {
     void mv.runtime().then((rt) =>
       log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
     );
   });
-  return { app, registry, config, ready };
+  return { app, registry, config, ready, dicomNode };
 }
 
 /**

@@ -19,6 +19,12 @@ import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 
 const config = loadConfig();
 const server = createApp(config);
+const node = config.dicomNode;
+if (node && (node.dimsePort !== undefined || node.dimseDestination || node.dicomwebDestination)) {
+  log("warn", "the DICOM node's listener and outbox run with main.ts only (deno task serve)", {
+    instance: INSTANCE_ID,
+  });
+}
 server.ready.then(
   () => {
     log("info", "ready", { models: server.registry.names(), instance: INSTANCE_ID });

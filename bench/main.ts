@@ -12,6 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { coldStart } from "./cold_start.ts";
+import { dicomNodeLatency } from "./dicom_node.ts";
 import { runStandaloneScripts } from "./scripts.ts";
 import { engineConfigs } from "./engines.ts";
 import { countFlops } from "./flops.ts";
@@ -286,6 +287,12 @@ export async function runBench(
     } finally {
       await server.stop();
     }
+  });
+  await save();
+
+  results.dicom_node = await guard("dicom", () => {
+    progress("dicom: a real Orthanc and the server's DIMSE listener");
+    return dicomNodeLatency(settings.mode === "quick" ? 5 : 30, 3);
   });
   await save();
 

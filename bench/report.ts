@@ -577,6 +577,21 @@ export function renderMarkdown(r: BenchResults): string {
     `- HTTP: autocannon drives the real server process on 127.0.0.1; both share the machine's CPUs. RSS from /proc/<pid>/status.`,
   ].join("\n"));
   out.push("");
+  if (r.dicom_node) {
+    const d = r.dicom_node;
+    out.push(`## DICOM node: added latency over /v1`, "");
+    out.push(
+      `${d.instances} instances (${d.size}), one at a time, against a real Orthanc on loopback. ${d.note}.`,
+      "",
+      `| path | median ms | p90 ms | min ms | max ms |`,
+      `| --- | --- | --- | --- | --- |`,
+      `| POST /v1/models/hc18/segment?format=dicom-seg | ${d.v1_dicom_seg_ms.median_ms} | ${d.v1_dicom_seg_ms.p90_ms} | ${d.v1_dicom_seg_ms.min_ms} | ${d.v1_dicom_seg_ms.max_ms} |`,
+      `| storescu → node → C-STORE → Orthanc acknowledged | ${d.node_receive_to_ack_ms.median_ms} | ${d.node_receive_to_ack_ms.p90_ms} | ${d.node_receive_to_ack_ms.min_ms} | ${d.node_receive_to_ack_ms.max_ms} |`,
+      "",
+      `Added (median difference): **${d.added_median_ms} ms**.`,
+      "",
+    );
+  }
   if (r.scripts?.length) {
     out.push(`## Standalone scripts (run as they are, output kept in results.json)`);
     out.push("");
@@ -698,6 +713,9 @@ function shortfalls(r: BenchResults): string {
     } else if (t.id === "rss") {
       why =
         `Deno + V8 + onnxruntime-node are resident before any model is loaded; see the RSS at ready in the cold-start line.`;
+    } else if (t.id === "dicom_node_added") {
+      why =
+        `The node's path adds the Part 10 framing, the outbox write (synced to disk before the C-STORE is acknowledged) and the association and C-STORE to Orthanc, whose own storing time is inside the measure.`;
     } else if (t.id === "cold_start") {
       why =
         `Cold start = Deno start + module graph load + engine load + model warm-up; the server's own "ready" log time is the part after module loading.`;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ColdStart } from "./cold_start.ts";
+import type { DicomNodeBench } from "./dicom_node.ts";
 import type { ScriptResult } from "./scripts.ts";
 import type { EngineConfig } from "./engines.ts";
 import type { FlopCount } from "./flops.ts";
@@ -109,6 +110,8 @@ export interface BenchResults {
   } | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
+  /** the DICOM node's added latency over /v1 (part `dicom`; absent in older results) */
+  dicom_node?: DicomNodeBench | null;
   scripts: ScriptResult[] | null;
   targets: Target[];
   errors: PartError[];

@@ -21,10 +21,12 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 
 /** Validated server settings. */
@@ -50,6 +52,8 @@ export interface ServerConfig {
   watch?: WatchMode;
   watchIntervalMs?: number;
   shutdownTimeoutMs?: number;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode?: DicomNodeConfig;
 }
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
@@ -146,5 +150,6 @@ export function loadConfig(
     watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
     watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
     shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
+    dicomNode: loadDicomNodeConfig(env),
   };
 }

@@ -2,8 +2,9 @@
  * What the test suite needs from the operating system besides Deno: Python with PyTorch
  * (the distillation tests), Chromium (the browser test), systemd (the unit check), the
  * DICOM tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk,
- * OpenJPEG, dicom3tools, pydicom) and qemu-user with the arm64 C/C++ runtimes (the
- * linux-arm64 test). On a Debian machine where we
+ * OpenJPEG, dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS)
+ * and qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine
+ * where we
  * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
  * otherwise the exact command to run is printed.
  *
@@ -27,6 +28,19 @@ export const SYSTEMD_PACKAGES = ["systemd"];
  * OpenJPEG (`opj_compress`), dicom3tools (`dciodvfy`), pydicom.
  */
 export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
+/** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb); dcmtk (`echoscu`, `storescu`) as the modality. */
+export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
+
+function hasOrthancDicomweb(): boolean {
+  try {
+    return [...Deno.readDirSync("/usr/share/orthanc/plugins")].some((e) =>
+      e.name.startsWith("libOrthancDicomWeb.so")
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** The linux-arm64 test (tests/e2e/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
 export const ARM64_PACKAGES = [
   "qemu-user-static",
@@ -75,6 +89,9 @@ export function missingPackages(): string[] {
     ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
     ok("/usr/bin/python3", ["-c", "import pydicom"]);
   if (!dicomTools) missing.push(...DICOM_PACKAGES);
+  if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
+    missing.push(...DICOM_NODE_PACKAGES.filter((p) => !missing.includes(p)));
+  }
   missing.push(...arm64EmulationMissing());
   return missing;
 }

@@ -14,6 +14,7 @@ import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
+import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -31,6 +32,7 @@ export function buildApp(ctx: AppContext): Hono {
   );
   // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
   const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
+  ctx.dicomNode?.metrics.attach(metrics.register);
   app.use("*", ...serverMiddleware(ctx, metrics));
   app.use(
     "*",
@@ -51,6 +53,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
   app.route("/", v2RepositoryRoutes(ctx));
+  app.route("/", dicomwebRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   return app;
 }

@@ -308,7 +308,7 @@ Deno.test("edge bundle: the import map is current and leaves the native and ORT-
     packages.some((p) => p.startsWith("@tensorflow/tfjs-backend-wasm@")),
     "tfjs-wasm is in",
   );
-  for (const gone of ["onnxruntime-node", "onnxruntime-web", "playwright-core"]) {
+  for (const gone of ["onnxruntime-node", "onnxruntime-web", "playwright-core", "dcmjs-dimse"]) {
     assert.ok(!packages.some((p) => p.startsWith(`${gone}@`)), `${gone} left out`);
   }
 });

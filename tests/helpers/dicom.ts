@@ -76,7 +76,8 @@ export function makeDicom(f: DicomFixture): Bytes {
   const samples = ["RGB", "YBR_FULL", "YBR_FULL_422"].includes(photometric) ? 3 : 1;
   const bitsAllocated = f.bitsAllocated ?? 8;
   const bitsStored = f.bitsStored ?? bitsAllocated;
-  const sopInstance = testUid();
+  const sopInstance = String(f.attributes?.SOPInstanceUID ?? testUid());
+  const sopClass = String(f.attributes?.SOPClassUID ?? SC_SOP_CLASS);
   const ts = f.transferSyntax ?? TS.explicitLE;
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: "ISO_IR 192",
@@ -121,7 +122,7 @@ export function makeDicom(f: DicomFixture): Bytes {
   }
   const meta = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SC_SOP_CLASS,
+    MediaStorageSOPClassUID: sopClass,
     MediaStorageSOPInstanceUID: sopInstance,
     TransferSyntaxUID: ts,
     ImplementationClassUID: "2.25.1",
