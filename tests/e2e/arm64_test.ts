@@ -156,6 +156,7 @@ Deno.test({
             // emulation makes compiling onnxruntime-web's wasm 10-30× slower than native
             TINYUNET_WEB_LOAD_TIMEOUT_MS: String(LIMIT_MS),
             TINYUNET_WEB_HANG_TIMEOUT_MS: "300000",
+            TINYUNET_REQUEST_TIMEOUT_MS: "300000",
           }, { command: join(bundle, "start.sh"), cwd: bundle }),
         )
       );
