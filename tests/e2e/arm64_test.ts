@@ -23,11 +23,13 @@ import { ARM64_EMULATOR, ARM64_PACKAGES, arm64EmulationMissing } from "../system
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
- * Bound on the whole test. On an otherwise idle 2-core machine it needs ~4 minutes (the
- * emulated servers use ~4.5 CPU-minutes, printed at the end); a loaded machine may need
- * more: `TINYUNET_ARM64_LIMIT_S` raises the bound.
+ * Bound on the whole test (a hang guard, not a speed check). The whole test uses ~7
+ * CPU-minutes, most of it in the two emulated servers running side by side, so ~4-5
+ * minutes on an otherwise idle 2-core machine (estimated from CPU time; not measured on an
+ * idle machine); on the shared development machine (load ~13 on 2 cores) it took 19
+ * minutes. `TINYUNET_ARM64_LIMIT_S` changes the bound.
  */
-const LIMIT_MS = Number(Deno.env.get("TINYUNET_ARM64_LIMIT_S") ?? 600) * 1000;
+const LIMIT_MS = Number(Deno.env.get("TINYUNET_ARM64_LIMIT_S") ?? 1500) * 1000;
 
 /** CPU seconds (user + system) a process has used so far (Linux /proc). */
 function cpuSeconds(pid: number): number {
