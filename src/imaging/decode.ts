@@ -6,7 +6,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { decodeDicom, isDicom } from "./decode_dicom.ts";
+import { decodeDicom, type DicomImageInfo, isDicom } from "./decode_dicom.ts";
 import { decodeJpeg, isJpeg } from "./decode_jpeg.ts";
 import { decodePng, isPng } from "./decode_png.ts";
 import type { DecodedImage, DecodeLimits } from "./image.ts";
@@ -17,6 +17,11 @@ export interface DecodeOptions extends DecodeLimits {
   window?: [number, number];
   /** DICOM: 1-based frame of a multi-frame object */
   frame?: number;
+  /**
+   * DICOM: called with the metadata once the file is parsed, before any pixel is decoded
+   * (the modality guard throws here, so a refused image costs no codec run)
+   */
+  checkDicom?: (info: DicomImageInfo) => void;
 }
 
 /** One image format. */

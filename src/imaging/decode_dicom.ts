@@ -10,9 +10,10 @@
  * HTJ2K, RLE — see `dicom_codecs.ts`), single- or multi-frame (encapsulated frames found
  * through the Basic Offset Table or the fragments). MONOCHROME1/2 and PALETTE COLOR,
  * RGB, YBR_FULL, YBR_FULL_422, YBR_RCT, YBR_ICT; 8, 16 or 32 bits allocated, signed or
- * unsigned, any Bits Stored/High Bit. The pixel limit is checked on Rows × Columns and
- * the decoded frame size (Rows × Columns × Samples per Pixel × Bits Allocated) before any
- * codec runs; only the chosen frame is decoded.
+ * unsigned, any Bits Stored/High Bit. The pixel limit is checked on Rows × Columns before
+ * any codec runs, a compressed frame may be at most twice its decoded size (Rows × Columns
+ * × Samples per Pixel × Bits Allocated / 8) and the codestream's own header must agree
+ * with the DICOM one; only the chosen frame is decoded.
  *
  * Greyscale goes through the DICOM display pipeline: stored value → Rescale Slope and
  * Intercept → window (`?window=center,width`, else the file's first Window Center/Width
@@ -29,7 +30,7 @@ import { ApiError } from "../errors.ts";
 import type { DecodeOptions } from "./decode.ts";
 import { decodeFrame } from "./dicom_codecs.ts";
 import { colourToRgb, paletteToRgb } from "./dicom_colour.ts";
-import { encapsulatedFrame } from "./dicom_fragments.ts";
+import { encapsulatedFrames } from "./dicom_fragments.ts";
 import { type DicomDataSet, parseDicomFile } from "./dicom_parse.ts";
 import {
   nativeFrame,
@@ -178,47 +179,45 @@ export function readDicomInfo(bytes: Uint8Array, options: { maxPixels: number })
 }
 
 /** The stored values of one frame, and whether the codec already made it RGB. */
-async function frameValues(
+type FrameValues = { samples: Samples; codecRgb: boolean };
+
+/** Reads any frame of a parsed file (the fragments of encapsulated data indexed once). */
+function frameReader(
   ds: DicomDataSet,
   pm: PixelModule,
-  index: number,
   transferSyntax: string,
-): Promise<{ samples: Samples; codecRgb: boolean }> {
+): (index: number) => Promise<FrameValues> {
   const codec = ENCAPSULATED_CODECS[transferSyntax];
   if (!codec) {
-    return {
-      samples: nativeFrame(ds, pm, index, transferSyntax === BIG_ENDIAN_SYNTAX),
-      codecRgb: false,
-    };
+    const bigEndian = transferSyntax === BIG_ENDIAN_SYNTAX;
+    return (index) =>
+      Promise.resolve({ samples: nativeFrame(ds, pm, index, bigEndian), codecRgb: false });
   }
-  // a compressed frame larger than its decoded size (plus headers) is not one
-  const compressed = encapsulatedFrame(
-    ds,
-    "x7fe00010",
-    index,
-    pm.frames,
-    codec,
-    pm.frameBytes * 2 + 65536,
-  );
-  const decoded = await decodeFrame(codec, compressed, {
+  const frame = encapsulatedFrames(ds, "x7fe00010", pm.frames, codec);
+  const geometry = {
     rows: pm.rows,
     columns: pm.columns,
     samplesPerPixel: pm.samplesPerPixel,
     bitsAllocated: pm.bitsAllocated,
     bitsStored: pm.bitsStored,
     signed: pm.signed,
-  });
-  // codecs return samples right-aligned: High Bit = Bits Stored - 1
-  return {
-    samples: storedValues(decoded.samples, { ...pm, highBit: pm.bitsStored - 1 }),
-    codecRgb: decoded.rgb,
+  };
+  // RLE codes the pixel cells byte by byte, so High Bit is where the file says; the other
+  // codecs return samples right-aligned (PS3.5 8.2: High Bit = Bits Stored - 1)
+  const layout = { ...pm, highBit: codec === "rle" ? pm.highBit : pm.bitsStored - 1 };
+  return async (index) => {
+    // a compressed frame larger than its decoded size (plus headers) is not one
+    const compressed = frame(index, pm.frameBytes * 2 + 65536);
+    const decoded = await decodeFrame(codec, compressed, geometry);
+    return { samples: storedValues(decoded.samples, layout), codecRgb: decoded.rgb };
   };
 }
 
 /**
  * Decodes one frame of a DICOM Part 10 file.
  * @param options `maxPixels` (Rows × Columns limit), `frame` (1-based; needed for
- *   multi-frame objects), `window` (`[center, width]` for greyscale)
+ *   multi-frame objects), `window` (`[center, width]` for greyscale), `checkDicom`
+ *   (called with the metadata before any pixel is decoded)
  * @returns the frame as a `DecodedImage` whose `dicom` field holds the metadata
  * @throws {ApiError} `bad_dicom` (400) corrupt/truncated, `unsupported_transfer_syntax`
  *   (415) a syntax no codec here decodes, `unsupported_image` (422) no pixels, unsupported
@@ -233,8 +232,11 @@ export async function decodeDicom(
     bytes,
     maxInflatedBytes(options.maxPixels),
   );
+  options.checkDicom?.(info(ds, transferSyntax));
   const pm = readPixelModule(ds, options.maxPixels);
-  return await decodeFrameOf(ds, transferSyntax, pm, frameIndex(pm, options.frame), options);
+  const index = frameIndex(pm, options.frame);
+  const values = await frameReader(ds, pm, transferSyntax)(index);
+  return toImage(ds, transferSyntax, pm, index, values, options);
 }
 
 /**
@@ -251,20 +253,23 @@ export async function* decodeDicomFrames(
     bytes,
     maxInflatedBytes(options.maxPixels),
   );
+  options.checkDicom?.(info(ds, transferSyntax));
   const pm = readPixelModule(ds, options.maxPixels);
+  const read = frameReader(ds, pm, transferSyntax);
   for (let index = 0; index < pm.frames; index++) {
-    yield await decodeFrameOf(ds, transferSyntax, pm, index, options);
+    yield toImage(ds, transferSyntax, pm, index, await read(index), options);
   }
 }
 
-async function decodeFrameOf(
+/** One frame's stored values through the colour or greyscale display pipeline. */
+function toImage(
   ds: DicomDataSet,
   transferSyntax: string,
   pm: PixelModule,
   index: number,
+  { samples, codecRgb }: FrameValues,
   options: Omit<DecodeOptions, "frame">,
-): Promise<DecodedImage> {
-  const { samples, codecRgb } = await frameValues(ds, pm, index, transferSyntax);
+): DecodedImage {
   const base = {
     width: pm.columns,
     height: pm.rows,

@@ -95,10 +95,10 @@ function wasmModule(codec: WasmCodec): Promise<WasmModule> {
   return m;
 }
 
+/** Samples over `bytes`, a fresh copy of the decoder's buffer (its own ArrayBuffer). */
 function typed(bytes: Uint8Array, bits: number, signed: boolean): DecodedSamples {
   if (bits <= 8) return bytes;
-  const copy = bytes.slice().buffer;
-  return signed ? new Int16Array(copy) : new Uint16Array(copy);
+  return signed ? new Int16Array(bytes.buffer) : new Uint16Array(bytes.buffer);
 }
 
 async function decodeWasm(

@@ -126,17 +126,21 @@ function endsWithEoi(b: Uint8Array): boolean {
     (n >= 3 && b[n - 3] === 0xff && b[n - 2] === 0xd9 && b[n - 1] === 0);
 }
 
+/** Samples over the little-endian bytes `decodeRle` returns (a fresh, aligned array). */
 function littleEndian(bytes: Uint8Array, bytesPer: number, signed: boolean): CodecFrame["samples"] {
   if (bytesPer === 1) return bytes;
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  if (bytesPer === 2) return signed ? new Int16Array(buf) : new Uint16Array(buf);
-  return signed ? new Int32Array(buf) : new Uint32Array(buf);
+  const { buffer, byteOffset } = bytes, n = bytes.byteLength / bytesPer;
+  if (bytesPer === 2) {
+    return signed ? new Int16Array(buffer, byteOffset, n) : new Uint16Array(buffer, byteOffset, n);
+  }
+  return signed ? new Int32Array(buffer, byteOffset, n) : new Uint32Array(buffer, byteOffset, n);
 }
 
 /**
  * Decodes one compressed frame.
  * @throws {ApiError} `bad_dicom` (400) when the frame is corrupt or disagrees with the
- *   DICOM header, `unsupported_transfer_syntax` (415) for 12-bit lossy JPEG
+ *   DICOM header, `unsupported_transfer_syntax` (415) for 12-bit lossy JPEG and 16-bit
+ *   colour lossless JPEG
  */
 export async function decodeFrame(
   codec: FrameCodec,
@@ -161,6 +165,13 @@ export async function decodeFrame(
     return { samples: await decodeInWorker(codec, frame, g), rgb: false };
   }
   checkHeader(codec, jpegFrameHeader(frame), g);
+  if (codec === "jpeg-lossless" && g.samplesPerPixel === 3 && g.bitsAllocated > 8) {
+    // jpeg-lossless-decoder-js writes one component only for 16-bit colour
+    throw new ApiError(
+      "unsupported_transfer_syntax",
+      "colour JPEG Lossless with Bits Allocated 16 is not supported; 8-bit colour and 16-bit greyscale are",
+    );
+  }
   if ((codec === "jpeg-ls" || codec === "jpeg-lossless") && !endsWithEoi(frame)) {
     throw new ApiError(
       "bad_dicom",

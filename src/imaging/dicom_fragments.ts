@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { ApiError } from "../errors.ts";
 import type { DicomDataSet } from "./dicom_parse.ts";
 import type { FrameCodec } from "./dicom_transfer_syntax.ts";
@@ -35,32 +36,20 @@ function startsCodestream(bytes: Uint8Array, codec: FrameCodec): boolean {
   return bytes[0] === 0xff && bytes[1] === 0xd8; // SOI
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
- * The compressed bytes of one frame.
- * @param frameIndex 0-based
+ * The compressed bytes of each frame: the fragments are checked and indexed once, so
+ * reading every frame of a file costs time in proportion to its size.
  * @param frames Number of Frames
- * @param maxBytes the most one compressed frame may take
- * @throws {ApiError} `bad_dicom` (400) for missing fragments or inconsistent offsets
+ * @returns `frame(frameIndex, maxBytes)`: the bytes of a 0-based frame, at most `maxBytes`
+ * @throws {ApiError} `bad_dicom` (400) for missing fragments or inconsistent offsets (from
+ *   the call for a frame that cannot be found) and for a frame over `maxBytes`
  */
-export function encapsulatedFrame(
+export function encapsulatedFrames(
   ds: DicomDataSet,
   pixelTag: string,
-  frameIndex: number,
   frames: number,
   codec: FrameCodec,
-  maxBytes: number,
-): Uint8Array {
+): (frameIndex: number, maxBytes: number) => Uint8Array {
   const el = ds.elements[pixelTag] as {
     fragments?: Fragment[];
     basicOffsetTable?: number[];
@@ -86,38 +75,45 @@ export function encapsulatedFrame(
     throw new ApiError("bad_dicom", "encapsulated Pixel Data has no fragments");
   }
   const view = (f: Fragment) => ds.byteArray.subarray(f.position, f.position + f.length);
-  const pick = (from: number, to: number): Uint8Array => {
+  // the Basic Offset Table, when it is usable; real files have tables with one entry too
+  // many or offsets that match no fragment, and then the fragments themselves decide
+  const table = el.basicOffsetTable ?? [];
+  const byOffset = new Map<number, number>();
+  if (table.length === frames) fragments.forEach((f, i) => byOffset.set(f.offset, i));
+  let starts: number[] | undefined;
+  const range = (frameIndex: number): [number, number] => {
+    if (table.length === frames) {
+      const start = byOffset.get(table[frameIndex]) ?? -1;
+      const next = frameIndex + 1 < frames
+        ? byOffset.get(table[frameIndex + 1]) ?? -1
+        : fragments.length;
+      if (start >= 0 && next > start) return [start, next];
+    }
+    if (frames === 1) return [0, fragments.length];
+    if (fragments.length === frames) return [frameIndex, frameIndex + 1];
+    starts ??= fragments.flatMap((f, i) => startsCodestream(view(f), codec) ? [i] : []);
+    if (starts.length !== frames || starts[0] !== 0) {
+      throw new ApiError(
+        "bad_dicom",
+        `cannot tell the ${frames} frames apart: ${fragments.length} fragments, no Basic Offset Table, ${starts.length} codestream starts`,
+      );
+    }
+    return [starts[frameIndex], starts[frameIndex + 1] ?? fragments.length];
+  };
+  return (frameIndex, maxBytes) => {
+    const [from, to] = range(frameIndex);
     const parts = fragments.slice(from, to).map(view);
     const size = parts.reduce((n, p) => n + p.length, 0);
     if (size === 0) throw new ApiError("bad_dicom", `frame ${frameIndex + 1} has no data`);
     if (size > maxBytes) {
+      // the file disagrees with itself (no pixel limit is passed): a 400, not a 413
       throw new ApiError(
-        "too_many_pixels",
+        "bad_dicom",
         `compressed frame ${
           frameIndex + 1
-        } is ${size} bytes; more than its decoded size allows (${maxBytes})`,
+        } is ${size} bytes; more than its decoded size allows (${maxBytes}): refused as corrupt`,
       );
     }
-    return concat(parts);
+    return concatBytes(parts);
   };
-  // the Basic Offset Table, when it is usable; real files have tables with one entry too
-  // many or offsets that match no fragment, and then the fragments themselves decide
-  const table = el.basicOffsetTable ?? [];
-  if (table.length === frames) {
-    const start = fragments.findIndex((f) => f.offset === table[frameIndex]);
-    const next = frameIndex + 1 < frames
-      ? fragments.findIndex((f) => f.offset === table[frameIndex + 1])
-      : fragments.length;
-    if (start >= 0 && next > start) return pick(start, next);
-  }
-  if (frames === 1) return pick(0, fragments.length);
-  if (fragments.length === frames) return pick(frameIndex, frameIndex + 1);
-  const starts = fragments.flatMap((f, i) => startsCodestream(view(f), codec) ? [i] : []);
-  if (starts.length !== frames || starts[0] !== 0) {
-    throw new ApiError(
-      "bad_dicom",
-      `cannot tell the ${frames} frames apart: ${fragments.length} fragments, no Basic Offset Table, ${starts.length} codestream starts`,
-    );
-  }
-  return pick(starts[frameIndex], starts[frameIndex + 1] ?? fragments.length);
 }

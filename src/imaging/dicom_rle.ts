@@ -3,9 +3,10 @@
  * segment offsets, one PackBits-coded segment per byte plane (most significant byte of
  * each sample first, one sample after another).
  *
- * Written here rather than taken from a library: the scheme is 40 lines, the npm
- * packages that have it (dcmjs' imaging code, cornerstone's loader) pull in a whole
- * viewer stack, and a hand-written loop lets every count be checked against the expected
+ * Written here rather than taken from a library: the scheme is 40 lines; the RLE decoder
+ * of dcmjs (already a dependency) takes one byte segment only (8-bit single-sample SEG
+ * frames) and logs rather than throws on others; cornerstone's loader pulls in a whole
+ * viewer stack; and a hand-written loop lets every count be checked against the expected
  * frame size so that a corrupt segment can never write past its plane.
  *
  * @module

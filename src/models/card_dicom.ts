@@ -32,12 +32,19 @@ export const SegmentCodingSchema = z.object({
   anatomic_region: CodeSchema.optional(),
 });
 
+/** Algorithm Family when the card names none (DICOM CID 7162). */
+export const DEFAULT_ALGORITHM_FAMILY: Code = {
+  code: "123110",
+  scheme: "DCM",
+  meaning: "Artificial Intelligence",
+};
+
 /** DICOM Algorithm Identification: family (CID 7162), name and version. */
 export const AlgorithmSchema = z.object({
-  family: CodeSchema.default({ code: "123110", scheme: "DCM", meaning: "Artificial Intelligence" }),
-  /** defaults to "TinyUnet <model name>" */
+  family: CodeSchema.default(DEFAULT_ALGORITHM_FAMILY),
+  /** defaults to "<model name> <model version>" */
   name: z.string().min(1).max(64).optional(),
-}).default({ family: { code: "123110", scheme: "DCM", meaning: "Artificial Intelligence" } });
+}).default({ family: DEFAULT_ALGORITHM_FAMILY });
 
 /** Used when a card has no `segment`: "Tissue" in the "Tissue" category (SNOMED CT). */
 export const DEFAULT_SEGMENT_CODING = {

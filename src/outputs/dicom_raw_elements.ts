@@ -12,6 +12,7 @@
  * @module
  */
 import dicomParser from "dicom-parser";
+import { concatBytes } from "../bytes.ts";
 
 /** One element to insert. */
 export interface RawElement {
@@ -96,11 +97,5 @@ export function insertRawElements(file: Uint8Array, elements: RawElement[]): Uin
     parts.push(file.subarray(e.start, e.end));
   }
   while (k < inserts.length) parts.push(encode(inserts[k++]));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

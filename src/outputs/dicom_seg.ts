@@ -18,7 +18,11 @@
 import dcmjs from "dcmjs";
 import type { DicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
-import { type Code, DEFAULT_SEGMENT_CODING } from "../models/card_dicom.ts";
+import {
+  type Code,
+  DEFAULT_ALGORITHM_FAMILY,
+  DEFAULT_SEGMENT_CODING,
+} from "../models/card_dicom.ts";
 import { insertRawElements } from "./dicom_raw_elements.ts";
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
@@ -46,13 +50,6 @@ export interface SegAlgorithm {
   /** the card's Algorithm Identification */
   algorithm?: { family: Code; name?: string };
 }
-
-/** Algorithm Family when the card names none (DICOM CID 7162). */
-const DEFAULT_ALGORITHM_FAMILY: Code = {
-  code: "123110",
-  scheme: "DCM",
-  meaning: "Artificial Intelligence",
-};
 
 /** A new UID: `2.25.` followed by a random UUID as a decimal integer. */
 export function newUid(): string {

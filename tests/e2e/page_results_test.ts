@@ -12,16 +12,7 @@ import { launchChromium } from "../../lib/browser.ts";
 import { pngAsDicom } from "../helpers/dicom.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE } from "../helpers/images.ts";
 import { fixtureServer } from "../helpers/model_repo.ts";
-
-function serve(fetch: (req: Request) => Response | Promise<Response>) {
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, fetch);
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
-}
+import { serveOnFreePort } from "../helpers/server_process.ts";
 
 async function settle(page: Page): Promise<string> {
   await page.waitForFunction(
@@ -52,7 +43,7 @@ Deno.test({
       body: await Deno.readFile(ISIC_SAMPLE),
     })).json();
     assert.equal(empty.pixel_area, 0, "the fixture finds nothing at threshold 0.9999");
-    await using http = serve(s.app.fetch);
+    await using http = serveOnFreePort(s.app.fetch);
     await using chromium = await launchChromium();
     const page = await chromium.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];

@@ -8,6 +8,7 @@
  * @module
  */
 import dcmjs from "dcmjs";
+import { decode as decodePng } from "fast-png";
 import { join } from "node:path";
 import type { Bytes } from "./images.ts";
 
@@ -141,6 +142,19 @@ export interface RawFrame {
   signed: boolean;
   /** interleaved samples */
   samples: ArrayLike<number>;
+}
+
+/** The samples of an 8-bit PNG (grey or RGB) as a raw frame for the encoders. */
+export async function rawFrameOfPng(url: URL): Promise<RawFrame> {
+  const png = decodePng(await Deno.readFile(url));
+  return {
+    width: png.width,
+    height: png.height,
+    components: png.channels as 1 | 3,
+    bits: 8,
+    signed: false,
+    samples: png.data,
+  };
 }
 
 /** A JPEG 2000 codestream made with `opj_compress` (lossless unless `rate` is given). */

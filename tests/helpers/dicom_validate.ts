@@ -23,14 +23,20 @@ async function output(cmd: string, args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
 }
 
-/** `dciodvfy`'s report on a file: its Error lines and its Warning lines. */
-export function dciodvfy(bytes: Uint8Array): Promise<{ errors: string[]; warnings: string[] }> {
+/**
+ * `dciodvfy`'s report on a file: its Error lines (and Abort lines: the file was not read),
+ * its Warning lines and the IOD it checked against. A report that names no IOD counts as
+ * an error, so a file dciodvfy could not read never passes as one with no Error.
+ */
+export function dciodvfy(
+  bytes: Uint8Array,
+): Promise<{ errors: string[]; warnings: string[]; iod?: string }> {
   return withFile(bytes, async (path) => {
     const lines = (await output("dciodvfy", [path])).split("\n");
-    return {
-      errors: lines.filter((l) => l.startsWith("Error")),
-      warnings: lines.filter((l) => l.startsWith("Warning")),
-    };
+    const iod = lines.find((l) => /^[A-Za-z][A-Za-z0-9]*$/.test(l.trim()))?.trim();
+    const errors = lines.filter((l) => l.startsWith("Error") || l.startsWith("Abort"));
+    if (!iod) errors.push("dciodvfy named no Information Object Definition");
+    return { errors, warnings: lines.filter((l) => l.startsWith("Warning")), iod };
   });
 }
 

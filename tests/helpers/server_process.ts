@@ -1,7 +1,8 @@
 /**
  * Real server processes for tests: a free loopback port, a `deno` child whose JSON log
  * lines are collected, and bounded waits on those lines. Children are always killed on
- * dispose, so a failing test leaves nothing running.
+ * dispose, so a failing test leaves nothing running. Also the app served in-process on
+ * a free port ({@link serveOnFreePort}), for browser tests.
  *
  * @module
  */
@@ -13,6 +14,17 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** Serves a fetch handler on a free loopback port for the length of a test (`await using`). */
+export function serveOnFreePort(fetch: (req: Request) => Response | Promise<Response>) {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, fetch);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
 }
 
 /** A running `deno` child process. */

@@ -18,6 +18,7 @@ import { decodeImage } from "../../imaging/decode.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import type { DecodedImage } from "../../imaging/image.ts";
+import { checkModality } from "../../models/card_dicom.ts";
 import type { ModelVersion, Precision } from "../../models/model_version.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
@@ -31,7 +32,6 @@ import {
   type SegmentQuery,
   SegmentQuerySchema,
 } from "../openapi_schemas.ts";
-import { guardModality } from "../modality_guard.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "../server_info.ts";
@@ -174,14 +174,15 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
     const upload = await readImage(c);
-    if (query.modality_check !== "off") {
-      guardModality(model, upload.bytes, upload.mediaType, config.maxPixels);
-    }
     const t0 = performance.now();
     const image = await decodeImage(upload.bytes, upload.mediaType, {
       maxPixels: config.maxPixels,
       window,
       frame: query.frame,
+      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
+      checkDicom: query.modality_check === "off"
+        ? undefined
+        : (info) => checkModality(model.name, model.card.modalities, info.modality),
     });
     const decodeMs = performance.now() - t0;
     if (format === "dicom-seg" && image.source !== "dicom") {

@@ -17,9 +17,9 @@ import {
   htj2kEncode,
   opjCompress,
   type RawFrame,
+  rawFrameOfPng,
 } from "../../helpers/dicom_compress.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE } from "../../helpers/images.ts";
-import { decode as decodePng } from "fast-png";
 
 const LIMITS = { maxPixels: 16_777_216 };
 
@@ -31,23 +31,11 @@ function meanAbsDiff(a: DecodedImage, b: DecodedImage): number {
   return sum / a.data.length;
 }
 
-async function samplePng(url: URL): Promise<RawFrame> {
-  const png = decodePng(await Deno.readFile(url));
-  return {
-    width: png.width,
-    height: png.height,
-    components: png.channels as 1 | 3,
-    bits: 8,
-    signed: false,
-    samples: png.data,
-  };
-}
-
 for (
   const [label, url] of [["grey ultrasound", HC18_SAMPLE], ["RGB dermoscopy", ISIC_SAMPLE]] as const
 ) {
   Deno.test(`every compressed syntax decodes like its uncompressed twin: ${label}`, async () => {
-    const raw = await samplePng(url);
+    const raw = await rawFrameOfPng(url);
     const src = await pngAsDicom(url);
     const ref = await decodeDicom(src, LIMITS);
     for (const twin of await compressedTwins(src, raw)) {
@@ -323,6 +311,52 @@ Deno.test("12-bit JPEG Extended (process 4) is 415, naming why", async () => {
     assert.ok(err instanceof ApiError);
     assert.equal(err.code, "unsupported_transfer_syntax");
     assert.match(err.message, /12-bit JPEG Extended \(process 4\) is not supported/);
+    return true;
+  });
+});
+
+Deno.test("RLE keeps the pixel cell: Bits Stored 12 at High Bit 15 decodes like its uncompressed twin", async () => {
+  const w = 64, h = 48;
+  const src = makeDicom({
+    rows: h,
+    columns: w,
+    pixels: Array.from({ length: w * h }, (_, i) => ((i * 37) % 4096) << 4),
+    bitsAllocated: 16,
+    bitsStored: 12,
+    highBit: 15,
+  });
+  const ref = await decodeDicom(src, LIMITS);
+  const rle = await decodeDicom(await dcmtk(src, "dcmcrle", []), LIMITS);
+  assert.equal(rle.dicom?.transferSyntaxName, "RLE Lossless");
+  assert.equal(meanAbsDiff(rle, ref), 0);
+});
+
+Deno.test("16-bit colour JPEG Lossless is 415 (its decoder would mix up the components)", async () => {
+  const src = makeDicom({
+    rows: 48,
+    columns: 64,
+    pixels: Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 997) % 65536),
+    photometric: "RGB",
+    bitsAllocated: 16,
+  });
+  const lossless = await dcmtk(src, "dcmcjpeg", ["+e1"]);
+  await assert.rejects(decodeDicom(lossless, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "unsupported_transfer_syntax");
+    assert.match(err.message, /colour JPEG Lossless with Bits Allocated 16/);
+    return true;
+  });
+});
+
+Deno.test("a compressed frame over twice its decoded size is 400 bad_dicom, refused before any codec runs", async () => {
+  const src = makeDicom({ rows: 48, columns: 64, pixels: Array(64 * 48).fill(7) });
+  const huge = new Uint8Array(2 * 64 * 48 + 65536 + 2);
+  huge.set([0xff, 0x4f, 0xff, 0x51]); // a J2K start, then nothing a codec would accept
+  const file = encapsulate(src, [huge], COMPRESSED_TS.j2kLossless);
+  await assert.rejects(decodeDicom(file, LIMITS), (err: unknown) => {
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.code, "bad_dicom");
+    assert.match(err.message, /compressed frame 1 is 71682 bytes; more than its decoded size/);
     return true;
   });
 });

@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import { decode as decodePng } from "fast-png";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../../../../mod.ts";
+import { closeCodecWorker, codecWorkerRunning } from "../../../../src/imaging/dicom_codec_pool.ts";
 import { pngAsDicom } from "../../../helpers/dicom.ts";
-import { compressedTwins, type RawFrame } from "../../../helpers/dicom_compress.ts";
+import { compressedTwins, dcmtk, rawFrameOfPng } from "../../../helpers/dicom_compress.ts";
 import { dciodvfy } from "../../../helpers/dicom_validate.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE } from "../../../helpers/images.ts";
 import { testConfig } from "../../../helpers/model_repo.ts";
@@ -42,18 +43,6 @@ async function mask(app: App, path: string, body: Uint8Array, query = ""): Promi
   return decodePng(new Uint8Array(await res.arrayBuffer())).data as Uint8Array;
 }
 
-async function raw(url: URL): Promise<RawFrame> {
-  const png = decodePng(await Deno.readFile(url));
-  return {
-    width: png.width,
-    height: png.height,
-    components: png.channels as 1 | 3,
-    bits: 8,
-    signed: false,
-    samples: png.data,
-  };
-}
-
 const SETS = [
   { model: "hc18", url: HC18_SAMPLE, modality: "US" },
   { model: "isic2017", url: ISIC_SAMPLE, modality: "XC" },
@@ -68,7 +57,7 @@ Deno.test("every compressed syntax: same mask as the uncompressed twin (lossy: w
     const networkReference = await mask(s.app, path, src, "&postprocess=none");
     const foreground = reference.reduce((n, v) => n + (v ? 1 : 0), 0);
     assert.ok(foreground > 100, `${model}: the reference mask finds something`);
-    const twins = await compressedTwins(src, await raw(url));
+    const twins = await compressedTwins(src, await rawFrameOfPng(url));
     assert.equal(twins.length, 12);
     for (const twin of twins) {
       const query = twin.lossless ? "" : "&postprocess=none";
@@ -121,4 +110,18 @@ Deno.test("modality guard: a CT to the ultrasound model is 422 modality_mismatch
   const card = await (await s.app.request("/v1/models/isbi2012-em", {})).json();
   assert.deepEqual(card.card.modalities, ["GM", "SM", "OT"]);
   assert.equal(card.card.segment.type.scheme, "SCT");
+});
+
+Deno.test("modality guard: a refused compressed DICOM costs no codec run", async () => {
+  await using s = await shippedServer();
+  const ct = await dcmtk(
+    await pngAsDicom(HC18_SAMPLE, { attributes: { Modality: "CT" } }),
+    "dcmcjpls",
+    [],
+  );
+  closeCodecWorker();
+  const refused = await post(s.app, "/v1/models/hc18/segment?format=json", ct);
+  assert.equal(refused.status, 422);
+  assert.equal((await refused.json()).code, "modality_mismatch");
+  assert.equal(codecWorkerRunning(), false, "the guard runs before the codec");
 });
