@@ -27,7 +27,7 @@ import { QUANT_LATENCY, quantBench } from "./quant.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchResults, NetReport } from "./results.ts";
 import { serverMemory, startServer } from "./server.ts";
-import { type BenchSettings, parseSettings, USAGE } from "./settings.ts";
+import { type BenchSettings, parseSettings, type Part, USAGE } from "./settings.ts";
 import { round } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
 
@@ -81,8 +81,8 @@ export async function runBench(
     } on ${navigator.hardwareConcurrency} CPUs`,
   );
   const errors: BenchResults["errors"] = [];
-  const guard = async <T>(part: string, fn: () => Promise<T>): Promise<T | null> => {
-    if (!settings.parts.has(part as never)) return null;
+  const guard = async <T>(part: Part, fn: () => Promise<T>): Promise<T | null> => {
+    if (!settings.parts.has(part)) return null;
     mark(part);
     try {
       return await fn();

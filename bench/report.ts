@@ -6,8 +6,7 @@
  * @module
  */
 import type { LatencyRow } from "./latency.ts";
-import type { BenchResults } from "./results.ts";
-import type { Target } from "./targets.ts";
+import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
 const nf = new Intl.NumberFormat("en-US");
@@ -568,7 +567,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`## Method`);
   out.push("");
   out.push([
-    `- Every figure is measured in this run; nothing is carried over. Warm-up runs are excluded everywhere; medians and p90 are nearest-rank over the timed runs (n given).`,
+    `- Every figure is measured in this run; nothing is carried over. Warm-up runs are excluded everywhere; medians and percentiles interpolate linearly between order statistics of the timed runs (d3-array \`quantile\`, NumPy's default; n given).`,
     `- Student and teacher are timed back to back per engine and size (student first), so background load hits both alike; the ratio is teacher median / student median.`,
     `- Inputs: deterministic pseudo-random NCHW float32 in [-1, 1), batch 1. Engine runs go through the serving engines in \`src/engines/\` (wasm/webgpu in a Worker, so their times include the message copy of input and output).`,
     `- FLOPs (\`bench/flops.ts\`): shapes propagated through the ONNX graph; each Conv charged N·H_out·W_out·|W| MACs, each ConvTranspose N·H_in·W_in·|W|; FLOPs = 2 × MACs; bias, ReLU, pooling, concat not counted. Achieved GFLOP/s = FLOPs / median latency.`,

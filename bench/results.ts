@@ -18,7 +18,6 @@ import type { KernelRow, ProbeResult } from "./peak.ts";
 import type { HttpProfile, StageProfile } from "./profile.ts";
 import type { QuantResult } from "./quant.ts";
 import type { RunPlan } from "./stats.ts";
-import type { Target } from "./targets.ts";
 
 /** One net as reported (bytes left out). */
 export interface NetReport {
@@ -115,4 +114,18 @@ export interface BenchResults {
   scripts: ScriptResult[] | null;
   targets: Target[];
   errors: PartError[];
+}
+
+/** One goal and how the run did. */
+export interface Target {
+  id: string;
+  goal: string;
+  /** measured value (null when the part did not run) */
+  measured: number | null;
+  unit: string;
+  /** configuration or condition it was measured under */
+  where: string;
+  met: boolean | null;
+  /** how far from the goal, in words */
+  gap: string;
 }

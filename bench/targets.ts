@@ -5,22 +5,8 @@
  *
  * @module
  */
-import type { BenchResults } from "./results.ts";
+import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
-
-/** One goal and how the run did. */
-export interface Target {
-  id: string;
-  goal: string;
-  /** measured value (null when the part did not run) */
-  measured: number | null;
-  unit: string;
-  /** configuration or condition it was measured under */
-  where: string;
-  met: boolean | null;
-  /** how far from the goal, in words */
-  gap: string;
-}
 
 function check(
   id: string,

@@ -1,5 +1,5 @@
 /**
- * Byte-array helpers shared by the DICOM reader and writer.
+ * Byte-array helpers shared by the DICOM reader and writer and the DICOM node.
  *
  * @module
  */

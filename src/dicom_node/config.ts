@@ -52,12 +52,18 @@ function aet(raw: string, key: string): string {
   return v;
 }
 
-function count(env: Record<string, string | undefined>, key: string, fallback: number, min = 1) {
+function count(
+  env: Record<string, string | undefined>,
+  key: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+) {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const v = Number(raw);
-  if (!Number.isSafeInteger(v) || v < min) {
-    throw new Error(`${key}=${raw} is not an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new Error(`${key}=${raw} is not an integer from ${min} to ${max}`);
   }
   return v;
 }
@@ -108,7 +114,7 @@ export function loadDicomNodeConfig(env: Record<string, string | undefined>): Di
   return {
     dimsePort: port === undefined || port === ""
       ? undefined
-      : count(env, "TINYUNET_DIMSE_PORT", 0, 0),
+      : count(env, "TINYUNET_DIMSE_PORT", 0, 0, 65535),
     aet: aet(env.TINYUNET_DIMSE_AET || "TINYUNET", "TINYUNET_DIMSE_AET"),
     callingAets: (env.TINYUNET_DIMSE_CALLING_AETS ?? "").split(",").map((s) => s.trim())
       .filter(Boolean).map((s) => aet(s, "TINYUNET_DIMSE_CALLING_AETS")),

@@ -14,6 +14,8 @@ import { SEGMENTATION_STORAGE } from "./sop_classes.ts";
 
 /** SEGs sent in one association / one STOW-RS request. */
 export const BATCH = 50;
+/** A batch stops growing once its SEGs hold this many bytes (multi-frame SEGs can be megabytes each). */
+export const BATCH_BYTES = 16 * 1024 * 1024;
 
 /** Delivers one destination's queue. */
 export class Delivery {
@@ -99,9 +101,17 @@ export class Delivery {
       await this.#sleep();
       return;
     }
-    const read = await Promise.all(pending.map((k) => this.#read(k)));
-    const batch = pending.filter((_, i) => read[i] !== undefined);
-    const segs = read.filter((s): s is OutgoingSeg => s !== undefined);
+    const batch: SegKey[] = [];
+    const segs: OutgoingSeg[] = [];
+    let bytes = 0;
+    for (const k of pending) {
+      if (segs.length > 0 && bytes >= BATCH_BYTES) break;
+      const seg = await this.#read(k);
+      if (!seg) continue;
+      batch.push(k);
+      segs.push(seg);
+      bytes += seg.bytes.length;
+    }
     if (segs.length === 0) return;
     let results: SendResult[];
     const t0 = performance.now();

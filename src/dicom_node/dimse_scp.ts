@@ -8,7 +8,9 @@
  *   first transfer syntax the server decodes in this node's order of preference, or
  *   rejected there (abstract syntax or transfer syntax not supported) — never after.
  * - C-STORE: the data set is collected as the bytes that arrived (bounded by
- *   `TINYUNET_MAX_BODY_MB`; past it the association is aborted), framed as Part 10,
+ *   `TINYUNET_MAX_BODY_MB`; past it the association is aborted; and all associations
+ *   together hold at most {@link DimseListenerOptions.maxHeldBytes}: past that a data set
+ *   is read and dropped and answered 0xA700, out of resources), framed as Part 10,
  *   segmented, and the SEG stored in the outbox **before** the response: Success then
  *   means the SEG is safe on disk (or the instance had no model: logged, Success too).
  *   Failures get the status of statuses.ts with an Error Comment: 0xC000 undecodable,
@@ -16,6 +18,8 @@
  * - Garbage, unknown PDU types and oversized PDUs close the connection; timeouts
  *   (association 30 s, idle PDU 60 s) drop stalled peers. One log line per association
  *   (accepted/rejected, then closed with counts).
+ * - Shutdown ({@link DimseListener.close}): no new associations, C-STOREs in progress
+ *   finish and are answered, later ones get 0xA700 (the sender tries again later).
  *
  * @module
  */
@@ -77,14 +81,43 @@ export interface DimseListenerOptions {
   instanceTimeoutMs: number;
   /** associations open at once (default {@link MAX_ASSOCIATIONS}) */
   maxAssociations?: number;
+  /**
+   * data set bytes all associations hold at once, from arrival until the instance is
+   * answered (default 4 × `maxDatasetBytes`)
+   */
+  maxHeldBytes?: number;
 }
 
-/** Collects a C-STORE data set; past `max` bytes it calls `onOverflow` and keeps nothing. */
+/** The bytes of data sets held across associations, against a budget. */
+class HeldBytes {
+  held = 0;
+  constructor(readonly max: number) {}
+  /** Counts `n` more bytes held; false (nothing counted) past the budget. */
+  take(n: number): boolean {
+    if (this.held + n > this.max) return false;
+    this.held += n;
+    return true;
+  }
+  give(n: number): void {
+    this.held -= n;
+  }
+}
+
+/**
+ * Collects a C-STORE data set; past `max` bytes it calls `onOverflow` and keeps nothing;
+ * when the node-wide budget is spent it keeps nothing more and marks itself `busy`.
+ */
 class DatasetSink extends Writable {
   readonly chunks: Uint8Array[] = [];
   size = 0;
   overflow = false;
-  constructor(readonly max: number, readonly onOverflow: () => void) {
+  busy = false;
+  #counted = 0;
+  constructor(
+    readonly max: number,
+    readonly budget: HeldBytes,
+    readonly onOverflow: () => void,
+  ) {
     // one write never waits for 'drain': dcmjs-dimse then handles each PDU synchronously
     super({ highWaterMark: Number.MAX_SAFE_INTEGER });
   }
@@ -93,29 +126,39 @@ class DatasetSink extends Writable {
     if (this.size > this.max) {
       if (!this.overflow) {
         this.overflow = true;
-        this.chunks.length = 0;
+        this.release();
         this.onOverflow();
       }
-    } else {
+    } else if (!this.busy && this.budget.take(chunk.length)) {
+      this.#counted += chunk.length;
       this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).slice());
+    } else if (!this.busy) {
+      this.busy = true;
+      this.release();
     }
     done();
   }
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+  /** Drops what it holds from the budget (once the instance is answered, or never will be). */
+  release(): void {
+    this.chunks.length = 0;
+    this.budget.give(this.#counted);
+    this.#counted = 0;
+  }
+  /** The chunks, handed over: the sink lets go of them (one copy of a data set is held, not two). */
+  take(): Uint8Array[] {
+    return this.chunks.splice(0);
   }
 }
 
 /** A running DIMSE listener. */
 export interface DimseListener {
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Stops taking associations, answers C-STOREs that arrive from now on with 0xA700 (send
+   * again later), lets those in progress finish and answer (up to `graceMs`), then closes
+   * every connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 let associationCounter = 0;
@@ -132,7 +175,11 @@ export function startDimseListener(
   const metrics = node.metrics;
   const preferred = acceptedTransferSyntaxes();
   const maxAssociations = options.maxAssociations ?? MAX_ASSOCIATIONS;
+  const held = new HeldBytes(options.maxHeldBytes ?? 4 * options.maxDatasetBytes);
   let open = 0;
+  /** C-STOREs between arrival and their answer being written */
+  let storing = 0;
+  let closing = false;
   Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
   Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
   Implementation.setMaxPduLength(MAX_PDU);
@@ -142,6 +189,8 @@ export function startDimseListener(
     readonly id = `a${(++associationCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     readonly opened = performance.now();
     readonly datasets = new WeakMap<object, DatasetSink>();
+    /** sinks whose bytes still count against the budget */
+    readonly sinks = new Set<DatasetSink>();
     association?: Association;
     stored = 0;
     failed = 0;
@@ -161,6 +210,8 @@ export function startDimseListener(
         });
       });
       socket.on("close", () => {
+        for (const sink of this.sinks) sink.release();
+        this.sinks.clear();
         if (this.counted) {
           open--;
           metrics.activeAssociations.dec();
@@ -276,7 +327,7 @@ export function startDimseListener(
     }
 
     override createStoreWritableStream(): Writable {
-      return new DatasetSink(options.maxDatasetBytes, () => {
+      const sink = new DatasetSink(options.maxDatasetBytes, held, () => {
         log("warn", "dimse data set over the size limit: association aborted", {
           association: this.id,
           max_bytes: options.maxDatasetBytes,
@@ -287,6 +338,8 @@ export function startDimseListener(
         } catch { /* already gone */ }
         this.tcp.destroy();
       });
+      this.sinks.add(sink);
+      return sink;
     }
 
     override createDatasetFromStoreWritableStream(
@@ -303,13 +356,14 @@ export function startDimseListener(
       request: CStoreRequest,
       callback: (response: dimse.responses.CStoreResponse) => void,
     ): void {
+      storing++;
       void this.#store(request).then((status) => {
         if (this.aborted) return;
         const response = CStoreResponse.fromRequest(request);
         response.setStatus(status.code);
         if (status.comment) response.setErrorComment?.(status.comment.slice(0, 64));
         callback(response);
-      }).catch((err) => {
+      }).finally(() => storing--).catch((err) => {
         // the answer could not be sent (connection gone): never an unhandled rejection
         log("warn", "dimse response not sent", {
           association: this.id,
@@ -327,13 +381,26 @@ export function startDimseListener(
         this.failed++;
         return { code: STATUS.outOfResources, comment: "data set missing or over the size limit" };
       }
-      const bytes = part10(
-        sink.bytes(),
-        request.getAffectedSopClassUid(),
-        request.getAffectedSopInstanceUid(),
-        dataset.getTransferSyntaxUid(),
-      );
       try {
+        if (closing) {
+          this.failed++;
+          return { code: STATUS.outOfResources, comment: "node shutting down: send again later" };
+        }
+        if (sink.busy) {
+          this.failed++;
+          log("warn", "dimse data set dropped: data sets held at the node's limit", {
+            association: this.id,
+            request_id: request.getAffectedSopInstanceUid(),
+            max_held_bytes: held.max,
+          });
+          return { code: STATUS.outOfResources, comment: "node busy: send again later" };
+        }
+        const bytes = part10(
+          sink.take(),
+          request.getAffectedSopClassUid(),
+          request.getAffectedSopInstanceUid(),
+          dataset.getTransferSyntaxUid(),
+        );
         await node.receive(bytes, {
           via: "dimse",
           session: this.id,
@@ -345,6 +412,9 @@ export function startDimseListener(
       } catch (err) {
         this.failed++;
         return failureStatus(err);
+      } finally {
+        sink.release();
+        this.sinks.delete(sink);
       }
     }
   }
@@ -371,11 +441,21 @@ export function startDimseListener(
       log("info", "dimse listening", { port, aet: config.aet, transfer_syntaxes: preferred });
       resolve({
         port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
+        async close(graceMs = 10_000) {
+          closing = true;
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          const end = performance.now() + graceMs;
+          while (storing > 0 && performance.now() < end) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          // end() sends what is written (the last answers) before the FIN; destroy() would drop it
+          for (const s of sockets) s.end();
+          const timer = setTimeout(() => {
             for (const s of sockets) s.destroy();
-          }),
+          }, 500);
+          await closed;
+          clearTimeout(timer);
+        },
       });
     });
   });

@@ -117,13 +117,14 @@ export class DimseSender implements SegSender {
         });
         client.addRequest(request);
       });
+      const limitMs = this.timeoutMs * 2 + 100 * segs.length;
       const guard = setTimeout(() => {
-        failure = new Error(`no answer from ${this.target} within ${this.timeoutMs * 2} ms`);
+        failure = new Error(`no answer from ${this.target} within ${limitMs} ms`);
         try {
           client.abort();
         } catch { /* not connected */ }
         finish();
-      }, this.timeoutMs * 2 + 100 * segs.length);
+      }, limitMs);
       let done = false;
       const finish = () => {
         if (done) return;

@@ -189,6 +189,7 @@ export class DicomNode {
       frames: facts.frames,
       model: outcome.model.name,
       version: outcome.model.version,
+      routed_by: outcome.routedBy,
       seg_uid: seg.sopInstanceUid,
       ms: outcome.ms,
       store_ms: Math.round((performance.now() - t0) * 100) / 100,

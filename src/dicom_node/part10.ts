@@ -8,6 +8,8 @@
  * @module
  */
 
+import { concatBytes } from "../bytes.ts";
+
 const encoder = new TextEncoder();
 
 function element(group: number, el: number, vr: string, value: Uint8Array): Uint8Array {
@@ -40,10 +42,11 @@ export const IMPLEMENTATION_VERSION = "TINYUNET_EDGE";
 
 /**
  * Puts a File Meta Information header in front of a data set.
- * @param dataset the data set bytes in `transferSyntax`
+ * @param dataset the data set bytes in `transferSyntax`, whole or as the chunks that
+ *   arrived (copied once, into the file)
  */
 export function part10(
-  dataset: Uint8Array,
+  dataset: Uint8Array | readonly Uint8Array[],
   sopClassUid: string,
   sopInstanceUid: string,
   transferSyntax: string,
@@ -60,13 +63,6 @@ export function part10(
   const lengthValue = new Uint8Array(4);
   new DataView(lengthValue.buffer).setUint32(0, groupLength, true);
   const head = element(2, 0x0000, "UL", lengthValue);
-  const out = new Uint8Array(132 + head.length + groupLength + dataset.length);
-  out.set(encoder.encode("DICM"), 128);
-  let o = 132;
-  for (const e of [head, ...elements]) {
-    out.set(e, o);
-    o += e.length;
-  }
-  out.set(dataset, o);
-  return out;
+  const chunks = dataset instanceof Uint8Array ? [dataset] : dataset;
+  return concatBytes([new Uint8Array(128), encoder.encode("DICM"), head, ...elements, ...chunks]);
 }

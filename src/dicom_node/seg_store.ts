@@ -5,8 +5,14 @@
  * - `queue/<destination>/<key>.dcm`: a hard link per destination until it acknowledges
  *   (oldest first; past `TINYUNET_OUTBOX_MAX` the oldest is dropped and counted);
  * - `failed/<destination>/<key>.dcm`: SEGs a destination refused for good (same bound);
- * - `tmp/`: files being written (written, synced, then renamed: a crash never leaves a
- *   half file under a real name).
+ * - `tmp/`: files being written (written, synced, then linked/renamed: a crash never
+ *   leaves a half file under a real name). The folders that gained a name are synced too
+ *   before {@link SegStore.put} returns, so a SEG acknowledged upstream survives a power
+ *   loss, not only a crash of the process.
+ *
+ * Delivery is at least once: a crash between a destination's acknowledgement and the
+ * removal of the queue entry sends that SEG again after the restart (same SOP Instance
+ * UID, which a PACS stores once).
  *
  * A key is `<received ms>-<counter>~<SEG SOP Instance UID>~<source SOP Instance UID>`:
  * names sort by age, and a restart rebuilds every list from the folder names alone.
@@ -43,6 +49,29 @@ async function listKeys(dir: string): Promise<SegKey[]> {
     if (k) out.push(k);
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Makes a folder's entries (new names, renames, removals) durable (POSIX: fsync of the folder). */
+async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return; // folders cannot be opened there; NTFS journals names
+  const f = await Deno.open(dir, { read: true });
+  try {
+    await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+/** Writes a file under `path` and syncs its data. */
+async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.syncData();
+  } finally {
+    file.close();
+  }
 }
 
 /** The SEG store and per-destination queues. */
@@ -118,21 +147,16 @@ export class SegStore {
     );
     if (!k) throw new Error(`not a storable UID pair: ${segUid} / ${sourceUid}`);
     const tmp = join(this.dir, "tmp", `${k.key}.dcm`);
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
+    await writeSynced(tmp, bytes);
+    const touched: string[] = [];
     for (const d of this.destinations) {
       const target = this.#path("queue", k, d);
       try {
         await Deno.link(tmp, target);
       } catch {
-        await Deno.copyFile(tmp, target);
+        await writeSynced(target, bytes); // a file system without hard links
       }
+      touched.push(join(this.dir, "queue", d));
       const queue = this.#queues.get(d)!;
       queue.push(k);
       while (queue.length > this.outboxMax) {
@@ -143,6 +167,7 @@ export class SegStore {
     }
     if (this.retention > 0) {
       await Deno.rename(tmp, this.#path("segs", k));
+      touched.push(join(this.dir, "segs"));
       this.#remember(k);
       while (this.#segs.length > this.retention) {
         const old = this.#segs.shift()!;
@@ -152,6 +177,7 @@ export class SegStore {
     } else {
       await Deno.remove(tmp);
     }
+    await Promise.all(touched.map(syncDir));
     return k;
   }
 

@@ -7,7 +7,7 @@
  */
 import { ApiError } from "../errors.ts";
 import { decodeDicomFrames, maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
-import { readDicomSource } from "../imaging/dicom_source.ts";
+import { type DicomSource, readDicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 import type { ModelVersion } from "../models/model_version.ts";
@@ -36,7 +36,15 @@ export interface MadeSeg {
 
 /** What happened to an instance. */
 export type InstanceOutcome =
-  | { kind: "segmented"; facts: InstanceFacts; model: ModelVersion; seg: MadeSeg; ms: number }
+  | {
+    kind: "segmented";
+    facts: InstanceFacts;
+    model: ModelVersion;
+    /** chosen by TINYUNET_DIMSE_ROUTES or by the card's modalities */
+    routedBy: "route" | "card";
+    seg: MadeSeg;
+    ms: number;
+  }
   | { kind: "not_routed"; facts: InstanceFacts; reason: string };
 
 /** What segmenting needs. */
@@ -54,11 +62,15 @@ export const MAX_FRAMES_PIXELS_FACTOR = 4;
 
 /**
  * Reads an instance's header (UIDs, Modality, frames).
+ * @param source the instance already parsed (else parsed here)
  * @throws {ApiError} `bad_dicom` when unreadable or a UID is missing
  */
-export function readFacts(bytes: Uint8Array, maxPixels: number): InstanceFacts {
+export function readFacts(
+  bytes: Uint8Array,
+  maxPixels: number,
+  source: DicomSource = readDicomSource(bytes, maxInflatedBytes(maxPixels)),
+): InstanceFacts {
   const info = readDicomInfo(bytes, { maxPixels });
-  const source = readDicomSource(bytes, maxInflatedBytes(maxPixels));
   return {
     sopClassUid: source.sopClassUid,
     sopInstanceUid: source.sopInstanceUid,
@@ -79,11 +91,11 @@ export async function segmentInstance(
   deps: SegmentDeps,
 ): Promise<InstanceOutcome> {
   const t0 = performance.now();
-  const facts = readFacts(bytes, deps.maxPixels);
+  const source = readDicomSource(bytes, maxInflatedBytes(deps.maxPixels));
+  const facts = readFacts(bytes, deps.maxPixels, source);
   const route = routeModality(facts.modality, deps.registry, deps.routes);
   if (!route.model) return { kind: "not_routed", facts, reason: route.reason };
   const model = route.model;
-  const source = readDicomSource(bytes, maxInflatedBytes(deps.maxPixels));
   if (source.rows * source.columns * facts.frames > MAX_FRAMES_PIXELS_FACTOR * deps.maxPixels) {
     throw new ApiError(
       "too_many_pixels",
@@ -107,6 +119,7 @@ export async function segmentInstance(
     kind: "segmented",
     facts,
     model,
+    routedBy: route.by,
     seg: {
       bytes: segBytes,
       sopInstanceUid: made.sopInstanceUid,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ServerConfig } from "../config.ts";
-import type { TinyUnetServer } from "../../mod.ts";
+import type { TinyUnetServer } from "../start.ts";
 import { log } from "../server/log.ts";
 import type { DimseListener } from "./dimse_scp.ts";
 

@@ -3,7 +3,8 @@
  * `multipart/related; type="application/dicom"`. Credentials in the URL
  * (`https://user:pass@host/dicom-web`) become HTTP Basic authentication. 200: all
  * stored; 202/409 and other 4xx with a PS3.18 JSON body: the Failed SOP Sequence says
- * which were refused; 5xx, 401/403/404/408/429 and network errors: the batch is retried.
+ * which were refused (for good, but out of resources, 0xA7xx: tried again, as for
+ * C-STORE); 5xx, 401/403/404/408/429 and network errors: the batch is retried.
  *
  * @module
  */
@@ -16,15 +17,15 @@ const FAILURE_REASON = "00081197";
 
 const RETRY_STATUSES = new Set([401, 403, 404, 408, 425, 429]);
 
-function failedInstances(json: unknown): Map<string, string> {
-  const out = new Map<string, string>();
+function failedInstances(json: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>();
   const items = (json as Record<string, { Value?: Record<string, { Value?: unknown[] }>[] }>)?.[
     FAILED_SOP_SEQUENCE
   ]?.Value ?? [];
   for (const item of items) {
     const uid = item?.[REFERENCED_SOP_INSTANCE_UID]?.Value?.[0];
     const reason = item?.[FAILURE_REASON]?.Value?.[0];
-    if (typeof uid === "string") out.set(uid, `failure reason ${reason ?? "unknown"}`);
+    if (typeof uid === "string") out.set(uid, reason);
   }
   return out;
 }
@@ -74,8 +75,17 @@ export class StowSender implements SegSender {
     } catch { /* no PS3.18 body */ }
     const failed = failedInstances(json);
     return segs.map((s): SendResult => {
-      const why = failed.get(s.sopInstanceUid);
-      if (why) return { status: "rejected", reason: `${this.target}: ${why}` };
+      if (failed.has(s.sopInstanceUid)) {
+        const code = failed.get(s.sopInstanceUid);
+        const reason = `${this.target}: failure reason ${
+          typeof code === "number" ? `0x${code.toString(16).padStart(4, "0")}` : "unknown"
+        }`;
+        // out of resources (PS3.18 Table 10.5.3-2, as C-STORE's A7xx): the PACS may take it later
+        if (typeof code === "number" && (code & 0xff00) === 0xa700) {
+          return { status: "retry", reason };
+        }
+        return { status: "rejected", reason };
+      }
       if (res.status === 202) return { status: "ok" };
       return { status: "rejected", reason: `${this.target} answered ${res.status}` };
     });

@@ -6,23 +6,10 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { decodeDicom, type DicomImageInfo, isDicom } from "./decode_dicom.ts";
+import { decodeDicom, isDicom } from "./decode_dicom.ts";
 import { decodeJpeg, isJpeg } from "./decode_jpeg.ts";
 import { decodePng, isPng } from "./decode_png.ts";
-import type { DecodedImage, DecodeLimits } from "./image.ts";
-
-/** Per-request decode options beyond the limits (e.g. a DICOM window). */
-export interface DecodeOptions extends DecodeLimits {
-  /** DICOM: `[center, width]` overriding the file's first window */
-  window?: [number, number];
-  /** DICOM: 1-based frame of a multi-frame object */
-  frame?: number;
-  /**
-   * DICOM: called with the metadata once the file is parsed, before any pixel is decoded
-   * (the modality guard throws here, so a refused image costs no codec run)
-   */
-  checkDicom?: (info: DicomImageInfo) => void;
-}
+import type { DecodedImage, DecodeOptions } from "./image.ts";
 
 /** One image format. */
 export interface ImageDecoder {

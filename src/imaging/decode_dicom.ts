@@ -27,7 +27,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import type { DecodeOptions } from "./decode.ts";
+import type { DecodeOptions, DicomImageInfo } from "./image.ts";
 import { decodeFrame } from "./dicom_codecs.ts";
 import { colourToRgb, paletteToRgb } from "./dicom_colour.ts";
 import { encapsulatedFrames } from "./dicom_fragments.ts";
@@ -122,25 +122,6 @@ function rescale(ds: DicomDataSet, samples: Samples): Float32Array {
   const out = new Float32Array(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = samples[i] * slope + intercept;
   return out;
-}
-
-/** What a decoded DICOM image carries besides its pixels. */
-export interface DicomImageInfo {
-  /** Modality (0008,0060), upper case, "" when absent */
-  modality: string;
-  transferSyntax: string;
-  transferSyntaxName: string;
-  /** Number of Frames (1 for single-frame objects) */
-  frames: number;
-  /** the 1-based frame decoded (undefined from {@link readDicomInfo}) */
-  frame?: number;
-  rows: number;
-  columns: number;
-  photometric: string;
-  sopClassUid?: string;
-  sopInstanceUid?: string;
-  studyInstanceUid?: string;
-  seriesInstanceUid?: string;
 }
 
 /** The most a deflated dataset may inflate to, for a pixel limit. */

@@ -22,7 +22,9 @@ import {
 import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
 /** Lifecycle of the registry (`draining` while the server shuts down). */
-export type RegistryState = "loading" | "ready" | "failed" | "draining";
+export const REGISTRY_STATES = ["loading", "ready", "failed", "draining"] as const;
+/** What the registry is doing as a whole (readiness reports it). */
+export type RegistryState = typeof REGISTRY_STATES[number];
 
 /** A version's state in the repository index (KServe / Triton model-repository names). */
 export type VersionState = "READY" | "LOADING" | "UNAVAILABLE";
@@ -43,6 +45,7 @@ export interface SyncResult extends IndexEntry {
 
 /** Thrown by {@link ModelRegistry.loadModel} when a version could not be loaded. */
 export class ModelLoadError extends ApiError {
+  declare readonly code: "model_load_failed";
   constructor(readonly results: SyncResult[]) {
     const failed = results.filter((r) => r.action === "failed");
     super("model_load_failed", failed.map((r) => `${r.name}/${r.version}: ${r.reason}`).join("; "));

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { ModelSource } from "../engines/engine.ts";
 import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
+import { checkExternalLocation } from "../onnx/tensor_data.ts";
 import { CardError, type ModelCard, parseCard } from "./card.ts";
 
 /** A model version found on disk, card validated. */
@@ -134,9 +135,7 @@ export async function readModelSource(
   }
   checkAgainstCard(info, entry.card, path);
   const externalData = await Promise.all(info.externalData.map(async (location) => {
-    if (location.includes("..") || location.startsWith("/")) {
-      throw new Error(`${path}: external data location "${location}" leaves the model folder`);
-    }
+    checkExternalLocation(location, path);
     return { path: location, data: await Deno.readFile(join(entry.dir, location)) };
   }));
   return { source: { path, bytes, externalData }, info };

@@ -5,11 +5,10 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
-import type { BlankEnv } from "hono/types";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
+import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
@@ -24,8 +23,8 @@ import { v2Routes } from "./routes/v2_inference.ts";
 import { v2RepositoryRoutes } from "./routes/v2_repository.ts";
 
 /** Builds the app around a model registry and settings. */
-export function buildApp(ctx: AppContext): Hono {
-  const app = new OpenAPIHono<BlankEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
+export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
   app.onError(handleError);
   app.notFound((c) =>
     c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404)

@@ -18,11 +18,10 @@
  * @example
  * ```ts
  * const metrics = new ServerMetrics(registry, "a1b2");
- * app.get("/metrics", metrics.handler());
+ * app.get("/metrics", async (c) => c.text((await metrics.exposition()).text));
  * ```
  * @module
  */
-import type { Handler } from "hono";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
@@ -185,10 +184,9 @@ export class ServerMetrics {
     this.#httpSeconds.observe({ method, route }, seconds);
   }
 
-  /** The `/metrics` handler. */
-  handler(): Handler {
-    return async (c) =>
-      c.body(await this.register.metrics(), 200, { "Content-Type": this.register.contentType });
+  /** The Prometheus text exposition and its content type. */
+  async exposition(): Promise<{ text: string; contentType: string }> {
+    return { text: await this.register.metrics(), contentType: this.register.contentType };
   }
 
   /** Stops listening to the registry. */

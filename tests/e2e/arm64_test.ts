@@ -8,7 +8,7 @@
  * serves, or it falls back to wasm with the probe's reason (onnxruntime-node's arm64
  * build segfaults under qemu 7.2, so the fallback is what runs here).
  *
- * Needs `qemu-user-static` and the arm64 C/C++ runtimes (tests/system_deps.ts installs
+ * Needs `qemu-user-static` and the arm64 C/C++ runtimes (`deno task setup`, tools/setup.ts, installs
  * them) and npm (for the arm64 Deno). Emulated times are not performance figures; the
  * test only bounds them (see {@link LIMIT_MS}).
  */
@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { decode } from "fast-png";
 import { makeBundle } from "../../tools/bundle/bundle.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
-import { ARM64_EMULATOR, ARM64_PACKAGES, arm64EmulationMissing } from "../system_deps.ts";
+import { ARM64_EMULATOR, ARM64_PACKAGES, arm64EmulationMissing } from "../../tools/setup.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
@@ -112,7 +112,7 @@ Deno.test({
     assert.deepEqual(
       missing,
       [],
-      `arm64 emulation needs: ${ARM64_PACKAGES.join(" ")} (deno task test installs them as root)`,
+      `arm64 emulation needs: ${ARM64_PACKAGES.join(" ")} (deno task setup installs them as root)`,
     );
     const started = performance.now();
     const work = await Deno.makeTempDir({ prefix: "tinyunet-arm64-" });

@@ -25,6 +25,7 @@ import {
   multiFrameUs,
   readSeg,
   sampleInstance,
+  scu,
   writeUsSeries,
 } from "../helpers/dicom_node.ts";
 import { Orthanc } from "../../lib/orthanc.ts";
@@ -74,23 +75,9 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
     await proc.waitForLog((l) => l.msg === "dimse listening", "the DIMSE listener");
 
     await t.step("C-ECHO answers; a wrong called AE title is rejected", async () => {
-      const ok = await dcmtk("echoscu", [
-        "-aet",
-        "MODALITY",
-        "-aec",
-        AET,
-        "127.0.0.1",
-        String(dimsePort),
-      ]);
+      const ok = await scu("echoscu", dimsePort);
       assert.equal(ok.code, 0, ok.text);
-      const wrong = await dcmtk("echoscu", [
-        "-aet",
-        "MODALITY",
-        "-aec",
-        "SOMEONE",
-        "127.0.0.1",
-        String(dimsePort),
-      ]);
+      const wrong = await scu("echoscu", dimsePort, [], "MODALITY", "SOMEONE");
       assert.notEqual(wrong.code, 0);
       assert.match(wrong.text, /Called AE Title Not Recognized|rejected/i);
     });
@@ -201,15 +188,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
         const mf = await multiFrameUs();
         const path = join(dir, "multiframe.dcm");
         await Deno.writeFile(path, mf.bytes);
-        const out = await dcmtk("storescu", [
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-          path,
-        ]);
+        const out = await scu("storescu", dimsePort, [path]);
         assert.equal(out.code, 0, out.text);
         const seg = await waitUntil(
           async () => {
@@ -245,16 +224,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
         const jls = join(dir, "jls.dcm");
         const made = await dcmtk("dcmcjpls", [series[1].path, jls]);
         assert.equal(made.code, 0, made.text);
-        const out = await dcmtk("storescu", [
-          "-xt",
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-          jls,
-        ]);
+        const out = await scu("storescu", dimsePort, ["-xt", jls]);
         assert.equal(out.code, 0, out.text);
         const line = await proc.waitForLog(
           (l) =>
@@ -262,16 +232,8 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           "the JPEG-LS instance segmented",
         );
         assert.equal(line.request_id, series[1].sopInstanceUid);
-        const refused = await dcmtk("storescu", [
-          "-xm",
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-          series[2].path,
-        ]);
+        assert.equal(line.routed_by, "card", "no TINYUNET_DIMSE_ROUTES: hc18's card lists US");
+        const refused = await scu("storescu", dimsePort, ["-xm", series[2].path]);
         assert.notEqual(refused.code, 0);
         assert.match(refused.text, /No Acceptable Presentation Contexts|No presentation context/i);
       },
@@ -281,15 +243,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
       const ct = await sampleInstance(HC18_SAMPLES[0], CT_SOP_CLASS, "CT");
       const path = join(dir, "ct.dcm");
       await Deno.writeFile(path, ct.bytes);
-      const out = await dcmtk("storescu", [
-        "-aet",
-        "MODALITY",
-        "-aec",
-        AET,
-        "127.0.0.1",
-        String(dimsePort),
-        path,
-      ]);
+      const out = await scu("storescu", dimsePort, [path]);
       assert.equal(out.code, 0, out.text);
       const line = await proc.waitForLog(
         (l) => l.msg === "dicom instance not segmented" && l.request_id === ct.sopInstanceUid,
@@ -320,45 +274,21 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
           });
         }
         // an association that aborts instead of releasing, and one cut off mid-data set
-        const aborted = await dcmtk("storescu", [
-          "--abort",
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-          series[0].path,
-        ]);
+        const aborted = await scu("storescu", dimsePort, ["--abort", series[0].path]);
         assert.equal(aborted.code, 0, aborted.text);
         const parallel = await Promise.all(
           Array.from(
             { length: 50 },
             (_, i) =>
               i % 2
-                ? dcmtk("echoscu", ["-aet", `P${i}`, "-aec", AET, "127.0.0.1", String(dimsePort)])
-                : dcmtk("storescu", [
-                  "-aet",
-                  `P${i}`,
-                  "-aec",
-                  AET,
-                  "127.0.0.1",
-                  String(dimsePort),
-                  series[i].path,
-                ]),
+                ? scu("echoscu", dimsePort, [], `P${i}`)
+                : scu("storescu", dimsePort, [series[i].path], `P${i}`),
           ),
         );
         for (const r of parallel) {
           assert.equal(r.code, 0, r.text);
         }
-        const ok = await dcmtk("echoscu", [
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-        ]);
+        const ok = await scu("echoscu", dimsePort);
         assert.equal(ok.code, 0, ok.text);
         assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
       },
@@ -376,15 +306,7 @@ Deno.test("DICOM node: storescu → segment → C-STORE to a real Orthanc, outbo
         );
         await orthanc.stop();
         const more = await writeUsSeries(dir, 5, "late");
-        const out = await dcmtk("storescu", [
-          "-aet",
-          "MODALITY",
-          "-aec",
-          AET,
-          "127.0.0.1",
-          String(dimsePort),
-          ...more.map((m) => m.path),
-        ]);
+        const out = await scu("storescu", dimsePort, more.map((m) => m.path));
         assert.equal(out.code, 0, out.text);
         proc.kill("SIGTERM");
         assert.equal((await proc.status()).code, 0);
@@ -464,14 +386,7 @@ Deno.test("DICOM node wired into Orthanc as in the README: US stored in Orthanc 
       200,
     );
     assert.equal(refs.size, 3, "SEGs are not sent on again (no loop)");
-    const stranger = await dcmtk("echoscu", [
-      "-aet",
-      "STRANGER",
-      "-aec",
-      AET,
-      "127.0.0.1",
-      String(dimsePort),
-    ]);
+    const stranger = await scu("echoscu", dimsePort, [], "STRANGER");
     assert.notEqual(stranger.code, 0, "a calling AE title outside the allow-list is rejected");
     assert.match(stranger.text, /Calling AE Title Not Recognized/i);
     assert.ok(

@@ -101,6 +101,20 @@ export async function dcmtk(tool: string, args: string[]) {
   return { code: out.code, text };
 }
 
+/**
+ * Runs a dcmtk SCU (`echoscu`, `storescu`) against a node on 127.0.0.1:`port`, from AE
+ * `calling` to AE `called`; `args` (options, files) follow.
+ */
+export function scu(
+  tool: string,
+  port: number,
+  args: string[] = [],
+  calling = "MODALITY",
+  called = "TINYUNET",
+) {
+  return dcmtk(tool, ["-aet", calling, "-aec", called, "127.0.0.1", String(port), ...args]);
+}
+
 /** A SEG read back: its mask bits per frame and what it references. */
 export interface SegReadBack {
   rows: number;

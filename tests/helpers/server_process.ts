@@ -153,6 +153,32 @@ export class ServerProcess {
   }
 }
 
+/** A server process with the loopback port it serves on. */
+export type SpawnedServer = ServerProcess & { port: number; base: string };
+
+/**
+ * Starts the server over the repository `models` on a free loopback port: `deno run -A
+ * main.ts` (or `args(port)`), the native engine on one thread, no watcher; `env` adds or
+ * overrides settings.
+ */
+export function spawnServer(
+  models: string,
+  env: Record<string, string> = {},
+  args: (port: number) => string[] = () => ["run", "-A", "main.ts"],
+): SpawnedServer {
+  const port = freePort();
+  const server = new ServerProcess(args(port), {
+    PORT: String(port),
+    TINYUNET_HOST: "127.0.0.1",
+    TINYUNET_MODELS: models,
+    TINYUNET_ENGINE: "native",
+    TINYUNET_THREADS: "1",
+    TINYUNET_WATCH: "off",
+    ...env,
+  });
+  return Object.assign(server, { port, base: `http://127.0.0.1:${port}` });
+}
+
 /** Waits until `GET <base>/v2/health/ready` answers 200 (bounded). */
 export async function waitReady(base: string, limitMs = 90_000): Promise<void> {
   await waitUntil(

@@ -26,9 +26,10 @@ import { mediaParams, parseMultipart, writeMultipart } from "../../dicom_node/mu
 import type { DicomNode, Received } from "../../dicom_node/node.ts";
 import { failureStatus, STATUS } from "../../dicom_node/statuses.ts";
 import { SEGMENTATION_STORAGE } from "../../dicom_node/sop_classes.ts";
-import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import { errorResponses, openApiApp } from "../openapi_app.ts";
 import { binary } from "../openapi_schemas.ts";
 import type { AppContext } from "../context.ts";
+import type { AppEnv } from "../env.ts";
 import { requestSignal } from "../request_signal.ts";
 
 const UID_PARAM = (name: string, description: string) =>
@@ -105,7 +106,13 @@ function retrieveUrl(base: string, study: string, series: string, instance: stri
   return `${base}/dicomweb/studies/${study}/series/${series}/instances/${instance}`;
 }
 
-async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Response> {
+/** A Store Instances Response and its status (200 all stored, 202 some, 409 none). */
+interface StowOutcome {
+  response: Json;
+  status: 200 | 202 | 409;
+}
+
+async function stow(c: Context<AppEnv>, node: DicomNode, timeoutMs: number): Promise<StowOutcome> {
   const { type, params } = mediaParams(c.req.header("content-type") ?? "");
   if (type !== "multipart/related") {
     throw new ApiError(
@@ -174,7 +181,7 @@ async function stow(c: Context, node: DicomNode, timeoutMs: number): Promise<Res
   if (failed.length) response["00081198"] = { vr: "SQ", Value: failed };
   if (referenced.length) response["00081199"] = { vr: "SQ", Value: referenced };
   const status = failed.length === 0 ? 200 : referenced.length > 0 ? 202 : 409;
-  return c.body(JSON.stringify(response), status, { "Content-Type": "application/dicom+json" });
+  return { response, status };
 }
 
 /** The SOP class/instance of an instance that failed, when its header can be read. */
@@ -187,8 +194,11 @@ function sourceRef(bytes: Uint8Array): Json {
   }
 }
 
-async function wado(c: Context, node: DicomNode): Promise<Response> {
-  const { study, series, instance } = c.req.param() as Record<string, string>;
+async function wado(
+  c: Context<AppEnv>,
+  node: DicomNode,
+  { study, series, instance }: { study: string; series: string; instance: string },
+): Promise<Response> {
   const bytes = await node.store.find(instance);
   let matches = false;
   if (bytes) {
@@ -212,13 +222,18 @@ async function wado(c: Context, node: DicomNode): Promise<Response> {
 }
 
 /** The DICOMweb routes (need the app's DICOM node). */
-export function dicomwebRoutes(ctx: AppContext): OpenAPIHono {
+export function dicomwebRoutes(ctx: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
   const node = () => {
     if (!ctx.dicomNode) throw new ApiError("not_found", "this server runs no DICOM node");
     return ctx.dicomNode;
   };
-  addRoute(app, stowRoute, (c) => stow(c, node(), ctx.config.requestTimeoutMs));
-  addRoute(app, wadoRoute, (c) => wado(c, node()));
+  app.openapi(stowRoute, async (c) => {
+    const { response, status } = await stow(c, node(), ctx.config.requestTimeoutMs);
+    const type = { "Content-Type": "application/dicom+json" }; // c.json keeps a given type
+    if (status === 200) return c.json(response, 200, type);
+    return status === 202 ? c.json(response, 202, type) : c.json(response, 409, type);
+  });
+  app.openapi(wadoRoute, (c) => wado(c, node(), c.req.valid("param")));
   return app;
 }

@@ -6,7 +6,8 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors.ts";
-import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, openApiApp } from "../openapi_app.ts";
 
 /** The page's files and their content types. */
 export const UI_FILES: Readonly<Record<string, string>> = {
@@ -83,9 +84,9 @@ async function serve(file: string): Promise<Response> {
 }
 
 /** The UI routes. */
-export function uiRoutes(): OpenAPIHono {
+export function uiRoutes(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  addRoute(app, pageRoute, () => serve("index.html"));
-  addRoute(app, assetRoute, (c) => serve(c.req.param("file") ?? ""));
+  app.openapi(pageRoute, () => serve("index.html"));
+  app.openapi(assetRoute, (c) => serve(c.req.valid("param").file));
   return app;
 }

@@ -42,6 +42,7 @@ Deno.test("DICOM node settings: bad values are refused naming the variable", () 
   for (
     const [env, name] of [
       [{ TINYUNET_DIMSE_PORT: "x" }, "TINYUNET_DIMSE_PORT"],
+      [{ TINYUNET_DIMSE_PORT: "70000" }, "TINYUNET_DIMSE_PORT"],
       [{ TINYUNET_DIMSE_AET: "MUCH_TOO_LONG_AE_TITLE" }, "TINYUNET_DIMSE_AET"],
       [{ TINYUNET_DIMSE_DESTINATION: "pacs:4242" }, "TINYUNET_DIMSE_DESTINATION"],
       [{ TINYUNET_DIMSE_DESTINATION: "P@h:70000" }, "TINYUNET_DIMSE_DESTINATION"],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { Delivery } from "../../../src/dicom_node/delivery.ts";
+import { BATCH_BYTES, Delivery } from "../../../src/dicom_node/delivery.ts";
 import { DicomNodeMetrics } from "../../../src/dicom_node/metrics.ts";
 import { SegStore } from "../../../src/dicom_node/seg_store.ts";
 import type { OutgoingSeg, SegSender, SendResult } from "../../../src/dicom_node/sender.ts";
@@ -70,6 +70,32 @@ Deno.test("delivery: a queued file that vanished is taken off the queue; the res
     delivery.start();
     await waitUntil(() => store.pending("dimse").length === 0, "the outbox to empty", 10_000);
     assert.deepEqual(sender.received, ["2.2"]);
+  } finally {
+    await delivery.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("delivery: a batch stops growing at BATCH_BYTES (large multi-frame SEGs are not all read at once)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tinyunet-delivery-" });
+  const store = new SegStore(dir, ["dimse"], 100, 0);
+  const batches: number[] = [];
+  const sender: SegSender = {
+    name: "dimse",
+    target: "test",
+    send: (segs) => {
+      batches.push(segs.length);
+      return Promise.resolve(segs.map((): SendResult => ({ status: "ok" })));
+    },
+  };
+  const delivery = new Delivery(store, sender, new DicomNodeMetrics(() => ({})), 20);
+  try {
+    for (const uid of ["3.1", "3.2", "3.3"]) {
+      await store.put(new Uint8Array(BATCH_BYTES / 2 + 1), uid, "5.5", Date.now());
+    }
+    delivery.start();
+    await waitUntil(() => store.pending("dimse").length === 0, "the outbox to empty", 10_000);
+    assert.deepEqual(batches, [2, 1]);
   } finally {
     await delivery.stop();
     await Deno.remove(dir, { recursive: true });

@@ -11,7 +11,9 @@ import { dcmtk, HC18_SAMPLES, sampleInstance, US_SOP_CLASS } from "../../helpers
 import { makeDicom } from "../../helpers/dicom.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
 
-async function setup(options: { maxAssociations?: number; maxDatasetBytes?: number } = {}) {
+async function setup(
+  options: { maxAssociations?: number; maxDatasetBytes?: number; maxHeldBytes?: number } = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "tinyunet-scp-" });
   const server = await fixtureServer(
     [{ name: "head", net: { channels: 1 }, card: { modalities: ["US"] } }],
@@ -23,6 +25,7 @@ async function setup(options: { maxAssociations?: number; maxDatasetBytes?: numb
     maxDatasetBytes: options.maxDatasetBytes ?? 8 * 1024 * 1024,
     instanceTimeoutMs: 30_000,
     maxAssociations: options.maxAssociations,
+    maxHeldBytes: options.maxHeldBytes,
   });
   const store = async (bytes: Uint8Array) => {
     const path = join(dir, `${crypto.randomUUID()}.dcm`);
@@ -38,6 +41,8 @@ async function setup(options: { maxAssociations?: number; maxDatasetBytes?: numb
   };
   return {
     port: listener.port,
+    node: server.dicomNode,
+    listener,
     store,
     async [Symbol.asyncDispose]() {
       await listener.close();
@@ -106,5 +111,54 @@ Deno.test({
     assert.notEqual(big.code, 0, big.text);
     const echo = await dcmtk("echoscu", ["-aec", "TINYUNET", "127.0.0.1", String(scp.port)]);
     assert.equal(echo.code, 0, echo.text);
+  },
+});
+
+Deno.test({
+  name:
+    "DIMSE listener: past the node-wide budget of held data sets 0xA700 (send again later); the budget is freed once answered",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const us = await sampleInstance(HC18_SAMPLES[0], US_SOP_CLASS, "US");
+    {
+      await using scp = await setup({ maxHeldBytes: us.bytes.length / 2 });
+      const refused = await scp.store(us.bytes);
+      assert.match(refused.text, /Received Store Response \(.*OutOfResources\)/, refused.text);
+      const echo = await dcmtk("echoscu", ["-aec", "TINYUNET", "127.0.0.1", String(scp.port)]);
+      assert.equal(echo.code, 0, "the node keeps serving");
+    }
+    // room for one data set at a time: the second fits only if the first was given back
+    await using scp = await setup({ maxHeldBytes: Math.ceil(us.bytes.length * 1.5) });
+    for (let i = 0; i < 2; i++) {
+      const ok = await scp.store(us.bytes);
+      assert.match(ok.text, /Received Store Response \(Success\)/, ok.text);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "DIMSE listener: close lets a C-STORE in progress finish and answer Success, then refuses associations",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using scp = await setup();
+    const receive = scp.node.receive.bind(scp.node);
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    scp.node.receive = async (...args: Parameters<typeof receive>) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 300));
+      return await receive(...args);
+    };
+    const us = await sampleInstance(HC18_SAMPLES[1], US_SOP_CLASS, "US");
+    const storing = scp.store(us.bytes);
+    await inside;
+    await scp.listener.close();
+    const out = await storing;
+    assert.match(out.text, /Received Store Response \(Success\)/, out.text);
+    const echo = await dcmtk("echoscu", ["-aec", "TINYUNET", "127.0.0.1", String(scp.port)]);
+    assert.notEqual(echo.code, 0, "no new associations once closed");
   },
 });

@@ -16,6 +16,13 @@ Deno.test("part10: a C-STORE data set framed as a file decodes like the original
     const original = makeDicom({ rows: 16, columns: 24, pixels, transferSyntax: ts });
     const facts = readFacts(original, 1e6);
     const framed = part10(datasetOf(original), facts.sopClassUid, facts.sopInstanceUid, ts);
+    const set = datasetOf(original);
+    const cut = [set.subarray(0, 7), set.subarray(7, 100), set.subarray(100)];
+    assert.deepEqual(
+      part10(cut, facts.sopClassUid, facts.sopInstanceUid, ts),
+      framed,
+      "framed from the chunks as they arrived = framed whole",
+    );
     const again = readFacts(framed, 1e6);
     assert.deepEqual(again, facts);
     const a = await decodeImage(original, "application/dicom", { maxPixels: 1e6 });

@@ -24,6 +24,16 @@ Deno.test("SEG store: queued per destination, survives a restart, acknowledged o
     assert.equal(reopened.pending("dimse")[0].receivedMs, 2000);
     assert.deepEqual(await reopened.find("1.2.4"), bytes(2));
     assert.equal(await reopened.find("7.7"), undefined);
+
+    // the README's way to send a refused SEG again: its file back to queue/, then a restart
+    await Deno.rename(
+      join(dir, "failed", "dicomweb", `${a.key}.dcm`),
+      join(dir, "queue", "dicomweb", `${a.key}.dcm`),
+    );
+    const again = new SegStore(dir, ["dimse", "dicomweb"], 100, 10);
+    await again.open();
+    assert.deepEqual(again.pending("dicomweb").map((k) => k.segUid), ["1.2.3", "1.2.4"]);
+    assert.deepEqual(again.failed("dicomweb"), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,7 +8,7 @@
  * the seed: a failure prints both with the case index, so it reproduces.
  */
 import assert from "node:assert/strict";
-import { ERROR_STATUS } from "../../../src/errors.ts";
+import { ERROR_STATUS } from "../../src/errors.ts";
 import {
   dicomFuzzCases,
   dicomFuzzSeeds,
@@ -16,9 +16,9 @@ import {
   type FuzzCase,
   fuzzCases,
   fuzzCorpus,
-} from "../../helpers/fuzz_corpus.ts";
-import { liveMemoryMb, rssMb } from "../../helpers/memory.ts";
-import { fixtureServer } from "../../helpers/model_repo.ts";
+} from "../helpers/fuzz_corpus.ts";
+import { liveMemoryMb, rssMb } from "../helpers/memory.ts";
+import { fixtureServer } from "../helpers/model_repo.ts";
 
 const SEED = Number(Deno.env.get("TINYUNET_FUZZ_SEED") ?? 20240611);
 const CASES = Number(Deno.env.get("TINYUNET_FUZZ_CASES") ?? 1200);

@@ -1,17 +1,19 @@
 /**
- * What the test suite needs from the operating system besides Deno: Python with PyTorch
- * (the distillation tests), Chromium (the browser test), systemd (the unit check), the
- * DICOM tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk,
- * OpenJPEG, dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS)
- * and qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine
- * where we
- * are root, missing packages are installed with apt-get (set TINYUNET_NO_APT=1 to forbid);
- * otherwise the exact command to run is printed.
+ * `deno task setup`: the operating-system packages the project needs besides Deno — Python
+ * with PyTorch (the distillation pipeline and its tests), Chromium (the browser test and
+ * `tools/screenshot.ts`), systemd (`systemd-analyze verify` of the shipped unit), the DICOM
+ * tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG,
+ * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), and
+ * qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a
+ * Debian machine where we are root, missing packages are installed with apt-get (set
+ * `TINYUNET_NO_APT=1` to forbid); otherwise the exact command to run is printed and the
+ * task fails. `deno task test` runs it first, so the README's two commands work on a fresh
+ * machine; `.ci/run` runs it before the check.
  *
  * @module
  */
 
-/** Debian packages the suite uses. */
+/** Debian packages for the Python distillation pipeline and its tests. */
 export const PYTHON_PACKAGES = [
   "python3-torch",
   "python3-onnx",
@@ -20,6 +22,7 @@ export const PYTHON_PACKAGES = [
   "python3-scipy",
   "python3-numpy",
 ];
+/** Chromium for the browser test (driven by playwright-core; no browser download). */
 export const BROWSER_PACKAGES = ["chromium"];
 /** `systemd-analyze verify` checks the shipped systemd unit. */
 export const SYSTEMD_PACKAGES = ["systemd"];
@@ -115,4 +118,13 @@ export function ensureSystemPackages(): string[] {
     stderr: "inherit",
   }).outputSync();
   return missingPackages();
+}
+
+if (import.meta.main) {
+  const still = ensureSystemPackages();
+  if (still.length) {
+    console.error(`setup: still missing: ${still.join(" ")}`);
+    Deno.exit(1);
+  }
+  console.log("setup: system packages present");
 }

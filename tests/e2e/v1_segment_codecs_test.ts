@@ -10,15 +10,15 @@
 import assert from "node:assert/strict";
 import { decode as decodePng } from "fast-png";
 import { fileURLToPath } from "node:url";
-import { createApp } from "../../../../mod.ts";
-import { closeCodecWorker, codecWorkerRunning } from "../../../../src/imaging/dicom_codec_pool.ts";
-import { pngAsDicom } from "../../../helpers/dicom.ts";
-import { compressedTwins, dcmtk, rawFrameOfPng } from "../../../helpers/dicom_compress.ts";
-import { dciodvfy } from "../../../helpers/dicom_validate.ts";
-import { HC18_SAMPLE, ISIC_SAMPLE } from "../../../helpers/images.ts";
-import { testConfig } from "../../../helpers/model_repo.ts";
+import { createApp } from "../../mod.ts";
+import { closeCodecWorker, codecWorkerRunning } from "../../src/imaging/dicom_codec_pool.ts";
+import { pngAsDicom } from "../helpers/dicom.ts";
+import { compressedTwins, dcmtk, rawFrameOfPng } from "../helpers/dicom_compress.ts";
+import { dciodvfy } from "../helpers/dicom_validate.ts";
+import { HC18_SAMPLE, ISIC_SAMPLE } from "../helpers/images.ts";
+import { testConfig } from "../helpers/model_repo.ts";
 
-const SHIPPED = fileURLToPath(new URL("../../../../models", import.meta.url));
+const SHIPPED = fileURLToPath(new URL("../../models", import.meta.url));
 
 async function shippedServer() {
   const server = createApp(testConfig(SHIPPED));

@@ -5,11 +5,11 @@
  * GB18030 and UTF-8 read back with pydicom and dcmdump exactly as in the source.
  */
 import assert from "node:assert/strict";
-import { insertRawElements } from "../../../src/outputs/dicom_raw_elements.ts";
-import { makeDicom, pngAsDicom, testUid, TS } from "../../helpers/dicom.ts";
-import { dciodvfy, dcmdumpValue, pydicomValues } from "../../helpers/dicom_validate.ts";
-import { HC18_SAMPLE } from "../../helpers/images.ts";
-import { fixtureServer } from "../../helpers/model_repo.ts";
+import { insertRawElements } from "../../src/outputs/dicom_raw_elements.ts";
+import { makeDicom, pngAsDicom, testUid, TS } from "../helpers/dicom.ts";
+import { dciodvfy, dcmdumpValue, pydicomValues } from "../helpers/dicom_validate.ts";
+import { HC18_SAMPLE } from "../helpers/images.ts";
+import { fixtureServer } from "../helpers/model_repo.ts";
 
 const MODELS = [{
   name: "head",

@@ -5,10 +5,10 @@
  * the decoded-size limit.
  */
 import assert from "node:assert/strict";
-import { ApiError } from "../../../src/errors.ts";
-import { decodeDicom, decodeDicomFrames } from "../../../src/imaging/decode_dicom.ts";
-import type { DecodedImage } from "../../../src/imaging/image.ts";
-import { makeDicom, pngAsDicom } from "../../helpers/dicom.ts";
+import { ApiError } from "../../src/errors.ts";
+import { decodeDicom, decodeDicomFrames } from "../../src/imaging/decode_dicom.ts";
+import type { DecodedImage } from "../../src/imaging/image.ts";
+import { makeDicom, pngAsDicom } from "../helpers/dicom.ts";
 import {
   COMPRESSED_TS,
   compressedTwins,
@@ -18,8 +18,8 @@ import {
   opjCompress,
   type RawFrame,
   rawFrameOfPng,
-} from "../../helpers/dicom_compress.ts";
-import { HC18_SAMPLE, ISIC_SAMPLE } from "../../helpers/images.ts";
+} from "../helpers/dicom_compress.ts";
+import { HC18_SAMPLE, ISIC_SAMPLE } from "../helpers/images.ts";
 
 const LIMITS = { maxPixels: 16_777_216 };
 

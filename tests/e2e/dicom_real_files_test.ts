@@ -9,13 +9,13 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { decodeDicom } from "../../../src/imaging/decode_dicom.ts";
-import { dcmtk } from "../../helpers/dicom_compress.ts";
-import { dciodvfy } from "../../helpers/dicom_validate.ts";
-import { fixtureServer } from "../../helpers/model_repo.ts";
+import { decodeDicom } from "../../src/imaging/decode_dicom.ts";
+import { dcmtk } from "../helpers/dicom_compress.ts";
+import { dciodvfy } from "../helpers/dicom_validate.ts";
+import { fixtureServer } from "../helpers/model_repo.ts";
 
 const JPEG_LOSSLESS_SET = fileURLToPath(
-  new URL("../../../node_modules/jpeg-lossless-decoder-js/tests/data/", import.meta.url),
+  new URL("../../node_modules/jpeg-lossless-decoder-js/tests/data/", import.meta.url),
 );
 const DICOM3TOOLS_EXAMPLE = "/usr/share/doc/dicom3tools/examples/0051.dcm";
 const LIMITS = { maxPixels: 16_777_216 };
