@@ -26,7 +26,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * Bound on the whole test (a hang guard, not a speed check). The whole test uses ~7
  * CPU-minutes, most of it in the two emulated servers running side by side, so ~4-5
  * minutes on an otherwise idle 2-core machine (estimated from CPU time; not measured on an
- * idle machine); on the shared development machine (load ~13 on 2 cores) it took 16
+ * idle machine); on the shared development machine (load ~13 on 2 cores) it took 11-16
  * minutes. `TINYUNET_ARM64_LIMIT_S` changes the bound.
  */
 const LIMIT_MS = Number(Deno.env.get("TINYUNET_ARM64_LIMIT_S") ?? 1500) * 1000;
