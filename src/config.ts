@@ -11,7 +11,7 @@
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
- * | `TINYUNET_MAX_QUEUE` | 32 | waiting runs per model before 503 |
+ * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
  * | `TINYUNET_REQUEST_TIMEOUT_MS` | 30000 | per-request deadline (504) |
  * | `TINYUNET_API_KEYS` | none | comma list of keys for inference and reads (`infer` scope) |
  * | `TINYUNET_ADMIN_KEYS` | none | comma list of keys that may also load/unload models (`admin` scope) |
@@ -21,6 +21,14 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
+ * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
+ * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
+ * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
+ * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
+ * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
+ * | `TINYUNET_HEADER_TIMEOUT_MS` | 10000 | a request head must arrive within this |
+ * | `TINYUNET_IDLE_TIMEOUT_MS` | 30000 | an idle keep-alive connection is closed after this |
  * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
@@ -30,6 +38,8 @@ import { z } from "zod";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
+import type { ReadinessMode } from "./models/registry.ts";
+import { defaultWorkers } from "./serving/pool.ts";
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
 export type KeyScope = "infer" | "admin";
@@ -72,6 +82,19 @@ export interface ServerConfig {
   watchIntervalMs: number;
   /** longest wait for in-flight requests on SIGTERM */
   shutdownTimeoutMs: number;
+  /** when `/v2/health/ready` is 200: every model loaded (`all`, Triton's strict readiness), or the default model */
+  ready: ReadinessMode;
+  /** after draining on SIGTERM, keep answering 503 this long (load balancers catch up) */
+  shutdownDelayMs: number;
+  /** serving worker pool size (0: stages run on the HTTP thread) */
+  workers: number;
+  /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
+  busyDelayMs: number;
+  /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
+  connectionFront: boolean;
+  maxConnections: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
   /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
   dicomNode: DicomNodeConfig;
 }
@@ -143,7 +166,7 @@ const ServerEnv = z.object({
   TINYUNET_THREADS: int(undefined),
   TINYUNET_MAX_BODY_MB: int(32),
   TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
-  TINYUNET_MAX_QUEUE: int(32, 0),
+  TINYUNET_MAX_QUEUE: int(8, 0),
   TINYUNET_REQUEST_TIMEOUT_MS: int(30_000),
   TINYUNET_API_KEYS: keys("infer"),
   TINYUNET_ADMIN_KEYS: keys("admin"),
@@ -153,6 +176,14 @@ const ServerEnv = z.object({
   TINYUNET_WATCH: oneOf(["fs", "poll", "off"], "fs"),
   TINYUNET_WATCH_INTERVAL_MS: int(2000, 50),
   TINYUNET_SHUTDOWN_TIMEOUT_MS: int(25_000),
+  TINYUNET_READY: oneOf(["all", "default-model"], "all"),
+  TINYUNET_SHUTDOWN_DELAY_MS: int(0, 0),
+  TINYUNET_WORKERS: int(defaultWorkers(), 0),
+  TINYUNET_BUSY_DELAY_MS: int(1000, 0),
+  TINYUNET_CONNECTION_FRONT: oneOf(["1", "0"], "1"),
+  TINYUNET_MAX_CONNECTIONS: int(4096),
+  TINYUNET_HEADER_TIMEOUT_MS: int(10_000),
+  TINYUNET_IDLE_TIMEOUT_MS: int(30_000),
 }).transform((e): Omit<ServerConfig, "dicomNode"> => ({
   port: e.PORT,
   hostname: e.TINYUNET_HOST,
@@ -171,6 +202,14 @@ const ServerEnv = z.object({
   watch: e.TINYUNET_WATCH,
   watchIntervalMs: e.TINYUNET_WATCH_INTERVAL_MS,
   shutdownTimeoutMs: e.TINYUNET_SHUTDOWN_TIMEOUT_MS,
+  ready: e.TINYUNET_READY,
+  shutdownDelayMs: e.TINYUNET_SHUTDOWN_DELAY_MS,
+  workers: e.TINYUNET_WORKERS,
+  busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,
+  connectionFront: e.TINYUNET_CONNECTION_FRONT === "1",
+  maxConnections: e.TINYUNET_MAX_CONNECTIONS,
+  headerTimeoutMs: e.TINYUNET_HEADER_TIMEOUT_MS,
+  idleTimeoutMs: e.TINYUNET_IDLE_TIMEOUT_MS,
 }));
 
 /**

@@ -19,16 +19,23 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   too_large: 413,
   too_many_pixels: 413,
+  /** request line / head over 32 KiB (sent by the TCP front, src/server/connections) */
+  uri_too_long: 414,
+  header_too_large: 431,
   unsupported_media_type: 415,
   unsupported_transfer_syntax: 415,
   invalid_tensor: 422,
   unsupported_image: 422,
   model_load_failed: 422,
   modality_mismatch: 422,
+  /** the client closed the connection before the answer (nginx's 499; nobody receives it) */
+  aborted: 499,
   internal: 500,
   model_not_ready: 503,
   queue_full: 503,
   shutting_down: 503,
+  /** the TCP front's connection limit (sent by the front itself, see src/server/connections) */
+  too_many_connections: 503,
   timeout: 504,
 } as const;
 

@@ -1,12 +1,15 @@
 /**
- * The serving path for one image: preprocess → engine (queued) → postprocess. Both the
- * HTTP routes and `tools/evaluate` call this, so measured metrics are the served ones.
+ * The serving path for one decoded image, in process: preprocess → engine (queued) →
+ * threshold and clean-up, with the same stage functions as the HTTP pipeline
+ * (src/serving: `preprocess`, `toSegmentation`), so what `tools/evaluate` measures is what
+ * the server answers. The server itself runs src/serving/pipeline.ts (admission, bounded
+ * decoding, worker pool).
  *
  * @module
  */
 import type { DecodedImage } from "./imaging/image.ts";
-import { keepLargestComponent } from "./imaging/largest_component.ts";
-import { postprocess, type Segmentation } from "./imaging/postprocess.ts";
+import type { Segmentation } from "./imaging/postprocess.ts";
+import { toSegmentation } from "./serving/stages.ts";
 import { preprocess } from "./imaging/preprocess.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "./models/model_version.ts";
 
@@ -52,12 +55,13 @@ export async function segmentImage(
   const t2 = performance.now();
   const output = outputs[card.output.name];
   if (!output) throw new Error(`model produced no "${card.output.name}" output`);
-  const segmentation = postprocess(output, geometry, card.output.kind, card.threshold);
-  if (options.postprocess !== "none" && card.postprocess.largest_component) {
-    segmentation.mask =
-      keepLargestComponent(segmentation.mask, segmentation.width, segmentation.height).mask;
-    segmentation.postprocess.push("largest_component");
-  }
+  const segmentation = toSegmentation({
+    output,
+    geometry,
+    kind: card.output.kind,
+    threshold: card.threshold,
+    largestComponent: options.postprocess !== "none" && card.postprocess.largest_component,
+  }, true);
   const t3 = performance.now();
   return {
     segmentation,

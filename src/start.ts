@@ -24,7 +24,8 @@ export interface TinyUnetServer {
   app: OpenAPIHono<AppEnv>;
   registry: ModelRegistry;
   config: ServerConfig;
-  /** resolves when every model is loaded and warmed; rejects with the load error */
+  /** resolves once every version has been tried (a failed one is in the repository index
+   * and the log); rejects when none loaded */
   ready: Promise<void>;
   /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
   dicomNode: DicomNode;
@@ -43,7 +44,9 @@ export function loadOptions(config: ServerConfig): LoadOptions {
 
 /**
  * Builds the HTTP app and starts loading the model repository in the background.
- * Health is live at once; `/v2/health/ready` turns 200 when every model is warm.
+ * Health is live at once; `/v2/health/ready` turns 200 when every model is warm (or, with
+ * `TINYUNET_READY=default-model`, the default one); a model that fails to load is logged
+ * and listed in the repository index while the others serve.
  */
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
@@ -54,11 +57,20 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
     concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
   });
   const app = buildApp({ registry, config, dicomNode });
-  const ready = registry.loadAll(config.defaultModel, (mv) => {
-    void mv.runtime().then((rt) =>
-      log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
-    );
-  });
+  const ready = registry.loadAll(
+    config.defaultModel,
+    (mv) => {
+      void mv.runtime().then((rt) =>
+        log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
+      );
+    },
+    (failure) =>
+      log("error", "model failed to load", {
+        model: failure.name,
+        version: failure.version,
+        error: failure.reason,
+      }),
+  );
   return { app, registry, config, ready, dicomNode };
 }
 
@@ -88,7 +100,7 @@ export function checkAuthOrExit(config: ServerConfig, host = config.hostname): v
 
 /**
  * Creates the app and, once every model is warm, logs "ready" and watches the repository
- * (`TINYUNET_WATCH`). A repository that fails to load is logged and the process exits 1.
+ * (`TINYUNET_WATCH`). A repository where no model loads is logged and the process exits 1.
  */
 export function startServer(config: ServerConfig): StartedServer {
   const started = performance.now();
@@ -108,11 +120,14 @@ export function startServer(config: ServerConfig): StartedServer {
         mode: config.watch,
         intervalMs: config.watchIntervalMs,
         debounceMs: Math.max(50, Math.round(config.watchIntervalMs / 4)),
-        onSync: (results) =>
-          log("info", "model repository changed", {
+        onSync: (results) => {
+          const changed = results.filter((r) => r.action !== "unchanged");
+          const failed = changed.some((r) => r.action === "failed");
+          log(failed ? "error" : "info", "model repository changed", {
             instance: INSTANCE_ID,
-            results: results.filter((r) => r.action !== "unchanged"),
-          }),
+            results: changed,
+          });
+        },
         onError: (err) => log("error", "model repository rescan failed", { error: err.message }),
       });
     },

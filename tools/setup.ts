@@ -3,8 +3,9 @@
  * with PyTorch (the distillation pipeline and its tests), Chromium (the browser test and
  * `tools/screenshot.ts`), systemd (`systemd-analyze verify` of the shipped unit), the DICOM
  * tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG,
- * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), and
- * qemu-user with the arm64 C/C++ runtimes (the linux-arm64 test). On a
+ * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), wrk and
+ * prlimit (the overload, SIGTERM and connection tests), and qemu-user with the arm64 C/C++
+ * runtimes (the linux-arm64 test). On a
  * Debian machine where we are root, missing packages are installed with apt-get (set
  * `TINYUNET_NO_APT=1` to forbid); otherwise the exact command to run is printed and the
  * task fails. `deno task test` runs it first, so the README's two commands work on a fresh
@@ -33,6 +34,10 @@ export const SYSTEMD_PACKAGES = ["systemd"];
 export const DICOM_PACKAGES = ["dcmtk", "libopenjp2-tools", "dicom3tools", "python3-pydicom"];
 /** The DICOM node's e2e tests and bench part: a real Orthanc PACS (with DICOMweb); dcmtk (`echoscu`, `storescu`) as the modality. */
 export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
+/** The overload and SIGTERM tests drive the server with wrk (`wrk --version` exits 1). */
+export const WRK_PACKAGES = ["wrk"];
+/** The connection test lowers the server's open-files limit with prlimit. */
+export const PRLIMIT_PACKAGES = ["util-linux"];
 
 function hasOrthancDicomweb(): boolean {
   try {
@@ -95,6 +100,8 @@ export function missingPackages(): string[] {
   if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
     missing.push(...DICOM_NODE_PACKAGES.filter((p) => !missing.includes(p)));
   }
+  if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
+  if (!ok("prlimit", ["--version"])) missing.push(...PRLIMIT_PACKAGES);
   missing.push(...arm64EmulationMissing());
   return missing;
 }

@@ -1,12 +1,20 @@
 /**
- * Baseline and progressive JPEG decoding with jpeg-js. The frame header (SOF) is read
- * first, so the pixel limit is enforced before any decoding work.
+ * Baseline and progressive JPEG decoding with jpeg-js, within a {@link DecodeBudget}: the
+ * frame header (SOF) is read first, so the pixel limit is enforced before any decoding
+ * work; the scans (SOS markers) are counted before decoding (a progressive image has about
+ * ten; thousands of tiny scans make jpeg-js visit every block thousands of times, so more
+ * than `maxScans` are refused with 422); and jpeg-js's own memory limit is set from the
+ * pixel limit (its accounting is ~18 bytes per pixel for 4:4:4 colour: coefficient
+ * blocks, component planes and the output), so every image inside the pixel limit decodes.
+ * What is left (a slow but legal image) is bounded by the request deadline, which ends the
+ * decode worker (see src/serving/pool.ts).
  *
  * @module
  */
 import jpeg from "jpeg-js";
 import { ApiError } from "../errors.ts";
-import type { DecodedImage, DecodeLimits } from "./image.ts";
+import { checkPixels, type DecodeBudget, decodeBudget } from "./decode_budget.ts";
+import type { DecodedImage } from "./image.ts";
 
 /** Whether the bytes start with a JPEG SOI marker. */
 export function isJpeg(bytes: Uint8Array): boolean {
@@ -41,18 +49,37 @@ export function jpegSize(
 }
 
 /**
+ * Counts start-of-scan markers (FF DA), stopping once past `stopAfter`. Entropy-coded data
+ * stuffs every FF with 00 (or a restart marker), so FF DA appears only as a marker (or in an
+ * embedded thumbnail, which can only overcount).
+ */
+export function countScans(bytes: Uint8Array, stopAfter = Infinity): number {
+  let n = 0;
+  for (
+    let i = bytes.indexOf(0xff);
+    i >= 0 && i + 1 < bytes.length;
+    i = bytes.indexOf(0xff, i + 1)
+  ) {
+    if (bytes[i + 1] === 0xda && ++n > stopAfter) break;
+  }
+  return n;
+}
+
+/**
  * Decodes a JPEG to grey (one component) or RGB.
  * @throws {ApiError} `bad_image` (400) when corrupt or truncated, `too_many_pixels` (413)
  */
-export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): DecodedImage {
+export function decodeJpeg(bytes: Uint8Array, budget: DecodeBudget): DecodedImage {
+  const limits = decodeBudget(budget);
   const size = jpegSize(bytes);
   if (!size) throw new ApiError("bad_image", "JPEG is truncated or has no frame header");
   const { width, height } = size;
-  if (width === 0 || height === 0) throw new ApiError("bad_image", "JPEG has zero width or height");
-  if (width * height > limits.maxPixels) {
+  checkPixels(limits, width, height, "JPEG");
+  const scans = countScans(bytes, limits.maxScans);
+  if (scans > limits.maxScans) {
     throw new ApiError(
-      "too_many_pixels",
-      `image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`,
+      "unsupported_image",
+      `JPEG has more than ${limits.maxScans} scans; a progressive JPEG has about 10`,
     );
   }
   let decoded;
@@ -62,7 +89,7 @@ export function decodeJpeg(bytes: Uint8Array, limits: DecodeLimits): DecodedImag
       formatAsRGBA: false,
       tolerantDecoding: false,
       maxResolutionInMP: limits.maxPixels / 1e6 + 1,
-      maxMemoryUsageInMB: Math.ceil((limits.maxPixels * 8) / 1e6) + 64,
+      maxMemoryUsageInMB: Math.ceil((limits.maxPixels * 20) / 2 ** 20) + 64,
     });
   } catch (err) {
     throw new ApiError("bad_image", `corrupt JPEG: ${(err as Error).message ?? err}`);

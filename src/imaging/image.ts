@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DecodeBudget } from "./decode_budget.ts";
 
 /** What a decoded DICOM image carries besides its pixels. */
 export interface DicomImageInfo {
@@ -41,7 +42,7 @@ export interface DecodedImage {
 }
 
 /** Limits applied while decoding (checked against headers before pixels are inflated). */
-export interface DecodeLimits {
+export interface DecodeLimits extends DecodeBudget {
   /** maximum width × height */
   maxPixels: number;
 }

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../engines/engine.ts";
 import type { Geometry } from "./preprocess.ts";
-import { resizePlane } from "./resize.ts";
+import { resizePlane, resizeThreshold } from "./resize.ts";
 
 /** A binary mask and the foreground probabilities it was cut from, at the image's size. */
 export interface Segmentation {
@@ -31,6 +31,8 @@ export function postprocess(
   geometry: Geometry,
   kind: "logits" | "probabilities",
   threshold: number,
+  /** false: the mask only (`probability` left empty; 4× less memory at the image's size) */
+  keepProbability = true,
 ): Segmentation {
   const [n, c, h, w] = output.dims;
   if (
@@ -49,6 +51,17 @@ export function postprocess(
       const v = output.data[src + x];
       cropped[y * sw + x] = kind === "logits" ? 1 / (1 + Math.exp(-v)) : v;
     }
+  }
+  if (!keepProbability && (sw !== geometry.width || sh !== geometry.height)) {
+    const mask = resizeThreshold(cropped, sw, sh, geometry.width, geometry.height, threshold);
+    return {
+      width: geometry.width,
+      height: geometry.height,
+      mask,
+      probability: new Float32Array(0),
+      threshold,
+      postprocess: [],
+    };
   }
   const probability = resizePlane(cropped, sw, sh, geometry.width, geometry.height);
   const mask = new Uint8Array(probability.length);

@@ -9,7 +9,7 @@
 import type { Tensor } from "../engines/engine.ts";
 import type { InputSpec } from "../models/card.ts";
 import type { DecodedImage } from "./image.ts";
-import { resizePlane } from "./resize.ts";
+import { resizePlane, resizeSamples } from "./resize.ts";
 
 /** Where the image sits inside the model input. */
 export interface Geometry {
@@ -98,11 +98,37 @@ export function preprocess(
   spec: InputSpec,
 ): { tensor: Tensor; geometry: Geometry } {
   const g = planGeometry(image.width, image.height, spec);
-  const planes = toPlanes(image, spec.channels);
   const plane = g.inputWidth * g.inputHeight;
   const data = new Float32Array(spec.channels * plane); // zero = padding
+  // Channels are resized straight from the samples, one at a time (a 16 Mpx image is never
+  // copied into float planes); only RGB → grey needs one full-size plane (the luma).
+  const scale = 1 / image.maxValue;
+  const luma = spec.channels === 1 && image.channels === 3 ? toPlanes(image, 1)[0] : undefined;
+  let shared: Float32Array | undefined;
   for (let c = 0; c < spec.channels; c++) {
-    const src = resizePlane(planes[c], g.width, g.height, g.scaledWidth, g.scaledHeight);
+    const src = luma
+      ? resizePlane(luma, g.width, g.height, g.scaledWidth, g.scaledHeight)
+      : image.channels === spec.channels
+      ? resizeSamples(
+        image.data,
+        image.channels,
+        c,
+        scale,
+        g.width,
+        g.height,
+        g.scaledWidth,
+        g.scaledHeight,
+      )
+      : (shared ??= resizeSamples(
+        image.data,
+        1,
+        0,
+        scale,
+        g.width,
+        g.height,
+        g.scaledWidth,
+        g.scaledHeight,
+      ));
     const mean = spec.mean[c], inv = 1 / spec.std[c];
     const base = c * plane;
     for (let y = 0; y < g.scaledHeight; y++) {

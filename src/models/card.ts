@@ -45,10 +45,19 @@ export const OutputSpecSchema = z.object({
   kind: z.enum(["logits", "probabilities"]).default("logits"),
 });
 
+/**
+ * A path that stays inside the version folder: relative, no `..` segment, no backslash or
+ * NUL (like external-data locations; symlinks are checked when the file is read).
+ */
+export const InFolderPath = z.string().min(1).refine(
+  (p) => !p.startsWith("/") && !/[\\\0]/.test(p) && !p.split("/").includes(".."),
+  "must be a path inside the version folder (relative, no ..)",
+);
+
 /** Per-precision model files, relative to the version folder. */
 export const FilesSchema = z.object({
-  fp32: z.string().min(1).default("model.onnx"),
-  int8: z.string().min(1).optional(),
+  fp32: InFolderPath.default("model.onnx"),
+  int8: InFolderPath.optional(),
 }).default({ fp32: "model.onnx" });
 
 /** Mask clean-up after the threshold, chosen on the validation split (`deno task evaluate --choose-postprocess`). */

@@ -10,7 +10,13 @@
  * @module
  */
 import type { EngineName, EngineSession, Tensor } from "../engines/engine.ts";
-import { type JobTimings, QueueAbortedError, QueueFullError, SerialQueue } from "./queue.ts";
+import {
+  type JobTimings,
+  QueueAbortedError,
+  QueueFullError,
+  type QueueTicket,
+  SerialQueue,
+} from "./queue.ts";
 import { ApiError } from "../errors.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
@@ -151,7 +157,7 @@ export class ModelVersion {
   }
 
   async #createSlot(precision: Precision): Promise<Slot> {
-    const { source, info } = await readModelSource(this.entry, precision);
+    const { source, info, notes } = await readModelSource(this.entry, precision);
     const choice: EngineChoice = this.card.engine !== "auto"
       ? this.card.engine
       : this.options.engine;
@@ -166,7 +172,7 @@ export class ModelVersion {
     return {
       session,
       queue: new SerialQueue(this.options.maxQueue),
-      runtime: runtimeInfo(session, selection.reason, precision, source.path, info),
+      runtime: runtimeInfo(session, selection.reason, precision, source.path, info, notes),
     };
   }
 
@@ -187,18 +193,42 @@ export class ModelVersion {
   }
 
   /**
+   * Admission: reserves a place in the queue of `precision` before the request's body is
+   * read or decoded (loads that precision first if it is not loaded yet).
+   * @throws {QueueFullError} when the queue is full (reported as `queue_full`)
+   * @throws {ApiError} `model_not_found` when this version was unloaded with no replacement
+   */
+  async admit(precision: Precision = this.card.precision): Promise<QueueTicket> {
+    const replacement = this.#retired?.replacement;
+    if (replacement) return await replacement.admit(precision);
+    if (this.#retired) throw this.#unloadedError();
+    const slot = await this.slot(precision);
+    try {
+      return slot.queue.reserve();
+    } catch (err) {
+      if (err instanceof QueueFullError) this.#report(precision, slot, "queue_full", 0, 0, err);
+      throw err;
+    }
+  }
+
+  /**
    * Runs the model on prepared inputs, through the session's queue.
    * @throws {QueueFullError} when too many runs wait
    * @throws {QueueAbortedError} when `signal` aborts while the run waits
    * @throws {ApiError} `model_not_found` when this version was unloaded with no replacement
+   * @param ticket the place {@link admit} reserved (released whatever happens)
    */
   async infer(
     feeds: Record<string, Tensor>,
     precision: Precision = this.card.precision,
     signal?: AbortSignal,
+    ticket?: QueueTicket,
   ): Promise<{ outputs: Record<string, Tensor>; timings: JobTimings; runtime: RuntimeInfo }> {
     const replacement = this.#retired?.replacement;
-    if (replacement) return await replacement.infer(feeds, precision, signal);
+    if (replacement) {
+      ticket?.release();
+      return await replacement.infer(feeds, precision, signal);
+    }
     const started = performance.now();
     let slot: Slot | undefined;
     try {
@@ -206,15 +236,17 @@ export class ModelVersion {
       // Re-checked after the await: unloading may have begun meanwhile (it sets #retired
       // synchronously, and queues are drained only after that).
       if (this.#retired) {
+        ticket?.release();
         const late = this.#retired.replacement;
         if (late) return await late.infer(feeds, precision, signal);
         throw this.#unloadedError();
       }
       const s = slot;
-      const { value, timings } = await s.queue.run(() => s.session.run(feeds), signal);
+      const { value, timings } = await s.queue.run(() => s.session.run(feeds), signal, ticket);
       this.#report(precision, slot, "success", timings.queueMs, timings.computeMs);
       return { outputs: value, timings, runtime: slot.runtime };
     } catch (err) {
+      ticket?.release();
       const waited = performance.now() - started;
       if (err instanceof QueueFullError) this.#report(precision, slot, "queue_full", 0, 0, err);
       else if (err instanceof QueueAbortedError) {
@@ -278,12 +310,13 @@ function runtimeInfo(
   precision: Precision,
   file: string,
   info: ModelInfo,
+  sourceNotes: string[],
 ): RuntimeInfo {
   return {
     engine: session.engine,
     threads: session.threads,
     reason,
-    notes: session.notes,
+    notes: [...sourceNotes, ...session.notes],
     precision,
     file: file.split("/").pop() ?? file,
     ops: info.ops,

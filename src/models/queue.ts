@@ -17,7 +17,7 @@ export class QueueFullError extends Error {
 
 /** Thrown when a job is abandoned (its signal aborted) before it started. */
 export class QueueAbortedError extends Error {
-  constructor(reason?: unknown) {
+  constructor(readonly reason?: unknown) {
     super(
       `abandoned while queued${
         reason ? `: ${reason instanceof Error ? reason.message : reason}` : ""
@@ -37,11 +37,22 @@ interface Job {
   start: () => void;
 }
 
+/**
+ * A place in a queue reserved at admission, before the request's body is read: the
+ * request then either runs with it ({@link SerialQueue.run}) or gives it back.
+ */
+export interface QueueTicket {
+  readonly queue: SerialQueue;
+  /** Gives the place back (idempotent; running with the ticket releases it too). */
+  release(): void;
+}
+
 /** A serial job queue with a bound on waiting jobs. */
 export class SerialQueue {
   #waiting: Job[] = [];
   #running = false;
   #avgComputeMs = 50;
+  #reserved = 0;
 
   /** @param maxPending waiting jobs allowed (the running one not counted) */
   constructor(readonly maxPending = 64) {}
@@ -49,6 +60,36 @@ export class SerialQueue {
   /** Jobs waiting, not counting the running one. */
   get depth(): number {
     return this.#waiting.length;
+  }
+
+  /** Places reserved by admitted requests that have not started their run yet. */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
+  /**
+   * Reserves a place at admission (≤ maxPending waiting or reserved, plus the running one).
+   * @throws {QueueFullError} when no place is left
+   */
+  reserve(): QueueTicket {
+    const load = (this.#running ? 1 : 0) + this.#waiting.length + this.#reserved;
+    if (load >= this.maxPending + 1) throw this.#full();
+    this.#reserved++;
+    let held = true;
+    return {
+      queue: this,
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#reserved--;
+      },
+    };
+  }
+
+  #full(): QueueFullError {
+    const ahead = this.#waiting.length + this.#reserved;
+    const retry = Math.max(1, Math.ceil(((ahead + 1) * this.#avgComputeMs) / 1000));
+    return new QueueFullError(ahead, retry);
   }
 
   /** Whether a job is running now. */
@@ -59,18 +100,21 @@ export class SerialQueue {
   /**
    * Runs `fn` when its turn comes.
    * @param signal abandons the job if aborted while it still waits (its slot is freed)
+   * @param ticket a place reserved with {@link reserve}: the job takes it (no full check)
    * @returns the job's result and its queue/compute timings
    * @throws {QueueFullError} when `maxPending` jobs already wait
    * @throws {QueueAbortedError} when `signal` aborts before the job starts
    */
-  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<{ value: T; timings: JobTimings }> {
+  run<T>(
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+    ticket?: QueueTicket,
+  ): Promise<{ value: T; timings: JobTimings }> {
+    const reserved = ticket?.queue === this;
+    ticket?.release();
     if (signal?.aborted) return Promise.reject(new QueueAbortedError(signal.reason));
-    if (this.#running && this.#waiting.length >= this.maxPending) {
-      const retry = Math.max(
-        1,
-        Math.ceil(((this.#waiting.length + 1) * this.#avgComputeMs) / 1000),
-      );
-      return Promise.reject(new QueueFullError(this.#waiting.length, retry));
+    if (!reserved && this.#running && this.#waiting.length + this.#reserved >= this.maxPending) {
+      return Promise.reject(this.#full());
     }
     const enqueued = performance.now();
     return new Promise((resolve, reject) => {

@@ -13,6 +13,8 @@ import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
+import { SegmentPipeline } from "../serving/pipeline.ts";
+import { StagePool } from "../serving/pool.ts";
 import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
@@ -46,7 +48,8 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.route("/", v1SegmentRoutes(ctx));
+  const pool = new StagePool(ctx.config.workers ?? 0);
+  app.route("/", v1SegmentRoutes(ctx, new SegmentPipeline(ctx.registry, pool, ctx.config)));
   app.route("/", v1ModelRoutes(ctx));
   app.route("/", v2Routes(ctx));
   app.route("/", uiRoutes());

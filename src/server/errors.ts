@@ -10,6 +10,8 @@ import { HTTPException } from "hono/http-exception";
 import { EngineHangError } from "../engines/engine.ts";
 import { QueueAbortedError, QueueFullError } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
+import { StageAbortedError } from "../serving/pool.ts";
+import { ClientDisconnectedError } from "./middleware/deadline/index.ts";
 
 /** Maps an error to an {@link ApiError}; `null` for unexpected (server) errors. */
 export function toApiError(err: unknown): ApiError | null {
@@ -19,7 +21,12 @@ export function toApiError(err: unknown): ApiError | null {
       "Retry-After": String(err.retryAfterSeconds),
     });
   }
-  if (err instanceof QueueAbortedError) return new ApiError("timeout", `request ${err.message}`);
+  if (err instanceof QueueAbortedError || err instanceof StageAbortedError) {
+    if (err.reason instanceof ClientDisconnectedError) {
+      return new ApiError("aborted", "the client closed the connection");
+    }
+    return new ApiError("timeout", `request ${err.message}`);
+  }
   if (err instanceof EngineHangError) {
     return new ApiError("model_not_ready", `${err.message}; the engine was restarted, retry`, {
       "Retry-After": "1",

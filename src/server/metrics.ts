@@ -10,7 +10,8 @@
  * `nv_inference_queue_duration_us` and `nv_inference_compute_infer_duration_us`
  * (cumulative microseconds). Plus histograms `tinyunet_inference_queue_seconds` and
  * `tinyunet_inference_compute_seconds`, the gauge `tinyunet_queue_depth`, the info
- * metric `tinyunet_model_info{engine,precision,threads}`, and
+ * metric `tinyunet_model_info{engine,precision,threads}`, `tinyunet_model_ready` and
+ * `tinyunet_model_load_failed` per version of the repository index, and
  * `tinyunet_http_requests_total{method,route,status}` /
  * `tinyunet_http_request_duration_seconds{method,route}` labelled by the matched route
  * pattern (never the raw path, so fuzzed URLs cannot blow up the series count).
@@ -23,6 +24,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { connectionStats } from "./connections/stats.ts";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 
@@ -152,6 +154,50 @@ export class ServerMetrics {
             }, 1);
           }
         }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_model_ready",
+      help: "Every version in the repository index: 1 serving, 0 not (loading, unloaded or failed)",
+      labelNames: MODEL_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of registry.index()) {
+          this.set({ model: e.name, version: e.version }, e.state === "READY" ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_model_load_failed",
+      help: "1 for a version whose last load failed (reason in /v2/repository/index and the log)",
+      labelNames: MODEL_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of registry.failures()) {
+          this.set({ model: e.name, version: e.version }, 1);
+        }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections",
+      help:
+        "Client connections open now (state=open) and the limit in force (state=max), TCP front only",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.set({ state: "open" }, connectionStats.open);
+        this.set({ state: "max" }, connectionStats.max);
+      },
+    });
+    new Gauge({
+      name: "tinyunet_connections_closed",
+      help: "Connections the TCP front closed or refused, by reason (a running total)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(connectionStats.closed)) this.set({ reason }, n);
       },
     });
     new Gauge({

@@ -92,11 +92,13 @@ export const SegmentJsonSchema = z.object({
     description: "the input's DICOM Modality (null for PNG/JPEG)",
   }),
   timings: z.object({
+    read_ms: z.number(),
     decode_ms: z.number(),
     preprocess_ms: z.number(),
     queue_ms: z.number(),
     inference_ms: z.number(),
     postprocess_ms: z.number(),
+    encode_ms: z.number(),
   }),
 }).openapi("SegmentResult");
 

@@ -61,7 +61,8 @@ function parseShape(shape: unknown, name: string): number[] {
 }
 
 /**
- * Parses a V2 request body.
+ * Parses a V2 request body. Binary tensors become views of `body` (its bytes may be moved
+ * to align them): the caller must not reuse the body.
  * @param body the whole body
  * @param headerLength value of `Inference-Header-Content-Length`, if sent
  * @param maxElements largest tensor accepted (413 above)
@@ -94,6 +95,15 @@ export function parseV2Request(
   }
   if (!isObject(json) || !Array.isArray(json.inputs) || json.inputs.length === 0) {
     throw new ApiError("bad_request", 'request must be an object with a non-empty "inputs" array');
+  }
+  // Binary tensors are used in place: the JSON part is parsed, so the tensor bytes may be
+  // moved down over it to a 4-byte boundary, and each input is a Float32Array view of the
+  // body (no copy: the peak stays at the body itself).
+  if (binary.length > 0 && binary.byteOffset % 4 !== 0 && binary.byteOffset >= 3) {
+    const aligned = binary.byteOffset - (binary.byteOffset % 4);
+    const whole = new Uint8Array(binary.buffer);
+    whole.copyWithin(aligned, binary.byteOffset, binary.byteOffset + binary.length);
+    binary = whole.subarray(aligned, aligned + binary.length);
   }
   let offset = 0;
   const inputs = json.inputs.map((raw: unknown, i: number) => {
@@ -139,8 +149,12 @@ export function parseV2Request(
           `input "${name}": binary_data_size ${size} ≠ ${count} FP32 elements × 4 bytes`,
         );
       }
-      data = new Float32Array(count);
-      new Uint8Array(data.buffer).set(binary.subarray(offset, offset + count * 4));
+      const at = binary.byteOffset + offset;
+      if (at % 4 === 0) data = new Float32Array(binary.buffer, at, count);
+      else {
+        data = new Float32Array(count);
+        new Uint8Array(data.buffer).set(binary.subarray(offset, offset + count * 4));
+      }
       offset += count * 4;
     } else {
       if (t.data === undefined) {

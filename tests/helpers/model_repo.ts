@@ -86,6 +86,8 @@ export function testConfig(modelsDir: string, overrides: Partial<ServerConfig> =
     maxBodyBytes: 8 * 1024 * 1024,
     maxPixels: 4_000_000,
     maxQueue: 8,
+    workers: 0, // stages on the calling thread (no worker pool to close)
+    busyDelayMs: 0, // refusals answered at once
     requestTimeoutMs: 30_000,
     ...overrides,
   };

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { loadConfig, SHIPPED_MODELS_DIR } from "../../src/config.ts";
 import { loadDicomNodeConfig } from "../../src/dicom_node/config.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
+import { defaultWorkers } from "../../src/serving/pool.ts";
 
 Deno.test("config: the defaults, every field set", () => {
   const { dicomNode, ...server } = loadConfig({});
@@ -21,7 +22,7 @@ Deno.test("config: the defaults, every field set", () => {
     threads: undefined,
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
-    maxQueue: 32,
+    maxQueue: 8,
     requestTimeoutMs: 30_000,
     apiKeys: [],
     auth: "auto",
@@ -30,6 +31,14 @@ Deno.test("config: the defaults, every field set", () => {
     watch: "fs",
     watchIntervalMs: 2000,
     shutdownTimeoutMs: 25_000,
+    ready: "all",
+    shutdownDelayMs: 0,
+    workers: defaultWorkers(),
+    busyDelayMs: 1000,
+    connectionFront: true,
+    maxConnections: 4096,
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 30_000,
   });
 });
 
@@ -44,6 +53,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
     TINYUNET_METRICS_PUBLIC: "false",
     TINYUNET_ENGINE: "tfjs_wasm",
     TINYUNET_DEFAULT_MODEL: "hc18",
+    TINYUNET_READY: "Default-Model",
   });
   assert.equal(c.port, 0);
   assert.equal(c.hostname, "0.0.0.0");
@@ -54,6 +64,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
   assert.equal(c.metricsPublic, false);
   assert.equal(c.engine, "tfjs-wasm");
   assert.equal(c.defaultModel, "hc18");
+  assert.equal(c.ready, "default-model");
 });
 
 Deno.test("config: a bad value names its variable", () => {
@@ -66,6 +77,7 @@ Deno.test("config: a bad value names its variable", () => {
         /TINYUNET_WATCH_INTERVAL_MS: 10 is not a number ≥ 50/,
       ],
       [{ TINYUNET_WATCH: "inotify" }, /TINYUNET_WATCH: inotify: expected fs, poll, off/],
+      [{ TINYUNET_READY: "some" }, /TINYUNET_READY: some: expected all, default-model/],
       [{ TINYUNET_ENGINE: "cuda" }, /TINYUNET_ENGINE: unknown engine "cuda"/],
       [{ TINYUNET_ADMIN_KEYS: "short" }, /TINYUNET_ADMIN_KEYS: every key needs ≥ 16/],
     ] as const

@@ -1,7 +1,8 @@
 /**
  * The numbers inside ONNX `TensorProto`s for the quantiser: float32 weights read (from raw
  * bytes, `float_data` or external data files, through src/onnx/tensor_data.ts), and the
- * int8/uint8/int32/float tensors that quantisation writes.
+ * int8/uint8/int32/float tensors that quantisation writes. (Inlining external data:
+ * src/onnx/external_data.ts.)
  *
  * @module
  */
@@ -56,23 +57,4 @@ export function uint8Tensor(name: string, dims: number[], values: Uint8Array): o
 /** An int32 tensor (raw data, little-endian as ONNX requires). */
 export function int32Tensor(name: string, dims: number[], values: Int32Array): onnx.ITensorProto {
   return { name, dims, dataType: DataType.INT32, rawData: raw(values) };
-}
-
-/**
- * Moves float32 initializers stored as external data into the model itself, so the
- * calibration copy and the int8 model are self-contained (engines get bytes, not a path).
- * @returns how many bytes were inlined
- * @throws {Error} for an external tensor that is not float32 or cannot be read
- */
-export function inlineExternalData(model: onnx.IModelProto, modelDir: string): number {
-  let bytes = 0;
-  for (const t of model.graph?.initializer ?? []) {
-    if (!isExternal(t)) continue;
-    const values = readFloat32(t, modelDir);
-    t.rawData = new Uint8Array(values.buffer);
-    t.externalData = [];
-    t.dataLocation = 0;
-    bytes += values.byteLength;
-  }
-  return bytes;
 }

@@ -50,7 +50,7 @@ const modelRoute = createRoute({
       description: "the model",
       content: { "application/json": { schema: ModelVersionSchema } },
     },
-    ...errorResponses(["model_not_found"]),
+    ...errorResponses(["model_not_found", "model_not_ready"]),
   },
 });
 
@@ -65,7 +65,7 @@ const versionRoute = createRoute({
       description: "the model version",
       content: { "application/json": { schema: ModelVersionSchema } },
     },
-    ...errorResponses(["model_not_found"]),
+    ...errorResponses(["model_not_found", "model_not_ready"]),
   },
 });
 

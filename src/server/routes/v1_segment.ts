@@ -13,17 +13,11 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { ApiError, type ErrorCode } from "../../errors.ts";
-import { decodeImage } from "../../imaging/decode.ts";
+import type { ErrorCode } from "../../errors.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
-import type { DecodedImage } from "../../imaging/image.ts";
-import { checkModality } from "../../models/card_dicom.ts";
-import type { ModelVersion, Precision } from "../../models/model_version.ts";
-import { maskPng } from "../../outputs/mask_png.ts";
-import { overlayPng } from "../../outputs/overlay.ts";
-import { summarize } from "../../outputs/summary.ts";
-import { segmentImage, type SegmentResult } from "../../segment.ts";
+import { type SegmentOutcome, type SegmentPipeline, serverTiming } from "../../serving/pipeline.ts";
+import type { SegmentFormat } from "../../serving/stages.ts";
 import type { AppContext } from "../context.ts";
 import type { AppEnv } from "../env.ts";
 import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
@@ -37,8 +31,7 @@ import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
-/** Output formats of the segment route. */
-export type SegmentFormat = "png" | "json" | "overlay" | "dicom-seg";
+export type { SegmentFormat };
 
 /** Picks the output format from `?format=` or the Accept header (PNG mask by default). */
 export function chooseFormat(c: Context, query: SegmentQuery): SegmentFormat {
@@ -47,45 +40,20 @@ export function chooseFormat(c: Context, query: SegmentQuery): SegmentFormat {
   return accept.includes("application/json") && !accept.includes("image/png") ? "json" : "png";
 }
 
-/** Checks `?precision=` against what the model has. */
-export function choosePrecision(query: SegmentQuery, model: ModelVersion): Precision {
-  const q = query.precision;
-  if (q === undefined || q === "") return model.card.precision;
-  if (!model.precisions.includes(q)) {
-    throw new ApiError("model_not_found", `${model.name}/${model.version} has no ${q} model`);
-  }
-  return q;
-}
-
 /** Builds the JSON body of a segmentation. */
-export function segmentJson(
-  model: ModelVersion,
-  image: DecodedImage,
-  result: SegmentResult,
-  decodeMs: number,
-) {
+export function segmentJson(out: SegmentOutcome) {
+  const { model, runtime, result, timings } = out;
   return {
     model: model.name,
     version: model.version,
     label: model.card.label,
-    engine: result.runtime.engine,
-    precision: result.runtime.precision,
-    ...summarize(result.segmentation, image.pixelSpacingMm),
+    engine: runtime.engine,
+    precision: runtime.precision,
+    ...result.summary,
     model_modalities: model.card.modalities ?? null,
-    modality: image.dicom ? image.dicom.modality : null,
-    timings: { decode_ms: Math.round(decodeMs * 100) / 100, ...result.timings },
+    modality: out.image.dicom ? out.image.dicom.modality : null,
+    timings,
   };
-}
-
-function serverTiming(result: SegmentResult, decodeMs: number): string {
-  const t = result.timings;
-  return [
-    `decode;dur=${decodeMs.toFixed(2)}`,
-    `preprocess;dur=${t.preprocess_ms}`,
-    `queue;dur=${t.queue_ms}`,
-    `inference;dur=${t.inference_ms}`,
-    `postprocess;dur=${t.postprocess_ms}`,
-  ].join(", ");
 }
 
 const ERRORS: ErrorCode[] = [
@@ -165,45 +133,46 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P, summary: s
   });
 }
 
-/** The v1 segmentation routes. */
-export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono<AppEnv> {
+/** The v1 segmentation routes: HTTP only; the work is the pipeline's. */
+export function v1SegmentRoutes(
+  { config }: AppContext,
+  pipeline: SegmentPipeline,
+): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  const handle = async (c: Context<AppEnv>, query: SegmentQuery, model: ModelVersion) => {
-    const precision = choosePrecision(query, model);
+  const handle = async (
+    c: Context<AppEnv>,
+    query: SegmentQuery,
+    name?: string,
+    version?: string,
+  ) => {
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
-    const upload = await readImage(c);
-    const t0 = performance.now();
-    const image = await decodeImage(upload.bytes, upload.mediaType, {
-      maxPixels: config.maxPixels,
+    // admission before the body is read: unknown model, full queue → refused now
+    const signal = requestSignal(c, config.requestTimeoutMs);
+    const admission = await pipeline.admit(name, version, query.precision, signal);
+    const out = await pipeline.run(admission, () => readImage(c), {
+      format,
+      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
+      modalityCheck: query.modality_check !== "off",
       window,
       frame: query.frame,
-      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
-      checkDicom: query.modality_check === "off"
-        ? undefined
-        : (info) => checkModality(model.name, model.card.modalities, info.modality),
-    });
-    const decodeMs = performance.now() - t0;
-    if (format === "dicom-seg" && image.source !== "dicom") {
-      throw new ApiError(
-        "unsupported_image",
-        `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${image.source.toUpperCase()}: use png, json or overlay`,
-      );
-    }
-    const result = await segmentImage(model, image, {
-      precision,
-      signal: requestSignal(c, config.requestTimeoutMs),
       postprocess: query.postprocess,
+      overlay: {
+        opacity: query.opacity ?? 0.4,
+        outline: query.outline !== "0" && query.outline !== "false",
+      },
+      signal,
     });
+    const { model, runtime, result } = out;
     const headers: Record<string, string> = {
       "X-Model": model.name,
       "X-Model-Version": model.version,
-      "X-Engine": result.runtime.engine,
-      "Server-Timing": serverTiming(result, decodeMs),
+      "X-Engine": runtime.engine,
+      "Server-Timing": serverTiming(out.timings),
     };
-    if (format === "json") return c.json(segmentJson(model, image, result, decodeMs), 200, headers);
-    if (format === "dicom-seg") {
-      const source = readDicomSource(upload.bytes, config.maxPixels * 6 + 16 * 1024 * 1024);
+    if (format === "json") return c.json(segmentJson(out), 200, headers);
+    if (format === "dicom-seg" && out.upload && result.segmentation) {
+      const source = readDicomSource(out.upload.bytes, config.maxPixels * 6 + 16 * 1024 * 1024);
       // dcmjs is large (~25 MB resident): loaded on the first DICOM SEG request only.
       const { dicomSeg } = await import("../../outputs/dicom_seg.ts");
       const seg = dicomSeg(source, result.segmentation, {
@@ -222,19 +191,16 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono<A
         "Content-Disposition": `attachment; filename="${model.name}-${model.version}-seg.dcm"`,
       });
     }
-    const png = format === "overlay"
-      ? overlayPng(image, result.segmentation, {
-        opacity: query.opacity ?? 0.4,
-        outline: query.outline !== "0" && query.outline !== "false",
-      })
-      : maskPng(result.segmentation);
-    return c.body(png as Uint8Array<ArrayBuffer>, 200, { ...headers, "Content-Type": "image/png" });
+    return c.body(result.png as Uint8Array<ArrayBuffer>, 200, {
+      ...headers,
+      "Content-Type": "image/png",
+    });
   };
   const name = z.object({ name: NameParam });
   const nameVersion = z.object({ name: NameParam, version: VersionParam });
   app.openapi(
     segmentRoute("/v1/segment", z.object({}), "Segment an image with the default model"),
-    (c) => handle(c, c.req.valid("query"), registry.get(undefined)),
+    (c) => handle(c, c.req.valid("query")),
   );
   app.openapi(
     segmentRoute(
@@ -242,7 +208,7 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono<A
       name,
       "Segment an image with a model's latest version",
     ),
-    (c) => handle(c, c.req.valid("query"), registry.get(c.req.valid("param").name)),
+    (c) => handle(c, c.req.valid("query"), c.req.valid("param").name),
   );
   app.openapi(
     segmentRoute(
@@ -252,7 +218,7 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono<A
     ),
     (c) => {
       const { name, version } = c.req.valid("param");
-      return handle(c, c.req.valid("query"), registry.get(name, version));
+      return handle(c, c.req.valid("query"), name, version);
     },
   );
   return app;

@@ -20,6 +20,8 @@ import {
 } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
+import type { QueueTicket } from "../../models/queue.ts";
+import { admit, readBody } from "../../serving/admission.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
@@ -108,16 +110,24 @@ const liveRoute = createRoute({
 const readyBody = z.object({
   ready: z.boolean(),
   state: z.enum(REGISTRY_STATES),
+  /** `TINYUNET_READY`: all (strict) or default-model */
+  mode: z.enum(["all", "default-model"]),
+  /** versions whose load failed, with the reason */
+  failed: z.array(z.object({ name: z.string(), version: z.string(), reason: z.string() })),
   error: z.string().optional(),
 });
 const serverReadyRoute = createRoute({
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
-  summary: "Readiness: every model loaded and warm",
+  summary:
+    "Readiness: every model in the repository loaded and warm (TINYUNET_READY=default-model: the default model)",
   responses: {
     200: json("ready", readyBody),
-    503: json("still loading, loading failed, or draining for shutdown", readyBody),
+    503: json(
+      "still loading, a model failed to load (strict mode), nothing loaded, or draining for shutdown",
+      readyBody,
+    ),
     ...errorResponses([]),
   },
 });
@@ -131,7 +141,7 @@ const modelMetaRoute = <P extends ModelParams>(params: P) => {
     request: { params },
     responses: {
       200: json("model metadata", V2ModelMetadataSchema),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 };
@@ -145,7 +155,7 @@ const modelReadyRoute = <P extends ModelParams>(params: P) => {
     request: { params },
     responses: {
       200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
 };
@@ -214,10 +224,12 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
   app.openapi(serverRoute, (c) => c.json(SERVER_INFO));
   app.openapi(liveRoute, (c) => c.json({ live: true }));
   app.openapi(serverReadyRoute, (c) => {
-    const ready = registry.state === "ready";
+    const { ready, state, mode, failed } = registry.readiness(config.ready);
     return c.json({
       ready,
-      state: registry.state,
+      state,
+      mode,
+      failed: failed.map(({ name, version, reason }) => ({ name, version, reason })),
       ...(registry.error ? { error: registry.error.message } : {}),
     }, ready ? 200 : 503);
   });
@@ -241,7 +253,22 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
   });
 
   const infer = async (c: Context<AppEnv>, mv: ModelVersion) => {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const signal = requestSignal(c, config.requestTimeoutMs);
+    // admission before the body is read (see src/serving/admission.ts)
+    const ticket = await admit(mv, undefined, config.busyDelayMs, signal);
+    try {
+      return await inferAdmitted(c, mv, ticket, signal);
+    } finally {
+      ticket.release();
+    }
+  };
+  const inferAdmitted = async (
+    c: Context<AppEnv>,
+    mv: ModelVersion,
+    ticket: QueueTicket,
+    signal: AbortSignal,
+  ) => {
+    const body = new Uint8Array(await readBody(() => c.req.arrayBuffer(), signal));
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
       throw new ApiError(
@@ -260,11 +287,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
         );
       }
     }
-    const { outputs } = await mv.infer(
-      { [name]: tensor },
-      undefined,
-      requestSignal(c, config.requestTimeoutMs),
-    );
+    const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },

@@ -132,3 +132,22 @@ Deno.test("content type must be an image we take and must match the bytes", asyn
   const ok2 = await decodeImage(png, "image/png; charset=binary", limits);
   assert.equal(ok2.width, 8);
 });
+
+Deno.test("a PNG whose IDAT inflates past its header is refused without inflating it all", async () => {
+  const { idatBomb, zeroRgba16Png } = await import("../../helpers/attacks.ts");
+  await rejectsWith(decodeImage(idatBomb(2 ** 27), "image/png", limits), 400, "bad_image");
+  const img = await decodeImage(zeroRgba16Png(64), "image/png", limits);
+  assert.deepEqual([img.width, img.channels, img.maxValue], [64, 3, 65535]);
+  assert.ok(img.data instanceof Uint16Array && img.data.every((v) => v === 0));
+});
+
+Deno.test("a JPEG with thousands of scans is refused before decoding (422)", async () => {
+  const { manyScanJpeg } = await import("../../helpers/attacks.ts");
+  await rejectsWith(
+    decodeImage(manyScanJpeg(64, 2000), "image/jpeg", limits),
+    422,
+    "unsupported_image",
+  );
+  const ok = await decodeImage(manyScanJpeg(64, 10), "image/jpeg", limits);
+  assert.equal(ok.width, 64);
+});

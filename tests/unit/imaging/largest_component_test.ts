@@ -70,3 +70,46 @@ Deno.test("largest component: a region that wraps round the image edge is not jo
 Deno.test("largest component: a mask of the wrong size is refused", () => {
   assert.throws(() => keepLargestComponent(new Uint8Array(5), 2, 2), /expected 2×2/);
 });
+
+/** Reference: 8-connected flood fill over pixels (the implementation before runs). */
+function referenceLargest(mask: Uint8Array, w: number, h: number) {
+  const label = new Int32Array(w * h);
+  let regions = 0, best = 0, bestSize = 0;
+  for (let s = 0; s < w * h; s++) {
+    if (!mask[s] || label[s]) continue;
+    const id = ++regions;
+    const stack = [s];
+    label[s] = id;
+    let size = 0;
+    while (stack.length) {
+      const p = stack.pop()!;
+      size++;
+      const x = p % w, y = (p - x) / w;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const nx = x + dx, ny = y + dy;
+          if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+          const q = ny * w + nx;
+          if (mask[q] && !label[q]) (label[q] = id, stack.push(q));
+        }
+      }
+    }
+    if (size > bestSize) (bestSize = size, best = id);
+  }
+  return { mask: Uint8Array.from(label, (l) => (best && l === best ? 1 : 0)), regions };
+}
+
+Deno.test("largest component: runs + union-find match a pixel flood fill on random masks, in place too", () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let t = 0; t < 200; t++) {
+    const w = 1 + Math.floor(rnd() * 24), h = 1 + Math.floor(rnd() * 24), p = rnd();
+    const mask = Uint8Array.from({ length: w * h }, () => (rnd() < p ? 1 : 0));
+    const ref = referenceLargest(mask, w, h);
+    const got = keepLargestComponent(mask, w, h);
+    assert.deepEqual(got.mask, ref.mask, `${w}×${h} p=${p.toFixed(2)}`);
+    assert.equal(got.regions, ref.regions);
+    const copy = mask.slice();
+    assert.deepEqual(keepLargestComponent(copy, w, h, true).mask, ref.mask);
+  }
+});

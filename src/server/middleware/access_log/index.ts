@@ -6,7 +6,9 @@
  * AsyncLocalStorage scoped to the request, so routes need no logging code.
  *
  * Successful health probes and metric scrapes are not logged (they arrive every few
- * seconds and say nothing). 5xx are logged at `error`, 4xx at `warn`.
+ * seconds and say nothing). 5xx are logged at `error`, 4xx at `warn`. At most 20 503 lines a
+ * second are written (overload would otherwise turn the log into the bottleneck); the next
+ * one written says how many were left out (`suppressed_refusals`).
  *
  * @example
  * ```ts
@@ -36,6 +38,9 @@ export interface AccessLogOptions {
   write?: LogWriter;
 }
 
+/** 503 lines logged per second at most (the rest are counted in `suppressed_refusals`). */
+const REFUSALS_PER_SECOND = 20;
+
 const QUIET_ROUTES = new Set(["/v2/health/live", "/v2/health/ready", "/metrics"]);
 
 /** Parses `Server-Timing: decode;dur=1.2, queue;dur=0.1` into `{decode_ms: 1.2, …}`. */
@@ -55,6 +60,7 @@ export function accessLog({ registry, write = log }: AccessLogOptions): Middlewa
   const runs = new AsyncLocalStorage<InferenceEvent[]>();
   registry.observe((e) => runs.getStore()?.push(e));
 
+  const refusals = { second: 0, logged: 0, dropped: 0 };
   return async function accessLog(c, next) {
     const t0 = performance.now();
     const events: InferenceEvent[] = [];
@@ -85,6 +91,21 @@ export function accessLog({ registry, write = log }: AccessLogOptions): Middlewa
     if (Object.keys(timings).length) fields.timings = timings;
     const key = c.get("apiKeyId");
     if (key) fields.key = key;
+    if (status === 503) {
+      // under overload refusals come by the hundred a second: log the first few each
+      // second and say how many were left out (metrics still count every one)
+      const second = Math.floor(t0 / 1000);
+      if (second !== refusals.second) {
+        fields.suppressed_refusals = refusals.dropped;
+        refusals.second = second;
+        refusals.logged = 0;
+        refusals.dropped = 0;
+      }
+      if (++refusals.logged > REFUSALS_PER_SECOND) {
+        refusals.dropped++;
+        return;
+      }
+    }
     write(status >= 500 ? "error" : status >= 400 ? "warn" : "info", "request", fields);
   };
 }

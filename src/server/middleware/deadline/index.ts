@@ -18,6 +18,15 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
+import { CONNECTION_HEADER, connectionOf, onClientGone } from "../../connections/client_gone.ts";
+
+/** The abort reason when the client closed its connection (answered 499 `aborted`, not 504). */
+export class ClientDisconnectedError extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnectedError";
+  }
+}
 
 /** Context variables this middleware sets. */
 
@@ -28,8 +37,13 @@ export function deadline(ms: number): MiddlewareHandler<AppEnv> {
     // whose per-call bookkeeping is only freed by finalizers, which lag behind under load).
     const controller = new AbortController();
     const client = c.req.raw.signal;
-    const onDisconnect = () => controller.abort(new Error("client disconnected"));
+    const onDisconnect = () => controller.abort(new ClientDisconnectedError());
     client.addEventListener("abort", onDisconnect, { once: true });
+    // behind the TCP front, the front says at once when the connection closes
+    const connection = connectionOf(c.req.header(CONNECTION_HEADER));
+    const unsubscribe = connection === undefined
+      ? undefined
+      : onClientGone(connection, onDisconnect);
     c.set("deadline", controller.signal);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<"expired">((resolve) => {
@@ -49,6 +63,7 @@ export function deadline(ms: number): MiddlewareHandler<AppEnv> {
     } finally {
       clearTimeout(timer);
       client.removeEventListener("abort", onDisconnect);
+      unsubscribe?.();
     }
   };
 }

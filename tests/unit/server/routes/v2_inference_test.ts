@@ -92,7 +92,7 @@ Deno.test("V2 nested JSON data and binary_data_output work", async () => {
 });
 
 Deno.test("V2 errors: malformed JSON 400, bad framing 400, wrong shape/datatype/NaN 422, huge 413, unknown 404", async () => {
-  await using s = await fixtureServer([{ name: "lesion" }], { maxPixels: 100_000 });
+  await using s = await fixtureServer([{ name: "lesion" }], { maxPixels: 100_000, maxQueue: 32 }); // all cases are sent at once and each is admitted (holds a queue place) before its body is read
   const ok = { name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(input()) };
   const post = async (
     body: BodyInit,

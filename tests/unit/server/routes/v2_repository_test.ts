@@ -220,3 +220,37 @@ Deno.test("zero failed requests while versions are swapped under concurrent load
   assert.equal(answered, issued, "every request got an answer");
   assert.deepEqual([...statuses.keys()], [200], `statuses: ${JSON.stringify([...statuses])}`);
 });
+
+Deno.test("explicit load of a model whose card became invalid answers 422, twice, and keeps serving", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }]);
+  const card = join(s.root, "lesion", "1", "model.json");
+  const good = await Deno.readTextFile(card);
+  await Deno.writeTextFile(card, JSON.stringify({ ...JSON.parse(good), threshold: "high" }));
+  for (let i = 0; i < 2; i++) {
+    const res = await post(s.app, "/v2/repository/models/lesion/load");
+    const body = await res.json();
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.equal(body.code, "model_load_failed");
+  }
+  assert.equal((await infer(s.app)).status, 200, "the loaded version still serves");
+});
+
+Deno.test("a card whose files leave the version folder is refused, naming the field", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }]);
+  const card = join(s.root, "lesion", "1", "model.json");
+  const good = JSON.parse(await Deno.readTextFile(card));
+  for (const fp32 of ["../../../../etc/hostname", "/etc/hostname"]) {
+    await Deno.writeTextFile(card, JSON.stringify({ ...good, files: { fp32 } }));
+    const res = await post(s.app, "/v2/repository/models/lesion/load");
+    const body = await res.json();
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.match(body.error, /files\.fp32|leaves the model version folder/);
+  }
+  // a symlink pointing out of the folder is refused when read
+  await Deno.symlink("/etc/hostname", join(s.root, "lesion", "1", "outside.onnx"));
+  await Deno.writeTextFile(card, JSON.stringify({ ...good, files: { fp32: "outside.onnx" } }));
+  const res = await post(s.app, "/v2/repository/models/lesion/load");
+  const body = await res.json();
+  assert.equal(res.status, 422);
+  assert.match(body.error, /leaves the model version folder/);
+});

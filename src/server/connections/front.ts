@@ -1,0 +1,322 @@
+/**
+ * The TCP front: the public port is a plain `Deno.listen` socket whose connections are
+ * relayed to `Deno.serve` on a private loopback port (TCP, not a Unix socket: the
+ * container and systemd unit grant no write permission), because Deno.serve (Deno 2.9) has no
+ * header-read timeout, no idle keep-alive timeout and no connection limit, and its accept
+ * loop ends the process when file descriptors run out ("Too many open files"). node:http
+ * in Deno was tried first: its `headersTimeout` left a slow-header socket open and
+ * `maxConnections` was not honoured.
+ *
+ * Per connection the front watches the byte stream, not HTTP semantics:
+ * - **header timeout**: from the first byte of a request (or the connect) until the blank
+ *   line that ends its head, at most `headerTimeoutMs` (slow-header and slow-body-after-
+ *   the-answer clients are closed);
+ * - **idle timeout**: after the server's last bytes, a connection that sends nothing for
+ *   `idleTimeoutMs` is closed (a request being processed is never idle: the timer only runs
+ *   once an answer has started);
+ * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
+ *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
+ *   `too_many_connections` and is closed;
+ * - **head size**: a request head over 32 KiB gets JSON 414 `uri_too_long` (when its
+ *   request line is over 16 KiB) or 431 `header_too_large`, and the connection is closed;
+ * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
+ *   and keeps going; the listener stays open.
+ *
+ * Cost: one extra read and write per chunk on loopback, no parsing beyond scanning request
+ * heads for their end. (Anyone on the host can reach the private port directly and skip
+ * these limits, not authentication, which the app itself does.)
+ *
+ * @module
+ */
+import { log } from "../log.ts";
+import { clientGone, CONNECTION_HEADER } from "./client_gone.ts";
+import { type CloseReason, connectionStats } from "./stats.ts";
+
+/** Front settings. */
+export interface FrontOptions {
+  hostname: string;
+  port: number;
+  /** the private loopback port Deno.serve listens on */
+  upstreamPort: number;
+  maxConnections: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+const CRLFCRLF = [13, 10, 13, 10];
+
+/** A running front. */
+export class TcpFront {
+  readonly #listener: Deno.TcpListener;
+  readonly #conns = new Set<Deno.Conn>();
+  readonly #relays = new Set<Promise<void>>();
+  #closing = false;
+  readonly done: Promise<void>;
+
+  /** where Deno.serve listens (changes if it has to listen again) */
+  upstreamPort: number;
+
+  constructor(readonly options: FrontOptions) {
+    this.upstreamPort = options.upstreamPort;
+    this.#listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    connectionStats.max = options.maxConnections;
+    this.done = this.#acceptLoop();
+  }
+
+  /** The public address. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Stops accepting new connections (the port closes). */
+  stopAccepting(): void {
+    this.#closing = true;
+    try {
+      this.#listener.close();
+    } catch { /* closed */ }
+  }
+
+  /**
+   * Stops accepting, lets relays finish what the server already answered (they end when
+   * the server closes its side, as Deno.serve's `shutdown()` does), and after `graceMs`
+   * closes what is left.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    this.stopAccepting();
+    await this.done;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.#relays),
+      new Promise((r) => (timer = setTimeout(r, graceMs))),
+    ]);
+    clearTimeout(timer);
+    for (const c of this.#conns) safeClose(c);
+  }
+
+  #limitCheckedAt = 0;
+  #fdLimit = Infinity;
+
+  /** The configured maximum, lowered to what the open-files limit allows (re-read each second). */
+  #limit(): number {
+    const now = performance.now();
+    if (now - this.#limitCheckedAt > 1000) {
+      this.#limitCheckedAt = now;
+      this.#fdLimit = fdConnectionLimit();
+    }
+    const limit = Math.min(this.options.maxConnections, this.#fdLimit);
+    connectionStats.max = limit;
+    return limit;
+  }
+
+  async #acceptLoop() {
+    let backoff = 10;
+    while (!this.#closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+        backoff = 10;
+      } catch (err) {
+        if (this.#closing) return;
+        const message = (err as Error).message;
+        if (/too many open files|EMFILE|ENFILE/i.test(message)) {
+          connectionStats.closed.fd_exhausted++;
+          log("error", "out of file descriptors; accepting again shortly", {
+            open: connectionStats.open,
+            retry_ms: backoff,
+          });
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 1000);
+          continue;
+        }
+        if (err instanceof Deno.errors.BadResource) return;
+        log("error", "accept failed", { error: message });
+        await new Promise((r) => setTimeout(r, backoff));
+        continue;
+      }
+      connectionStats.accepted++;
+      if (this.#conns.size >= this.#limit()) {
+        connectionStats.closed.over_limit++;
+        void refuse(conn);
+        continue;
+      }
+      const relay = this.#relay(conn);
+      this.#relays.add(relay);
+      relay.finally(() => this.#relays.delete(relay));
+    }
+  }
+
+  #nextId = 1;
+
+  async #relay(client: Deno.Conn) {
+    const id = this.#nextId++;
+    const tag = new TextEncoder().encode(`${CONNECTION_HEADER}: ${id}\r\n`);
+    this.#conns.add(client);
+    connectionStats.open++;
+    let upstream: Deno.TcpConn | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number, reason: CloseReason) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        connectionStats.closed[reason]++;
+        safeClose(client);
+        if (upstream) safeClose(upstream);
+      }, ms);
+    };
+    try {
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort });
+      const up = upstream;
+      // request head tracking: awaiting the blank line of a head, and how much of it matched
+      let inHead = true, matched = 0, answered = false, headBytes = 0, lineBytes = -1;
+      arm(this.options.headerTimeoutMs, "header_timeout");
+      const fromClient = (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        for (;;) {
+          const n = await client.read(buf).catch(() => null);
+          if (n === null) break;
+          if (!inHead && answered) {
+            // bytes after an answer began: the next request's head
+            inHead = true;
+            answered = false;
+            matched = 0;
+            headBytes = 0;
+            lineBytes = -1;
+            arm(this.options.headerTimeoutMs, "header_timeout");
+          }
+          let tagAt = -1;
+          if (inHead) {
+            let i = 0;
+            for (; i < n; i++) {
+              if (buf[i] === 10 && lineBytes < 0) {
+                lineBytes = headBytes + i;
+                tagAt = i + 1; // after the request line
+              }
+              matched = buf[i] === CRLFCRLF[matched] ? matched + 1 : buf[i] === 13 ? 1 : 0;
+              if (matched === 4) {
+                inHead = false;
+                clearTimeout(timer);
+                break;
+              }
+            }
+            headBytes += i;
+            if (headBytes > MAX_HEAD_BYTES) {
+              // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
+              const longLine = lineBytes < 0 || lineBytes > MAX_HEAD_BYTES / 2;
+              await writeAll(client, longLine ? URI_TOO_LONG : HEAD_TOO_LARGE);
+              safeClose(client);
+              safeClose(up);
+              break;
+            }
+          }
+          const sent = tagAt < 0
+            ? await writeAll(up, buf.subarray(0, n))
+            : (await writeAll(up, buf.subarray(0, tagAt))) && (await writeAll(up, tag)) &&
+              (await writeAll(up, buf.subarray(tagAt, n)));
+          if (!sent) break;
+        }
+        clientGone(id);
+        // The client's end closed: close ours too (not a half-close). Deno.serve treats a
+        // closed connection as the client leaving (request.signal, 499 `aborted`), as it
+        // would without the front; a half-close would leave the request running for nobody.
+        safeClose(up);
+      })();
+      const fromServer = (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        for (;;) {
+          const n = await up.read(buf).catch(() => null);
+          if (n === null) break;
+          // an interim "HTTP/1.1 100 Continue" is not the answer: the body follows it
+          if (!isInterim(buf, n)) answered = true;
+          if (!inHead && answered) arm(this.options.idleTimeoutMs, "idle_timeout");
+          if (!(await writeAll(client, buf.subarray(0, n)))) break;
+        }
+        safeClose(client);
+      })();
+      await Promise.all([fromClient, fromServer]);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.BadResource)) {
+        log("warn", "connection relay failed", { error: (err as Error).message });
+      }
+    } finally {
+      clientGone(id);
+      clearTimeout(timer);
+      safeClose(client);
+      if (upstream) safeClose(upstream);
+      this.#conns.delete(client);
+      connectionStats.open--;
+    }
+  }
+}
+
+/**
+ * Connections the open-files limit leaves room for: each relayed connection holds three
+ * descriptors (the client, both ends of the private connection), and 64 stay for everything else.
+ */
+export function fdConnectionLimit(): number {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/limits"));
+    if (m) return Math.max(16, Math.floor((Number(m[1]) - 64) / 3));
+  } catch { /* not Linux */ }
+  return Infinity;
+}
+
+const INTERIM = new TextEncoder().encode("HTTP/1.1 1");
+function isInterim(buf: Uint8Array, n: number): boolean {
+  if (n < INTERIM.length) return false;
+  for (let i = 0; i < INTERIM.length; i++) if (buf[i] !== INTERIM[i]) return false;
+  return true;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function safeClose(conn: Deno.Conn) {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/** Longest request head (request line + headers) relayed. */
+export const MAX_HEAD_BYTES = 32 * 1024;
+
+function jsonResponse(status: string, code: string, error: string): Uint8Array {
+  const body = JSON.stringify({ error, code });
+  return new TextEncoder().encode(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\n` +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+}
+const URI_TOO_LONG = jsonResponse(
+  "414 URI Too Long",
+  "uri_too_long",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes, its request line over ${
+    MAX_HEAD_BYTES / 2
+  }`,
+);
+const HEAD_TOO_LARGE = jsonResponse(
+  "431 Request Header Fields Too Large",
+  "header_too_large",
+  `the request head is longer than ${MAX_HEAD_BYTES} bytes`,
+);
+
+const REFUSAL = new TextEncoder().encode(
+  (() => {
+    const body = JSON.stringify({
+      error: "too many open connections; retry shortly",
+      code: "too_many_connections",
+    });
+    return "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n" +
+      `retry-after: 1\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+  })(),
+);
+
+async function refuse(conn: Deno.Conn) {
+  await writeAll(conn, REFUSAL);
+  safeClose(conn);
+}

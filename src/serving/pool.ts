@@ -1,0 +1,223 @@
+/**
+ * A small pool of workers for the CPU-heavy serving stages (decode, preprocess,
+ * postprocess, encode), so the HTTP thread only moves bytes and answers probes while a
+ * 16 Mpx image is decoded. One job per worker at a time; jobs beyond the pool wait in
+ * FIFO order (their number is bounded by admission: every job holds a model-queue place).
+ * Buffers are transferred both ways, never copied.
+ *
+ * A job whose signal aborts (the request deadline, or the client went away) ends its
+ * worker with `terminate()` — the only way to stop a decode that is stuck in a loop — and
+ * a fresh worker takes its place on the next job. Workers start with the pool (their
+ * first decode would otherwise pay start-up and compilation) and, with `idleMs`, exit when idle.
+ *
+ * Small images (PNG or baseline JPEG of at most 512², by their header) skip the pool: their
+ * whole pipeline is a few milliseconds, less than the hand-over, and keeping them on the
+ * HTTP thread keeps the common case as fast as without workers.
+ *
+ * Size: `TINYUNET_WORKERS` (default: the number of cores, at most 4; 0 runs the stages on
+ * the HTTP thread, as tests and tools do).
+ *
+ * @module
+ */
+import { ApiError, type ErrorCode } from "../errors.ts";
+import { log } from "../server/log.ts";
+import {
+  finish,
+  type Finished,
+  type FinishInput,
+  isSmallImage,
+  prepare,
+  type Prepared,
+  type PrepareInput,
+  transferables,
+} from "./stages.ts";
+
+/** A job sent to a worker. */
+export type WorkerRequest =
+  | { id: number; stage: "prepare"; input: PrepareInput }
+  | { id: number; stage: "finish"; input: FinishInput };
+
+/** A worker's answer. */
+export type WorkerReply =
+  | { id: number; ok: true; value: Prepared | Finished }
+  | { id: number; ok: false; error: { code?: ErrorCode; message: string } };
+
+/** Thrown when a job is stopped by its signal (its worker was terminated). */
+export class StageAbortedError extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason ?? "aborted"));
+    this.name = "StageAbortedError";
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  idleTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** Images up to 512² run on the calling thread (~5-20 ms; a worker round trip costs more). */
+export const INLINE_MAX_PIXELS = 512 * 512;
+
+/** Default pool size: the cores, at most 4. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}
+
+/** The stage pool. */
+export class StagePool {
+  #idle: Slot[] = [];
+  #live = 0;
+  #waiting: ((slot: Slot) => void)[] = [];
+  #nextId = 1;
+  #closed = false;
+  /** workers terminated because a job's deadline passed or its client left */
+  terminated = 0;
+  /** images prepared on the calling thread (small enough) */
+  inline = 0;
+
+  /**
+   * @param size workers at most (0: run the stages on the calling thread)
+   * @param idleMs an idle worker exits after this long
+   */
+  constructor(
+    readonly size: number,
+    readonly idleMs = Infinity,
+    /** images up to this many pixels run on the calling thread (see {@link isSmallImage}) */
+    readonly inlineMaxPixels = INLINE_MAX_PIXELS,
+  ) {
+    // started now: a worker's first decode would otherwise pay its start and compile time
+    for (let i = 0; i < size; i++) this.#release(this.#spawn());
+  }
+
+  /** Workers alive now. */
+  get live(): number {
+    return this.#live;
+  }
+
+  /** Decode → preprocess. */
+  prepare(input: PrepareInput, signal?: AbortSignal): Promise<Prepared> {
+    if (this.size === 0 || isSmallImage(input.bytes, this.inlineMaxPixels)) {
+      this.inline++;
+      return prepare(input);
+    }
+    return this.#run({ id: 0, stage: "prepare", input }, signal) as Promise<Prepared>;
+  }
+
+  /** Postprocess → encode. */
+  finish(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
+    if (this.size === 0 || input.image.width * input.image.height <= this.inlineMaxPixels) {
+      return Promise.resolve().then(() => finish(input));
+    }
+    return this.#run({ id: 0, stage: "finish", input }, signal) as Promise<Finished>;
+  }
+
+  /** Ends every worker. */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#idle.splice(0)) this.#end(s);
+  }
+
+  async #run(request: WorkerRequest, signal?: AbortSignal): Promise<Prepared | Finished> {
+    if (signal?.aborted) throw new StageAbortedError(signal.reason);
+    const slot = await this.#acquire(signal);
+    const id = this.#nextId++;
+    const { worker } = slot;
+    return await new Promise((resolve, reject) => {
+      const cleanup = () => {
+        worker.removeEventListener("message", onMessage);
+        worker.removeEventListener("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onMessage = (e: MessageEvent<WorkerReply>) => {
+        if (e.data.id !== id) return;
+        cleanup();
+        this.#release(slot);
+        const reply = e.data;
+        if (reply.ok) resolve(reply.value);
+        else {
+          reject(
+            reply.error.code
+              ? new ApiError(reply.error.code, reply.error.message)
+              : new Error(reply.error.message),
+          );
+        }
+      };
+      const onError = (e: ErrorEvent) => {
+        e.preventDefault();
+        cleanup();
+        this.#discard(slot);
+        reject(new Error(`serving worker failed: ${e.message}`));
+      };
+      const onAbort = () => {
+        cleanup();
+        this.terminated++;
+        this.#discard(slot);
+        log("warn", "serving worker terminated", {
+          stage: request.stage,
+          reason: signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason),
+        });
+        reject(new StageAbortedError(signal?.reason));
+      };
+      worker.addEventListener("message", onMessage);
+      worker.addEventListener("error", onError);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const message = { ...request, id } as WorkerRequest;
+      worker.postMessage(message, { transfer: transferables(request.input) });
+    });
+  }
+
+  #acquire(signal?: AbortSignal): Promise<Slot> {
+    const idle = this.#idle.pop();
+    if (idle) {
+      clearTimeout(idle.idleTimer);
+      return Promise.resolve(idle);
+    }
+    if (this.#live < this.size) return Promise.resolve(this.#spawn());
+    return new Promise((resolve, reject) => {
+      const take = (slot: Slot) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(slot);
+      };
+      const onAbort = () => {
+        const i = this.#waiting.indexOf(take);
+        if (i >= 0) this.#waiting.splice(i, 1);
+        reject(new StageAbortedError(signal?.reason));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(take);
+    });
+  }
+
+  #spawn(): Slot {
+    this.#live++;
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    return { worker };
+  }
+
+  #release(slot: Slot) {
+    const next = this.#waiting.shift();
+    if (next) return next(slot);
+    if (this.#closed) return this.#end(slot);
+    if (Number.isFinite(this.idleMs)) {
+      slot.idleTimer = setTimeout(() => {
+        const i = this.#idle.indexOf(slot);
+        if (i >= 0) this.#idle.splice(i, 1);
+        this.#end(slot);
+      }, this.idleMs);
+    }
+    this.#idle.push(slot);
+  }
+
+  /** Ends a worker that is busy or broken; a waiting job gets a fresh one. */
+  #discard(slot: Slot) {
+    this.#end(slot);
+    const next = this.#waiting.shift();
+    if (next && !this.#closed) next(this.#spawn());
+  }
+
+  #end(slot: Slot) {
+    clearTimeout(slot.idleTimer);
+    slot.worker.terminate();
+    this.#live--;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A pool worker: runs `prepare` and `finish` (src/serving/stages.ts) for the HTTP thread
+ * and posts the result back with its buffers transferred, not copied. Errors go back as
+ * `{code, message}` so API errors keep their status.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { ApiError } from "../errors.ts";
+import { finish, prepare, transferables } from "./stages.ts";
+import type { WorkerReply, WorkerRequest } from "./pool.ts";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+// A 16 Mpx decode leaves ~100 MB of garbage; collecting it before the next stage allocates
+// keeps the peak at one image's worth (V8 would otherwise collect it later, on its own).
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+const LARGE_PIXELS = 4_000_000;
+const LARGE_BYTES = 4 * 2 ** 20;
+
+self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
+  const request = e.data;
+  const { id } = request;
+  let reply: WorkerReply;
+  try {
+    const value = request.stage === "prepare"
+      ? await prepare(request.input)
+      : finish(request.input);
+    reply = { id, ok: true, value };
+  } catch (err) {
+    const e = err as Error;
+    reply = {
+      id,
+      ok: false,
+      error: {
+        code: err instanceof ApiError ? err.code : undefined,
+        message: e?.message ?? String(err),
+      },
+    };
+  }
+  self.postMessage(reply, { transfer: reply.ok ? transferables(reply.value) : [] });
+  const image = request.stage === "finish"
+    ? request.input.image
+    : reply.ok && "image" in reply.value
+    ? reply.value.image
+    : undefined;
+  const large = image
+    ? image.width * image.height > LARGE_PIXELS
+    : request.stage === "prepare" && request.input.bytes.byteLength > LARGE_BYTES;
+  if (large) gc();
+};
