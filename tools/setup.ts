@@ -4,10 +4,11 @@
  * `tools/screenshot.ts`), systemd (`systemd-analyze verify` of the shipped unit), the DICOM
  * tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG,
  * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), wrk and
- * prlimit (the overload, SIGTERM and connection tests; wrk also drives `deno task bench`), and
- * FastAPI with uvicorn (the bench's Python peer server, bench/peer/). On a Debian machine where we are root, missing packages are installed with apt-get (set
- * `TINYUNET_NO_APT=1` to forbid); otherwise the exact command to run is printed and the
- * task fails. `deno task test` runs it first, so the README's two commands work on a fresh
+ * prlimit (the overload, SIGTERM and connection tests; wrk also drives `deno task bench`),
+ * FastAPI with uvicorn (the bench's Python peer server, bench/peer/), and qemu-user with the
+ * arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine where we are root, missing
+ * packages are installed with apt-get (set `TINYUNET_NO_APT=1` to forbid); otherwise the
+ * exact command to run is printed and the task fails. `deno task test` runs it first, so the README's two commands work on a fresh
  * machine; `.ci/run` runs it before the check.
  *
  * @module
@@ -50,6 +51,34 @@ function hasOrthancDicomweb(): boolean {
   }
 }
 
+/** The linux-arm64 test (tests/e2e/arm64_test.ts) runs Deno's arm64 build under qemu-user. */
+export const ARM64_PACKAGES = [
+  "qemu-user-static",
+  "libc6-arm64-cross",
+  "libstdc++6-arm64-cross",
+  "libgcc-s1-arm64-cross",
+];
+/** The command prefix that runs an arm64 Linux program on this (x86) machine. */
+export const ARM64_EMULATOR = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+
+/** Which of the arm64 emulation files are missing (empty when ready). */
+export function arm64EmulationMissing(): string[] {
+  const files: Record<string, string> = {
+    "qemu-user-static": "/usr/bin/qemu-aarch64-static",
+    "libc6-arm64-cross": "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+    "libstdc++6-arm64-cross": "/usr/aarch64-linux-gnu/lib/libstdc++.so.6",
+    "libgcc-s1-arm64-cross": "/usr/aarch64-linux-gnu/lib/libgcc_s.so.1",
+  };
+  return Object.entries(files).filter(([, path]) => {
+    try {
+      Deno.statSync(path);
+      return false;
+    } catch {
+      return true;
+    }
+  }).map(([pkg]) => pkg);
+}
+
 function ok(cmd: string, args: string[]): boolean {
   try {
     return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
@@ -78,6 +107,7 @@ export function missingPackages(): string[] {
   if (!ok("/usr/bin/python3", ["-c", "import fastapi, uvicorn"])) {
     missing.push(...BENCH_PEER_PACKAGES);
   }
+  missing.push(...arm64EmulationMissing());
   return missing;
 }
 

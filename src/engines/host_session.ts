@@ -24,9 +24,21 @@ import type { HostBackend, HostReply, LoadMessage } from "./host_worker.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
-const DEFAULT_HANG_MS = 30_000;
-/** Starting a worker and creating a session (compiling wasm, reading weights) may take long; only runs hang. */
-const LOAD_TIMEOUT_MS = 120_000;
+/**
+ * A run longer than this counts as hung (unless the caller sets `hangTimeoutMs`).
+ * Starting a worker and creating a session (compiling wasm, reading weights) may take
+ * long; only runs hang. `TINYUNET_WEB_HANG_TIMEOUT_MS` and `TINYUNET_WEB_LOAD_TIMEOUT_MS`
+ * raise them where everything is slow (an emulated CPU: the linux-arm64 test under
+ * qemu-user runs wasm 30-50× slower).
+ */
+const DEFAULT_HANG_MS = envMs("TINYUNET_WEB_HANG_TIMEOUT_MS", 30_000);
+const LOAD_TIMEOUT_MS = envMs("TINYUNET_WEB_LOAD_TIMEOUT_MS", 120_000);
+
+function envMs(name: string, fallback: number): number {
+  const raw = globalThis.Deno?.env.get(name);
+  const value = Number(raw);
+  return raw && Number.isFinite(value) && value >= 1000 ? value : fallback;
+}
 
 interface Pending<T> {
   resolve(value: T): void;

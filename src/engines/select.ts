@@ -3,10 +3,17 @@
  * wasm; `tfjs-wasm` is never auto-picked. Engines are imported lazily, so a host that
  * cannot load one (no native add-ons on an edge function) never pays for it.
  *
+ * Before the native add-on is loaded into this process it is probed in a child process
+ * (`native_probe/probe.ts`, cached per host + version): if the child crashes, hangs or
+ * answers wrong, `auto` moves on to the next engine and says why, and an explicit
+ * `native` fails with that reason instead of taking the server down.
+ *
  * @module
  */
 import type { Engine, EngineName } from "./engine.ts";
 import { ENGINE_NAMES } from "./engine.ts";
+import { nativeProbeOptions, type NativeProbeResult, probeNative } from "./native_probe/probe.ts";
+import { log } from "../server/log.ts";
 
 /** What a server or model asks for: an engine, or `auto`. */
 export type EngineChoice = EngineName | "auto";
@@ -34,6 +41,29 @@ export function parseEngineChoice(value: string | undefined | null): EngineChoic
   throw new Error(`unknown engine "${value}"; expected auto, ${ENGINE_NAMES.join(", ")}`);
 }
 
+const nativeProbeCache: { value?: Promise<NativeProbeResult | null> } = {};
+
+/**
+ * The native add-on's child-process probe, once per process; null when probing is off
+ * (`TINYUNET_NATIVE_PROBE=off`).
+ */
+export function nativeProbe(): Promise<NativeProbeResult | null> {
+  nativeProbeCache.value ??= (async () => {
+    const options = nativeProbeOptions();
+    if (options.mode === "off") return null;
+    const result = await probeNative(options);
+    const fields = { outcome: result.outcome, cached: result.cached, ms: result.ms };
+    if (result.ok) log("info", "native engine probe", { reason: result.reason, ...fields });
+    else log("warn", "native engine probe failed", { reason: result.reason, ...fields });
+    return result;
+  })();
+  return nativeProbeCache.value;
+}
+
+function probeNote(result: NativeProbeResult): string {
+  return result.cached ? `${result.reason}, cached from ${result.probedAt}` : result.reason;
+}
+
 /** Loads one engine module by name. */
 export function loadEngine(name: EngineName): Promise<Engine> {
   return loaders[name]();
@@ -47,12 +77,17 @@ const autoCache: { value?: Promise<EngineSelection> } = {};
  */
 export async function selectEngine(choice: EngineChoice): Promise<EngineSelection> {
   if (choice !== "auto") {
+    const checked = choice === "native" ? await nativeProbe() : null;
+    if (checked && !checked.ok) {
+      throw new Error(`engine native is not available: ${probeNote(checked)}`);
+    }
     const engine = await loadEngine(choice).catch((err) => {
       throw new Error(`engine ${choice} cannot load: ${(err as Error).message}`);
     });
     const probe = await engine.probe();
     if (!probe.available) throw new Error(`engine ${choice} is not available: ${probe.reason}`);
-    return { engine, reason: `chosen explicitly (${probe.reason})`, explicit: true };
+    const note = checked ? `; ${probeNote(checked)}` : "";
+    return { engine, reason: `chosen explicitly (${probe.reason}${note})`, explicit: true };
   }
   autoCache.value ??= selectAuto();
   return await autoCache.value;
@@ -60,7 +95,16 @@ export async function selectEngine(choice: EngineChoice): Promise<EngineSelectio
 
 async function selectAuto(): Promise<EngineSelection> {
   const skipped: string[] = [];
+  let passed = "";
   for (const name of ["native", "webgpu", "wasm"] as const) {
+    if (name === "native") {
+      const checked = await nativeProbe();
+      if (checked && !checked.ok) {
+        skipped.push(`native: ${probeNote(checked)}`);
+        continue;
+      }
+      passed = checked ? `; ${probeNote(checked)}` : "";
+    }
     let engine: Engine;
     try {
       engine = await loadEngine(name);
@@ -75,7 +119,8 @@ async function selectAuto(): Promise<EngineSelection> {
       skipped.push(`${name}: ${probe.reason} (not auto-picked)`);
     } else {
       const why = skipped.length ? `; skipped ${skipped.join("; ")}` : "";
-      return { engine, reason: `auto: ${probe.reason}${why}`, explicit: false };
+      const note = name === "native" ? passed : "";
+      return { engine, reason: `auto: ${probe.reason}${note}${why}`, explicit: false };
     }
   }
   throw new Error(`no engine available: ${skipped.join("; ")}`);

@@ -269,6 +269,7 @@ Deno.test({
       TINYUNET_AUTH: "required",
       TINYUNET_API_KEYS: key,
       TINYUNET_LOG: "silent",
+      TINYUNET_NATIVE_PROBE: "always", // the probe child starts under the image's permissions
     }, container);
     await waitReady(server.base);
     const res = await fetch(`${server.base}/v1/segment?format=json`, {

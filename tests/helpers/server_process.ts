@@ -34,12 +34,18 @@ export class ServerProcess {
   readonly #pumps: Promise<void>[];
   #status?: Deno.CommandStatus;
 
-  /** Spawns `deno <args>` in the repository root with `env` added. */
-  constructor(args: string[], env: Record<string, string>) {
-    const root = new URL("../..", import.meta.url).pathname;
-    this.#child = new Deno.Command(Deno.execPath(), {
+  /**
+   * Spawns `deno <args>` in the repository root with `env` added (or `command <args>`
+   * in `cwd`, e.g. a bundle's start script).
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string>,
+    { command = Deno.execPath(), cwd = new URL("../..", import.meta.url).pathname } = {},
+  ) {
+    this.#child = new Deno.Command(command, {
       args,
-      cwd: root,
+      cwd,
       env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "", NO_COLOR: "1", ...env },
       stdout: "piped",
       stderr: "piped",
@@ -73,20 +79,30 @@ export class ServerProcess {
     });
   }
 
-  /** Waits for a JSON log line matching `match` (bounded). */
-  waitForLog(match: (line: Record<string, unknown>) => boolean, what: string, limitMs = 60_000) {
-    return waitUntil(
-      () => {
-        if (this.#status) {
-          throw new Error(
-            `process exited with ${this.#status.code}:\n${this.lines.slice(-20).join("\n")}`,
-          );
-        }
-        return this.json().find(match);
-      },
+  /**
+   * Waits for a JSON log line matching `match` (bounded); fails as soon as the process
+   * exits without having logged it (waitUntil alone would keep polling to the limit).
+   */
+  async waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+    limitMs = 60_000,
+  ): Promise<Record<string, unknown>> {
+    const exited = { exited: true } as const;
+    const found = await waitUntil(
+      () => this.json().find(match) ?? (this.#status ? exited : undefined),
       what,
       limitMs,
       50,
+    );
+    if (found !== exited) return found;
+    await Promise.all(this.#pumps);
+    const late = this.json().find(match);
+    if (late) return late;
+    throw new Error(
+      `${what}: the process exited with ${this.#status?.code} (signal ${this.#status?.signal}):\n${
+        this.lines.slice(-20).join("\n")
+      }`,
     );
   }
 

@@ -1,0 +1,47 @@
+/**
+ * The bundle's import map: only the packages the server's source imports (the whole
+ * bundle, run under qemu, is checked by tests/e2e/arm64_test.ts).
+ */
+import assert from "node:assert/strict";
+import { entryPoints, serverImportMap, serverImports } from "../../../../tools/bundle/bundle.ts";
+
+Deno.test("serverImportMap keeps what is imported (bare, subpath, folder entries) and drops the rest", () => {
+  const imports = {
+    "hono": "npm:hono@4",
+    "hono/": "npm:/hono@4/",
+    "zod": "npm:zod@4",
+    "onnxruntime-web": "npm:onnxruntime-web@1",
+    "onnxruntime-web/webgpu": "npm:onnxruntime-web@1/webgpu",
+    "playwright-core": "npm:playwright-core@1",
+    "yaml": "npm:yaml@2",
+  };
+  const kept = serverImportMap(
+    imports,
+    new Set(["hono", "hono/cors", "onnxruntime-web/webgpu", "node:path"]),
+  );
+  assert.deepEqual(Object.keys(kept).sort(), ["hono", "hono/", "onnxruntime-web/webgpu"]);
+});
+
+Deno.test("the server's own source imports its runtime packages and no test or bench tool", () => {
+  const used = serverImports();
+  for (const pkg of ["hono", "onnxruntime-node", "onnxruntime-web", "zod", "fast-png"]) {
+    assert.ok(used.has(pkg), pkg);
+  }
+  for (const pkg of ["playwright-core", "autocannon", "kubernetes-models", "yaml"]) {
+    assert.ok(![...used].some((s) => s === pkg || s.startsWith(`${pkg}/`)), pkg);
+  }
+});
+
+Deno.test("entry points: main, serve and every module src/ starts by URL (workers, the probe child)", () => {
+  const entries = entryPoints();
+  for (
+    const e of [
+      "main.ts",
+      "serve.ts",
+      "src/engines/host_worker.ts",
+      "src/engines/native_probe/child.ts",
+    ]
+  ) {
+    assert.ok(entries.includes(e), e);
+  }
+});
