@@ -107,3 +107,17 @@ def test_report_renders_without_per_image_rows():
 def test_every_module_compiles():
     for f in sorted(HERE.rglob("*.py")):
         py_compile.compile(str(f), doraise=True)
+
+
+def test_same_settings_merge_variants_and_other_settings_replace_the_set(tmp_path):
+    path = tmp_path / "results.json"
+    a = _set(16, 0.9)
+    b = _set(16, 0.8)
+    b["variants"] = {"student": b["variants"].pop("teacher")}
+    ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": a}}, path)
+    ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": b}}, path)
+    assert set(json.loads(path.read_text())["sets"]["x"]["variants"]) == {"teacher", "student"}
+    c = _set(8, 0.7)
+    ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": c}}, path)
+    x = json.loads(path.read_text())["sets"]["x"]
+    assert set(x["variants"]) == {"teacher"} and x["settings"]["teacher_width"] == 8

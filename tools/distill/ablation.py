@@ -26,7 +26,7 @@ import torch
 
 from . import data, evaluate, publish, train
 from .checkpoint import load_model, sha256
-from .config import REPO, TrainConfig, pick_device
+from .config import KD_TERMS, REPO, TrainConfig, pick_device
 from .report import render_markdown
 
 ALL_SETS = ("isic2017", "kvasir-seg", "hc18", "isbi2012-em")
@@ -65,8 +65,25 @@ def _agg(runs: List[Dict]) -> Dict:
     return out
 
 
+SETTINGS_FREE = ("seeds", "weights_note", "device_note")  # may differ between merged invocations
+
+
+def same_settings(a: Dict, b: Dict) -> bool:
+    return ({k: v for k, v in a.items() if k not in SETTINGS_FREE}
+            == {k: v for k, v in b.items() if k not in SETTINGS_FREE})
+
+
+def merge_set(old: Optional[Dict], new: Dict) -> Dict:
+    """Same settings (teacher width, steps, recipe): ``new``'s variants replace those variants and
+    the others stay (e.g. student-alone runs from another invocation); else ``new`` replaces the set."""
+    if not old or not same_settings(old.get("settings", {}), new.get("settings", {})):
+        return new
+    return {**old, **{k: v for k, v in new.items() if k != "variants"},
+            "variants": {**old.get("variants", {}), **new["variants"]}}
+
+
 def merge_results(disk: Optional[Dict], new: Dict) -> Dict:
-    """``new``'s sets replace the same sets on disk; every other set stays as it was."""
+    """Merge ``new`` into what is on disk per set (``merge_set``); every other set stays as it was."""
     if not disk:
         return new
     legacy = disk.get("settings")  # files written before settings moved into each set
@@ -75,7 +92,9 @@ def merge_results(disk: Optional[Dict], new: Dict) -> Dict:
             st["settings"] = legacy
     out = {**disk, "generated": new["generated"], "host": new["host"]}
     out.pop("settings", None)
-    out["sets"] = {**disk.get("sets", {}), **new["sets"]}
+    out["sets"] = dict(disk.get("sets", {}))
+    for name, st in new["sets"].items():
+        out["sets"][name] = merge_set(out["sets"].get(name), st)
     out["commands"] = disk.get("commands", []) + [c for c in new.get("commands", [])
                                                    if c not in disk.get("commands", [])]
     if new.get("notes"):
@@ -133,8 +152,9 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
         st = results["sets"].setdefault(name, {"settings": settings, "variants": {}, "n_test": len(test_pairs)})
         teacher_ckpt, best_pub = teachers.get(name), -1.0
         students = [v for v in variants if v != "teacher"]
+        need_teacher = "teacher" in variants or any(KD_TERMS[v] for v in students)
         # teacher first (students need it), then seed-major, so a cut-short study stays paired
-        plan = [("teacher", seeds[0])] + [(v, seed) for seed in seeds for v in students]
+        plan = ([("teacher", seeds[0])] if need_teacher else []) + [(v, seed) for seed in seeds for v in students]
         runs_of: Dict[str, List[Dict]] = {}
         for variant, seed in plan:
             runs = runs_of.setdefault(variant, [])
