@@ -37,6 +37,9 @@ def test_ablation_on_a_temporary_data_root_leaves_published_results_byte_identic
     md = (out / "RESULTS.md").read_text()
     assert "teacher width 4" in md and "95 % CI" in md and "student alone" in md
     assert (out / toy_set.name / "both-w2-s1" / "log.txt").exists()
+    # the same paired table can be rebuilt from the kept run folders alone
+    again = ablation.results_from_runs(out)["sets"][toy_set.name]["variants"]
+    assert again["both"]["runs"][1]["per_image"] == st["variants"]["both"]["runs"][1]["per_image"]
 
 
 def _set(width, dice):

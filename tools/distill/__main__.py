@@ -166,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the JSON here")
     add_train_args(p)
 
-    p = sub.add_parser("report", help="re-render the markdown of a results.json", formatter_class=Help)
-    p.add_argument("results")
+    p = sub.add_parser("report", help="re-render the markdown of a results.json (or build one from kept run "
+                                      "folders with --from-runs)", formatter_class=Help)
+    p.add_argument("results", help="results JSON; its markdown is RESULTS<suffix>.md next to it")
+    p.add_argument("--from-runs", help="rebuild the JSON from <dir>/<set>/<variant>-w<W>-s<seed>/ run folders")
+    p.add_argument("--notes", default="")
     return ap
 
 
@@ -208,6 +211,10 @@ def main(argv=None):
         print(text)
     elif a.cmd == "report":
         path = Path(a.results)
+        if a.from_runs:
+            res = ablation.results_from_runs(Path(a.from_runs), "deno task distill -- " + " ".join(
+                shlex.quote(x) for x in argv), a.notes)
+            path.write_text(json.dumps(res, indent=1) + "\n")
         ablation.markdown_path(path).write_text(render_markdown(json.loads(path.read_text())))
         print(ablation.markdown_path(path))
     elif a.cmd == "ablation":

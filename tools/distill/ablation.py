@@ -207,3 +207,46 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
                 print(f"[ablation] exported {models_dir}/{name}/{export_version} (seed {seed}, "
                       f"onnx check {c['training']['onnx_check']['max_abs_diff']:.2e})", flush=True)
     return results
+
+
+def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
+    """A results dict (same shape as ``run_ablation``'s) rebuilt from kept run folders
+    ``<root>/<set>/<variant>-w<W>-s<seed>/`` holding ``summary.json`` and a per-image test CSV,
+    e.g. the round-1 logs, so their seeds can be compared paired."""
+    import csv
+    root = Path(root)
+    res = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "host": f"{platform.node()} torch {torch.__version__}", "commands": [command] if command else [],
+           "notes": notes, "sets": {}}
+    for set_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        variants: Dict[str, List[Dict]] = {}
+        cfg = None
+        for run in sorted(set_dir.iterdir()):
+            summ_p = run / "summary.json"
+            csvs = sorted(run.glob("test_per_image*.csv"))
+            if not summ_p.exists() or not csvs:
+                continue
+            summ = json.loads(summ_p.read_text())
+            with open(csvs[0]) as f:
+                rows = list(csv.DictReader(f))
+            m = {k: float(np.mean([float(r[k]) for r in rows])) for k in ("dice", "iou", "hd95", "precision", "recall")}
+            variants.setdefault(summ["variant"], []).append({
+                "seed": summ["seed"], **m, "params": summ["params"], "width": summ["width"],
+                "train_seconds": summ["seconds"], "device": summ["device"],
+                "val_dice": summ.get("val_dice", summ["best_val_dice"]), "steps": summ["steps"],
+                "epochs": summ.get("epochs"), "per_image": {r["id"]: float(r["dice"]) for r in rows}})
+            if summ["variant"] != "teacher":
+                cfg = summ["config"]
+        if not variants or cfg is None:
+            continue
+        t = variants.get("teacher", [{}])[0]
+        seeds = sorted({r["seed"] for rs in variants.values() for r in rs})
+        settings = {"teacher_width": cfg["teacher_width"], "student_width": cfg["student_width"],
+                    "teacher_steps": t.get("steps"), "student_steps": cfg["steps"], "batch": cfg["batch"],
+                    "patch": cfg["patch"], "seeds": seeds, "device_note": "CPU (kept run logs)",
+                    **{k: cfg.get(k, 0) for k in ("w_feat", "w_spatial", "w_logit", "sp_edge", "sp_k")},
+                    "checkpoint": cfg.get("checkpoint", "best")}
+        res["sets"][set_dir.name] = {
+            "settings": settings, "n_test": len(next(iter(variants.values()))[0]["per_image"]),
+            "variants": {v: _agg(sorted(rs, key=lambda r: r["seed"])) for v, rs in variants.items()}}
+    return res

@@ -26,7 +26,7 @@ def _settings_line(s: Dict) -> str:
             f"teacher / {s['student_steps']} student steps, batch {s['batch']}, {s['patch']}x{s['patch']} "
             f"patches; {s['device_note']}. {kd}; key points: "
             f"{s.get('sp_edge', 'feature')} edges, K={s.get('sp_k') or 'scaled to the map'}. "
-            f"Checkpoint: {ck}. Seeds {s['seeds']}. {s.get('data', '')}."
+            f"Checkpoint: {ck}. Seeds {s['seeds']}." + (f" Data: {s['data']}." if s.get("data") else "")
             + (f" Weights: {s['weights_note']}." if s.get("weights_note") else ""))
 
 
@@ -43,7 +43,8 @@ def render_markdown(res: Dict) -> str:
          "0.5. `% of T` = Dice / its own teacher's Dice. Paired differences: same seed = same "
          "initialisation and batch stream; 95 % CI from a percentile bootstrap over test images "
          f"(scipy.stats.bootstrap, {stats.N_RESAMPLES} resamples), pooled = each image's difference "
-         "averaged over the seeds first.", ""]
+         "averaged over the seeds first; it resamples images only, so it treats the seeds as fixed — the 'sd over "
+         "seeds' column (sd of the per-seed mean differences) shows how much the seed alone moves the result.", ""]
     summary = []
     for name, st in res["sets"].items():
         s = st.get("settings") or res.get("settings", {})
@@ -74,14 +75,16 @@ def render_markdown(res: Dict) -> str:
             if not p["seeds"]:
                 continue
             per = ", ".join(f"s{q['seed']} {q['diff']:+.4f} {_ci(q['ci95'])}" for q in p["per_seed"])
+            sd = f"{p['seed_diff_sd']:.4f}" if p.get("seed_diff_sd") is not None else "-"
             rows.append(f"| {LABELS.get(key, key)} − student alone | {len(p['seeds'])} | {p['n_images']} | "
-                        f"**{p['diff']:+.4f}** | {_ci(p['ci95'])} | {stats.verdict(p)} | {per} |")
+                        f"**{p['diff']:+.4f}** | {_ci(p['ci95'])} | {sd} | {stats.verdict(p)} | {per} |")
             if key == "both":
                 summary.append((name, tw, p))
         if rows:
             L += [f"Paired test-Dice differences (teacher width {tw}):", "",
-                  "| difference | seeds | images | mean | 95 % CI (pooled) | verdict | per seed: diff [95 % CI] |",
-                  "|---|---|---|---|---|---|---|", *rows, ""]
+                  "| difference | seeds | images | mean | 95 % CI (pooled) | sd over seeds | verdict | "
+                  "per seed: diff [95 % CI] |",
+                  "|---|---|---|---|---|---|---|---|", *rows, ""]
     if summary:
         wins = sum(1 for _, _, p in summary if p["ci95"][0] > 0)
         L += ["## Summary: TinyUnet − student alone", ""]
