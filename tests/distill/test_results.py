@@ -125,3 +125,15 @@ def test_same_settings_merge_variants_and_other_settings_replace_the_set(tmp_pat
     ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": c}}, path)
     x = json.loads(path.read_text())["sets"]["x"]
     assert set(x["variants"]) == {"teacher"} and x["settings"]["teacher_width"] == 8
+
+
+def test_runs_of_other_seeds_from_another_invocation_are_kept(tmp_path):
+    path = tmp_path / "results.json"
+    one, two = _set(16, 0.9), _set(16, 0.7)
+    two["variants"]["teacher"]["runs"][0]["seed"] = 1
+    two["variants"]["teacher"] = ablation._agg(two["variants"]["teacher"]["runs"])
+    ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": one}}, path)
+    ablation.write_results({"generated": "g", "host": "h", "commands": [], "sets": {"x": two}}, path)
+    x = json.loads(path.read_text())["sets"]["x"]
+    assert x["variants"]["teacher"]["seeds"] == [0, 1] and abs(x["variants"]["teacher"]["dice"] - 0.8) < 1e-9
+    assert x["settings"]["seeds"] == [0, 1]

@@ -74,12 +74,20 @@ def same_settings(a: Dict, b: Dict) -> bool:
 
 
 def merge_set(old: Optional[Dict], new: Dict) -> Dict:
-    """Same settings (teacher width, steps, recipe): ``new``'s variants replace those variants and
-    the others stay (e.g. student-alone runs from another invocation); else ``new`` replaces the set."""
+    """Same settings (teacher width, steps, recipe): ``new``'s runs replace the runs of the same
+    variant and seed, all others stay (e.g. student-alone runs or other seeds from another
+    invocation); other settings: ``new`` replaces the set."""
     if not old or not same_settings(old.get("settings", {}), new.get("settings", {})):
         return new
-    return {**old, **{k: v for k, v in new.items() if k != "variants"},
-            "variants": {**old.get("variants", {}), **new["variants"]}}
+    variants = dict(old.get("variants", {}))
+    for name, agg in new["variants"].items():
+        runs = {r["seed"]: r for r in variants.get(name, {}).get("runs", [])}
+        runs.update({r["seed"]: r for r in agg["runs"]})
+        variants[name] = _agg([runs[k] for k in sorted(runs)])
+    seeds = sorted({r["seed"] for a in variants.values() for r in a["runs"]})
+    settings = {**new["settings"], "seeds": seeds}
+    return {**old, **{k: v for k, v in new.items() if k not in ("variants", "settings")},
+            "settings": settings, "variants": variants}
 
 
 def merge_results(disk: Optional[Dict], new: Dict) -> Dict:
