@@ -53,6 +53,20 @@ def _rel(path, root: Path) -> str:
         return str(path)
 
 
+RECIPE_KEYS = ("w_feat", "w_spatial", "w_logit", "logit_T", "logit_boundary", "kd_ramp", "feat_positions",
+               "feat_loss", "sp_position", "sp_k", "sp_edge")
+
+
+def recipe_of(cfg: Dict) -> Dict:
+    """A run's distillation recipe: its active KD terms and their settings (empty without KD)."""
+    variant = cfg.get("variant", "student")
+    weights = {"feat": cfg.get("w_feat", 0), "spatial": cfg.get("w_spatial", 0), "logit": cfg.get("w_logit", 0)}
+    terms = [t for t in KD_TERMS.get(variant, ()) if weights[t] > 0]
+    if not terms:
+        return {}
+    return {"kd_terms": terms, **{k: cfg[k] for k in RECIPE_KEYS if k in cfg}}
+
+
 def _agg(runs: List[Dict]) -> Dict:
     out = {"seeds": [r["seed"] for r in runs], "runs": runs}
     for k in ("dice", "iou", "hd95", "precision", "recall", "train_seconds", "val_dice"):
@@ -62,10 +76,12 @@ def _agg(runs: List[Dict]) -> Dict:
             out[k + "_sd"] = float(np.std(vals, ddof=1))
     for k in ("params", "width", "device", "steps", "epochs"):
         out[k] = runs[0][k]
+    out["recipe"] = runs[-1].get("recipe", {})
     return out
 
 
 SETTINGS_FREE = ("seeds", "weights_note", "device_note")  # may differ between merged invocations
+# (each variant's KD recipe is stored with its runs, so variants with other KD weights can merge)
 
 
 def same_settings(a: Dict, b: Dict) -> bool:
@@ -149,12 +165,8 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
         test_pairs = data.load_split(set_dir, "test")
         settings = {"teacher_width": base.teacher_width, "student_width": base.student_width,
                     "teacher_steps": teacher_steps, "student_steps": student_steps, "batch": base.batch,
-                    "patch": base.patch, "seeds": seeds, "device_note": dev_note,
-                    "w_feat": base.w_feat, "w_spatial": base.w_spatial, "w_logit": base.w_logit,
-                    "logit_T": base.logit_T, "logit_boundary": base.logit_boundary, "kd_ramp": base.kd_ramp,
-                    "feat_positions": base.feat_positions, "feat_loss": base.feat_loss,
-                    "sp_position": base.sp_position, "sp_k": base.sp_k, "sp_edge": base.sp_edge,
-                    "ema": base.ema, "checkpoint": base.checkpoint, "weights_note": weights_note,
+                    "patch": base.patch, "seeds": seeds, "device_note": dev_note, "ema": base.ema,
+                    "checkpoint": base.checkpoint, "weights_note": weights_note,
                     "data": f"{name}: train {len(data.list_pairs(set_dir, 'train'))}, "
                             f"val {len(data.list_pairs(set_dir, 'val'))}, test {len(test_pairs)} pairs"}
         st = results["sets"].setdefault(name, {"settings": settings, "variants": {}, "n_test": len(test_pairs)})
@@ -191,7 +203,7 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
                          "steps": ck["config"]["steps"],
                          "epochs": summ["epochs"] if summ else None,
                          "checkpoint": _rel(ckpt, REPO), "sha256": sha256(ckpt),
-                         "per_image": per_image})
+                         "recipe": recipe_of(ck["config"]), "per_image": per_image})
             if variant == "teacher":
                 teacher_ckpt = str(ckpt)
                 st["teacher"] = {"checkpoint": _rel(ckpt, REPO), "sha256": sha256(ckpt),
@@ -242,7 +254,8 @@ def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
                 "seed": summ["seed"], **m, "params": summ["params"], "width": summ["width"],
                 "train_seconds": summ["seconds"], "device": summ["device"],
                 "val_dice": summ.get("val_dice", summ["best_val_dice"]), "steps": summ["steps"],
-                "epochs": summ.get("epochs"), "per_image": {r["id"]: float(r["dice"]) for r in rows}})
+                "epochs": summ.get("epochs"), "recipe": recipe_of(summ["config"]),
+                "per_image": {r["id"]: float(r["dice"]) for r in rows}})
             if summ["variant"] != "teacher":
                 cfg = summ["config"]
         if not variants or cfg is None:
@@ -252,8 +265,7 @@ def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
         settings = {"teacher_width": cfg["teacher_width"], "student_width": cfg["student_width"],
                     "teacher_steps": t.get("steps"), "student_steps": cfg["steps"], "batch": cfg["batch"],
                     "patch": cfg["patch"], "seeds": seeds, "device_note": "CPU (kept run logs)",
-                    **{k: cfg.get(k, 0) for k in ("w_feat", "w_spatial", "w_logit", "sp_edge", "sp_k")},
-                    "checkpoint": cfg.get("checkpoint", "best")}
+                    "checkpoint": cfg.get("checkpoint", "best"), "ema": cfg.get("ema", 0)}
         res["sets"][set_dir.name] = {
             "settings": settings, "n_test": len(next(iter(variants.values()))[0]["per_image"]),
             "variants": {v: _agg(sorted(rs, key=lambda r: r["seed"])) for v, rs in variants.items()}}

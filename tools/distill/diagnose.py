@@ -3,11 +3,12 @@
 * ``keypoints``: where the spatial-KD key points land on real training patches: the
   fraction within one cell of the true mask boundary at the key-point map's resolution, the
   fraction that are true local peaks, and the fraction on letterbox padding, for each edge
-  source (teacher features / teacher prediction) and K (fixed / scaled), against the
-  boundary fraction of a random cell.
+  source (teacher features / teacher prediction) and K, against the boundary fraction of a
+  random cell; ``chosen_k`` is the K of the prediction edges with the most boundary hits.
 * ``gradients``: each loss term's gradient on the student's weights at initialisation: its
   norm and its cosine with the segmentation gradient, averaged over a few batches; used to
-  balance ``w_feat`` against the segmentation loss.
+  balance ``w_feat`` / ``w_spatial`` against the segmentation loss (``w_for_equal_norm``).
+Both use training patches only (never val or test).
 
 ``python -m tools.distill diagnose --set hc18 --teacher-ckpt runs/.../best.pt`` prints JSON
 and (with ``--out``) writes it.
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from . import data, nets, train
 from .config import TrainConfig
 from .losses import resize_valid, seg_loss
-from .spatial_kd import auto_k, edge_map, select_keypoints
+from .spatial_kd import edge_map, select_keypoints
 
 
 def _batches(cfg: TrainConfig, n: int, seed: int = 0):
@@ -45,36 +46,42 @@ def boundary_cells(mask: torch.Tensor, size) -> torch.Tensor:
     return F.max_pool2d(edge, 3, stride=1, padding=1) > 0
 
 
+KEYPOINT_SETTINGS = (("feature", 64, False),  # the paper's / round-2 setting
+                     ("prediction", 16, True), ("prediction", 32, True), ("prediction", 64, True))
+
+
 def keypoint_report(teacher: nets.UNet, batches, position: int = 3) -> Dict:
+    """Boundary hits of the key points for each (edge source, K, padding masked) setting, and
+    ``chosen_k``: the K of the prediction-edge settings with the most boundary hits."""
     out: Dict[str, Dict] = {}
-    for source in ("feature", "prediction"):
-        for k_name in ("64", "auto"):
-            hit = peak = pad = n = 0
-            rand_hit = rand_n = 0
-            for x, y, v in batches:
-                with torch.no_grad():
-                    t = teacher.forward_features(x)
-                feat = t["features"][position]
-                h, w = feat.shape[-2:]
-                e = edge_map(feat, torch.sigmoid(t["logits"]) if source == "prediction" else None)
-                vm = resize_valid(v, (h, w))
-                masked = k_name == "auto"  # the round-3 setting also masks padding
-                if masked:
-                    e = e * vm
-                k = 64 if k_name == "64" else auto_k(h, w)
-                idx = select_keypoints(e, k, valid=vm if masked else None)
-                bnd = boundary_cells(y, (h, w)).flatten(1)
-                is_peak = (e == F.max_pool2d(e, 3, stride=1, padding=1)).flatten(1)
-                hit += bnd.gather(1, idx).sum().item()
-                peak += is_peak.gather(1, idx).sum().item()
-                pad += (vm.flatten(1).gather(1, idx) == 0).sum().item()
-                n += idx.numel()
-                rand_hit += (bnd & (vm.flatten(1) > 0)).sum().item()
-                rand_n += (vm.flatten(1) > 0).sum().item()
-            out[f"{source}/K={k_name}"] = {
-                "k": k, "map": [h, w], "boundary_hit": round(hit / n, 3), "true_peaks": round(peak / n, 3),
-                "on_padding": round(pad / n, 3), "random_valid_cell_boundary_hit": round(rand_hit / rand_n, 3),
-                "padding_masked": masked}
+    for source, k, masked in KEYPOINT_SETTINGS:
+        hit = peak = pad = n = 0
+        rand_hit = rand_n = 0
+        for x, y, v in batches:
+            with torch.no_grad():
+                t = teacher.forward_features(x)
+            feat = t["features"][position]
+            h, w = feat.shape[-2:]
+            e = edge_map(feat, torch.sigmoid(t["logits"]) if source == "prediction" else None)
+            vm = resize_valid(v, (h, w))
+            if masked:
+                e = e * vm
+            idx = select_keypoints(e, k, valid=vm if masked else None)
+            bnd = boundary_cells(y, (h, w)).flatten(1)
+            is_peak = (e == F.max_pool2d(e, 3, stride=1, padding=1)).flatten(1)
+            hit += bnd.gather(1, idx).sum().item()
+            peak += is_peak.gather(1, idx).sum().item()
+            pad += (vm.flatten(1).gather(1, idx) == 0).sum().item()
+            n += idx.numel()
+            rand_hit += (bnd & (vm.flatten(1) > 0)).sum().item()
+            rand_n += (vm.flatten(1) > 0).sum().item()
+        out[f"{source}/K={k}{'/masked' if masked else ''}"] = {
+            "source": source, "k": k, "map": [h, w], "cells_per_point": round(h * w / k, 1),
+            "boundary_hit": round(hit / n, 3), "true_peaks": round(peak / n, 3), "on_padding": round(pad / n, 3),
+            "random_valid_cell_boundary_hit": round(rand_hit / rand_n, 3), "padding_masked": masked}
+    pred = [v for v in out.values() if v["source"] == "prediction"]
+    best = max(v["boundary_hit"] for v in pred)
+    out["chosen_k"] = min(v["k"] for v in pred if v["boundary_hit"] >= best - 0.01)  # ties: fewer points
     return out
 
 

@@ -16,17 +16,27 @@ LABELS = {"teacher": "U-Net teacher", "student": "student alone", "logit": "stud
 ORDER = ("teacher", "student", "logit", "feat", "spatial", "both")
 
 
+def _recipe_line(r: Dict) -> str:
+    """How a KD variant was distilled (from its runs' configs)."""
+    parts = []
+    if "feat" in r.get("kd_terms", []):
+        parts.append(f"feature KD w {r['w_feat']} at stages {r.get('feat_positions')} ({r.get('feat_loss', 'nmse')})")
+    if "spatial" in r.get("kd_terms", []):
+        parts.append(f"spatial KD w {r['w_spatial']} ({r.get('sp_edge', 'feature')} edges, "
+                     f"K={r.get('sp_k') or 'one per 4x4 cells'})")
+    if "logit" in r.get("kd_terms", []):
+        parts.append(f"logit KD w {r['w_logit']} (T {r.get('logit_T')}, boundary weight {r.get('logit_boundary', 0)})")
+    ramp = f"; ramped in over the first {100 * r['kd_ramp']:.0f} % of steps" if r.get("kd_ramp") else ""
+    return ", ".join(parts) + ramp
+
+
 def _settings_line(s: Dict) -> str:
-    kd = (f"KD weights feat={s['w_feat']}, spatial={s['w_spatial']}, logit={s.get('w_logit', 0)}"
-          + (f" (T {s['logit_T']}, boundary weight {s.get('logit_boundary', 0)})" if s.get("w_logit") else "")
-          + (f", ramped in over the first {100 * s['kd_ramp']:.0f} % of steps" if s.get("kd_ramp") else ""))
     ck = {"final": f"last-step EMA weights (decay {s.get('ema')})" if s.get("ema") else "last-step weights",
           "best": "best val Dice"}.get(s.get("checkpoint", "best"), s.get("checkpoint"))
     return (f"Teacher width {s['teacher_width']}, student width {s['student_width']}; {s['teacher_steps']} "
             f"teacher / {s['student_steps']} student steps, batch {s['batch']}, {s['patch']}x{s['patch']} "
-            f"patches; {s['device_note']}. {kd}; key points: "
-            f"{s.get('sp_edge', 'feature')} edges, K={s.get('sp_k') or 'scaled to the map'}. "
-            f"Checkpoint: {ck}. Seeds {s['seeds']}." + (f" Data: {s['data']}." if s.get("data") else "")
+            f"patches; {s['device_note']}. Checkpoint: {ck}. Seeds {s['seeds']}."
+            + (f" Data: {s['data']}." if s.get("data") else "")
             + (f" Weights: {s['weights_note']}." if s.get("weights_note") else ""))
 
 
@@ -52,6 +62,9 @@ def render_markdown(res: Dict) -> str:
         t = v.get("teacher")
         tw = s.get("teacher_width", "?")
         L += [f"## {name} (test n={st.get('n_test', '?')}, teacher width {tw})", "", _settings_line(s), ""]
+        for key in ORDER:
+            if key in v and v[key].get("recipe"):
+                L += [f"{LABELS.get(key, key)}: {_recipe_line(v[key]['recipe'])}.", ""]
         if st.get("teacher", {}).get("sha256"):
             L += [f"Teacher checkpoint `{st['teacher']['checkpoint']}` sha256 `{st['teacher']['sha256']}`.", ""]
         L += ["| variant | width | params | seeds | test Dice | IoU | HD95 | % of T | val Dice | train s |",
