@@ -45,13 +45,13 @@ def test_feature_kd_ignores_padding():
 
 
 def test_keypoints_scale_with_the_map_and_avoid_padding():
-    assert spatial_kd.auto_k(16, 16) == 16 and spatial_kd.auto_k(32, 32) == 64
+    assert spatial_kd.auto_k(16, 16) == 64 and spatial_kd.auto_k(32, 32) == 256
     edge = torch.rand(1, 1, 16, 16)
     edge[..., 12:] += 10.0  # strongest responses on what is padding
     valid = torch.ones(1, 1, 16, 16)
     valid[..., 12:] = 0
     idx = spatial_kd.select_keypoints(edge, 0, valid=valid)
-    assert idx.shape == (1, 16)
+    assert idx.shape == (1, 64)
     assert ((idx % 16) < 12).all()  # no point in the padded columns
     assert ((spatial_kd.select_keypoints(edge, 0) % 16) >= 12).any()  # without the mask they land there
 

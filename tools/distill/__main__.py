@@ -60,7 +60,7 @@ def add_train_args(p: argparse.ArgumentParser):
     p.add_argument("--feat-positions", type=int, nargs="+", default=d.feat_positions)
     p.add_argument("--feat-loss", default=d.feat_loss, choices=["nmse", "ofd"])
     p.add_argument("--sp-position", type=int, default=d.sp_position)
-    p.add_argument("--sp-k", type=int, default=d.sp_k, help="key points; 0 = one per 4x4 cells of the map")
+    p.add_argument("--sp-k", type=int, default=d.sp_k, help="key points; 0 = one per 4 cells of the map")
     p.add_argument("--sp-knn", type=int, default=d.sp_knn)
     p.add_argument("--sp-layers", type=int, default=d.sp_layers)
     p.add_argument("--sp-edge", default=d.sp_edge, choices=["feature", "prediction"])

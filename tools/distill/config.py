@@ -4,7 +4,7 @@ names, which fields may differ on resume, and the default data root.
 Defaults are the round-3 student recipe (issue 19 / the outside review's levers 1-3 and 5):
 feature KD balanced to the segmentation gradient (w 0.35) and ramped in from 0 over the
 first 20 % of steps; boundary-weighted logit KD (w 0.5, T 2); key points from the teacher
-prediction's edges, padding masked, K scaled to the map; EMA weights at the last step as
+prediction's edges, padding masked, K scaled to the map (one per 4 cells); EMA weights at the last step as
 the checkpoint (``final.pt``) instead of the best of a tiny val split.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ class TrainConfig:
     feat_positions: List[int] = field(default_factory=lambda: [1, 3])
     feat_loss: str = "nmse"
     sp_position: int = 3
-    sp_k: int = 0  # 0: scaled to the map, one key point per 4x4 cells (16 on a 16x16 map)
+    sp_k: int = 0  # 0: scaled to the map, one key point per 4 cells (64 on a 16x16 map)
     sp_knn: int = 8
     sp_layers: int = 2
     sp_edge: str = "prediction"

@@ -23,7 +23,7 @@ def _recipe_line(r: Dict) -> str:
         parts.append(f"feature KD w {r['w_feat']} at stages {r.get('feat_positions')} ({r.get('feat_loss', 'nmse')})")
     if "spatial" in r.get("kd_terms", []):
         parts.append(f"spatial KD w {r['w_spatial']} ({r.get('sp_edge', 'feature')} edges, "
-                     f"K={r.get('sp_k') or 'one per 4x4 cells'})")
+                     f"K={r.get('sp_k') or 'one per 4 cells'})")
     if "logit" in r.get("kd_terms", []):
         parts.append(f"logit KD w {r['w_logit']} (T {r.get('logit_T')}, boundary weight {r.get('logit_boundary', 0)})")
     ramp = f"; ramped in over the first {100 * r['kd_ramp']:.0f} % of steps" if r.get("kd_ramp") else ""
