@@ -9,7 +9,7 @@
  */
 import type { EngineName, EngineSession, ModelSource, Tensor } from "../src/engines/engine.ts";
 import { loadEngine } from "../src/engines/select.ts";
-import { seededRandom } from "../src/onnx/builder.ts";
+import { seededRandom } from "../lib/onnx_builder.ts";
 
 /** One engine at one thread count. */
 export interface EngineConfig {

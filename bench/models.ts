@@ -5,7 +5,7 @@
  * Preferred source: the distillation pipeline's own nets and export (`bench/export_nets.py`
  * runs `tools/distill/nets.py` + `tools/distill/export.py` under PyTorch), cached under
  * `bench/.cache/` (git-ignored) keyed by a hash of those files and the Python version.
- * Fallback when no Python with torch and onnx is found: `src/onnx/builder.ts` `unetModel`
+ * Fallback when no Python with torch and onnx is found: `lib/onnx_builder.ts` `unetModel`
  * at the same widths (same topology, conv bias instead of folded BatchNorm). The result
  * says which was used.
  *
@@ -13,7 +13,7 @@
  */
 import { existsSync } from "node:fs";
 import { inspectModel } from "../src/onnx/inspect.ts";
-import { unetModel } from "../src/onnx/builder.ts";
+import { unetModel } from "../lib/onnx_builder.ts";
 import { progress } from "./progress.ts";
 
 /** Which net. */
@@ -158,7 +158,7 @@ export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNe
       fallbackWhy = `PyTorch export failed (${(err as Error).message.slice(0, 300)})`;
     }
   }
-  progress(`building nets with src/onnx/builder.ts (${fallbackWhy})`);
+  progress(`building nets with lib/onnx_builder.ts (${fallbackWhy})`);
   const dir = `${cacheDir}/builder`;
   await Deno.mkdir(dir, { recursive: true });
   const nets = {} as Record<NetRole, BenchNet>;
@@ -170,7 +170,7 @@ export async function prepareNets(options: PrepareOptions = {}): Promise<BenchNe
   return {
     source: "builder",
     note:
-      `src/onnx/builder.ts unetModel({width, depth: 4, seed: 7}) — same topology as tools/distill/nets.py (conv bias in place of folded BatchNorm); ${fallbackWhy}`,
+      `lib/onnx_builder.ts unetModel({width, depth: 4, seed: 7}) — same topology as tools/distill/nets.py (conv bias in place of folded BatchNorm); ${fallbackWhy}`,
     torch_version: null,
     onnx_version: null,
     cached: false,

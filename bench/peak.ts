@@ -18,7 +18,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { GraphBuilder, seededRandom } from "../src/onnx/builder.ts";
+import { GraphBuilder, seededRandom } from "../lib/onnx_builder.ts";
 import type { CpuInfo } from "./machine.ts";
 import type { EngineConfig } from "./engines.ts";
 import { openSession, randomInput } from "./engines.ts";

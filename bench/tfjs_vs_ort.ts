@@ -13,7 +13,7 @@ import type { Engine, Tensor } from "../src/engines/engine.ts";
 import { wasmEngine } from "../src/engines/onnx_wasm.ts";
 import { loadTfjs } from "../src/engines/tfjs/backend.ts";
 import { tfjsWasmEngine } from "../src/engines/tfjs_wasm.ts";
-import { seededRandom, unetModel } from "../src/onnx/builder.ts";
+import { seededRandom, unetModel } from "../lib/onnx_builder.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -80,7 +80,7 @@ if (runDeno) {
       "test",
       "--allow-all",
       `--junit-path=${junit}`,
-      ...(args.length ? args : ["tests/", "bench/"]),
+      ...(args.length ? args : ["tests/"]),
     ],
     { TINYUNET_LOG: "silent", ONNXRUNTIME_NODE_INSTALL: "skip" },
   );

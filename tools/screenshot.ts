@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { createApp, loadConfig } from "../mod.ts";
-import { launchChromium } from "../tests/helpers/browser.ts";
+import { launchChromium } from "../lib/browser.ts";
 
 const MAX_BYTES = 300 * 1024;
 const root = new URL("..", import.meta.url).pathname;

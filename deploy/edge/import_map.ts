@@ -5,7 +5,7 @@
  *
  *     deno run -A deploy/edge/import_map.ts
  *
- * (tests/hardening/deploy_test.ts fails when the file is stale.)
+ * (tests/e2e/deploy_test.ts fails when the file is stale.)
  *
  * @module
  */

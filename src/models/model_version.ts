@@ -10,12 +10,7 @@
  * @module
  */
 import type { EngineName, EngineSession, Tensor } from "../engines/engine.ts";
-import {
-  type JobTimings,
-  QueueAbortedError,
-  QueueFullError,
-  SerialQueue,
-} from "../engines/queue.ts";
+import { type JobTimings, QueueAbortedError, QueueFullError, SerialQueue } from "./queue.ts";
 import { ApiError } from "../errors.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";

@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { EngineHangError } from "../engines/engine.ts";
-import { QueueAbortedError, QueueFullError } from "../engines/queue.ts";
+import { QueueAbortedError, QueueFullError } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 
 /** Maps an error to an {@link ApiError}; `null` for unexpected (server) errors. */

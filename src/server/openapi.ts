@@ -5,7 +5,7 @@
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { SERVER_INFO } from "./routes/v2_inference.ts";
+import { SERVER_INFO } from "./server_info.ts";
 
 /** The document's top-level fields. */
 export const DOCUMENT_CONFIG = {

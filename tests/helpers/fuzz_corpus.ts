@@ -11,7 +11,7 @@
  * @module
  */
 import { deflateSync } from "node:zlib";
-import { seededRandom } from "../../src/onnx/builder.ts";
+import { seededRandom } from "../../lib/onnx_builder.ts";
 import { type Bytes, makeJpeg, makePng } from "./images.ts";
 
 /** One malformed request. */

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { ServerConfig } from "../../src/config.ts";
-import { unetModel, type UnetModelOptions } from "../../src/onnx/builder.ts";
+import { unetModel, type UnetModelOptions } from "../../lib/onnx_builder.ts";
 import { createApp, type TinyUnetServer } from "../../mod.ts";
 
 /** One model version to put in a test repository. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { unetModel } from "../../src/onnx/builder.ts";
+import { unetModel } from "../../lib/onnx_builder.ts";
 import { fixtureCard } from "./model_repo.ts";
 
 /** Writes `<root>/<name>/<version>` with a builder U-Net of `seed`; `atomic` renames a hidden folder into place. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { EngineSession, ModelSource, Tensor } from "../../src/engines/engine.ts";
 import { nativeEngine } from "../../src/engines/onnx_native.ts";
 import { tfjsWasmEngine } from "../../src/engines/tfjs_wasm.ts";
-import { GraphBuilder, seededRandom } from "../../src/onnx/builder.ts";
+import { GraphBuilder, seededRandom } from "../../lib/onnx_builder.ts";
 import { DataType, type onnx } from "../../src/onnx/proto.ts";
 
 /** ONNX attribute constructors. */

@@ -7,10 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import type { ImageMetrics } from "../../src/metrics/image_metrics.ts";
+import type { ImageMetrics } from "../../lib/metrics/image_metrics.ts";
 import type { RuntimeInfo } from "../../src/models/model_version.ts";
-import { childObject, updateCard } from "../quantize/card_file.ts";
-import { sha256Hex } from "../quantize/hash.ts";
+import { childObject, updateCard } from "../../src/models/card_file.ts";
+import { sha256Hex } from "../../src/models/hash.ts";
 import type { ModelTarget } from "./model_target.ts";
 
 /** The card key of an evaluation. */

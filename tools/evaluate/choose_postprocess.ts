@@ -7,7 +7,7 @@
  * @module
  */
 import { keepLargestComponent } from "../../src/imaging/largest_component.ts";
-import { type ImageMetrics, imageMetrics, meanMetrics } from "../../src/metrics/image_metrics.ts";
+import { type ImageMetrics, imageMetrics, meanMetrics } from "../../lib/metrics/image_metrics.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../../src/models/model_version.ts";
 import type { Pair } from "./dataset.ts";
 import { evaluatePairs, type ImageRow } from "./evaluate.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { METRIC_NAMES } from "../../src/metrics/image_metrics.ts";
+import { METRIC_NAMES } from "../../lib/metrics/image_metrics.ts";
 import type { ImageRow } from "./evaluate.ts";
 
 function field(value: string): string {

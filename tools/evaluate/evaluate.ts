@@ -8,7 +8,7 @@
  */
 import { decodeImage } from "../../src/imaging/decode.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
-import { type ImageMetrics, imageMetrics, meanMetrics } from "../../src/metrics/image_metrics.ts";
+import { type ImageMetrics, imageMetrics, meanMetrics } from "../../lib/metrics/image_metrics.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../../src/models/model_version.ts";
 import { segmentImage } from "../../src/segment.ts";
 import { DataError, type Pair, readMask } from "./dataset.ts";

@@ -10,7 +10,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { ModelCard } from "../../src/models/card.ts";
 import type { Precision } from "../../src/models/model_version.ts";
 import { readEntry } from "../../src/models/repository.ts";
-import { sha256Hex } from "../quantize/hash.ts";
+import { sha256Hex } from "../../src/models/hash.ts";
 
 /** A resolved evaluation target. */
 export interface ModelTarget {

@@ -5,7 +5,7 @@
  * @module
  */
 import { loadModel } from "../../mod.ts";
-import { writeFileAtomic } from "../quantize/card_file.ts";
+import { writeFileAtomic } from "../../src/models/card_file.ts";
 import type { EvaluateArgs } from "./args.ts";
 import {
   metricsKey,

@@ -12,7 +12,7 @@ import { decodeImage } from "../../src/imaging/decode.ts";
 import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
 import { preprocess } from "../../src/imaging/preprocess.ts";
 import type { InputSpec } from "../../src/models/card.ts";
-import { sha256Hex } from "./hash.ts";
+import { sha256Hex } from "../../src/models/hash.ts";
 
 /** The usable images of a calibration folder. */
 export interface CalibrationSet {

@@ -4,9 +4,7 @@
  * deadline so refused and timed-out requests are logged and counted too; CORS sits
  * before auth so browser preflights (sent without credentials) are answered.
  *
- * Open without a key: `/v2/health/live`, `/v2/health/ready` (probes), `/metrics` unless
- * `TINYUNET_METRICS_PUBLIC=0`, and the static pages `GET /`, `/ui/*`, `/docs`,
- * `/openapi.json` (they hold no data; the API calls they make need a key).
+ * Which requests need no key, or an admin key: `api_key_auth/scope.ts`.
  *
  * @example
  * ```ts
@@ -15,39 +13,17 @@
  * ```
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "../context.ts";
-import { isRepositoryChange } from "../routes/v2_repository.ts";
 import { accessLog } from "./access_log/index.ts";
 import { apiKeyAuth } from "./api_key_auth/index.ts";
+import { isPublicRequest, needsAdminScope } from "./api_key_auth/scope.ts";
 import { corsPolicy } from "./cors/index.ts";
 import { deadline } from "./deadline/index.ts";
 import { httpMetrics } from "./http_metrics/index.ts";
 import { instanceId } from "./instance_id/index.ts";
 import { requestId } from "./request_id/index.ts";
-import { routeLabel } from "./route_label.ts";
-
-const PROBES = new Set(["/v2/health/live", "/v2/health/ready"]);
-const STATIC_PAGES = new Set(["/", "/docs", "/openapi.json"]);
-const ADMIN_ROUTES = new Set([
-  "/v2/repository/models/:name/load",
-  "/v2/repository/models/:name/unload",
-]);
-
-/** Whether a request changes what is served (by its path, or by the route it matched). */
-export function needsAdminScope(c: Context): boolean {
-  return isRepositoryChange(c.req.path) || ADMIN_ROUTES.has(routeLabel(c));
-}
-
-/** Whether a request may go without a key. */
-export function isPublicRequest(c: Context, metricsPublic: boolean): boolean {
-  const path = c.req.path;
-  if (PROBES.has(path)) return true;
-  if (path === "/metrics") return metricsPublic;
-  return (c.req.method === "GET" || c.req.method === "HEAD") &&
-    (STATIC_PAGES.has(path) || /^\/ui\/[\w.-]+$/.test(path));
-}
 
 /** The middleware to install in front of every route. */
 export function serverMiddleware(

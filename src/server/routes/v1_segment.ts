@@ -33,7 +33,7 @@ import {
 } from "../openapi_schemas.ts";
 import { readImage } from "../read_image.ts";
 import { requestSignal } from "../request_signal.ts";
-import { SERVER_INFO } from "./v2_inference.ts";
+import { SERVER_INFO } from "../server_info.ts";
 
 /** Output formats of the segment route. */
 export type SegmentFormat = "png" | "json" | "overlay" | "dicom-seg";

@@ -18,13 +18,7 @@ import {
 } from "../openapi_schemas.ts";
 import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
-
-/** Server name and version reported by `GET /v2`. */
-export const SERVER_INFO = {
-  name: "tinyunet-edge",
-  version: "0.1.0",
-  extensions: ["binary_tensor_data"],
-};
+import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
 export function modelMetadata(mv: ModelVersion, versions: string[]) {

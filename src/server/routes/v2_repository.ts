@@ -53,11 +53,6 @@ async function optionalJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
-/** Paths of this extension that change what is served (admin scope). */
-export function isRepositoryChange(path: string): boolean {
-  return /^\/v2\/repository\/models\/[^/]+\/(load|unload)\/?$/.test(path);
-}
-
 // Bodies are described, not validated by the route: optionalJson parses them (empty = {}).
 const optionalBody = (schema: z.ZodType, description: string) => ({
   required: false,

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { ModelRegistry } from "../../../src/models/registry.ts";
+import { fixtureServer, makeRepo } from "../../helpers/model_repo.ts";
+
+Deno.test("loadAll without a callback still loads every version", async () => {
+  const root = await makeRepo([{ name: "a" }, { name: "b" }]);
+  const registry = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+  try {
+    await registry.loadAll();
+    assert.deepEqual(registry.names(), ["a", "b"]);
+    assert.equal(registry.state, "ready");
+    assert.equal(registry.defaultModel, "a");
+  } finally {
+    await registry.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a small model defaults to one engine thread; an explicit setting wins", async () => {
+  {
+    await using s = await fixtureServer([{ name: "tiny" }], { threads: undefined });
+    const [rt] = await s.registry.get("tiny").runtime();
+    assert.equal(rt.threads, 1);
+    assert.ok(rt.parameters < 1_000_000);
+  }
+  {
+    await using s = await fixtureServer([{ name: "tiny" }], { threads: 2 });
+    const [rt] = await s.registry.get("tiny").runtime();
+    assert.equal(rt.threads, 2);
+  }
+});
+
+Deno.test("the repository's repository.json names the default model; the setting overrides it", async () => {
+  const root = await makeRepo([{ name: "a" }, { name: "b" }]);
+  try {
+    await Deno.writeTextFile(`${root}/repository.json`, JSON.stringify({ default_model: "b" }));
+    const byFile = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await byFile.loadAll();
+    assert.equal(byFile.defaultModel, "b");
+    await byFile.close();
+    const bySetting = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await bySetting.loadAll("a");
+    assert.equal(bySetting.defaultModel, "a");
+    await bySetting.close();
+    await Deno.writeTextFile(`${root}/repository.json`, "{oops");
+    const broken = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+    await assert.rejects(broken.loadAll(), /repository\.json: not valid JSON/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { seededRandom } from "../../../lib/onnx_builder.ts";
+import { occupyQueue } from "../../helpers/gate.ts";
+import { makePng } from "../../helpers/images.ts";
+import { fixtureServer } from "../../helpers/model_repo.ts";
+import { parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
+
+const png = () => ({
+  method: "POST",
+  headers: { "content-type": "image/png" },
+  body: makePng(32, 24, 3),
+});
+function v2Body(h = 16, w = 16) {
+  const rnd = seededRandom(5);
+  return JSON.stringify({
+    inputs: [{
+      name: "image",
+      datatype: "FP32",
+      shape: [1, 3, h, w],
+      data: Array.from({ length: 3 * h * w }, () => rnd()),
+    }],
+  });
+}
+
+Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, engine info, per-route HTTP counts", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }, { name: "lesion", version: "2" }], {
+    maxQueue: 0,
+  });
+  for (let i = 0; i < 3; i++) await (await s.app.request("/v1/segment", png())).body?.cancel();
+  await (await s.app.request("/v1/models/lesion/versions/1/segment", png())).body?.cancel();
+  await (await s.app.request("/v2/models/lesion/infer", { method: "POST", body: v2Body() })).body
+    ?.cancel();
+  // a refusal that reached the model: queue full
+  const gate = await occupyQueue(s.registry.get("lesion", "2"));
+  const busy = await s.app.request("/v1/segment", png());
+  assert.equal(busy.status, 503);
+  await busy.body?.cancel();
+  const depthWhileBusy = parsePrometheus(await (await s.app.request("/metrics")).text());
+  assert.equal(
+    sampleValue(depthWhileBusy, "tinyunet_queue_depth", { model: "lesion", version: "2" }),
+    1,
+  );
+  await gate.release();
+
+  const res = await s.app.request("/metrics");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const m = parsePrometheus(await res.text());
+  const v2 = { model: "lesion", version: "2" }, v1 = { model: "lesion", version: "1" };
+  assert.equal(sampleValue(m, "nv_inference_request_success", v2), 4);
+  assert.equal(sampleValue(m, "nv_inference_request_success", v1), 1);
+  assert.equal(sampleValue(m, "nv_inference_count", v2), 4);
+  assert.equal(sampleValue(m, "nv_inference_request_failure", { ...v2, reason: "queue_full" }), 1);
+  assert.ok(sampleValue(m, "nv_inference_compute_infer_duration_us", v2) > 0);
+  assert.ok(sampleValue(m, "nv_inference_queue_duration_us", v2) >= 0);
+  assert.equal(sampleValue(m, "tinyunet_inference_compute_seconds_count", v2), 4);
+  assert.equal(sampleValue(m, "tinyunet_inference_queue_seconds_bucket", { ...v2, le: "+Inf" }), 4);
+  assert.equal(sampleValue(m, "tinyunet_queue_depth", v2), 0);
+  assert.equal(
+    sampleValue(m, "tinyunet_model_info", { ...v1, engine: "native", precision: "fp32" }),
+    1,
+  );
+  assert.equal(m.filter((x) => x.name === "tinyunet_instance_info").length, 1);
+  assert.equal(
+    sampleValue(m, "tinyunet_http_requests_total", {
+      method: "POST",
+      route: "/v1/segment",
+      status: "200",
+    }),
+    3,
+  );
+  assert.equal(
+    sampleValue(m, "tinyunet_http_requests_total", {
+      method: "POST",
+      route: "/v1/segment",
+      status: "503",
+    }),
+    1,
+  );
+  assert.equal(
+    sampleValue(m, "tinyunet_http_requests_total", {
+      method: "POST",
+      route: "/v1/models/:name/versions/:version/segment",
+      status: "200",
+    }),
+    1,
+  );
+  assert.equal(
+    sampleValue(m, "tinyunet_http_requests_total", {
+      method: "POST",
+      route: "/v2/models/:name/infer",
+      status: "200",
+    }),
+    1,
+  );
+  assert.ok(
+    !m.some((x) => x.name.startsWith("process_") || x.name.startsWith("nodejs_")),
+    "no default Node metrics",
+  );
+});
+
+Deno.test("/metrics: fuzzed URLs and model names do not add series (labels are route patterns)", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }]);
+  const rnd = seededRandom(11);
+  const word = () => Math.floor(rnd() * 1e9).toString(36);
+  // series other than the scrape's own (the first scrape adds /metrics series once)
+  const count = async () =>
+    parsePrometheus(await (await s.app.request("/metrics")).text()).filter((x) =>
+      x.labels.route !== "/metrics"
+    ).length;
+  const methods = ["GET", "POST", "PATCH", "PROPFIND"];
+  const paths = [
+    () => `/${word()}/${word()}?${word()}=1`,
+    () => `/v2/models/${word()}/ready`,
+    () => `/v2/models/${word()}/infer`,
+    () => `/v1/models/${word()}/segment`,
+  ];
+  const hit = async (i: number) => {
+    const method = methods[i % methods.length];
+    const path = paths[Math.floor(i / methods.length) % paths.length]();
+    await (await s.app.request(path, { method, body: method === "GET" ? undefined : "{}" })).body
+      ?.cancel();
+  };
+  for (let i = 0; i < methods.length * paths.length; i++) await hit(i); // every kind once
+  const before = await count();
+  for (let i = 0; i < 200; i++) await hit(Math.floor(rnd() * 1000)); // 200 more random URLs of the same kinds
+  const after = parsePrometheus(await (await s.app.request("/metrics")).text());
+  const routes = new Set(
+    after.filter((x) => x.name === "tinyunet_http_requests_total").map((x) => x.labels.route),
+  );
+  assert.ok(routes.has("unmatched"));
+  assert.ok(routes.has("/v2/models/:name/ready"));
+  for (const r of routes) {
+    assert.ok(
+      r === "unmatched" || r === "/metrics" || r.startsWith("/v"),
+      `unexpected route label ${r}`,
+    );
+  }
+  assert.equal(
+    after.filter((x) => x.labels.route !== "/metrics").length,
+    before,
+    "200 random URLs added no series",
+  );
+  assert.ok(
+    !after.some((x) => x.labels.model && x.labels.model !== "lesion"),
+    "no series for unknown model names",
+  );
+});

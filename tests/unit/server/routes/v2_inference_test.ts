@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { fixtureServer } from "../../../helpers/model_repo.ts";
+import { seededRandom } from "../../../../lib/onnx_builder.ts";
+
+const H = 32, W = 48;
+function input(seed = 1): Float32Array {
+  const rnd = seededRandom(seed);
+  return new Float32Array(3 * H * W).map(() => rnd() * 2 - 1);
+}
+
+/** Splits a binary-extension response into its JSON header and binary tail. */
+async function splitBinary(res: Response) {
+  const n = Number(res.headers.get("inference-header-content-length"));
+  const body = new Uint8Array(await res.arrayBuffer());
+  return {
+    header: JSON.parse(new TextDecoder().decode(body.subarray(0, n))),
+    binary: body.slice(n),
+  };
+}
+
+Deno.test("V2 server metadata, liveness and readiness", async () => {
+  await using s = await fixtureServer();
+  const meta = await (await s.app.request("/v2")).json();
+  assert.equal(meta.name, "tinyunet-edge");
+  assert.ok(meta.extensions.includes("binary_tensor_data"));
+  assert.equal((await s.app.request("/v2/health/live")).status, 200);
+  assert.equal((await s.app.request("/v2/health/ready")).status, 200);
+  const model = await (await s.app.request("/v2/models/lesion")).json();
+  assert.deepEqual(model.inputs, [{ name: "image", datatype: "FP32", shape: [1, 3, -1, -1] }]);
+  assert.deepEqual(model.versions, ["1"]);
+  assert.equal((await s.app.request("/v2/models/lesion/versions/1/ready")).status, 200);
+  assert.equal((await s.app.request("/v2/models/lesion/ready")).status, 200);
+  const missing = await s.app.request("/v2/models/nope/ready");
+  assert.equal(missing.status, 404);
+  assert.equal(typeof (await missing.json()).error, "string");
+});
+
+Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
+  await using s = await fixtureServer();
+  const x = input();
+  const jsonRes = await s.app.request("/v2/models/lesion/infer", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      id: "req-1",
+      inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(x) }],
+    }),
+  });
+  assert.equal(jsonRes.status, 200);
+  const json = await jsonRes.json();
+  assert.equal(json.id, "req-1");
+  assert.equal(json.model_name, "lesion");
+  assert.deepEqual(json.outputs[0].shape, [1, 1, H, W]);
+  const fromJson = Float32Array.from(json.outputs[0].data as number[]);
+
+  const header = new TextEncoder().encode(JSON.stringify({
+    inputs: [{
+      name: "image",
+      shape: [1, 3, H, W],
+      datatype: "FP32",
+      parameters: { binary_data_size: x.byteLength },
+    }],
+    outputs: [{ name: "logits", parameters: { binary_data: true } }],
+  }));
+  const body = new Uint8Array(header.length + x.byteLength);
+  body.set(header);
+  body.set(new Uint8Array(x.buffer), header.length);
+  const binRes = await s.app.request("/v2/models/lesion/versions/1/infer", {
+    method: "POST",
+    headers: {
+      "content-type": "application/octet-stream",
+      "inference-header-content-length": String(header.length),
+    },
+    body,
+  });
+  assert.equal(binRes.status, 200);
+  const { header: h, binary } = await splitBinary(binRes);
+  assert.equal(h.outputs[0].parameters.binary_data_size, H * W * 4);
+  assert.equal(binary.length, H * W * 4);
+  const fromBinary = new Float32Array(binary.buffer, binary.byteOffset, H * W);
+  assert.deepEqual(Array.from(fromBinary), Array.from(fromJson));
+  assert.ok(fromJson.some((v) => v !== fromJson[0]));
+});
+
+Deno.test("V2 nested JSON data and binary_data_output work", async () => {
+  await using s = await fixtureServer();
+  const flat = Array.from(input(2));
+  const nested = [[
+    Array.from(
+      { length: 3 },
+      (_, c) =>
+        Array.from({ length: H }, (_, y) => flat.slice(c * H * W + y * W, c * H * W + (y + 1) * W)),
+    ),
+  ]];
+  const res = await s.app.request("/v2/models/lesion/infer", {
+    method: "POST",
+    body: JSON.stringify({
+      inputs: [{ name: "image", shape: [1, 3, H, W], datatype: "FP32", data: nested }],
+      parameters: { binary_data_output: true },
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/octet-stream");
+  const { binary } = await splitBinary(res);
+  assert.equal(binary.length, H * W * 4);
+});
+
+Deno.test("V2 errors: malformed JSON 400, bad framing 400, wrong shape/datatype/NaN 422, huge 413, unknown 404", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }], { maxPixels: 100_000 });
+  const ok = { name: "image", shape: [1, 3, H, W], datatype: "FP32", data: Array.from(input()) };
+  const post = async (
+    body: BodyInit,
+    headers: Record<string, string> = {},
+    path = "/v2/models/lesion/infer",
+  ) => await s.app.request(path, { method: "POST", headers, body });
+  const cases: [Promise<Response>, number, string][] = [
+    [post("{not json"), 400, "bad_json"],
+    [post(JSON.stringify({})), 400, "bad_request"],
+    [post(JSON.stringify({ inputs: [] })), 400, "bad_request"],
+    [post(JSON.stringify({ inputs: [{ ...ok, name: "x" }] })), 400, "bad_request"],
+    [post(JSON.stringify({ inputs: [{ ...ok, datatype: "INT64" }] })), 422, "invalid_tensor"],
+    [post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 1, H, W] }] })), 422, "invalid_tensor"],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 30, 50], data: Array(4500).fill(0) }] }),
+      ),
+      422,
+      "invalid_tensor",
+    ],
+    [post(JSON.stringify({ inputs: [{ ...ok, data: [1, 2, 3] }] })), 422, "invalid_tensor"],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? "NaN" : v)) }] }),
+      ),
+      422,
+      "invalid_tensor",
+    ],
+    [
+      post(
+        JSON.stringify({ inputs: [{ ...ok, data: ok.data.map((v, i) => (i === 7 ? 1e400 : v)) }] })
+          .replace("Infinity", "1e400"),
+      ),
+      422,
+      "invalid_tensor",
+    ],
+    [
+      post(JSON.stringify({ inputs: [{ ...ok, shape: [1, 3, 4096, 4096], data: [] }] })),
+      413,
+      "too_many_pixels",
+    ],
+    [post(JSON.stringify({ inputs: [{ ...ok, shape: "big" }] })), 422, "invalid_tensor"],
+    [post(JSON.stringify({ inputs: [ok], outputs: [{ name: "nope" }] })), 400, "bad_request"],
+    [
+      post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "999999" }),
+      400,
+      "bad_request",
+    ],
+    [
+      post(JSON.stringify({ inputs: [ok] }), { "inference-header-content-length": "-3" }),
+      400,
+      "bad_request",
+    ],
+    [
+      post(
+        JSON.stringify({
+          inputs: [{ ...ok, data: undefined, parameters: { binary_data_size: 64 } }],
+        }),
+      ),
+      400,
+      "bad_request",
+    ],
+    [
+      post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/../../etc/passwd/infer"),
+      404,
+      "not_found",
+    ],
+    [post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/nope/infer"), 404, "model_not_found"],
+    [
+      post(JSON.stringify({ inputs: [ok] }), {}, "/v2/models/lesion/versions/7/infer"),
+      404,
+      "model_not_found",
+    ],
+  ];
+  for (const [i, [promise, status, code]] of cases.entries()) {
+    const res = await promise;
+    const body = await res.json();
+    assert.equal(res.status, status, `case ${i}: ${JSON.stringify(body)}`);
+    assert.equal(body.code, code, `case ${i}`);
+    assert.equal(typeof body.error, "string");
+  }
+});
