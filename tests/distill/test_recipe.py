@@ -95,3 +95,23 @@ def test_teacher_stays_frozen_and_in_eval_mode_during_student_training(toy_set, 
     assert not any(p.requires_grad for p in seen["model"].parameters())
     after = seen["model"].state_dict()  # weights and BN running statistics unchanged
     assert all(torch.equal(v, after[k]) for k, v in seen["before"].items())
+
+
+def test_diagnose_reports_boundary_hits_and_balancing_weights(tmp_path):
+    from conftest import make_set
+
+    from tools.distill import diagnose
+    toy = make_set(tmp_path, size=(64, 80))
+    base = dict(set_name=toy.name, data_root=str(tmp_path), teacher_width=4, student_width=2, patch=64, batch=2,
+                val_every=10, log_every=10, out_dir=str(tmp_path / "runs"))
+    t = train.train(TrainConfig(variant="teacher", steps=10, lr=3e-3, **base))
+    rep = diagnose.run(TrainConfig(**base), t["checkpoint"], batches=1)
+    kp = rep["keypoints"]
+    assert kp["chosen_k"] in (16, 32, 64)
+    for v in (x for x in kp.values() if isinstance(x, dict)):
+        assert 0 <= v["boundary_hit"] <= 1 and 0 <= v["random_valid_cell_boundary_hit"] <= 1
+        assert v["on_padding"] == 0 or not v["padding_masked"]
+    g = rep["gradients"]
+    assert g["seg"]["cos_with_seg"] == 1.0 and g["feat"]["grad_norm_at_w1"] > 0
+    # w_for_equal_norm makes the weighted KD gradient as large as the segmentation gradient
+    assert abs(g["feat"]["w_for_equal_norm"] * g["feat"]["grad_norm_at_w1"] - g["seg"]["grad_norm_at_w1"]) < 0.01
