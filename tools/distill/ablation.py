@@ -187,6 +187,8 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
                 summ = train.train(cfg)
                 ckpt = Path(summ["checkpoint"])
             model, ck = load_model(ckpt)
+            if variant == "teacher":  # a re-used teacher keeps its own seed, whatever --seeds says
+                seed = int(ck.get("config", {}).get("seed", seed))
             run_dir = ckpt.parent
             tm = evaluate.evaluate_pairs(model, test_pairs, ck["input"], 0.5,
                                          csv_path=run_dir / f"test_per_image_{ckpt.stem}.csv", with_rows=True)
