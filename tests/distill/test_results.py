@@ -37,6 +37,15 @@ def test_ablation_on_a_temporary_data_root_leaves_published_results_byte_identic
     md = (out / "RESULTS.md").read_text()
     assert "teacher width 4" in md and "95 % CI" in md and "student alone" in md
     assert (out / toy_set.name / "both-w2-s1" / "log.txt").exists()
+    # a second invocation re-using that teacher for another seed adds its runs, keeps the teacher's seed
+    teacher = out / toy_set.name / "teacher-w4-s0" / "final.pt"
+    cli(["ablation", "--sets", toy_set.name, "--data-root", str(toy_set.parent), "--seeds", "2",
+         "--variants", "both", "--teacher", f"{toy_set.name}={teacher}", "--teacher-steps", "8",
+         "--student-steps", "6", "--val-every", "6", "--patch", "32", "--batch", "2", "--teacher-width", "4",
+         "--student-width", "2", "--sp-knn", "3", "--out-dir", str(out)])
+    st2 = json.loads((out / "results.json").read_text())["sets"][toy_set.name]
+    assert st2["variants"]["teacher"]["seeds"] == [0] and st2["variants"]["both"]["seeds"] == [0, 1, 2]
+    assert st2["variants"]["student"]["seeds"] == [0, 1]
     # the same paired table can be rebuilt from the kept run folders alone
     again = ablation.results_from_runs(out)["sets"][toy_set.name]["variants"]
     kept, ran = again["both"]["runs"][1]["per_image"], st["variants"]["both"]["runs"][1]["per_image"]
