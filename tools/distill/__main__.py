@@ -12,7 +12,7 @@ Examples (CPU, the round-3 recipe is the default):
 Measured seconds per training step on CPU (1 torch thread, batch 8 of 128x128 patches, teacher
 width 16; README "Distil your own data" has the table): quiet core (round-2 logs) teacher 0.53-0.67,
 student alone 0.13, TinyUnet 0.35; the project's 2-core machine shared with 7 other jobs (round-3
-logs) teacher median 3.7, student alone median 1.1, TinyUnet KD_MEDIAN.
+logs) teacher median 3.7, student alone median 1.1, TinyUnet median 3.6.
 """
 from __future__ import annotations
 
