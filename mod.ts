@@ -25,16 +25,16 @@
  * @module
  */
 import { basename, dirname, resolve } from "node:path";
-import type { Hono } from "hono";
-import { loadConfig, type ServerConfig } from "./src/config.ts";
+import { loadConfig } from "./src/config.ts";
 import { type LoadOptions, ModelVersion } from "./src/models/model_version.ts";
-import { ModelRegistry } from "./src/models/registry.ts";
 import { readEntry } from "./src/models/repository.ts";
-import { buildApp } from "./src/server/app.ts";
-import { log } from "./src/server/log.ts";
+import { loadOptions } from "./src/start.ts";
 
 export { loadConfig, type ServerConfig } from "./src/config.ts";
+export { createApp, type StartedServer, startServer, type TinyUnetServer } from "./src/start.ts";
 export { decodeImage } from "./src/imaging/decode.ts";
+export { decodeDicom, readDicomInfo } from "./src/imaging/decode_dicom.ts";
+export type { DicomImageInfo } from "./src/imaging/image.ts";
 export type { DecodedImage } from "./src/imaging/image.ts";
 export type { Segmentation } from "./src/imaging/postprocess.ts";
 export { segmentImage, type SegmentResult } from "./src/segment.ts";
@@ -44,34 +44,7 @@ export { ModelVersion } from "./src/models/model_version.ts";
 export type { Engine, EngineName, EngineSession, Tensor } from "./src/engines/engine.ts";
 export { selectEngine } from "./src/engines/select.ts";
 export { summarize } from "./src/outputs/summary.ts";
-
-/** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
-export interface TinyUnetServer {
-  app: Hono;
-  registry: ModelRegistry;
-  config: ServerConfig;
-  /** resolves when every model is loaded and warmed; rejects with the load error */
-  ready: Promise<void>;
-}
-
-function loadOptions(config: ServerConfig): LoadOptions {
-  return { engine: config.engine, threads: config.threads, maxQueue: config.maxQueue };
-}
-
-/**
- * Builds the HTTP app and starts loading the model repository in the background.
- * Health is live at once; `/v2/health/ready` turns 200 when every model is warm.
- */
-export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
-  const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
-  const app = buildApp({ registry, config });
-  const ready = registry.loadAll(config.defaultModel, (mv) => {
-    void mv.runtime().then((rt) =>
-      log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
-    );
-  });
-  return { app, registry, config, ready };
-}
+export type { AppEnv } from "./src/server/env.ts";
 
 /**
  * Loads one model version folder (`<root>/<name>/<version>`) for in-process use.

@@ -16,7 +16,9 @@
  *
  * @module
  */
+import { Attributes } from "../src/onnx/attributes.ts";
 import { decodeModel, type onnx, toNumber } from "../src/onnx/proto.ts";
+import { readTensor } from "../src/onnx/tensor_data.ts";
 
 /** One convolution's cost. */
 export interface ConvCost {
@@ -48,43 +50,23 @@ export interface FlopCount {
   layers: ConvCost[];
 }
 
-type Attr = onnx.IAttributeProto;
-
-function attr(node: onnx.INodeProto, name: string): Attr | undefined {
-  return (node.attribute ?? []).find((a) => a.name === name);
-}
+/** An INTS attribute, or undefined when absent or empty (the operator's default applies). */
 function ints(node: onnx.INodeProto, name: string): number[] | undefined {
-  const a = attr(node, name);
-  return a?.ints && a.ints.length ? a.ints.map((v) => toNumber(v)) : undefined;
+  const v = new Attributes(node).ints(name, []);
+  return v.length ? v : undefined;
 }
-function int(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a?.i !== undefined && a.i !== null ? toNumber(a.i) : fallback;
-}
-function str(node: onnx.INodeProto, name: string, fallback: string): string {
-  const a = attr(node, name);
-  return a?.s ? new TextDecoder().decode(a.s as Uint8Array) : fallback;
-}
+const int = (node: onnx.INodeProto, name: string, fallback: number) =>
+  new Attributes(node).int(name, fallback);
+const str = (node: onnx.INodeProto, name: string, fallback: string) =>
+  new Attributes(node).string(name, fallback);
 
-/** Numbers stored in a (small) tensor: float, int64 or int32, raw or typed fields. */
+/** Numbers stored in a (small) constant tensor; none when they cannot be read here. */
 function tensorValues(t: onnx.ITensorProto): number[] {
-  if (t.floatData?.length) return [...t.floatData];
-  if (t.int64Data?.length) return t.int64Data.map((v) => toNumber(v));
-  if (t.int32Data?.length) return [...t.int32Data];
-  const raw = t.rawData as Uint8Array | undefined;
-  if (!raw?.length) return [];
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out: number[] = [];
-  if (t.dataType === 1) {
-    for (let i = 0; i < raw.length; i += 4) {
-      out.push(view.getFloat32(i, true));
-    }
-  } else if (t.dataType === 7) {
-    for (let i = 0; i < raw.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
-  } else if (t.dataType === 6) {
-    for (let i = 0; i < raw.length; i += 4) out.push(view.getInt32(i, true));
+  try {
+    return [...readTensor(t).data];
+  } catch {
+    return []; // external or an unusual element type: the shape stays unknown
   }
-  return out;
 }
 
 function broadcast(shapes: number[][]): number[] {
@@ -274,7 +256,7 @@ export function countFlops(bytes: Uint8Array, inputs: Record<string, number[]>):
       else if (scales?.length === x.length) out = x.map((v, i) => Math.floor(v * scales[i]));
       else throw new Error(`flops: ${op} ${node.name ?? ""} has no constant scales or sizes`);
     } else if (op === "Constant") {
-      const t = attr(node, "value")?.t;
+      const t = new Attributes(node).tensor("value");
       out = t ? (t.dims ?? []).map((d) => toNumber(d)) : [];
       if (t && out.length <= 1) values.set(node.output![0], tensorValues(t));
     } else {

@@ -12,6 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { coldStart } from "./cold_start.ts";
+import { dicomNodeLatency } from "./dicom_node.ts";
 import { runStandaloneScripts } from "./scripts.ts";
 import { engineConfigs } from "./engines.ts";
 import { countFlops } from "./flops.ts";
@@ -26,7 +27,7 @@ import { QUANT_LATENCY, quantBench } from "./quant.ts";
 import { renderMarkdown } from "./report.ts";
 import type { BenchResults, NetReport } from "./results.ts";
 import { serverMemory, startServer } from "./server.ts";
-import { type BenchSettings, parseSettings, USAGE } from "./settings.ts";
+import { type BenchSettings, parseSettings, type Part, USAGE } from "./settings.ts";
 import { round } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
 
@@ -80,8 +81,8 @@ export async function runBench(
     } on ${navigator.hardwareConcurrency} CPUs`,
   );
   const errors: BenchResults["errors"] = [];
-  const guard = async <T>(part: string, fn: () => Promise<T>): Promise<T | null> => {
-    if (!settings.parts.has(part as never)) return null;
+  const guard = async <T>(part: Part, fn: () => Promise<T>): Promise<T | null> => {
+    if (!settings.parts.has(part)) return null;
     mark(part);
     try {
       return await fn();
@@ -286,6 +287,12 @@ export async function runBench(
     } finally {
       await server.stop();
     }
+  });
+  await save();
+
+  results.dicom_node = await guard("dicom", () => {
+    progress("dicom: a real Orthanc and the server's DIMSE listener");
+    return dicomNodeLatency(settings.mode === "quick" ? 5 : 30, 3);
   });
   await save();
 

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { findPython } from "../lib/python.ts";
 import { existsSync } from "node:fs";
 import { inspectModel } from "../src/onnx/inspect.ts";
 import { unetModel } from "../lib/onnx_builder.ts";
@@ -51,22 +52,9 @@ const WIDTHS: Record<NetRole, number> = { student: 4, teacher: 64 };
 const ROOT = new URL("../", import.meta.url);
 const HASHED = ["tools/distill/nets.py", "tools/distill/export.py", "bench/export_nets.py"];
 
-/** First Python that can import torch and onnx ($TINYUNET_PYTHON, python3, /usr/bin/python3). */
+/** First Python that can import torch and onnx (lib/python.ts). */
 export function findTorchPython(): string | null {
-  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "python3", "/usr/bin/python3"].filter(
-    Boolean,
-  ) as string[];
-  for (const py of candidates) {
-    try {
-      const out = new Deno.Command(py, {
-        args: ["-c", "import torch, onnx"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) return py;
-    } catch { /* not there */ }
-  }
-  return null;
+  return findPython(["torch", "onnx"]);
 }
 
 async function cacheKey(python: string): Promise<string> {

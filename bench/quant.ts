@@ -128,13 +128,13 @@ async function viaQuantLatency(
 ): Promise<QuantResult> {
   const rows: QuantRow[] = [];
   const errors: string[] = [];
-  const avail = new Set(configs.filter((c) => c.available).map((c) => c.engine));
+  const avail = new Set<string>(configs.filter((c) => c.available).map((c) => c.engine));
   for (const m of models) {
     for (const t of options.threads ?? [1, 2]) {
       // tfjs-wasm has one thread: time it once, with the first thread count
       const wanted = options.engines ?? ["native", "wasm", "tfjs-wasm"];
       const engines = wanted.filter((e) =>
-        avail.has(e as never) && (e !== "tfjs-wasm" || t === (options.threads ?? [1])[0])
+        avail.has(e) && (e !== "tfjs-wasm" || t === (options.threads ?? [1])[0])
       );
       progress(
         `quant: ${QUANT_LATENCY} --model ${m.model} --engines ${engines.join(",")} --threads ${t}`,
@@ -191,7 +191,7 @@ async function viaQuantLatency(
   }
   return {
     measured_by:
-      `${QUANT_LATENCY} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up and p90 by interpolation)`,
+      `${QUANT_LATENCY} (engine time per run from ModelVersion.infer, fp32 and int8 interleaved; its own warm-up)`,
     models: models.map((m) => ({ model: m.model, int8_file: "model.int8.onnx" })),
     note: note + (errors.length ? ` Failed: ${errors.join("; ")}` : ""),
     rows,

@@ -21,6 +21,7 @@ import { parseEngineChoice } from "../src/engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "../src/imaging/image.ts";
 import { preprocess } from "../src/imaging/preprocess.ts";
 import { readEntry } from "../src/models/repository.ts";
+import { median, percentile, round } from "./stats.ts";
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeModelVersion } from "../tools/quantize/quantize.ts";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
@@ -46,20 +47,12 @@ const warmup = Math.max(1, Number(opt.warmup));
 const threads = opt.threads ? Number(opt.threads) : undefined;
 const engines = opt.engines!.split(",").map((e) => parseEngineChoice(e));
 
-function quantile(sorted: number[], q: number): number {
-  const pos = q * (sorted.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (v: number) => Math.round(v * 100) / 100;
-  return {
-    median_ms: r(quantile(s, 0.5)),
-    p10_ms: r(quantile(s, 0.1)),
-    p90_ms: r(quantile(s, 0.9)),
-    n: s.length,
-  };
-};
+const stats = (xs: number[]) => ({
+  median_ms: round(median(xs)),
+  p10_ms: round(percentile(xs, 10)),
+  p90_ms: round(percentile(xs, 90)),
+  n: xs.length,
+});
 
 /** The model folder to time, quantised into a temporary copy when it has no int8 file. */
 async function prepare(

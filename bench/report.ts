@@ -6,8 +6,7 @@
  * @module
  */
 import type { LatencyRow } from "./latency.ts";
-import type { BenchResults } from "./results.ts";
-import type { Target } from "./targets.ts";
+import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
 const nf = new Intl.NumberFormat("en-US");
@@ -568,7 +567,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`## Method`);
   out.push("");
   out.push([
-    `- Every figure is measured in this run; nothing is carried over. Warm-up runs are excluded everywhere; medians and p90 are nearest-rank over the timed runs (n given).`,
+    `- Every figure is measured in this run; nothing is carried over. Warm-up runs are excluded everywhere; medians and percentiles interpolate linearly between order statistics of the timed runs (d3-array \`quantile\`, NumPy's default; n given).`,
     `- Student and teacher are timed back to back per engine and size (student first), so background load hits both alike; the ratio is teacher median / student median.`,
     `- Inputs: deterministic pseudo-random NCHW float32 in [-1, 1), batch 1. Engine runs go through the serving engines in \`src/engines/\` (wasm/webgpu in a Worker, so their times include the message copy of input and output).`,
     `- FLOPs (\`bench/flops.ts\`): shapes propagated through the ONNX graph; each Conv charged N·H_out·W_out·|W| MACs, each ConvTranspose N·H_in·W_in·|W|; FLOPs = 2 × MACs; bias, ReLU, pooling, concat not counted. Achieved GFLOP/s = FLOPs / median latency.`,
@@ -577,6 +576,21 @@ export function renderMarkdown(r: BenchResults): string {
     `- HTTP: autocannon drives the real server process on 127.0.0.1; both share the machine's CPUs. RSS from /proc/<pid>/status.`,
   ].join("\n"));
   out.push("");
+  if (r.dicom_node) {
+    const d = r.dicom_node;
+    out.push(`## DICOM node: added latency over /v1`, "");
+    out.push(
+      `${d.instances} instances (${d.size}), one at a time, against a real Orthanc on loopback. ${d.note}.`,
+      "",
+      `| path | median ms | p90 ms | min ms | max ms |`,
+      `| --- | --- | --- | --- | --- |`,
+      `| POST /v1/models/hc18/segment?format=dicom-seg | ${d.v1_dicom_seg_ms.median_ms} | ${d.v1_dicom_seg_ms.p90_ms} | ${d.v1_dicom_seg_ms.min_ms} | ${d.v1_dicom_seg_ms.max_ms} |`,
+      `| storescu → node → C-STORE → Orthanc acknowledged | ${d.node_receive_to_ack_ms.median_ms} | ${d.node_receive_to_ack_ms.p90_ms} | ${d.node_receive_to_ack_ms.min_ms} | ${d.node_receive_to_ack_ms.max_ms} |`,
+      "",
+      `Added (median difference): **${d.added_median_ms} ms**.`,
+      "",
+    );
+  }
   if (r.scripts?.length) {
     out.push(`## Standalone scripts (run as they are, output kept in results.json)`);
     out.push("");
@@ -698,6 +712,9 @@ function shortfalls(r: BenchResults): string {
     } else if (t.id === "rss") {
       why =
         `Deno + V8 + onnxruntime-node are resident before any model is loaded; see the RSS at ready in the cold-start line.`;
+    } else if (t.id === "dicom_node_added") {
+      why =
+        `The node's path adds the Part 10 framing, the outbox write (synced to disk before the C-STORE is acknowledged) and the association and C-STORE to Orthanc, whose own storing time is inside the measure.`;
     } else if (t.id === "cold_start") {
       why =
         `Cold start = Deno start + module graph load + engine load + model warm-up; the server's own "ready" log time is the part after module loading.`;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ColdStart } from "./cold_start.ts";
+import type { DicomNodeBench } from "./dicom_node.ts";
 import type { ScriptResult } from "./scripts.ts";
 import type { EngineConfig } from "./engines.ts";
 import type { FlopCount } from "./flops.ts";
@@ -17,7 +18,6 @@ import type { KernelRow, ProbeResult } from "./peak.ts";
 import type { HttpProfile, StageProfile } from "./profile.ts";
 import type { QuantResult } from "./quant.ts";
 import type { RunPlan } from "./stats.ts";
-import type { Target } from "./targets.ts";
 
 /** One net as reported (bytes left out). */
 export interface NetReport {
@@ -109,7 +109,23 @@ export interface BenchResults {
   } | null;
   cold_start: ColdStart | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
+  /** the DICOM node's added latency over /v1 (part `dicom`; absent in older results) */
+  dicom_node?: DicomNodeBench | null;
   scripts: ScriptResult[] | null;
   targets: Target[];
   errors: PartError[];
+}
+
+/** One goal and how the run did. */
+export interface Target {
+  id: string;
+  goal: string;
+  /** measured value (null when the part did not run) */
+  measured: number | null;
+  unit: string;
+  /** configuration or condition it was measured under */
+  where: string;
+  met: boolean | null;
+  /** how far from the goal, in words */
+  gap: string;
 }

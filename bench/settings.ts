@@ -44,7 +44,16 @@ export interface HttpVariant {
 }
 
 /** The parts of a run, in order. */
-export const PARTS = ["latency", "peak", "quant", "http", "cold", "profile", "scripts"] as const;
+export const PARTS = [
+  "latency",
+  "peak",
+  "quant",
+  "http",
+  "cold",
+  "profile",
+  "dicom",
+  "scripts",
+] as const;
 /** One part. */
 export type Part = typeof PARTS[number];
 
@@ -88,8 +97,10 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     }
   }
   const only = list(values.only);
+  // the DICOM node part (a real Orthanc) runs in --quick only when asked with --only
+  const defaults = values.quick ? PARTS.filter((p) => p !== "dicom") : PARTS;
   const parts = new Set<Part>(
-    (only.length ? only : PARTS).filter((p) => !list(values.skip).includes(p)) as Part[],
+    (only.length ? only : defaults).filter((p) => !list(values.skip).includes(p)) as Part[],
   );
   if (values.nets && values.nets !== "builder" && values.nets !== "auto") {
     throw new Error(`--nets must be builder or auto`);

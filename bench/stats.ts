@@ -3,11 +3,14 @@
  * and stops on a run count or a time budget, and the summary (n, median, p90, …) of its
  * samples.
  *
- * Percentiles are nearest-rank: p-th percentile = the ⌈p/100 · n⌉-th smallest sample, so
- * every reported figure is a measured value, never an interpolation.
+ * Percentiles (the median too) interpolate linearly between order statistics: d3-array's
+ * `quantile`, the R-7 definition that NumPy uses by default and lib/metrics/hd95.ts too. The
+ * report's Method section says so.
  *
  * @module
  */
+// @ts-types="npm:@types/d3-array@3.2.2"
+import { quantile } from "d3-array";
 
 /** Summary of a set of millisecond samples. */
 export interface Summary {
@@ -19,20 +22,14 @@ export interface Summary {
   mean_ms: number;
 }
 
-/** Nearest-rank percentile of `values` (p in 0..100). */
+/** The `p`-th percentile of `values` (p in 0..100), interpolated; NaN for no values. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1];
+  return quantile(values, p / 100) ?? NaN;
 }
 
-/** Median (mean of the two middle values for an even count). */
+/** Median (the mean of the two middle values for an even count); NaN for no values. */
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return percentile(values, 50);
 }
 
 /** Rounds to `digits` decimals (for reports). */

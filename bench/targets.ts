@@ -5,22 +5,8 @@
  *
  * @module
  */
-import type { BenchResults } from "./results.ts";
+import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
-
-/** One goal and how the run did. */
-export interface Target {
-  id: string;
-  goal: string;
-  /** measured value (null when the part did not run) */
-  measured: number | null;
-  unit: string;
-  /** configuration or condition it was measured under */
-  where: string;
-  met: boolean | null;
-  /** how far from the goal, in words */
-  gap: string;
-}
 
 function check(
   id: string,
@@ -38,7 +24,7 @@ function check(
   let gap: string;
   if (kind === "max") {
     gap = met
-      ? (measured === 0 ? "none" : `within, ${round(limit / measured, 2)}× headroom`)
+      ? (measured <= 0 ? "none" : `within, ${round(limit / measured, 2)}× headroom`)
       : `over by ${round(measured - limit, 2)} ${unit} (${round(measured / limit, 2)}× the limit)`;
   } else {
     gap = met
@@ -155,6 +141,17 @@ export function evaluateTargets(r: BenchResults, size: number): Target[] {
       `${r.cold_start?.starts ?? 0} starts`,
       r.cold_start?.ready_ms.median_ms,
       500,
+      "max",
+    ),
+  );
+  out.push(
+    check(
+      "dicom_node_added",
+      "DICOM node: added latency over /v1 (receive → SEG acknowledged by Orthanc) ≤ 50 ms at 256², median",
+      "ms",
+      `${r.dicom_node?.instances ?? 0} instances, one at a time`,
+      r.dicom_node?.added_median_ms,
+      50,
       "max",
     ),
   );

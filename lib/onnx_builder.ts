@@ -1,6 +1,6 @@
 /**
  * A small ONNX graph builder: enough to write U-Net-shaped models with seeded random
- * weights in code (test fixtures, benchmark models, the untrained placeholder) without
+ * weights in code (test fixtures, and the benchmark's nets where PyTorch is missing) without
  * Python. Real models come from `tools/distill` (PyTorch export).
  *
  * @example

@@ -21,36 +21,17 @@
  * | `TINYUNET_WATCH` | fs | hot reload of the repository: fs (file events), poll, off |
  * | `TINYUNET_WATCH_INTERVAL_MS` | 2000 | poll interval (poll mode) / debounce ×4 (fs mode) |
  * | `TINYUNET_SHUTDOWN_TIMEOUT_MS` | 25000 | longest wait for in-flight requests on SIGTERM |
+ * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
+ * | `TINYUNET_DIMSE_*`, `TINYUNET_DICOMWEB_DESTINATION`, `TINYUNET_OUTBOX*`, `TINYUNET_SEG_RETENTION` | | the DICOM node: see src/dicom_node/config.ts |
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
-
-/** Validated server settings. */
-export interface ServerConfig {
-  port: number;
-  hostname: string;
-  modelsDir: string;
-  defaultModel?: string;
-  engine: EngineChoice;
-  threads?: number;
-  maxBodyBytes: number;
-  maxPixels: number;
-  maxQueue: number;
-  requestTimeoutMs: number;
-  /** API keys; none = open (see {@link AuthMode}) */
-  apiKeys?: ApiKey[];
-  auth?: AuthMode;
-  /** `/metrics` without a key (default true) */
-  metricsPublic?: boolean;
-  /** browser origins allowed by CORS (`*` for any); none = no CORS headers */
-  corsOrigins?: string[];
-  /** repository hot reload (default off when unset, `fs` from the environment) */
-  watch?: WatchMode;
-  watchIntervalMs?: number;
-  shutdownTimeoutMs?: number;
-}
+import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
+import type { ReadinessMode } from "./models/registry.ts";
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */
 export type KeyScope = "infer" | "admin";
@@ -67,84 +48,150 @@ export type WatchMode = "fs" | "poll" | "off";
 /** Shortest key accepted (a guessable key is no protection). */
 export const MIN_KEY_LENGTH = 16;
 
-function keys(env: Record<string, string | undefined>, key: string, scope: KeyScope): ApiKey[] {
-  const list = (env[key] ?? "").split(",").map((k) => k.trim()).filter(Boolean);
-  for (const k of list) {
-    if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
-      throw new Error(
-        `${key}: every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`,
-      );
-    }
-  }
-  return list.map((k) => ({ key: k, scope }));
-}
-
-function oneOf<T extends string>(
-  env: Record<string, string | undefined>,
-  key: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  const raw = (env[key] ?? "").trim().toLowerCase();
-  if (raw === "") return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new Error(`${key}=${env[key]}: expected ${allowed.join(", ")}`);
-  }
-  return raw as T;
-}
-
-function list(raw: string | undefined): string[] {
-  return (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+/** Validated server settings: every field set (the defaults are filled in by {@link loadConfig}). */
+export interface ServerConfig {
+  port: number;
+  hostname: string;
+  modelsDir: string;
+  /** unset: the repository's `repository.json` `default_model`, else the first by name */
+  defaultModel: string | undefined;
+  engine: EngineChoice;
+  /** unset: 1 for models under 1 M parameters, else all cores */
+  threads: number | undefined;
+  maxBodyBytes: number;
+  maxPixels: number;
+  maxQueue: number;
+  requestTimeoutMs: number;
+  /** API keys; none = open (see {@link AuthMode}) */
+  apiKeys: ApiKey[];
+  auth: AuthMode;
+  /** `/metrics` without a key */
+  metricsPublic: boolean;
+  /** browser origins allowed by CORS (`*` for any); none = no CORS headers */
+  corsOrigins: string[];
+  /** repository hot reload, started by the start-up (src/start.ts) once ready */
+  watch: WatchMode;
+  watchIntervalMs: number;
+  /** longest wait for in-flight requests on SIGTERM */
+  shutdownTimeoutMs: number;
+  /** when `/v2/health/ready` is 200: every model loaded (`all`, Triton's strict readiness), or the default model */
+  ready: ReadinessMode;
+  /** DIMSE listener, routes, destinations and outbox (default: no listener, no destination) */
+  dicomNode: DicomNodeConfig;
 }
 
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
 
-function int(
-  env: Record<string, string | undefined>,
-  key: string,
-  fallback: number,
-  min = 1,
-): number {
-  const raw = env[key];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`${key}=${raw} is not a number ≥ ${min}`);
-  }
-  return value;
-}
+// One environment variable: a string or nothing; blank counts as nothing.
+const variable = z.string().optional().transform((v) => v?.trim() || undefined);
+
+/** An integer-valued variable (a number ≥ `min`), `fallback` when unset. */
+const int = <F extends number | undefined>(fallback: F, min = 1) =>
+  variable.transform((raw, ctx): number | F => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min) {
+      ctx.addIssue({ code: "custom", message: `${raw} is not a number ≥ ${min}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+/** A variable with a few allowed words (any case), `fallback` when unset. */
+const oneOf = <const T extends string>(allowed: readonly T[], fallback: T) =>
+  variable.transform((raw, ctx) => {
+    const v = raw?.toLowerCase() ?? fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      ctx.addIssue({ code: "custom", message: `${raw}: expected ${allowed.join(", ")}` });
+      return z.NEVER;
+    }
+    return v as T;
+  });
+
+/** A comma list. */
+const list = variable.transform((raw) =>
+  (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+);
+
+/** A comma list of API keys of one scope. */
+const keys = (scope: KeyScope) =>
+  list.transform((all, ctx): ApiKey[] => {
+    for (const k of all) {
+      if (k.length < MIN_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(k)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `every key needs ≥ ${MIN_KEY_LENGTH} printable characters without spaces (one is ${k.length} long)`,
+        });
+        return z.NEVER;
+      }
+    }
+    return all.map((key) => ({ key, scope }));
+  });
+
+/** The environment variables the server reads, each with its default (the table above). */
+const ServerEnv = z.object({
+  PORT: int(8000, 0),
+  TINYUNET_HOST: variable.transform((v) => v ?? "0.0.0.0"),
+  TINYUNET_MODELS: variable.transform((v) => v ?? SHIPPED_MODELS_DIR),
+  TINYUNET_DEFAULT_MODEL: variable,
+  TINYUNET_ENGINE: variable.transform((v, ctx): EngineChoice => {
+    try {
+      return parseEngineChoice(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
+  TINYUNET_THREADS: int(undefined),
+  TINYUNET_MAX_BODY_MB: int(32),
+  TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
+  TINYUNET_MAX_QUEUE: int(32, 0),
+  TINYUNET_REQUEST_TIMEOUT_MS: int(30_000),
+  TINYUNET_API_KEYS: keys("infer"),
+  TINYUNET_ADMIN_KEYS: keys("admin"),
+  TINYUNET_AUTH: oneOf(["auto", "required", "off"], "auto"),
+  TINYUNET_METRICS_PUBLIC: oneOf(["1", "0", "true", "false"], "1"),
+  TINYUNET_CORS_ORIGINS: list,
+  TINYUNET_WATCH: oneOf(["fs", "poll", "off"], "fs"),
+  TINYUNET_WATCH_INTERVAL_MS: int(2000, 50),
+  TINYUNET_SHUTDOWN_TIMEOUT_MS: int(25_000),
+  TINYUNET_READY: oneOf(["all", "default-model"], "all"),
+}).transform((e): Omit<ServerConfig, "dicomNode"> => ({
+  port: e.PORT,
+  hostname: e.TINYUNET_HOST,
+  modelsDir: e.TINYUNET_MODELS,
+  defaultModel: e.TINYUNET_DEFAULT_MODEL,
+  engine: e.TINYUNET_ENGINE,
+  threads: e.TINYUNET_THREADS,
+  maxBodyBytes: Math.round(e.TINYUNET_MAX_BODY_MB * 1024 * 1024),
+  maxPixels: e.TINYUNET_MAX_PIXELS,
+  maxQueue: e.TINYUNET_MAX_QUEUE,
+  requestTimeoutMs: e.TINYUNET_REQUEST_TIMEOUT_MS,
+  apiKeys: [...e.TINYUNET_API_KEYS, ...e.TINYUNET_ADMIN_KEYS],
+  auth: e.TINYUNET_AUTH,
+  metricsPublic: e.TINYUNET_METRICS_PUBLIC === "1" || e.TINYUNET_METRICS_PUBLIC === "true",
+  corsOrigins: e.TINYUNET_CORS_ORIGINS,
+  watch: e.TINYUNET_WATCH,
+  watchIntervalMs: e.TINYUNET_WATCH_INTERVAL_MS,
+  shutdownTimeoutMs: e.TINYUNET_SHUTDOWN_TIMEOUT_MS,
+  ready: e.TINYUNET_READY,
+}));
 
 /**
- * Reads settings from an environment map.
+ * Reads settings from an environment map; the defaults are written once, in `ServerEnv`.
  * @throws {Error} naming the variable when a value is invalid
  */
 export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ServerConfig {
-  return {
-    port: int(env, "PORT", 8000, 0),
-    hostname: env.TINYUNET_HOST || "0.0.0.0",
-    modelsDir: env.TINYUNET_MODELS || SHIPPED_MODELS_DIR,
-    defaultModel: env.TINYUNET_DEFAULT_MODEL || undefined,
-    engine: parseEngineChoice(env.TINYUNET_ENGINE),
-    threads: env.TINYUNET_THREADS ? int(env, "TINYUNET_THREADS", 1) : undefined,
-    maxBodyBytes: Math.round(int(env, "TINYUNET_MAX_BODY_MB", 32) * 1024 * 1024),
-    maxPixels: int(env, "TINYUNET_MAX_PIXELS", 16_777_216),
-    maxQueue: int(env, "TINYUNET_MAX_QUEUE", 32, 0),
-    requestTimeoutMs: int(env, "TINYUNET_REQUEST_TIMEOUT_MS", 30_000),
-    apiKeys: [
-      ...keys(env, "TINYUNET_API_KEYS", "infer"),
-      ...keys(env, "TINYUNET_ADMIN_KEYS", "admin"),
-    ],
-    auth: oneOf(env, "TINYUNET_AUTH", ["auto", "required", "off"] as const, "auto"),
-    metricsPublic:
-      oneOf(env, "TINYUNET_METRICS_PUBLIC", ["1", "0", "true", "false"] as const, "1").match(
-        /^(1|true)$/,
-      ) !== null,
-    corsOrigins: list(env.TINYUNET_CORS_ORIGINS),
-    watch: oneOf(env, "TINYUNET_WATCH", ["fs", "poll", "off"] as const, "fs"),
-    watchIntervalMs: int(env, "TINYUNET_WATCH_INTERVAL_MS", 2000, 50),
-    shutdownTimeoutMs: int(env, "TINYUNET_SHUTDOWN_TIMEOUT_MS", 25_000),
-  };
+  const parsed = ServerEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    );
+  }
+  // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
+  return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
 }

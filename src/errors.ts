@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   invalid_tensor: 422,
   unsupported_image: 422,
   model_load_failed: 422,
+  modality_mismatch: 422,
   internal: 500,
   model_not_ready: 503,
   queue_full: 503,

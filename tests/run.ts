@@ -1,23 +1,29 @@
 /**
- * The whole test suite, as `deno task test` runs it (and `.ci/run`): Deno tests, then the
+ * The whole test suite, as `deno task test` runs it (and `.ci/run`): the unit tests
+ * (`tests/unit`, in-process, test files in parallel), the end-to-end tests (`tests/e2e`:
+ * spawned servers and tools, whole models on every engine; one file at a time), then the
  * Python distillation tests (pytest), then one plain summary line `N passed, N failed`.
  *
- * Counts come from JUnit XML reports, not from parsing human output. `--deno-only` /
- * `--python-only` run one half; further arguments go to `deno test` (e.g. a filter).
+ * Counts come from JUnit XML reports, not from parsing human output. `--unit` runs the unit
+ * tests only (`deno task test:unit`); `--deno-only` / `--python-only` run one half; further
+ * arguments go to one `deno test` run in place of the folders (e.g. a file or a filter).
+ * System packages are installed by `deno task setup` (which `deno task test` runs first);
+ * here they are only checked, to say why the tests that need them fail.
  *
  * @module
  */
 import { existsSync } from "node:fs";
-import { ensureSystemPackages } from "./system_deps.ts";
+import { findPython } from "../lib/python.ts";
+import { missingPackages } from "../tools/setup.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const args = Deno.args.filter((a) =>
-  !a.startsWith("--deno-only") && !a.startsWith("--python-only")
-);
+const FLAGS = ["--deno-only", "--python-only", "--unit"];
+const args = Deno.args.filter((a) => !FLAGS.includes(a));
+const unitOnly = Deno.args.includes("--unit");
 const runDeno = !Deno.args.includes("--python-only");
-const runPython = !Deno.args.includes("--deno-only");
+const runPython = !Deno.args.includes("--deno-only") && !unitOnly;
 const reports = await Deno.makeTempDir({ prefix: "tinyunet-tests-" });
-const stillMissing = ensureSystemPackages();
+const stillMissing = unitOnly ? [] : missingPackages();
 
 interface Counts {
   passed: number;
@@ -48,23 +54,6 @@ async function run(cmd: string[], env: Record<string, string> = {}): Promise<num
   return (await child.status).code;
 }
 
-function findPython(): string | null {
-  const candidates = [Deno.env.get("TINYUNET_PYTHON"), "/usr/bin/python3", "python3"].filter(
-    Boolean,
-  ) as string[];
-  for (const py of candidates) {
-    try {
-      const out = new Deno.Command(py, {
-        args: ["-c", "import torch, pytest"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) return py;
-    } catch { /* not installed */ }
-  }
-  return null;
-}
-
 const total: Counts = { passed: 0, failed: 0, skipped: 0 };
 const add = (c: Counts) => {
   total.passed += c.passed;
@@ -72,15 +61,17 @@ const add = (c: Counts) => {
   total.skipped += c.skipped;
 };
 
-if (runDeno) {
-  const junit = `${reports}/deno.xml`;
+/** One `deno test` run over `paths`, counted from its JUnit report. */
+async function denoTest(name: string, paths: string[], parallel: boolean): Promise<void> {
+  const junit = `${reports}/${name}.xml`;
   const code = await run(
     [
       Deno.execPath(),
       "test",
       "--allow-all",
+      ...(parallel ? ["--parallel"] : []),
       `--junit-path=${junit}`,
-      ...(args.length ? args : ["tests/"]),
+      ...paths,
     ],
     { TINYUNET_LOG: "silent", ONNXRUNTIME_NODE_INSTALL: "skip" },
   );
@@ -88,11 +79,19 @@ if (runDeno) {
   else if (code !== 0) total.failed += 1; // the run died before writing a report
 }
 
+if (runDeno) {
+  if (args.length) await denoTest("deno", args, false);
+  else {
+    await denoTest("unit", ["tests/unit/"], true);
+    if (!unitOnly) await denoTest("e2e", ["tests/e2e/"], false);
+  }
+}
+
 if (runPython && existsSync(`${root}/tests/distill`)) {
-  const py = findPython();
+  const py = findPython(["torch", "pytest"]);
   if (!py) {
     console.error(
-      "no Python with torch and pytest found (apt-get install python3-torch python3-pytest); counting the Python suite as 1 failure",
+      "no Python with torch and pytest found (deno task setup installs them); counting the Python suite as 1 failure",
     );
     total.failed += 1;
   } else {

@@ -47,3 +47,35 @@ export function positiveInt(value: string | undefined, name: string): number | u
   }
   return n;
 }
+
+/**
+ * Runs a command-line tool the way every `deno task` tool here behaves: `parse` the
+ * arguments (a {@link UsageError} prints it with `usage` and exits 2; `null` — help asked
+ * for — prints `usage` and exits 0), then `run`, whose result is printed as JSON on stdout;
+ * any failure is printed as `name: message` and exits 1. Progress goes to stderr.
+ */
+export async function runTool<A>(
+  name: string,
+  usage: string,
+  parse: (argv: string[]) => A | null,
+  run: (args: A) => Promise<unknown>,
+): Promise<void> {
+  let args: A | null;
+  try {
+    args = parse(Deno.args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${name}: ${err.message}\n\n${usage}`);
+    Deno.exit(2);
+  }
+  if (args === null) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  try {
+    console.log(JSON.stringify(await run(args), null, 2));
+  } catch (err) {
+    console.error(`${name}: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -19,6 +19,8 @@ export const LEFT_OUT = [
   "autocannon",
   "kubernetes-models",
   "kubernetes-models/",
+  // the DICOM node's DIMSE library: edge functions cannot listen on or dial DICOM ports
+  "dcmjs-dimse",
 ];
 
 /** The edge import map for a deno.json's imports. */

@@ -2,32 +2,18 @@
  * HD95: the 95th percentile of the symmetric boundary-to-boundary distances of two masks,
  * in pixels (MedPy's convention, as `tools/distill/metrics.py`): distances from every
  * boundary pixel of the prediction to the nearest boundary pixel of the ground truth, and
- * the other way round, pooled; the percentile interpolates linearly (NumPy's default).
+ * the other way round, pooled; the percentile interpolates linearly between order
+ * statistics (d3-array's `quantile`, the same R-7 definition as NumPy's default).
  *
  * Empty masks: both empty → 0; exactly one empty → the image diagonal (a bounded worst
  * case instead of infinity).
  *
  * @module
  */
+// @ts-types="npm:@types/d3-array@3.2.2"
+import { quantile } from "d3-array";
 import { boundary } from "./boundary.ts";
 import { distanceTransform } from "./edt.ts";
-
-/**
- * The `p`-th percentile of `values` with linear interpolation between order statistics
- * (NumPy's `percentile(..., method="linear")`).
- * @param values at least one number (sorted in place)
- * @param p 0 to 100
- * @throws {RangeError} for no values or `p` outside [0, 100]
- */
-export function percentile(values: Float64Array, p: number): number {
-  if (values.length === 0) throw new RangeError("percentile of no values");
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile ${p} is outside [0, 100]`);
-  values.sort();
-  const pos = (p / 100) * (values.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, values.length - 1);
-  return values[lo] + (values[hi] - values[lo]) * (pos - lo);
-}
 
 function any(mask: ArrayLike<number>): boolean {
   for (let i = 0; i < mask.length; i++) if (mask[i]) return true;
@@ -66,5 +52,5 @@ export function hd95(
   const distances: number[] = [];
   for (let i = 0; i < sp.length; i++) if (sp[i]) distances.push(toTruth[i]);
   for (let i = 0; i < st.length; i++) if (st[i]) distances.push(toPred[i]);
-  return percentile(Float64Array.from(distances), 95);
+  return quantile(distances, 0.95)!; // both boundaries are non-empty here
 }

@@ -9,15 +9,7 @@ import { ApiError } from "../errors.ts";
 import { decodeDicom, isDicom } from "./decode_dicom.ts";
 import { decodeJpeg, isJpeg } from "./decode_jpeg.ts";
 import { decodePng, isPng } from "./decode_png.ts";
-import type { DecodedImage, DecodeLimits } from "./image.ts";
-
-/** Per-request decode options beyond the limits (e.g. a DICOM window). */
-export interface DecodeOptions extends DecodeLimits {
-  /** DICOM: `[center, width]` overriding the file's first window */
-  window?: [number, number];
-  /** DICOM: 1-based frame of a multi-frame object */
-  frame?: number;
-}
+import type { DecodedImage, DecodeOptions } from "./image.ts";
 
 /** One image format. */
 export interface ImageDecoder {

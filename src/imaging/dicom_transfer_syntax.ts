@@ -1,6 +1,8 @@
 /**
- * DICOM transfer syntaxes: which ones the server decodes (the uncompressed ones, and
- * deflate), and the names of the others so that a refusal can say what was sent.
+ * DICOM transfer syntaxes: which ones the server decodes (the uncompressed ones, deflate,
+ * and the compressed ones a scanner or PACS sends: JPEG, JPEG-LS, JPEG 2000, HTJ2K, RLE),
+ * which codec each needs, and the names of the others so that a refusal can say what was
+ * sent.
  *
  * @module
  */
@@ -16,6 +18,31 @@ export const NATIVE_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
 
 /** Explicit VR Big Endian: 16-bit samples are stored most significant byte first. */
 export const BIG_ENDIAN_SYNTAX = "1.2.840.10008.1.2.2";
+
+/** The codec that decodes an encapsulated syntax's frames. */
+export type FrameCodec =
+  | "jpeg-baseline"
+  | "jpeg-lossless"
+  | "jpeg-ls"
+  | "jpeg2000"
+  | "htj2k"
+  | "rle";
+
+/** Encapsulated syntaxes the server decodes, and with which codec. */
+export const ENCAPSULATED_CODECS: Readonly<Record<string, FrameCodec>> = {
+  "1.2.840.10008.1.2.4.50": "jpeg-baseline",
+  "1.2.840.10008.1.2.4.51": "jpeg-baseline",
+  "1.2.840.10008.1.2.4.57": "jpeg-lossless",
+  "1.2.840.10008.1.2.4.70": "jpeg-lossless",
+  "1.2.840.10008.1.2.4.80": "jpeg-ls",
+  "1.2.840.10008.1.2.4.81": "jpeg-ls",
+  "1.2.840.10008.1.2.4.90": "jpeg2000",
+  "1.2.840.10008.1.2.4.91": "jpeg2000",
+  "1.2.840.10008.1.2.4.201": "htj2k",
+  "1.2.840.10008.1.2.4.202": "htj2k",
+  "1.2.840.10008.1.2.4.203": "htj2k",
+  "1.2.840.10008.1.2.5": "rle",
+};
 
 /** Names of the encapsulated (compressed) syntaxes a scanner may send. */
 const COMPRESSED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = {
@@ -63,14 +90,13 @@ export function transferSyntaxName(uid: string): string {
  * @throws {ApiError} `unsupported_transfer_syntax` (415) naming the UID and its name
  */
 export function checkTransferSyntax(uid: string): void {
-  if (uid in NATIVE_TRANSFER_SYNTAXES) return;
-  const supported = Object.entries(NATIVE_TRANSFER_SYNTAXES).map(([u, n]) => `${n} (${u})`).join(
-    ", ",
-  );
+  if (uid in NATIVE_TRANSFER_SYNTAXES || uid in ENCAPSULATED_CODECS) return;
+  const supported = [...Object.keys(NATIVE_TRANSFER_SYNTAXES), ...Object.keys(ENCAPSULATED_CODECS)]
+    .map((u) => `${transferSyntaxName(u)} (${u})`).join(", ");
   throw new ApiError(
     "unsupported_transfer_syntax",
     `DICOM transfer syntax ${uid} (${
       transferSyntaxName(uid)
-    }) is not supported; send uncompressed pixel data: ${supported}`,
+    }) is not supported; send one of: ${supported}`,
   );
 }

@@ -4,6 +4,25 @@
  * @module
  */
 
+/** What a decoded DICOM image carries besides its pixels. */
+export interface DicomImageInfo {
+  /** Modality (0008,0060), upper case, "" when absent */
+  modality: string;
+  transferSyntax: string;
+  transferSyntaxName: string;
+  /** Number of Frames (1 for single-frame objects) */
+  frames: number;
+  /** the 1-based frame decoded (undefined from `readDicomInfo`, decode_dicom.ts) */
+  frame?: number;
+  rows: number;
+  columns: number;
+  photometric: string;
+  sopClassUid?: string;
+  sopInstanceUid?: string;
+  studyInstanceUid?: string;
+  seriesInstanceUid?: string;
+}
+
 /** A decoded image: grey or RGB samples, value/`maxValue` in [0, 1]. Alpha is dropped. */
 export interface DecodedImage {
   width: number;
@@ -17,12 +36,27 @@ export interface DecodedImage {
   source: string;
   /** physical pixel size (row, column spacing in mm) when the format carries it */
   pixelSpacingMm?: [number, number];
+  /** DICOM inputs: Modality, transfer syntax, frames, UIDs */
+  dicom?: DicomImageInfo;
 }
 
 /** Limits applied while decoding (checked against headers before pixels are inflated). */
 export interface DecodeLimits {
   /** maximum width × height */
   maxPixels: number;
+}
+
+/** Per-request decode options beyond the limits (e.g. a DICOM window). */
+export interface DecodeOptions extends DecodeLimits {
+  /** DICOM: `[center, width]` overriding the file's first window */
+  window?: [number, number];
+  /** DICOM: 1-based frame of a multi-frame object */
+  frame?: number;
+  /**
+   * DICOM: called with the metadata once the file is parsed, before any pixel is decoded
+   * (the modality guard throws here, so a refused image costs no codec run)
+   */
+  checkDicom?: (info: DicomImageInfo) => void;
 }
 
 /** Default limits: a little over a 4K UHD frame (3840×2160 = 8.3 MP) allowed. */

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ENGINE_NAMES } from "../engines/engine.ts";
+import { AlgorithmSchema, ModalitiesSchema, SegmentCodingSchema } from "./card_dicom.ts";
 
 const positiveInt = z.number().int().positive();
 
@@ -81,6 +82,12 @@ export const ModelCardSchema = z.looseObject({
   /** physical pixel size, when known (mm) */
   pixel_spacing_mm: z.tuple([z.number().positive(), z.number().positive()]).optional(),
   metrics: z.record(z.string(), MetricsSchema).optional(),
+  /** DICOM Modality codes the model is for (other modalities are refused); absent: any */
+  modalities: ModalitiesSchema.optional(),
+  /** the segment's SNOMED CT category and type, for DICOM SEG */
+  segment: SegmentCodingSchema.optional(),
+  /** DICOM Algorithm Identification (family, name) */
+  algorithm: AlgorithmSchema,
 });
 
 /** A validated model card. */

@@ -89,10 +89,11 @@ export function warmupInput(card: ModelCard): Record<string, Tensor> {
 export const SMALL_MODEL_PARAMETERS = 1_000_000;
 
 /**
- * Thread default by model size: a TinyUnet-sized model (~80 k parameters) ran faster on one
- * onnxruntime thread than on two here (bench/RESULTS.md: 12.4 vs 16.0 ms per 256² run, and
- * about twice the HTTP throughput, since the other core decodes and encodes); big models
- * keep the engine's default (all cores).
+ * Thread default by model size: a TinyUnet-sized model (~80 k parameters) runs on one
+ * onnxruntime thread, leaving the other cores to the JS thread that decodes, encodes and
+ * answers HTTP (a second intra-op thread shortens a run in isolation but competes with that
+ * work under load; `deno task bench` measures both, see bench/RESULTS.md); big models keep
+ * the engine's default (all cores). `TINYUNET_THREADS` overrides.
  */
 export function smallModelThreads(info: ModelInfo): number | undefined {
   return info.parameterCount < SMALL_MODEL_PARAMETERS ? 1 : undefined;
@@ -150,7 +151,7 @@ export class ModelVersion {
   }
 
   async #createSlot(precision: Precision): Promise<Slot> {
-    const { source, info } = await readModelSource(this.entry, precision);
+    const { source, info, notes } = await readModelSource(this.entry, precision);
     const choice: EngineChoice = this.card.engine !== "auto"
       ? this.card.engine
       : this.options.engine;
@@ -165,7 +166,7 @@ export class ModelVersion {
     return {
       session,
       queue: new SerialQueue(this.options.maxQueue),
-      runtime: runtimeInfo(session, selection.reason, precision, source.path, info),
+      runtime: runtimeInfo(session, selection.reason, precision, source.path, info, notes),
     };
   }
 
@@ -277,12 +278,13 @@ function runtimeInfo(
   precision: Precision,
   file: string,
   info: ModelInfo,
+  sourceNotes: string[],
 ): RuntimeInfo {
   return {
     engine: session.engine,
     threads: session.threads,
     reason,
-    notes: session.notes,
+    notes: [...sourceNotes, ...session.notes],
     precision,
     file: file.split("/").pop() ?? file,
     ops: info.ops,

@@ -3,6 +3,10 @@
  * looked up by name (latest version) or name + version. Swapping in a reloaded version
  * is one map assignment, so requests see either the old or the new version, never none.
  *
+ * One bad model never takes the others down: at start-up each version loads on its own,
+ * and one that fails is listed in {@link ModelRegistry.index} as `UNAVAILABLE` with the
+ * reason (requests for it get 503 `model_not_ready` saying why) while the rest serve.
+ *
  * Hot reload: {@link ModelRegistry.sync} rescans the repository (or one model) and loads
  * what is new or changed beside what serves, swapping it in only once warm; a load that
  * fails leaves the old version serving and is reported in {@link ModelRegistry.index}.
@@ -17,12 +21,13 @@ import {
   type ModelEntry,
   readEntry,
   readRepositorySettings,
-  scanRepository,
 } from "./repository.ts";
 import { listVersionDirs, SAFE_NAME } from "./repository_scan.ts";
 
 /** Lifecycle of the registry (`draining` while the server shuts down). */
-export type RegistryState = "loading" | "ready" | "failed" | "draining";
+export const REGISTRY_STATES = ["loading", "ready", "failed", "draining"] as const;
+/** What the registry is doing as a whole (readiness reports it). */
+export type RegistryState = typeof REGISTRY_STATES[number];
 
 /** A version's state in the repository index (KServe / Triton model-repository names). */
 export type VersionState = "READY" | "LOADING" | "UNAVAILABLE";
@@ -43,6 +48,7 @@ export interface SyncResult extends IndexEntry {
 
 /** Thrown by {@link ModelRegistry.loadModel} when a version could not be loaded. */
 export class ModelLoadError extends ApiError {
+  declare readonly code: "model_load_failed";
   constructor(readonly results: SyncResult[]) {
     const failed = results.filter((r) => r.action === "failed");
     super("model_load_failed", failed.map((r) => `${r.name}/${r.version}: ${r.reason}`).join("; "));
@@ -52,6 +58,19 @@ export class ModelLoadError extends ApiError {
 
 interface IndexRecord extends IndexEntry {
   fingerprint?: string;
+  /** its last load failed (a version serving older files after a failed reload included) */
+  failed?: boolean;
+}
+
+/** When `/v2/health/ready` says ready (`TINYUNET_READY`). */
+export type ReadinessMode = "all" | "default-model";
+/** The readiness answer. */
+export interface Readiness {
+  ready: boolean;
+  state: RegistryState;
+  mode: ReadinessMode;
+  /** versions whose last load failed, with the reason */
+  failed: IndexEntry[];
 }
 
 /** Loaded models by name and version. */
@@ -107,35 +126,59 @@ export class ModelRegistry {
 
   /**
    * Scans the repository and loads every version (one at a time: warm-ups are CPU-bound).
+   * A version that fails to load (bad card, corrupt or missing file, engine error) is
+   * listed in {@link index} as `UNAVAILABLE` with the reason, and the rest serve; only a
+   * repository where nothing loads fails.
    * @param defaultModel the model behind `/v1/segment`; else the repository's
    *   `repository.json` `default_model`; else the first by name
    * @param onLoaded called after each version loads (for the start-up log)
+   * @param onFailed called for each version that failed to load
+   * @throws {Error} when no version loads (every reason listed), or the default model is
+   *   not in the repository at all
    */
-  loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
-    return this.#exclusive(() => this.#loadAll(defaultModel, onLoaded));
+  loadAll(
+    defaultModel?: string,
+    onLoaded?: (mv: ModelVersion) => void,
+    onFailed?: (failure: IndexEntry) => void,
+  ): Promise<void> {
+    return this.#exclusive(() => this.#loadAll(defaultModel, onLoaded, onFailed));
   }
 
-  async #loadAll(defaultModel?: string, onLoaded?: (mv: ModelVersion) => void): Promise<void> {
+  async #loadAll(
+    defaultModel?: string,
+    onLoaded?: (mv: ModelVersion) => void,
+    onFailed?: (failure: IndexEntry) => void,
+  ): Promise<void> {
     try {
-      const entries = await scanRepository(this.root);
-      if (entries.length === 0) throw new Error(`no models found under ${this.root}`);
-      const fingerprints = new Map(
-        (await listVersionDirs(this.root)).map((d) => [`${d.name}/${d.version}`, d.fingerprint]),
-      );
-      for (const entry of entries) {
-        const mv = await this.add(entry); // not inside `onLoaded?.(…)`: that skips its argument when there is no callback
-        onLoaded?.(mv);
-        const key = `${entry.name}/${entry.version}`;
-        this.#index.set(key, {
-          name: entry.name,
-          version: entry.version,
-          state: "READY",
-          reason: "",
-          fingerprint: fingerprints.get(key),
-        });
+      const dirs = await listVersionDirs(this.root);
+      if (dirs.length === 0) throw new Error(`no models found under ${this.root}`);
+      for (const d of dirs) {
+        const key = `${d.name}/${d.version}`;
+        const record = { name: d.name, version: d.version, fingerprint: d.fingerprint };
+        try {
+          const mv = await this.add(await readEntry(this.root, d.name, d.version)); // not inside `onLoaded?.(…)`: that skips its argument when there is no callback
+          onLoaded?.(mv);
+          this.#index.set(key, { ...record, state: "READY", reason: "" });
+        } catch (err) {
+          const failure: IndexRecord = {
+            ...record,
+            state: "UNAVAILABLE",
+            reason: (err as Error).message,
+            failed: true,
+          };
+          this.#index.set(key, failure);
+          onFailed?.(publicEntry(failure));
+        }
+      }
+      if (this.#models.size === 0) {
+        throw new Error(
+          `no model in ${this.root} could be loaded: ${
+            this.index().map((e) => `${e.name}/${e.version}: ${e.reason}`).join("; ")
+          }`,
+        );
       }
       defaultModel ??= (await readRepositorySettings(this.root)).defaultModel;
-      if (defaultModel && !this.#models.has(defaultModel)) {
+      if (defaultModel && ![...this.#index.values()].some((r) => r.name === defaultModel)) {
         throw new Error(
           `default model "${defaultModel}" is not in ${this.root} (has ${this.names().join(", ")})`,
         );
@@ -149,6 +192,18 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * Readiness: `all` (Triton's strict readiness, the default) is ready when loading has
+   * finished and no version listed in the repository failed to load; `default-model` is
+   * ready once the default model serves, whatever else failed.
+   */
+  readiness(mode: ReadinessMode = "all"): Readiness {
+    const failed = this.failures().filter((e) => e.state !== "READY");
+    const serving = this.#state === "ready" &&
+      (mode === "all" ? failed.length === 0 : this.has(this.defaultModel ?? ""));
+    return { ready: serving, state: this.#state, mode, failed };
+  }
+
   /** Loads one version and makes it visible (replacing a loaded one of the same version). */
   async add(entry: ModelEntry): Promise<ModelVersion> {
     const mv = await ModelVersion.load(entry, this.options);
@@ -158,6 +213,15 @@ export class ModelRegistry {
     this.#models.set(entry.name, versions);
     if (previous) void previous.unload(mv);
     return mv;
+  }
+
+  /**
+   * Versions whose last load failed, sorted: not serving (`UNAVAILABLE`), or still serving
+   * their previous files after a failed reload (`READY`, the reason says so).
+   */
+  failures(): IndexEntry[] {
+    return [...this.#index.values()].filter((r) => r.failed).map(publicEntry)
+      .sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
   }
 
   /** The repository index: every version seen, loaded or not, sorted. */
@@ -228,6 +292,7 @@ export class ModelRegistry {
           state,
           reason,
           fingerprint: d.fingerprint,
+          failed: true,
         });
         results.push({ name: d.name, version: d.version, state, reason, action: "failed" });
       }
@@ -339,6 +404,15 @@ export class ModelRegistry {
       throw new ApiError("model_not_ready", `model "${truncate(modelName)}" is not loaded yet`, {
         "Retry-After": "1",
       });
+    }
+    const failures = [...this.#index.values()].filter((r) => r.name === modelName && r.failed);
+    if (!versions && failures.length > 0) {
+      throw new ApiError(
+        "model_not_ready",
+        `model "${modelName}" failed to load: ${
+          failures.map((r) => `${r.version}: ${r.reason}`).join("; ")
+        }`,
+      );
     }
     if (!versions) {
       throw new ApiError(

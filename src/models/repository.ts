@@ -7,7 +7,9 @@
  */
 import { join } from "node:path";
 import type { ModelSource } from "../engines/engine.ts";
+import { inlineExternalData, readExternalData } from "../onnx/external_data.ts";
 import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
+import { decodeModel, encodeModel } from "../onnx/proto.ts";
 import { CardError, type ModelCard, parseCard } from "./card.ts";
 
 /** A model version found on disk, card validated. */
@@ -88,8 +90,10 @@ export async function readEntry(root: string, name: string, version: string): Pr
 }
 
 /**
- * Lists every model version under `root`, sorted by name then version.
- * @throws {CardError} for the first invalid card (start-up should fail loudly)
+ * Lists every model version under `root`, sorted by name then version, for tools that
+ * want every card or none (the server loads versions one by one instead, see
+ * `ModelRegistry.loadAll`).
+ * @throws {CardError} for the first invalid card
  */
 export async function scanRepository(root: string): Promise<ModelEntry[]> {
   const entries: ModelEntry[] = [];
@@ -113,13 +117,17 @@ export async function scanRepository(root: string): Promise<ModelEntry[]> {
 
 /**
  * Loads the ONNX bytes of one precision, with its external data, and checks the model
- * against the card (input/output names, channels, fixed size).
- * @throws {Error} naming the file when it is missing, not ONNX, or disagrees with the card
+ * against the card (input/output names, channels, fixed size). When the graph names a
+ * data file that is missing but `<model file>.data` is there (the pair was renamed), the
+ * data is inlined into the graph in memory and a note says so.
+ * @returns the source for an engine, what the graph says, and notes for the runtime info
+ * @throws {Error} naming the file when it is missing, not ONNX, disagrees with the card, or
+ *   lacks its external data (naming the file the graph expects)
  */
 export async function readModelSource(
   entry: ModelEntry,
   precision: "fp32" | "int8",
-): Promise<{ source: ModelSource; info: ModelInfo }> {
+): Promise<{ source: ModelSource; info: ModelInfo; notes: string[] }> {
   const fileName = precision === "int8" ? entry.card.files.int8 : entry.card.files.fp32;
   if (!fileName) throw new Error(`${entry.name}/${entry.version} has no ${precision} model`);
   const path = join(entry.dir, fileName);
@@ -133,13 +141,21 @@ export async function readModelSource(
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   checkAgainstCard(info, entry.card, path);
-  const externalData = await Promise.all(info.externalData.map(async (location) => {
-    if (location.includes("..") || location.startsWith("/")) {
-      throw new Error(`${path}: external data location "${location}" leaves the model folder`);
-    }
-    return { path: location, data: await Deno.readFile(join(entry.dir, location)) };
-  }));
-  return { source: { path, bytes, externalData }, info };
+  const external = await readExternalData(entry.dir, fileName, info.externalData);
+  if (external.renamed) {
+    const model = decodeModel(bytes);
+    inlineExternalData(model, external.files);
+    const { expected, found } = external.renamed;
+    return {
+      source: { path, bytes: encodeModel(model), externalData: [] },
+      info,
+      notes: [
+        `external data: the graph names "${expected}"; loaded "${found}" instead (inlined in memory)`,
+      ],
+    };
+  }
+  const externalData = external.files.map((f) => ({ path: f.location, data: f.data }));
+  return { source: { path, bytes, externalData }, info, notes: [] };
 }
 
 function checkAgainstCard(info: ModelInfo, card: ModelCard, path: string) {

@@ -5,11 +5,25 @@
  * new series marked "research use only", and references the source instance in the
  * Common Instance Reference module and in each frame's Derivation Image Sequence.
  *
+ * Made to pass dicom3tools' `dciodvfy`: every Type 2 patient/study attribute is written
+ * even when the source has none (dates and times normalised to their VR, or empty),
+ * Patient Orientation is written when there is no plane orientation, a frame number is
+ * referenced only for multi-frame sources, and the segment is coded in SNOMED CT from
+ * the model card. The source's Specific Character Set is kept and its text copied as its
+ * own bytes (see `dicom_raw_elements.ts`), so names in ISO 2022 (Japanese, Korean…),
+ * Latin-1 or GB18030 read back unchanged.
+ *
  * @module
  */
 import dcmjs from "dcmjs";
 import type { DicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
+import {
+  type Code,
+  DEFAULT_ALGORITHM_FAMILY,
+  DEFAULT_SEGMENT_CODING,
+} from "../models/card_dicom.ts";
+import { insertRawElements } from "./dicom_raw_elements.ts";
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -31,6 +45,10 @@ export interface SegAlgorithm {
   softwareVersion: string;
   /** the 1-based source frame segmented, for multi-frame sources */
   sourceFrame?: number;
+  /** the card's segment coding (SNOMED CT category/type); default: Tissue */
+  segment?: { category: Code; type: Code; anatomic_region?: Code };
+  /** the card's Algorithm Identification */
+  algorithm?: { family: Code; name?: string };
 }
 
 /** A new UID: `2.25.` followed by a random UUID as a decimal integer. */
@@ -58,13 +76,13 @@ function dateTime(now: Date): { date: string; time: string } {
   };
 }
 
-/** A private code for the segmented property (the model's label). */
-function propertyCode(label: string) {
-  const value = clip(
-    label.toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_|_$/g, "") || "FOREGROUND",
-    16,
-  );
-  return { CodeValue: value, CodingSchemeDesignator: "99TINYUNET", CodeMeaning: clip(label, 64) };
+/** A Code Sequence item. */
+function codeItem(c: Code, text: (s: string, max: number) => string) {
+  return {
+    CodeValue: c.code,
+    CodingSchemeDesignator: c.scheme,
+    CodeMeaning: text(c.meaning, 64),
+  };
 }
 
 /**
@@ -88,11 +106,20 @@ export function dicomSeg(
   const seriesUid = newUid();
   const dimensionOrganizationUid = newUid();
   const { date, time } = dateTime(now);
-  const algorithmName = clip(`${algorithm.modelName} ${algorithm.modelVersion}`, 64);
+  // our own text must be valid in the source's character set: ASCII unless it is UTF-8
+  const charset = source.specificCharacterSet;
+  const utf8 = charset.length === 1 && charset[0] === "ISO_IR 192";
+  const text = (value: string, max: number) =>
+    clip(utf8 ? value : value.normalize("NFKD").replace(/[^\x20-\x5b\x5d-\x7e]/g, ""), max);
+  const algorithmName = text(
+    algorithm.algorithm?.name ?? `${algorithm.modelName} ${algorithm.modelVersion}`,
+    64,
+  );
+  const coding = algorithm.segment ?? DEFAULT_SEGMENT_CODING;
   const sourceImage = {
     ReferencedSOPClassUID: source.sopClassUid,
     ReferencedSOPInstanceUID: source.sopInstanceUid,
-    ...(source.frames > 1 && algorithm.sourceFrame
+    ...(source.multiFrameIod && algorithm.sourceFrame
       ? { ReferencedFrameNumber: String(algorithm.sourceFrame) }
       : {}),
     PurposeOfReferenceCodeSequence: [{
@@ -131,28 +158,29 @@ export function dicomSeg(
       : {}),
   };
   const dataset: Record<string, unknown> = {
-    SpecificCharacterSet: "ISO_IR 192",
+    ...(charset.length > 0 ? { SpecificCharacterSet: charset } : {}),
     ImageType: ["DERIVED", "PRIMARY"],
     InstanceCreationDate: date,
     InstanceCreationTime: time,
     SOPClassUID: SEG_SOP_CLASS,
     SOPInstanceUID: sopInstanceUid,
-    ...source.attributes,
     StudyInstanceUID: source.studyInstanceUid,
     SeriesInstanceUID: seriesUid,
     SeriesNumber: "901",
     SeriesDate: date,
     SeriesTime: time,
-    SeriesDescription: clip(`Research use only: ${algorithm.modelName} ${algorithm.label}`, 64),
+    SeriesDescription: text(`Research use only: ${algorithm.modelName} ${algorithm.label}`, 64),
     Modality: "SEG",
     ...(source.frameOfReferenceUid
       ? { FrameOfReferenceUID: source.frameOfReferenceUid, PositionReferenceIndicator: "" }
       : {}),
     Manufacturer: "TinyUnet Edge",
-    ManufacturerModelName: clip(algorithm.modelName, 64),
-    DeviceSerialNumber: clip(algorithm.modelVersion, 64),
-    SoftwareVersions: algorithm.softwareVersion,
+    ManufacturerModelName: text(algorithm.modelName, 64),
+    DeviceSerialNumber: text(algorithm.modelVersion, 64),
+    SoftwareVersions: text(algorithm.softwareVersion, 64),
     InstanceNumber: "1",
+    // Type 2C: required when the frames have no Plane Orientation (patient)
+    ...(source.imageOrientationPatient ? {} : { PatientOrientation: source.patientOrientation }),
     ContentDate: date,
     ContentTime: time,
     ContentLabel: "SEGMENTATION",
@@ -162,18 +190,24 @@ export function dicomSeg(
     LossyImageCompression: "00",
     SegmentSequence: [{
       SegmentNumber: 1,
-      SegmentLabel: clip(algorithm.label, 64),
+      SegmentLabel: text(algorithm.label, 64),
       ...(algorithm.trained
         ? {}
         : { SegmentDescription: "UNTRAINED placeholder model: the mask means nothing" }),
       SegmentAlgorithmType: "AUTOMATIC",
       SegmentAlgorithmName: algorithmName,
-      SegmentedPropertyCategoryCodeSequence: [{
-        CodeValue: "91723000",
-        CodingSchemeDesignator: "SCT",
-        CodeMeaning: "Anatomical Structure",
+      SegmentationAlgorithmIdentificationSequence: [{
+        AlgorithmFamilyCodeSequence: [
+          codeItem(algorithm.algorithm?.family ?? DEFAULT_ALGORITHM_FAMILY, text),
+        ],
+        AlgorithmName: algorithmName,
+        AlgorithmVersion: text(algorithm.modelVersion, 64),
       }],
-      SegmentedPropertyTypeCodeSequence: [propertyCode(algorithm.label)],
+      SegmentedPropertyCategoryCodeSequence: [codeItem(coding.category, text)],
+      SegmentedPropertyTypeCodeSequence: [codeItem(coding.type, text)],
+      ...("anatomic_region" in coding && coding.anatomic_region
+        ? { AnatomicRegionSequence: [codeItem(coding.anatomic_region, text)] }
+        : {}),
     }],
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionIndexSequence: [{
@@ -213,5 +247,6 @@ export function dicomSeg(
   };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  return new Uint8Array(dict.write());
+  // the copied patient/study text goes in as the source's bytes (dcmjs would re-encode it)
+  return insertRawElements(new Uint8Array(dict.write()), source.copied);
 }

@@ -5,15 +5,15 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Hono } from "hono";
-import type { BlankEnv } from "hono/types";
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../errors.ts";
 import type { AppContext } from "./context.ts";
+import type { AppEnv } from "./env.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
+import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -23,14 +23,15 @@ import { v2Routes } from "./routes/v2_inference.ts";
 import { v2RepositoryRoutes } from "./routes/v2_repository.ts";
 
 /** Builds the app around a model registry and settings. */
-export function buildApp(ctx: AppContext): Hono {
-  const app = new OpenAPIHono<BlankEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
+export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>(); // routes are declared with createRoute: /openapi.json is generated from them
   app.onError(handleError);
   app.notFound((c) =>
     c.json(errorBody(new ApiError("not_found", `no route ${c.req.method} ${c.req.path}`)), 404)
   );
   // request id, access log, metrics, CORS, API keys, deadline: see middleware/index.ts
   const metrics = new ServerMetrics(ctx.registry, INSTANCE_ID);
+  ctx.dicomNode?.metrics.attach(metrics.register);
   app.use("*", ...serverMiddleware(ctx, metrics));
   app.use(
     "*",
@@ -51,6 +52,7 @@ export function buildApp(ctx: AppContext): Hono {
   app.route("/", uiRoutes());
   app.route("/", openApiRoutes(app));
   app.route("/", v2RepositoryRoutes(ctx));
+  app.route("/", dicomwebRoutes(ctx));
   app.route("/", metricsRoutes(metrics));
   return app;
 }

@@ -10,7 +10,8 @@
  * `nv_inference_queue_duration_us` and `nv_inference_compute_infer_duration_us`
  * (cumulative microseconds). Plus histograms `tinyunet_inference_queue_seconds` and
  * `tinyunet_inference_compute_seconds`, the gauge `tinyunet_queue_depth`, the info
- * metric `tinyunet_model_info{engine,precision,threads}`, and
+ * metric `tinyunet_model_info{engine,precision,threads}`, `tinyunet_model_ready` and
+ * `tinyunet_model_load_failed` per version of the repository index, and
  * `tinyunet_http_requests_total{method,route,status}` /
  * `tinyunet_http_request_duration_seconds{method,route}` labelled by the matched route
  * pattern (never the raw path, so fuzzed URLs cannot blow up the series count).
@@ -18,11 +19,10 @@
  * @example
  * ```ts
  * const metrics = new ServerMetrics(registry, "a1b2");
- * app.get("/metrics", metrics.handler());
+ * app.get("/metrics", async (c) => c.text((await metrics.exposition()).text));
  * ```
  * @module
  */
-import type { Handler } from "hono";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
@@ -156,6 +156,30 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: "tinyunet_model_ready",
+      help: "Every version in the repository index: 1 serving, 0 not (loading, unloaded or failed)",
+      labelNames: MODEL_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of registry.index()) {
+          this.set({ model: e.name, version: e.version }, e.state === "READY" ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: "tinyunet_model_load_failed",
+      help: "1 for a version whose last load failed (reason in /v2/repository/index and the log)",
+      labelNames: MODEL_LABELS,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of registry.failures()) {
+          this.set({ model: e.name, version: e.version }, 1);
+        }
+      },
+    });
+    new Gauge({
       name: "tinyunet_instance_info",
       help: "This server isolate",
       labelNames: ["instance"],
@@ -185,10 +209,9 @@ export class ServerMetrics {
     this.#httpSeconds.observe({ method, route }, seconds);
   }
 
-  /** The `/metrics` handler. */
-  handler(): Handler {
-    return async (c) =>
-      c.body(await this.register.metrics(), 200, { "Content-Type": this.register.contentType });
+  /** The Prometheus text exposition and its content type. */
+  async exposition(): Promise<{ text: string; contentType: string }> {
+    return { text: await this.register.metrics(), contentType: this.register.contentType };
   }
 
   /** Stops listening to the registry. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { finishDocument } from "./openapi_finish.ts";
 import { SERVER_INFO } from "./server_info.ts";
 
 /** The document's top-level fields. */
@@ -14,7 +15,7 @@ export const DOCUMENT_CONFIG = {
     title: "TinyUnet Edge",
     version: SERVER_INFO.version,
     description:
-      "Binary medical image segmentation (U-Net students, ONNX). Send a PNG, JPEG or uncompressed DICOM; " +
+      "Binary medical image segmentation (U-Net students, ONNX). Send a PNG, JPEG or DICOM (uncompressed or JPEG, JPEG-LS, JPEG 2000, HTJ2K, RLE); " +
       "get a mask PNG, JSON measurements, an overlay or a DICOM Segmentation. Errors are `{error, code}` JSON with a " +
       "stable `code`. Research use only: not a medical device.",
     license: { name: "see the repository" },
@@ -27,9 +28,17 @@ export const DOCUMENT_CONFIG = {
   ],
 };
 
-/** The OpenAPI 3.1 document of an app whose routes were all declared with `createRoute`. */
+/**
+ * The OpenAPI 3.1 document of an app whose routes were all declared with `createRoute`,
+ * with security, shared errors and operation ids added (`openapi_finish.ts`).
+ * @param origin the server's origin, for `servers`
+ */
 export function openApiDocument(
   app: Pick<OpenAPIHono, "getOpenAPI31Document">,
+  origin?: string,
 ): Record<string, unknown> {
-  return app.getOpenAPI31Document(DOCUMENT_CONFIG) as unknown as Record<string, unknown>;
+  return finishDocument(
+    app.getOpenAPI31Document(DOCUMENT_CONFIG) as unknown as Record<string, unknown>,
+    origin,
+  );
 }

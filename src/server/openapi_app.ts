@@ -7,8 +7,8 @@
  * @module
  */
 import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { ApiError, ERROR_STATUS, type ErrorCode } from "../errors.ts";
+import type { AppEnv } from "./env.ts";
 
 /** Turns a failed zod validation into a `bad_request` ApiError (thrown to `onError`). */
 function validationHook(result: { success: boolean; target: string; error?: unknown }): void {
@@ -22,18 +22,9 @@ function validationHook(result: { success: boolean; target: string; error?: unkn
   throw new ApiError("bad_request", text || `invalid ${result.target}`);
 }
 
-/** A route module's app. */
-export function openApiApp(): OpenAPIHono {
-  return new OpenAPIHono({ defaultHook: validationHook });
-}
-
-/** Registers a route whose handler returns plain `Response`s (PNG, DICOM, JSON). */
-export function addRoute<R extends RouteConfig>(
-  app: OpenAPIHono,
-  route: R,
-  handler: (c: Context) => Response | Promise<Response>,
-): void {
-  app.openapi(route, handler as never);
+/** A route module's app, typed with the app's environment. */
+export function openApiApp(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
 
 /** The body of every error response. */

@@ -29,7 +29,7 @@ export const SegmentQuerySchema = z.object({
   ).transform(Number)
     .pipe(z.number().min(0).max(1)).optional().openapi({
       description: "overlay fill opacity, 0 to 1 (default 0.4)",
-      example: 0.4,
+      example: "0.4",
     }),
   outline: z.enum(["0", "1", "true", "false"]).optional().openapi({
     description: "overlay: draw the boundary in full colour (default 1)",
@@ -46,6 +46,10 @@ export const SegmentQuerySchema = z.object({
   frame: z.coerce.number().int().min(1).optional().openapi({
     description:
       "DICOM: 1-based frame of a multi-frame object (required when it has more than one)",
+  }),
+  modality_check: z.enum(["on", "off"]).optional().openapi({
+    description:
+      "DICOM: on (default) refuses an image whose Modality (0008,0060) is not one the model's card lists (422 modality_mismatch); off runs the model anyway",
   }),
 });
 /** Parsed segment query. */
@@ -81,6 +85,12 @@ export const SegmentJsonSchema = z.object({
     description: "COCO RLE (column-major, [height, width])",
   }),
   contours: z.array(PolygonSchema),
+  model_modalities: z.array(z.string()).nullable().openapi({
+    description: "DICOM Modality codes the model is for (from its card); null: not stated",
+  }),
+  modality: z.string().nullable().openapi({
+    description: "the input's DICOM Modality (null for PNG/JPEG)",
+  }),
   timings: z.object({
     decode_ms: z.number(),
     preprocess_ms: z.number(),
@@ -111,6 +121,10 @@ export const ModelListSchema = z.object({
     label: z.string(),
     trained: z.boolean().openapi({
       description: "false for untrained placeholders whose masks mean nothing",
+    }),
+    modalities: z.array(z.string()).nullable().openapi({
+      description:
+        "DICOM Modality codes the model is for (DICOM of other modalities is refused); null: any",
     }),
     default: z.boolean(),
     latest_version: z.string(),

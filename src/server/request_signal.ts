@@ -6,9 +6,9 @@
  * @module
  */
 import type { Context } from "hono";
+import type { AppEnv } from "./env.ts";
 
 /** The request's deadline signal. */
-export function requestSignal(c: Context, timeoutMs: number): AbortSignal {
-  const fromMiddleware = (c.get as (key: string) => unknown)("deadline");
-  return fromMiddleware instanceof AbortSignal ? fromMiddleware : AbortSignal.timeout(timeoutMs);
+export function requestSignal(c: Context<AppEnv>, timeoutMs: number): AbortSignal {
+  return c.var.deadline ?? AbortSignal.timeout(timeoutMs);
 }

@@ -3,11 +3,22 @@
  * it (POST …/segment?format=json), draw the mask over the image, show the measurements
  * and timings, and offer the mask PNG, DICOM SEG and JSON for download. DICOM files are
  * shown through the server's windowed rendering (?format=overlay with nothing drawn).
+ * A new request, an error, a new file or another model clears the previous result and
+ * its downloads, so nothing on screen belongs to another image or model.
  */
 import { drawOverlay, rleToMask } from "./mask.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { models: [], file: null, isDicom: false, json: null, image: null, mask: null };
+const state = {
+  models: [],
+  file: null,
+  isDicom: false,
+  json: null,
+  image: null,
+  mask: null,
+  /** bumped by every clear: an answer to an older request is dropped */
+  generation: 0,
+};
 
 function announce(text, isError = false) {
   const status = $("status");
@@ -24,6 +35,57 @@ async function apiError(res) {
   }
 }
 
+/** DICOM Modality codes in words. */
+const MODALITY_WORDS = {
+  US: "ultrasound",
+  CT: "CT",
+  MR: "MRI",
+  CR: "radiography",
+  DX: "radiography",
+  MG: "mammography",
+  XA: "angiography",
+  PT: "PET",
+  NM: "nuclear medicine",
+  XC: "external camera photography (e.g. dermoscopy)",
+  ES: "endoscopy",
+  GM: "general microscopy",
+  SM: "slide microscopy",
+  OP: "ophthalmic photography",
+  OT: "other",
+};
+
+function modalitiesInWords(codes) {
+  if (!codes?.length) return "any kind of image";
+  return codes.map((c) => `${MODALITY_WORDS[c] ?? c} (${c})`).join(", ");
+}
+
+/** Where and how the model ran, in words for people who do not know the engines. */
+function engineInWords(engine, precision) {
+  const where = {
+    native: "on this server's processor (ONNX Runtime)",
+    wasm: "on this server's processor, in WebAssembly (ONNX Runtime Web)",
+    webgpu: "on this server's graphics processor (ONNX Runtime Web, WebGPU)",
+    "tfjs-wasm": "on this server's processor, in WebAssembly (TensorFlow.js)",
+  }[engine] ?? `with the ${engine} engine`;
+  const how = precision === "int8"
+    ? "compressed 8-bit model (faster; masks may differ slightly from the full model)"
+    : "full-precision model";
+  return `computed ${where}, ${how}`;
+}
+
+/** Removes the previous result and disables its downloads. */
+function clearResult() {
+  state.generation++;
+  state.json = null;
+  state.image = null;
+  state.mask = null;
+  $("result").hidden = true;
+  for (const id of ["dl-mask", "dl-seg", "dl-json"]) $(id).disabled = true;
+  const canvas = $("canvas");
+  canvas.getContext("2d")?.clearRect(0, 0, canvas.width, canvas.height);
+  $("caption").textContent = "";
+}
+
 function selectedModel() {
   return state.models.find((m) => m.name === $("model").value);
 }
@@ -31,9 +93,10 @@ function selectedModel() {
 function showModelInfo() {
   const m = selectedModel();
   if (!m) return;
-  $("model-info").textContent = `Segments: ${m.label}. Version ${m.latest_version}, engine ${
-    m.runtime?.[0]?.engine ?? "?"
-  }.`;
+  const runtime = m.runtime?.[0];
+  $("model-info").textContent = `Finds: ${m.label}. Intended for: ${
+    modalitiesInWords(m.modalities)
+  }. Version ${m.latest_version}, ${engineInWords(runtime?.engine, runtime?.precision)}.`;
   $("untrained").hidden = m.trained !== false;
 }
 
@@ -62,6 +125,7 @@ async function sniffDicom(file) {
 }
 
 async function setFile(file) {
+  clearResult();
   state.file = file;
   state.isDicom = await sniffDicom(file);
   $("file-name").textContent = `Selected: ${file.name} (${
@@ -107,8 +171,12 @@ function showNumbers(json, roundTripMs) {
     ? "unknown (the image carries no pixel spacing)"
     : `${json.area_mm2.toFixed(2)} mm² (pixel spacing ${json.pixel_spacing_mm.join(" × ")} mm)`;
   $("size").textContent = `${json.width} × ${json.height} pixels`;
-  $("model-used").textContent =
-    `${json.model} v${json.version} (${json.label}), ${json.engine}, ${json.precision}`;
+  $("model-used").textContent = `${json.model} v${json.version} (${json.label}), ${
+    engineInWords(json.engine, json.precision)
+  }`;
+  $("modality").textContent = `model intended for ${modalitiesInWords(json.model_modalities)}${
+    json.modality ? `; this image: ${modalitiesInWords([json.modality])}` : ""
+  }`;
   $("postprocess").textContent = (json.postprocess ?? []).includes("largest_component")
     ? "largest region kept (the model's card asks for it)"
     : "none (the network's thresholded mask)";
@@ -118,7 +186,11 @@ function showNumbers(json, roundTripMs) {
     `inference ${t.inference_ms} ms, postprocess ${t.postprocess_ms} ms; round trip ${
       Math.round(roundTripMs)
     } ms`;
-  $("caption").textContent = `${state.file.name}: ${json.label} outlined in pink`;
+  $("caption").textContent = json.pixel_area === 0
+    ? `${state.file.name}: nothing found (no ${json.label} marked in this image)`
+    : `${state.file.name}: ${json.label} outlined in pink`;
+  $("dl-mask").disabled = false;
+  $("dl-json").disabled = false;
   $("dl-seg").disabled = !state.isDicom;
   $("seg-hint").textContent = state.isDicom
     ? ""
@@ -132,24 +204,36 @@ async function segment(event) {
     return announce("The window must be center,width, e.g. 40,400.", true);
   }
   $("segment").disabled = true;
+  clearResult();
+  const generation = state.generation;
   announce(`Segmenting ${state.file.name}…`);
   try {
     const t0 = performance.now();
     const res = await post(segmentUrl("json"));
-    if (!res.ok) return announce(`Segmentation failed: ${await apiError(res)}`, true);
+    if (generation !== state.generation) return; // the model or file changed meanwhile
+    if (!res.ok) {
+      clearResult();
+      return announce(`Segmentation failed: ${await apiError(res)}`, true);
+    }
     const json = await res.json();
     const roundTrip = performance.now() - t0;
+    const image = await baseImage();
+    if (generation !== state.generation) return;
     state.json = json;
     state.mask = rleToMask(json.rle);
-    state.image = await baseImage();
+    state.image = image;
     $("result").hidden = false;
     render();
     showNumbers(json, roundTrip);
     const mm = json.area_mm2 === null ? "" : `, ${json.area_mm2.toFixed(2)} mm²`;
     announce(
-      `Done: ${json.pixel_area} foreground pixels${mm}, inference ${json.timings.inference_ms} ms.`,
+      json.pixel_area === 0
+        ? `Done: nothing found (no ${json.label} marked), inference ${json.timings.inference_ms} ms.`
+        : `Done: ${json.pixel_area} foreground pixels${mm}, inference ${json.timings.inference_ms} ms.`,
     );
   } catch (err) {
+    if (generation !== state.generation) return;
+    clearResult();
     announce(`Segmentation failed: ${err.message}`, true);
   } finally {
     $("segment").disabled = false;
@@ -167,6 +251,7 @@ function saveBlob(blob, name) {
 }
 
 async function download(format, name) {
+  if (!state.json) return announce("Segment an image first.", true);
   announce(`Preparing ${name}…`);
   const res = await post(segmentUrl(format));
   if (!res.ok) return announce(`Download failed: ${await apiError(res)}`, true);
@@ -179,7 +264,10 @@ function stem() {
 }
 
 function wire() {
-  $("model").addEventListener("change", showModelInfo);
+  $("model").addEventListener("change", () => {
+    clearResult();
+    showModelInfo();
+  });
   $("file").addEventListener("change", () => $("file").files[0] && setFile($("file").files[0]));
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => {
@@ -208,4 +296,5 @@ function wire() {
 }
 
 wire();
+clearResult();
 loadModels().catch((err) => announce(`Could not list the models: ${err.message}`, true));

@@ -16,9 +16,12 @@ import YAML from "yaml";
 import { edgeImportMap } from "../../deploy/edge/import_map.ts";
 import { loadConfig } from "../../src/config.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
+import { join } from "node:path";
+import { writeMultipart } from "../../src/dicom_node/multipart.ts";
+import { HC18_SAMPLES, sampleInstance, US_SOP_CLASS } from "../helpers/dicom_node.ts";
 import { makePng } from "../helpers/images.ts";
 import { fixtureServer, makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnServer, waitReady } from "../helpers/server_process.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -127,7 +130,7 @@ Deno.test("Kubernetes wiring: probes hit real routes, ports/labels/names agree, 
   // shutdown: preStop + drain fit in the grace period
   const preStop = Number(container.lifecycle.preStop.exec.command[1]);
   assert.ok(
-    pod.terminationGracePeriodSeconds >= preStop + (config.shutdownTimeoutMs ?? 0) / 1000,
+    pod.terminationGracePeriodSeconds >= preStop + config.shutdownTimeoutMs / 1000,
     "grace period covers preStop + drain",
   );
 
@@ -220,6 +223,13 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
   ) {
     assert.ok(unit.split("\n").includes(line), line);
   }
+  // the one writable path: the state directory, where the env example puts the outbox
+  const state = `/var/lib/${/^StateDirectory=(\S+)$/m.exec(unit)![1]}`;
+  assert.match(unit, new RegExp(`^ExecStart=.* --allow-write=${state} `, "m"));
+  const example = read("deploy/systemd/tinyunet-edge.env.example");
+  const outbox = /^TINYUNET_OUTBOX=(\S+)$/m.exec(example)![1];
+  assert.ok(outbox.startsWith(`${state}/`), `${outbox} is under ${state}`);
+  assert.equal(loadConfig({ TINYUNET_OUTBOX: outbox }).dicomNode?.outboxDir, outbox);
   const stopSec = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
   assert.ok(stopSec > 25, "systemd waits longer than the server's drain");
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)![1].split(" ");
@@ -231,7 +241,7 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
 
 Deno.test({
   name:
-    "the container's exact command line (its permission flags) serves and drains a fixture repository",
+    "the container's exact command line (its permission flags) serves, writes the outbox in its volume, drains",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -239,36 +249,54 @@ Deno.test({
       /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
     ) as string[];
     assert.equal(entry[0], "deno");
-    const repo = await makeRepo([{ name: "lesion" }]);
-    const port = freePort();
+    const containerfile = read("deploy/container/Containerfile");
+    // the outbox (image ENV) lies in the declared volume, the one path the command may write
+    const volume = /^VOLUME (\S+)$/m.exec(containerfile)![1];
+    const writable = `--allow-write=${volume}`;
+    assert.ok(entry.includes(writable), writable);
+    assert.match(containerfile, new RegExp(`TINYUNET_OUTBOX=${volume}/outbox\\b`));
+    // here a temporary folder stands in for the volume
+    const state = await Deno.makeTempDir({ prefix: "tinyunet-state-" });
+    const repo = await makeRepo([{ name: "lesion", net: { channels: 1 } }]);
     const key = "container-key-0123456789abcdef";
-    await using server = new ServerProcess(entry.slice(1), {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_MODELS: repo,
-      TINYUNET_ENGINE: "native",
+    const container = () =>
+      entry.slice(1).map((a) => a === writable ? `--allow-write=${state}` : a);
+    await using server = spawnServer(repo, {
+      TINYUNET_THREADS: "", // the engine's default, as in the image
+      TINYUNET_OUTBOX: join(state, "outbox"),
+      TINYUNET_DIMSE_ROUTES: "US=lesion",
       TINYUNET_WATCH: "poll",
       TINYUNET_AUTH: "required",
       TINYUNET_API_KEYS: key,
       TINYUNET_LOG: "silent",
-    });
-    await waitReady(`http://127.0.0.1:${port}`);
-    const res = await fetch(`http://127.0.0.1:${port}/v1/segment?format=json`, {
+    }, container);
+    await waitReady(server.base);
+    const res = await fetch(`${server.base}/v1/segment?format=json`, {
       method: "POST",
       headers: { "content-type": "image/png", authorization: `Bearer ${key}` },
       body: makePng(32, 32, 3),
     });
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal((await res.json()).model, "lesion");
+    // STOW-RS: the SEG is written to the outbox (this failed with --allow-read only)
+    const us = await sampleInstance(HC18_SAMPLES[0], US_SOP_CLASS, "US");
+    const { body, contentType } = writeMultipart([{
+      contentType: "application/dicom",
+      bytes: us.bytes,
+    }]);
+    const stow = await fetch(`${server.base}/dicomweb/studies`, {
+      method: "POST",
+      headers: { "content-type": contentType, authorization: `Bearer ${key}` },
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(stow.status, 200, await stow.clone().text());
+    await stow.body?.cancel();
+    assert.equal([...Deno.readDirSync(join(state, "outbox", "segs"))].length, 1);
     server.kill("SIGTERM");
     assert.equal((await server.status()).code, 0);
 
     // and without keys, TINYUNET_AUTH=required refuses to start
-    await using refused = new ServerProcess(entry.slice(1), {
-      PORT: String(freePort()),
-      TINYUNET_MODELS: repo,
-      TINYUNET_AUTH: "required",
-    });
+    await using refused = spawnServer(repo, { TINYUNET_AUTH: "required" }, container);
     assert.equal((await refused.status()).code, 1);
     assert.ok(
       refused.json().some((l) =>
@@ -276,6 +304,7 @@ Deno.test({
       ),
     );
     await Deno.remove(repo, { recursive: true });
+    await Deno.remove(state, { recursive: true });
   },
 });
 
@@ -307,7 +336,7 @@ Deno.test("edge bundle: the import map is current and leaves the native and ORT-
     packages.some((p) => p.startsWith("@tensorflow/tfjs-backend-wasm@")),
     "tfjs-wasm is in",
   );
-  for (const gone of ["onnxruntime-node", "onnxruntime-web", "playwright-core"]) {
+  for (const gone of ["onnxruntime-node", "onnxruntime-web", "playwright-core", "dcmjs-dimse"]) {
     assert.ok(!packages.some((p) => p.startsWith(`${gone}@`)), `${gone} left out`);
   }
 });

@@ -12,36 +12,17 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import autocannon from "autocannon";
-import { seededRandom } from "../../lib/onnx_builder.ts";
+import { v2BinaryBody, v2Input } from "../helpers/v2.ts";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
 import { parsePrometheus } from "../helpers/prometheus.ts";
 import { writeVersion } from "../helpers/repo_edit.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnServer, waitReady } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const REQUESTS = Number(Deno.env.get("TINYUNET_LOAD_REQUESTS") ?? 1500);
 const CONNECTIONS = Number(Deno.env.get("TINYUNET_LOAD_CONNECTIONS") ?? 8);
 const ADMIN = "admin-key-for-the-load-test-0001";
-
-/** A V2 binary-extension request for a 1×3×64×64 input. */
-function v2BinaryRequest() {
-  const rnd = seededRandom(3);
-  const x = new Float32Array(3 * 64 * 64).map(() => rnd());
-  const header = new TextEncoder().encode(JSON.stringify({
-    inputs: [{
-      name: "image",
-      datatype: "FP32",
-      shape: [1, 3, 64, 64],
-      parameters: { binary_data_size: x.byteLength },
-    }],
-    outputs: [{ name: "logits", parameters: { binary_data: true } }],
-  }));
-  const body = new Uint8Array(header.length + x.byteLength);
-  body.set(header);
-  body.set(new Uint8Array(x.buffer), header.length);
-  return { body, headerLength: header.length };
-}
 
 Deno.test({
   name:
@@ -50,24 +31,18 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const root = await makeRepo([{ name: "lesion" }]);
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_MODELS: root,
-      TINYUNET_ENGINE: "native",
-      TINYUNET_THREADS: "1",
+    await using server = spawnServer(root, {
       TINYUNET_WATCH: "poll",
       TINYUNET_WATCH_INTERVAL_MS: "200",
       TINYUNET_MAX_QUEUE: "16",
       TINYUNET_ADMIN_KEYS: ADMIN,
       TINYUNET_LOG: "silent",
     });
+    const { base } = server;
     await waitReady(base);
     const rssIdle = server.rssMb();
 
-    const v2 = v2BinaryRequest();
+    const v2 = v2BinaryBody(v2Input(64, 64, { seed: 3 }), 64, 64);
     const png = makePng(96, 72, 3);
     const auth = { authorization: `Bearer ${ADMIN}` };
     let answered = 0;

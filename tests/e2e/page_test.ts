@@ -8,20 +8,10 @@ import assert from "node:assert/strict";
 import { decode as decodePng } from "fast-png";
 import type { Page } from "playwright-core";
 import { fixtureServer } from "../helpers/model_repo.ts";
+import { serveOnFreePort } from "../helpers/server_process.ts";
 import { launchChromium } from "../../lib/browser.ts";
 import { pngAsDicom } from "../helpers/dicom.ts";
 import { ISIC_SAMPLE, readSample } from "../helpers/images.ts";
-
-/** Serves the app on a free loopback port for the length of a test. */
-function serve(fetch: (req: Request) => Response | Promise<Response>) {
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, fetch);
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
-  };
-}
 
 /** The canvas as RGB samples. */
 function canvasRgb(page: Page): Promise<{ width: number; height: number; rgb: number[] }> {
@@ -78,7 +68,7 @@ Deno.test({
   async fn() {
     // threshold 0.55: the random-weight fixture model then marks a part of the image, not all of it
     await using s = await fixtureServer([{ name: "lesion", card: { threshold: 0.55 } }]);
-    await using http = serve(s.app.fetch);
+    await using http = serveOnFreePort(s.app.fetch);
     await using chromium = await launchChromium();
     const page = await chromium.browser.newPage({ viewport: { width: 1000, height: 900 } });
     const errors: string[] = [];

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
 import { parsePrometheus } from "../helpers/prometheus.ts";
-import { freePort, ServerProcess } from "../helpers/server_process.ts";
+import { spawnServer } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 Deno.test({
@@ -18,25 +18,14 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const root = await makeRepo([{ name: "lesion" }]);
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess([
-      "serve",
-      "--parallel",
-      "-A",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "serve.ts",
-    ], {
-      DENO_JOBS: "2",
-      TINYUNET_MODELS: root,
-      TINYUNET_ENGINE: "native",
-      TINYUNET_THREADS: "1",
-      TINYUNET_WATCH: "off",
-      TINYUNET_LOG: "silent",
-    });
+    await using server = spawnServer(
+      root,
+      { DENO_JOBS: "2", TINYUNET_LOG: "silent" },
+      (
+        port,
+      ) => ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", `${port}`, "serve.ts"],
+    );
+    const { base } = server;
     // a fresh connection per request, so the kernel spreads them over the isolates
     const fresh = () => Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
     const get = async (path: string, init: RequestInit = {}) => {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess } from "../helpers/server_process.ts";
+import { spawnServer } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 const enc = new TextEncoder();
@@ -45,15 +45,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const root = await makeRepo([{ name: "lesion" }]);
-    const port = freePort();
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_MODELS: root,
-      TINYUNET_ENGINE: "native",
-      TINYUNET_THREADS: "1",
-      TINYUNET_WATCH: "off",
-    });
+    await using server = spawnServer(root);
+    const { port } = server;
     await server.waitForLog((l) => l.msg === "ready", "the server to be ready", 90_000);
 
     const png = makePng(64, 48, 3);

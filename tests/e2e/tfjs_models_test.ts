@@ -12,6 +12,7 @@ import { tfjsWasmEngine } from "../../src/engines/tfjs_wasm.ts";
 import type { Precision } from "../../src/models/model_version.ts";
 import { readEntry, readModelSource, scanRepository } from "../../src/models/repository.ts";
 import { unetModel } from "../../lib/onnx_builder.ts";
+import { findPython } from "../../lib/python.ts";
 import { compareEngines, maxAbsDiff } from "../helpers/tfjs_parity.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -65,7 +66,8 @@ y.numpy().astype(np.float32).tofile(sys.argv[2] + "/torch_logits.f32")
 Deno.test("tfjs-wasm matches onnxruntime and PyTorch on a fresh tools/distill export of the student", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tfjs-torch-" });
   try {
-    const python = Deno.env.get("TINYUNET_PYTHON") ?? "/usr/bin/python3";
+    const python = findPython(["torch", "onnx", "numpy"]);
+    assert.ok(python, "a Python with torch, onnx and numpy (deno task setup installs them)");
     const run = await new Deno.Command(python, {
       args: ["-c", EXPORT_SCRIPT, ROOT, dir],
       stdout: "piped",

@@ -19,6 +19,7 @@ export const TS = {
   jpegBaseline: "1.2.840.10008.1.2.4.50",
   jpeg2000: "1.2.840.10008.1.2.4.91",
   rle: "1.2.840.10008.1.2.5",
+  mpeg2: "1.2.840.10008.1.2.4.100",
 } as const;
 
 /** Secondary Capture Image Storage. */
@@ -31,7 +32,7 @@ export interface DicomFixture {
   /** stored sample values, interleaved (or planar when `planar` is 1), all frames */
   pixels: ArrayLike<number>;
   photometric?: string;
-  bitsAllocated?: 8 | 16;
+  bitsAllocated?: 8 | 16 | 32;
   bitsStored?: number;
   highBit?: number;
   pixelRepresentation?: 0 | 1;
@@ -63,7 +64,8 @@ function pixelBytes(f: DicomFixture, bigEndian: boolean): ArrayBuffer {
   for (let i = 0; i < f.pixels.length; i++) {
     const v = f.pixels[i];
     if (bytesPer === 1) view.setUint8(i, v & 0xff);
-    else view.setUint16(2 * i, v & 0xffff, !bigEndian);
+    else if (bytesPer === 2) view.setUint16(2 * i, v & 0xffff, !bigEndian);
+    else view.setUint32(4 * i, v >>> 0, !bigEndian);
   }
   return out.buffer;
 }
@@ -71,10 +73,11 @@ function pixelBytes(f: DicomFixture, bigEndian: boolean): ArrayBuffer {
 /** Writes a DICOM Part 10 file. */
 export function makeDicom(f: DicomFixture): Bytes {
   const photometric = f.photometric ?? "MONOCHROME2";
-  const samples = photometric === "RGB" ? 3 : 1;
+  const samples = ["RGB", "YBR_FULL", "YBR_FULL_422"].includes(photometric) ? 3 : 1;
   const bitsAllocated = f.bitsAllocated ?? 8;
   const bitsStored = f.bitsStored ?? bitsAllocated;
-  const sopInstance = testUid();
+  const sopInstance = String(f.attributes?.SOPInstanceUID ?? testUid());
+  const sopClass = String(f.attributes?.SOPClassUID ?? SC_SOP_CLASS);
   const ts = f.transferSyntax ?? TS.explicitLE;
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: "ISO_IR 192",
@@ -119,7 +122,7 @@ export function makeDicom(f: DicomFixture): Bytes {
   }
   const meta = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: SC_SOP_CLASS,
+    MediaStorageSOPClassUID: sopClass,
     MediaStorageSOPInstanceUID: sopInstance,
     TransferSyntaxUID: ts,
     ImplementationClassUID: "2.25.1",

@@ -2,7 +2,9 @@
  * A seeded corpus of malformed requests for the fuzz test: truncated and corrupt PNG/JPEG,
  * decompression bombs (tiny file, huge declared size), wrong content types, random bytes,
  * malformed multipart, malformed V2 JSON and binary framing, huge shapes, NaN tensors,
- * unknown and path-traversal model names, bad query parameters, oversized bodies.
+ * unknown and path-traversal model names, bad query parameters, oversized bodies; and
+ * broken compressed/encapsulated DICOM of every transfer syntax ({@link dicomFuzzCases},
+ * in `fuzz_dicom.ts`: its valid seeds are made with dcmtk, so they are built once, async).
  * Every case is something a correct server must refuse with a 4xx JSON error.
  *
  * The same seed gives the same cases, so a failure names its seed and index and
@@ -13,6 +15,8 @@
 import { deflateSync } from "node:zlib";
 import { seededRandom } from "../../lib/onnx_builder.ts";
 import { type Bytes, makeJpeg, makePng } from "./images.ts";
+
+export { dicomFuzzCases, dicomFuzzSeeds, type DicomSeed } from "./fuzz_dicom.ts";
 
 /** One malformed request. */
 export interface FuzzCase {

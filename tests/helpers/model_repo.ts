@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ServerConfig } from "../../src/config.ts";
+import { loadConfig, type ServerConfig } from "../../src/config.ts";
 import { unetModel, type UnetModelOptions } from "../../lib/onnx_builder.ts";
 import { createApp, type TinyUnetServer } from "../../mod.ts";
 
@@ -74,9 +74,10 @@ export async function makeRepo(models: FixtureModel[]): Promise<string> {
   return root;
 }
 
-/** Server settings for tests (native engine, small limits where useful). */
+/** Server settings for tests: the defaults, with the native engine and small limits. */
 export function testConfig(modelsDir: string, overrides: Partial<ServerConfig> = {}): ServerConfig {
   return {
+    ...loadConfig({}),
     port: 0,
     hostname: "127.0.0.1",
     modelsDir,

@@ -27,7 +27,10 @@ export function parsePrometheus(text: string): Sample[] {
   return out;
 }
 
-/** The value of the one sample with this name whose labels include `labels` (0 if none). */
+/**
+ * The value of the one sample with this name whose labels include `labels`.
+ * @throws {Error} when no sample or more than one matches (a missing series is a failure, not 0)
+ */
 export function sampleValue(
   samples: Sample[],
   name: string,
@@ -39,5 +42,17 @@ export function sampleValue(
   if (hits.length > 1) {
     throw new Error(`${hits.length} samples of ${name} match ${JSON.stringify(labels)}`);
   }
-  return hits[0]?.value ?? 0;
+  if (hits.length === 0) {
+    throw new Error(`no sample of ${name} matches ${JSON.stringify(labels)}`);
+  }
+  return hits[0].value;
+}
+
+/** `tinyunet_http_requests_total` of one route and status (POST unless said), via {@link sampleValue}. */
+export function httpRequests(samples: Sample[], route: string, status: number, method = "POST") {
+  return sampleValue(samples, "tinyunet_http_requests_total", {
+    method,
+    route,
+    status: String(status),
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Real server processes for tests: a free loopback port, a `deno` child whose JSON log
  * lines are collected, and bounded waits on those lines. Children are always killed on
- * dispose, so a failing test leaves nothing running.
+ * dispose, so a failing test leaves nothing running. Also the app served in-process on
+ * a free port ({@link serveOnFreePort}), for browser tests.
  *
  * @module
  */
@@ -13,6 +14,17 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** Serves a fetch handler on a free loopback port for the length of a test (`await using`). */
+export function serveOnFreePort(fetch: (req: Request) => Response | Promise<Response>) {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, fetch);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
 }
 
 /** A running `deno` child process. */
@@ -123,6 +135,32 @@ export class ServerProcess {
     }
     await this.status(10_000);
   }
+}
+
+/** A server process with the loopback port it serves on. */
+export type SpawnedServer = ServerProcess & { port: number; base: string };
+
+/**
+ * Starts the server over the repository `models` on a free loopback port: `deno run -A
+ * main.ts` (or `args(port)`), the native engine on one thread, no watcher; `env` adds or
+ * overrides settings.
+ */
+export function spawnServer(
+  models: string,
+  env: Record<string, string> = {},
+  args: (port: number) => string[] = () => ["run", "-A", "main.ts"],
+): SpawnedServer {
+  const port = freePort();
+  const server = new ServerProcess(args(port), {
+    PORT: String(port),
+    TINYUNET_HOST: "127.0.0.1",
+    TINYUNET_MODELS: models,
+    TINYUNET_ENGINE: "native",
+    TINYUNET_THREADS: "1",
+    TINYUNET_WATCH: "off",
+    ...env,
+  });
+  return Object.assign(server, { port, base: `http://127.0.0.1:${port}` });
 }
 
 /** Waits until `GET <base>/v2/health/ready` answers 200 (bounded). */

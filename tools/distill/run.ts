@@ -1,35 +1,18 @@
 /**
  * `deno task distill -- <args>`: runs `python -m tools.distill <args>` from the repo root
  * with the first Python that can `import torch`: $TINYUNET_PYTHON, then python3 on PATH,
- * then /usr/bin/python3.  Exits with Python's exit code.
+ * then /usr/bin/python3 (lib/python.ts).  Exits with Python's exit code.
+ *
+ * @module
  */
+import { findPython, pythonCandidates } from "../../lib/python.ts";
+
 const repoRoot = new URL("../../", import.meta.url).pathname;
 
-async function hasTorch(python: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(python, {
-      args: ["-c", "import torch"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
-const candidates = [Deno.env.get("TINYUNET_PYTHON"), "python3", "/usr/bin/python3"]
-  .filter((p): p is string => !!p);
-let python: string | undefined;
-for (const c of candidates) {
-  if (await hasTorch(c)) {
-    python = c;
-    break;
-  }
-}
+const python = findPython(["torch"]);
 if (!python) {
   console.error(
-    `distill: no Python with PyTorch found (tried ${candidates.join(", ")}).\n` +
+    `distill: no Python with PyTorch found (tried ${pythonCandidates().join(", ")}).\n` +
       "Install PyTorch (e.g. Debian: apt-get install python3-torch python3-scipy python3-pil " +
       "python3-onnx) or set TINYUNET_PYTHON=/path/to/python.",
   );

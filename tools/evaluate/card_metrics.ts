@@ -1,16 +1,15 @@
 /**
  * Records an evaluation in the model card: `metrics.<split>_deployed_<precision>` (for
  * example `metrics.test_deployed_int8`) with the averaged metrics, the image count, the
- * engine, the file and its SHA-256, and the date. The card is rewritten atomically and
+ * engine, the file and its SHA-256 (graph and external data), and the date. The card is rewritten atomically and
  * validated first.
  *
  * @module
  */
-import { join } from "node:path";
 import type { ImageMetrics } from "../../lib/metrics/image_metrics.ts";
 import type { RuntimeInfo } from "../../src/models/model_version.ts";
 import { childObject, updateCard } from "../../src/models/card_file.ts";
-import { sha256Hex } from "../../src/models/hash.ts";
+import { modelSha256 } from "../../src/models/hash.ts";
 import type { ModelTarget } from "./model_target.ts";
 
 /** The card key of an evaluation. */
@@ -47,7 +46,7 @@ export async function metricsRecord(
     engine: runtime.engine,
     threads: runtime.threads,
     file: target.file,
-    sha256: await sha256Hex(await Deno.readFile(join(target.dir, target.file))),
+    sha256: await modelSha256(target.dir, target.file),
     data,
     date: new Date().toISOString().slice(0, 10),
     measured_with: "tools/evaluate (Deno serving path: decodeImage → segmentImage)",

@@ -26,8 +26,15 @@ export interface ImageRow extends ImageMetrics {
 export interface EvaluateOptions {
   /** `card` (default): the card's mask clean-up, as served; `none`: the thresholded mask */
   postprocess?: "card" | "none";
-  /** sees each predicted mask (0/1) with its ground truth (0/1), e.g. to score a variant */
-  onMask?: (mask: Uint8Array, truth: Uint8Array, width: number, height: number) => void;
+  /** sees each predicted mask (0/1) with its ground truth (0/1) and the foreground
+   * probabilities it was cut from, e.g. to score a variant or another threshold */
+  onMask?: (
+    mask: Uint8Array,
+    truth: Uint8Array,
+    width: number,
+    height: number,
+    probability: Float32Array,
+  ) => void;
 }
 
 /** A whole evaluation. */
@@ -75,7 +82,13 @@ export async function evaluatePairs(
       postprocess: options.postprocess,
     });
     runtime = result.runtime;
-    options.onMask?.(result.segmentation.mask, truth.data, image.width, image.height);
+    options.onMask?.(
+      result.segmentation.mask,
+      truth.data,
+      image.width,
+      image.height,
+      result.segmentation.probability,
+    );
     const row: ImageRow = {
       id: pair.id,
       ...imageMetrics(result.segmentation.mask, truth.data, image.width, image.height),

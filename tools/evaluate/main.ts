@@ -8,28 +8,16 @@
  *
  * @module
  */
-import { parseEvaluateArgs, USAGE, UsageError } from "./args.ts";
+import { runTool } from "../cli_args.ts";
+import { parseEvaluateArgs, USAGE } from "./args.ts";
 import { runEvaluation } from "./run.ts";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
 if (!Deno.env.get("TINYUNET_LOG")) Deno.env.set("TINYUNET_LOG", "silent");
 
-let args;
-try {
-  args = parseEvaluateArgs(Deno.args);
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`evaluate: ${err.message}\n\n${USAGE}`);
-  Deno.exit(2);
-}
-if (!args) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-try {
-  const summary = await runEvaluation(args, (line) => console.error(line));
-  console.log(JSON.stringify(summary, null, 2));
-} catch (err) {
-  console.error(`evaluate: ${(err as Error).message}`);
-  Deno.exit(1);
-}
+await runTool(
+  "evaluate",
+  USAGE,
+  parseEvaluateArgs,
+  (args) => runEvaluation(args, (line) => console.error(line)),
+);

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { ModelCard } from "../../src/models/card.ts";
 import type { Precision } from "../../src/models/model_version.ts";
 import { readEntry } from "../../src/models/repository.ts";
-import { sha256Hex } from "../../src/models/hash.ts";
+import { modelSha256 } from "../../src/models/hash.ts";
 
 /** A resolved evaluation target. */
 export interface ModelTarget {
@@ -84,7 +84,7 @@ export async function staleInt8Reason(target: ModelTarget): Promise<string | nul
   } | undefined;
   const recorded = q?.source?.sha256;
   if (!recorded) return null;
-  const now = await sha256Hex(await Deno.readFile(join(target.dir, target.card.files.fp32)));
+  const now = await modelSha256(target.dir, target.card.files.fp32);
   return now === recorded
     ? null
     : `${target.card.files.int8} was quantised from a different ${target.card.files.fp32} (re-exported since?); run deno task quantize again`;

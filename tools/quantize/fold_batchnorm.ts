@@ -9,17 +9,9 @@
  */
 import type { onnx } from "../../src/onnx/proto.ts";
 import { GraphIndex } from "./graph_index.ts";
-import { dimsOf, float32Tensor, readFloat32 } from "./tensor_data.ts";
-
-function attrInt(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = node.attribute?.find((x) => x.name === name);
-  return a?.i !== undefined && a.i !== null ? Number(a.i) : fallback;
-}
-
-function attrFloat(node: onnx.INodeProto, name: string, fallback: number): number {
-  const a = node.attribute?.find((x) => x.name === name);
-  return a?.f !== undefined && a.f !== null ? a.f : fallback;
-}
+import { Attributes } from "../../src/onnx/attributes.ts";
+import { dimsOf } from "../../src/onnx/tensor_data.ts";
+import { float32Tensor, readFloat32 } from "./tensor_data.ts";
 
 /**
  * The output channel of every weight element, for a Conv (`transposed` false) or
@@ -60,7 +52,7 @@ export function foldBatchNorm(model: onnx.IModelProto, modelDir: string): number
     if (bn.opType !== "BatchNormalization" || (bn.output?.filter(Boolean).length ?? 0) !== 1) {
       continue;
     }
-    if (attrInt(bn, "training_mode", 0) !== 0) continue;
+    if (new Attributes(bn).int("training_mode", 0) !== 0) continue;
     const [x, scaleName, biasName, meanName, varName] = bn.input ?? [];
     const conv = index.producer.get(x);
     if (!conv || (conv.opType !== "Conv" && conv.opType !== "ConvTranspose")) continue;
@@ -70,9 +62,9 @@ export function foldBatchNorm(model: onnx.IModelProto, modelDir: string): number
     const oldBias = conv.input?.[2] ? index.initializers.get(conv.input[2]) : undefined;
     if (params.some((p) => !p) || !weight || (conv.input?.[2] && !oldBias)) continue;
     const [scale, beta, mean, variance] = params.map((p) => readFloat32(p!, modelDir));
-    const eps = attrFloat(bn, "epsilon", 1e-5);
+    const eps = new Attributes(bn).float("epsilon", 1e-5);
     const transposed = conv.opType === "ConvTranspose";
-    const group = attrInt(conv, "group", 1);
+    const group = new Attributes(conv).int("group", 1);
     const dims = dimsOf(weight);
     const cout = outputChannels(dims, transposed, group);
     if (scale.length !== cout) continue;

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { DataType, type onnx, toNumber } from "../../src/onnx/proto.ts";
+import { Attributes } from "../../src/onnx/attributes.ts";
+import { DataType, type onnx } from "../../src/onnx/proto.ts";
 
 /** Ops whose first output has the element type of their first input. */
 const SAME_TYPE_OPS = new Set([
@@ -99,9 +100,9 @@ export class GraphIndex {
     let type: number | undefined;
     if (op in FIXED_TYPE_OPS) type = FIXED_TYPE_OPS[op];
     else if (op === "Cast") {
-      type = toNumber(node.attribute?.find((a) => a.name === "to")?.i as number);
+      type = new Attributes(node).int("to", 0);
     } else if (op === "Constant") {
-      type = node.attribute?.find((a) => a.name === "value")?.t?.dataType ?? undefined;
+      type = new Attributes(node).tensor("value")?.dataType ?? undefined;
     } else if (SAME_TYPE_OPS.has(op)) type = this.elemType.get(node.input?.[0] ?? "");
     if (type) this.elemType.set(out, type);
   }

@@ -7,31 +7,17 @@
  *
  * @module
  */
-import { parseQuantizeArgs, USAGE, UsageError } from "./args.ts";
+import { runTool } from "../cli_args.ts";
+import { parseQuantizeArgs, USAGE } from "./args.ts";
 import { quantizeModelVersion } from "./quantize.ts";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
 
-let options;
-try {
-  options = parseQuantizeArgs(Deno.args);
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`quantize: ${err.message}\n\n${USAGE}`);
-  Deno.exit(2);
-}
-if (!options) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-try {
+await runTool("quantize", USAGE, parseQuantizeArgs, async (options) => {
   const result = await quantizeModelVersion({
     ...options,
     log: (m) => console.error(m),
     warn: (m) => console.error(`warning: ${m}`),
   });
-  console.log(JSON.stringify(result.record, null, 2));
-} catch (err) {
-  console.error(`quantize: ${(err as Error).message}`);
-  Deno.exit(1);
-}
+  return result.record;
+});

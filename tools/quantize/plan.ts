@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { type onnx, toNumber } from "../../src/onnx/proto.ts";
+import { Attributes } from "../../src/onnx/attributes.ts";
+import type { onnx } from "../../src/onnx/proto.ts";
+import { dimsOf } from "../../src/onnx/tensor_data.ts";
 import type { GraphIndex } from "./graph_index.ts";
 
 /** How an op is quantised. */
@@ -74,8 +76,8 @@ export interface PlanOptions {
 
 function outputChannelCount(node: onnx.INodeProto, index: GraphIndex): number {
   const w = index.initializers.get(node.input?.[1] ?? "");
-  const dims = (w?.dims ?? []).map((d) => toNumber(d as number));
-  const group = toNumber((node.attribute?.find((a) => a.name === "group")?.i ?? 1) as number);
+  const dims = w ? dimsOf(w) : [];
+  const group = new Attributes(node).int("group", 1);
   return node.opType === "ConvTranspose" ? (dims[1] ?? 0) * group : dims[0] ?? 0;
 }
 

@@ -16,14 +16,9 @@ import { topologicalOrder } from "./graph_index.ts";
 import type { QuantPlan } from "./plan.ts";
 import type { ActivationType, QParams } from "./qparams.ts";
 import { quantizeBias, quantizeWeight } from "./quantize_weights.ts";
-import {
-  dimsOf,
-  float32Tensor,
-  int32Tensor,
-  int8Tensor,
-  readFloat32,
-  uint8Tensor,
-} from "./tensor_data.ts";
+import { Attributes } from "../../src/onnx/attributes.ts";
+import { dimsOf } from "../../src/onnx/tensor_data.ts";
+import { float32Tensor, int32Tensor, int8Tensor, readFloat32, uint8Tensor } from "./tensor_data.ts";
 
 /**
  * Short, unused tensor names for what the rewrite adds (`s0`, `q1`, `d2`, …): a QDQ graph
@@ -68,11 +63,6 @@ export interface QdqReport {
   int32Biases: number;
   /** biases kept float (int32 would overflow) */
   floatBiases: string[];
-}
-
-function attr(node: onnx.INodeProto, name: string): number | undefined {
-  const a = node.attribute?.find((x) => x.name === name);
-  return a?.i !== undefined && a.i !== null ? Number(a.i) : undefined;
 }
 
 /**
@@ -141,7 +131,7 @@ export function applyQdq(
     const x = inputs[0];
     if (node.opType === "Conv" || node.opType === "ConvTranspose") {
       const transposed = node.opType === "ConvTranspose";
-      const group = attr(node, "group") ?? 1;
+      const group = new Attributes(node).int("group", 1);
       const weight = initializers.get(inputs[1])!;
       const dims = dimsOf(weight);
       // Per output channel; a grouped ConvTranspose has no single output-channel axis.

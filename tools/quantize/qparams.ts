@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { roundHalfEven } from "../../src/onnx/quantize_linear.ts";
 
 /** Activation element type. */
 export type ActivationType = "uint8" | "int8";
@@ -22,12 +23,6 @@ export interface QParams {
 /** The integer range of a type. */
 export function integerRange(type: ActivationType): [number, number] {
   return type === "uint8" ? [0, 255] : [-128, 127];
-}
-
-/** Rounds half to even, as ONNX QuantizeLinear does. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

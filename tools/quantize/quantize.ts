@@ -20,7 +20,7 @@ import { agreementCheck } from "./agreement.ts";
 import { calibrate, probeFloatTensors } from "./calibrate.ts";
 import { calibrationInputs, scanCalibrationFolder } from "./calibration_images.ts";
 import { updateCard, writeFileAtomic } from "../../src/models/card_file.ts";
-import { sha256Hex } from "../../src/models/hash.ts";
+import { modelSha256 } from "../../src/models/hash.ts";
 import { QuantizeError } from "./errors.ts";
 import { foldBatchNorm } from "./fold_batchnorm.ts";
 import { GraphIndex } from "./graph_index.ts";
@@ -151,7 +151,11 @@ export async function quantizeModelVersion(opts: QuantizeOptions): Promise<Quant
     qdq,
     model,
     foldedBatchNorms: folded,
-    source: { file: card.files.fp32, sha256: await sha256Hex(source.bytes), size: source.size },
+    source: {
+      file: card.files.fp32,
+      sha256: await modelSha256(dir, card.files.fp32),
+      size: source.size,
+    },
     int8Size: int8.length,
     check,
   });

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { basename } from "node:path";
+import { inlineExternalData, readExternalData } from "../../src/onnx/external_data.ts";
+import { inspectModel } from "../../src/onnx/inspect.ts";
 import { decodeModel, encodeModel, type onnx, toNumber } from "../../src/onnx/proto.ts";
 import { QuantizeError } from "./errors.ts";
-import { inlineExternalData } from "./tensor_data.ts";
 
 /** The fp32 model, ready to be rewritten. */
 export interface SourceModel {
@@ -46,7 +48,8 @@ export async function readSourceModel(path: string, dir: string): Promise<Source
   }
   let external: number;
   try {
-    external = inlineExternalData(model, dir);
+    const { files } = await readExternalData(dir, basename(path), inspectModel(bytes).externalData);
+    external = inlineExternalData(model, files);
   } catch (err) {
     throw new QuantizeError(`${path}: ${(err as Error).message}`);
   }

@@ -1,64 +1,34 @@
 /**
- * Reading and writing the numbers inside ONNX `TensorProto`s: float32 weights stored as
- * raw bytes, `float_data` or external data, and the int8/uint8/int32/float tensors that
- * quantisation writes.
+ * The numbers inside ONNX `TensorProto`s for the quantiser: float32 weights read (from raw
+ * bytes, `float_data` or external data files, through src/onnx/tensor_data.ts), and the
+ * int8/uint8/int32/float tensors that quantisation writes. (Inlining external data:
+ * src/onnx/external_data.ts.)
  *
  * @module
  */
 import { join } from "node:path";
-import { DataType, type onnx, toNumber } from "../../src/onnx/proto.ts";
-
-/** The dimensions of a tensor as numbers. */
-export function dimsOf(t: onnx.ITensorProto): number[] {
-  return (t.dims ?? []).map((d) => toNumber(d as number));
-}
-
-function externalField(t: onnx.ITensorProto, key: string): string | undefined {
-  return (t.externalData ?? []).find((e) => e.key === key)?.value ?? undefined;
-}
+import { DataType, type onnx } from "../../src/onnx/proto.ts";
+import {
+  checkExternalLocation,
+  externalLocation,
+  isExternal,
+  readTensor,
+} from "../../src/onnx/tensor_data.ts";
 
 /**
- * The values of a float32 tensor.
+ * The values of a float32 tensor (read by src/onnx/tensor_data.ts).
  * @param t the tensor (raw data, float_data, or external data)
  * @param modelDir folder of the `.onnx` file, where external data lives
- * @throws {Error} for another data type or a missing/short external file
+ * @throws {Error} for another data type, an unsafe location, or a missing/short external file
  */
 export function readFloat32(t: onnx.ITensorProto, modelDir: string): Float32Array {
   if (t.dataType !== DataType.FLOAT) {
     throw new Error(`tensor "${t.name}" is not float32 (data type ${t.dataType})`);
   }
-  const count = dimsOf(t).reduce((a, b) => a * b, 1);
-  let bytes: Uint8Array | undefined;
-  if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0) {
-    const location = externalField(t, "location");
-    if (!location || location.includes("..") || location.startsWith("/")) {
-      throw new Error(`tensor "${t.name}" has an unusable external data location "${location}"`);
-    }
-    const file = Deno.readFileSync(join(modelDir, location));
-    const offset = Number(externalField(t, "offset") ?? 0);
-    const length = Number(externalField(t, "length") ?? count * 4);
-    if (offset + length > file.length) {
-      throw new Error(`external data of "${t.name}" runs past the end of ${location}`);
-    }
-    bytes = file.subarray(offset, offset + length);
-  } else if (t.rawData && t.rawData.length > 0) {
-    bytes = t.rawData;
-  }
-  if (bytes) {
-    if (bytes.length !== count * 4) {
-      throw new Error(`tensor "${t.name}" holds ${bytes.length} bytes for ${count} floats`);
-    }
-    // copy into a fresh buffer: the source may be unaligned, or a Node Buffer view whose
-    // slice() shares (and whose .buffer is) a larger pool
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    return new Float32Array(copy.buffer);
-  }
-  const values = Float32Array.from(t.floatData ?? []);
-  if (values.length !== count) {
-    throw new Error(`tensor "${t.name}" holds ${values.length} floats, its shape needs ${count}`);
-  }
-  return values;
+  if (!isExternal(t)) return readTensor(t).data;
+  const location = checkExternalLocation(externalLocation(t), `tensor "${t.name}"`);
+  const files = new Map([[location, Deno.readFileSync(join(modelDir, location))]]);
+  return readTensor({ ...t, dataLocation: 1 }, files).data;
 }
 
 function raw(view: ArrayBufferView): Uint8Array {
@@ -87,23 +57,4 @@ export function uint8Tensor(name: string, dims: number[], values: Uint8Array): o
 /** An int32 tensor (raw data, little-endian as ONNX requires). */
 export function int32Tensor(name: string, dims: number[], values: Int32Array): onnx.ITensorProto {
   return { name, dims, dataType: DataType.INT32, rawData: raw(values) };
-}
-
-/**
- * Moves float32 initializers stored as external data into the model itself, so the
- * calibration copy and the int8 model are self-contained (engines get bytes, not a path).
- * @returns how many bytes were inlined
- * @throws {Error} for an external tensor that is not float32 or cannot be read
- */
-export function inlineExternalData(model: onnx.IModelProto, modelDir: string): number {
-  let bytes = 0;
-  for (const t of model.graph?.initializer ?? []) {
-    if (t.dataLocation !== 1 && !(t.externalData?.length)) continue;
-    const values = readFloat32(t, modelDir);
-    t.rawData = new Uint8Array(values.buffer);
-    t.externalData = [];
-    t.dataLocation = 0;
-    bytes += values.byteLength;
-  }
-  return bytes;
 }

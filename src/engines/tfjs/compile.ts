@@ -11,7 +11,8 @@
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
 import { decodeModel, type onnx, toNumber } from "../../onnx/proto.ts";
-import { Attributes, describeNode, UnsupportedOnnxError } from "./attributes.ts";
+import { describeNode } from "../../onnx/attributes.ts";
+import { Attributes, UnsupportedOnnxError } from "./attributes.ts";
 import type { Tf } from "./backend.ts";
 import { CONV_OPS } from "./ops_conv.ts";
 import { batchNormAffine, ELEMENTWISE_OPS } from "./ops_elementwise.ts";
@@ -19,7 +20,12 @@ import { POOL_OPS } from "./ops_pool.ts";
 import { QUANT_OPS } from "./ops_quant.ts";
 import { RESIZE_OPS } from "./ops_resize.ts";
 import type { ActFn, Activation, Fusion, OpBuilder, OpContext, Value } from "./op_context.ts";
-import { type ExternalData, readTensor } from "./tensor_data.ts";
+import {
+  type ConstTensor,
+  type ExternalData,
+  readTensor,
+  UnsupportedElementTypeError,
+} from "../../onnx/tensor_data.ts";
 
 /** Every operator the engine runs, by ONNX op type. */
 export const OPS: Readonly<Record<string, OpBuilder>> = {
@@ -70,11 +76,21 @@ function declaredDims(v: onnx.IValueInfoProto): (number | null)[] | undefined {
   );
 }
 
+/** A tensor's values; an element type the engine cannot hold is an unsupported model. */
+function constant(t: onnx.ITensorProto, external: ExternalData): ConstTensor {
+  try {
+    return readTensor(t, external);
+  } catch (err) {
+    if (err instanceof UnsupportedElementTypeError) throw new UnsupportedOnnxError(err.message);
+    throw err;
+  }
+}
+
 function constantNode(node: onnx.INodeProto, external: ExternalData): Value {
   const attrs = new Attributes(node);
   attrs.only(["value", "value_float", "value_floats", "value_int", "value_ints"]);
   const t = attrs.tensor("value");
-  if (t) return { kind: "const", tensor: readTensor(t, external) };
+  if (t) return { kind: "const", tensor: constant(t, external) };
   if (attrs.has("value_float")) {
     return {
       kind: "const",
@@ -132,7 +148,7 @@ function compileInto(
   );
   const values = new Map<string, Value>();
   for (const t of graph.initializer ?? []) {
-    values.set(t.name ?? "", { kind: "const", tensor: readTensor(t, external) });
+    values.set(t.name ?? "", { kind: "const", tensor: constant(t, external) });
   }
   const inputs: ProgramInput[] = [];
   for (const v of graph.input ?? []) {

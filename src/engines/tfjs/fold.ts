@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ConstTensor } from "./tensor_data.ts";
+import type { ConstTensor } from "../../onnx/tensor_data.ts";
 
 /** The broadcast shape of two shapes (numpy rules), or null when they do not broadcast. */
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {

@@ -7,9 +7,10 @@
  */
 import type { Tensor } from "@tensorflow/tfjs-core";
 import type { onnx } from "../../onnx/proto.ts";
-import { type Attributes, describeNode, UnsupportedOnnxError } from "./attributes.ts";
+import { describeNode } from "../../onnx/attributes.ts";
+import { type Attributes, UnsupportedOnnxError } from "./attributes.ts";
 import type { Tf } from "./backend.ts";
-import type { ConstTensor } from "./tensor_data.ts";
+import type { ConstTensor } from "../../onnx/tensor_data.ts";
 
 /** A graph value at load time: a known constant (ONNX layout) or a runtime activation (NHWC). */
 export type Value = { kind: "const"; tensor: ConstTensor } | { kind: "act" };

@@ -17,7 +17,7 @@ import {
   requireAct,
 } from "./op_context.ts";
 import { readWindow, resolvePads } from "./padding.ts";
-import type { ConstTensor } from "./tensor_data.ts";
+import type { ConstTensor } from "../../onnx/tensor_data.ts";
 
 /**
  * ONNX weights [O, I, kh, kw] → tfjs filter [kh, kw, I, O], for output channels

@@ -15,7 +15,7 @@ import {
   type OpResult,
   requireAct,
 } from "./op_context.ts";
-import type { ConstTensor } from "./tensor_data.ts";
+import type { ConstTensor } from "../../onnx/tensor_data.ts";
 
 const f32 = Math.fround;
 

@@ -14,15 +14,10 @@ import {
   optionalConst,
   requireAct,
 } from "./op_context.ts";
-import { type ConstTensor, dataTypeName } from "./tensor_data.ts";
+import { type ConstTensor, dataTypeName } from "../../onnx/tensor_data.ts";
+import { roundHalfEven } from "../../onnx/quantize_linear.ts";
 
 const RANGES: Record<number, [number, number]> = { 2: [0, 255], 3: [-128, 127] };
-
-/** Rounds half to even, like onnxruntime's `nearbyint`. */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 interface QuantParams {
   scale: ConstTensor;

@@ -14,6 +14,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "../context.ts";
 import { accessLog } from "./access_log/index.ts";
@@ -29,20 +30,19 @@ import { requestId } from "./request_id/index.ts";
 export function serverMiddleware(
   { registry, config }: AppContext,
   metrics: ServerMetrics,
-): MiddlewareHandler[] {
-  const metricsPublic = config.metricsPublic ?? true;
-  const auth = config.auth === "off" ? [] : config.apiKeys ?? [];
+): MiddlewareHandler<AppEnv>[] {
+  const auth = config.auth === "off" ? [] : config.apiKeys;
   return [
     instanceId(),
     requestId(),
     accessLog({ registry }),
     httpMetrics(metrics),
-    corsPolicy(config.corsOrigins ?? []),
+    corsPolicy(config.corsOrigins),
     apiKeyAuth({
       keys: auth,
-      isPublic: (c) => isPublicRequest(c, metricsPublic),
+      isPublic: (c) => isPublicRequest(c, config.metricsPublic),
       needsAdmin: needsAdminScope,
-    }) as MiddlewareHandler,
-    deadline(config.requestTimeoutMs) as MiddlewareHandler,
+    }),
+    deadline(config.requestTimeoutMs),
   ];
 }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ServerMetrics } from "../metrics.ts";
-import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, openApiApp } from "../openapi_app.ts";
 
 const metricsRoute = createRoute({
   method: "get",
@@ -17,20 +17,18 @@ const metricsRoute = createRoute({
   responses: {
     200: {
       description: "Prometheus text format",
-      content: { "text/plain": { schema: { type: "string" } } },
+      content: { "text/plain": { schema: z.string() } },
     },
     ...errorResponses(["unauthorized", "forbidden"]),
   },
 });
 
 /** The metrics route. */
-export function metricsRoutes(metrics: ServerMetrics): OpenAPIHono {
+export function metricsRoutes(metrics: ServerMetrics): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  const handler = metrics.handler();
-  addRoute(
-    app,
-    metricsRoute,
-    (c: Context) => handler(c, () => Promise.resolve()) as Promise<Response>,
-  );
+  app.openapi(metricsRoute, async (c) => {
+    const { text, contentType } = await metrics.exposition();
+    return c.text(text, 200, { "Content-Type": contentType });
+  });
   return app;
 }

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { openApiDocument } from "../openapi.ts";
-import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, openApiApp } from "../openapi_app.ts";
 import { renderDocsHtml } from "../openapi_html.ts";
 
 const documentRoute = createRoute({
@@ -18,7 +19,7 @@ const documentRoute = createRoute({
   responses: {
     200: {
       description: "the document",
-      content: { "application/json": { schema: { type: "object" } } },
+      content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
     },
     ...errorResponses([]),
   },
@@ -39,9 +40,14 @@ const docsRoute = createRoute({
  * The documentation routes.
  * @param root the app whose routes the document describes (it must mount these too)
  */
-export function openApiRoutes(root: Pick<OpenAPIHono, "getOpenAPI31Document">): OpenAPIHono {
+export function openApiRoutes(
+  root: Pick<OpenAPIHono, "getOpenAPI31Document">,
+): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  addRoute(app, documentRoute, (c) => c.json(openApiDocument(root)));
-  addRoute(app, docsRoute, (c) => c.html(renderDocsHtml(openApiDocument(root))));
+  app.openapi(
+    documentRoute,
+    (c) => c.json(openApiDocument(root, new URL(c.req.url).origin), 200),
+  );
+  app.openapi(docsRoute, (c) => c.html(renderDocsHtml(openApiDocument(root))));
   return app;
 }

@@ -6,7 +6,8 @@
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors.ts";
-import { addRoute, errorResponses, openApiApp } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, openApiApp } from "../openapi_app.ts";
 
 /** The page's files and their content types. */
 export const UI_FILES: Readonly<Record<string, string>> = {
@@ -14,6 +15,7 @@ export const UI_FILES: Readonly<Record<string, string>> = {
   "app.js": "text/javascript; charset=utf-8",
   "mask.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
 };
 
 const UI_DIR = new URL("../../ui/", import.meta.url);
@@ -45,7 +47,7 @@ const assetRoute = createRoute({
   method: "get",
   path: "/ui/{file}",
   tags: ["ui"],
-  summary: "The page's script and style sheet",
+  summary: "The page's scripts, style sheet and icon",
   request: {
     params: z.object({
       file: z.string().openapi({
@@ -61,6 +63,7 @@ const assetRoute = createRoute({
       content: {
         "text/javascript": { schema: { type: "string" } },
         "text/css": { schema: { type: "string" } },
+        "image/svg+xml": { schema: { type: "string" } },
       },
     },
     ...errorResponses(["not_found"]),
@@ -81,9 +84,9 @@ async function serve(file: string): Promise<Response> {
 }
 
 /** The UI routes. */
-export function uiRoutes(): OpenAPIHono {
+export function uiRoutes(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  addRoute(app, pageRoute, () => serve("index.html"));
-  addRoute(app, assetRoute, (c) => serve(c.req.param("file") ?? ""));
+  app.openapi(pageRoute, () => serve("index.html"));
+  app.openapi(assetRoute, (c) => serve(c.req.valid("param").file));
   return app;
 }

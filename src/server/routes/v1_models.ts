@@ -7,7 +7,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ModelVersion } from "../../models/model_version.ts";
 import type { AppContext } from "../context.ts";
-import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import { ModelListSchema, ModelVersionSchema } from "../openapi_schemas.ts";
 
 /** A model version as the API shows it. */
@@ -49,7 +50,7 @@ const modelRoute = createRoute({
       description: "the model",
       content: { "application/json": { schema: ModelVersionSchema } },
     },
-    ...errorResponses(["model_not_found"]),
+    ...errorResponses(["model_not_found", "model_not_ready"]),
   },
 });
 
@@ -64,14 +65,14 @@ const versionRoute = createRoute({
       description: "the model version",
       content: { "application/json": { schema: ModelVersionSchema } },
     },
-    ...errorResponses(["model_not_found"]),
+    ...errorResponses(["model_not_found", "model_not_ready"]),
   },
 });
 
 /** The v1 model listing routes. */
-export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
+export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  addRoute(app, listRoute, async (c) => {
+  app.openapi(listRoute, async (c) => {
     const models = await Promise.all(
       registry.names().map(async (name) => {
         const latest = registry.get(name);
@@ -80,6 +81,7 @@ export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
           title: latest.card.title ?? name,
           label: latest.card.label,
           trained: latest.card.trained,
+          modalities: latest.card.modalities ?? null,
           default: name === registry.defaultModel,
           latest_version: latest.version,
           versions: registry.versions(name).map((v) => v.version),
@@ -89,15 +91,16 @@ export function v1ModelRoutes({ registry }: AppContext): OpenAPIHono {
     );
     return c.json({ default_model: registry.defaultModel ?? null, models });
   });
-  addRoute(app, modelRoute, async (c) => {
-    const latest = registry.get(c.req.param("name"));
+  app.openapi(modelRoute, async (c) => {
+    const latest = registry.get(c.req.valid("param").name);
     return c.json({
       ...(await describeVersion(latest)),
       versions: registry.versions(latest.name).map((v) => v.version),
     });
   });
-  addRoute(app, versionRoute, async (c) => {
-    return c.json(await describeVersion(registry.get(c.req.param("name"), c.req.param("version"))));
+  app.openapi(versionRoute, async (c) => {
+    const { name, version } = c.req.valid("param");
+    return c.json(await describeVersion(registry.get(name, version)));
   });
   return app;
 }

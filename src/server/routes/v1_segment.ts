@@ -18,13 +18,15 @@ import { decodeImage } from "../../imaging/decode.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import type { DecodedImage } from "../../imaging/image.ts";
+import { checkModality } from "../../models/card_dicom.ts";
 import type { ModelVersion, Precision } from "../../models/model_version.ts";
 import { maskPng } from "../../outputs/mask_png.ts";
 import { overlayPng } from "../../outputs/overlay.ts";
 import { summarize } from "../../outputs/summary.ts";
 import { segmentImage, type SegmentResult } from "../../segment.ts";
 import type { AppContext } from "../context.ts";
-import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import {
   binary,
   SegmentJsonSchema,
@@ -69,6 +71,8 @@ export function segmentJson(
     engine: result.runtime.engine,
     precision: result.runtime.precision,
     ...summarize(result.segmentation, image.pixelSpacingMm),
+    model_modalities: model.card.modalities ?? null,
+    modality: image.dicom ? image.dicom.modality : null,
     timings: { decode_ms: Math.round(decodeMs * 100) / 100, ...result.timings },
   };
 }
@@ -93,6 +97,7 @@ const ERRORS: ErrorCode[] = [
   "unsupported_media_type",
   "unsupported_transfer_syntax",
   "unsupported_image",
+  "modality_mismatch",
   "model_not_ready",
   "queue_full",
   "timeout",
@@ -132,13 +137,13 @@ const modelHeaders = {
   },
 };
 
-function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined, summary: string) {
+function segmentRoute<P extends z.ZodObject>(path: string, params: P, summary: string) {
   return createRoute({
     method: "post",
     path,
     tags: ["segment"],
     summary,
-    request: { ...(params ? { params } : {}), query: SegmentQuerySchema, body: imageBody },
+    request: { params, query: SegmentQuerySchema, body: imageBody },
     responses: {
       200: {
         description: "the segmentation, in the asked format",
@@ -161,11 +166,9 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P | undefined
 }
 
 /** The v1 segmentation routes. */
-export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
+export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
-  const handle = async (c: Context, name?: string, version?: string) => {
-    const query = c.req.valid("query" as never) as SegmentQuery;
-    const model = registry.get(name, version);
+  const handle = async (c: Context<AppEnv>, query: SegmentQuery, model: ModelVersion) => {
     const precision = choosePrecision(query, model);
     const format = chooseFormat(c, query);
     const window = query.window === undefined ? undefined : parseWindowParam(query.window);
@@ -175,6 +178,10 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
       maxPixels: config.maxPixels,
       window,
       frame: query.frame,
+      // the modality guard: checked once the DICOM is parsed, before its pixels are decoded
+      checkDicom: query.modality_check === "off"
+        ? undefined
+        : (info) => checkModality(model.name, model.card.modalities, info.modality),
     });
     const decodeMs = performance.now() - t0;
     if (format === "dicom-seg" && image.source !== "dicom") {
@@ -206,6 +213,8 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
         trained: model.card.trained,
         softwareVersion: SERVER_INFO.version,
         sourceFrame: query.frame,
+        segment: model.card.segment,
+        algorithm: model.card.algorithm,
       });
       return c.body(seg as Uint8Array<ArrayBuffer>, 200, {
         ...headers,
@@ -223,28 +232,28 @@ export function v1SegmentRoutes({ registry, config }: AppContext): OpenAPIHono {
   };
   const name = z.object({ name: NameParam });
   const nameVersion = z.object({ name: NameParam, version: VersionParam });
-  addRoute(
-    app,
-    segmentRoute("/v1/segment", undefined, "Segment an image with the default model"),
-    (c) => handle(c),
+  app.openapi(
+    segmentRoute("/v1/segment", z.object({}), "Segment an image with the default model"),
+    (c) => handle(c, c.req.valid("query"), registry.get(undefined)),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/segment",
       name,
       "Segment an image with a model's latest version",
     ),
-    (c) => handle(c, c.req.param("name")),
+    (c) => handle(c, c.req.valid("query"), registry.get(c.req.valid("param").name)),
   );
-  addRoute(
-    app,
+  app.openapi(
     segmentRoute(
       "/v1/models/{name}/versions/{version}/segment",
       nameVersion,
       "Segment an image with one model version",
     ),
-    (c) => handle(c, c.req.param("name"), c.req.param("version")),
+    (c) => {
+      const { name, version } = c.req.valid("param");
+      return handle(c, c.req.valid("query"), registry.get(name, version));
+    },
   );
   return app;
 }

@@ -8,8 +8,10 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import type { ModelVersion } from "../../models/model_version.ts";
+import { REGISTRY_STATES } from "../../models/registry.ts";
 import type { AppContext } from "../context.ts";
-import { addRoute, errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
+import type { AppEnv } from "../env.ts";
+import { errorResponses, NameParam, openApiApp, VersionParam } from "../openapi_app.ts";
 import {
   binary,
   V2InferRequestSchema,
@@ -79,6 +81,9 @@ const json = (description: string, schema: z.ZodType) => ({
 });
 const nameParams = z.object({ name: NameParam });
 const versionParams = z.object({ name: NameParam, version: VersionParam });
+type ModelParams = typeof nameParams | typeof versionParams;
+/** Model routes come twice: for the latest version (`nameParams`) and for one (`versionParams`). */
+const isVersioned = (params: ModelParams) => params === versionParams;
 
 const serverRoute = createRoute({
   method: "get",
@@ -102,46 +107,59 @@ const liveRoute = createRoute({
 });
 const readyBody = z.object({
   ready: z.boolean(),
-  state: z.enum(["loading", "ready", "failed"]),
+  state: z.enum(REGISTRY_STATES),
+  /** `TINYUNET_READY`: all (strict) or default-model */
+  mode: z.enum(["all", "default-model"]),
+  /** versions whose load failed, with the reason */
+  failed: z.array(z.object({ name: z.string(), version: z.string(), reason: z.string() })),
   error: z.string().optional(),
 });
 const serverReadyRoute = createRoute({
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
-  summary: "Readiness: every model loaded and warm",
+  summary:
+    "Readiness: every model in the repository loaded and warm (TINYUNET_READY=default-model: the default model)",
   responses: {
     200: json("ready", readyBody),
-    503: json("still loading, or loading failed", readyBody),
+    503: json(
+      "still loading, a model failed to load (strict mode), nothing loaded, or draining for shutdown",
+      readyBody,
+    ),
     ...errorResponses([]),
   },
 });
-const modelMetaRoute = (versioned: boolean) =>
-  createRoute({
+const modelMetaRoute = <P extends ModelParams>(params: P) => {
+  const versioned = isVersioned(params);
+  return createRoute({
     method: "get",
     path: versioned ? "/v2/models/{name}/versions/{version}" : "/v2/models/{name}",
     tags: ["v2"],
     summary: versioned ? "Metadata of one model version" : "Model metadata (latest version)",
-    request: { params: versioned ? versionParams : nameParams },
+    request: { params },
     responses: {
       200: json("model metadata", V2ModelMetadataSchema),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
-const modelReadyRoute = (versioned: boolean) =>
-  createRoute({
+};
+const modelReadyRoute = <P extends ModelParams>(params: P) => {
+  const versioned = isVersioned(params);
+  return createRoute({
     method: "get",
     path: versioned ? "/v2/models/{name}/versions/{version}/ready" : "/v2/models/{name}/ready",
     tags: ["v2"],
     summary: versioned ? "Readiness of one model version" : "Model readiness (latest version)",
-    request: { params: versioned ? versionParams : nameParams },
+    request: { params },
     responses: {
       200: json("ready", z.object({ name: z.string(), version: z.string(), ready: z.boolean() })),
-      ...errorResponses(["model_not_found"]),
+      ...errorResponses(["model_not_found", "model_not_ready"]),
     },
   });
-const inferRoute = (versioned: boolean) =>
-  createRoute({
+};
+const inferRoute = <P extends ModelParams>(params: P) => {
+  const versioned = isVersioned(params);
+  return createRoute({
     method: "post",
     path: versioned ? "/v2/models/{name}/versions/{version}/infer" : "/v2/models/{name}/infer",
     tags: ["v2"],
@@ -152,7 +170,7 @@ const inferRoute = (versioned: boolean) =>
       "Open Inference Protocol. JSON tensors, or the binary tensor data extension: a JSON header of " +
       "`Inference-Header-Content-Length` bytes followed by the raw little-endian tensors named by `binary_data_size`.",
     request: {
-      params: versioned ? versionParams : nameParams,
+      params,
       headers: z.object({
         "inference-header-content-length": z.string().optional().openapi({
           description: "binary extension: length of the JSON header",
@@ -193,41 +211,46 @@ const inferRoute = (versioned: boolean) =>
       ]),
     },
   });
+};
 
 /** The V2 routes. */
-export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
+export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
   app.openAPIRegistry.register("V2InferRequest", V2InferRequestSchema);
   const versionsOf = (name: string) => registry.versions(name).map((v) => v.version);
 
-  addRoute(app, serverRoute, (c) => c.json(SERVER_INFO));
-  addRoute(app, liveRoute, (c) => c.json({ live: true }));
-  addRoute(app, serverReadyRoute, (c) => {
-    const ready = registry.state === "ready";
+  app.openapi(serverRoute, (c) => c.json(SERVER_INFO));
+  app.openapi(liveRoute, (c) => c.json({ live: true }));
+  app.openapi(serverReadyRoute, (c) => {
+    const { ready, state, mode, failed } = registry.readiness(config.ready);
     return c.json({
       ready,
-      state: registry.state,
+      state,
+      mode,
+      failed: failed.map(({ name, version, reason }) => ({ name, version, reason })),
       ...(registry.error ? { error: registry.error.message } : {}),
     }, ready ? 200 : 503);
   });
 
-  addRoute(app, modelMetaRoute(false), (c) => {
-    const mv = registry.get(c.req.param("name"));
-    return c.json(modelMetadata(mv, versionsOf(mv.name)));
+  app.openapi(modelMetaRoute(nameParams), (c) => {
+    const mv = registry.get(c.req.valid("param").name);
+    return c.json(modelMetadata(mv, versionsOf(mv.name)), 200);
   });
-  addRoute(app, modelMetaRoute(true), (c) => {
-    const mv = registry.get(c.req.param("name"), c.req.param("version"));
-    return c.json(modelMetadata(mv, [mv.version]));
+  app.openapi(modelMetaRoute(versionParams), (c) => {
+    const { name, version } = c.req.valid("param");
+    const mv = registry.get(name, version);
+    return c.json(modelMetadata(mv, [mv.version]), 200);
   });
-  const ready = (c: Context, version?: string) => {
-    const mv = registry.get(c.req.param("name"), version);
-    return c.json({ name: mv.name, version: mv.version, ready: true });
-  };
-  addRoute(app, modelReadyRoute(false), (c) => ready(c));
-  addRoute(app, modelReadyRoute(true), (c) => ready(c, c.req.param("version")));
+  const ready = (mv: ModelVersion) => ({ name: mv.name, version: mv.version, ready: true });
+  app.openapi(modelReadyRoute(nameParams), (c) => {
+    return c.json(ready(registry.get(c.req.valid("param").name)), 200);
+  });
+  app.openapi(modelReadyRoute(versionParams), (c) => {
+    const { name, version } = c.req.valid("param");
+    return c.json(ready(registry.get(name, version)), 200);
+  });
 
-  const infer = async (c: Context, version?: string) => {
-    const mv = registry.get(c.req.param("name"), version);
+  const infer = async (c: Context<AppEnv>, mv: ModelVersion) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
@@ -259,7 +282,10 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono {
     );
     return c.body(out as string, 200, headers);
   };
-  addRoute(app, inferRoute(false), (c) => infer(c));
-  addRoute(app, inferRoute(true), (c) => infer(c, c.req.param("version")));
+  app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));
+  app.openapi(inferRoute(versionParams), (c) => {
+    const { name, version } = c.req.valid("param");
+    return infer(c, registry.get(name, version));
+  });
   return app;
 }

@@ -14,21 +14,22 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import { ModelLoadError } from "../../models/registry.ts";
 import type { AppContext } from "../context.ts";
+import type { AppEnv } from "../env.ts";
 import { errorBody } from "../errors.ts";
 import { log } from "../log.ts";
-import { addRoute, errorResponses, NameParam, openApiApp } from "../openapi_app.ts";
+import { errorResponses, errorSchema, NameParam, openApiApp } from "../openapi_app.ts";
 
 const IndexBody = z.object({ ready: z.boolean().optional() }).passthrough();
 const LoadBody = z.object({ parameters: z.record(z.string(), z.unknown()).optional() })
   .passthrough();
 
 /** Parses an optional JSON body against a schema (empty body = `{}`). */
-async function optionalJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+async function optionalJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const text = c.req.method === "POST" ? await c.req.text() : "";
   let raw: unknown = {};
   if (text.trim() !== "") {
@@ -70,6 +71,8 @@ const IndexEntrySchema = z.object({
   reason: z.string(),
 });
 const VersionsSchema = z.object({ name: z.string(), versions: z.array(z.unknown()) });
+/** A failed load: the error, and each version's result (what still serves). */
+const LoadFailedSchema = errorSchema(["model_load_failed"]).extend(VersionsSchema.partial().shape);
 const indexRoute = (method: "get" | "post") =>
   createRoute({
     method,
@@ -91,7 +94,7 @@ const indexRoute = (method: "get" | "post") =>
       ),
     },
   });
-const changeRoute = (action: "load" | "unload") =>
+const changeRoute = <X extends RouteConfig["responses"]>(action: "load" | "unload", more: X) =>
   createRoute({
     method: "post",
     path: `/v2/repository/models/{name}/${action}`,
@@ -114,42 +117,50 @@ const changeRoute = (action: "load" | "unload") =>
         "unauthorized",
         "forbidden",
         "model_not_found",
-        ...(action === "load" ? ["model_load_failed" as const] : []),
       ]),
+      ...more,
     },
   });
 
 /** The model-repository routes. */
-export function v2RepositoryRoutes({ registry }: AppContext): OpenAPIHono {
+export function v2RepositoryRoutes({ registry }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
 
-  const index = async (c: Context) => {
+  const index = async (c: Context<AppEnv>) => {
     const { ready } = await optionalJson(c, IndexBody);
-    return c.json(registry.index().filter((e) => !ready || e.state === "READY"));
+    return c.json(registry.index().filter((e) => !ready || e.state === "READY"), 200);
   };
-  addRoute(app, indexRoute("get"), index);
-  addRoute(app, indexRoute("post"), index);
+  app.openapi(indexRoute("get"), index);
+  app.openapi(indexRoute("post"), index);
 
-  addRoute(app, changeRoute("load"), async (c) => {
-    await optionalJson(c, LoadBody);
-    const name = c.req.param("name") ?? "";
-    try {
-      const results = await registry.loadModel(name);
-      log("info", "model repository load", { model: name, results });
-      return c.json({ name, versions: results });
-    } catch (err) {
-      if (!(err instanceof ModelLoadError)) throw err;
-      log("warn", "model repository load failed", { model: name, error: err.message });
-      return c.json({ ...errorBody(err), name, versions: err.results }, 422);
-    }
-  });
+  app.openapi(
+    changeRoute("load", {
+      422: {
+        description: "error: model_load_failed (the previous files keep serving)",
+        content: { "application/json": { schema: LoadFailedSchema } },
+      },
+    }),
+    async (c) => {
+      await optionalJson(c, LoadBody);
+      const { name } = c.req.valid("param");
+      try {
+        const results = await registry.loadModel(name);
+        log("info", "model repository load", { model: name, results });
+        return c.json({ name, versions: results }, 200);
+      } catch (err) {
+        if (!(err instanceof ModelLoadError)) throw err;
+        log("warn", "model repository load failed", { model: name, error: err.message });
+        return c.json({ ...errorBody(err), name, versions: err.results }, 422);
+      }
+    },
+  );
 
-  addRoute(app, changeRoute("unload"), async (c) => {
+  app.openapi(changeRoute("unload", {}), async (c) => {
     await optionalJson(c, LoadBody);
-    const name = c.req.param("name") ?? "";
+    const { name } = c.req.valid("param");
     const versions = await registry.unloadModel(name);
     log("info", "model repository unload", { model: name });
-    return c.json({ name, versions });
+    return c.json({ name, versions }, 200);
   });
   return app;
 }

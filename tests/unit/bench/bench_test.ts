@@ -56,12 +56,13 @@ Deno.test("flops: an operator without a shape rule is named", () => {
   assert.throws(() => countFlops(g.build(), { image: [1, 3, 4, 4] }), /Einsum/);
 });
 
-Deno.test("stats: nearest-rank percentiles, summaries, warm-ups excluded, run caps", async () => {
+Deno.test("stats: interpolated percentiles, summaries, warm-ups excluded, run caps", async () => {
   const xs = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
-  assert.equal(percentile(xs, 50), 5);
-  assert.equal(percentile(xs, 90), 9);
+  assert.equal(percentile(xs, 50), 5.5);
+  assert.equal(percentile(xs, 90), 9.1);
   assert.equal(percentile(xs, 100), 10);
   assert.equal(percentile([7], 99), 7);
+  assert.ok(Number.isNaN(percentile([], 50)));
   const s = summarize(xs);
   assert.equal(s.n, 10);
   assert.equal(s.median_ms, 5.5);

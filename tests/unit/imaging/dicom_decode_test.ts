@@ -258,12 +258,13 @@ Deno.test("multi-frame: 422 naming the frame count, ?frame picks one, out of ran
   await rejects(bytes, 400, "bad_request", /out of range/, { frame: 4 });
 });
 
-Deno.test("compressed transfer syntaxes are 415 naming the UID and its name", async () => {
+Deno.test("transfer syntaxes no codec here decodes are 415 naming the UID and its name", async () => {
   for (
-    const [uid, name] of [[TS.jpegBaseline, /JPEG Baseline/], [TS.jpeg2000, /JPEG 2000/], [
-      TS.rle,
-      /RLE Lossless/,
-    ]] as const
+    const [uid, name] of [
+      ["1.2.840.10008.1.2.4.100", /MPEG2/],
+      ["1.2.840.10008.1.2.4.92", /JPEG 2000 Part 2/],
+      ["1.2.840.10008.1.2.4.110", /JPEG XL/],
+    ] as const
   ) {
     await rejects(
       makeDicom({ rows: 1, columns: 2, pixels: [1, 2], transferSyntax: uid }),
@@ -289,9 +290,21 @@ Deno.test("truncated or corrupt DICOM is 400 bad_dicom; no pixel data or unsuppo
   );
   await rejects(
     makeDicom({ rows: 1, columns: 1, pixels: [1], photometric: "PALETTE COLOR" }),
+    400,
+    "bad_dicom",
+    /PALETTE COLOR needs/,
+  );
+  await rejects(
+    makeDicom({ rows: 1, columns: 1, pixels: [1], photometric: "YBR_PARTIAL_420" }),
     422,
     "unsupported_image",
-    /PALETTE COLOR/,
+    /YBR_PARTIAL_420/,
+  );
+  await rejects(
+    makeDicom({ rows: 1, columns: 2, pixels: [1, 2], transferSyntax: TS.jpegBaseline }),
+    400,
+    "bad_dicom",
+    /JPEG frame has no readable frame header/,
   );
   await rejects(
     makeDicom({ rows: 1, columns: 2, pixels: [1, 2], bitsStored: 9 }),

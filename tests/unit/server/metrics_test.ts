@@ -1,26 +1,17 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "../../../lib/onnx_builder.ts";
 import { occupyQueue } from "../../helpers/gate.ts";
 import { makePng } from "../../helpers/images.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
-import { parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
+import { seededRandom } from "../../../lib/onnx_builder.ts";
+import { httpRequests, parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
+import { v2Body } from "../../helpers/v2.ts";
+import { waitUntil } from "../../helpers/wait.ts";
 
 const png = () => ({
   method: "POST",
   headers: { "content-type": "image/png" },
   body: makePng(32, 24, 3),
 });
-function v2Body(h = 16, w = 16) {
-  const rnd = seededRandom(5);
-  return JSON.stringify({
-    inputs: [{
-      name: "image",
-      datatype: "FP32",
-      shape: [1, 3, h, w],
-      data: Array.from({ length: 3 * h * w }, () => rnd()),
-    }],
-  });
-}
 
 Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, engine info, per-route HTTP counts", async () => {
   await using s = await fixtureServer([{ name: "lesion" }, { name: "lesion", version: "2" }], {
@@ -52,7 +43,8 @@ Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, e
   assert.equal(sampleValue(m, "nv_inference_count", v2), 4);
   assert.equal(sampleValue(m, "nv_inference_request_failure", { ...v2, reason: "queue_full" }), 1);
   assert.ok(sampleValue(m, "nv_inference_compute_infer_duration_us", v2) > 0);
-  assert.ok(sampleValue(m, "nv_inference_queue_duration_us", v2) >= 0);
+  // present (sampleValue throws otherwise); that it grows: the next test
+  assert.equal(typeof sampleValue(m, "nv_inference_queue_duration_us", v2), "number");
   assert.equal(sampleValue(m, "tinyunet_inference_compute_seconds_count", v2), 4);
   assert.equal(sampleValue(m, "tinyunet_inference_queue_seconds_bucket", { ...v2, le: "+Inf" }), 4);
   assert.equal(sampleValue(m, "tinyunet_queue_depth", v2), 0);
@@ -61,42 +53,34 @@ Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, e
     1,
   );
   assert.equal(m.filter((x) => x.name === "tinyunet_instance_info").length, 1);
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/segment",
-      status: "200",
-    }),
-    3,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/segment",
-      status: "503",
-    }),
-    1,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v1/models/:name/versions/:version/segment",
-      status: "200",
-    }),
-    1,
-  );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      method: "POST",
-      route: "/v2/models/:name/infer",
-      status: "200",
-    }),
-    1,
-  );
+  assert.equal(httpRequests(m, "/v1/segment", 200), 3);
+  assert.equal(httpRequests(m, "/v1/segment", 503), 1);
+  assert.equal(httpRequests(m, "/v1/models/:name/versions/:version/segment", 200), 1);
+  assert.equal(httpRequests(m, "/v2/models/:name/infer", 200), 1);
   assert.ok(
     !m.some((x) => x.name.startsWith("process_") || x.name.startsWith("nodejs_")),
     "no default Node metrics",
   );
+});
+
+Deno.test("/metrics: time spent waiting in the queue is counted", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }], { maxQueue: 1 });
+  const queueUs = async () =>
+    sampleValue(
+      parsePrometheus(await (await s.app.request("/metrics")).text()),
+      "nv_inference_queue_duration_us",
+      { model: "lesion", version: "1" },
+    );
+  await (await s.app.request("/v1/segment", png())).body?.cancel(); // the series exists
+  const before = await queueUs();
+  const gate = await occupyQueue(s.registry.get("lesion"));
+  const waiting = s.app.request("/v1/segment", png());
+  await waitUntil(() => gate.depth() === 1, "the request to queue");
+  await new Promise((r) => setTimeout(r, 50));
+  await gate.release();
+  assert.equal((await waiting).status, 200);
+  const waited = (await queueUs()) - before;
+  assert.ok(waited >= 45_000, `queue time grew by ${waited} µs, expected ≥ 50 ms`);
 });
 
 Deno.test("/metrics: fuzzed URLs and model names do not add series (labels are route patterns)", async () => {

@@ -17,6 +17,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import type { InferenceEvent } from "../../../models/model_version.ts";
 import type { ModelRegistry } from "../../../models/registry.ts";
 import { log } from "../../log.ts";
@@ -50,7 +51,7 @@ export function parseServerTiming(header: string | null): Record<string, number>
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** The access-log middleware. */
-export function accessLog({ registry, write = log }: AccessLogOptions): MiddlewareHandler {
+export function accessLog({ registry, write = log }: AccessLogOptions): MiddlewareHandler<AppEnv> {
   const runs = new AsyncLocalStorage<InferenceEvent[]>();
   registry.observe((e) => runs.getStore()?.push(e));
 

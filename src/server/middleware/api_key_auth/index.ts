@@ -25,6 +25,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import type { ApiKey, KeyScope } from "../../../config.ts";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
@@ -33,15 +34,14 @@ import { errorBody } from "../../errors.ts";
 export interface ApiKeyAuthOptions {
   keys: ApiKey[];
   /** requests that need no key (health probes) */
-  isPublic?: (c: Context) => boolean;
+  isPublic?: (c: Context<AppEnv>) => boolean;
   /** requests that need the `admin` scope */
-  needsAdmin?: (c: Context) => boolean;
+  needsAdmin?: (c: Context<AppEnv>) => boolean;
   /** realm named in `WWW-Authenticate` */
   realm?: string;
 }
 
 /** Context variables this middleware sets. */
-export type ApiKeyVariables = { apiKeyId: string; apiKeyScope: KeyScope };
 
 /** Longest credential looked at; longer ones are refused without hashing megabytes. */
 const MAX_KEY_LENGTH = 512;
@@ -63,7 +63,7 @@ export function presentedKey(c: Context): string | undefined {
 /** The authentication middleware. With no keys it lets everything through. */
 export function apiKeyAuth(
   options: ApiKeyAuthOptions,
-): MiddlewareHandler<{ Variables: ApiKeyVariables }> {
+): MiddlewareHandler<AppEnv> {
   const known = options.keys.map((k) => ({ digest: sha256(k.key), scope: k.scope }));
   const realm = options.realm ?? "tinyunet-edge";
   const challenge = (error?: string) =>

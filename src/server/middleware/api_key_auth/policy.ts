@@ -41,8 +41,8 @@ export function authPolicy(
   config: Pick<ServerConfig, "apiKeys" | "auth" | "hostname">,
   host = config.hostname,
 ): AuthDecision {
-  const keys = config.apiKeys?.length ?? 0;
-  const mode = config.auth ?? "auto";
+  const keys = config.apiKeys.length;
+  const mode = config.auth;
   if (mode === "off") return { enforced: false };
   if (keys > 0) return { enforced: true };
   if (mode === "required") {

@@ -11,6 +11,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import { cors } from "hono/cors";
 
 /** Request headers a browser client may send. */
@@ -35,7 +36,7 @@ export const EXPOSED_HEADERS = [
 ];
 
 /** The CORS middleware for a list of origins (`*` allows any). */
-export function corsPolicy(origins: string[]): MiddlewareHandler {
+export function corsPolicy(origins: string[]): MiddlewareHandler<AppEnv> {
   if (origins.length === 0) {
     return async function noCors(_c, next) {
       await next();

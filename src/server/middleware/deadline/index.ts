@@ -15,14 +15,14 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
 
 /** Context variables this middleware sets. */
-export type DeadlineVariables = { deadline: AbortSignal };
 
 /** The deadline middleware. */
-export function deadline(ms: number): MiddlewareHandler<{ Variables: DeadlineVariables }> {
+export function deadline(ms: number): MiddlewareHandler<AppEnv> {
   return async function deadline(c, next) {
     // One controller fed by the timer and the client's disconnect (not AbortSignal.any,
     // whose per-call bookkeeping is only freed by finalizers, which lag behind under load).

@@ -9,11 +9,12 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import type { ServerMetrics } from "../../metrics.ts";
 import { methodLabel, routeLabel } from "../route_label.ts";
 
 /** The HTTP metrics middleware. */
-export function httpMetrics(metrics: ServerMetrics): MiddlewareHandler {
+export function httpMetrics(metrics: ServerMetrics): MiddlewareHandler<AppEnv> {
   return async function httpMetrics(c, next) {
     const t0 = performance.now();
     await next();

@@ -10,6 +10,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 
 /** This isolate's id: process id and a random part (workers of one process differ). */
 export const INSTANCE_ID = `${globalThis.Deno?.pid ?? 0}-${crypto.randomUUID().slice(0, 8)}`;
@@ -18,7 +19,7 @@ export const INSTANCE_ID = `${globalThis.Deno?.pid ?? 0}-${crypto.randomUUID().s
 export const INSTANCE_HEADER = "X-Instance-Id";
 
 /** The instance-id middleware. */
-export function instanceId(id: string = INSTANCE_ID): MiddlewareHandler {
+export function instanceId(id: string = INSTANCE_ID): MiddlewareHandler<AppEnv> {
   return async function instanceId(c, next) {
     await next();
     c.header(INSTANCE_HEADER, id);

@@ -12,12 +12,13 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../env.ts";
 import { requestId as honoRequestId } from "hono/request-id";
 
 /** Header carrying the id both ways. */
 export const REQUEST_ID_HEADER = "X-Request-Id";
 
 /** The request-id middleware. */
-export function requestId(): MiddlewareHandler {
+export function requestId(): MiddlewareHandler<AppEnv> {
   return honoRequestId({ headerName: REQUEST_ID_HEADER, limitLength: 128 });
 }

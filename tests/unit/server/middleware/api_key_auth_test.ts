@@ -7,6 +7,8 @@ import { fixtureServer } from "../../../helpers/model_repo.ts";
 const INFER = "infer-key-0123456789abcdef";
 const ADMIN = "admin-key-0123456789abcdef";
 const keys = [{ key: INFER, scope: "infer" as const }, { key: ADMIN, scope: "admin" as const }];
+/** The default settings: no keys, auth auto. */
+const OPEN = loadConfig({});
 
 const segment = (headers: Record<string, string> = {}) => ({
   method: "POST",
@@ -163,14 +165,14 @@ Deno.test("start-up policy: loopback open silently, other binds warn, required r
   for (const h of ["0.0.0.0", "::", "10.0.0.5", "192.168.1.2", "127.0.0.1.evil"]) {
     assert.ok(!isLoopback(h), h);
   }
-  assert.deepEqual(authPolicy({ hostname: "127.0.0.1" }), { enforced: false });
-  const open = authPolicy({ hostname: "0.0.0.0" });
+  assert.deepEqual(authPolicy({ ...OPEN, hostname: "127.0.0.1" }), { enforced: false });
+  const open = authPolicy({ ...OPEN, hostname: "0.0.0.0" });
   assert.equal(open.enforced, false);
   assert.match(open.warning ?? "", /TINYUNET_API_KEYS/);
-  assert.deepEqual(authPolicy({ hostname: "0.0.0.0", auth: "off" }), { enforced: false });
-  assert.deepEqual(authPolicy({ hostname: "0.0.0.0", apiKeys: keys }), { enforced: true });
+  assert.deepEqual(authPolicy({ ...OPEN, hostname: "0.0.0.0", auth: "off" }), { enforced: false });
+  assert.deepEqual(authPolicy({ ...OPEN, hostname: "0.0.0.0", apiKeys: keys }), { enforced: true });
   assert.throws(
-    () => authPolicy({ hostname: "127.0.0.1", auth: "required" }),
+    () => authPolicy({ ...OPEN, hostname: "127.0.0.1", auth: "required" }),
     /TINYUNET_AUTH=required/,
   );
 

@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "../../../../lib/onnx_builder.ts";
 import { occupyQueue } from "../../../helpers/gate.ts";
 import { makePng } from "../../../helpers/images.ts";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
-import { parsePrometheus, sampleValue } from "../../../helpers/prometheus.ts";
+import { httpRequests, parsePrometheus, sampleValue } from "../../../helpers/prometheus.ts";
+import { v2Body } from "../../../helpers/v2.ts";
 import { waitUntil } from "../../../helpers/wait.ts";
-
-function v2Body(h = 16, w = 16) {
-  const rnd = seededRandom(7);
-  return JSON.stringify({
-    inputs: [{
-      name: "image",
-      datatype: "FP32",
-      shape: [1, 3, h, w],
-      data: Array.from({ length: 3 * h * w }, () => rnd()),
-    }],
-  });
-}
 
 Deno.test("a request that times out while queued gets 504 and frees its queue slot", async () => {
   await using s = await fixtureServer([{ name: "lesion" }], { maxQueue: 1, requestTimeoutMs: 300 });
@@ -54,13 +42,7 @@ Deno.test("a request that times out while queued gets 504 and frees its queue sl
     }),
     2,
   );
-  assert.equal(
-    sampleValue(m, "tinyunet_http_requests_total", {
-      route: "/v2/models/:name/infer",
-      status: "504",
-    }),
-    1,
-  );
+  assert.equal(httpRequests(m, "/v2/models/:name/infer", 504), 1);
 });
 
 Deno.test("request ids: a sane incoming X-Request-Id is echoed, an insane one replaced", async () => {

@@ -31,7 +31,9 @@ Deno.test("unknown UI files are 404 in the API's error shape", async () => {
 
 Deno.test("the UI loads nothing from elsewhere (works offline)", async () => {
   for (const file of Object.keys(UI_FILES)) {
-    const text = await Deno.readTextFile(new URL(`../../../../src/ui/${file}`, import.meta.url));
+    // an XML namespace name is an identifier, not something fetched
+    const text = (await Deno.readTextFile(new URL(`../../../../src/ui/${file}`, import.meta.url)))
+      .replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, "");
     assert.doesNotMatch(
       text,
       /\b(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i,

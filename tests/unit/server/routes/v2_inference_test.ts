@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
-import { seededRandom } from "../../../../lib/onnx_builder.ts";
+import { v2BinaryBody, v2Input } from "../../../helpers/v2.ts";
 
 const H = 32, W = 48;
-function input(seed = 1): Float32Array {
-  const rnd = seededRandom(seed);
-  return new Float32Array(3 * H * W).map(() => rnd() * 2 - 1);
-}
+const input = (seed = 1) => v2Input(H, W, { seed, lo: -1, hi: 1 });
 
 /** Splits a binary-extension response into its JSON header and binary tail. */
 async function splitBinary(res: Response) {
@@ -53,23 +50,12 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
   assert.deepEqual(json.outputs[0].shape, [1, 1, H, W]);
   const fromJson = Float32Array.from(json.outputs[0].data as number[]);
 
-  const header = new TextEncoder().encode(JSON.stringify({
-    inputs: [{
-      name: "image",
-      shape: [1, 3, H, W],
-      datatype: "FP32",
-      parameters: { binary_data_size: x.byteLength },
-    }],
-    outputs: [{ name: "logits", parameters: { binary_data: true } }],
-  }));
-  const body = new Uint8Array(header.length + x.byteLength);
-  body.set(header);
-  body.set(new Uint8Array(x.buffer), header.length);
+  const { body, headerLength } = v2BinaryBody(x, H, W);
   const binRes = await s.app.request("/v2/models/lesion/versions/1/infer", {
     method: "POST",
     headers: {
       "content-type": "application/octet-stream",
-      "inference-header-content-length": String(header.length),
+      "inference-header-content-length": String(headerLength),
     },
     body,
   });

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { seededRandom } from "../../../../lib/onnx_builder.ts";
+import { v2Body, v2Input } from "../../../helpers/v2.ts";
 import { watchRepository } from "../../../../src/models/watcher.ts";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
 import { removeVersion, writeVersion } from "../../../helpers/repo_edit.ts";
 import { waitUntil } from "../../../helpers/wait.ts";
 
 const H = 16, W = 16;
-const input = (() => {
-  const rnd = seededRandom(9);
-  return Array.from({ length: 3 * H * W }, () => rnd() * 2 - 1);
-})();
-const inferBody = JSON.stringify({
-  inputs: [{ name: "image", datatype: "FP32", shape: [1, 3, H, W], data: input }],
-});
+const input = v2Input(H, W, { seed: 9, lo: -1, hi: 1 });
+const inferBody = v2Body(input, H, W);
 
 type App = { request(path: string, init?: RequestInit): Response | Promise<Response> };
 async function infer(app: App, path = "/v2/models/lesion/infer") {
@@ -97,7 +92,7 @@ Deno.test("reload swaps in new weights of the same version; a new version become
   const after = await infer(s.app);
   assert.notDeepEqual(after.logits, before.logits, "new weights serve");
   // the old version object now forwards to its replacement instead of a released session
-  const late = await held.infer({ image: { data: Float32Array.from(input), dims: [1, 3, H, W] } });
+  const late = await held.infer({ image: { data: input.slice(), dims: [1, 3, H, W] } });
   assert.deepEqual(Array.from(late.outputs.logits.data), after.logits!.map((v) => Math.fround(v)));
   const unchanged = await (await post(s.app, "/v2/repository/models/lesion/load")).json();
   assert.deepEqual(unchanged.versions.map((v: { action: string }) => v.action), ["unchanged"]);
@@ -121,7 +116,7 @@ Deno.test("reload swaps in new weights of the same version; a new version become
   );
   assert.equal((await infer(s.app, "/v2/models/lesion/versions/1/infer")).status, 404);
   await assert.rejects(
-    held.infer({ image: { data: Float32Array.from(input), dims: [1, 3, H, W] } }),
+    held.infer({ image: { data: input.slice(), dims: [1, 3, H, W] } }),
     /unloaded/,
   );
 });

@@ -4,8 +4,8 @@ import {
   activationParams,
   dequantizeValue,
   quantizeValue,
-  roundHalfEven,
 } from "../../../../tools/quantize/qparams.ts";
+import { roundHalfEven } from "../../../../src/onnx/quantize_linear.ts";
 import {
   quantizeBias,
   quantizeWeight,

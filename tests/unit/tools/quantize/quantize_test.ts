@@ -8,6 +8,7 @@ import { loadModel } from "../../../../mod.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE, makeJpeg, makePng } from "../../../helpers/images.ts";
 import { makeRepo } from "../../../helpers/model_repo.ts";
 import { CalibrationDataError } from "../../../../tools/quantize/calibration_images.ts";
+import { sha256Hex } from "../../../../src/models/hash.ts";
 import {
   DEFAULT_QUANTIZE_OPTIONS,
   QuantizeError,
@@ -402,6 +403,14 @@ Deno.test("weights in external data are read, and the int8 model is self-contain
     const int8 = graphOf(await Deno.readFile(r.path));
     assert.ok(int8.initializer.every((t: onnx.ITensorProto) => !(t.externalData?.length)));
     assert.ok((r.record.check as { mask_agreement: number }).mask_agreement > 0.9);
+    // the recorded source hash covers the graph and its weights file
+    const graph = await Deno.readFile(join(dir, "model.onnx"));
+    const both = new Uint8Array(graph.length + weights.length);
+    both.set(graph);
+    both.set(weights, graph.length);
+    const source = r.record.source as { sha256: string };
+    assert.equal(source.sha256, await sha256Hex(both));
+    assert.notEqual(source.sha256, await sha256Hex(graph));
     await Deno.remove(join(dir, "weights.bin"));
     await assert.rejects(
       quantizeModelVersion(options(dir, calib)),

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createApp } from "../../../../mod.ts";
-import { ISIC_SAMPLE, readSample } from "../../../helpers/images.ts";
-import { makeRepo, testConfig } from "../../../helpers/model_repo.ts";
-import {
-  DEFAULT_QUANTIZE_OPTIONS,
-  quantizeModelVersion,
-} from "../../../../tools/quantize/quantize.ts";
+import { createApp } from "../../mod.ts";
+import { ISIC_SAMPLE, readSample } from "../helpers/images.ts";
+import { makeRepo, testConfig } from "../helpers/model_repo.ts";
+import { DEFAULT_QUANTIZE_OPTIONS, quantizeModelVersion } from "../../tools/quantize/quantize.ts";
 
 /** A repository with one quantised model ("lesion") and one without int8 ("plain"). */
 async function quantizedRepo(): Promise<string> {

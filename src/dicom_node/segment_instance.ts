@@ -1,0 +1,131 @@
+/**
+ * The node's work on one received instance (from C-STORE or STOW-RS): read its header,
+ * route it by Modality, decode and segment every frame through the same serving path as
+ * `/v1` (`segmentImage`, the card's precision and mask clean-up), and write one SEG.
+ *
+ * @module
+ */
+import { ApiError } from "../errors.ts";
+import { decodeDicomFrames, maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
+import { type DicomSource, readDicomSource } from "../imaging/dicom_source.ts";
+import type { Segmentation } from "../imaging/postprocess.ts";
+import type { ModelRegistry } from "../models/registry.ts";
+import type { ModelVersion } from "../models/model_version.ts";
+import { segmentImage } from "../segment.ts";
+import { routeModality } from "./routing.ts";
+import { segForFrames } from "./seg_frames.ts";
+
+/** What the node reads from an instance's header. */
+export interface InstanceFacts {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  modality?: string;
+  frames: number;
+  transferSyntax: string;
+}
+
+/** A SEG the node made. */
+export interface MadeSeg {
+  bytes: Uint8Array;
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+}
+
+/** What happened to an instance. */
+export type InstanceOutcome =
+  | {
+    kind: "segmented";
+    facts: InstanceFacts;
+    model: ModelVersion;
+    /** chosen by TINYUNET_DIMSE_ROUTES or by the card's modalities */
+    routedBy: "route" | "card";
+    seg: MadeSeg;
+    ms: number;
+  }
+  | { kind: "not_routed"; facts: InstanceFacts; reason: string };
+
+/** What segmenting needs. */
+export interface SegmentDeps {
+  registry: ModelRegistry;
+  routes: Record<string, string>;
+  maxPixels: number;
+  /** abandons runs still queued */
+  signal?: AbortSignal;
+  softwareVersion: string;
+}
+
+/** All frames of one instance together may hold this many times `maxPixels` (masks are kept until the SEG is written). */
+export const MAX_FRAMES_PIXELS_FACTOR = 4;
+
+/**
+ * Reads an instance's header (UIDs, Modality, frames).
+ * @param source the instance already parsed (else parsed here)
+ * @throws {ApiError} `bad_dicom` when unreadable or a UID is missing
+ */
+export function readFacts(
+  bytes: Uint8Array,
+  maxPixels: number,
+  source: DicomSource = readDicomSource(bytes, maxInflatedBytes(maxPixels)),
+): InstanceFacts {
+  const info = readDicomInfo(bytes, { maxPixels });
+  return {
+    sopClassUid: source.sopClassUid,
+    sopInstanceUid: source.sopInstanceUid,
+    studyInstanceUid: source.studyInstanceUid,
+    seriesInstanceUid: source.seriesInstanceUid,
+    modality: info.modality || undefined,
+    frames: Math.max(1, info.frames),
+    transferSyntax: info.transferSyntax,
+  };
+}
+
+/**
+ * Routes, segments every frame and writes the SEG of one DICOM Part 10 instance.
+ * @throws {ApiError} for an instance that cannot be decoded or segmented
+ */
+export async function segmentInstance(
+  bytes: Uint8Array,
+  deps: SegmentDeps,
+): Promise<InstanceOutcome> {
+  const t0 = performance.now();
+  const source = readDicomSource(bytes, maxInflatedBytes(deps.maxPixels));
+  const facts = readFacts(bytes, deps.maxPixels, source);
+  const route = routeModality(facts.modality, deps.registry, deps.routes);
+  if (!route.model) return { kind: "not_routed", facts, reason: route.reason };
+  const model = route.model;
+  if (source.rows * source.columns * facts.frames > MAX_FRAMES_PIXELS_FACTOR * deps.maxPixels) {
+    throw new ApiError(
+      "too_many_pixels",
+      `${facts.frames} frames of ${source.columns}×${source.rows} exceed ${MAX_FRAMES_PIXELS_FACTOR}× TINYUNET_MAX_PIXELS in all`,
+    );
+  }
+  const masks: Segmentation[] = [];
+  for await (const image of decodeDicomFrames(bytes, { maxPixels: deps.maxPixels })) {
+    const result = await segmentImage(model, image, { signal: deps.signal });
+    masks.push(result.segmentation);
+  }
+  const segBytes = segForFrames(source, masks, {
+    modelName: model.name,
+    modelVersion: model.version,
+    label: model.card.label,
+    trained: model.card.trained,
+    softwareVersion: deps.softwareVersion,
+  });
+  const made = readDicomSource(segBytes, maxInflatedBytes(deps.maxPixels));
+  return {
+    kind: "segmented",
+    facts,
+    model,
+    routedBy: route.by,
+    seg: {
+      bytes: segBytes,
+      sopInstanceUid: made.sopInstanceUid,
+      seriesInstanceUid: made.seriesInstanceUid,
+      studyInstanceUid: made.studyInstanceUid,
+    },
+    ms: Math.round((performance.now() - t0) * 100) / 100,
+  };
+}

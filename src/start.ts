@@ -1,0 +1,147 @@
+/**
+ * Start-up, shared by `main.ts` (`deno task serve`) and `serve.ts` (`deno serve`): settings
+ * from the environment (a bad value stops the process, naming it), the authentication
+ * decision for the address bound, the app with its model repository loading in the
+ * background, and the repository watcher once every model is warm.
+ *
+ * @module
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { loadConfig, type ServerConfig } from "./config.ts";
+import { DicomNode } from "./dicom_node/node.ts";
+import type { LoadOptions } from "./models/model_version.ts";
+import { ModelRegistry } from "./models/registry.ts";
+import { type RepositoryWatcher, watchRepository } from "./models/watcher.ts";
+import { buildApp } from "./server/app.ts";
+import type { AppEnv } from "./server/env.ts";
+import { log } from "./server/log.ts";
+import { SERVER_INFO } from "./server/server_info.ts";
+import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
+import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
+
+/** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
+export interface TinyUnetServer {
+  app: OpenAPIHono<AppEnv>;
+  registry: ModelRegistry;
+  config: ServerConfig;
+  /** resolves once every version has been tried (a failed one is in the repository index
+   * and the log); rejects when none loaded */
+  ready: Promise<void>;
+  /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
+  dicomNode: DicomNode;
+}
+
+/** A started server: also watches its repository once ready, and closes cleanly. */
+export interface StartedServer extends TinyUnetServer {
+  /** stops the watcher (or keeps it from starting) and releases every engine session */
+  close(): Promise<void>;
+}
+
+/** How the registry loads versions, from the settings. */
+export function loadOptions(config: ServerConfig): LoadOptions {
+  return { engine: config.engine, threads: config.threads, maxQueue: config.maxQueue };
+}
+
+/**
+ * Builds the HTTP app and starts loading the model repository in the background.
+ * Health is live at once; `/v2/health/ready` turns 200 when every model is warm (or, with
+ * `TINYUNET_READY=default-model`, the default one); a model that fails to load is logged
+ * and listed in the repository index while the others serve.
+ */
+export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
+  const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
+  const dicomNode = new DicomNode(config.dicomNode, {
+    registry,
+    maxPixels: config.maxPixels,
+    softwareVersion: SERVER_INFO.version,
+    concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
+  });
+  const app = buildApp({ registry, config, dicomNode });
+  const ready = registry.loadAll(
+    config.defaultModel,
+    (mv) => {
+      void mv.runtime().then((rt) =>
+        log("info", "model loaded", { model: mv.name, version: mv.version, runtime: rt })
+      );
+    },
+    (failure) =>
+      log("error", "model failed to load", {
+        model: failure.name,
+        version: failure.version,
+        error: failure.reason,
+      }),
+  );
+  return { app, registry, config, ready, dicomNode };
+}
+
+/** Settings from the environment; a bad value is logged and the process exits 1. */
+export function configOrExit(): ServerConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    log("error", "cannot start", { error: (err as Error).message });
+    Deno.exit(1);
+  }
+}
+
+/**
+ * Logs the authentication decision for the address bound (a warning when the API is open
+ * on a non-loopback address); exits 1 when `TINYUNET_AUTH=required` and no keys are set.
+ */
+export function checkAuthOrExit(config: ServerConfig, host = config.hostname): void {
+  try {
+    const { warning } = authPolicy(config, host);
+    if (warning) log("warn", warning);
+  } catch (err) {
+    log("error", "cannot start", { error: (err as Error).message });
+    Deno.exit(1);
+  }
+}
+
+/**
+ * Creates the app and, once every model is warm, logs "ready" and watches the repository
+ * (`TINYUNET_WATCH`). A repository where no model loads is logged and the process exits 1.
+ */
+export function startServer(config: ServerConfig): StartedServer {
+  const started = performance.now();
+  const server = createApp(config);
+  let watcher: RepositoryWatcher | undefined;
+  let closed = false;
+  server.ready.then(
+    () => {
+      log("info", "ready", {
+        models: server.registry.names(),
+        default_model: server.registry.defaultModel,
+        instance: INSTANCE_ID,
+        ms: Math.round(performance.now() - started),
+      });
+      if (config.watch === "off" || closed) return;
+      watcher = watchRepository(server.registry, {
+        mode: config.watch,
+        intervalMs: config.watchIntervalMs,
+        debounceMs: Math.max(50, Math.round(config.watchIntervalMs / 4)),
+        onSync: (results) => {
+          const changed = results.filter((r) => r.action !== "unchanged");
+          const failed = changed.some((r) => r.action === "failed");
+          log(failed ? "error" : "info", "model repository changed", {
+            instance: INSTANCE_ID,
+            results: changed,
+          });
+        },
+        onError: (err) => log("error", "model repository rescan failed", { error: err.message }),
+      });
+    },
+    (err) => {
+      log("error", "model repository failed to load", { error: (err as Error).message });
+      Deno.exit(1);
+    },
+  );
+  return {
+    ...server,
+    async close() {
+      closed = true;
+      await watcher?.close();
+      await server.registry.close();
+    },
+  };
+}

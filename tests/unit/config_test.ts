@@ -1,0 +1,84 @@
+/**
+ * Settings from the environment (src/config.ts): every field set from one list of defaults,
+ * blank values count as unset, and a bad value is an error naming its variable.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { loadConfig, SHIPPED_MODELS_DIR } from "../../src/config.ts";
+import { loadDicomNodeConfig } from "../../src/dicom_node/config.ts";
+import { DEFAULT_DECODE_LIMITS } from "../../src/imaging/image.ts";
+
+Deno.test("config: the defaults, every field set", () => {
+  const { dicomNode, ...server } = loadConfig({});
+  assert.deepEqual(dicomNode, loadDicomNodeConfig({}), "the DICOM node's own parser");
+  assert.deepEqual(server, {
+    port: 8000,
+    hostname: "0.0.0.0",
+    modelsDir: SHIPPED_MODELS_DIR,
+    defaultModel: undefined,
+    engine: "auto",
+    threads: undefined,
+    maxBodyBytes: 32 * 1024 * 1024,
+    maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
+    maxQueue: 32,
+    requestTimeoutMs: 30_000,
+    apiKeys: [],
+    auth: "auto",
+    metricsPublic: true,
+    corsOrigins: [],
+    watch: "fs",
+    watchIntervalMs: 2000,
+    shutdownTimeoutMs: 25_000,
+    ready: "all",
+  });
+});
+
+Deno.test("config: values are read, blanks are unset, words in any case", () => {
+  const c = loadConfig({
+    PORT: "0",
+    TINYUNET_HOST: " ",
+    TINYUNET_THREADS: "3",
+    TINYUNET_MAX_BODY_MB: "1.5",
+    TINYUNET_MAX_QUEUE: "0",
+    TINYUNET_WATCH: "POLL",
+    TINYUNET_METRICS_PUBLIC: "false",
+    TINYUNET_ENGINE: "tfjs_wasm",
+    TINYUNET_DEFAULT_MODEL: "hc18",
+    TINYUNET_READY: "Default-Model",
+  });
+  assert.equal(c.port, 0);
+  assert.equal(c.hostname, "0.0.0.0");
+  assert.equal(c.threads, 3);
+  assert.equal(c.maxBodyBytes, 1.5 * 1024 * 1024);
+  assert.equal(c.maxQueue, 0);
+  assert.equal(c.watch, "poll");
+  assert.equal(c.metricsPublic, false);
+  assert.equal(c.engine, "tfjs-wasm");
+  assert.equal(c.defaultModel, "hc18");
+  assert.equal(c.ready, "default-model");
+});
+
+Deno.test("config: a bad value names its variable", () => {
+  for (
+    const [env, message] of [
+      [{ PORT: "http" }, /PORT: http is not a number ≥ 0/],
+      [{ TINYUNET_THREADS: "0" }, /TINYUNET_THREADS: 0 is not a number ≥ 1/],
+      [
+        { TINYUNET_WATCH_INTERVAL_MS: "10" },
+        /TINYUNET_WATCH_INTERVAL_MS: 10 is not a number ≥ 50/,
+      ],
+      [{ TINYUNET_WATCH: "inotify" }, /TINYUNET_WATCH: inotify: expected fs, poll, off/],
+      [{ TINYUNET_READY: "some" }, /TINYUNET_READY: some: expected all, default-model/],
+      [{ TINYUNET_ENGINE: "cuda" }, /TINYUNET_ENGINE: unknown engine "cuda"/],
+      [{ TINYUNET_ADMIN_KEYS: "short" }, /TINYUNET_ADMIN_KEYS: every key needs ≥ 16/],
+    ] as const
+  ) {
+    assert.throws(() => loadConfig(env), message, JSON.stringify(env));
+  }
+  // a key is never echoed in the message
+  assert.throws(() => loadConfig({ TINYUNET_API_KEYS: "secret!" }), (err: Error) => {
+    assert.doesNotMatch(err.message, /secret!/);
+    return true;
+  });
+});
