@@ -4,13 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from tools.distill import feature_kd, logit_kd, nets, spatial_kd, train
+from tools.distill import feature_kd, losses, nets, spatial_kd, train
+from tools.distill.config import TrainConfig
 
 
 def test_nmse_zero_iff_equal():
     t = torch.randn(2, 8, 6, 6)
-    assert feature_kd.nmse(t.clone(), t).item() == 0.0
-    assert feature_kd.nmse(t + 0.1 * torch.randn_like(t), t).item() > 0
+    assert losses.nmse(t.clone(), t).item() == 0.0
+    assert losses.nmse(t + 0.1 * torch.randn_like(t), t).item() > 0
 
 
 def test_ofd_partial_l2_zero_for_identical_and_positive_otherwise():
@@ -18,15 +19,15 @@ def test_ofd_partial_l2_zero_for_identical_and_positive_otherwise():
     with torch.no_grad():
         bn.weight.uniform_(0.5, 2.0)
         bn.bias.uniform_(-1, 1)
-    m = feature_kd.ofd_margin(bn)
+    m = losses.ofd_margin(bn)
     assert (m < 0).all()
     t = torch.randn(2, 8, 6, 6)
-    assert feature_kd.ofd_partial_l2(t.clone(), t, m).item() == 0.0
-    assert feature_kd.ofd_partial_l2(t + 0.5, t, m).item() > 0
+    assert losses.ofd_partial_l2(t.clone(), t, m).item() == 0.0
+    assert losses.ofd_partial_l2(t + 0.5, t, m).item() > 0
     # below a non-positive target costs nothing (the "partial" in partial L2)
     neg_t = -torch.ones(1, 8, 2, 2) * 10
     target = torch.max(neg_t, m.view(1, -1, 1, 1))
-    assert feature_kd.ofd_partial_l2(target - 1.0, neg_t, m).item() == 0.0
+    assert losses.ofd_partial_l2(target - 1.0, neg_t, m).item() == 0.0
 
 
 def test_ofd_margin_matches_monte_carlo():
@@ -35,20 +36,20 @@ def test_ofd_margin_matches_monte_carlo():
         bn.weight.fill_(1.5)
         bn.bias.fill_(0.3)
     x = torch.randn(400000) * 1.5 + 0.3
-    assert feature_kd.ofd_margin(bn).item() == pytest.approx(x[x < 0].mean().item(), abs=0.01)
+    assert losses.ofd_margin(bn).item() == pytest.approx(x[x < 0].mean().item(), abs=0.01)
 
 
 def test_logit_kl_zero_iff_equal():
     t = torch.randn(2, 1, 8, 8)
-    assert logit_kd.bernoulli_kl(t.clone(), t).abs().item() < 1e-6
-    assert logit_kd.bernoulli_kl(t + 1.0, t).item() > 1e-3
+    assert losses.bernoulli_kl(t.clone(), t).abs().item() < 1e-6
+    assert losses.bernoulli_kl(t + 1.0, t).item() > 1e-3
 
 
 def test_graph_loss_zero_iff_equal():
     z = torch.randn(2, 16, 8)
-    out = spatial_kd.graph_loss(z.clone(), z)
+    out = losses.graph_loss(z.clone(), z)
     assert out["loss"].item() < 1e-6
-    assert spatial_kd.graph_loss(torch.randn(2, 16, 8), z)["loss"].item() > 0.1
+    assert losses.graph_loss(torch.randn(2, 16, 8), z)["loss"].item() > 0.1
 
 
 def _identity_conv(conv: nn.Conv2d):
@@ -85,17 +86,17 @@ def test_gradients_reach_student_through_each_loss(variant):
         tout = teacher.forward_features(x)
     sout = student.forward_features(x)
     if variant == "feat":
-        cfg = train.TrainConfig(variant="feat")
+        cfg = TrainConfig(variant="feat")
         fkd, _ = train.build_distillers(cfg, student, teacher)
         loss = fkd(sout["pre_relu"], tout["pre_relu"])
         reached = student.encoder.blocks[3].conv2.weight
     elif variant == "spatial":
-        cfg = train.TrainConfig(variant="spatial", sp_k=16)
+        cfg = TrainConfig(variant="spatial", sp_k=16)
         _, skd = train.build_distillers(cfg, student, teacher)
         loss = skd(sout["features"][3], tout["features"][3])
         reached = student.encoder.blocks[3].conv2.weight
     else:
-        loss = logit_kd.bernoulli_kl(sout["logits"], tout["logits"])
+        loss = losses.bernoulli_kl(sout["logits"], tout["logits"])
         reached = student.head[0].weight
     assert loss.item() > 0
     loss.backward()

@@ -6,7 +6,8 @@ import onnx
 import pytest
 import torch
 
-from tools.distill import data, export, nets, train
+from tools.distill import export, losses, nets, publish, train
+from tools.distill.config import TrainConfig
 from tools.distill.__main__ import main as cli
 
 
@@ -19,7 +20,7 @@ def test_tiny_overfit_lowers_the_loss():
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     first = None
     for _ in range(60):
-        loss = train.seg_loss(m(x), y, v)
+        loss = losses.seg_loss(m(x), y, v)
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
@@ -32,7 +33,7 @@ def _cfg(toy_set, tmp_path, **kw):
                 patch=32, batch=4, steps=30, val_every=15, log_every=10, out_dir=str(tmp_path / "runs"),
                 sp_k=8, sp_knn=3)
     base.update(kw)
-    return train.TrainConfig(**base)
+    return TrainConfig(**base)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def test_training_runs_logs_and_resumes(trained_env):
 def test_export_round_trip_and_card(trained_env, tmp_path):
     t, s, toy_set, _ = trained_env
     models = tmp_path / "models"
-    card = export.publish(s["run_dir"] + "/best.pt", toy_set, models, "1",
-                          teacher_ckpt=t["run_dir"] + "/best.pt", samples=2)
+    card = publish.publish(s["run_dir"] + "/final.pt", toy_set, models, "1",
+                           teacher_ckpt=t["run_dir"] + "/final.pt", samples=2, label="disc",
+                           modalities=["us"])
     folder = models / toy_set.name / "1"
     on_disk = json.loads((folder / "model.json").read_text())
     assert on_disk == json.loads(json.dumps(card))
@@ -78,6 +80,12 @@ def test_export_round_trip_and_card(trained_env, tmp_path):
     assert set(on_disk["metrics"]["test"]) >= {"dice", "iou", "hd95", "precision", "recall", "n"}
     assert on_disk["metrics"]["test"]["n"] == 3
     assert on_disk["teacher"]["width"] == 4 and "CC0" in on_disk["provenance"]["licence"]
+    assert on_disk["label"] == "disc" and on_disk["modalities"] == ["US"]
+    # provenance names the data root it used (relative to the checkout) and the README inside it
+    prov = on_disk["provenance"]
+    assert prov["readme"] == f"{toy_set.name}/README.md"
+    assert (export.REPO / prov["data_root"] / prov["readme"]).resolve() == (toy_set / "README.md").resolve()
+    assert on_disk["teacher"]["checkpoint_sha256"] and on_disk["training"]["checkpoint"]["sha256"]
     assert on_disk["training"]["onnx_check"]["max_abs_diff"] <= 1e-4
     assert (models / toy_set.name / "samples" / "ATTRIBUTION.md").exists()
     assert len(list((models / toy_set.name / "samples").glob("*_mask.png"))) == 2
@@ -111,3 +119,11 @@ def test_cli_evaluate_writes_per_image_csv(trained_env, capsys):
     assert out["n"] == 3 and 0 <= out["dice"] <= 1
     lines = csv.read_text().splitlines()
     assert lines[0].startswith("id,dice,iou") and len(lines) == 4
+
+
+def test_cli_export_rejects_a_modality_that_is_not_a_dicom_code(trained_env, tmp_path):
+    _, s, toy_set, _ = trained_env
+    with pytest.raises(ValueError, match="DICOM Modality"):
+        cli(["export", "--checkpoint", s["run_dir"] + "/final.pt", "--set", toy_set.name,
+             "--data-root", str(toy_set.parent), "--models-dir", str(tmp_path), "--modalities", "ultra sound"])
+    assert not (tmp_path / toy_set.name).exists()

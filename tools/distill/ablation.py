@@ -1,15 +1,20 @@
-"""Ablation: teacher; student alone; student + feature KD; student + spatial KD;
-TinyUnet (feature + spatial KD, Zheng et al. 2022) on each data set.
+"""Ablation / paired-seed study: teacher; student alone; students with logit, feature,
+spatial KD; TinyUnet (``both``) on each data set, several seeds per student variant.
 
-Trains (resuming finished runs), evaluates on the test split, and writes
-``tools/distill/results.json`` and ``tools/distill/RESULTS.md`` after every run, so a
-partial ablation still leaves honest partial results.  One teacher per set (first
-seed); students for every seed.  The TinyUnet seed with the best *val* Dice is
-exported to ``models/<set>/<version>/``.
+Trains (resuming finished runs) or re-uses a given teacher checkpoint (its sha256 goes in
+the results), evaluates every run's chosen checkpoint (``config.checkpoint``: the last-step
+EMA by default) on the test split, and after every run writes, into the run folder
+(default ``runs/<date>-<sets>/``): ``results.json`` (with per-image test Dice, for the
+paired statistics), ``RESULTS.md`` (tables + paired differences with bootstrap CIs, see
+``stats.py``) and the per-run folders with their logs.  The published tables in
+tools/distill are written only with ``publish_to`` (CLI ``--publish-results``); results
+are merged per set under a lock, so a run on other sets or another teacher width never
+deletes a set's rows.  Models are exported only when asked (``export_version``).
 """
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import platform
 import time
@@ -19,13 +24,47 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from . import data, evaluate, export, train
+from . import data, evaluate, publish, train
+from .checkpoint import load_model, sha256
+from .config import KD_TERMS, REPO, TrainConfig, pick_device
+from .report import render_markdown
 
 ALL_SETS = ("isic2017", "kvasir-seg", "hc18", "isbi2012-em")
-ORDER = ("teacher", "both", "student", "feat", "spatial")  # TinyUnet first: publish early
-LABELS = {"teacher": "U-Net teacher", "student": "student alone", "feat": "student + feature KD",
-          "spatial": "student + spatial KD", "both": "TinyUnet (feature + spatial KD)"}
+ORDER = ("teacher", "both", "student", "logit", "feat", "spatial")  # TinyUnet first
 HERE = Path(__file__).resolve().parent
+PUBLISHED = HERE / "results.json"
+
+
+def default_out_dir(sets: List[str]) -> Path:
+    return REPO / "runs" / f"{time.strftime('%Y-%m-%d', time.gmtime())}-{'+'.join(sets)}"
+
+
+def markdown_path(json_path: Path) -> Path:
+    """results.json -> RESULTS.md, results_stats.json -> RESULTS_stats.md (same folder)."""
+    stem = json_path.stem
+    return json_path.with_name("RESULTS" + stem[len("results"):] + ".md" if stem.startswith("results")
+                               else stem + ".md")
+
+
+def _rel(path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+RECIPE_KEYS = ("w_feat", "w_spatial", "w_logit", "logit_T", "logit_boundary", "kd_ramp", "feat_positions",
+               "feat_loss", "sp_position", "sp_k", "sp_edge")
+
+
+def recipe_of(cfg: Dict) -> Dict:
+    """A run's distillation recipe: its active KD terms and their settings (empty without KD)."""
+    variant = cfg.get("variant", "student")
+    weights = {"feat": cfg.get("w_feat", 0), "spatial": cfg.get("w_spatial", 0), "logit": cfg.get("w_logit", 0)}
+    terms = [t for t in KD_TERMS.get(variant, ()) if weights[t] > 0]
+    if not terms:
+        return {}
+    return {"kd_terms": terms, **{k: cfg[k] for k in RECIPE_KEYS if k in cfg}}
 
 
 def _agg(runs: List[Dict]) -> Dict:
@@ -35,186 +74,201 @@ def _agg(runs: List[Dict]) -> Dict:
         out[k] = float(np.mean(vals))
         if len(vals) > 1:
             out[k + "_sd"] = float(np.std(vals, ddof=1))
-    out["params"] = runs[0]["params"]
-    out["width"] = runs[0]["width"]
-    out["device"] = runs[0]["device"]
-    out["steps"] = runs[0]["steps"]
-    out["epochs"] = runs[0]["epochs"]
+    for k in ("params", "width", "device", "steps", "epochs"):
+        out[k] = runs[0][k]
+    out["recipe"] = runs[-1].get("recipe", {})
     return out
 
 
-def write_results(results: Dict, json_path: Path, md_path: Path, only_set: Optional[str] = None):
-    """Write results; with ``only_set``, merge that set into the file on disk under a lock,
-    so several ablation processes (e.g. one per set group) can share one results.json."""
-    import fcntl
+SETTINGS_FREE = ("seeds", "weights_note", "device_note")  # may differ between merged invocations
+# (each variant's KD recipe is stored with its runs, so variants with other KD weights can merge)
+
+
+def same_settings(a: Dict, b: Dict) -> bool:
+    return ({k: v for k, v in a.items() if k not in SETTINGS_FREE}
+            == {k: v for k, v in b.items() if k not in SETTINGS_FREE})
+
+
+def merge_set(old: Optional[Dict], new: Dict) -> Dict:
+    """Same settings (teacher width, steps, recipe): ``new``'s runs replace the runs of the same
+    variant and seed, all others stay (e.g. student-alone runs or other seeds from another
+    invocation); other settings: ``new`` replaces the set."""
+    if not old or not same_settings(old.get("settings", {}), new.get("settings", {})):
+        return new
+    variants = dict(old.get("variants", {}))
+    for name, agg in new["variants"].items():
+        runs = {r["seed"]: r for r in variants.get(name, {}).get("runs", [])}
+        runs.update({r["seed"]: r for r in agg["runs"]})
+        variants[name] = _agg([runs[k] for k in sorted(runs)])
+    seeds = sorted({r["seed"] for a in variants.values() for r in a["runs"]})
+    settings = {**new["settings"], "seeds": seeds}
+    return {**old, **{k: v for k, v in new.items() if k not in ("variants", "settings")},
+            "settings": settings, "variants": variants}
+
+
+def merge_results(disk: Optional[Dict], new: Dict) -> Dict:
+    """Merge ``new`` into what is on disk per set (``merge_set``); every other set stays as it was."""
+    if not disk:
+        return new
+    legacy = disk.get("settings")  # files written before settings moved into each set
+    for st in disk.get("sets", {}).values():
+        if legacy and "settings" not in st:
+            st["settings"] = legacy
+    out = {**disk, "generated": new["generated"], "host": new["host"]}
+    out.pop("settings", None)
+    out["sets"] = dict(disk.get("sets", {}))
+    for name, st in new["sets"].items():
+        out["sets"][name] = merge_set(out["sets"].get(name), st)
+    out["commands"] = disk.get("commands", []) + [c for c in new.get("commands", [])
+                                                   if c not in disk.get("commands", [])]
+    if new.get("notes"):
+        out["notes"] = new["notes"]
+    return out
+
+
+def write_results(results: Dict, json_path: Path, md_path: Optional[Path] = None) -> Dict:
+    """Merge ``results`` into ``json_path`` (per set, under ``<json>.lock``) and render markdown."""
+    json_path = Path(json_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
     with open(str(json_path) + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        out = results
-        if only_set is not None and json_path.exists():
+        disk = None
+        if json_path.exists():
             try:
                 disk = json.loads(json_path.read_text())
             except json.JSONDecodeError:
                 disk = None
-            if disk and disk.get("settings", {}).get("teacher_width") == results["settings"]["teacher_width"]:
-                disk["sets"][only_set] = results["sets"][only_set]
-                disk["commands"] = disk.get("commands", []) + [
-                    c for c in results.get("commands", []) if c not in disk.get("commands", [])]
-                disk["generated"] = results["generated"]
-                out = disk
+        out = merge_results(disk, json.loads(json.dumps(results)))
         json_path.write_text(json.dumps(out, indent=1) + "\n")
-        md_path.write_text(render_markdown(out))
+        (md_path or markdown_path(json_path)).write_text(render_markdown(out))
+    return out
 
 
-def render_markdown(res: Dict) -> str:
-    s = res["settings"]
-    L = ["# TinyUnet distillation: ablation results", "",
-         f"Generated on {res['generated']} ({res['host']}) by: "
-         + "; ".join(f"`{c}`" for c in res.get("commands", [res["command"]])) + ".", "",
-         "**Setting (read before comparing with the paper):** "
-         f"teacher width {s['teacher_width']} on {s['device_note']}, not the paper's 64; "
-         f"student width {s['student_width']}. Training: {s['teacher_steps']} steps (teacher) / "
-         f"{s['student_steps']} steps (students), batch {s['batch']}, random {s['patch']}x{s['patch']} patches "
-         "(crop or letterbox) with flips/rot90/brightness-contrast; evaluation on the full test images at "
-         "native size with the server's preprocessing (PyTorch fp32, threshold 0.5). "
-         f"Seeds: {s['seeds']} for the students, teacher seed {s['seeds'][0]} only. "
-         "Checkpoint = best val Dice (val split only); loss weights "
-         f"feat={s['w_feat']}, spatial={s['w_spatial']}, logit={s['w_logit']} ({s['weights_note']}).", "",
-         "Metrics: per-image hard-mask Dice / IoU / HD95 (pixels, MedPy-style 95th percentile of surface "
-         "distances; an empty prediction scores the image diagonal) averaged over the test split. "
-         "`% of T` = student Dice / its own teacher's Dice.", ""]
-    ratios, gains = [], []
-    for name, st in res["sets"].items():
-        v = st["variants"]
-        t = v.get("teacher")
-        L += [f"## {name} (test n={st.get('n_test', '?')})", "",
-              "| variant | width | params | seeds | Dice | IoU | HD95 | % of T | val Dice | train s | device |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for key in ("teacher", "student", "feat", "spatial", "both"):
-            if key not in v:
-                continue
-            a = v[key]
-            dice = f"{a['dice']:.4f}" + (f" ± {a['dice_sd']:.4f}" if "dice_sd" in a else "")
-            pct = f"{100 * a['dice'] / t['dice']:.1f} %" if t and t["dice"] > 0 else "-"
-            L.append(f"| {LABELS[key]} | {a['width']} | {a['params']:,} | {','.join(map(str, a['seeds']))} | "
-                     f"{dice} | {a['iou']:.4f} | {a['hd95']:.2f} | {pct} | {a['val_dice']:.4f} | "
-                     f"{a['train_seconds']:.0f} | {a['device']} |")
-        if t and "both" in v:
-            ratios.append((name, v["both"]["dice"] / t["dice"]))
-        if "both" in v and "student" in v:
-            gains.append(v["both"]["dice"] - v["student"]["dice"])
-        L.append("")
-    L += ["## Targets", ""]
-    for name, r in ratios:
-        L.append(f"* {name}: TinyUnet reaches {100 * r:.1f} % of its teacher's Dice "
-                 f"({'meets' if r >= 0.983 else 'misses'} the 98.3 % target"
-                 f"{'' if r >= 0.983 else f' by {100 * (0.983 - r):.1f} points'}).")
-    if gains:
-        L.append(f"* TinyUnet minus student alone, mean Dice over {len(gains)} set(s): "
-                 f"{np.mean(gains):+.4f} ({'better' if np.mean(gains) > 0 else 'not better'} on average).")
-    L += ["", res.get("notes", ""), ""]
-    return "\n".join(L)
-
-
-def run_ablation(sets: List[str], base: train.TrainConfig, seeds: List[int], teacher_steps: int,
-                 student_steps: int, variants=ORDER, models_dir: Path = Path("models"),
-                 version: str = "1", publish: bool = True, json_path: Path = HERE / "results.json",
-                 md_path: Path = HERE / "RESULTS.md", command: str = "", weights_note: str = "",
-                 notes: str = "") -> Dict:
-    device = train.pick_device(base.device)
+def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_steps: int,
+                 student_steps: int, variants=ORDER, out_dir: Optional[Path] = None,
+                 teachers: Optional[Dict[str, str]] = None, publish_to: Optional[Path] = None,
+                 export_version: Optional[str] = None, models_dir: Path = Path("models"),
+                 command: str = "", weights_note: str = "", notes: str = "") -> Dict:
+    out_dir = Path(out_dir) if out_dir else default_out_dir(sets)
+    base = dataclasses.replace(base, out_dir=str(out_dir))
+    device = pick_device(base.device)
     dev_note = (f"CUDA ({torch.cuda.get_device_name(0)})" if device.type == "cuda"
-                else f"CPU ({base.threads} threads, shared machine)")
-    results = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": command,
-               "host": f"{platform.node()} torch {torch.__version__}",
-               "settings": {"teacher_width": base.teacher_width, "student_width": base.student_width,
-                            "teacher_steps": teacher_steps, "student_steps": student_steps,
-                            "batch": base.batch, "patch": base.patch, "seeds": seeds,
-                            "device_note": dev_note, "w_feat": base.w_feat, "w_spatial": base.w_spatial,
-                            "w_logit": base.w_logit, "weights_note": weights_note,
-                            "feat_positions": base.feat_positions, "feat_loss": base.feat_loss,
-                            "sp_position": base.sp_position, "sp_k": base.sp_k},
+                else f"CPU ({base.threads} thread(s), shared machine)")
+    teachers = dict(teachers or {})
+    data_root = Path(base.data_root)
+    results = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "host": f"{platform.node()} torch {torch.__version__}", "commands": [command],
                "notes": notes, "sets": {}}
-    if json_path.exists():  # keep results of an earlier invocation with the same widths
-        try:
-            old = json.loads(json_path.read_text())
-            if old.get("settings", {}).get("teacher_width") == base.teacher_width:
-                results["sets"].update(old.get("sets", {}))
-                results["commands"] = old.get("commands", [old.get("command", "")])
-        except json.JSONDecodeError:
-            pass
-    results.setdefault("commands", [])
-    if command not in results["commands"]:
-        results["commands"].append(command)
+    run_json = out_dir / "results.json"
     for name in sets:
-        set_dir = Path(base.data_root) / name
+        set_dir = data_root / name
         test_pairs = data.load_split(set_dir, "test")
-        st = results["sets"].setdefault(name, {"variants": {}, "n_test": len(test_pairs)})
-        # earlier entries stay until this invocation replaces them (phased / interrupted ablations)
-        st["variants"] = dict(st.get("variants", {}))
-        teacher_ckpt, best_pub = None, -1.0
-        todo = ["teacher"] + [v for v in variants if v != "teacher"]  # students need the teacher
-        for variant in todo:
-            runs = []
-            for seed in (seeds[:1] if variant == "teacher" else seeds):
+        settings = {"teacher_width": base.teacher_width, "student_width": base.student_width,
+                    "teacher_steps": teacher_steps, "student_steps": student_steps, "batch": base.batch,
+                    "patch": base.patch, "seeds": seeds, "device_note": dev_note, "ema": base.ema,
+                    "checkpoint": base.checkpoint, "weights_note": weights_note,
+                    "data": f"{name}: train {len(data.list_pairs(set_dir, 'train'))}, "
+                            f"val {len(data.list_pairs(set_dir, 'val'))}, test {len(test_pairs)} pairs"}
+        st = results["sets"].setdefault(name, {"settings": settings, "variants": {}, "n_test": len(test_pairs)})
+        teacher_ckpt, best_pub = teachers.get(name), -1.0
+        students = [v for v in variants if v != "teacher"]
+        need_teacher = "teacher" in variants or any(KD_TERMS[v] for v in students)
+        # teacher first (students need it), then seed-major, so a cut-short study stays paired
+        plan = ([("teacher", seeds[0])] if need_teacher else []) + [(v, seed) for seed in seeds for v in students]
+        runs_of: Dict[str, List[Dict]] = {}
+        for variant, seed in plan:
+            runs = runs_of.setdefault(variant, [])
+            if variant == "teacher" and teacher_ckpt:
+                ckpt, summ = Path(teacher_ckpt), None
+            else:
                 cfg = dataclasses.replace(base, set_name=name, variant=variant, seed=seed,
                                           steps=teacher_steps if variant == "teacher" else student_steps,
                                           teacher_ckpt=None if variant == "teacher" else teacher_ckpt)
                 summ = train.train(cfg)
-                run_dir = Path(summ["run_dir"])
-                model, ck = train.load_model(run_dir / "best.pt")
-                tm = evaluate.evaluate_pairs(model, test_pairs, ck["input"], 0.5,
-                                             csv_path=run_dir / "test_per_image.csv")
-                (run_dir / "test_metrics.json").write_text(json.dumps(tm, indent=1))
-                print(f"[ablation] {name} {variant} seed {seed}: test dice {tm['dice']:.4f} "
-                      f"iou {tm['iou']:.4f} hd95 {tm['hd95']:.2f} (val {summ['best_val_dice']:.4f})",
-                      flush=True)
-                runs.append({"seed": seed, **{k: tm[k] for k in ("dice", "iou", "hd95", "precision",
-                                                                  "recall")},
-                             "params": summ["params"], "width": summ["width"],
-                             "train_seconds": summ["seconds"], "device": summ["device"],
-                             "val_dice": summ["best_val_dice"], "steps": summ["steps"],
-                             "epochs": summ["epochs"], "run_dir": str(run_dir)})
-                if variant == "teacher":
-                    teacher_ckpt = str(run_dir / "best.pt")
-                st["variants"][variant] = _agg(runs)
-                write_results(results, json_path, md_path, only_set=name)
-                if variant == "both" and publish and summ["best_val_dice"] > best_pub:
-                    best_pub = summ["best_val_dice"]
-                    t = st["variants"]["teacher"]
-                    c = export.publish(run_dir / "best.pt", set_dir, models_dir, version,
-                                       teacher_ckpt=Path(teacher_ckpt),
-                                       teacher_test={k: t["runs"][0][k] for k in ("dice", "iou", "hd95")},
-                                       student_test={**tm}, training={
-                                           "device": summ["device"], "seconds": summ["seconds"],
-                                           "epochs": summ["epochs"], "threads": base.threads,
-                                           "note": f"teacher width {base.teacher_width} on {dev_note}"
-                                                   + ("" if base.teacher_width == 64 else
-                                                      ", not the paper's 64"),
-                                           "selected_by": "best val Dice among TinyUnet seeds"})
-                    print(f"[ablation] published {models_dir}/{name}/{version} (seed {seed}, "
-                          f"onnx check {c['training']['onnx_check']['max_abs_diff']:.2e})", flush=True)
+                ckpt = Path(summ["checkpoint"])
+            model, ck = load_model(ckpt)
+            if variant == "teacher":  # a re-used teacher keeps its own seed, whatever --seeds says
+                seed = int(ck.get("config", {}).get("seed", seed))
+            run_dir = ckpt.parent
+            tm = evaluate.evaluate_pairs(model, test_pairs, ck["input"], 0.5,
+                                         csv_path=run_dir / f"test_per_image_{ckpt.stem}.csv", with_rows=True)
+            per_image = {r["id"]: round(r["dice"], 5) for r in tm.pop("rows")}
+            (run_dir / "test_metrics.json").write_text(json.dumps(tm, indent=1))
+            val = summ["val_dice"] if summ else float(ck.get("val_dice", float("nan")))
+            print(f"[ablation] {name} {variant} seed {seed}: test dice {tm['dice']:.4f} "
+                  f"iou {tm['iou']:.4f} hd95 {tm['hd95']:.2f} (val {val:.4f})", flush=True)
+            state = ck.get("state", {})
+            runs.append({"seed": seed, **{k: tm[k] for k in ("dice", "iou", "hd95", "precision", "recall")},
+                         "params": sum(p.numel() for p in model.parameters()), "width": ck["width"],
+                         "train_seconds": summ["seconds"] if summ else state.get("seconds", 0.0),
+                         "device": summ["device"] if summ else "cpu", "val_dice": val,
+                         "steps": ck["config"]["steps"],
+                         "epochs": summ["epochs"] if summ else None,
+                         "checkpoint": _rel(ckpt, REPO), "sha256": sha256(ckpt),
+                         "recipe": recipe_of(ck["config"]), "per_image": per_image})
+            if variant == "teacher":
+                teacher_ckpt = str(ckpt)
+                st["teacher"] = {"checkpoint": _rel(ckpt, REPO), "sha256": sha256(ckpt),
+                                 "steps": ck["config"]["steps"], "width": ck["width"]}
+            st["variants"][variant] = _agg(runs)
+            write_results(results, run_json)
+            if publish_to is not None:
+                write_results(results, publish_to)
+            if variant == "both" and export_version and val > best_pub:
+                best_pub = val
+                t = st["variants"]["teacher"]["runs"][0]
+                c = publish.publish(ckpt, set_dir, Path(models_dir), export_version,
+                                    teacher_ckpt=Path(teacher_ckpt),
+                                    teacher_test={k: t[k] for k in ("dice", "iou", "hd95")},
+                                    student_test={**tm}, training={
+                                        "device": runs[-1]["device"], "seconds": runs[-1]["train_seconds"],
+                                        "threads": base.threads,
+                                        "note": f"teacher width {base.teacher_width} on {dev_note}"
+                                                + ("" if base.teacher_width == 64 else ", not the paper's 64"),
+                                        "selected_by": "best val Dice among TinyUnet seeds"})
+                print(f"[ablation] exported {models_dir}/{name}/{export_version} (seed {seed}, "
+                      f"onnx check {c['training']['onnx_check']['max_abs_diff']:.2e})", flush=True)
     return results
 
 
-def sweep_weights(name: str, base: train.TrainConfig, steps: int, w_feats: List[float],
-                  w_spatials: List[float], seed: int = 0, out: Path = HERE / "sweep.json") -> Dict:
-    """Val-split-only grid over (w_feat, w_spatial) for TinyUnet on one set; never reads test.
-    Needs the set's teacher run (``teacher-w<W>-s<seed>/best.pt``) to exist under ``out_dir``."""
-    teacher = Path(base.out_dir) / name / f"teacher-w{base.teacher_width}-s{seed}" / "best.pt"
-    if not teacher.exists():
-        raise FileNotFoundError(f"train the teacher first: {teacher}")
-    res = json.loads(out.read_text()) if out.exists() else {}
-    rows = res.setdefault(name, [])
-    for wf in w_feats:
-        for ws in w_spatials:
-            cfg = dataclasses.replace(base, set_name=name, variant="both", seed=seed, steps=steps,
-                                      teacher_ckpt=str(teacher), w_feat=wf, w_spatial=ws,
-                                      out_dir=str(Path(base.out_dir) / "sweep" / f"f{wf}-s{ws}"))
-            summ = train.train(cfg)
-            rows[:] = [r for r in rows if (r["w_feat"], r["w_spatial"]) != (wf, ws)]
-            rows.append({"w_feat": wf, "w_spatial": ws, "val_dice": summ["best_val_dice"],
-                         "best_step": summ["best_step"], "steps": steps, "seed": seed,
-                         "seconds": summ["seconds"]})
-            out.write_text(json.dumps(res, indent=1) + "\n")
-            print(f"[sweep] {name} w_feat={wf} w_spatial={ws}: val dice {summ['best_val_dice']:.4f}",
-                  flush=True)
+def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
+    """A results dict (same shape as ``run_ablation``'s) rebuilt from kept run folders
+    ``<root>/<set>/<variant>-w<W>-s<seed>/`` holding ``summary.json`` and a per-image test CSV,
+    e.g. the round-1 logs, so their seeds can be compared paired."""
+    import csv
+    root = Path(root)
+    res = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "host": f"{platform.node()} torch {torch.__version__}", "commands": [command] if command else [],
+           "notes": notes, "sets": {}}
+    for set_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        variants: Dict[str, List[Dict]] = {}
+        cfg = None
+        for run in sorted(set_dir.iterdir()):
+            summ_p = run / "summary.json"
+            csvs = sorted(run.glob("test_per_image*.csv"))
+            if not summ_p.exists() or not csvs:
+                continue
+            summ = json.loads(summ_p.read_text())
+            with open(csvs[0]) as f:
+                rows = list(csv.DictReader(f))
+            m = {k: float(np.mean([float(r[k]) for r in rows])) for k in ("dice", "iou", "hd95", "precision", "recall")}
+            variants.setdefault(summ["variant"], []).append({
+                "seed": summ["seed"], **m, "params": summ["params"], "width": summ["width"],
+                "train_seconds": summ["seconds"], "device": summ["device"],
+                "val_dice": summ.get("val_dice", summ["best_val_dice"]), "steps": summ["steps"],
+                "epochs": summ.get("epochs"), "recipe": recipe_of(summ["config"]),
+                "per_image": {r["id"]: float(r["dice"]) for r in rows}})
+            if summ["variant"] != "teacher":
+                cfg = summ["config"]
+        if not variants or cfg is None:
+            continue
+        t = variants.get("teacher", [{}])[0]
+        seeds = sorted({r["seed"] for rs in variants.values() for r in rs})
+        settings = {"teacher_width": cfg["teacher_width"], "student_width": cfg["student_width"],
+                    "teacher_steps": t.get("steps"), "student_steps": cfg["steps"], "batch": cfg["batch"],
+                    "patch": cfg["patch"], "seeds": seeds, "device_note": "CPU (kept run logs)",
+                    "checkpoint": cfg.get("checkpoint", "best"), "ema": cfg.get("ema", 0)}
+        res["sets"][set_dir.name] = {
+            "settings": settings, "n_test": len(next(iter(variants.values()))[0]["per_image"]),
+            "variants": {v: _agg(sorted(rs, key=lambda r: r["seed"])) for v, rs in variants.items()}}
     return res

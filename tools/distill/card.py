@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
-SET_INFO = {
-    "isic2017": ("TinyUnet skin lesion segmentation (ISIC 2017)", "lesion"),
-    "kvasir-seg": ("TinyUnet polyp segmentation (Kvasir-SEG)", "polyp"),
-    "hc18": ("TinyUnet fetal head segmentation (HC18 ultrasound)", "fetal head"),
-    "isbi2012-em": ("TinyUnet neuronal membrane segmentation (ISBI 2012 EM)", "membrane"),
+SET_INFO = {  # title, label, DICOM Modality codes (XC external camera, ES endoscopy, US, GM microscopy)
+    "isic2017": ("TinyUnet skin lesion segmentation (ISIC 2017)", "lesion", ["XC"]),
+    "kvasir-seg": ("TinyUnet polyp segmentation (Kvasir-SEG)", "polyp", ["ES"]),
+    "hc18": ("TinyUnet fetal head segmentation (HC18 ultrasound)", "fetal head", ["US"]),
+    "isbi2012-em": ("TinyUnet neuronal membrane segmentation (ISBI 2012 EM)", "membrane", ["GM"]),
 }
+MODALITY_CODE = r"^[A-Z0-9]{1,16}$"  # a DICOM CS value: upper case, digits, at most 16 characters
+
+
+def check_modalities(codes: Sequence[str]) -> list:
+    """Upper-cased DICOM Modality codes; ValueError for anything that is not a CS value."""
+    import re
+    out = []
+    for c in codes:
+        c = c.strip().upper()
+        if not re.match(MODALITY_CODE, c):
+            raise ValueError(f"modality {c!r} is not a DICOM Modality code (e.g. US, CT, MR, XC, ES)")
+        out.append(c)
+    return out
 METRIC_KEYS = ("dice", "iou", "hd95", "precision", "recall")
 
 
@@ -22,8 +35,11 @@ def _r(v, n=4):
 def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
                test_metrics: Dict, teacher: Dict, training: Dict, provenance: Dict,
                threshold: float = 0.5, title: Optional[str] = None,
-               label: Optional[str] = None) -> Dict:
-    t, l = SET_INFO.get(name, (f"TinyUnet segmentation ({name})", "foreground"))
+               label: Optional[str] = None, modalities: Optional[Sequence[str]] = None) -> Dict:
+    """``modalities``: DICOM Modality codes the model is for (card field ``modalities``, e.g.
+    ["US"]); when not given, the set's default from ``SET_INFO`` (none for an unknown set)."""
+    t, l, mods = SET_INFO.get(name, (f"TinyUnet segmentation ({name})", "foreground", []))
+    mods = check_modalities(modalities if modalities is not None else mods)
     metrics = {k: _r(test_metrics[k]) for k in METRIC_KEYS}
     metrics["n"] = int(test_metrics["n"])
     metrics["measured_with"] = "tools/distill evaluate (PyTorch fp32)"
@@ -34,6 +50,7 @@ def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
         "title": title or t,
         "task": "binary-segmentation",
         "label": label or l,
+        "modalities": mods,
         "trained": True,
         "input": {
             "name": "image", "layout": "NCHW", "channels": int(inp["channels"]),

@@ -56,7 +56,9 @@ def predict_prob(model, img: np.ndarray, inp: Dict, device="cpu") -> np.ndarray:
 
 
 def evaluate_pairs(model, pairs, inp: Dict, threshold: float = 0.5, device="cpu",
-                   csv_path: Optional[Path] = None, with_hd95: bool = True) -> Dict[str, float]:
+                   csv_path: Optional[Path] = None, with_hd95: bool = True,
+                   with_rows: bool = False) -> Dict:
+    """Mean metrics over ``pairs`` (and the per-image rows under ``rows`` when asked)."""
     was = model.training
     model.eval()
     rows = []
@@ -74,4 +76,6 @@ def evaluate_pairs(model, pairs, inp: Dict, threshold: float = 0.5, device="cpu"
                 wr.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
     out = metrics.mean_metrics(rows)
     out["n"] = len(rows)
+    if with_rows:
+        out["rows"] = rows
     return out

@@ -10,40 +10,19 @@ pre-ReLU features by either
   Feature Distillation", ICCV 2019: the teacher target is max(t, m) with the
   per-channel margin m = E[t | t < 0] computed from the teacher BN (beta, gamma), and
   positions where the student is already below a non-positive target cost nothing.
+
+Letterbox padding is masked out of both (``valid``).  The losses live in ``losses.py``.
 """
 from __future__ import annotations
 
-import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
 
+from .losses import nmse, ofd_margin, ofd_partial_l2
+
 DEFAULT_POSITIONS = (1, 3)  # encoder stages at 1/2 and 1/8 resolution
-
-
-def nmse(s: torch.Tensor, t: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Normalised MSE: sum (s-t)^2 / sum t^2, per sample, averaged."""
-    dims = tuple(range(1, s.dim()))
-    return (((s - t) ** 2).sum(dims) / ((t ** 2).sum(dims) + eps)).mean()
-
-
-def ofd_margin(bn: nn.BatchNorm2d) -> torch.Tensor:
-    """Per-channel E[x | x < 0] for x ~ N(beta, gamma^2) (OFD, Heo et al. 2019, eq. 4)."""
-    std = bn.weight.detach().abs().clamp_min(1e-6)
-    mean = bn.bias.detach()
-    z = mean / std
-    pdf = torch.exp(-0.5 * z ** 2) / math.sqrt(2 * math.pi)
-    cdf_neg = 0.5 * torch.erfc(z / math.sqrt(2))  # P(x < 0) = Phi(-z)
-    margin = torch.where(cdf_neg > 1e-3, mean - std * pdf / cdf_neg.clamp_min(1e-12), -3 * std)
-    return margin
-
-
-def ofd_partial_l2(s: torch.Tensor, t: torch.Tensor, margin: torch.Tensor) -> torch.Tensor:
-    """Margin-ReLU partial L2: target T = max(t, m); zero where s <= T <= 0; mean over elements."""
-    target = torch.max(t, margin.view(1, -1, 1, 1).to(t))
-    mask = ((s > target) | (target > 0)).to(s.dtype)
-    return ((s - target) ** 2 * mask).mean()
 
 
 class FeatureDistiller(nn.Module):
@@ -67,13 +46,14 @@ class FeatureDistiller(nn.Module):
             for i, p in enumerate(self.positions):
                 self.register_buffer(f"margin{i}", ofd_margin(teacher_bns[p]))
 
-    def forward(self, s_feats: Sequence[torch.Tensor], t_feats: Sequence[torch.Tensor]):
+    def forward(self, s_feats: Sequence[torch.Tensor], t_feats: Sequence[torch.Tensor],
+                valid: Optional[torch.Tensor] = None):
         total = 0.0
         for i, p in enumerate(self.positions):
             s = self.adapters[i](s_feats[p]).float()  # losses in fp32 under bf16 autocast
             t = t_feats[p].detach().float()
             if self.loss == "nmse":
-                total = total + nmse(s, t)
+                total = total + nmse(s, t, valid)
             else:
-                total = total + ofd_partial_l2(s, t, getattr(self, f"margin{i}"))
+                total = total + ofd_partial_l2(s, t, getattr(self, f"margin{i}"), valid)
         return total / len(self.positions)

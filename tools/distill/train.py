@@ -1,12 +1,15 @@
-"""Training loop for the teacher and every student variant.
+"""The training loop for the teacher and every student variant (config in ``config.py``,
+losses in ``losses.py``, checkpoints in ``checkpoint.py``, log lines in ``runlog.py``).
 
-Variants: ``teacher`` (U-Net, segmentation loss only), ``student`` (TinyUnet alone),
-``feat`` (+ multi-layer feature KD), ``spatial`` (+ spatial-information KD), ``both``
-(TinyUnet as in Zheng et al. 2022: feature + spatial KD).  Logit KD is added to any
-student variant when ``w_logit`` > 0.  Segmentation loss: BCE + soft Dice over the
-valid (non-padding) pixels.  CUDA: bf16 autocast + channels-last; CPU: fp32.
-Checkpoints (``last.pt`` for resume, ``best.pt`` by val Dice), ``log.txt`` and
-``summary.json`` go to the run folder.
+Variants: ``teacher`` (U-Net, segmentation loss only), ``student`` (TinyUnet alone), and
+students with distillation terms (``config.KD_TERMS``): ``logit``, ``feat``, ``spatial`` and
+``both`` (TinyUnet: feature + spatial KD as in Zheng et al. 2022, plus logit KD when
+``w_logit`` > 0).  KD weights ramp in from 0 over ``kd_ramp`` of the steps.  The teacher
+is loaded frozen: eval mode (BN statistics fixed), no gradients, ``no_grad`` forward.
+CUDA: bf16 autocast + channels-last; CPU: fp32.
+
+Run folder: ``last.pt`` (resume), ``best.pt`` (best val Dice), ``final.pt`` (weights at the
+last step: the EMA when ``ema`` > 0), ``log.txt``, ``config.json`` and ``summary.json``.
 """
 from __future__ import annotations
 
@@ -16,76 +19,20 @@ import math
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import data, evaluate, nets
+from .checkpoint import ModelEMA, load_model, save_atomic, sha256
+from .config import TrainConfig, pick_device, same_run
 from .feature_kd import FeatureDistiller
-from .logit_kd import bernoulli_kl
+from .losses import bernoulli_kl, boundary_band, kd_ramp, seg_loss
+from .runlog import Logger
 from .spatial_kd import SpatialDistiller
-
-VARIANTS = ("teacher", "student", "feat", "spatial", "both")
-
-
-@dataclass
-class TrainConfig:
-    set_name: str = "isic2017"
-    data_root: str = "/work/shared/data"
-    variant: str = "both"
-    teacher_width: int = 64
-    student_width: int = 4
-    teacher_ckpt: Optional[str] = None
-    patch: int = 256
-    batch: int = 8
-    steps: int = 2000
-    lr: float = 1e-3
-    student_lr: Optional[float] = 2e-3  # None: same as lr
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 2
-    val_every: int = 100
-    log_every: int = 20
-    out_dir: str = "runs/distill"
-    resume: bool = True
-    # loss weights: defaults = best val Dice of the hc18 val-only sweep (RESULTS.md); the CPU
-    # ablation itself ran with w_feat 0.5 / w_spatial 1.0, fixed before that sweep
-    w_feat: float = 2.0
-    w_spatial: float = 0.5
-    w_logit: float = 0.0
-    feat_positions: List[int] = field(default_factory=lambda: [1, 3])
-    feat_loss: str = "nmse"
-    sp_position: int = 3
-    sp_k: int = 64
-    sp_knn: int = 8
-    sp_layers: int = 2
-    sp_edge: str = "feature"
-    logit_T: float = 2.0
-
-    def run_dir(self) -> Path:
-        w = self.teacher_width if self.variant == "teacher" else self.student_width
-        return Path(self.out_dir) / self.set_name / f"{self.variant}-w{w}-s{self.seed}"
-
-
-# fields that do not change what is trained: a run may resume with other values
-NON_SEMANTIC = ("threads", "device", "val_every", "log_every", "out_dir", "resume")
-
-
-def same_run(a: dict, b: dict) -> bool:
-    return ({k: v for k, v in a.items() if k not in NON_SEMANTIC}
-            == {k: v for k, v in b.items() if k not in NON_SEMANTIC})
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda requested but torch.cuda.is_available() is False")
-    return torch.device(name)
 
 
 def seed_all(seed: int):
@@ -94,15 +41,6 @@ def seed_all(seed: int):
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-
-
-def seg_loss(logits, mask, valid):
-    bce = F.binary_cross_entropy_with_logits(logits.float(), mask, reduction="none")
-    bce = (bce * valid).sum() / valid.sum().clamp_min(1.0)
-    p = torch.sigmoid(logits.float()) * valid
-    inter = (p * mask).sum((1, 2, 3))
-    dice = 1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + (mask * valid).sum((1, 2, 3)) + 1)
-    return bce + dice.mean()
 
 
 def input_spec(channels: int, mean, std, long_side: Optional[int]) -> dict:
@@ -130,41 +68,48 @@ def resize_pairs(pairs, long_side):
     return out
 
 
-def load_model(ckpt_path, device="cpu"):
-    """(model, checkpoint dict) from a ``best.pt``/``last.pt``."""
-    ck = torch.load(ckpt_path, map_location="cpu")
-    model = nets.UNet(ck["input"]["channels"], ck["width"])
-    model.load_state_dict(ck["model"])
-    return model.to(device).eval(), ck
-
-
-class Logger:
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-
-    def __call__(self, msg: str):
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        with open(self.path, "a") as f:
-            f.write(line + "\n")
+def load_teacher(path, device, channels: int) -> nets.UNet:
+    """The teacher, frozen: eval mode (BN running statistics fixed) and no gradients."""
+    teacher, tck = load_model(path, device)
+    if tck["input"]["channels"] != channels:
+        raise ValueError("teacher was trained with a different channel count")
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
 
 
 def build_distillers(cfg: TrainConfig, model: nets.UNet, teacher: nets.UNet):
+    terms = cfg.kd_terms()
     fkd = skd = None
-    if cfg.variant in ("feat", "both"):
+    if "feat" in terms:
         fkd = FeatureDistiller(model.encoder.channels, teacher.encoder.channels, cfg.feat_positions,
                                cfg.feat_loss, [b.bn2 for b in teacher.encoder.blocks])
-    if cfg.variant in ("spatial", "both"):
+    if "spatial" in terms:
         p = cfg.sp_position
         skd = SpatialDistiller(model.encoder.channels[p], teacher.encoder.channels[p], p,
                                k=cfg.sp_k, knn=cfg.sp_knn, layers=cfg.sp_layers, edge_source=cfg.sp_edge)
     return fkd, skd
 
 
+def kd_parts(cfg: TrainConfig, out, tout, valid, fkd, skd, ramp: float) -> dict:
+    """The weighted distillation terms for one batch (student outputs ``out``, teacher ``tout``)."""
+    parts = {}
+    t_prob = torch.sigmoid(tout["logits"].float())
+    if fkd is not None:
+        parts["feat"] = ramp * cfg.w_feat * fkd(out["pre_relu"], tout["pre_relu"], valid)
+    if skd is not None:
+        p = cfg.sp_position
+        parts["spatial"] = ramp * cfg.w_spatial * skd(out["features"][p], tout["features"][p], t_prob, valid)
+    if "logit" in cfg.kd_terms():
+        weight = 1 + cfg.logit_boundary * boundary_band(t_prob) if cfg.logit_boundary > 0 else None
+        parts["logit"] = ramp * cfg.w_logit * bernoulli_kl(out["logits"], tout["logits"], cfg.logit_T,
+                                                           valid, weight)
+    return parts
+
+
 def train(cfg: TrainConfig) -> dict:
-    if cfg.variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}")
+    cfg.validate()
     torch.set_num_threads(max(1, cfg.threads))
     run = cfg.run_dir()
     log = Logger(run / "log.txt")
@@ -184,14 +129,10 @@ def train(cfg: TrainConfig) -> dict:
     width = cfg.teacher_width if is_teacher else cfg.student_width
     model = nets.UNet(channels, width).to(device)
     teacher = None
-    if not is_teacher and cfg.variant != "student" or cfg.w_logit > 0 and not is_teacher:
+    if cfg.kd_terms():
         if not cfg.teacher_ckpt:
             raise ValueError(f"variant {cfg.variant} needs --teacher-ckpt")
-        teacher, tck = load_model(cfg.teacher_ckpt, device)
-        if tck["input"]["channels"] != channels:
-            raise ValueError("teacher was trained with a different channel count")
-        for p in teacher.parameters():
-            p.requires_grad_(False)
+        teacher = load_teacher(cfg.teacher_ckpt, device, channels)
     fkd, skd = build_distillers(cfg, model, teacher) if teacher is not None else (None, None)
     modules = [m for m in (model, fkd, skd) if m is not None]
     for m in modules[1:]:
@@ -207,6 +148,7 @@ def train(cfg: TrainConfig) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else
         0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, cfg.steps - warm))))
+    ema = ModelEMA(model, cfg.ema) if cfg.ema > 0 else None
 
     state = {"step": 0, "best_val": -1.0, "best_step": 0, "seconds": 0.0, "history": []}
     last = run / "last.pt"
@@ -214,7 +156,7 @@ def train(cfg: TrainConfig) -> dict:
         ck = torch.load(last, map_location="cpu")
         if same_run(ck.get("config", {}), dataclasses.asdict(cfg)):
             model.load_state_dict(ck["model"])
-            for m, k in ((fkd, "fkd"), (skd, "skd")):
+            for m, k in ((fkd, "fkd"), (skd, "skd"), (ema, "ema")):
                 if m is not None:
                     m.load_state_dict(ck[k])
             opt.load_state_dict(ck["opt"])
@@ -228,24 +170,24 @@ def train(cfg: TrainConfig) -> dict:
     n_params = nets.count_params(model)
     log(f"{cfg.set_name} {cfg.variant} width={width} params={n_params} device={device} "
         f"channels={channels} mean={mean} std={std} patch={cfg.patch} batch={cfg.batch} "
-        f"steps={cfg.steps} seed={cfg.seed}")
+        f"steps={cfg.steps} seed={cfg.seed} kd={cfg.kd_terms()} ema={cfg.ema}")
     (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+    evaluated = ema.model if ema is not None else model  # what val measures and final.pt holds
 
-    def checkpoint(path, extra=None):
-        ck = {"model": model.state_dict(), "width": width, "input": inp, "variant": cfg.variant,
+    def checkpoint(path, weights, extra=None):
+        ck = {"model": weights.state_dict(), "width": width, "input": inp, "variant": cfg.variant,
               "config": dataclasses.asdict(cfg), "state": state}
         if extra:
             ck.update(extra)
-        torch.save(ck, path)
+        save_atomic(ck, path)
 
     def save_last():
         extra = {"opt": opt.state_dict(), "sched": sched.state_dict()}
-        for m, k in ((fkd, "fkd"), (skd, "skd")):
+        for m, k in ((fkd, "fkd"), (skd, "skd"), (ema, "ema")):
             if m is not None:
                 extra[k] = m.state_dict()
-        checkpoint(str(last) + ".tmp", extra)
-        Path(str(last) + ".tmp").replace(last)
+        checkpoint(last, model, extra)
 
     model.train()
     t0, t_log, agg = time.time(), time.time(), {}
@@ -260,19 +202,15 @@ def train(cfg: TrainConfig) -> dict:
             if teacher is not None:
                 with torch.no_grad():
                     tout = teacher.forward_features(x)
-                if fkd is not None:
-                    parts["feat"] = cfg.w_feat * fkd(out["pre_relu"], tout["pre_relu"])
-                if skd is not None:
-                    p = cfg.sp_position
-                    parts["spatial"] = cfg.w_spatial * skd(
-                        out["features"][p], tout["features"][p], torch.sigmoid(tout["logits"].float()))
-                if cfg.w_logit > 0:
-                    parts["logit"] = cfg.w_logit * bernoulli_kl(out["logits"], tout["logits"], cfg.logit_T, v)
+                parts.update(kd_parts(cfg, out, tout, v, fkd, skd,
+                                      kd_ramp(state["step"], cfg.steps, cfg.kd_ramp)))
             loss = sum(parts.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
+        if ema is not None:
+            ema.update(model)
         state["step"] += 1
         for k, val in parts.items():
             agg[k] = agg.get(k, 0.0) + float(val)
@@ -285,24 +223,32 @@ def train(cfg: TrainConfig) -> dict:
                 f"lr={sched.get_last_lr()[0]:.2e} {(time.time() - t_log) / n:.2f}s/step")
             agg, t_log = {}, time.time()
         if s % cfg.val_every == 0 or s == cfg.steps:
-            vm = evaluate.evaluate_pairs(model, val_pairs, inp, 0.5, device, with_hd95=False)
+            vm = evaluate.evaluate_pairs(evaluated, val_pairs, inp, 0.5, device, with_hd95=False)
             state["seconds"] += time.time() - t0
             t0 = time.time()
             state["history"].append({"step": s, "val_dice": vm["dice"], "seconds": state["seconds"]})
             best = vm["dice"] > state["best_val"]
             if best:
                 state["best_val"], state["best_step"] = vm["dice"], s
-                checkpoint(run / "best.pt", {"val_dice": vm["dice"]})
+                checkpoint(run / "best.pt", evaluated, {"val_dice": vm["dice"]})
+            if s == cfg.steps:
+                checkpoint(run / "final.pt", evaluated, {"val_dice": vm["dice"]})
             save_last()
             log(f"val step {s} epoch {s / steps_per_epoch:.1f} dice={vm['dice']:.4f} iou={vm['iou']:.4f}"
                 f"{' (best)' if best else ''} elapsed={state['seconds']:.0f}s")
+    final_val = state["history"][-1]["val_dice"] if state["history"] else float("nan")
+    chosen = run / ("final.pt" if cfg.checkpoint == "final" else "best.pt")
     summary = {"run_dir": str(run), "variant": cfg.variant, "width": width, "params": n_params,
                "device": str(device) if not cuda else torch.cuda.get_device_name(0),
                "seconds": round(state["seconds"], 1), "best_val_dice": state["best_val"],
-               "best_step": state["best_step"], "steps": cfg.steps, "seed": cfg.seed,
+               "best_step": state["best_step"], "final_val_dice": final_val,
+               "checkpoint": str(chosen), "checkpoint_sha256": sha256(chosen),
+               "val_dice": final_val if cfg.checkpoint == "final" else state["best_val"],
+               "steps": cfg.steps, "seed": cfg.seed,
                "epochs": round(cfg.steps / steps_per_epoch, 1), "input": inp,
+               "teacher_sha256": sha256(cfg.teacher_ckpt) if teacher is not None else None,
                "config": dataclasses.asdict(cfg)}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
-    log(f"done: best val dice {state['best_val']:.4f} at step {state['best_step']}, "
-        f"{state['seconds']:.0f}s")
+    log(f"done: final val dice {final_val:.4f} (best {state['best_val']:.4f} at step "
+        f"{state['best_step']}), {state['seconds']:.0f}s; checkpoint {chosen.name}")
     return summary

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from tools.distill import ablation, train
+from tools.distill.config import TrainConfig
 
 VARIANTS = ["student", "feat", "spatial", "both"]
 
 
-def step_seconds(base: train.TrainConfig, set_name: str, variant: str, teacher_ckpt=None, steps=12) -> tuple:
+def step_seconds(base: TrainConfig, set_name: str, variant: str, teacher_ckpt=None, steps=12) -> tuple:
     """(seconds per training step of one variant, its checkpoint) from a short throwaway run."""
     cfg = dataclasses.replace(base, set_name=set_name, variant=variant, steps=steps, seed=99,
                               teacher_ckpt=teacher_ckpt, val_every=10 ** 6, resume=False,
@@ -46,7 +47,7 @@ def main():
     ap.add_argument("--out", default="out")
     ap.add_argument("--version", default="3", help="model version to publish (2 is the shipped CPU round)")
     args = ap.parse_args()
-    base = train.TrainConfig(data_root=args.data_root, teacher_width=64, patch=256, batch=16,
+    base = TrainConfig(data_root=args.data_root, teacher_width=64, patch=256, batch=16,
                              device="cuda", out_dir="runs/distill_gpu", val_every=100)
     t0 = time.time()
     teacher_s, ckpt = step_seconds(base, args.sets[0], "teacher")
@@ -57,21 +58,22 @@ def main():
           f"students {s_steps} steps in {budget:.0f} s", flush=True)
     command = (f"python3 -m tools.distill.device.budgeted_ablation --data-root {args.data_root} "
                f"--budget-s {args.budget_s} (teacher {t_steps} / student {s_steps} steps)")
+    run_dir = Path(base.out_dir)
     ablation.run_ablation(args.sets, base, args.seeds, t_steps, s_steps, variants=["teacher"] + VARIANTS,
-                          version=args.version, command=command, weights_note="w_feat 2.0 / w_spatial 0.5 from the val-only sweep",
+                          out_dir=run_dir, export_version=args.version, command=command,
+                          weights_note="round-3 recipe defaults (tools/distill/config.py)",
                           notes=f"GPU run sized to {args.budget_s:.0f} s by budgeted_ablation.py")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    here = Path(ablation.__file__).parent
     with tarfile.open(out / "distill_gpu.tar.gz", "w:gz") as tar:
-        for p in [here / "results.json", here / "RESULTS.md"]:
-            tar.add(p, arcname=f"tools/distill/{p.name}")
+        for p in [run_dir / "results.json", run_dir / "RESULTS.md"]:
+            tar.add(p, arcname=f"runs/distill_gpu/{p.name}")
         for name in args.sets:
             for f in (Path("models") / name / args.version).glob("*"):
                 if f.suffix in (".onnx", ".json"):
                     tar.add(f, arcname=str(f))
         for log in Path(base.out_dir).rglob("*"):
-            if log.name in ("log.txt", "summary.json", "test_metrics.json", "test_per_image.csv"):
+            if log.name in ("log.txt", "summary.json", "test_metrics.json") or log.suffix == ".csv":
                 tar.add(log, arcname=str(log))
     print(json.dumps({"seconds": round(time.time() - t0), "archive": str(out / "distill_gpu.tar.gz")}))
 
