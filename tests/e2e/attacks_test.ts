@@ -13,21 +13,17 @@
 import assert from "node:assert/strict";
 import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../helpers/attacks.ts";
 import { makeJpeg } from "../helpers/images.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 Deno.test({
   name: "attacks: IDAT bomb, 4096² RGBA16 PNG, 20,000-scan JPEG are bounded; liveness < 250 ms",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_WATCH: "off",
+    await using server = spawnShippedServer({
       TINYUNET_WORKERS: "2",
     });
+    const { base } = server;
     await waitReady(base);
     const attacks = [
       { name: "IDAT bomb", body: idatBomb(), type: "image/png", ms: 100, mib: 32, status: 400 },
@@ -108,15 +104,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_WATCH: "off",
+    await using server = spawnShippedServer({
       TINYUNET_WORKERS: "2",
       TINYUNET_REQUEST_TIMEOUT_MS: "1500",
     });
+    const { base } = server;
     await waitReady(base);
     const big = makeJpeg(4096, 4096, 90); // seconds of jpeg-js work on any machine
     const t = performance.now();

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { ISIC_SAMPLE, readSample } from "../helpers/images.ts";
 import { parsePrometheus } from "../helpers/prometheus.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 const enc = new TextEncoder();
 
@@ -38,16 +38,12 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_WATCH: "off",
+    await using server = spawnShippedServer({
       TINYUNET_IDLE_TIMEOUT_MS: "1500",
       TINYUNET_HEADER_TIMEOUT_MS: "1500",
       TINYUNET_REQUEST_TIMEOUT_MS: "1000",
     });
+    const { base, port } = server;
     await waitReady(base);
     // oversized request line / head: JSON errors from the front (Deno.serve: an empty 400)
     for (

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ISIC_SAMPLE } from "../helpers/images.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 const SECONDS = Number(Deno.env.get("TINYUNET_OVERLOAD_SECONDS") ?? 10);
 
@@ -36,13 +36,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_WATCH: "off",
-    });
+    await using server = spawnShippedServer({});
+    const { base } = server;
     await waitReady(base);
     const dir = await Deno.makeTempDir();
     const script = `${dir}/post.lua`;

@@ -9,21 +9,17 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ISIC_SAMPLE } from "../helpers/images.ts";
-import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 Deno.test({
   name: "SIGTERM under wrk -c8: every request answered, 0 socket errors, exit 0",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
-    await using server = new ServerProcess(["run", "-A", "main.ts"], {
-      PORT: String(port),
-      TINYUNET_HOST: "127.0.0.1",
-      TINYUNET_WATCH: "off",
+    await using server = spawnShippedServer({
       TINYUNET_SHUTDOWN_DELAY_MS: "6000",
     });
+    const { base } = server;
     await waitReady(base);
     const dir = await Deno.makeTempDir();
     const script = `${dir}/post.lua`;

@@ -192,3 +192,19 @@ export async function waitReady(base: string, limitMs = 90_000): Promise<void> {
     100,
   );
 }
+
+/**
+ * Starts the server as shipped (its own `models/`, default engine and threads) on a free
+ * loopback port with no watcher: the set-up of the attack, overload and shutdown suites;
+ * `env` adds or overrides settings.
+ */
+export function spawnShippedServer(env: Record<string, string> = {}): SpawnedServer {
+  const port = freePort();
+  const server = new ServerProcess(["run", "-A", "main.ts"], {
+    PORT: String(port),
+    TINYUNET_HOST: "127.0.0.1",
+    TINYUNET_WATCH: "off",
+    ...env,
+  });
+  return Object.assign(server, { port, base: `http://127.0.0.1:${port}` });
+}
