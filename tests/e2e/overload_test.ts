@@ -12,8 +12,7 @@
  * first misses a ratio. About 40 s (80 s with the second attempt).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { ISIC_SAMPLE } from "../helpers/images.ts";
+import { wrkPostScript } from "../helpers/wrk.ts";
 import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 const SECONDS = Number(Deno.env.get("TINYUNET_OVERLOAD_SECONDS") ?? 10);
@@ -40,13 +39,7 @@ Deno.test({
     const { base } = server;
     await waitReady(base);
     const dir = await Deno.makeTempDir();
-    const script = `${dir}/post.lua`;
-    await Deno.writeTextFile(
-      script,
-      `local f = io.open("${fileURLToPath(ISIC_SAMPLE)}", "rb")\n` +
-        `wrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\n` +
-        `wrk.headers["Content-Type"] = "image/png"\n`,
-    );
+    const script = await wrkPostScript(dir);
     const wrk = async (connections: number, seconds: number): Promise<Phase> => {
       const from = server.lines.length;
       const out = await new Deno.Command("wrk", {

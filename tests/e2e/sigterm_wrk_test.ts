@@ -7,8 +7,7 @@
  * About 10 s.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { ISIC_SAMPLE } from "../helpers/images.ts";
+import { wrkPostScript } from "../helpers/wrk.ts";
 import { spawnShippedServer, waitReady } from "../helpers/server_process.ts";
 
 Deno.test({
@@ -22,13 +21,7 @@ Deno.test({
     const { base } = server;
     await waitReady(base);
     const dir = await Deno.makeTempDir();
-    const script = `${dir}/post.lua`;
-    await Deno.writeTextFile(
-      script,
-      `local f = io.open("${fileURLToPath(ISIC_SAMPLE)}", "rb")\n` +
-        `wrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\n` +
-        `wrk.headers["Content-Type"] = "image/png"\n`,
-    );
+    const script = await wrkPostScript(dir);
     const wrk = new Deno.Command("wrk", {
       args: ["-t2", "-c8", "-d5s", "--timeout", "10s", "-s", script, `${base}/v1/segment`],
       stdout: "piped",
