@@ -18,6 +18,7 @@ import { log } from "./server/log.ts";
 import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
+import { MemoryKeeper } from "./memory/keeper.ts";
 
 /** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
 export interface TinyUnetServer {
@@ -109,6 +110,11 @@ export function checkAuthOrExit(config: ServerConfig, host = config.hostname): v
  */
 export function startServer(config: ServerConfig): StartedServer {
   const started = performance.now();
+  // first, so the fixed mmap threshold holds for every allocation that follows
+  const memory = new MemoryKeeper({
+    intervalMs: config.mallocTrimMs,
+    mmapThresholdBytes: config.mmapThresholdBytes,
+  });
   const server = createApp(config);
   let watcher: RepositoryWatcher | undefined;
   let closed = false;
@@ -119,6 +125,9 @@ export function startServer(config: ServerConfig): StartedServer {
         default_model: server.registry.defaultModel,
         instance: INSTANCE_ID,
         ms: Math.round(performance.now() - started),
+        allocator: memory.state.available
+          ? { mmap_threshold: memory.state.mmapThresholdBytes, trim_ms: config.mallocTrimMs }
+          : `not tuned: ${memory.state.reason}`,
       });
       if (config.watch === "off" || closed) return;
       watcher = watchRepository(server.registry, {
@@ -145,6 +154,7 @@ export function startServer(config: ServerConfig): StartedServer {
     ...server,
     async close() {
       closed = true;
+      memory.stop();
       await watcher?.close();
       await server.registry.close();
     },

@@ -20,7 +20,8 @@ import {
   type SessionOptions,
   type Tensor,
 } from "./engine.ts";
-import type { HostBackend, HostReply, LoadMessage } from "./host_worker.ts";
+import type { HostBackend, HostReply, LoadMessage, RunMessage } from "./host_worker.ts";
+import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
@@ -60,6 +61,8 @@ class EngineHost {
   #loads = new Map<number, Pending<Names>>();
   #registered = new Map<number, Registration>();
   #nextId = 0;
+  /** input buffers that travel to the Worker and back (host_io.ts) */
+  #buffers = new BufferPool();
   /** restarts so far (for notes and tests) */
   restarts = 0;
 
@@ -75,6 +78,9 @@ class EngineHost {
     const worker = new Worker(this.url, { type: "module" });
     worker.onmessage = (e: MessageEvent<HostReply>) => {
       const msg = e.data;
+      if ((msg.type === "result" || msg.type === "error") && msg.buffer) {
+        this.#buffers.give(msg.buffer);
+      }
       if (msg.type === "loaded") this.#settle(this.#loads, msg.sid, (p) => p.resolve(msg));
       else if (msg.type === "result") {
         this.#settle(this.#runs, msg.id, (p) => p.resolve(msg.outputs));
@@ -137,8 +143,11 @@ class EngineHost {
         resolve: (o) => (clearTimeout(timer), resolve(o)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      // Structured clone copies the inputs: the caller may reuse its buffers.
-      this.#worker.postMessage({ type: "run", id, sid, feeds });
+      // copied into a pooled buffer that is moved to the Worker and back: the caller keeps
+      // its own buffers, and the Worker allocates nothing per run
+      const packed = packFeeds(feeds, this.#buffers.take(packedBytes(feeds)));
+      const message: RunMessage = { type: "run", id, sid, packed };
+      this.#worker.postMessage(message, [packed.buffer]);
     });
   }
 

@@ -9,12 +9,14 @@
  * terminates the worker and starts a fresh one (see `host_session.ts`).
  *
  * Protocol: `load` → `loaded` | `error` (by sid); `run` → `result` | `error` (by id);
- * `release` → nothing.
+ * `release` → nothing. A run's inputs arrive packed in one transferred buffer that goes
+ * back with its answer (`host_io.ts`), so runs leave no garbage in this isolate.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
+import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import { nativeSessionOptions } from "./native_options.ts";
 
 /** The runtimes a host can hold. */
@@ -32,12 +34,12 @@ export interface LoadMessage {
   model: Uint8Array;
   externalData: { path: string; data: Uint8Array }[];
 }
-/** One run of session `sid`. */
+/** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
   type: "run";
   id: number;
   sid: number;
-  feeds: Record<string, Tensor>;
+  packed: PackedFeeds;
 }
 /** Drops session `sid`. */
 export interface ReleaseMessage {
@@ -49,8 +51,8 @@ export type HostMessage = LoadMessage | RunMessage | ReleaseMessage;
 /** What the host answers. */
 export type HostReply =
   | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
-  | { type: "result"; id: number; outputs: Record<string, Tensor> }
-  | { type: "error"; id?: number; sid?: number; message: string };
+  | { type: "result"; id: number; outputs: Record<string, Tensor>; buffer: ArrayBuffer }
+  | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer };
 
 interface Runner {
   inputNames: readonly string[];
@@ -149,9 +151,10 @@ async function handle(msg: HostMessage) {
   } else if (msg.type === "run") {
     const runner = sessions.get(msg.sid);
     if (!runner) throw new Error(`no session ${msg.sid} in this engine host`);
-    const { outputs } = await runner.run(msg.feeds);
+    const { outputs } = await runner.run(unpackFeeds(msg.packed));
+    const buffer = msg.packed.buffer;
     const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
-    reply({ type: "result", id: msg.id, outputs }, transfer);
+    reply({ type: "result", id: msg.id, outputs, buffer }, [...transfer, buffer]);
   } else {
     const runner = sessions.get(msg.sid);
     sessions.delete(msg.sid);
@@ -163,11 +166,15 @@ let lane: Promise<void> = Promise.resolve();
 self.onmessage = (event: MessageEvent<HostMessage>) => {
   const msg = event.data;
   lane = lane.then(() => handle(msg)).catch((err) => {
+    const buffer = msg.type === "run" && msg.packed.buffer.byteLength > 0
+      ? msg.packed.buffer
+      : undefined;
     reply({
       type: "error",
       id: msg.type === "run" ? msg.id : undefined,
       sid: msg.type === "load" ? msg.sid : undefined,
       message: String((err as Error)?.message ?? err),
-    });
+      buffer,
+    }, buffer ? [buffer] : []);
   });
 };

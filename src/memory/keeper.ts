@@ -1,0 +1,95 @@
+/**
+ * Keeps the server's resident memory near what it holds, not what it once held: fixes the
+ * allocator's mmap threshold at start-up and, once a second, when the allocator's arenas
+ * hold more than `slackMiB` of freed memory and the last trim is `intervalMs` old, trims
+ * them (see `malloc.ts`). Under load that is at most one trim (~1-20 ms, on the event loop)
+ * per interval; once load stops, the next tick gives back what the load left, and a later
+ * one what V8's idle-time garbage collection freed.
+ *
+ * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim) and
+ * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default).
+ *
+ * @module
+ */
+import { mallocControl } from "./malloc.ts";
+
+/** How the keeper behaves. */
+export interface MemoryKeeperOptions {
+  /** shortest time between two trims (ms); 0 turns trimming off */
+  intervalMs: number;
+  /** fixed mmap threshold (bytes); 0 leaves glibc's sliding default */
+  mmapThresholdBytes: number;
+  /** trim only when the arenas hold more than this much freed memory (default 16) */
+  slackMiB?: number;
+  /** how often RSS is looked at */
+  tickMs?: number;
+}
+
+/** What the keeper did, for logs and tests. */
+export interface MemoryKeeperState {
+  available: boolean;
+  reason?: string;
+  mmapThresholdBytes: number | null;
+  trims: number;
+  lastTrimMs: number | null;
+}
+
+/** Resident set of this process in MiB (Linux /proc/self/statm), or null. */
+export function residentMiB(): number | null {
+  try {
+    const pages = Number(Deno.readTextFileSync("/proc/self/statm").split(" ")[1]);
+    return Number.isFinite(pages) ? (pages * 4096) / 2 ** 20 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The running keeper (one per process). */
+export class MemoryKeeper {
+  readonly state: MemoryKeeperState;
+  #timer?: ReturnType<typeof setInterval>;
+  #lastTrim = -Infinity;
+
+  constructor(readonly options: MemoryKeeperOptions) {
+    const control = mallocControl();
+    const threshold = options.mmapThresholdBytes > 0 && control.setMmapThreshold(
+        options.mmapThresholdBytes,
+      )
+      ? options.mmapThresholdBytes
+      : null;
+    this.state = {
+      available: control.available,
+      reason: control.reason,
+      mmapThresholdBytes: threshold,
+      trims: 0,
+      lastTrimMs: null,
+    };
+    if (control.available && options.intervalMs > 0) {
+      const timer = setInterval(() => this.tick(), options.tickMs ?? 1000);
+      Deno.unrefTimer(timer);
+      this.#timer = timer;
+    }
+  }
+
+  /** One look at the arenas; trims when they hold more than the slack and the interval has passed. */
+  tick(now = performance.now()): boolean {
+    if (now - this.#lastTrim < this.options.intervalMs) return false;
+    const free = mallocControl().freeBytes();
+    if (free === null || free <= (this.options.slackMiB ?? 16) * 2 ** 20) return false;
+    return this.trim(now);
+  }
+
+  /** Trims now (whatever RSS says); false where the allocator cannot. */
+  trim(now = performance.now()): boolean {
+    const ms = mallocControl().trim();
+    if (ms === null) return false;
+    this.#lastTrim = now;
+    this.state.trims++;
+    this.state.lastTrimMs = Math.round(ms * 10) / 10;
+    return true;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
