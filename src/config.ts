@@ -27,6 +27,7 @@
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
+ * | `TINYUNET_LANE_IDLE_MS` | 15000 | a second engine lane (a session copy in its own host Worker) is released after this long without a run; 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
  * | `TINYUNET_MMAP_THRESHOLD_KB` | 512 | allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
@@ -99,6 +100,8 @@ export interface ServerConfig {
   workers: number;
   /** a pool worker exits after this long idle (0: all start with the server and stay) */
   workerIdleMs: number;
+  /** an engine lane past the first is released after this long without a run (0: kept) */
+  laneIdleMs: number;
   /** allocator trims at most this often (src/memory/keeper.ts; 0: never) */
   mallocTrimMs: number;
   /** fixed allocator mmap threshold in bytes (0: glibc's sliding default) */
@@ -197,6 +200,7 @@ const ServerEnv = z.object({
   TINYUNET_SHUTDOWN_DELAY_MS: int(0, 0),
   TINYUNET_WORKERS: int(defaultWorkers(), 0),
   TINYUNET_WORKER_IDLE_MS: int(30_000, 0),
+  TINYUNET_LANE_IDLE_MS: int(15_000, 0),
   TINYUNET_MALLOC_TRIM_MS: int(2000, 0),
   // glibc accepts 0 < threshold ≤ 32 MiB
   TINYUNET_MMAP_THRESHOLD_KB: int(512, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
@@ -229,6 +233,7 @@ const ServerEnv = z.object({
   shutdownDelayMs: e.TINYUNET_SHUTDOWN_DELAY_MS,
   workers: e.TINYUNET_WORKERS,
   workerIdleMs: e.TINYUNET_WORKER_IDLE_MS,
+  laneIdleMs: e.TINYUNET_LANE_IDLE_MS,
   mallocTrimMs: e.TINYUNET_MALLOC_TRIM_MS,
   mmapThresholdBytes: e.TINYUNET_MMAP_THRESHOLD_KB * 1024,
   busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,

@@ -44,6 +44,7 @@ export function loadOptions(config: ServerConfig): LoadOptions {
     engine: config.engine,
     threads: config.threads,
     maxQueue: config.maxQueue,
+    laneIdleMs: config.laneIdleMs,
     batch: { maxBatch: config.maxBatch, maxDelayMs: config.batchDelayMs },
   };
 }

@@ -38,6 +38,8 @@ export interface SessionOptions {
   allowFallbackAdapter?: boolean;
   /** engine lanes (runs that may overlap, each on its own thread); engines that cannot ignore it */
   lanes?: number;
+  /** a lane past the first is released after this long without a run (ms; 0: kept) */
+  laneIdleMs?: number;
 }
 
 /**

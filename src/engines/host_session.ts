@@ -220,6 +220,8 @@ interface Lane {
   sid: number;
   inflight: number;
   state: "idle" | "loading" | "ready" | "failed";
+  /** releases the lane once it has been idle for `laneIdleMs` */
+  idleTimer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -237,6 +239,7 @@ export class HostedSession implements EngineSession {
   #inflight = 0;
   #extra: Lane[] = [];
   #warmup?: Record<string, Tensor>;
+  #laneIdleMs = 0;
 
   private constructor(
     readonly engine: EngineName,
@@ -288,6 +291,7 @@ export class HostedSession implements EngineSession {
       watchdog.workerUrl ?? HOST_WORKER_URL,
     );
     session.#warmup = options.warmup;
+    session.#laneIdleMs = Math.max(0, options.laneIdleMs ?? 0);
     for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
@@ -353,8 +357,10 @@ export class HostedSession implements EngineSession {
       }
     }
     if (least > 0) this.#addLane();
-    if (lane) lane.inflight++;
-    else this.#inflight++;
+    if (lane) {
+      lane.inflight++;
+      clearTimeout(lane.idleTimer);
+    } else this.#inflight++;
     try {
       return await host.run(sid, feeds, this.hangMs, this.engine);
     } catch (err) {
@@ -364,9 +370,28 @@ export class HostedSession implements EngineSession {
       }
       throw err;
     } finally {
-      if (lane) lane.inflight--;
-      else this.#inflight--;
+      if (lane) {
+        lane.inflight--;
+        this.#idleLater(lane);
+      } else this.#inflight--;
     }
+  }
+
+  /**
+   * With `laneIdleMs`, a lane past the first that stays without runs that long is released
+   * (its host Worker ends with its last session: ~20 MiB and the session's memory back); the
+   * next time all loaded lanes are busy it loads again.
+   */
+  #idleLater(lane: Lane) {
+    if (this.#laneIdleMs <= 0 || lane.inflight > 0) return;
+    clearTimeout(lane.idleTimer);
+    lane.idleTimer = setTimeout(() => {
+      if (lane.inflight > 0 || lane.state !== "ready" || !lane.host) return;
+      lane.host.release(lane.sid);
+      lane.host = undefined;
+      lane.state = "idle";
+    }, this.#laneIdleMs);
+    Deno.unrefTimer(lane.idleTimer);
   }
 
   /** Loads (and warms) the session in the next idle lane's host, in the background. */
@@ -393,8 +418,10 @@ export class HostedSession implements EngineSession {
       if (this.#warmup) await host.run(sid, this.#warmup, this.hangMs, this.engine);
     })().then(
       () => {
-        if (this.#host) lane.state = "ready";
-        else host.release(sid); // released meanwhile
+        if (this.#host) {
+          lane.state = "ready";
+          this.#idleLater(lane);
+        } else host.release(sid); // released meanwhile
       },
       (err) => {
         lane.state = "failed";
@@ -408,6 +435,7 @@ export class HostedSession implements EngineSession {
     this.#host?.release(this.#sid);
     this.#host = undefined;
     for (const l of this.#extra) {
+      clearTimeout(l.idleTimer);
       if (l.host && l.state !== "loading") l.host.release(l.sid);
       l.state = "failed";
     }

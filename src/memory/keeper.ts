@@ -1,8 +1,8 @@
 /**
  * Keeps the server's resident memory near what it holds, not what it once held: fixes the
  * allocator's mmap threshold at start-up and, once a second, when the allocator's arenas
- * hold more than `slackMiB` of freed memory and the last trim is `intervalMs` old, trims
- * them (see `malloc.ts`). Under load that is at most one trim (~1-20 ms, on the event loop)
+ * hold `slackMiB` more freed memory (or the RSS grew that much) since the last trim and that
+ * trim is `intervalMs` old, trims them (see `malloc.ts`). Under load that is at most one trim (~1-20 ms, on the event loop)
  * per interval; once load stops, the next tick gives back what the load left, and a later
  * one what V8's idle-time garbage collection freed.
  *
@@ -49,6 +49,8 @@ export class MemoryKeeper {
   readonly state: MemoryKeeperState;
   #timer?: ReturnType<typeof setInterval>;
   #lastTrim = -Infinity;
+  /** RSS and the arenas' free bytes right after the last trim (MiB) */
+  #after = { rss: 0, free: 0 };
 
   constructor(readonly options: MemoryKeeperOptions) {
     const control = mallocControl();
@@ -71,12 +73,20 @@ export class MemoryKeeper {
     }
   }
 
-  /** One look at the arenas; trims when they hold more than the slack and the interval has passed. */
+  /**
+   * One look; trims when the interval has passed and, since the last trim, the arenas' free
+   * memory or the RSS grew by more than the slack. (Trimmed pages stay counted as free, so
+   * the free bytes alone would call for a trim every interval; a trimmed chunk that is used
+   * again shows as RSS.)
+   */
   tick(now = performance.now()): boolean {
     if (now - this.#lastTrim < this.options.intervalMs) return false;
     const free = mallocControl().freeBytes();
-    if (free === null || free <= (this.options.slackMiB ?? 16) * 2 ** 20) return false;
-    return this.trim(now);
+    const rss = residentMiB();
+    if (free === null || rss === null) return false;
+    const slack = this.options.slackMiB ?? 16;
+    const grew = free / 2 ** 20 - this.#after.free > slack || rss - this.#after.rss > slack;
+    return grew && this.trim(now);
   }
 
   /** Trims now (whatever RSS says); false where the allocator cannot. */
@@ -86,6 +96,10 @@ export class MemoryKeeper {
     this.#lastTrim = now;
     this.state.trims++;
     this.state.lastTrimMs = Math.round(ms * 10) / 10;
+    this.#after = {
+      rss: residentMiB() ?? 0,
+      free: (mallocControl().freeBytes() ?? 0) / 2 ** 20,
+    };
     return true;
   }
 
