@@ -37,6 +37,8 @@ export interface BenchSettings {
     warmupS: number;
   };
   coldStarts: number;
+  /** part `memory` (bench/memory_settings.ts): rounds and wrk timing */
+  memory: { rounds: number; durationS: number; warmupS: number };
   profile: { runs: number; warmup: number; requests: number };
   /** fp32/int8 through bench/quant_latency.ts */
   quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
@@ -60,6 +62,7 @@ export const PARTS = [
   "http",
   "versus",
   "cold",
+  "memory",
   "profile",
   "dicom",
   "scripts",
@@ -199,6 +202,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
       versus: { servers: [OURS, PEER], levels: [1, 8], rounds: 1, durationS: 2, warmupS: 1 },
       coldStarts: 2,
+      memory: { rounds: 1, durationS: 2, warmupS: 1 },
       profile: { runs: 5, warmup: 1, requests: 5 },
       quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
       standaloneScripts: false,
@@ -236,6 +240,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       warmupS: 2,
     },
     coldStarts: 7,
+    memory: { rounds: 2, durationS: 8, warmupS: 2 },
     profile: { runs: 100, warmup: 10, requests: 50 },
     quant: { runs: 100, warmup: 5, threads: [1, 2], engines: ["native", "wasm", "tfjs-wasm"] },
     standaloneScripts: true,

@@ -71,7 +71,7 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
-  // the same options as a session on the event loop (arena on; TINYUNET_NATIVE_ARENA=0 off)
+  // the same options as a session on the event loop (arena off; TINYUNET_NATIVE_ARENA=1 on)
   const options = nativeSessionOptions(msg.threads);
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
