@@ -162,8 +162,9 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     }
   }
   const only = list(values.only);
-  // the DICOM node part (a real Orthanc) runs in --quick only when asked with --only
-  const defaults = values.quick ? PARTS.filter((p) => p !== "dicom") : PARTS;
+  // the DICOM node part (a real Orthanc) and the memory part (eight server starts) run in
+  // --quick only when asked with --only
+  const defaults = values.quick ? PARTS.filter((p) => p !== "dicom" && p !== "memory") : PARTS;
   const parts = new Set<Part>(
     (only.length ? only : defaults).filter((p) => !list(values.skip).includes(p)) as Part[],
   );

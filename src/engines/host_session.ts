@@ -20,7 +20,13 @@ import {
   type SessionOptions,
   type Tensor,
 } from "./engine.ts";
-import type { HostBackend, HostReply, LoadMessage, RunMessage } from "./host_worker.ts";
+import type {
+  HostBackend,
+  HostMessage,
+  HostReply,
+  LoadMessage,
+  RunMessage,
+} from "./host_worker.ts";
 import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 
 /** The host script; tests substitute a scripted one. */
@@ -151,6 +157,12 @@ class EngineHost {
     });
   }
 
+  /** Loads the runtime before the first session arrives (see {@link prestartHost}). */
+  init(backend: HostBackend) {
+    const message: HostMessage = { type: "init", backend };
+    this.#worker.postMessage(message);
+  }
+
   /** Drops a session; the last one out terminates the Worker. */
   release(sid: number) {
     if (!this.#registered.delete(sid)) return;
@@ -197,6 +209,24 @@ function hostFor(backend: HostBackend, threads: number, url: URL, lane = 0): Eng
     hosts.set(key, host);
   }
   return host;
+}
+
+/**
+ * Starts the shared host of a runtime now and has it load the runtime, so that its start-up
+ * (an isolate, and onnxruntime-node: ~130-260 ms here) overlaps the server's own instead of
+ * following it. Only call it for a runtime already known to load (native: after its probe).
+ */
+export function prestartHost(backend: HostBackend, threads = 1, unusedMs = 60_000): void {
+  const host = hostFor(backend, threads, HOST_WORKER_URL);
+  host.init(backend);
+  // a host no session came to (every card chose another engine) does not stay
+  const timer = setTimeout(() => {
+    if (host.sessions === 0 && hosts.get(host.key) === host) {
+      host.terminate();
+      hosts.delete(host.key);
+    }
+  }, unusedMs);
+  Deno.unrefTimer(timer);
 }
 
 /** Workers alive now, by key (for tests and memory reports). */

@@ -46,8 +46,13 @@ export interface ReleaseMessage {
   type: "release";
   sid: number;
 }
+/** Loads the runtime ahead of the first session (start-up overlaps the server's own). */
+export interface InitMessage {
+  type: "init";
+  backend: HostBackend;
+}
 /** What the client sends. */
-export type HostMessage = LoadMessage | RunMessage | ReleaseMessage;
+export type HostMessage = LoadMessage | RunMessage | ReleaseMessage | InitMessage;
 /** What the host answers. */
 export type HostReply =
   | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
@@ -139,7 +144,10 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
 }
 
 async function handle(msg: HostMessage) {
-  if (msg.type === "load") {
+  if (msg.type === "init") {
+    // native only: onnxruntime-web's thread count is fixed by the first load
+    if (msg.backend === "native") await import("onnxruntime-node");
+  } else if (msg.type === "load") {
     const runner = msg.backend === "native" ? await loadNative(msg) : await loadWeb(msg);
     sessions.set(msg.sid, runner);
     reply({

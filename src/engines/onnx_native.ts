@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { HostedSession } from "./host_session.ts";
+import { HostedSession, prestartHost } from "./host_session.ts";
 import { nativeProbe } from "./select.ts";
 import { nativeSessionOptions } from "./native_options.ts";
 import type {
@@ -52,6 +52,15 @@ export function defaultLanes(threads: number): number {
     return n;
   }
   return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
+}
+
+/**
+ * Starts the native engine host ahead of the first session (see `prestartHost`): called by
+ * the start-up once the engine is chosen, so the Worker and onnxruntime-node load while the
+ * app is built and the repository read. Nothing when native sessions run on the event loop.
+ */
+export function prestartNativeHost(): void {
+  if (nativeInHost()) prestartHost("native");
 }
 
 function defaultThreads(): number {

@@ -19,7 +19,7 @@ export interface MemoryKeeperOptions {
   intervalMs: number;
   /** fixed mmap threshold (bytes); 0 leaves glibc's sliding default */
   mmapThresholdBytes: number;
-  /** trim only when the arenas hold more than this much freed memory (default 16) */
+  /** trim only when freed memory or RSS grew by more than this since the last trim (default 8) */
   slackMiB?: number;
   /** how often RSS is looked at */
   tickMs?: number;
@@ -84,7 +84,7 @@ export class MemoryKeeper {
     const free = mallocControl().freeBytes();
     const rss = residentMiB();
     if (free === null || rss === null) return false;
-    const slack = this.options.slackMiB ?? 16;
+    const slack = this.options.slackMiB ?? 8;
     const grew = free / 2 ** 20 - this.#after.free > slack || rss - this.#after.rss > slack;
     return grew && this.trim(now);
   }
