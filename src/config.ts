@@ -29,7 +29,7 @@
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
  * | `TINYUNET_LANE_IDLE_MS` | 15000 | a second engine lane (a session copy in its own host Worker) is released after this long without a run; 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
- * | `TINYUNET_MMAP_THRESHOLD_KB` | 4096 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
+ * | `TINYUNET_MMAP_THRESHOLD_KB` | 32768 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
  * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
@@ -203,7 +203,7 @@ const ServerEnv = z.object({
   TINYUNET_LANE_IDLE_MS: int(15_000, 0),
   TINYUNET_MALLOC_TRIM_MS: int(2000, 0),
   // glibc accepts 0 < threshold ≤ 32 MiB
-  TINYUNET_MMAP_THRESHOLD_KB: int(4096, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
+  TINYUNET_MMAP_THRESHOLD_KB: int(32 * 1024, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
   TINYUNET_BUSY_DELAY_MS: int(1000, 0),
   TINYUNET_CONNECTION_FRONT: oneOf(["1", "0"], "1"),
   TINYUNET_MAX_CONNECTIONS: int(4096),

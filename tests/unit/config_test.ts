@@ -39,7 +39,7 @@ Deno.test("config: the defaults, every field set", () => {
     workerIdleMs: 30_000,
     laneIdleMs: 15_000,
     mallocTrimMs: 2000,
-    mmapThresholdBytes: 4096 * 1024,
+    mmapThresholdBytes: 32 * 1024 * 1024,
     busyDelayMs: 1000,
     connectionFront: true,
     maxConnections: 4096,
