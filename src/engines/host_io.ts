@@ -13,6 +13,7 @@
  * @module
  */
 import type { Tensor } from "./engine.ts";
+import { releaseNow } from "../memory/release.ts";
 
 /** Inputs packed into one buffer: where each tensor lies. */
 export interface PackedFeeds {
@@ -80,7 +81,8 @@ export class BufferPool {
   }
 
   give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength === 0 || buffer.byteLength > this.keepBytes) return; // detached or large
+    if (buffer.byteLength === 0) return; // detached
+    if (buffer.byteLength > this.keepBytes) return releaseNow(buffer); // a one-off large input
     if (this.#free.length >= this.keepCount) {
       // keep the larger ones: they fit more inputs
       let smallest = 0;
