@@ -1,11 +1,12 @@
 /**
  * Keeps the server's resident memory near what it holds, not what it once held: fixes the
  * allocator's mmap threshold and, once a second, trims the allocator's arenas (see
- * `malloc.ts`) when they hold `slackMiB` more freed memory (or the RSS grew that much)
- * since the last trim — at most every `intervalMs` while the process is idle, and at most
- * every `busyIntervalMs` while it is busy. A trim under load only hands back pages the next
- * requests fault in again (measured: −8 % req/s at c=8 with a trim every 2 s), so under
- * load it is rare (it still bounds fragmentation in a long soak); once load stops, the next
+ * `malloc.ts`), at most every `intervalMs`, when they hold `slackMiB` (8) more freed memory
+ * (or the RSS grew that much) since the last trim while the process is idle, or
+ * `busySlackMiB` (64) more while it is busy. A trim under steady load only hands back pages
+ * the next requests fault in again (a trim every 2 s cost ~8 % req/s at c=8), so under
+ * load only a large release is trimmed (a 4096² image's buffers; without those trims the
+ * 10-minute soak drifted from ~630 to ~740 MiB within 5 minutes); once load stops, the next
  * tick gives back what the load left, and a later one what V8's idle-time collection freed.
  * Busy means the process used more than a fifth of a core over the last tick.
  *
@@ -24,8 +25,8 @@ export interface MemoryKeeperOptions {
   mmapThresholdBytes: number;
   /** trim only when freed memory or RSS grew by more than this since the last trim (default 8) */
   slackMiB?: number;
-  /** shortest time between two trims while busy (default 15 × intervalMs) */
-  busyIntervalMs?: number;
+  /** while busy, trim only when this much more was freed (default 64) */
+  busySlackMiB?: number;
   /** how often RSS is looked at */
   tickMs?: number;
 }
@@ -106,14 +107,11 @@ export class MemoryKeeper {
     if (cpu !== null && last.cpu !== null && now > last.at) {
       this.busy = (cpu - last.cpu) / ((now - last.at) / 1000) > 0.2;
     }
-    const interval = this.busy
-      ? this.options.busyIntervalMs ?? 15 * this.options.intervalMs
-      : this.options.intervalMs;
-    if (now - this.#lastTrim < interval) return false;
+    if (now - this.#lastTrim < this.options.intervalMs) return false;
     const free = mallocControl().freeBytes();
     const rss = residentMiB();
     if (free === null || rss === null) return false;
-    const slack = this.options.slackMiB ?? 8;
+    const slack = this.busy ? this.options.busySlackMiB ?? 64 : this.options.slackMiB ?? 8;
     const grew = free / 2 ** 20 - this.#after.free > slack || rss - this.#after.rss > slack;
     return grew && this.trim(now);
   }
