@@ -1,16 +1,14 @@
 /**
  * Keeps the server's resident memory near what it holds, not what it once held: fixes the
  * allocator's mmap threshold and, once a second, trims the allocator's arenas (see
- * `malloc.ts`), at most every `intervalMs`, when they hold `slackMiB` (8) more freed memory
- * (or the RSS grew that much) since the last trim while the process is idle, or
- * `busySlackMiB` (64) more while it is busy. A trim under steady load only hands back pages
- * the next requests fault in again (a trim every 2 s cost ~8 % req/s at c=8), so under
- * load only a large release is trimmed (a 4096² image's buffers; without those trims the
- * 10-minute soak drifted from ~630 to ~740 MiB within 5 minutes); once load stops, the next
- * tick gives back what the load left, and a later one what V8's idle-time collection freed.
- * Busy means the process used more than a fifth of a core over the last tick.
+ * `malloc.ts`) when they hold `slackMiB` (8) more freed memory, or the RSS grew that much,
+ * since the last trim, at most every `intervalMs`. Once load stops, the next tick gives back
+ * what the load left, and a later one what V8's idle-time collection freed; under load it
+ * bounds what transient peaks (a 4096² image's buffers) leave behind. Tried and dropped:
+ * trimming under load only for large releases (64 MiB) — the 10-minute soak then crept by
+ * ~20 % instead of shrinking by 16 %; at c=8 the difference in req/s was within the noise.
  *
- * Settings: `TINYUNET_MALLOC_TRIM_MS` (the idle interval, 0: never trim) and
+ * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim) and
  * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default).
  *
  * @module
@@ -25,8 +23,6 @@ export interface MemoryKeeperOptions {
   mmapThresholdBytes: number;
   /** trim only when freed memory or RSS grew by more than this since the last trim (default 8) */
   slackMiB?: number;
-  /** while busy, trim only when this much more was freed (default 64) */
-  busySlackMiB?: number;
   /** how often RSS is looked at */
   tickMs?: number;
 }
@@ -50,18 +46,6 @@ export function residentMiB(): number | null {
   }
 }
 
-/** CPU seconds this process has used (Linux /proc/self/stat), or null. */
-export function cpuSeconds(): number | null {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 (1-based), in clock ticks of 1/100 s on Linux
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /** The running keeper (one per process). */
 export class MemoryKeeper {
   readonly state: MemoryKeeperState;
@@ -69,9 +53,6 @@ export class MemoryKeeper {
   #lastTrim = -Infinity;
   /** RSS and the arenas' free bytes right after the last trim (MiB) */
   #after = { rss: 0, free: 0 };
-  #lastTick = { at: performance.now(), cpu: cpuSeconds() };
-  /** whether the process was busy over the last tick */
-  busy = false;
 
   constructor(readonly options: MemoryKeeperOptions) {
     const control = mallocControl();
@@ -101,17 +82,11 @@ export class MemoryKeeper {
    * again shows as RSS.)
    */
   tick(now = performance.now()): boolean {
-    const cpu = cpuSeconds();
-    const last = this.#lastTick;
-    this.#lastTick = { at: now, cpu };
-    if (cpu !== null && last.cpu !== null && now > last.at) {
-      this.busy = (cpu - last.cpu) / ((now - last.at) / 1000) > 0.2;
-    }
     if (now - this.#lastTrim < this.options.intervalMs) return false;
     const free = mallocControl().freeBytes();
     const rss = residentMiB();
     if (free === null || rss === null) return false;
-    const slack = this.busy ? this.options.busySlackMiB ?? 64 : this.options.slackMiB ?? 8;
+    const slack = this.options.slackMiB ?? 8;
     const grew = free / 2 ** 20 - this.#after.free > slack || rss - this.#after.rss > slack;
     return grew && this.trim(now);
   }
