@@ -206,10 +206,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
 let nextSid = 1;
 
 /** The many-thread copy of a session, for runs that find nothing else in flight. */
-interface Solo {
+interface Solo extends Lane {
   threads: number;
-  sid: number;
-  state: Lane["state"];
 }
 
 /** One more copy of the session in another host (its own thread), loaded on demand. */
@@ -294,7 +292,7 @@ export class HostedSession implements EngineSession {
     );
     session.#warmup = options.warmup;
     if (backend === "native" && (options.soloThreads ?? 0) > threads) {
-      session.#solo = { threads: options.soloThreads!, sid: 0, state: "idle" };
+      session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
     for (let attempt = 0;; attempt++) {
       try {
@@ -324,20 +322,10 @@ export class HostedSession implements EngineSession {
     const sid = nextSid++;
     this.#host = host;
     this.#sid = sid;
-    const load: LoadMessage = {
-      type: "load",
-      sid,
-      backend: this.backend,
-      threads: this.#threads,
-      path: this.model.path,
-      model: this.model.bytes,
-      externalData: this.model.externalData,
-    };
     try {
-      const names = await host.load({ engine: this.engine, load, warmup });
+      const names = await this.#loadCopy(host, sid, this.#threads, true, warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
-      if (warmup) await host.run(sid, warmup, this.hangMs, this.engine);
     } catch (err) {
       host.release(sid);
       // a hung lane blocks every session of the host: give the others a fresh one
@@ -356,7 +344,9 @@ export class HostedSession implements EngineSession {
     let host = first, sid = this.#sid, lane: Lane | undefined;
     let least = this.#inflight;
     const solo = this.#solo;
-    if (solo?.state === "idle") this.#addSolo(first, solo);
+    if (solo?.state === "idle") {
+      this.#addCopy(solo, first, solo.threads, false, `solo session (${solo.threads} threads)`);
+    }
     if (solo?.state === "ready" && least === 0 && this.#extra.every((l) => l.inflight === 0)) {
       sid = solo.sid; // alone: every core on this run (the first lane's host runs it)
       this.soloRuns++;
@@ -386,34 +376,43 @@ export class HostedSession implements EngineSession {
     }
   }
 
-  /** Loads (and warms) the solo copy into the first lane's host, in the background. */
-  #addSolo(host: EngineHost, solo: Solo) {
-    solo.state = "loading";
-    solo.sid = nextSid++;
+  /** Loads this model into `host` as session `sid` and warms it; resolves with its names. */
+  async #loadCopy(
+    host: EngineHost,
+    sid: number,
+    threads: number,
+    spin = true,
+    warmup = this.#warmup,
+  ): Promise<Names> {
     const load: LoadMessage = {
       type: "load",
-      sid: solo.sid,
+      sid,
       backend: this.backend,
-      threads: solo.threads,
+      threads,
       path: this.model.path,
       model: this.model.bytes,
       externalData: this.model.externalData,
-      spin: false,
+      ...(spin ? {} : { spin }),
     };
-    (async () => {
-      await host.load({ engine: this.engine, load, warmup: this.#warmup });
-      if (this.#warmup) await host.run(solo.sid, this.#warmup, this.hangMs, this.engine);
-    })().then(
+    const names = await host.load({ engine: this.engine, load, warmup });
+    if (warmup) await host.run(sid, warmup, this.hangMs, this.engine);
+    return names;
+  }
+
+  /** Brings up one more copy (a lane, or the solo copy) in `host`, in the background. */
+  #addCopy(copy: Lane, host: EngineHost, threads: number, spin: boolean, what: string) {
+    copy.state = "loading";
+    copy.host = host;
+    copy.sid = nextSid++;
+    this.#loadCopy(host, copy.sid, threads, spin).then(
       () => {
-        if (this.#host === host) solo.state = "ready";
-        else host.release(solo.sid); // released (or restarted elsewhere) meanwhile
+        if (this.#host) copy.state = "ready";
+        else host.release(copy.sid); // released meanwhile
       },
       (err) => {
-        solo.state = "failed";
-        host.release(solo.sid);
-        this.notes.push(
-          `solo session (${solo.threads} threads) failed to load: ${(err as Error).message}`,
-        );
+        copy.state = "failed";
+        host.release(copy.sid);
+        this.notes.push(`${what} failed to load: ${(err as Error).message}`);
       },
     );
   }
@@ -422,35 +421,9 @@ export class HostedSession implements EngineSession {
   #addLane() {
     const lane = this.#extra.find((l) => l.state === "idle");
     if (!lane) return;
-    lane.state = "loading";
     const index = this.#extra.indexOf(lane) + 1;
     const host = hostFor(this.backend, this.#threads, this.workerUrl, index);
-    const sid = nextSid++;
-    lane.host = host;
-    lane.sid = sid;
-    const load: LoadMessage = {
-      type: "load",
-      sid,
-      backend: this.backend,
-      threads: this.#threads,
-      path: this.model.path,
-      model: this.model.bytes,
-      externalData: this.model.externalData,
-    };
-    (async () => {
-      await host.load({ engine: this.engine, load, warmup: this.#warmup });
-      if (this.#warmup) await host.run(sid, this.#warmup, this.hangMs, this.engine);
-    })().then(
-      () => {
-        if (this.#host) lane.state = "ready";
-        else host.release(sid); // released meanwhile
-      },
-      (err) => {
-        lane.state = "failed";
-        host.release(sid);
-        this.notes.push(`engine lane ${index} failed to load: ${(err as Error).message}`);
-      },
-    );
+    this.#addCopy(lane, host, this.#threads, true, `engine lane ${index}`);
   }
 
   release(): Promise<void> {
