@@ -10,15 +10,20 @@ async function threadsOf(session: HostedSession): Promise<number> {
   return (await session.run(warmup)).logits.data[0];
 }
 
-Deno.test("a lone run uses the solo copy (more threads, no spinning); overlapping runs use the one-thread lanes", async () => {
-  const session = await HostedSession.create(
+/** A one-thread, two-lane native session on the scripted host, with `soloThreads`. */
+function oneThreadSession(soloThreads: number): Promise<HostedSession> {
+  return HostedSession.create(
     "native",
     "native",
     model,
-    { threads: 1, lanes: 2, soloThreads: 2, warmup },
+    { threads: 1, lanes: 2, soloThreads, warmup },
     1,
     { workerUrl: reportThreads },
   );
+}
+
+Deno.test("a lone run uses the solo copy (more threads, no spinning); overlapping runs use the one-thread lanes", async () => {
+  const session = await oneThreadSession(2);
   try {
     // the first run loads the solo copy in the background: it runs on one thread
     assert.equal(await threadsOf(session), 1);
@@ -37,14 +42,7 @@ Deno.test("a lone run uses the solo copy (more threads, no spinning); overlappin
 });
 
 Deno.test("no solo copy when soloThreads is not above the session's threads", async () => {
-  const session = await HostedSession.create(
-    "native",
-    "native",
-    model,
-    { threads: 1, lanes: 2, soloThreads: 1, warmup },
-    1,
-    { workerUrl: reportThreads },
-  );
+  const session = await oneThreadSession(1);
   try {
     for (let i = 0; i < 5; i++) assert.equal(await threadsOf(session), 1);
     assert.equal(session.soloRuns, 0);
