@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { renderConvLayers } from "./report_layers.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { BenchResults, Target } from "./results.ts";
@@ -366,6 +367,7 @@ export function renderMarkdown(r: BenchResults): string {
       out.push("");
     }
     out.push(whyFarFromPeak(r, s0));
+    out.push("", ...renderConvLayers(r));
     out.push("");
   }
 

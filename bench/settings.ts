@@ -235,7 +235,16 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
     },
     versus: {
-      servers: [OURS, OURS_NO_SOLO, OURS_NO_POOL, OURS_BATCH, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      servers: [
+        OURS,
+        OURS_NO_SOLO,
+        OURS_NO_POOL,
+        OURS_BATCH,
+        OURS_EVENT_LOOP,
+        OURS_PARALLEL,
+        OURS_WASM,
+        PEER,
+      ],
       levels: [1, 8],
       rounds: 2,
       durationS: 8,
