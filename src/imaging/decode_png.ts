@@ -158,10 +158,26 @@ function readChunks(bytes: Uint8Array): { idat: Uint8Array; palette?: Uint8Array
   return { idat, palette };
 }
 
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+/**
+ * The Paeth filter's reverse for bytes `bpp…n-1` of a row, branch-free. The predictor
+ * picks a, b or c (left, above, upper-left) by the smallest of |p−a|, |p−b|, |p−c| with
+ * p = a + b − c (ties: a, then b) — on photographs that choice is close to random, so the
+ * textbook `pa <= pb && pa <= pc ? a : pb <= pc ? b : c` mispredicts a branch about every
+ * other byte. Here the distances' absolute values and both comparisons are sign masks
+ * (`x >> 31`) and the choice is made with and/xor: 0.93 → 0.60 ms for the 256×192 RGB
+ * sample (inflate included; bench/codec_choices.ts), equal to the textbook form for every
+ * (a, b, c) (tests/unit/imaging/decode_png_test.ts checks all 2²⁴).
+ */
+export function unfilterPaeth(row: Uint8Array, prev: Uint8Array, bpp: number, n: number) {
+  for (let i = bpp; i < n; i++) {
+    const a = row[i - bpp], b = prev[i], c = prev[i - bpp];
+    const da = b - c, db = a - c, dc = da + db; // p − a, p − b, p − c
+    const sa = da >> 31, sb = db >> 31, sc = dc >> 31;
+    const pa = (da ^ sa) - sa, pb = (db ^ sb) - sb, pc = (dc ^ sc) - sc;
+    const cOverB = (pc - pb) >> 31; // −1 when pc < pb
+    const notA = ((pb - pa) | (pc - pa)) >> 31; // −1 when pb < pa or pc < pa
+    row[i] = row[i] + (a ^ ((a ^ (b ^ ((b ^ c) & cOverB))) & notA));
+  }
 }
 
 /** Reverses one row's filter in place (`prev` is the reconstructed row above, zeros for the first). */
@@ -181,9 +197,7 @@ function unfilter(row: Uint8Array, prev: Uint8Array, filter: number, bpp: number
       return;
     case 4:
       for (let i = 0; i < bpp; i++) row[i] = (row[i] + prev[i]) & 255;
-      for (let i = bpp; i < n; i++) {
-        row[i] = (row[i] + paeth(row[i - bpp], prev[i], prev[i - bpp])) & 255;
-      }
+      unfilterPaeth(row, prev, bpp, n);
       return;
     default:
       throw bad(`unknown row filter ${filter}`);
