@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { renderCodecStages } from "./report_codecs.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { BenchResults, Target } from "./results.ts";
@@ -563,6 +564,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push("");
   }
+  out.push(...renderCodecStages(r));
   const short = shortfalls(r);
   if (short) out.push(short, "");
 
