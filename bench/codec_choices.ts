@@ -79,7 +79,8 @@ const idat = (() => {
   parts.reduce((o, p) => (idat.set(p, o), o + p.length), 0);
   return idat;
 })();
-const filtered = inflateSync(idat);
+/** a plain Uint8Array (a Buffer's `slice` would share its bytes, not copy them) */
+const filtered = new Uint8Array(inflateSync(idat));
 const rowBytes = image.width * image.channels, bpp = image.channels;
 
 /** The Paeth predictor as the PNG specification writes it (what the decoder did before). */
