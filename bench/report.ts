@@ -6,6 +6,7 @@
  * @module
  */
 import { renderCodecStages } from "./report_codecs.ts";
+import { renderConvLayers } from "./report_layers.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { BenchResults, Target } from "./results.ts";
@@ -367,6 +368,7 @@ export function renderMarkdown(r: BenchResults): string {
       out.push("");
     }
     out.push(whyFarFromPeak(r, s0));
+    out.push("", ...renderConvLayers(r));
     out.push("");
   }
 

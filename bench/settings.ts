@@ -73,6 +73,12 @@ const OURS: VersusServer = {
   label: "deno task serve (defaults: codec pool, native engine lanes in host Workers)",
   kind: "ours",
 };
+const OURS_NO_SOLO: VersusServer = {
+  id: "ours-no-solo",
+  label: "ours, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
+  kind: "ours",
+  env: { TINYUNET_SOLO_THREADS: "1" },
+};
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
   label: "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
@@ -229,7 +235,16 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
     },
     versus: {
-      servers: [OURS, OURS_NO_POOL, OURS_BATCH, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      servers: [
+        OURS,
+        OURS_NO_SOLO,
+        OURS_NO_POOL,
+        OURS_BATCH,
+        OURS_EVENT_LOOP,
+        OURS_PARALLEL,
+        OURS_WASM,
+        PEER,
+      ],
       levels: [1, 8],
       rounds: 2,
       durationS: 8,

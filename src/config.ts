@@ -9,6 +9,7 @@
  * | `TINYUNET_DEFAULT_MODEL` | the repository's `repository.json` `default_model`, else the first by name | model behind `/v1/segment` |
  * | `TINYUNET_ENGINE` | auto | auto, native, wasm, webgpu, tfjs-wasm |
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
+ * | `TINYUNET_SOLO_THREADS` | cores (≤ 4) | threads of a lone run of a one-thread model (native; 1: off) |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
@@ -68,6 +69,8 @@ export interface ServerConfig {
   engine: EngineChoice;
   /** unset: 1 for models under 1 M parameters, else all cores */
   threads: number | undefined;
+  /** threads of a lone run of a one-thread model (native; ≤ 1: off) */
+  soloThreads: number;
   maxBodyBytes: number;
   maxPixels: number;
   maxQueue: number;
@@ -170,6 +173,7 @@ const ServerEnv = z.object({
     }
   }),
   TINYUNET_THREADS: int(undefined),
+  TINYUNET_SOLO_THREADS: int(Math.min(navigator.hardwareConcurrency || 1, 4)),
   TINYUNET_MAX_BODY_MB: int(32),
   TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
   TINYUNET_MAX_QUEUE: int(8, 0),
@@ -199,6 +203,7 @@ const ServerEnv = z.object({
   defaultModel: e.TINYUNET_DEFAULT_MODEL,
   engine: e.TINYUNET_ENGINE,
   threads: e.TINYUNET_THREADS,
+  soloThreads: e.TINYUNET_SOLO_THREADS,
   maxBodyBytes: Math.round(e.TINYUNET_MAX_BODY_MB * 1024 * 1024),
   maxPixels: e.TINYUNET_MAX_PIXELS,
   maxQueue: e.TINYUNET_MAX_QUEUE,

@@ -42,6 +42,7 @@ export function loadOptions(config: ServerConfig): LoadOptions {
   return {
     engine: config.engine,
     threads: config.threads,
+    soloThreads: config.soloThreads,
     maxQueue: config.maxQueue,
     batch: { maxBatch: config.maxBatch, maxDelayMs: config.batchDelayMs },
   };

@@ -31,6 +31,8 @@ export interface LoadMessage {
   path: string;
   model: Uint8Array;
   externalData: { path: string; data: Uint8Array }[];
+  /** native: pool threads spin between runs (default true) */
+  spin?: boolean;
 }
 /** One run of session `sid`. */
 export interface RunMessage {
@@ -70,7 +72,7 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
   // the same options as a session on the event loop (arena on; TINYUNET_NATIVE_ARENA=0 off)
-  const options = nativeSessionOptions(msg.threads);
+  const options = nativeSessionOptions(msg.threads, msg.spin ?? true);
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
     ? await ort.InferenceSession.create(msg.path, options)

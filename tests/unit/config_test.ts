@@ -20,6 +20,7 @@ Deno.test("config: the defaults, every field set", () => {
     defaultModel: undefined,
     engine: "auto",
     threads: undefined,
+    soloThreads: Math.min(navigator.hardwareConcurrency || 1, 4),
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
     maxQueue: 8,

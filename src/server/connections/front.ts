@@ -16,7 +16,10 @@
  *   once an answer has started);
  * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
  *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
- *   `too_many_connections` and is closed;
+ *   `too_many_connections` and is closed — except a liveness probe (`GET|HEAD
+ *   /v2/health/live`, its head already sent): the front answers it 200 itself, since the
+ *   process is alive, only full (a restart would drop every connection it holds). At most
+ *   {@link MAX_SNIFFING} refused connections at a time wait ≤ {@link SNIFF_MS} for a head;
  * - **head size**: a request head over 32 KiB gets JSON 414 `uri_too_long` (when its
  *   request line is over 16 KiB) or 431 `header_too_large`, and the connection is closed;
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
@@ -137,7 +140,6 @@ export class TcpFront {
       }
       connectionStats.accepted++;
       if (this.#conns.size >= this.#limit()) {
-        connectionStats.closed.over_limit++;
         void refuse(conn);
         continue;
       }
@@ -322,7 +324,45 @@ const REFUSAL = new TextEncoder().encode(
   })(),
 );
 
+/** Refused connections waiting for their request head at once (each holds a descriptor). */
+export const MAX_SNIFFING = 16;
+/** How long a refused connection may take to show its head (a probe sends it at once). */
+export const SNIFF_MS = 100;
+let sniffing = 0;
+
+const LIVE = new TextEncoder().encode(
+  "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n" +
+    'content-length: 13\r\n\r\n{"live":true}',
+);
+const LIVENESS_PROBE = /^(GET|HEAD) \/v2\/health\/live[ ?]/;
+
+/** Answers a connection over the limit: liveness probes 200, everything else 503. */
 async function refuse(conn: Deno.Conn) {
-  await writeAll(conn, REFUSAL);
+  let answer = REFUSAL;
+  if (sniffing < MAX_SNIFFING) {
+    sniffing++;
+    try {
+      const head = await readStart(conn, SNIFF_MS);
+      if (LIVENESS_PROBE.test(head)) {
+        answer = LIVE;
+      }
+    } finally {
+      sniffing--;
+    }
+  }
+  connectionStats.closed[answer === LIVE ? "live_at_limit" : "over_limit"]++;
+  await writeAll(conn, answer);
   safeClose(conn);
+}
+
+/** The first bytes a connection sends within `ms` (latin1; "" if none). */
+async function readStart(conn: Deno.Conn, ms: number): Promise<string> {
+  const buf = new Uint8Array(256);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const n = await Promise.race([
+    conn.read(buf).catch(() => null),
+    new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+  ]);
+  clearTimeout(timer);
+  return n ? String.fromCharCode(...buf.subarray(0, n)) : "";
 }
