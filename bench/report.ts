@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { renderCodecStages } from "./report_codecs.ts";
 import { renderConvLayers } from "./report_layers.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
@@ -565,6 +566,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push("");
   }
+  out.push(...renderCodecStages(r));
   const short = shortfalls(r);
   if (short) out.push(short, "");
 
