@@ -72,6 +72,17 @@ export function renderMarkdown(r: BenchResults): string {
   out.push("");
   out.push(
     `Produced by \`${r.command}\` (${r.mode} run) on ${date}, ${r.duration_s} s. Regenerate with the same command; raw figures in [results.json](results.json).`,
+    ...(r.carried && Object.keys(r.carried).length
+      ? [
+        "",
+        `Kept from earlier runs (\`--keep\`; not measured in this one): ${
+          Object.entries(r.carried).map(([part, at]) =>
+            `${part} (run of ${at.slice(0, 16).replace("T", " ")} UTC)`
+          )
+            .join(", ")
+        }.`,
+      ]
+      : []),
   );
   out.push("");
   out.push(
