@@ -42,6 +42,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { int, oneOf, variable } from "./env_vars.ts";
+import { parseEngineSettings } from "./engines/settings.ts";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
@@ -122,32 +124,6 @@ export interface ServerConfig {
 
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
-
-// One environment variable: a string or nothing; blank counts as nothing.
-const variable = z.string().optional().transform((v) => v?.trim() || undefined);
-
-/** An integer-valued variable (a number ≥ `min`), `fallback` when unset. */
-const int = <F extends number | undefined>(fallback: F, min = 1) =>
-  variable.transform((raw, ctx): number | F => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) {
-      ctx.addIssue({ code: "custom", message: `${raw} is not a number ≥ ${min}` });
-      return z.NEVER;
-    }
-    return value;
-  });
-
-/** A variable with a few allowed words (any case), `fallback` when unset. */
-const oneOf = <const T extends string>(allowed: readonly T[], fallback: T) =>
-  variable.transform((raw, ctx) => {
-    const v = raw?.toLowerCase() ?? fallback;
-    if (!(allowed as readonly string[]).includes(v)) {
-      ctx.addIssue({ code: "custom", message: `${raw}: expected ${allowed.join(", ")}` });
-      return z.NEVER;
-    }
-    return v as T;
-  });
 
 /** A comma list. */
 const list = variable.transform((raw) =>
@@ -261,6 +237,8 @@ export function loadConfig(
       parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
     );
   }
+  // the engines read their own settings in every isolate (src/engines/settings.ts): check them now
+  parseEngineSettings(env);
   // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
   return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
 }

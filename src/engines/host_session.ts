@@ -28,6 +28,7 @@ import type {
   RunMessage,
 } from "./host_worker.ts";
 import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
+import { engineSettings } from "./settings.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
@@ -38,14 +39,8 @@ export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
  * raise them where everything is slow (an emulated CPU: the linux-arm64 test under
  * qemu-user runs wasm 30-50× slower).
  */
-const DEFAULT_HANG_MS = envMs("TINYUNET_WEB_HANG_TIMEOUT_MS", 30_000);
-const LOAD_TIMEOUT_MS = envMs("TINYUNET_WEB_LOAD_TIMEOUT_MS", 120_000);
-
-function envMs(name: string, fallback: number): number {
-  const raw = globalThis.Deno?.env.get(name);
-  const value = Number(raw);
-  return raw && Number.isFinite(value) && value >= 1000 ? value : fallback;
-}
+const DEFAULT_HANG_MS = engineSettings().hangTimeoutMs;
+const LOAD_TIMEOUT_MS = engineSettings().loadTimeoutMs;
 
 interface Pending<T> {
   resolve(value: T): void;

@@ -18,6 +18,7 @@
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import { nativeSessionOptions } from "./native_options.ts";
+import { engineSettings } from "./settings.ts";
 
 /** The runtimes a host can hold. */
 export type HostBackend = "native" | "wasm" | "webgpu";
@@ -122,7 +123,7 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
     graphOptimizationLevel: "all",
     // every session of the host shares one wasm heap, which never shrinks: without per-session
     // arenas, memory one model's run freed serves the next model's run
-    enableCpuMemArena: Deno.env.get("TINYUNET_WASM_ARENA") === "1",
+    enableCpuMemArena: engineSettings().wasmArena,
     externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
   });
   return {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { engineSettings } from "./settings.ts";
 
 /**
  * Session options for a native session with `threads` intra-op threads. `spin: false`
@@ -27,7 +28,7 @@ export function nativeSessionOptions(threads: number, spin = true) {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
-    enableCpuMemArena: Deno.env.get("TINYUNET_NATIVE_ARENA") === "1",
+    enableCpuMemArena: engineSettings().nativeArena,
     enableMemPattern: true,
     ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
   };

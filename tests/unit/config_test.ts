@@ -104,3 +104,9 @@ Deno.test("config: a bad value names its variable", () => {
     return true;
   });
 });
+
+Deno.test("config: the engines' settings are checked at start-up too", () => {
+  assert.throws(() => loadConfig({ TINYUNET_ENGINE_LANES: "0" }), /TINYUNET_ENGINE_LANES/);
+  assert.throws(() => loadConfig({ TINYUNET_NATIVE_ARENA: "yes" }), /TINYUNET_NATIVE_ARENA/);
+  assert.throws(() => loadConfig({ TINYUNET_WEB_HANG_TIMEOUT_MS: "10" }), /TINYUNET_WEB_HANG/);
+});
