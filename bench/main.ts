@@ -4,7 +4,8 @@
  *
  * Parts (each can be picked with --only/--skip): latency (student vs teacher on every
  * engine), peak (machine and engine limits), quant (fp32 vs int8), http (autocannon vs the
- * real server), cold (cold start), profile (stage breakdown), scripts (the standalone
+ * real server), cold (cold start), memory (memory settings now vs before, RSS idle, after
+ * load and around a 30 MB V2 tensor), profile (stage breakdown), scripts (the standalone
  * scripts beside this one). Progress goes to stderr; a part that fails is recorded and the
  * run goes on.
  *
@@ -13,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { coldStart } from "./cold_start.ts";
 import { dicomNodeLatency } from "./dicom_node.ts";
+import { memorySettings } from "./memory_settings.ts";
 import { runStandaloneScripts } from "./scripts.ts";
 import { engineConfigs } from "./engines.ts";
 import { countFlops } from "./flops.ts";
@@ -284,6 +286,12 @@ export async function runBench(
   await save();
 
   results.cold_start = await guard("cold", () => coldStart(settings.coldStarts));
+  await save();
+
+  results.memory = await guard(
+    "memory",
+    () => memorySettings({ ...settings.memory, image: SAMPLE_IMAGE }),
+  );
   await save();
 
   results.profile = await guard("profile", async () => {

@@ -521,6 +521,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
   }
 
+  out.push(...renderMemorySettings(r));
   out.push(...renderVersus(r));
 
   // 5. profile
@@ -733,4 +734,30 @@ function shortfalls(r: BenchResults): string {
   }
   for (const gr of groups) out.push(`- ${gr.lines.join("; ")}. ${gr.why}`);
   return out.join("\n");
+}
+
+/** Part `memory`: the memory settings now against before, side by side. */
+function renderMemorySettings(r: BenchResults): string[] {
+  const m = r.memory;
+  if (!m) return [];
+  const out = [
+    `**Memory settings, now against before** (part \`memory\`, bench/memory_settings.ts; ${
+      m.runs.length / m.configs.length
+    } alternating rounds; "before": ${
+      Object.entries(m.configs[0].env).map(([k, v]) => `${k}=${v}`).join(" ")
+    }). RSS in MiB, medians:`,
+    "",
+    `| configuration | ready ms | idle | right after c=8 | 3 s later | req/s at c=8 | V2 30 MB tensor: peak growth | kept 3 s after |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  ];
+  for (const s of m.summary) {
+    const label = m.configs.find((c) => c.id === s.config)?.label ?? s.config;
+    out.push(
+      `| ${label} | ${s.ready_ms} | ${s.rss_idle_mib} | ${s.rss_after_load_mib} | ${s.rss_after_load_3s_mib} | ${s.requests_per_s} | ${
+        s.v2_peak_growth_mib ?? "—"
+      } | ${s.v2_kept_mib ?? "—"} |`,
+    );
+  }
+  out.push("");
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { ColdStart } from "./cold_start.ts";
 import type { DicomNodeBench } from "./dicom_node.ts";
+import type { MemorySettingsResult } from "./memory_settings.ts";
 import type { ScriptResult } from "./scripts.ts";
 import type { EngineConfig } from "./engines.ts";
 import type { FlopCount } from "./flops.ts";
@@ -110,6 +111,8 @@ export interface BenchResults {
   } | null;
   versus?: VersusResult | null;
   cold_start: ColdStart | null;
+  /** memory settings now against before (part `memory`; absent in older results) */
+  memory?: MemorySettingsResult | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
   /** the DICOM node's added latency over /v1 (part `dicom`; absent in older results) */
   dicom_node?: DicomNodeBench | null;

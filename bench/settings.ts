@@ -37,6 +37,8 @@ export interface BenchSettings {
     warmupS: number;
   };
   coldStarts: number;
+  /** part `memory` (bench/memory_settings.ts): rounds and wrk timing */
+  memory: { rounds: number; durationS: number; warmupS: number };
   profile: { runs: number; warmup: number; requests: number };
   /** fp32/int8 through bench/quant_latency.ts */
   quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
@@ -60,6 +62,7 @@ export const PARTS = [
   "http",
   "versus",
   "cold",
+  "memory",
   "profile",
   "dicom",
   "scripts",
@@ -165,8 +168,9 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     }
   }
   const only = list(values.only);
-  // the DICOM node part (a real Orthanc) runs in --quick only when asked with --only
-  const defaults = values.quick ? PARTS.filter((p) => p !== "dicom") : PARTS;
+  // the DICOM node part (a real Orthanc) and the memory part (eight server starts) run in
+  // --quick only when asked with --only
+  const defaults = values.quick ? PARTS.filter((p) => p !== "dicom" && p !== "memory") : PARTS;
   const parts = new Set<Part>(
     (only.length ? only : defaults).filter((p) => !list(values.skip).includes(p)) as Part[],
   );
@@ -205,6 +209,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
       versus: { servers: [OURS, PEER], levels: [1, 8], rounds: 1, durationS: 2, warmupS: 1 },
       coldStarts: 2,
+      memory: { rounds: 1, durationS: 2, warmupS: 1 },
       profile: { runs: 5, warmup: 1, requests: 5 },
       quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
       standaloneScripts: false,
@@ -251,6 +256,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       warmupS: 2,
     },
     coldStarts: 7,
+    memory: { rounds: 2, durationS: 8, warmupS: 2 },
     profile: { runs: 100, warmup: 10, requests: 50 },
     quant: { runs: 100, warmup: 5, threads: [1, 2], engines: ["native", "wasm", "tfjs-wasm"] },
     standaloneScripts: true,

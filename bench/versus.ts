@@ -196,7 +196,8 @@ interface WrkJson {
   mean: number;
 }
 
-async function wrk(url: string, image: string, connections: number, seconds: number) {
+/** One wrk run with the PNG-posting Lua script; its JSON summary. */
+export async function wrk(url: string, image: string, connections: number, seconds: number) {
   const out = await new Deno.Command("wrk", {
     args: [
       "-t1",

@@ -27,6 +27,10 @@
  * | `TINYUNET_READY` | all | `/v2/health/ready`: all (every model in the repository loaded, Triton's strict readiness) or default-model |
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
+ * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
+ * | `TINYUNET_LANE_IDLE_MS` | 15000 | a second engine lane (a session copy in its own host Worker) is released after this long without a run; 0 = kept |
+ * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
+ * | `TINYUNET_MMAP_THRESHOLD_KB` | 32768 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
  * | `TINYUNET_MAX_CONNECTIONS` | 4096 | open client connections (lowered to (fd limit − 64) ÷ 3); more get 503 and are closed |
@@ -97,6 +101,14 @@ export interface ServerConfig {
   shutdownDelayMs: number;
   /** serving worker pool size (0: stages run on the HTTP thread) */
   workers: number;
+  /** a pool worker exits after this long idle (0: all start with the server and stay) */
+  workerIdleMs: number;
+  /** an engine lane past the first is released after this long without a run (0: kept) */
+  laneIdleMs: number;
+  /** allocator trims at most this often (src/memory/keeper.ts; 0: never) */
+  mallocTrimMs: number;
+  /** fixed allocator mmap threshold in bytes (0: glibc's sliding default) */
+  mmapThresholdBytes: number;
   /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
   busyDelayMs: number;
   /** the TCP front (src/server/connections/front.ts): limits and timeouts of client connections */
@@ -191,6 +203,11 @@ const ServerEnv = z.object({
   TINYUNET_READY: oneOf(["all", "default-model"], "all"),
   TINYUNET_SHUTDOWN_DELAY_MS: int(0, 0),
   TINYUNET_WORKERS: int(defaultWorkers(), 0),
+  TINYUNET_WORKER_IDLE_MS: int(30_000, 0),
+  TINYUNET_LANE_IDLE_MS: int(15_000, 0),
+  TINYUNET_MALLOC_TRIM_MS: int(2000, 0),
+  // glibc accepts 0 < threshold ≤ 32 MiB
+  TINYUNET_MMAP_THRESHOLD_KB: int(32 * 1024, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
   TINYUNET_BUSY_DELAY_MS: int(1000, 0),
   TINYUNET_CONNECTION_FRONT: oneOf(["1", "0"], "1"),
   TINYUNET_MAX_CONNECTIONS: int(4096),
@@ -220,6 +237,10 @@ const ServerEnv = z.object({
   ready: e.TINYUNET_READY,
   shutdownDelayMs: e.TINYUNET_SHUTDOWN_DELAY_MS,
   workers: e.TINYUNET_WORKERS,
+  workerIdleMs: e.TINYUNET_WORKER_IDLE_MS,
+  laneIdleMs: e.TINYUNET_LANE_IDLE_MS,
+  mallocTrimMs: e.TINYUNET_MALLOC_TRIM_MS,
+  mmapThresholdBytes: e.TINYUNET_MMAP_THRESHOLD_KB * 1024,
   busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,
   connectionFront: e.TINYUNET_CONNECTION_FRONT === "1",
   maxConnections: e.TINYUNET_MAX_CONNECTIONS,

@@ -43,6 +43,8 @@ export interface SessionOptions {
    * in flight (a lone request then uses every core); ≤ `threads` or absent: none. Native only.
    */
   soloThreads?: number;
+  /** a lane past the first is released after this long without a run (ms; 0: kept) */
+  laneIdleMs?: number;
 }
 
 /**

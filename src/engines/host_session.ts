@@ -20,7 +20,14 @@ import {
   type SessionOptions,
   type Tensor,
 } from "./engine.ts";
-import type { HostBackend, HostReply, LoadMessage } from "./host_worker.ts";
+import type {
+  HostBackend,
+  HostMessage,
+  HostReply,
+  LoadMessage,
+  RunMessage,
+} from "./host_worker.ts";
+import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
@@ -60,6 +67,8 @@ class EngineHost {
   #loads = new Map<number, Pending<Names>>();
   #registered = new Map<number, Registration>();
   #nextId = 0;
+  /** input buffers that travel to the Worker and back (host_io.ts) */
+  #buffers = new BufferPool();
   /** restarts so far (for notes and tests) */
   restarts = 0;
 
@@ -75,6 +84,9 @@ class EngineHost {
     const worker = new Worker(this.url, { type: "module" });
     worker.onmessage = (e: MessageEvent<HostReply>) => {
       const msg = e.data;
+      if ((msg.type === "result" || msg.type === "error") && msg.buffer) {
+        this.#buffers.give(msg.buffer);
+      }
       if (msg.type === "loaded") this.#settle(this.#loads, msg.sid, (p) => p.resolve(msg));
       else if (msg.type === "result") {
         this.#settle(this.#runs, msg.id, (p) => p.resolve(msg.outputs));
@@ -137,9 +149,18 @@ class EngineHost {
         resolve: (o) => (clearTimeout(timer), resolve(o)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      // Structured clone copies the inputs: the caller may reuse its buffers.
-      this.#worker.postMessage({ type: "run", id, sid, feeds });
+      // copied into a pooled buffer that is moved to the Worker and back: the caller keeps
+      // its own buffers, and the Worker allocates nothing per run
+      const packed = packFeeds(feeds, this.#buffers.take(packedBytes(feeds)));
+      const message: RunMessage = { type: "run", id, sid, packed };
+      this.#worker.postMessage(message, [packed.buffer]);
     });
+  }
+
+  /** Loads the runtime before the first session arrives (see {@link prestartHost}). */
+  init(backend: HostBackend) {
+    const message: HostMessage = { type: "init", backend };
+    this.#worker.postMessage(message);
   }
 
   /** Drops a session; the last one out terminates the Worker. */
@@ -190,6 +211,24 @@ function hostFor(backend: HostBackend, threads: number, url: URL, lane = 0): Eng
   return host;
 }
 
+/**
+ * Starts the shared host of a runtime now and has it load the runtime, so that its start-up
+ * (an isolate, and onnxruntime-node: ~130-260 ms here) overlaps the server's own instead of
+ * following it. Only call it for a runtime already known to load (native: after its probe).
+ */
+export function prestartHost(backend: HostBackend, threads = 1, unusedMs = 60_000): void {
+  const host = hostFor(backend, threads, HOST_WORKER_URL);
+  host.init(backend);
+  // a host no session came to (every card chose another engine) does not stay
+  const timer = setTimeout(() => {
+    if (host.sessions === 0 && hosts.get(host.key) === host) {
+      host.terminate();
+      hosts.delete(host.key);
+    }
+  }, unusedMs);
+  Deno.unrefTimer(timer);
+}
+
 /** Workers alive now, by key (for tests and memory reports). */
 export function liveHosts(): { key: string; sessions: number }[] {
   return [...hosts.values()].map((h) => ({ key: h.key, sessions: h.sessions }));
@@ -216,6 +255,8 @@ interface Lane {
   sid: number;
   inflight: number;
   state: "idle" | "loading" | "ready" | "failed";
+  /** releases the lane once it has been idle for `laneIdleMs` */
+  idleTimer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -240,6 +281,7 @@ export class HostedSession implements EngineSession {
   #extra: Lane[] = [];
   #warmup?: Record<string, Tensor>;
   #solo?: Solo;
+  #laneIdleMs = 0;
 
   private constructor(
     readonly engine: EngineName,
@@ -294,6 +336,7 @@ export class HostedSession implements EngineSession {
     if (backend === "native" && (options.soloThreads ?? 0) > threads) {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
+    session.#laneIdleMs = Math.max(0, options.laneIdleMs ?? 0);
     for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
@@ -347,9 +390,12 @@ export class HostedSession implements EngineSession {
     if (solo?.state === "idle") {
       this.#addCopy(solo, first, solo.threads, false, `solo session (${solo.threads} threads)`);
     }
-    if (solo?.state === "ready" && least === 0 && this.#extra.every((l) => l.inflight === 0)) {
+    const alone = solo?.state === "ready" && least === 0 &&
+      this.#extra.every((l) => l.inflight === 0);
+    if (alone) {
       sid = solo.sid; // alone: every core on this run (the first lane's host runs it)
       this.soloRuns++;
+      clearTimeout(solo.idleTimer);
     }
     for (const l of this.#extra) {
       if (l.state === "ready" && l.inflight < least) {
@@ -360,8 +406,10 @@ export class HostedSession implements EngineSession {
       }
     }
     if (least > 0) this.#addLane();
-    if (lane) lane.inflight++;
-    else this.#inflight++;
+    if (lane) {
+      lane.inflight++;
+      clearTimeout(lane.idleTimer);
+    } else this.#inflight++;
     try {
       return await host.run(sid, feeds, this.hangMs, this.engine);
     } catch (err) {
@@ -371,9 +419,29 @@ export class HostedSession implements EngineSession {
       }
       throw err;
     } finally {
-      if (lane) lane.inflight--;
-      else this.#inflight--;
+      if (lane) {
+        lane.inflight--;
+        this.#idleLater(lane);
+      } else this.#inflight--;
+      if (alone) this.#idleLater(solo);
     }
+  }
+
+  /**
+   * With `laneIdleMs`, a lane past the first that stays without runs that long is released
+   * (its host Worker ends with its last session: ~20 MiB and the session's memory back); the
+   * next time all loaded lanes are busy it loads again.
+   */
+  #idleLater(lane: Lane) {
+    if (this.#laneIdleMs <= 0 || lane.inflight > 0) return;
+    clearTimeout(lane.idleTimer);
+    lane.idleTimer = setTimeout(() => {
+      if (lane.inflight > 0 || lane.state !== "ready" || !lane.host) return;
+      lane.host.release(lane.sid);
+      lane.host = undefined;
+      lane.state = "idle";
+    }, this.#laneIdleMs);
+    Deno.unrefTimer(lane.idleTimer);
   }
 
   /** Loads this model into `host` as session `sid` and warms it; resolves with its names. */
@@ -406,8 +474,10 @@ export class HostedSession implements EngineSession {
     copy.sid = nextSid++;
     this.#loadCopy(host, copy.sid, threads, spin).then(
       () => {
-        if (this.#host) copy.state = "ready";
-        else host.release(copy.sid); // released meanwhile
+        if (this.#host) {
+          copy.state = "ready";
+          this.#idleLater(copy);
+        } else host.release(copy.sid); // released meanwhile
       },
       (err) => {
         copy.state = "failed";
@@ -427,11 +497,15 @@ export class HostedSession implements EngineSession {
   }
 
   release(): Promise<void> {
-    if (this.#solo && this.#solo.state !== "loading") this.#host?.release(this.#solo.sid);
-    if (this.#solo) this.#solo.state = "failed";
+    if (this.#solo) {
+      clearTimeout(this.#solo.idleTimer);
+      if (this.#solo.state !== "loading") this.#host?.release(this.#solo.sid);
+      this.#solo.state = "failed";
+    }
     this.#host?.release(this.#sid);
     this.#host = undefined;
     for (const l of this.#extra) {
+      clearTimeout(l.idleTimer);
       if (l.host && l.state !== "loading") l.host.release(l.sid);
       l.state = "failed";
     }

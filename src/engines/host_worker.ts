@@ -9,12 +9,14 @@
  * terminates the worker and starts a fresh one (see `host_session.ts`).
  *
  * Protocol: `load` → `loaded` | `error` (by sid); `run` → `result` | `error` (by id);
- * `release` → nothing.
+ * `release` → nothing. A run's inputs arrive packed in one transferred buffer that goes
+ * back with its answer (`host_io.ts`), so runs leave no garbage in this isolate.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
+import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import { nativeSessionOptions } from "./native_options.ts";
 
 /** The runtimes a host can hold. */
@@ -34,25 +36,30 @@ export interface LoadMessage {
   /** native: pool threads spin between runs (default true) */
   spin?: boolean;
 }
-/** One run of session `sid`. */
+/** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
   type: "run";
   id: number;
   sid: number;
-  feeds: Record<string, Tensor>;
+  packed: PackedFeeds;
 }
 /** Drops session `sid`. */
 export interface ReleaseMessage {
   type: "release";
   sid: number;
 }
+/** Loads the runtime ahead of the first session (start-up overlaps the server's own). */
+export interface InitMessage {
+  type: "init";
+  backend: HostBackend;
+}
 /** What the client sends. */
-export type HostMessage = LoadMessage | RunMessage | ReleaseMessage;
+export type HostMessage = LoadMessage | RunMessage | ReleaseMessage | InitMessage;
 /** What the host answers. */
 export type HostReply =
   | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
-  | { type: "result"; id: number; outputs: Record<string, Tensor> }
-  | { type: "error"; id?: number; sid?: number; message: string };
+  | { type: "result"; id: number; outputs: Record<string, Tensor>; buffer: ArrayBuffer }
+  | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer };
 
 interface Runner {
   inputNames: readonly string[];
@@ -71,7 +78,7 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
-  // the same options as a session on the event loop (arena on; TINYUNET_NATIVE_ARENA=0 off)
+  // the same options as a session on the event loop (arena off; TINYUNET_NATIVE_ARENA=1 on)
   const options = nativeSessionOptions(msg.threads, msg.spin ?? true);
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
@@ -139,7 +146,10 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
 }
 
 async function handle(msg: HostMessage) {
-  if (msg.type === "load") {
+  if (msg.type === "init") {
+    // native only: onnxruntime-web's thread count is fixed by the first load
+    if (msg.backend === "native") await import("onnxruntime-node");
+  } else if (msg.type === "load") {
     const runner = msg.backend === "native" ? await loadNative(msg) : await loadWeb(msg);
     sessions.set(msg.sid, runner);
     reply({
@@ -151,9 +161,10 @@ async function handle(msg: HostMessage) {
   } else if (msg.type === "run") {
     const runner = sessions.get(msg.sid);
     if (!runner) throw new Error(`no session ${msg.sid} in this engine host`);
-    const { outputs } = await runner.run(msg.feeds);
+    const { outputs } = await runner.run(unpackFeeds(msg.packed));
+    const buffer = msg.packed.buffer;
     const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
-    reply({ type: "result", id: msg.id, outputs }, transfer);
+    reply({ type: "result", id: msg.id, outputs, buffer }, [...transfer, buffer]);
   } else {
     const runner = sessions.get(msg.sid);
     sessions.delete(msg.sid);
@@ -165,11 +176,15 @@ let lane: Promise<void> = Promise.resolve();
 self.onmessage = (event: MessageEvent<HostMessage>) => {
   const msg = event.data;
   lane = lane.then(() => handle(msg)).catch((err) => {
+    const buffer = msg.type === "run" && msg.packed.buffer.byteLength > 0
+      ? msg.packed.buffer
+      : undefined;
     reply({
       type: "error",
       id: msg.type === "run" ? msg.id : undefined,
       sid: msg.type === "load" ? msg.sid : undefined,
       message: String((err as Error)?.message ?? err),
-    });
+      buffer,
+    }, buffer ? [buffer] : []);
   });
 };

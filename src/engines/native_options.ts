@@ -3,12 +3,15 @@
  * the engine host Worker (`host_worker.ts`, the default) and the event loop
  * (`TINYUNET_NATIVE_HOST=0`, `onnx_native.ts`).
  *
- * onnxruntime's CPU arena stays on by default: it keeps the largest run's activations (a
- * 30 MB V2 tensor leaves ~360 MiB resident; without the arena ~30 MiB), but without it RSS
- * crept up under the 10-minute soak (glibc fragmentation: 459 → 654 MiB, +42 %; with it the
- * soak plateaued at +16 %). Bound large V2 inputs with `TINYUNET_MAX_PIXELS` instead.
- * `TINYUNET_NATIVE_ARENA=0` turns it off: with the four shipped models that measured −24 MiB
- * idle and −37 MiB after c=8 in `deno task bench`, same throughput.
+ * onnxruntime's CPU arena is off by default. With it on, each session kept its largest
+ * run's activations for good (~9 MiB per shipped model after its 256² warm-up; a 30 MB V2
+ * tensor left ~+460 MiB resident). Without it those buffers go back to glibc, and the
+ * allocator keeper (`src/memory/keeper.ts`: a fixed mmap threshold, `malloc_trim` when
+ * freed memory piles up) hands them to the system; that also stopped the creep that once
+ * made the arena the default (the 10-minute soak with the arena off and no keeper: 459 →
+ * 654 MiB, +42 %; with the keeper: 518 → 435 MiB, −16 %). Measured with the four shipped
+ * models: idle 214 → 156 MiB, after c=8 325 → 271 MiB, same throughput.
+ * `TINYUNET_NATIVE_ARENA=1` turns it on.
  *
  * @module
  */
@@ -24,7 +27,7 @@ export function nativeSessionOptions(threads: number, spin = true) {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
-    enableCpuMemArena: Deno.env.get("TINYUNET_NATIVE_ARENA") !== "0",
+    enableCpuMemArena: Deno.env.get("TINYUNET_NATIVE_ARENA") === "1",
     enableMemPattern: true,
     ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
   };

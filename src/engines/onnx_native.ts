@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { HostedSession } from "./host_session.ts";
+import { HostedSession, prestartHost } from "./host_session.ts";
+import { nativeProbe } from "./select.ts";
 import { nativeSessionOptions } from "./native_options.ts";
 import type {
   Engine,
@@ -53,6 +54,15 @@ export function defaultLanes(threads: number): number {
   return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
 }
 
+/**
+ * Starts the native engine host ahead of the first session (see `prestartHost`): called by
+ * the start-up once the engine is chosen, so the Worker and onnxruntime-node load while the
+ * app is built and the repository read. Nothing when native sessions run on the event loop.
+ */
+export function prestartNativeHost(): void {
+  if (nativeInHost()) prestartHost("native");
+}
+
 function defaultThreads(): number {
   return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8));
 }
@@ -93,6 +103,17 @@ class NativeSession implements EngineSession {
 export const nativeEngine: Engine = {
   name: "native",
   async probe(): Promise<EngineProbe> {
+    // Sessions in host Workers: when the child probe has loaded the add-on and run it, this
+    // thread need not load it too (~3-7 MiB of RSS and its start-up time saved).
+    if (nativeInHost()) {
+      const checked = await nativeProbe();
+      if (checked?.ok) {
+        return {
+          available: true,
+          reason: "onnxruntime-node, loaded in the engine host Workers only",
+        };
+      }
+    }
     try {
       const ort = await loadOrt();
       return { available: true, reason: `onnxruntime-node ${ort.env.versions?.node ?? ""} loaded` };

@@ -39,6 +39,8 @@ export interface LoadOptions {
   /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
   batch?: BatchSettings;
   hangTimeoutMs?: number;
+  /** an engine lane past the first is released after this long without a run (0: kept) */
+  laneIdleMs?: number;
   /** told about every run (success or not) */
   observer?: InferenceObserver;
 }
@@ -174,6 +176,7 @@ export class ModelVersion {
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
       warmup: warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
+      laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,
     });
     const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1);

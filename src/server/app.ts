@@ -48,7 +48,7 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  const pool = new StagePool(ctx.config.workers ?? 0);
+  const pool = new StagePool(ctx.config.workers ?? 0, ctx.config.workerIdleMs ?? 0);
   app.route("/", v1SegmentRoutes(ctx, new SegmentPipeline(ctx.registry, pool, ctx.config)));
   app.route("/", v1ModelRoutes(ctx));
   app.route("/", v2Routes(ctx));

@@ -7,8 +7,12 @@
  *
  * A job whose signal aborts (the request deadline, or the client went away) ends its
  * worker with `terminate()` — the only way to stop a decode that is stuck in a loop — and
- * a fresh worker takes its place on the next job. Workers start with the pool (their
- * first decode would otherwise pay start-up and compilation) and, with `idleMs`, exit when idle.
+ * a fresh worker takes its place on the next job. With `idleMs` (`TINYUNET_WORKER_IDLE_MS`,
+ * default 30 s) a worker starts on first need and exits after that long without a job: each
+ * Worker is an isolate of ~20 MiB (its codecs' modules and heap), so a server that only sees
+ * small images holds none (−43 MiB idle with two cores), at the price of one start-up
+ * (~0.1-0.3 s here) for the first large image after a quiet spell. With `idleMs` 0 they start
+ * with the pool and stay, so no decode pays a start-up.
  *
  * Small images (PNG or baseline JPEG of at most 512², by their header) skip the pool: their
  * whole pipeline is a few milliseconds, less than the hand-over, and keeping them on the
@@ -77,16 +81,16 @@ export class StagePool {
 
   /**
    * @param size workers at most (0: run the stages on the calling thread)
-   * @param idleMs an idle worker exits after this long
+   * @param idleMs workers start on first need and exit after this long idle; 0: all start
+   *   now and stay
    */
   constructor(
     readonly size: number,
-    readonly idleMs = Infinity,
+    readonly idleMs = 0,
     /** images up to this many pixels run on the calling thread (see {@link isSmallImage}) */
     readonly inlineMaxPixels = INLINE_MAX_PIXELS,
   ) {
-    // started now: a worker's first decode would otherwise pay its start and compile time
-    for (let i = 0; i < size; i++) this.#release(this.#spawn());
+    if (idleMs <= 0) { for (let i = 0; i < size; i++) this.#release(this.#spawn()); }
   }
 
   /** Workers alive now. */
@@ -198,7 +202,7 @@ export class StagePool {
     const next = this.#waiting.shift();
     if (next) return next(slot);
     if (this.#closed) return this.#end(slot);
-    if (Number.isFinite(this.idleMs)) {
+    if (this.idleMs > 0) {
       slot.idleTimer = setTimeout(() => {
         const i = this.#idle.indexOf(slot);
         if (i >= 0) this.#idle.splice(i, 1);

@@ -37,6 +37,10 @@ Deno.test("config: the defaults, every field set", () => {
     ready: "all",
     shutdownDelayMs: 0,
     workers: defaultWorkers(),
+    workerIdleMs: 30_000,
+    laneIdleMs: 15_000,
+    mallocTrimMs: 2000,
+    mmapThresholdBytes: 32 * 1024 * 1024,
     busyDelayMs: 1000,
     connectionFront: true,
     maxConnections: 4096,
@@ -88,6 +92,8 @@ Deno.test("config: a bad value names its variable", () => {
       [{ TINYUNET_READY: "some" }, /TINYUNET_READY: some: expected all, default-model/],
       [{ TINYUNET_ENGINE: "cuda" }, /TINYUNET_ENGINE: unknown engine "cuda"/],
       [{ TINYUNET_ADMIN_KEYS: "short" }, /TINYUNET_ADMIN_KEYS: every key needs ≥ 16/],
+      [{ TINYUNET_MMAP_THRESHOLD_KB: "65536" }, /TINYUNET_MMAP_THRESHOLD_KB: at most 32768/],
+      [{ TINYUNET_MALLOC_TRIM_MS: "-1" }, /TINYUNET_MALLOC_TRIM_MS: -1 is not a number ≥ 0/],
     ] as const
   ) {
     assert.throws(() => loadConfig(env), message, JSON.stringify(env));

@@ -22,6 +22,7 @@ import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensor
 import { requestSignal } from "../request_signal.ts";
 import type { QueueTicket } from "../../models/queue.ts";
 import { admit, readBody } from "../../serving/admission.ts";
+import { releaseNow } from "../../memory/release.ts";
 import { SERVER_INFO } from "../server_info.ts";
 
 /** V2 model metadata. */
@@ -293,6 +294,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
       { model_name: mv.name, model_version: mv.version, id: request.id },
       [{ name: outputName, tensor: outputs[outputName], binary }],
     );
+    releaseNow(body.buffer, outputs[outputName].data.buffer); // the answer holds a copy
     return c.body(out as string, 200, headers);
   };
   app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));

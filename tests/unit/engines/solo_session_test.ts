@@ -10,13 +10,13 @@ async function threadsOf(session: HostedSession): Promise<number> {
   return (await session.run(warmup)).logits.data[0];
 }
 
-/** A one-thread, two-lane native session on the scripted host, with `soloThreads`. */
-function oneThreadSession(soloThreads: number): Promise<HostedSession> {
+/** A one-thread, two-lane native session on the scripted host, with `soloThreads` (and lanes released after `laneIdleMs`). */
+function oneThreadSession(soloThreads: number, laneIdleMs = 0): Promise<HostedSession> {
   return HostedSession.create(
     "native",
     "native",
     model,
-    { threads: 1, lanes: 2, soloThreads, warmup },
+    { threads: 1, lanes: 2, soloThreads, warmup, laneIdleMs },
     1,
     { workerUrl: reportThreads },
   );
@@ -46,6 +46,25 @@ Deno.test("no solo copy when soloThreads is not above the session's threads", as
   try {
     for (let i = 0; i < 5; i++) assert.equal(await threadsOf(session), 1);
     assert.equal(session.soloRuns, 0);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("an idle solo copy is released with the idle lanes and comes back on the next lone run", async () => {
+  const session = await oneThreadSession(2, 200);
+  try {
+    let alone = await threadsOf(session);
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(
+      await threadsOf(session),
+      1,
+      "released: the first run after the pause runs on a lane",
+    );
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2, "loaded again");
   } finally {
     await session.release();
   }

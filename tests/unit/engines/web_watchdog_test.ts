@@ -113,3 +113,33 @@ Deno.test("engine lanes: a second copy loads when a run finds the first busy, th
   }
   assert.deepEqual(mine(), []);
 });
+
+Deno.test("engine lanes: with laneIdleMs a second lane idle that long is released (its Worker ends) and loads again when needed", async () => {
+  const echoSlow = new URL("../../fixtures/workers/echo_slow.ts", import.meta.url);
+  const mine = () => liveHosts().filter((h) => h.key.includes("echo_slow"));
+  const session = await HostedSession.create(
+    "native",
+    "native",
+    model,
+    { threads: 1, warmup, lanes: 2, laneIdleMs: 150, hangTimeoutMs: 5_000 },
+    1,
+    { workerUrl: echoSlow },
+  );
+  const waitFor = async (ok: () => boolean) => {
+    for (let i = 0; i < 150 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+    return ok();
+  };
+  try {
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([session.run(warmup), session.run(warmup)]); // brings up lane 2
+      assert.ok(await waitFor(() => session.lanesLoaded === 2), `round ${round}: loaded`);
+      assert.equal(mine().length, 2);
+      assert.ok(await waitFor(() => session.lanesLoaded === 1), `round ${round}: released`);
+      assert.equal(mine().length, 1); // the lane's host Worker ended
+      assert.deepEqual(Array.from((await session.run(warmup)).logits.data), [1, 2, 3, 4]);
+    }
+  } finally {
+    await session.release();
+  }
+  assert.deepEqual(mine(), []);
+});

@@ -1,0 +1,174 @@
+/**
+ * Part `memory`: the server's resident memory with its memory settings as they are now
+ * against the settings before them (codec pool started with the server, engine lanes kept,
+ * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on), for the
+ * native and the wasm engine, in alternating rounds of one run. Per start: spawn → ready
+ * (ms), RSS once ready (+2 s), right after c=8 wrk load (warm-up + timed run, the same PNG
+ * and Lua script as part `versus`) and 3 s later; for native also a V2 binary request with a
+ * ~30 MB FP32 tensor (3×1600×1600): RSS before, the peak (sampled every 2 ms) and 3 s after.
+ *
+ * @module
+ */
+import { procMemory } from "./memory.ts";
+import { progress } from "./progress.ts";
+import { startServer } from "./server.ts";
+import { round } from "./stats.ts";
+import { wrk } from "./versus.ts";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** The settings before this round of memory work (each one a variable of src/config.ts). */
+export const MEMORY_SETTINGS_BEFORE: Record<string, string> = {
+  TINYUNET_WORKER_IDLE_MS: "0",
+  TINYUNET_LANE_IDLE_MS: "0",
+  TINYUNET_MALLOC_TRIM_MS: "0",
+  TINYUNET_MMAP_THRESHOLD_KB: "0",
+  TINYUNET_NATIVE_ARENA: "1",
+};
+
+/** One start of one configuration. */
+export interface MemoryRun {
+  config: string;
+  round: number;
+  ready_ms: number;
+  rss_idle_mib: number | null;
+  rss_after_load_mib: number | null;
+  rss_after_load_3s_mib: number | null;
+  requests_per_s: number | null;
+  v2_30mb: { status: number; before_mib: number; peak_mib: number; after_3s_mib: number } | null;
+}
+
+/** The part's result: every start, and per configuration the medians. */
+export interface MemorySettingsResult {
+  configs: { id: string; label: string; env: Record<string, string> }[];
+  runs: MemoryRun[];
+  summary: {
+    config: string;
+    ready_ms: number;
+    rss_idle_mib: number;
+    rss_after_load_mib: number;
+    rss_after_load_3s_mib: number;
+    requests_per_s: number;
+    v2_peak_growth_mib: number | null;
+    v2_kept_mib: number | null;
+  }[];
+}
+
+const rssOf = (pid: number) => procMemory(pid).rss_mib;
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? round(s[Math.floor((s.length - 1) / 2)], 1) : NaN;
+};
+
+/** A V2 binary-extension body: one FP32 `[1, 3, h, w]` tensor named `image`. */
+function v2Body(h: number, w: number) {
+  const x = new Float32Array(3 * h * w);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;
+  const header = new TextEncoder().encode(JSON.stringify({
+    inputs: [{
+      name: "image",
+      datatype: "FP32",
+      shape: [1, 3, h, w],
+      parameters: { binary_data_size: x.byteLength },
+    }],
+    outputs: [{ name: "logits", parameters: { binary_data: true } }],
+  }));
+  const body = new Uint8Array(header.length + x.byteLength);
+  body.set(header);
+  body.set(new Uint8Array(x.buffer), header.length);
+  return { body, headerLength: header.length };
+}
+
+async function v2Large(url: string, pid: number) {
+  const { body, headerLength } = v2Body(1600, 1600);
+  const before = rssOf(pid) ?? 0;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid) ?? 0)), 2);
+  try {
+    const res = await fetch(`${url}/v2/models/isic2017/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": String(headerLength),
+      },
+      body,
+    });
+    await res.arrayBuffer();
+    clearInterval(sampler);
+    await new Promise((r) => setTimeout(r, 3000));
+    return {
+      status: res.status,
+      before_mib: before,
+      peak_mib: peak,
+      after_3s_mib: rssOf(pid) ?? 0,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Runs the comparison: `rounds` × (native before, native now, wasm before, wasm now). */
+export async function memorySettings(
+  s: { rounds: number; durationS: number; warmupS: number; image: string },
+): Promise<MemorySettingsResult> {
+  const image = new URL(s.image, ROOT).pathname;
+  const configs = [
+    { id: "native-before", label: "native, settings before", env: MEMORY_SETTINGS_BEFORE },
+    { id: "native-now", label: "native, defaults now", env: {} },
+    {
+      id: "wasm-before",
+      label: "wasm, settings before",
+      env: { ...MEMORY_SETTINGS_BEFORE, TINYUNET_ENGINE: "wasm" },
+    },
+    { id: "wasm-now", label: "wasm, defaults now", env: { TINYUNET_ENGINE: "wasm" } },
+  ];
+  const runs: MemoryRun[] = [];
+  for (let rnd = 1; rnd <= s.rounds; rnd++) {
+    for (const c of configs) {
+      const server = await startServer({ env: { ...c.env, TINYUNET_WATCH: "off" } });
+      try {
+        await new Promise((r) => setTimeout(r, 2000));
+        const idle = rssOf(server.pid);
+        await wrk(server.url, image, 8, s.warmupS);
+        const w = await wrk(server.url, image, 8, s.durationS);
+        const afterLoad = rssOf(server.pid);
+        await new Promise((r) => setTimeout(r, 3000));
+        const after3 = rssOf(server.pid);
+        const v2 = c.id.startsWith("native") ? await v2Large(server.url, server.pid) : null;
+        const run: MemoryRun = {
+          config: c.id,
+          round: rnd,
+          ready_ms: round(server.ready_ms, 1),
+          rss_idle_mib: idle,
+          rss_after_load_mib: afterLoad,
+          rss_after_load_3s_mib: after3,
+          requests_per_s: round((w.requests - w.status) / (w.duration_us / 1e6), 1),
+          v2_30mb: v2,
+        };
+        runs.push(run);
+        progress(
+          `memory: round ${rnd} ${c.label}: ready ${run.ready_ms} ms, idle ${idle} MiB, after c=8 ${afterLoad} → ${after3} MiB (${run.requests_per_s} req/s)${
+            v2 ? `; V2 30 MB: ${v2.before_mib} → peak ${v2.peak_mib} → ${v2.after_3s_mib} MiB` : ""
+          }`,
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const summary = configs.map((c) => {
+    const mine = runs.filter((r) => r.config === c.id);
+    const v2 = mine.map((r) => r.v2_30mb).filter((x) => x !== null);
+    return {
+      config: c.id,
+      ready_ms: median(mine.map((r) => r.ready_ms)),
+      rss_idle_mib: median(mine.map((r) => r.rss_idle_mib ?? NaN)),
+      rss_after_load_mib: median(mine.map((r) => r.rss_after_load_mib ?? NaN)),
+      rss_after_load_3s_mib: median(mine.map((r) => r.rss_after_load_3s_mib ?? NaN)),
+      requests_per_s: median(mine.map((r) => r.requests_per_s ?? NaN)),
+      v2_peak_growth_mib: v2.length ? median(v2.map((x) => x.peak_mib - x.before_mib)) : null,
+      v2_kept_mib: v2.length ? median(v2.map((x) => x.after_3s_mib - x.before_mib)) : null,
+    };
+  });
+  return { configs, runs, summary };
+}

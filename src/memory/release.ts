@@ -1,0 +1,22 @@
+/**
+ * Frees large buffers a request is done with now, instead of at V8's next full garbage
+ * collection: `ArrayBuffer.prototype.transfer(0)` moves the (no) bytes into a new empty
+ * buffer and releases the old backing store at once. A V2 request with a 30 MB tensor left
+ * its body and output (~40 MB) resident until a collection that, on an idle server, may be
+ * minutes away. Only for buffers nothing else references.
+ *
+ * @module
+ */
+
+/** Buffers below this are left to the collector (freeing them early gains nothing). */
+const MIN_BYTES = 1 << 20;
+
+/** Releases each buffer's memory now (large, detachable, not shared ones); never throws. */
+export function releaseNow(...buffers: ArrayBufferLike[]): void {
+  for (const b of buffers) {
+    if (!(b instanceof ArrayBuffer) || b.byteLength < MIN_BYTES || b.detached) continue;
+    try {
+      b.transfer(0);
+    } catch { /* not detachable (a native add-on's buffer): the collector frees it */ }
+  }
+}
