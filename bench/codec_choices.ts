@@ -11,7 +11,8 @@
  * onnxruntime-node run), so the threshold and the largest-region clean-up see a real mask.
  *
  * Choices: PNG row unfiltering with the textbook Paeth predictor (branches) vs the
- * branch-free one the decoder uses; preprocess general (float planes, resize, normalise) vs
+ * branch-free one the decoder uses; the same image as a JPEG decoded by jpeg-js (before) vs
+ * libjpeg-turbo (served); preprocess general (float planes, resize, normalise) vs
  * fused (lookup table straight into the padded tensor); postprocess general (sigmoid per
  * pixel, resize back, threshold) vs unresized (compare logits with logit(threshold)); mask
  * PNG with fast-png (pako, level 6-like defaults) vs this repo's writer with filter None/Up
@@ -20,6 +21,7 @@
  * @module
  */
 import { decode as decodePngLib, encode as encodePngLib } from "fast-png";
+import jpeg from "jpeg-js";
 import * as ort from "onnxruntime-node";
 import { inflateSync } from "node:zlib";
 import { decodeImage } from "../src/imaging/decode.ts";
@@ -33,8 +35,11 @@ import { finish, prepare, toSegmentation } from "../src/serving/stages.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const IMAGE = "tests/fixtures/images/isic_ISIC_0000011.png";
+/** the same image as a JPEG (PIL, quality 90), for the JPEG decoder choices */
+const JPEG_IMAGE = "tests/fixtures/images/isic_ISIC_0000011_q90.jpg";
 const runs = Number(Deno.args[0] ?? 300);
 const body = await Deno.readFile(new URL(IMAGE, ROOT));
+const jpegBody = await Deno.readFile(new URL(JPEG_IMAGE, ROOT));
 const card = parseCard(
   JSON.parse(await Deno.readTextFile(new URL("models/isic2017/2/model.json", ROOT))),
   "models/isic2017/2/model.json",
@@ -126,6 +131,9 @@ const choices: Record<string, () => unknown> = {
   "unfilter, branch-free Paeth (served)": () => unfilterAll("branch-free"),
   "inflate (node:zlib, capped)": () =>
     inflateSync(idat, { maxOutputLength: filtered.length, chunkSize: filtered.length + 1 }),
+  "JPEG decode, jpeg-js (before)": () =>
+    jpeg.decode(jpegBody, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false }),
+  "JPEG decode, libjpeg-turbo WASM (served)": () => decodeImage(jpegBody, "image/jpeg", limits),
   "preprocess general": () => planarPreprocess(image, card.input, g),
   "preprocess fused (served)": () => preprocess(image, card.input),
   "postprocess general": () => resampled(output, g, "logits", card.threshold).mask,

@@ -97,7 +97,9 @@ function wasmModule(codec: WasmCodec): Promise<WasmModule> {
 
 /** Samples over `bytes`, a fresh copy of the decoder's buffer (its own ArrayBuffer). */
 function typed(bytes: Uint8Array, bits: number, signed: boolean): DecodedSamples {
-  if (bits <= 8) return bytes;
+  // embind hands out a Uint8ClampedArray: viewed as a plain Uint8Array (no copy), the 8-bit
+  // fast paths that test `instanceof Uint8Array` (preprocess) take it
+  if (bits <= 8) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   return signed ? new Int16Array(bytes.buffer) : new Uint16Array(bytes.buffer);
 }
 
