@@ -17,6 +17,9 @@ import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { log } from "./src/server/log.ts";
 import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
 import { TcpFront } from "./src/server/connections/front.ts";
+import { CONNECTION_HEADER, viaFront } from "./src/server/connections/client_gone.ts";
+import { ApiError } from "./src/errors.ts";
+import { errorBody } from "./src/server/errors.ts";
 
 const config = configOrExit();
 checkAuthOrExit(config);
@@ -50,9 +53,21 @@ const listening = (hostname: string, port: number) =>
 // With the TCP front (default), Deno.serve listens on a private loopback port and the front
 // owns the public one (connection limit, header and idle timeouts; see connections/front.ts).
 let front: TcpFront | undefined;
+/** The answer on the private port to a request that did not come through the front. */
+const NOT_THROUGH_FRONT = () =>
+  Response.json(
+    errorBody(new ApiError("not_through_front", "connect through the server's public port")),
+    { status: 403 },
+  );
 function listen(port = config.port): Deno.HttpServer<Deno.NetAddr> {
   if (config.connectionFront) {
-    const internal = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+    const internal = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (request, info) =>
+        viaFront(request.headers.get(CONNECTION_HEADER))
+          ? handler(request, info)
+          : NOT_THROUGH_FRONT(),
+    );
     if (front) front.upstreamPort = internal.addr.port;
     else {
       front = new TcpFront({

@@ -69,6 +69,41 @@ async function defaultModel(url: string): Promise<string | null> {
   }
 }
 
+/** The parts' fields in the results. */
+const PART_FIELDS = {
+  latency: "latency",
+  peak: "peak",
+  quant: "quant",
+  http: "http",
+  versus: "versus",
+  cold: "cold_start",
+  memory: "memory",
+  profile: "profile",
+  dicom: "dicom_node",
+  scripts: "scripts",
+} as const satisfies Record<Part, keyof BenchResults>;
+
+/** The results.json already in `dir`, if any. */
+async function readPrevious(dir: string): Promise<BenchResults | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${dir}/results.json`)) as BenchResults;
+  } catch {
+    return null;
+  }
+}
+
+/** Copies the figures of the parts this run leaves out from an earlier run, noting its date. */
+export function carryOver(results: BenchResults, previous: BenchResults, running: Set<Part>) {
+  const carried: Partial<Record<Part, string>> = {};
+  const copy = <K extends keyof BenchResults>(field: K) => (results[field] = previous[field]);
+  for (const [part, field] of Object.entries(PART_FIELDS) as [Part, keyof BenchResults][]) {
+    if (running.has(part) || previous[field] == null) continue;
+    copy(field);
+    carried[part] = previous.carried?.[part] ?? previous.started_at;
+  }
+  results.carried = carried;
+}
+
 /** Runs the benchmark with `settings`; returns the results (also written to disk). */
 export async function runBench(
   settings: BenchSettings,
@@ -155,7 +190,10 @@ export async function runBench(
     targets: [],
     errors,
   };
+  const previous = settings.keep ? await readPrevious(settings.outDir) : null;
   const save = async () => {
+    // the parts left out (each part's step sets its field, null when not run)
+    if (previous) carryOver(results, previous, settings.parts);
     results.finished_at = new Date().toISOString();
     results.duration_s = round((performance.now() - t0) / 1000, 1);
     results.targets = evaluateTargets(

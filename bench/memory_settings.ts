@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
@@ -64,19 +65,7 @@ const median = (xs: number[]) => {
 function v2Body(h: number, w: number) {
   const x = new Float32Array(3 * h * w);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;
-  const header = new TextEncoder().encode(JSON.stringify({
-    inputs: [{
-      name: "image",
-      datatype: "FP32",
-      shape: [1, 3, h, w],
-      parameters: { binary_data_size: x.byteLength },
-    }],
-    outputs: [{ name: "logits", parameters: { binary_data: true } }],
-  }));
-  const body = new Uint8Array(header.length + x.byteLength);
-  body.set(header);
-  body.set(new Uint8Array(x.buffer), header.length);
-  return { body, headerLength: header.length };
+  return v2BinaryBody(x, h, w);
 }
 
 async function v2Large(url: string, pid: number) {

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { renderCodecStages } from "./report_codecs.ts";
+import { renderConvLayers } from "./report_layers.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { BenchResults, Target } from "./results.ts";
@@ -70,6 +72,17 @@ export function renderMarkdown(r: BenchResults): string {
   out.push("");
   out.push(
     `Produced by \`${r.command}\` (${r.mode} run) on ${date}, ${r.duration_s} s. Regenerate with the same command; raw figures in [results.json](results.json).`,
+    ...(r.carried && Object.keys(r.carried).length
+      ? [
+        "",
+        `Kept from earlier runs (\`--keep\`; not measured in this one): ${
+          Object.entries(r.carried).map(([part, at]) =>
+            `${part} (run of ${at.slice(0, 16).replace("T", " ")} UTC)`
+          )
+            .join(", ")
+        }.`,
+      ]
+      : []),
   );
   out.push("");
   out.push(
@@ -366,6 +379,7 @@ export function renderMarkdown(r: BenchResults): string {
       out.push("");
     }
     out.push(whyFarFromPeak(r, s0));
+    out.push("", ...renderConvLayers(r));
     out.push("");
   }
 
@@ -564,6 +578,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push("");
   }
+  out.push(...renderCodecStages(r));
   const short = shortfalls(r);
   if (short) out.push(short, "");
 

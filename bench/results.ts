@@ -18,6 +18,7 @@ import type { NetRole } from "./models.ts";
 import type { KernelRow, ProbeResult } from "./peak.ts";
 import type { HttpProfile, StageProfile } from "./profile.ts";
 import type { QuantResult } from "./quant.ts";
+import type { Part } from "./settings.ts";
 import type { RunPlan } from "./stats.ts";
 import type { VersusResult } from "./versus.ts";
 
@@ -117,6 +118,8 @@ export interface BenchResults {
   /** the DICOM node's added latency over /v1 (part `dicom`; absent in older results) */
   dicom_node?: DicomNodeBench | null;
   scripts: ScriptResult[] | null;
+  /** parts not run this time whose figures were kept from an earlier run (`--keep`): part → that run's start */
+  carried?: Partial<Record<Part, string>>;
   targets: Target[];
   errors: PartError[];
 }

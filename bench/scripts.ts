@@ -17,6 +17,7 @@ export const STANDALONE_SCRIPTS = [
   "bench/tfjs_vs_ort.ts",
   "bench/quant_latency.ts",
   "bench/codec_choices.ts",
+  "bench/conv_layers.ts",
 ];
 
 /** What one script printed. */

@@ -45,6 +45,8 @@ export interface BenchSettings {
   standaloneScripts: boolean;
   /** re-render RESULTS.md from results.json only */
   renderOnly: boolean;
+  /** parts not run keep their figures from the results.json already in `outDir` */
+  keep: boolean;
 }
 
 /** The server run again with other settings, at some levels, for comparison. */
@@ -75,6 +77,12 @@ const OURS: VersusServer = {
   id: "ours",
   label: "deno task serve (defaults: codec pool, native engine lanes in host Workers)",
   kind: "ours",
+};
+const OURS_NO_SOLO: VersusServer = {
+  id: "ours-no-solo",
+  label: "ours, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
+  kind: "ours",
+  env: { TINYUNET_SOLO_THREADS: "1" },
 };
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
@@ -134,6 +142,8 @@ export const USAGE = `deno task bench [-- options]
   --webgpu-teacher     also time the teacher on WebGPU (very slow on a software adapter)
   --no-tfjs            leave tfjs-wasm out
   --render             only re-render RESULTS.md from the results.json in --out (no measuring)
+  --keep               with --only/--skip: the parts not run keep their figures (and their run's
+                       date, shown in RESULTS.md) from the results.json already in --out
   -h, --help           this text`;
 
 /** Parses flags into settings. Returns null for --help. */
@@ -150,6 +160,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       "webgpu-teacher": { type: "boolean" },
       "no-tfjs": { type: "boolean" },
       render: { type: "boolean" },
+      keep: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -183,6 +194,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     webgpuTeacher: Boolean(values["webgpu-teacher"]),
     tfjs: !values["no-tfjs"],
     renderOnly: Boolean(values.render),
+    keep: Boolean(values.keep),
   };
   if (quick) {
     return {
@@ -234,7 +246,16 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       variants: [{ label: "TINYUNET_THREADS=1", env: { TINYUNET_THREADS: "1" }, levels: [1, 8] }],
     },
     versus: {
-      servers: [OURS, OURS_NO_POOL, OURS_BATCH, OURS_EVENT_LOOP, OURS_PARALLEL, OURS_WASM, PEER],
+      servers: [
+        OURS,
+        OURS_NO_SOLO,
+        OURS_NO_POOL,
+        OURS_BATCH,
+        OURS_EVENT_LOOP,
+        OURS_PARALLEL,
+        OURS_WASM,
+        PEER,
+      ],
       levels: [1, 8],
       rounds: 2,
       durationS: 8,

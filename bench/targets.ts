@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CODEC_STAGES_GOAL_MS, codecChoices } from "./report_codecs.ts";
 import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
@@ -152,6 +153,20 @@ export function evaluateTargets(r: BenchResults, size: number): Target[] {
       `${r.dicom_node?.instances ?? 0} instances, one at a time`,
       r.dicom_node?.added_median_ms,
       50,
+      "max",
+    ),
+  );
+  const codecs = codecChoices(r);
+  out.push(
+    check(
+      "codec_stages",
+      `decode + preprocess + postprocess + encode ≤ ${CODEC_STAGES_GOAL_MS} ms (the bench's PNG)`,
+      "ms",
+      `${codecs?.size.join("×") ?? "?"} PNG, ${
+        codecs?.model ?? "?"
+      }, Σ stage medians (bench/codec_choices.ts)`,
+      codecs?.stages_total_median_ms,
+      CODEC_STAGES_GOAL_MS,
       "max",
     ),
   );

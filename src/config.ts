@@ -9,6 +9,7 @@
  * | `TINYUNET_DEFAULT_MODEL` | the repository's `repository.json` `default_model`, else the first by name | model behind `/v1/segment` |
  * | `TINYUNET_ENGINE` | auto | auto, native, wasm, webgpu, tfjs-wasm |
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
+ * | `TINYUNET_SOLO_THREADS` | cores (≤ 4) | threads of a lone run of a one-thread model (native; 1: off) |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
@@ -41,6 +42,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { int, oneOf, variable } from "./env_vars.ts";
+import { parseEngineSettings } from "./engines/settings.ts";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
@@ -72,6 +75,8 @@ export interface ServerConfig {
   engine: EngineChoice;
   /** unset: 1 for models under 1 M parameters, else all cores */
   threads: number | undefined;
+  /** threads of a lone run of a one-thread model (native; ≤ 1: off) */
+  soloThreads: number;
   maxBodyBytes: number;
   maxPixels: number;
   maxQueue: number;
@@ -120,32 +125,6 @@ export interface ServerConfig {
 /** The shipped model repository (`models/` beside `src/`). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../models", import.meta.url));
 
-// One environment variable: a string or nothing; blank counts as nothing.
-const variable = z.string().optional().transform((v) => v?.trim() || undefined);
-
-/** An integer-valued variable (a number ≥ `min`), `fallback` when unset. */
-const int = <F extends number | undefined>(fallback: F, min = 1) =>
-  variable.transform((raw, ctx): number | F => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < min) {
-      ctx.addIssue({ code: "custom", message: `${raw} is not a number ≥ ${min}` });
-      return z.NEVER;
-    }
-    return value;
-  });
-
-/** A variable with a few allowed words (any case), `fallback` when unset. */
-const oneOf = <const T extends string>(allowed: readonly T[], fallback: T) =>
-  variable.transform((raw, ctx) => {
-    const v = raw?.toLowerCase() ?? fallback;
-    if (!(allowed as readonly string[]).includes(v)) {
-      ctx.addIssue({ code: "custom", message: `${raw}: expected ${allowed.join(", ")}` });
-      return z.NEVER;
-    }
-    return v as T;
-  });
-
 /** A comma list. */
 const list = variable.transform((raw) =>
   (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean)
@@ -182,6 +161,7 @@ const ServerEnv = z.object({
     }
   }),
   TINYUNET_THREADS: int(undefined),
+  TINYUNET_SOLO_THREADS: int(Math.min(navigator.hardwareConcurrency || 1, 4)),
   TINYUNET_MAX_BODY_MB: int(32),
   TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
   TINYUNET_MAX_QUEUE: int(8, 0),
@@ -216,6 +196,7 @@ const ServerEnv = z.object({
   defaultModel: e.TINYUNET_DEFAULT_MODEL,
   engine: e.TINYUNET_ENGINE,
   threads: e.TINYUNET_THREADS,
+  soloThreads: e.TINYUNET_SOLO_THREADS,
   maxBodyBytes: Math.round(e.TINYUNET_MAX_BODY_MB * 1024 * 1024),
   maxPixels: e.TINYUNET_MAX_PIXELS,
   maxQueue: e.TINYUNET_MAX_QUEUE,
@@ -256,6 +237,8 @@ export function loadConfig(
       parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
     );
   }
+  // the engines read their own settings in every isolate (src/engines/settings.ts): check them now
+  parseEngineSettings(env);
   // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
   return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
 }

@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   bad_json: 400,
   unauthorized: 401,
   forbidden: 403,
+  /** on the private port behind the TCP front without its token (src/server/connections) */
+  not_through_front: 403,
   not_found: 404,
   model_not_found: 404,
   method_not_allowed: 405,

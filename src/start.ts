@@ -44,6 +44,7 @@ export function loadOptions(config: ServerConfig): LoadOptions {
   return {
     engine: config.engine,
     threads: config.threads,
+    soloThreads: config.soloThreads,
     maxQueue: config.maxQueue,
     laneIdleMs: config.laneIdleMs,
     batch: { maxBatch: config.maxBatch, maxDelayMs: config.batchDelayMs },

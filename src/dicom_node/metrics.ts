@@ -18,50 +18,48 @@ import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-clie
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
 
+/** A counter outside the default registry ({@link DicomNodeMetrics.attach} adds it to the server's). */
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+  return new Counter<L>({ name, help, labelNames, registers: [] });
+}
+
 /** The node's counters, gauges and histograms. */
 export class DicomNodeMetrics {
-  readonly received = new Counter({
-    name: "tinyunet_dicom_instances_received_total",
-    help: "DICOM instances received (via: dimse C-STORE, stow STOW-RS)",
-    labelNames: ["via"] as const,
-    registers: [],
-  });
-  readonly segmented = new Counter({
-    name: "tinyunet_dicom_instances_segmented_total",
-    help: "Received instances segmented into a SEG",
-    labelNames: ["via", "model"] as const,
-    registers: [],
-  });
-  readonly notRouted = new Counter({
-    name: "tinyunet_dicom_instances_not_routed_total",
-    help: "Received instances acknowledged but not segmented: no model for their Modality",
-    labelNames: ["via"] as const,
-    registers: [],
-  });
-  readonly failed = new Counter({
-    name: "tinyunet_dicom_instances_failed_total",
-    help: "Received instances that could not be decoded or segmented",
-    labelNames: ["via", "code"] as const,
-    registers: [],
-  });
-  readonly sent = new Counter({
-    name: "tinyunet_dicom_segs_sent_total",
-    help: "SEGs acknowledged by a destination",
-    labelNames: ["destination"] as const,
-    registers: [],
-  });
-  readonly sendFailures = new Counter({
-    name: "tinyunet_dicom_segs_send_failures_total",
-    help: "SEG delivery failures (kind: retry = will be repeated, rejected = refused for good)",
-    labelNames: ["destination", "kind"] as const,
-    registers: [],
-  });
-  readonly dropped = new Counter({
-    name: "tinyunet_dicom_outbox_dropped_total",
-    help: "SEGs dropped from a full outbox (oldest first, past TINYUNET_OUTBOX_MAX)",
-    labelNames: ["destination"] as const,
-    registers: [],
-  });
+  readonly received = counter(
+    "tinyunet_dicom_instances_received_total",
+    "DICOM instances received (via: dimse C-STORE, stow STOW-RS)",
+    ["via"],
+  );
+  readonly segmented = counter(
+    "tinyunet_dicom_instances_segmented_total",
+    "Received instances segmented into a SEG",
+    ["via", "model"],
+  );
+  readonly notRouted = counter(
+    "tinyunet_dicom_instances_not_routed_total",
+    "Received instances acknowledged but not segmented: no model for their Modality",
+    ["via"],
+  );
+  readonly failed = counter(
+    "tinyunet_dicom_instances_failed_total",
+    "Received instances that could not be decoded or segmented",
+    ["via", "code"],
+  );
+  readonly sent = counter(
+    "tinyunet_dicom_segs_sent_total",
+    "SEGs acknowledged by a destination",
+    ["destination"],
+  );
+  readonly sendFailures = counter(
+    "tinyunet_dicom_segs_send_failures_total",
+    "SEG delivery failures (kind: retry = will be repeated, rejected = refused for good)",
+    ["destination", "kind"],
+  );
+  readonly dropped = counter(
+    "tinyunet_dicom_outbox_dropped_total",
+    "SEGs dropped from a full outbox (oldest first, past TINYUNET_OUTBOX_MAX)",
+    ["destination"],
+  );
   readonly delivery = new Histogram({
     name: "tinyunet_dicom_delivery_seconds",
     help: "Instance received → its SEG acknowledged by the destination",
@@ -69,12 +67,11 @@ export class DicomNodeMetrics {
     buckets: BUCKETS,
     registers: [],
   });
-  readonly associations = new Counter({
-    name: "tinyunet_dicom_associations_total",
-    help: "DIMSE associations requested (result: accepted, rejected)",
-    labelNames: ["result"] as const,
-    registers: [],
-  });
+  readonly associations = counter(
+    "tinyunet_dicom_associations_total",
+    "DIMSE associations requested (result: accepted, rejected)",
+    ["result"],
+  );
   readonly activeAssociations = new Gauge({
     name: "tinyunet_dicom_associations_active",
     help: "DIMSE associations open now",

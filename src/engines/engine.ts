@@ -38,6 +38,11 @@ export interface SessionOptions {
   allowFallbackAdapter?: boolean;
   /** engine lanes (runs that may overlap, each on its own thread); engines that cannot ignore it */
   lanes?: number;
+  /**
+   * threads of a "solo" copy of a one-thread session, run when nothing else of the model is
+   * in flight (a lone request then uses every core); ≤ `threads` or absent: none. Native only.
+   */
+  soloThreads?: number;
   /** a lane past the first is released after this long without a run (ms; 0: kept) */
   laneIdleMs?: number;
 }

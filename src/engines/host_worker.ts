@@ -18,6 +18,7 @@
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import { nativeSessionOptions } from "./native_options.ts";
+import { engineSettings } from "./settings.ts";
 
 /** The runtimes a host can hold. */
 export type HostBackend = "native" | "wasm" | "webgpu";
@@ -33,6 +34,8 @@ export interface LoadMessage {
   path: string;
   model: Uint8Array;
   externalData: { path: string; data: Uint8Array }[];
+  /** native: pool threads spin between runs (default true) */
+  spin?: boolean;
 }
 /** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
@@ -77,7 +80,7 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
   // the same options as a session on the event loop (arena off; TINYUNET_NATIVE_ARENA=1 on)
-  const options = nativeSessionOptions(msg.threads);
+  const options = nativeSessionOptions(msg.threads, msg.spin ?? true);
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
     ? await ort.InferenceSession.create(msg.path, options)
@@ -120,7 +123,7 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
     graphOptimizationLevel: "all",
     // every session of the host shares one wasm heap, which never shrinks: without per-session
     // arenas, memory one model's run freed serves the next model's run
-    enableCpuMemArena: Deno.env.get("TINYUNET_WASM_ARENA") === "1",
+    enableCpuMemArena: engineSettings().wasmArena,
     externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
   });
   return {

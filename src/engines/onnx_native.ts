@@ -13,6 +13,7 @@
 import { HostedSession, prestartHost } from "./host_session.ts";
 import { nativeProbe } from "./select.ts";
 import { nativeSessionOptions } from "./native_options.ts";
+import { engineSettings } from "./settings.ts";
 import type {
   Engine,
   EngineProbe,
@@ -33,7 +34,7 @@ function loadOrt(): Promise<Ort> {
 
 /** Whether native sessions run in the shared engine host (default) or on the event loop. */
 export function nativeInHost(): boolean {
-  return Deno.env.get("TINYUNET_NATIVE_HOST") !== "0";
+  return engineSettings().nativeInHost;
 }
 
 /**
@@ -43,14 +44,8 @@ export function nativeInHost(): boolean {
  * load only when a run finds the others busy.
  */
 export function defaultLanes(threads: number): number {
-  const raw = Deno.env.get("TINYUNET_ENGINE_LANES");
-  if (raw) {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new Error(`TINYUNET_ENGINE_LANES=${raw} is not a whole number ≥ 1`);
-    }
-    return n;
-  }
+  const lanes = engineSettings().lanes;
+  if (lanes !== undefined) return lanes;
   return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
 }
 

@@ -21,7 +21,7 @@ export interface DecodeBudget {
   maxPixels: number;
   /**
    * most bytes the decoder may hold for samples and working buffers at once
-   * (default {@link defaultDecodedBytes}: 8 bytes per allowed pixel, i.e. RGBA16, + 16 MiB)
+   * (default {@link defaultDecodedBytes}: 9 bytes per allowed pixel + 16 MiB)
    */
   maxDecodedBytes?: number;
   /** JPEG: most scans (SOS segments) a progressive image may have (default {@link MAX_JPEG_SCANS}) */
@@ -32,11 +32,13 @@ export interface DecodeBudget {
 export const MAX_JPEG_SCANS = 256;
 
 /**
- * Decoded bytes allowed for a pixel limit: 8 per pixel (the widest sample layout, RGBA
- * 16-bit) plus 16 MiB for row filter bytes and working rows.
+ * Decoded bytes allowed for a pixel limit: 9 per pixel — the most any decoder here needs
+ * for an image inside the limit: a progressive 4:4:4 JPEG (3 bytes of samples + 6 of
+ * coefficients; an RGBA16 PNG needs 8) — plus 16 MiB for the file, filter bytes and
+ * working rows.
  */
 export function defaultDecodedBytes(maxPixels: number): number {
-  return maxPixels * 8 + 16 * 2 ** 20;
+  return maxPixels * 9 + 16 * 2 ** 20;
 }
 
 /** The budget with defaults filled in. */
@@ -73,7 +75,7 @@ export function checkDecodedBytes(budget: DecodeBudget, bytes: number, what: str
   if (bytes > max) {
     throw new ApiError(
       "too_many_pixels",
-      `${what} needs ${bytes} bytes decoded; the limit is ${max} (8 bytes per allowed pixel)`,
+      `${what} needs ${bytes} bytes decoded; the limit is ${max} (9 bytes per allowed pixel + 16 MiB)`,
     );
   }
 }

@@ -62,6 +62,25 @@ function parserMessage(err: unknown): string {
  *   `unsupported_transfer_syntax` (415) for compressed pixel data
  */
 export function parseDicomFile(bytes: Uint8Array, maxInflatedBytes: number): ParsedDicom {
+  // one instance is read for its UIDs, its image facts and its frames by different
+  // modules (the DICOM node, the SEG writer, decode): parse each buffer once
+  const known = parsed.get(bytes);
+  if (known && known.maxInflatedBytes === maxInflatedBytes) {
+    parseStats.reused++;
+    return known.file;
+  }
+  const file = parseUncached(bytes, maxInflatedBytes);
+  parsed.set(bytes, { maxInflatedBytes, file });
+  parseStats.parsed++;
+  return file;
+}
+
+/** Parsed files by their bytes (the same buffer, not equal bytes: a changed buffer is a new key only if it is a new object — callers do not mutate DICOM buffers they parsed). */
+const parsed = new WeakMap<Uint8Array, { maxInflatedBytes: number; file: ParsedDicom }>();
+/** Parses and re-uses so far (for tests). */
+export const parseStats = { parsed: 0, reused: 0 };
+
+function parseUncached(bytes: Uint8Array, maxInflatedBytes: number): ParsedDicom {
   let transferSyntax: string | undefined;
   try {
     transferSyntax = parser.readPart10Header(bytes).string("x00020010");

@@ -32,6 +32,8 @@ export interface LoadOptions {
   /** server-wide engine choice; a card's own `engine` wins when not `auto` */
   engine: EngineChoice;
   threads?: number;
+  /** threads of the solo copy of a one-thread session (engines/host_session.ts); ≤ 1: none */
+  soloThreads?: number;
   /** waiting runs allowed per session before 503 */
   maxQueue: number;
   /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
@@ -171,6 +173,7 @@ export class ModelVersion {
     const threads = this.options.threads ?? smallModelThreads(info);
     const session = await selection.engine.createSession(source, {
       threads,
+      soloThreads: threads === 1 ? this.options.soloThreads : undefined,
       warmup: warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,

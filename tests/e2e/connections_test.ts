@@ -118,14 +118,22 @@ Deno.test({
         conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
       } catch { /* refused: the backlog is full */ }
     }
+    const probeStart = performance.now();
     const live = await fetch(`${base}/v2/health/live`).catch((e) => e as Error);
+    const probeMs = performance.now() - probeStart;
     console.log(
       `${conns.length} connections open; liveness during: ${
-        live instanceof Response ? live.status : live.message
-      }`,
+        live instanceof Response ? live.status : `${live.message} (${(live as Error).cause ?? ""})`
+      } in ${probeMs.toFixed(0)} ms`,
     );
-    if (live instanceof Response) await live.body?.cancel();
     assert.equal(server.exited, undefined, "the server is alive");
+    // an answer, never a dropped connection: over the limit the front answers a liveness
+    // probe 200 itself when it sees its head in time (tests/unit/server/connections), else 503
+    assert.ok(live instanceof Response, `liveness probe dropped: ${(live as Error).message}`);
+    if (live.status !== 200) {
+      assert.equal(live.status, 503);
+      assert.equal((await live.json()).code, "too_many_connections");
+    } else await live.body?.cancel();
 
     for (const c of conns) c.close();
     const idleMs = await idleClosed, slowMs = await slowClosed;
@@ -168,5 +176,49 @@ Deno.test({
       l.msg === "unhandled error" || l.level === "error" && /BadResource/.test(String(l.error))
     );
     assert.deepEqual(unhandled, [], "no unhandled errors (the slow body used to log BadResource)");
+  },
+});
+
+/** TCP ports process `pid` listens on (from /proc: its socket inodes in /proc/net/tcp, state LISTEN). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`));
+      if (m) inodes.add(m[1]);
+    } catch { /* closed meanwhile */ }
+  }
+  return Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1).flatMap((line) => {
+    const f = line.trim().split(/\s+/);
+    return f.length > 9 && f[3] === "0A" && inodes.has(f[9])
+      ? [parseInt(f[1].split(":")[1], 16)]
+      : [];
+  });
+}
+
+Deno.test({
+  name: "connections: the private port behind the front refuses requests that skip the front (403)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using server = spawnShippedServer();
+    const { base, port } = server;
+    await waitReady(base);
+    const ports = listeningPorts(server.pid);
+    assert.ok(ports.includes(port), `public port ${port} among ${ports}`);
+    const private_ = ports.filter((p) => p !== port);
+    assert.ok(private_.length >= 1, `a private port besides ${port}: ${ports}`);
+    for (const p of private_) {
+      for (const header of [undefined, "1", "1;00000000000000000000000000000000"]) {
+        const res = await fetch(`http://127.0.0.1:${p}/v2/health/live`, {
+          headers: header ? { "x-tinyunet-connection": header } : {},
+        });
+        assert.equal(res.status, 403);
+        assert.equal((await res.json()).code, "not_through_front");
+      }
+    }
+    const live = await fetch(`${base}/v2/health/live`);
+    assert.equal(live.status, 200, "through the front");
+    await live.body?.cancel();
   },
 });

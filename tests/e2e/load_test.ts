@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import autocannon from "autocannon";
-import { v2BinaryBody, v2Input } from "../helpers/v2.ts";
+import { v2BinaryBody, v2Input } from "../../lib/v2_bodies.ts";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
 import { parsePrometheus } from "../helpers/prometheus.ts";

@@ -20,6 +20,7 @@ Deno.test("config: the defaults, every field set", () => {
     defaultModel: undefined,
     engine: "auto",
     threads: undefined,
+    soloThreads: Math.min(navigator.hardwareConcurrency || 1, 4),
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
     maxQueue: 8,
@@ -102,4 +103,10 @@ Deno.test("config: a bad value names its variable", () => {
     assert.doesNotMatch(err.message, /secret!/);
     return true;
   });
+});
+
+Deno.test("config: the engines' settings are checked at start-up too", () => {
+  assert.throws(() => loadConfig({ TINYUNET_ENGINE_LANES: "0" }), /TINYUNET_ENGINE_LANES/);
+  assert.throws(() => loadConfig({ TINYUNET_NATIVE_ARENA: "yes" }), /TINYUNET_NATIVE_ARENA/);
+  assert.throws(() => loadConfig({ TINYUNET_WEB_HANG_TIMEOUT_MS: "10" }), /TINYUNET_WEB_HANG/);
 });

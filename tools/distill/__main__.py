@@ -217,7 +217,7 @@ def main(argv=None):
             res = ablation.results_from_runs(Path(a.from_runs), "deno task distill -- " + " ".join(
                 shlex.quote(x) for x in argv), a.notes)
             path.write_text(json.dumps(res, indent=1) + "\n")
-        ablation.markdown_path(path).write_text(render_markdown(json.loads(path.read_text())))
+        ablation.write_report(json.loads(path.read_text()), ablation.markdown_path(path))
         print(ablation.markdown_path(path))
     elif a.cmd == "ablation":
         sets = list(ablation.ALL_SETS) if a.sets == ["all"] else a.sets

@@ -27,6 +27,7 @@ import torch
 from . import data, evaluate, publish, train
 from .checkpoint import load_model, sha256
 from .config import KD_TERMS, REPO, TrainConfig, pick_device
+from .forest import forest_svg
 from .report import render_markdown
 
 ALL_SETS = ("isic2017", "kvasir-seg", "hc18", "isbi2012-em")
@@ -140,8 +141,20 @@ def write_results(results: Dict, json_path: Path, md_path: Optional[Path] = None
                 disk = None
         out = merge_results(disk, json.loads(json.dumps(results)))
         json_path.write_text(json.dumps(out, indent=1) + "\n")
-        (md_path or markdown_path(json_path)).write_text(render_markdown(out))
+        write_report(out, Path(md_path or markdown_path(json_path)))
     return out
+
+
+def write_report(results: Dict, md: Path) -> None:
+    """The markdown tables and, beside them (same name, .svg), the forest plot it shows first."""
+    text = render_markdown(results)
+    svg = forest_svg(results)
+    if svg:
+        md.with_suffix(".svg").write_text(svg)
+        head, _, rest = text.partition("\n\n")
+        link = f"![Paired test-Dice differences against the student alone]({md.with_suffix('.svg').name})"
+        text = f"{head}\n\n{link}\n\n{rest}"
+    md.write_text(text)
 
 
 def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_steps: int,

@@ -7,19 +7,41 @@
  * the deadline middleware subscribes with {@link onClientGone} and aborts the request
  * (499 `aborted`, its worker terminated).
  *
+ * The tag also carries {@link FRONT_TOKEN}, a random per-process secret: the private port
+ * Deno.serve listens on is reachable by anyone on the host, and {@link viaFront} lets the
+ * server refuse a request that did not come through the front (and so skipped its
+ * connection limit and timeouts).
+ *
  * @module
  */
 
-/** Header the front adds to every request head: the connection's number. */
+/** Header the front adds to every request head: `<connection number>;<FRONT_TOKEN>`. */
 export const CONNECTION_HEADER = "x-tinyunet-connection";
+
+/** This process's secret for {@link CONNECTION_HEADER} (128 random bits, hex). */
+export const FRONT_TOKEN = Array.from(
+  crypto.getRandomValues(new Uint8Array(16)),
+  (b) => b.toString(16).padStart(2, "0"),
+).join("");
+
+/** The header value the front sends for connection `id`. */
+export function connectionTag(id: number): string {
+  return `${id};${FRONT_TOKEN}`;
+}
+
+/** Whether a request's {@link CONNECTION_HEADER} (its first value) carries this process's token. */
+export function viaFront(header: string | null | undefined): boolean {
+  return connectionOf(header) !== undefined;
+}
 
 const waiting = new Map<number, Set<() => void>>();
 
-/** The connection number the front put on a request (the first value), if any. */
+/** The connection number the front put on a request (the first value, with the right token), if any. */
 export function connectionOf(header: string | null | undefined): number | undefined {
   if (!header) return undefined;
-  const id = Number(header.split(",")[0]);
-  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  const [number, token] = header.split(",")[0].trim().split(";");
+  const id = Number(number);
+  return token === FRONT_TOKEN && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
 /** Calls `fn` once if connection `id` closes; returns the unsubscribe. */

@@ -16,7 +16,11 @@
  *   once an answer has started);
  * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
  *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
- *   `too_many_connections` and is closed;
+ *   `too_many_connections` and is closed — except a liveness probe (`GET|HEAD
+ *   /v2/health/live`, its head already sent): the front answers it 200 itself, since the
+ *   process is alive, only full (a restart would drop every connection it holds). At most
+ *   {@link MAX_SNIFFING} refused connections at a time wait ≤ {@link SNIFF_MS} for a head
+ *   (a newly refused one ends the oldest wait once it has lasted {@link SNIFF_MIN_MS});
  * - **head size**: a request head over 32 KiB gets JSON 414 `uri_too_long` (when its
  *   request line is over 16 KiB) or 431 `header_too_large`, and the connection is closed;
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
@@ -24,14 +28,14 @@
  *
  * Cost: one extra read and write per chunk on loopback, no parsing beyond scanning request
  * heads for their end; both legs run with TCP_NODELAY (with Nagle's algorithm a relayed
- * answer's last segment waited for the peer's delayed ACK: p50 53 ms at c=1). (Anyone on
- * the host can reach the private port directly and skip these limits, not authentication,
- * which the app itself does.)
+ * answer's last segment waited for the peer's delayed ACK: p50 53 ms at c=1). A request
+ * that reaches the private port without the front's per-process token (client_gone.ts) is
+ * refused 403 `not_through_front`, so local users cannot skip these limits.
  *
  * @module
  */
 import { log } from "../log.ts";
-import { clientGone, CONNECTION_HEADER } from "./client_gone.ts";
+import { clientGone, CONNECTION_HEADER, connectionTag } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
 
 /** Front settings. */
@@ -137,7 +141,7 @@ export class TcpFront {
       }
       connectionStats.accepted++;
       if (this.#conns.size >= this.#limit()) {
-        connectionStats.closed.over_limit++;
+        await makeRoom();
         void refuse(conn);
         continue;
       }
@@ -151,7 +155,7 @@ export class TcpFront {
 
   async #relay(client: Deno.TcpConn) {
     const id = this.#nextId++;
-    const tag = new TextEncoder().encode(`${CONNECTION_HEADER}: ${id}\r\n`);
+    const tag = new TextEncoder().encode(`${CONNECTION_HEADER}: ${connectionTag(id)}\r\n`);
     this.#conns.add(client);
     connectionStats.open++;
     let upstream: Deno.TcpConn | undefined;
@@ -165,7 +169,14 @@ export class TcpFront {
       }, ms);
     };
     try {
-      upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort });
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort })
+        .catch(() => undefined);
+      if (!upstream) {
+        // no descriptor (or the server is listening again): answer as over the limit
+        // (a liveness probe 200, anything else 503) rather than closing in silence
+        await refuse(client);
+        return;
+      }
       // no Nagle on either leg: a relayed answer's last small segment would otherwise wait
       // for the peer's delayed ACK (~40 ms a request at concurrency 1)
       client.setNoDelay(true);
@@ -322,7 +333,83 @@ const REFUSAL = new TextEncoder().encode(
   })(),
 );
 
+/** Refused connections waiting for their request head at once (each holds a descriptor). */
+export const MAX_SNIFFING = 32;
+/** The longest a refused connection may take to show its head (a probe's is sent already). */
+export const SNIFF_MS = 50;
+/** The shortest wait: a newly refused connection ends an older wait only after this. */
+export const SNIFF_MIN_MS = 2;
+/** The refused connections waiting now, oldest first: when each began, how to end it. */
+const sniffing: { since: number; cut: () => void }[] = [];
+
+/**
+ * Frees a waiting place for the next refused connection: ends the oldest wait once it has
+ * lasted {@link SNIFF_MIN_MS} (the accept loop waits meanwhile — at most ~16,000 refusals a
+ * second, each with a fair chance to show a liveness probe's head).
+ */
+async function makeRoom() {
+  while (sniffing.length >= MAX_SNIFFING) {
+    const wait = SNIFF_MIN_MS - (performance.now() - sniffing[0].since);
+    if (wait <= 0) sniffing.shift()!.cut();
+    else await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+const LIVE = new TextEncoder().encode(
+  "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n" +
+    'content-length: 13\r\n\r\n{"live":true}',
+);
+const LIVENESS_PROBE = /^(GET|HEAD) \/v2\/health\/live[ ?]/;
+
+/** Answers a connection over the limit: liveness probes 200, everything else 503. */
 async function refuse(conn: Deno.Conn) {
-  await writeAll(conn, REFUSAL);
+  let head = "";
+  if (sniffing.length < MAX_SNIFFING) {
+    const entry = { since: performance.now(), cut: () => {} };
+    const stop = new Promise<void>((r) => (entry.cut = r));
+    sniffing.push(entry);
+    head = await readStart(conn, SNIFF_MS, stop);
+    const i = sniffing.indexOf(entry);
+    if (i >= 0) sniffing.splice(i, 1);
+  }
+  const answer = LIVENESS_PROBE.test(head) ? LIVE : REFUSAL;
+  connectionStats.closed[answer === LIVE ? "live_at_limit" : "over_limit"]++;
+  await writeAll(conn, answer);
+  // closing with unread request bytes would reset the connection (RST) and could destroy
+  // the answer before the client reads it: end our side, read what is left, then close
+  if (head) await lingerClose(conn, SNIFF_MS);
   safeClose(conn);
+}
+
+/** Half-closes `conn` and reads (discarding) until the peer closes or `ms` pass. */
+async function lingerClose(conn: Deno.Conn, ms: number) {
+  try {
+    await conn.closeWrite();
+  } catch {
+    return;
+  }
+  const buf = new Uint8Array(4096);
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const n = await Promise.race([
+      conn.read(buf).catch(() => null),
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), deadline - performance.now()))),
+    ]);
+    clearTimeout(timer);
+    if (n === null) return;
+  }
+}
+
+/** The first bytes a connection sends within `ms` or until `stop` (latin1; "" if none). */
+async function readStart(conn: Deno.Conn, ms: number, stop: Promise<void>): Promise<string> {
+  const buf = new Uint8Array(256);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const n = await Promise.race([
+    conn.read(buf).catch(() => null),
+    new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+    stop.then(() => null),
+  ]);
+  clearTimeout(timer);
+  return n ? String.fromCharCode(...buf.subarray(0, n)) : "";
 }

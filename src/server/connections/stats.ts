@@ -6,7 +6,13 @@
  */
 
 /** Why the front closed a connection. */
-export type CloseReason = "header_timeout" | "idle_timeout" | "over_limit" | "fd_exhausted";
+export type CloseReason =
+  | "header_timeout"
+  | "idle_timeout"
+  | "over_limit"
+  | "fd_exhausted"
+  /** over the limit, but a liveness probe: answered 200 by the front, then closed */
+  | "live_at_limit";
 
 /** Live counters (one front per process). */
 export const connectionStats = {
@@ -20,5 +26,6 @@ export const connectionStats = {
     idle_timeout: 0,
     over_limit: 0,
     fd_exhausted: 0,
+    live_at_limit: 0,
   } as Record<CloseReason, number>,
 };

@@ -4,7 +4,7 @@ import { makePng } from "../../helpers/images.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
 import { seededRandom } from "../../../lib/onnx_builder.ts";
 import { httpRequests, parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
-import { v2Body } from "../../helpers/v2.ts";
+import { v2Body } from "../../../lib/v2_bodies.ts";
 import { waitUntil } from "../../helpers/wait.ts";
 
 const png = () => ({

@@ -3,7 +3,7 @@ import { occupyQueue } from "../../../helpers/gate.ts";
 import { makePng } from "../../../helpers/images.ts";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
 import { httpRequests, parsePrometheus, sampleValue } from "../../../helpers/prometheus.ts";
-import { v2Body } from "../../../helpers/v2.ts";
+import { v2Body } from "../../../../lib/v2_bodies.ts";
 import { waitUntil } from "../../../helpers/wait.ts";
 
 Deno.test("a request that times out while queued gets 504 and frees its queue slot", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
-import { v2BinaryBody, v2Input } from "../../../helpers/v2.ts";
+import { v2BinaryBody, v2Input } from "../../../../lib/v2_bodies.ts";
 
 const H = 32, W = 48;
 const input = (seed = 1) => v2Input(H, W, { seed, lo: -1, hi: 1 });

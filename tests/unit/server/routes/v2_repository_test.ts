@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { v2Body, v2Input } from "../../../helpers/v2.ts";
+import { v2Body, v2Input } from "../../../../lib/v2_bodies.ts";
 import { watchRepository } from "../../../../src/models/watcher.ts";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
 import { removeVersion, writeVersion } from "../../../helpers/repo_edit.ts";

@@ -1,10 +1,10 @@
 /**
- * Open Inference Protocol (V2) request bodies for tests: one FP32 image tensor
+ * Open Inference Protocol (V2) request bodies for tests and the benchmark: one FP32 image tensor
  * `[1, 3, h, w]` of seeded values, as JSON or with the binary tensor extension.
  *
  * @module
  */
-import { seededRandom } from "../../lib/onnx_builder.ts";
+import { seededRandom } from "./onnx_builder.ts";
 
 /** Seeded values for a `[1, 3, h, w]` tensor, uniform in [lo, hi). */
 export function v2Input(h = 16, w = 16, { seed = 7, lo = 0, hi = 1 } = {}): Float32Array {

@@ -1,0 +1,59 @@
+/**
+ * The engines' own settings, from environment variables, validated once per isolate (the
+ * engine host Workers read them too, so they cannot come through the server's config
+ * object). `src/config.ts` parses them at start-up as well, so a bad value stops the server
+ * with the other settings' errors instead of surfacing at the first model load.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | `TINYUNET_NATIVE_HOST` | 1 | 0: native sessions run on the event loop instead of engine host Workers |
+ * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread native sessions, else 1 | copies of a native session that may run at once |
+ * | `TINYUNET_NATIVE_ARENA` | 0 | 1: native sessions keep onnxruntime's CPU arena |
+ * | `TINYUNET_WASM_ARENA` | 0 | 1: wasm sessions keep their own arenas (they share one heap) |
+ * | `TINYUNET_WEB_HANG_TIMEOUT_MS` | 30000 | a run longer than this counts as hung (engine host restarted) |
+ * | `TINYUNET_WEB_LOAD_TIMEOUT_MS` | 120000 | longest engine host start + session load |
+ *
+ * @module
+ */
+import { z } from "zod";
+import { int, oneOf } from "../env_vars.ts";
+
+const EngineEnv = z.object({
+  TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
+  TINYUNET_ENGINE_LANES: int(undefined),
+  TINYUNET_NATIVE_ARENA: oneOf(["0", "1"], "0"),
+  TINYUNET_WASM_ARENA: oneOf(["0", "1"], "0"),
+  TINYUNET_WEB_HANG_TIMEOUT_MS: int(30_000, 1000),
+  TINYUNET_WEB_LOAD_TIMEOUT_MS: int(120_000, 1000),
+}).transform((e) => ({
+  nativeInHost: e.TINYUNET_NATIVE_HOST === "1",
+  /** unset: the engine's default (see `onnx_native.ts` defaultLanes) */
+  lanes: e.TINYUNET_ENGINE_LANES,
+  nativeArena: e.TINYUNET_NATIVE_ARENA === "1",
+  wasmArena: e.TINYUNET_WASM_ARENA === "1",
+  hangTimeoutMs: e.TINYUNET_WEB_HANG_TIMEOUT_MS,
+  loadTimeoutMs: e.TINYUNET_WEB_LOAD_TIMEOUT_MS,
+}));
+
+/** Validated engine settings. */
+export type EngineSettings = z.output<typeof EngineEnv>;
+
+/**
+ * Parses engine settings from `env`.
+ * @throws {Error} naming each variable with a bad value
+ */
+export function parseEngineSettings(env: Record<string, string | undefined>): EngineSettings {
+  const parsed = EngineEnv.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
+let cached: EngineSettings | undefined;
+
+/** This isolate's engine settings (from its environment, read once). */
+export function engineSettings(): EngineSettings {
+  cached ??= parseEngineSettings(globalThis.Deno?.env.toObject() ?? {});
+  return cached;
+}

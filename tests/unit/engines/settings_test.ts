@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { parseEngineSettings } from "../../../src/engines/settings.ts";
+
+Deno.test("engine settings: defaults, values, and bad values named", () => {
+  assert.deepEqual(parseEngineSettings({}), {
+    nativeInHost: true,
+    lanes: undefined,
+    nativeArena: false,
+    wasmArena: false,
+    hangTimeoutMs: 30_000,
+    loadTimeoutMs: 120_000,
+  });
+  const set = parseEngineSettings({
+    TINYUNET_NATIVE_HOST: "0",
+    TINYUNET_ENGINE_LANES: "3",
+    TINYUNET_NATIVE_ARENA: "1",
+    TINYUNET_WASM_ARENA: " 1 ",
+    TINYUNET_WEB_HANG_TIMEOUT_MS: "90000",
+    TINYUNET_WEB_LOAD_TIMEOUT_MS: "",
+  });
+  assert.deepEqual(set, {
+    nativeInHost: false,
+    lanes: 3,
+    nativeArena: true,
+    wasmArena: true,
+    hangTimeoutMs: 90_000,
+    loadTimeoutMs: 120_000,
+  });
+  assert.throws(
+    () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),
+    /TINYUNET_NATIVE_HOST.*; TINYUNET_WEB_LOAD_TIMEOUT_MS/,
+  );
+});

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { HostedSession } from "../../../src/engines/host_session.ts";
+
+const model = { path: "m.onnx", bytes: new Uint8Array(4), externalData: [] };
+const warmup = { image: { data: new Float32Array([1]), dims: [1] } };
+const reportThreads = new URL("../../fixtures/workers/report_threads.ts", import.meta.url);
+
+/** Threads of the session copy that served a run (the scripted host answers them). */
+async function threadsOf(session: HostedSession): Promise<number> {
+  return (await session.run(warmup)).logits.data[0];
+}
+
+/** A one-thread, two-lane native session on the scripted host, with `soloThreads` (and lanes released after `laneIdleMs`). */
+function oneThreadSession(soloThreads: number, laneIdleMs = 0): Promise<HostedSession> {
+  return HostedSession.create(
+    "native",
+    "native",
+    model,
+    { threads: 1, lanes: 2, soloThreads, warmup, laneIdleMs },
+    1,
+    { workerUrl: reportThreads },
+  );
+}
+
+Deno.test("a lone run uses the solo copy (more threads, no spinning); overlapping runs use the one-thread lanes", async () => {
+  const session = await oneThreadSession(2);
+  try {
+    // the first run loads the solo copy in the background: it runs on one thread
+    assert.equal(await threadsOf(session), 1);
+    let alone = 1;
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2, "the solo copy never served a lone run");
+    const [out] = Object.values(await session.run(warmup));
+    assert.equal(out.data[1], 0, "the solo copy spins between runs");
+    const before = session.soloRuns;
+    const overlapping = await Promise.all([0, 1, 2, 3].map(() => threadsOf(session)));
+    assert.equal(overlapping.filter((t) => t === 2).length, 1, `threads per run: ${overlapping}`);
+    assert.equal(session.soloRuns, before + 1);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("no solo copy when soloThreads is not above the session's threads", async () => {
+  const session = await oneThreadSession(1);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal(await threadsOf(session), 1);
+    assert.equal(session.soloRuns, 0);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("an idle solo copy is released with the idle lanes and comes back on the next lone run", async () => {
+  const session = await oneThreadSession(2, 200);
+  try {
+    let alone = await threadsOf(session);
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(
+      await threadsOf(session),
+      1,
+      "released: the first run after the pause runs on a lane",
+    );
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2, "loaded again");
+  } finally {
+    await session.release();
+  }
+});
