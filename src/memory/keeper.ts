@@ -4,9 +4,12 @@
  * `malloc.ts`) when they hold `slackMiB` (8) more freed memory, or the RSS grew that much,
  * since the last trim, at most every `intervalMs`. Once load stops, the next tick gives back
  * what the load left, and a later one what V8's idle-time collection freed; under load it
- * bounds what transient peaks (a 4096² image's buffers) leave behind. Tried and dropped:
- * trimming under load only for large releases (64 MiB) — the 10-minute soak then crept by
- * ~20 % instead of shrinking by 16 %; at c=8 the difference in req/s was within the noise.
+ * bounds what transient peaks (a 4096² image's buffers) leave behind. Measured (`deno task
+ * soak`, first → last minute, box saturated by other jobs): before the keeper 463 → 574 MiB
+ * (+24 %); with it 450 → 551 MiB (+22 %, 10 min); trimming under load only for large releases
+ * 519 → 630 (+22 %); with a 512 KiB threshold 409 → 456 MiB (+12 %, 5 min) — but a threshold
+ * that low maps every run's activation block afresh (4 MiB measured −20 % req/s at c=8), so
+ * it is the memory-first choice, not the default.
  *
  * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim) and
  * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default).
