@@ -44,8 +44,15 @@ Deno.test("delivery: retries while the destination is down, then delivers everyt
     await store.put(new Uint8Array(4), "1.3", "5.6", Date.now());
     delivery.wake();
     await waitUntil(() => sender.received.includes("1.3"), "a new SEG sent at once", 5_000);
-    const text = await register.metrics();
-    assert.match(text, /tinyunet_dicom_segs_sent_total\{destination="dimse"\} 3/);
+    // the counter moves once the send's answer is handled, a moment after the sender saw it
+    const text = await waitUntil(
+      async () => {
+        const t = await register.metrics();
+        return /tinyunet_dicom_segs_sent_total\{destination="dimse"\} 3/.test(t) ? t : null;
+      },
+      "three SEGs counted as sent",
+      5_000,
+    );
     assert.match(
       text,
       /tinyunet_dicom_segs_send_failures_total\{destination="dimse",kind="rejected"\} 1/,
