@@ -101,6 +101,22 @@ def test_paired_bootstrap_finds_a_consistent_gain_and_not_noise():
     assert r["seeds"] == [1]
 
 
+def test_seed_level_interval_is_wide_when_the_seed_moves_the_result():
+    # every image gains the same per seed, but the gain swings with the seed (one seed loses):
+    # the image bootstrap (seeds fixed) excludes 0, Student's t over the 5 seed means does not
+    rng = np.random.default_rng(1)
+    base = {s: rng.uniform(0.6, 0.9, 30) for s in range(5)}
+    gains = [0.01, 0.01, 0.02, -0.03, 0.05]
+    other = {s: v + gains[s] + rng.normal(0, 0.002, 30) for s, v in base.items()}
+    p = stats.paired_difference(_runs(base), _runs(other))
+    assert p["ci95"][0] > 0 and p["seeds_positive"] == 4
+    lo, hi = p["seed_ci95"]
+    assert lo < 0 < hi
+    m, sd = np.mean(gains), np.std(gains, ddof=1)  # t(4, 0.975) = 2.776
+    assert abs(hi - (m + 2.776 * sd / np.sqrt(5))) < 0.002 and abs(lo - (m - 2.776 * sd / np.sqrt(5))) < 0.002
+    assert stats.paired_difference(_runs({0: base[0]}), _runs({0: other[0]}))["seed_ci95"] is None
+
+
 def test_help_shows_every_default():
     p = build_parser()
     sub = next(a for a in p._actions if a.dest == "cmd")

@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 from . import stats
 from .report import LABELS, ORDER
 
-ROW, LEFT, RIGHT, TOP, BOTTOM, WIDTH = 26, 330, 40, 40, 44, 900
+ROW, LEFT, RIGHT, TOP, BOTTOM, WIDTH = 26, 390, 40, 40, 44, 960
 
 
 def rows_of(res: Dict) -> List[Tuple[str, Dict]]:

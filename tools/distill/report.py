@@ -89,21 +89,25 @@ def render_markdown(res: Dict) -> str:
                 continue
             per = ", ".join(f"s{q['seed']} {q['diff']:+.4f} {_ci(q['ci95'])}" for q in p["per_seed"])
             sd = f"{p['seed_diff_sd']:.4f}" if p.get("seed_diff_sd") is not None else "-"
+            sci = _ci(p["seed_ci95"]) if p.get("seed_ci95") else "-"
             rows.append(f"| {LABELS.get(key, key)} − student alone | {len(p['seeds'])} | {p['n_images']} | "
-                        f"**{p['diff']:+.4f}** | {_ci(p['ci95'])} | {sd} | {stats.verdict(p)} | {per} |")
+                        f"**{p['diff']:+.4f}** | {_ci(p['ci95'])} | {sd} | {sci} | "
+                        f"{p['seeds_positive']}/{len(p['seeds'])} | {stats.verdict(p)} | {per} |")
             if key == "both":
                 summary.append((name, tw, p))
         if rows:
             L += [f"Paired test-Dice differences (teacher width {tw}):", "",
-                  "| difference | seeds | images | mean | 95 % CI (pooled) | sd over seeds | verdict | "
-                  "per seed: diff [95 % CI] |",
-                  "|---|---|---|---|---|---|---|---|", *rows, ""]
+                  "| difference | seeds | images | mean | 95 % CI (pooled) | sd over seeds | "
+                  "95 % CI over seeds (t) | seeds > 0 | verdict | per seed: diff [95 % CI] |",
+                  "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
     if summary:
         wins = sum(1 for _, _, p in summary if p["ci95"][0] > 0)
         L += ["## Summary: TinyUnet − student alone", ""]
         for name, tw, p in summary:
+            over = (f"; over seeds (t) {_ci(p['seed_ci95'])}, {p['seeds_positive']} of {len(p['seeds'])} "
+                    f"seeds above 0" if p.get("seed_ci95") else "")
             L.append(f"* {name} (teacher width {tw}): {p['diff']:+.4f}, 95 % CI {_ci(p['ci95'])}: "
-                     f"{stats.verdict(p)}.")
+                     f"{stats.verdict(p)}{over}.")
         L.append(f"* CI above 0 on {wins} of {len(summary)} set(s) (target: at least 3 of 4).")
         ratios = [(n, res["sets"][n]["variants"]["both"]["dice"] / res["sets"][n]["variants"]["teacher"]["dice"])
                   for n, _, _ in summary if "teacher" in res["sets"][n]["variants"]]

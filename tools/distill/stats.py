@@ -5,7 +5,10 @@ seed) and evaluated on the same test images.
 CI: ``scipy.stats.bootstrap`` (percentile method, 10,000 resamples, fixed generator) over
 test images of the per-image difference; pooled over seeds by first averaging each
 image's difference over the seeds (so an image, not an (image, seed) pair, is the unit
-resampled), and per seed on that seed's differences.  A library does the resampling; only
+resampled), and per seed on that seed's differences.  That CI treats the seeds as fixed;
+``seed_ci95`` treats them as a random sample instead: Student's t interval
+(``scipy.stats.t``, n - 1 degrees of freedom) over the per-seed mean differences, wide when
+the seed moves the result more than the images do.  A library does the resampling; only
 the pairing and the tables are written here.
 """
 from __future__ import annotations
@@ -56,7 +59,21 @@ def paired_difference(base_runs: List[Dict], other_runs: List[Dict], seed: int =
     return {"seeds": seeds, "n_images": len(ids), "diff": float(pooled.mean()), "ci95": ci,
             "excludes_zero": bool(ci[0] > 0 or ci[1] < 0),
             "seed_diff_sd": float(D.mean(1).std(ddof=1)) if len(seeds) > 1 else None,
+            "seed_ci95": seed_t_ci(D.mean(1)) if len(seeds) > 1 else None,
+            "seeds_positive": int((D.mean(1) > 0).sum()),
             "per_seed": per, "method": "scipy.stats.bootstrap percentile, 10000 resamples over test images"}
+
+
+def seed_t_ci(values, confidence: float = 0.95) -> List[float]:
+    """Student's t interval of the mean of ``values`` (one per seed); NaNs with < 2 values."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return [float("nan")] * 2
+    m, se = float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.size))
+    if se == 0:
+        return [m, m]
+    lo, hi = sps.t.interval(confidence, v.size - 1, loc=m, scale=se)
+    return [float(lo), float(hi)]
 
 
 def verdict(p: Dict) -> str:
