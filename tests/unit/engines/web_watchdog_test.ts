@@ -82,28 +82,35 @@ Deno.test("sessions of one runtime share one engine host Worker; the last releas
   assert.deepEqual(mine(), []);
 });
 
-Deno.test("engine lanes: a second copy loads when a run finds the first busy, then runs overlap on two hosts", async () => {
-  const echoSlow = new URL("../../fixtures/workers/echo_slow.ts", import.meta.url);
-  const mine = () => liveHosts().filter((h) => h.key.includes("echo_slow"));
-  const session = await HostedSession.create(
+const echoSlow = new URL("../../fixtures/workers/echo_slow.ts", import.meta.url);
+/** Host Workers of the scripted slow echo host alive now. */
+const echoSlowHosts = () => liveHosts().filter((h) => h.key.includes("echo_slow"));
+
+/** A one-thread, two-lane native session on the scripted slow echo host. */
+function echoSlowSession(laneIdleMs: number): Promise<HostedSession> {
+  return HostedSession.create(
     "native",
     "native",
     model,
-    { threads: 1, warmup, lanes: 2, hangTimeoutMs: 5_000 },
+    { threads: 1, warmup, lanes: 2, laneIdleMs, hangTimeoutMs: 5_000 },
     1,
     { workerUrl: echoSlow },
   );
+}
+
+Deno.test("engine lanes: a second copy loads when a run finds the first busy, then runs overlap on two hosts", async () => {
+  const session = await echoSlowSession(0);
   try {
     assert.equal(session.lanes, 2);
     assert.equal(session.lanesLoaded, 1);
-    assert.equal(mine().length, 1);
+    assert.equal(echoSlowHosts().length, 1);
     // two at once: both go to the first lane (the second is only being loaded)
     await Promise.all([session.run(warmup), session.run(warmup)]);
     for (let i = 0; i < 100 && session.lanesLoaded < 2; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(session.lanesLoaded, 2);
-    assert.equal(mine().length, 2);
+    assert.equal(echoSlowHosts().length, 2);
     const outs = await Promise.all([session.run(warmup), session.run(warmup)]);
     const hosts = new Set(outs.map((o) => o.host.data[0]));
     assert.equal(hosts.size, 2, "two runs at once ran on two hosts");
@@ -111,20 +118,11 @@ Deno.test("engine lanes: a second copy loads when a run finds the first busy, th
   } finally {
     await session.release();
   }
-  assert.deepEqual(mine(), []);
+  assert.deepEqual(echoSlowHosts(), []);
 });
 
 Deno.test("engine lanes: with laneIdleMs a second lane idle that long is released (its Worker ends) and loads again when needed", async () => {
-  const echoSlow = new URL("../../fixtures/workers/echo_slow.ts", import.meta.url);
-  const mine = () => liveHosts().filter((h) => h.key.includes("echo_slow"));
-  const session = await HostedSession.create(
-    "native",
-    "native",
-    model,
-    { threads: 1, warmup, lanes: 2, laneIdleMs: 150, hangTimeoutMs: 5_000 },
-    1,
-    { workerUrl: echoSlow },
-  );
+  const session = await echoSlowSession(150);
   const waitFor = async (ok: () => boolean) => {
     for (let i = 0; i < 150 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
     return ok();
@@ -133,13 +131,13 @@ Deno.test("engine lanes: with laneIdleMs a second lane idle that long is release
     for (let round = 0; round < 2; round++) {
       await Promise.all([session.run(warmup), session.run(warmup)]); // brings up lane 2
       assert.ok(await waitFor(() => session.lanesLoaded === 2), `round ${round}: loaded`);
-      assert.equal(mine().length, 2);
+      assert.equal(echoSlowHosts().length, 2);
       assert.ok(await waitFor(() => session.lanesLoaded === 1), `round ${round}: released`);
-      assert.equal(mine().length, 1); // the lane's host Worker ended
+      assert.equal(echoSlowHosts().length, 1); // the lane's host Worker ended
       assert.deepEqual(Array.from((await session.run(warmup)).logits.data), [1, 2, 3, 4]);
     }
   } finally {
     await session.release();
   }
-  assert.deepEqual(mine(), []);
+  assert.deepEqual(echoSlowHosts(), []);
 });
