@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess } from "../helpers/server_process.ts";
+import { spawnServer } from "../helpers/server_process.ts";
 import { waitUntil } from "../helpers/wait.ts";
 
 Deno.test({
@@ -22,15 +22,9 @@ Deno.test({
       { name: "good" },
       { name: "corrupt", onnx: new TextEncoder().encode("truncated upload") },
     ]);
-    const port = freePort();
     try {
-      await using server = new ServerProcess(["run", "-A", "main.ts"], {
-        PORT: String(port),
-        TINYUNET_HOST: "127.0.0.1",
-        TINYUNET_MODELS: root,
+      await using server = spawnServer(root, {
         TINYUNET_DEFAULT_MODEL: "good",
-        TINYUNET_ENGINE: "native",
-        TINYUNET_THREADS: "1",
         TINYUNET_WATCH: "poll",
         TINYUNET_WATCH_INTERVAL_MS: "200",
       });
@@ -41,7 +35,7 @@ Deno.test({
       );
       assert.equal(failed.model, "corrupt");
       await server.waitForLog((l) => l.msg === "ready", "the server to start serving");
-      const url = `http://127.0.0.1:${port}`;
+      const url = server.base;
       const res = await fetch(`${url}/v1/segment`, {
         method: "POST",
         headers: { "content-type": "image/png" },

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { makePng } from "../helpers/images.ts";
 import { makeRepo } from "../helpers/model_repo.ts";
-import { freePort, ServerProcess } from "../helpers/server_process.ts";
+import { spawnServer } from "../helpers/server_process.ts";
 
 const addon = (name: string) =>
   fileURLToPath(new URL(`../fixtures/native_addons/${name}.ts`, import.meta.url));
@@ -34,15 +34,9 @@ for (const c of cases) {
     async fn() {
       const root = await makeRepo([{ name: "lesion" }]);
       const cache = await Deno.makeTempDir({ prefix: "tinyunet-probe-cache-" });
-      const port = freePort();
       try {
-        await using server = new ServerProcess(["run", "-A", "main.ts"], {
-          PORT: String(port),
-          TINYUNET_HOST: "127.0.0.1",
-          TINYUNET_MODELS: root,
+        await using server = spawnServer(root, {
           TINYUNET_ENGINE: "auto",
-          TINYUNET_THREADS: "1",
-          TINYUNET_WATCH: "off",
           TINYUNET_NATIVE_PROBE_MODULE: addon(c.addon),
           TINYUNET_NATIVE_PROBE_CACHE: cache,
           TINYUNET_NATIVE_PROBE_TIMEOUT_MS: "1500",
@@ -52,7 +46,7 @@ for (const c of cases) {
         assert.ok(warning, "a warning names the failed probe");
         assert.match(String(warning.reason), /native probe/);
 
-        const base = `http://127.0.0.1:${port}`;
+        const { base } = server;
         const list = await (await fetch(`${base}/v1/models`)).json();
         const runtime: Runtime = list.models[0].runtime[0];
         assert.equal(runtime.engine, "wasm");
@@ -78,18 +72,13 @@ Deno.test({
   async fn() {
     const root = await makeRepo([{ name: "lesion" }]);
     const cache = await Deno.makeTempDir({ prefix: "tinyunet-probe-cache-" });
-    const port = freePort();
     try {
-      await using server = new ServerProcess(["run", "-A", "main.ts"], {
-        PORT: String(port),
-        TINYUNET_HOST: "127.0.0.1",
-        TINYUNET_MODELS: root,
+      await using server = spawnServer(root, {
         TINYUNET_ENGINE: "auto",
-        TINYUNET_WATCH: "off",
         TINYUNET_NATIVE_PROBE_CACHE: cache,
       });
       await server.waitForLog((l) => l.msg === "ready", "the server to be ready", 90_000);
-      const list = await (await fetch(`http://127.0.0.1:${port}/v1/models`)).json();
+      const list = await (await fetch(`${server.base}/v1/models`)).json();
       const runtime: Runtime = list.models[0].runtime[0];
       assert.equal(runtime.engine, "native");
       assert.match(runtime.reason, /^auto: onnxruntime-node.*; native probe passed/);
@@ -107,12 +96,7 @@ Deno.test({
   async fn() {
     const root = await makeRepo([{ name: "lesion" }]);
     try {
-      await using server = new ServerProcess(["run", "-A", "main.ts"], {
-        PORT: String(freePort()),
-        TINYUNET_HOST: "127.0.0.1",
-        TINYUNET_MODELS: root,
-        TINYUNET_ENGINE: "native",
-        TINYUNET_WATCH: "off",
+      await using server = spawnServer(root, {
         TINYUNET_NATIVE_PROBE_MODULE: addon("segfault"),
         TINYUNET_NATIVE_PROBE_CACHE: "off",
       });
