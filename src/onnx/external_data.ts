@@ -96,6 +96,28 @@ export async function readExternalData(
 }
 
 /**
+ * Each external tensor of `model` with its bytes (a view into its file).
+ * @throws {Error} when a tensor's file was not read or its range runs past the file's end
+ */
+function* externalTensors(model: onnx.IModelProto, files: readonly ExternalFile[]) {
+  const byLocation = new Map(files.map((f) => [f.location, f]));
+  for (const tensor of dataTensors(model)) {
+    if (!isExternal(tensor)) continue;
+    const location = externalLocation(tensor) ?? "";
+    const file = byLocation.get(location);
+    if (!file) throw new Error(`tensor "${tensor.name}": external file "${location}" was not read`);
+    const offset = Number(field(tensor, "offset") ?? 0);
+    const length = field(tensor, "length") !== undefined
+      ? Number(field(tensor, "length"))
+      : file.data.length - offset;
+    if (offset + length > file.data.length) {
+      throw new Error(`external data of "${tensor.name}" runs past the end of ${file.file}`);
+    }
+    yield { tensor, bytes: file.data.subarray(offset, offset + length) };
+  }
+}
+
+/**
  * Moves every external tensor's bytes into the graph itself (`raw_data`), any data type.
  * @param files the model's external files (from {@link readExternalData})
  * @returns how many bytes were inlined
@@ -105,21 +127,10 @@ export function inlineExternalData(
   model: onnx.IModelProto,
   files: readonly ExternalFile[],
 ): number {
-  const byLocation = new Map(files.map((f) => [f.location, f]));
   let bytes = 0;
-  for (const t of dataTensors(model)) {
-    if (!isExternal(t)) continue;
-    const location = externalLocation(t) ?? "";
-    const file = byLocation.get(location);
-    if (!file) throw new Error(`tensor "${t.name}": external file "${location}" was not read`);
-    const offset = Number(field(t, "offset") ?? 0);
-    const length = field(t, "length") !== undefined
-      ? Number(field(t, "length"))
-      : file.data.length - offset;
-    if (offset + length > file.data.length) {
-      throw new Error(`external data of "${t.name}" runs past the end of ${file.file}`);
-    }
-    t.rawData = file.data.slice(offset, offset + length);
+  for (const { tensor: t, bytes: data } of externalTensors(model, files)) {
+    const length = data.length;
+    t.rawData = data.slice();
     t.externalData = [];
     t.dataLocation = 0;
     bytes += length;
@@ -139,26 +150,14 @@ export function relocateExternalData(
   files: readonly ExternalFile[],
   location: string,
 ): Uint8Array {
-  const byLocation = new Map(files.map((f) => [f.location, f]));
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (const t of dataTensors(model)) {
-    if (!isExternal(t)) continue;
-    const source = byLocation.get(externalLocation(t) ?? "");
-    if (!source) {
-      throw new Error(`tensor "${t.name}": external file "${externalLocation(t)}" was not read`);
-    }
-    const offset = Number(field(t, "offset") ?? 0);
-    const length = field(t, "length") !== undefined
-      ? Number(field(t, "length"))
-      : source.data.length - offset;
-    if (offset + length > source.data.length) {
-      throw new Error(`external data of "${t.name}" runs past the end of ${source.file}`);
-    }
+  for (const { tensor: t, bytes: data } of externalTensors(model, files)) {
+    const length = data.length;
     const pad = (16 - (size % 16)) % 16;
     if (pad) parts.push(new Uint8Array(pad));
     size += pad;
-    parts.push(source.data.subarray(offset, offset + length));
+    parts.push(data);
     t.externalData = [
       { key: "location", value: location },
       { key: "offset", value: String(size) },
