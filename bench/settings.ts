@@ -84,6 +84,12 @@ const OURS_NO_SOLO: VersusServer = {
   kind: "ours",
   env: { TINYUNET_SOLO_THREADS: "1" },
 };
+const OURS_SOLO_NO_SPIN: VersusServer = {
+  id: "ours-solo-no-spin",
+  label: "ours, solo copy without spinning (TINYUNET_SOLO_SPIN=0)",
+  kind: "ours",
+  env: { TINYUNET_SOLO_SPIN: "0" },
+};
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
   label: "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
@@ -249,6 +255,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       servers: [
         OURS,
         OURS_NO_SOLO,
+        OURS_SOLO_NO_SPIN,
         OURS_NO_POOL,
         OURS_BATCH,
         OURS_EVENT_LOOP,

@@ -45,6 +45,7 @@ export function loadOptions(config: ServerConfig): LoadOptions {
     engine: config.engine,
     threads: config.threads,
     soloThreads: config.soloThreads,
+    tilePixels: config.tilePixels,
     maxQueue: config.maxQueue,
     laneIdleMs: config.laneIdleMs,
     batch: { maxBatch: config.maxBatch, maxDelayMs: config.batchDelayMs },

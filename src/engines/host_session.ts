@@ -263,7 +263,9 @@ interface Lane {
  * the first lane's host, loaded after the first run: a run that finds no other run of the
  * model in flight uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
  * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
- * better. Its pool threads do not spin, so a run on another lane meanwhile is not starved.
+ * better. Its pool threads spin between kernels (`TINYUNET_SOLO_SPIN`, default on: 0.45 ms
+ * less a lone run here, 4.4 → 3.95 ms measured through the server); onnxruntime bounds the spin
+ * (a few thousand pause loops), so a lane run that starts meanwhile loses little.
  */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
@@ -372,6 +374,8 @@ export class HostedSession implements EngineSession {
     }
   }
 
+  /** Whether the solo copy's pool threads spin (`TINYUNET_SOLO_SPIN`). */
+  soloSpin = engineSettings().soloSpin;
   /** Runs of the solo copy so far (for tests and metadata). */
   soloRuns = 0;
 
@@ -383,7 +387,13 @@ export class HostedSession implements EngineSession {
     let least = this.#inflight;
     const solo = this.#solo;
     if (solo?.state === "idle") {
-      this.#addCopy(solo, first, solo.threads, false, `solo session (${solo.threads} threads)`);
+      this.#addCopy(
+        solo,
+        first,
+        solo.threads,
+        this.soloSpin,
+        `solo session (${solo.threads} threads)`,
+      );
     }
     const alone = solo?.state === "ready" && least === 0 &&
       this.#extra.every((l) => l.inflight === 0);

@@ -20,6 +20,7 @@ import {
 import { ApiError } from "../errors.ts";
 import { Batcher, type BatchSettings } from "./batcher.ts";
 import { type EngineChoice, selectEngine } from "../engines/select.ts";
+import { runWithTiles } from "../engines/tiles.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
 import type { ModelCard } from "./card.ts";
 import { type ModelEntry, readModelSource } from "./repository.ts";
@@ -34,6 +35,8 @@ export interface LoadOptions {
   threads?: number;
   /** threads of the solo copy of a one-thread session (engines/host_session.ts); ≤ 1: none */
   soloThreads?: number;
+  /** an input over this many pixels runs as overlapping tiles (engines/tiles.ts); 0 or absent: never */
+  tilePixels?: number;
   /** waiting runs allowed per session before 503 */
   maxQueue: number;
   /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
@@ -119,6 +122,9 @@ export class ModelVersion {
   #loadedAt = new Date();
   /** set once unloading starts; `replacement` serves late callers */
   #retired?: { replacement?: ModelVersion };
+  /** runs that went as overlapping tiles (engines/tiles.ts), and their tiles */
+  tiledRuns = 0;
+  tiles = 0;
 
   private constructor(readonly entry: ModelEntry, private options: LoadOptions) {}
 
@@ -185,7 +191,14 @@ export class ModelVersion {
       queue,
       batcher: new Batcher(
         queue,
-        (feeds) => session.run(feeds),
+        (feeds) =>
+          runWithTiles(
+            session,
+            feeds,
+            info.receptiveField,
+            this.options.tilePixels ?? 0,
+            (n) => (this.tiledRuns++, this.tiles += n),
+          ),
         this.options.batch ?? { maxBatch: 1, maxDelayMs: 0 },
       ),
       runtime: runtimeInfo(session, selection.reason, precision, source.path, info, notes),

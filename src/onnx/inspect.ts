@@ -1,10 +1,12 @@
 /**
  * Reads what the server needs to know about an ONNX file without running it: opset,
- * input/output names and shapes, and the external-data files it references.
+ * input/output names and shapes, the external-data files it references and its receptive
+ * field.
  *
  * @module
  */
 import { decodeModel, type onnx, toNumber } from "./proto.ts";
+import { type ReceptiveField, receptiveField } from "./receptive_field.ts";
 
 /** A tensor's declared shape: numbers for fixed dims, strings (or null) for dynamic ones. */
 export interface TensorInfo {
@@ -25,6 +27,8 @@ export interface ModelInfo {
   ops: string[];
   /** number of float parameters stored in initializers */
   parameterCount: number;
+  /** how far an output pixel sees (null: not a graph that can be tiled, see receptive_field.ts) */
+  receptiveField: ReceptiveField | null;
 }
 
 /**
@@ -64,5 +68,6 @@ export function inspectModel(bytes: Uint8Array): ModelInfo {
     externalData: [...externalData],
     ops: [...new Set((graph.node ?? []).map((n) => n.opType ?? ""))],
     parameterCount,
+    receptiveField: receptiveField(model),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import { ApiError } from "../errors.ts";
+import { readRequestBytes } from "./read_body.ts";
 
 /** An uploaded image before decoding. */
 export interface UploadedImage {
@@ -40,6 +41,5 @@ export async function readImage(c: Context): Promise<UploadedImage> {
       fileName: field.name,
     };
   }
-  const buffer = await c.req.arrayBuffer();
-  return { bytes: new Uint8Array(buffer), mediaType: contentType };
+  return { bytes: await readRequestBytes(c.req.raw), mediaType: contentType };
 }

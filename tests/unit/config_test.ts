@@ -23,6 +23,7 @@ Deno.test("config: the defaults, every field set", () => {
     soloThreads: Math.min(navigator.hardwareConcurrency || 1, 4),
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
+    tilePixels: 512 * 512,
     maxQueue: 8,
     maxBatch: 1,
     batchDelayMs: 2,
@@ -56,6 +57,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
     TINYUNET_THREADS: "3",
     TINYUNET_MAX_BODY_MB: "1.5",
     TINYUNET_MAX_QUEUE: "0",
+    TINYUNET_TILE_PIXELS: "0",
     TINYUNET_MAX_BATCH: "4",
     TINYUNET_BATCH_DELAY_MS: "0",
     TINYUNET_WATCH: "POLL",
@@ -69,6 +71,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
   assert.equal(c.threads, 3);
   assert.equal(c.maxBodyBytes, 1.5 * 1024 * 1024);
   assert.equal(c.maxQueue, 0);
+  assert.equal(c.tilePixels, 0, "0 turns tiling off");
   assert.equal(c.maxBatch, 4);
   assert.equal(c.batchDelayMs, 0);
   assert.equal(c.watch, "poll");

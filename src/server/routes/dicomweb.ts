@@ -19,6 +19,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { readRequestBytes } from "../read_body.ts";
 import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
@@ -129,7 +130,7 @@ async function stow(c: Context<AppEnv>, node: DicomNode, timeoutMs: number): Pro
       `only type="application/dicom" parts are accepted (got ${partType})`,
     );
   }
-  const body = new Uint8Array(await c.req.arrayBuffer());
+  const body = await readRequestBytes(c.req.raw);
   const parts = parseMultipart(body, params.boundary ?? "");
   if (parts.length === 0) throw new ApiError("bad_request", "the multipart body has no parts");
   const base = new URL(c.req.url).origin;

@@ -24,6 +24,7 @@ import type { QueueTicket } from "../../models/queue.ts";
 import { admit, readBody } from "../../serving/admission.ts";
 import { releaseNow } from "../../memory/release.ts";
 import { SERVER_INFO } from "../server_info.ts";
+import { readRequestBytes } from "../read_body.ts";
 
 /** V2 model metadata. */
 export function modelMetadata(mv: ModelVersion, versions: string[]) {
@@ -269,7 +270,7 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
     ticket: QueueTicket,
     signal: AbortSignal,
   ) => {
-    const body = new Uint8Array(await readBody(() => c.req.arrayBuffer(), signal));
+    const body = await readBody(() => readRequestBytes(c.req.raw), signal);
     const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
     if (request.inputs.length !== 1) {
       throw new ApiError(

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { fixtureServer } from "../../../helpers/model_repo.ts";
 import { v2BinaryBody, v2Input } from "../../../../lib/v2_bodies.ts";
+import { inspectModel } from "../../../../src/onnx/inspect.ts";
+import { planTiles } from "../../../../src/engines/tiles.ts";
 
 const H = 32, W = 48;
 const input = (seed = 1) => v2Input(H, W, { seed, lo: -1, hi: 1 });
@@ -174,4 +176,38 @@ Deno.test("V2 errors: malformed JSON 400, bad framing 400, wrong shape/datatype/
     assert.equal(body.code, code, `case ${i}`);
     assert.equal(typeof body.error, "string");
   }
+});
+
+Deno.test("V2 infer over TINYUNET_TILE_PIXELS runs in overlapping tiles with the whole run's output", async () => {
+  const [h, w] = [320, 384];
+  const x = v2Input(h, w, { seed: 5, lo: -1, hi: 1 });
+  const logits = async (tilePixels: number) => {
+    await using s = await fixtureServer(undefined, { tilePixels });
+    const { body, headerLength } = v2BinaryBody(x, h, w);
+    const res = await s.app.request("/v2/models/lesion/infer", {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": String(headerLength),
+      },
+      body,
+    });
+    assert.equal(res.status, 200);
+    const { binary } = await splitBinary(res);
+    const field = inspectModel(await Deno.readFile(`${s.root}/lesion/1/model.onnx`)).receptiveField;
+    const plan = planTiles(h, w, field, tilePixels);
+    return {
+      out: new Float32Array(binary.buffer, binary.byteOffset, h * w),
+      tiles: s.registry.get("lesion").tiles,
+      planned: plan ? plan.rows.length * plan.cols.length : 0,
+    };
+  };
+  const whole = await logits(0);
+  const tiled = await logits(256 * 256);
+  assert.equal(whole.tiles, 0);
+  assert.ok(tiled.planned > 1, "the fixture U-Net can be tiled");
+  assert.equal(tiled.tiles, tiled.planned, "the request ran as the planned tiles");
+  const diff = whole.out.reduce((m, v, i) => Math.max(m, Math.abs(v - tiled.out[i])), 0);
+  assert.ok(diff < 1e-4, `tiled output differs by ${diff}`);
+  assert.ok(whole.out.some((v) => v !== whole.out[0]));
 });
