@@ -172,9 +172,9 @@ export class TcpFront {
       upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.upstreamPort })
         .catch(() => undefined);
       if (!upstream) {
-        // no descriptor (or the server is listening again): answer as over the limit
-        // (a liveness probe 200, anything else 503) rather than closing in silence
-        await refuse(client);
+        // no descriptor for the upstream leg: answer as over the limit (a liveness probe
+        // 200, anything else 503) rather than closing in silence; counted as fd_exhausted
+        await refuse(client, "fd_exhausted");
         return;
       }
       // no Nagle on either leg: a relayed answer's last small segment would otherwise wait
@@ -361,8 +361,11 @@ const LIVE = new TextEncoder().encode(
 );
 const LIVENESS_PROBE = /^(GET|HEAD) \/v2\/health\/live[ ?]/;
 
-/** Answers a connection over the limit: liveness probes 200, everything else 503. */
-async function refuse(conn: Deno.Conn) {
+/**
+ * Answers a connection over the limit (or one that cannot be relayed: `fd_exhausted`):
+ * liveness probes 200, everything else 503.
+ */
+async function refuse(conn: Deno.Conn, reason: "over_limit" | "fd_exhausted" = "over_limit") {
   let head = "";
   if (sniffing.length < MAX_SNIFFING) {
     const entry = { since: performance.now(), cut: () => {} };
@@ -373,7 +376,7 @@ async function refuse(conn: Deno.Conn) {
     if (i >= 0) sniffing.splice(i, 1);
   }
   const answer = LIVENESS_PROBE.test(head) ? LIVE : REFUSAL;
-  connectionStats.closed[answer === LIVE ? "live_at_limit" : "over_limit"]++;
+  connectionStats.closed[answer === LIVE ? "live_at_limit" : reason]++;
   await writeAll(conn, answer);
   // closing with unread request bytes would reset the connection (RST) and could destroy
   // the answer before the client reads it: end our side, read what is left, then close

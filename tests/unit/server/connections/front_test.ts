@@ -63,3 +63,30 @@ Deno.test("at the connection limit a liveness probe gets 200 from the front, any
     await accepting.catch(() => {});
   }
 });
+
+Deno.test("a connection the front cannot relay is answered (probe 200, else 503) and counted as fd_exhausted", async () => {
+  // nothing listens upstream: every relay attempt fails, as when no descriptor is left for it
+  const vacant = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const upstreamPort = vacant.addr.port;
+  vacant.close();
+  const front = new TcpFront({
+    hostname: "127.0.0.1",
+    port: 0,
+    upstreamPort,
+    maxConnections: 100,
+    headerTimeoutMs: 10_000,
+    idleTimeoutMs: 10_000,
+  });
+  try {
+    const before = { ...connectionStats.closed };
+    const live = await exchange(front.addr.port, "GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(live, /^HTTP\/1.1 200 /);
+    const other = await exchange(front.addr.port, "POST /v1/segment HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(other, /^HTTP\/1.1 503 /);
+    assert.equal(connectionStats.closed.fd_exhausted - before.fd_exhausted, 1);
+    assert.equal(connectionStats.closed.over_limit - before.over_limit, 0);
+    assert.equal(connectionStats.closed.live_at_limit - before.live_at_limit, 1);
+  } finally {
+    await front.close(100);
+  }
+});
