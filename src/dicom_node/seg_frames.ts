@@ -11,7 +11,13 @@
 import dcmjs from "dcmjs";
 import type { DicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
-import { dicomSeg, packBits, type SegAlgorithm } from "../outputs/dicom_seg.ts";
+import {
+  dicomSeg,
+  newSegUids,
+  packBits,
+  type SegAlgorithm,
+  type SegUids,
+} from "../outputs/dicom_seg.ts";
 
 const { DicomDict, DicomMessage, DicomMetaDictionary } = dcmjs.data;
 
@@ -33,15 +39,18 @@ function copy(item: Item): Item {
 /**
  * Writes the SEG of a source image from one mask per source frame (in frame order).
  * @param masks one segmentation per frame; a single-frame source has one
+ * @param uids the new SEG's UIDs
  */
 export function segForFrames(
   source: DicomSource,
   masks: Segmentation[],
   algorithm: Omit<SegAlgorithm, "sourceFrame">,
+  uids: SegUids = newSegUids(),
 ): Uint8Array {
   if (masks.length === 0) throw new Error("no frames to write");
   const multi = source.frames > 1;
-  const first = dicomSeg(source, masks[0], { ...algorithm, ...(multi ? { sourceFrame: 1 } : {}) });
+  const frame1 = { ...algorithm, ...(multi ? { sourceFrame: 1 } : {}) };
+  const first = dicomSeg(source, masks[0], frame1, new Date(), uids);
   if (masks.length === 1) return first;
   const file = DicomMessage.readFile(first.buffer as ArrayBuffer);
   const ds = DicomMetaDictionary.naturalizeDataset(file.dict) as Item;

@@ -14,6 +14,7 @@ import type { ModelVersion } from "../models/model_version.ts";
 import { segmentImage } from "../segment.ts";
 import { routeModality } from "./routing.ts";
 import { segForFrames } from "./seg_frames.ts";
+import { newSegUids } from "../outputs/dicom_seg.ts";
 
 /** What the node reads from an instance's header. */
 export interface InstanceFacts {
@@ -107,25 +108,20 @@ export async function segmentInstance(
     const result = await segmentImage(model, image, { signal: deps.signal });
     masks.push(result.segmentation);
   }
+  const uids = newSegUids();
   const segBytes = segForFrames(source, masks, {
     modelName: model.name,
     modelVersion: model.version,
     label: model.card.label,
     trained: model.card.trained,
     softwareVersion: deps.softwareVersion,
-  });
-  const made = readDicomSource(segBytes, maxInflatedBytes(deps.maxPixels));
+  }, uids);
   return {
     kind: "segmented",
     facts,
     model,
     routedBy: route.by,
-    seg: {
-      bytes: segBytes,
-      sopInstanceUid: made.sopInstanceUid,
-      seriesInstanceUid: made.seriesInstanceUid,
-      studyInstanceUid: made.studyInstanceUid,
-    },
+    seg: { bytes: segBytes, ...uids, studyInstanceUid: source.studyInstanceUid },
     ms: Math.round((performance.now() - t0) * 100) / 100,
   };
 }

@@ -85,10 +85,22 @@ function codeItem(c: Code, text: (s: string, max: number) => string) {
   };
 }
 
+/** The identity of a new SEG instance (its study is its source's). */
+export interface SegUids {
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+/** Fresh UIDs for a new SEG. */
+export function newSegUids(): SegUids {
+  return { sopInstanceUid: newUid(), seriesInstanceUid: newUid() };
+}
+
 /**
  * Writes the segmentation.
  * @param source the segmented image (from `readDicomSource`)
  * @param seg the mask, at the source's size
+ * @param uids the new instance's UIDs (callers that report them make them first)
  * @returns a DICOM Part 10 file
  */
 export function dicomSeg(
@@ -96,14 +108,14 @@ export function dicomSeg(
   seg: Segmentation,
   algorithm: SegAlgorithm,
   now = new Date(),
+  uids: SegUids = newSegUids(),
 ): Uint8Array {
   if (seg.width !== source.columns || seg.height !== source.rows) {
     throw new Error(
       `mask ${seg.width}×${seg.height} does not match the source ${source.columns}×${source.rows}`,
     );
   }
-  const sopInstanceUid = newUid();
-  const seriesUid = newUid();
+  const { sopInstanceUid, seriesInstanceUid: seriesUid } = uids;
   const dimensionOrganizationUid = newUid();
   const { date, time } = dateTime(now);
   // our own text must be valid in the source's character set: ASCII unless it is UTF-8

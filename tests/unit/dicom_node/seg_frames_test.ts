@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import dcmjs from "dcmjs";
 import { segForFrames } from "../../../src/dicom_node/seg_frames.ts";
+import { newSegUids } from "../../../src/outputs/dicom_seg.ts";
 import { readDicomSource } from "../../../src/imaging/dicom_source.ts";
 import type { Segmentation } from "../../../src/imaging/postprocess.ts";
 import { readSeg } from "../../helpers/dicom_node.ts";
@@ -48,4 +49,23 @@ Deno.test("seg_frames: a single-frame source gives the writer's single-frame SEG
   const back = readSeg(segForFrames(source, [mask(5, 3, 4)], ALGORITHM));
   assert.equal(back.frames.length, 1);
   assert.deepEqual(back.frames[0], mask(5, 3, 4).mask);
+});
+
+Deno.test("seg_frames: the SEG carries the UIDs it was given (single- and multi-frame)", () => {
+  for (const frames of [1, 2]) {
+    const src = makeDicom({ rows: 3, columns: 5, frames, pixels: new Array(15 * frames).fill(2) });
+    const source = readDicomSource(src, 1e6);
+    const uids = newSegUids();
+    const seg = segForFrames(
+      source,
+      [0, 1].slice(0, frames).map((s) => mask(5, 3, s)),
+      ALGORITHM,
+      uids,
+    );
+    const made = readDicomSource(seg, 1e6);
+    assert.equal(made.sopInstanceUid, uids.sopInstanceUid);
+    assert.equal(made.seriesInstanceUid, uids.seriesInstanceUid);
+    assert.equal(made.studyInstanceUid, source.studyInstanceUid);
+    assert.notEqual(uids.sopInstanceUid, newSegUids().sopInstanceUid);
+  }
 });
