@@ -84,11 +84,11 @@ const OURS_NO_SOLO: VersusServer = {
   kind: "ours",
   env: { TINYUNET_SOLO_THREADS: "1" },
 };
-const OURS_SOLO_NO_SPIN: VersusServer = {
-  id: "ours-solo-no-spin",
-  label: "ours, solo copy without spinning (TINYUNET_SOLO_SPIN=0)",
+const OURS_SOLO_SPIN: VersusServer = {
+  id: "ours-solo-spin",
+  label: "ours, solo copy spinning (TINYUNET_SOLO_SPIN=1)",
   kind: "ours",
-  env: { TINYUNET_SOLO_SPIN: "0" },
+  env: { TINYUNET_SOLO_SPIN: "1" },
 };
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
@@ -255,7 +255,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       servers: [
         OURS,
         OURS_NO_SOLO,
-        OURS_SOLO_NO_SPIN,
+        OURS_SOLO_SPIN,
         OURS_NO_POOL,
         OURS_BATCH,
         OURS_EVENT_LOOP,

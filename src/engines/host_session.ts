@@ -263,9 +263,11 @@ interface Lane {
  * the first lane's host, loaded after the first run: a run that finds no other run of the
  * model in flight uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
  * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
- * better. Its pool threads spin between kernels (`TINYUNET_SOLO_SPIN`, default on: 0.45 ms
- * less a lone run here, 4.4 → 3.95 ms measured through the server); onnxruntime bounds the spin
- * (a few thousand pause loops), so a lane run that starts meanwhile loses little.
+ * better. Its pool threads sleep between kernels. `TINYUNET_SOLO_SPIN=1` lets them spin: a
+ * lone run measured 0.45 ms faster through the server (4.4 → 3.95 ms), but the spinning
+ * threads took the cores from the lanes — in `deno task bench` (wrk, alternating rounds) c=8
+ * fell from 186-188 to 163-165 req/s (p99 66-68 → 78-81 ms) and c=1 CPU per request rose
+ * from 10-11 to 15-22 ms, with no steady gain in c=1 p50 (7.08/11.17 against 7.4/6.83 ms).
  */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
