@@ -11,6 +11,7 @@ import { loadConfig, type ServerConfig } from "./config.ts";
 import { DicomNode } from "./dicom_node/node.ts";
 import type { LoadOptions } from "./models/model_version.ts";
 import { ModelRegistry } from "./models/registry.ts";
+import { RunGate } from "./models/queue.ts";
 import { type RepositoryWatcher, watchRepository } from "./models/watcher.ts";
 import { buildApp } from "./server/app.ts";
 import type { AppEnv } from "./server/env.ts";
@@ -46,6 +47,7 @@ export function loadOptions(config: ServerConfig): LoadOptions {
     threads: config.threads,
     soloThreads: config.soloThreads,
     tilePixels: config.tilePixels,
+    runGate: config.maxRuns > 0 ? new RunGate(config.maxRuns) : undefined,
     maxQueue: config.maxQueue,
     laneIdleMs: config.laneIdleMs,
     batch: { maxBatch: config.maxBatch, maxDelayMs: config.batchDelayMs },

@@ -15,6 +15,7 @@ import {
   QueueAbortedError,
   QueueFullError,
   type QueueTicket,
+  type RunGate,
   SerialQueue,
 } from "./queue.ts";
 import { ApiError } from "../errors.ts";
@@ -37,6 +38,8 @@ export interface LoadOptions {
   soloThreads?: number;
   /** an input over this many pixels runs as overlapping tiles (engines/tiles.ts); 0 or absent: never */
   tilePixels?: number;
+  /** the process-wide cap on engine runs in flight, shared by every version's queue */
+  runGate?: RunGate;
   /** waiting runs allowed per session before 503 */
   maxQueue: number;
   /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
@@ -185,7 +188,7 @@ export class ModelVersion {
       laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,
     });
-    const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1);
+    const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1, this.options.runGate);
     return {
       session,
       queue,

@@ -48,19 +48,59 @@ export interface QueueTicket {
   release(): void;
 }
 
+/**
+ * A process-wide cap on engine runs in flight, shared by the queues of every model: each
+ * model may run `lanes` jobs at once, but four models with two lanes each would otherwise run
+ * eight at once on two cores — no faster, each run's activations resident meanwhile (a 512²
+ * run of the student: ~45 MiB). A queue whose next job finds no permit waits for one; a
+ * freed permit wakes the waiting queues in the order they asked.
+ */
+export class RunGate {
+  #inUse = 0;
+  #wakers: (() => void)[] = [];
+
+  /** @param permits runs in flight at most (≥ 1) */
+  constructor(readonly permits: number) {}
+
+  /** Runs in flight now. */
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  /** Takes a permit if one is free. */
+  tryAcquire(): boolean {
+    if (this.#inUse >= this.permits) return false;
+    this.#inUse++;
+    return true;
+  }
+
+  /** Calls `wake` once a permit may be free (a queue asks once, however often it calls). */
+  wait(wake: () => void): void {
+    if (!this.#wakers.includes(wake)) this.#wakers.push(wake);
+  }
+
+  /** Gives a permit back and wakes waiting queues until the free permits are taken. */
+  release(): void {
+    this.#inUse--;
+    while (this.#inUse < this.permits && this.#wakers.length > 0) this.#wakers.shift()!();
+  }
+}
+
 /** A serial job queue with a bound on waiting jobs. */
 export class SerialQueue {
   #waiting: Job[] = [];
   #running = 0;
   #avgComputeMs = 50;
   #reserved = 0;
+  readonly #wake = () => this.#next();
 
   /**
    * @param maxPending waiting jobs allowed (the running ones not counted)
    * @param lanes jobs that may run at once (1: strictly serial; a session with several
    *   engine lanes runs that many at once)
+   * @param gate the process-wide cap on runs in flight, when there is one
    */
-  constructor(readonly maxPending = 64, readonly lanes = 1) {}
+  constructor(readonly maxPending = 64, readonly lanes = 1, readonly gate?: RunGate) {}
 
   /** Jobs waiting, not counting the running one. */
   get depth(): number {
@@ -138,6 +178,7 @@ export class SerialQueue {
           this.#running++;
           const done = () => {
             this.#running--;
+            this.gate?.release();
             this.#next();
           };
           fn().then(
@@ -175,6 +216,9 @@ export class SerialQueue {
   }
 
   #next() {
-    while (this.#running < this.lanes && this.#waiting.length > 0) this.#waiting.shift()!.start();
+    while (this.#running < this.lanes && this.#waiting.length > 0) {
+      if (this.gate && !this.gate.tryAcquire()) return this.gate.wait(this.#wake);
+      this.#waiting.shift()!.start();
+    }
   }
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { QueueAbortedError, QueueFullError, SerialQueue } from "../../../src/models/queue.ts";
+import {
+  QueueAbortedError,
+  QueueFullError,
+  RunGate,
+  SerialQueue,
+} from "../../../src/models/queue.ts";
 
 function deferred() {
   let resolve!: () => void;
@@ -83,4 +88,47 @@ Deno.test("a queue with 2 lanes runs two jobs at once, the third waits", async (
   assert.equal(q.depth, 1);
   await Promise.all(all);
   assert.equal(peak, 2);
+});
+
+Deno.test("a run gate caps runs in flight over several queues, waking them in the order they asked", async () => {
+  const gate = new RunGate(2);
+  const queues = [new SerialQueue(8, 2, gate), new SerialQueue(8, 2, gate)];
+  let running = 0, peak = 0;
+  const order: string[] = [];
+  const job = (q: SerialQueue, name: string) =>
+    q.run(async () => {
+      order.push(name);
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 15));
+      running--;
+    });
+  // four lanes in all, two permits: a1 and a2 run, b1 asks first, then a3, b2
+  const all = [job(queues[0], "a1"), job(queues[0], "a2"), job(queues[1], "b1")];
+  await new Promise((r) => setTimeout(r, 2));
+  assert.equal(gate.inUse, 2);
+  assert.equal(queues[1].runningJobs, 0, "b1 waits for a permit although its queue has lanes free");
+  all.push(job(queues[0], "a3"), job(queues[1], "b2"));
+  await Promise.all(all);
+  assert.equal(peak, 2);
+  assert.equal(gate.inUse, 0);
+  assert.deepEqual(order.slice(0, 3), ["a1", "a2", "b1"]);
+});
+
+Deno.test("a run gate does not stall when the job it would wake was abandoned", async () => {
+  const gate = new RunGate(1);
+  const a = new SerialQueue(8, 1, gate),
+    b = new SerialQueue(8, 1, gate),
+    c = new SerialQueue(8, 1, gate);
+  const first = deferred();
+  const running = a.run(() => first.promise);
+  const abort = new AbortController();
+  const abandoned = b.run(() => Promise.resolve(), abort.signal);
+  const later = c.run(() => Promise.resolve("ran"));
+  abort.abort("client left");
+  await assert.rejects(abandoned, QueueAbortedError);
+  first.resolve();
+  await running;
+  assert.equal((await later).value, "ran");
+  assert.equal(gate.inUse, 0);
 });
