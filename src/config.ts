@@ -13,7 +13,7 @@
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_TILE_PIXELS` | 262144 | a V2 input larger than this runs as overlapping tiles of at most this size (src/engines/tiles.ts); 0 = never |
- * | `TINYUNET_MAX_RUNS` | cores | engine runs in flight at once over all models (src/models/queue.ts RunGate); 0 = no cap |
+ * | `TINYUNET_MAX_RUNS` | 0 (no cap) | engine runs in flight at once over all models (src/models/queue.ts RunGate) |
  * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
  * | `TINYUNET_MAX_BATCH` | 1 (off) | dynamic batching: most same-shape requests per engine run |
  * | `TINYUNET_BATCH_DELAY_MS` | 2 | longest a request waits for a batch to fill |
@@ -171,7 +171,7 @@ const ServerEnv = z.object({
   TINYUNET_MAX_BODY_MB: int(32),
   TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
   TINYUNET_TILE_PIXELS: int(512 * 512, 0),
-  TINYUNET_MAX_RUNS: int(navigator.hardwareConcurrency || 1, 0),
+  TINYUNET_MAX_RUNS: int(0, 0),
   TINYUNET_MAX_QUEUE: int(8, 0),
   TINYUNET_MAX_BATCH: int(1),
   TINYUNET_BATCH_DELAY_MS: int(2, 0),

@@ -49,11 +49,16 @@ export interface QueueTicket {
 }
 
 /**
- * A process-wide cap on engine runs in flight, shared by the queues of every model: each
- * model may run `lanes` jobs at once, but four models with two lanes each would otherwise run
- * eight at once on two cores — no faster, each run's activations resident meanwhile (a 512²
- * run of the student: ~45 MiB). A queue whose next job finds no permit waits for one; a
- * freed permit wakes the waiting queues in the order they asked.
+ * A process-wide cap on engine runs in flight, shared by the queues of every model
+ * (`TINYUNET_MAX_RUNS`, off by default): each model may run `lanes` jobs at once, so four
+ * busy models with two lanes each run up to eight at once, each run's activations resident
+ * meanwhile (a 512² run of the student: ~45 MiB). A queue whose next job finds no permit
+ * waits for one; a freed permit wakes the waiting queues in the order they asked.
+ *
+ * Measured with `deno task soak` (four models, 2 cores): 2 permits held RSS at 556-629 MiB
+ * (500-920 without) but cost ~20 % of the goodput (~49 against ~62 2xx/s: a permit stays
+ * unused while the finished run's answer crosses to the event loop); 4 permits changed
+ * neither. So it is a knob for a box short of memory, not a default.
  */
 export class RunGate {
   #inUse = 0;

@@ -24,7 +24,7 @@ Deno.test("config: the defaults, every field set", () => {
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
     tilePixels: 512 * 512,
-    maxRuns: navigator.hardwareConcurrency || 1,
+    maxRuns: 0,
     maxQueue: 8,
     maxBatch: 1,
     batchDelayMs: 2,
@@ -59,7 +59,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
     TINYUNET_MAX_BODY_MB: "1.5",
     TINYUNET_MAX_QUEUE: "0",
     TINYUNET_TILE_PIXELS: "0",
-    TINYUNET_MAX_RUNS: "0",
+    TINYUNET_MAX_RUNS: "2",
     TINYUNET_MAX_BATCH: "4",
     TINYUNET_BATCH_DELAY_MS: "0",
     TINYUNET_WATCH: "POLL",
@@ -74,7 +74,7 @@ Deno.test("config: values are read, blanks are unset, words in any case", () => 
   assert.equal(c.maxBodyBytes, 1.5 * 1024 * 1024);
   assert.equal(c.maxQueue, 0);
   assert.equal(c.tilePixels, 0, "0 turns tiling off");
-  assert.equal(c.maxRuns, 0, "0: no cap on runs in flight");
+  assert.equal(c.maxRuns, 2);
   assert.equal(c.maxBatch, 4);
   assert.equal(c.batchDelayMs, 0);
   assert.equal(c.watch, "poll");
