@@ -290,12 +290,13 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
       }
     }
     const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
+    releaseNow(body.buffer); // the input tensor was a view of it, and the run is done
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
       [{ name: outputName, tensor: outputs[outputName], binary }],
     );
-    releaseNow(body.buffer, outputs[outputName].data.buffer); // the answer holds a copy
+    releaseNow(outputs[outputName].data.buffer); // the answer holds a copy
     return c.body(out as string, 200, headers);
   };
   app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));
