@@ -81,6 +81,10 @@ def test_export_round_trip_and_card(trained_env, tmp_path):
     assert on_disk["metrics"]["test"]["n"] == 3
     assert on_disk["teacher"]["width"] == 4 and "CC0" in on_disk["provenance"]["licence"]
     assert on_disk["label"] == "disc" and on_disk["modalities"] == ["US"]
+    assert on_disk["algorithm"]["name"] == f"TinyUnet {toy_set.name}"
+    assert on_disk["algorithm"]["family"]["code"] == "123110"
+    assert "segment" not in on_disk  # an unknown set: the server's generic segment codes
+
     # provenance names the data root it used (relative to the checkout) and the README inside it
     prov = on_disk["provenance"]
     assert prov["readme"] == f"{toy_set.name}/README.md"
@@ -127,3 +131,13 @@ def test_cli_export_rejects_a_modality_that_is_not_a_dicom_code(trained_env, tmp
         cli(["export", "--checkpoint", s["run_dir"] + "/final.pt", "--set", toy_set.name,
              "--data-root", str(toy_set.parent), "--models-dir", str(tmp_path), "--modalities", "ultra sound"])
     assert not (tmp_path / toy_set.name).exists()
+
+
+def test_cards_of_the_four_sets_carry_their_dicom_segment_codes():
+    from tools.distill import card as card_mod
+    for name, version in (("isic2017", 2), ("kvasir-seg", 2), ("hc18", 3), ("isbi2012-em", 3)):
+        shipped = json.loads((export.REPO / "models" / name / str(version) / "model.json").read_text())
+        built = card_mod.build_card(name, "9", shipped["input"], 1, 1,
+                                    {k: 0.5 for k in card_mod.METRIC_KEYS} | {"n": 1}, {}, {}, {})
+        assert built["segment"] == shipped["segment"], name
+        assert built["algorithm"] == shipped["algorithm"], name

@@ -12,6 +12,19 @@ SET_INFO = {  # title, label, DICOM Modality codes (XC external camera, ES endos
     "hc18": ("TinyUnet fetal head segmentation (HC18 ultrasound)", "fetal head", ["US"]),
     "isbi2012-em": ("TinyUnet neuronal membrane segmentation (ISBI 2012 EM)", "membrane", ["GM"]),
 }
+_SCT = "SCT"
+_ANATOMY = {"code": "123037004", "scheme": _SCT, "meaning": "Anatomical Structure"}
+_ALTERED = {"code": "49755003", "scheme": _SCT, "meaning": "Morphologically Altered Structure"}
+SET_SEGMENT = {  # what the mask is, as a DICOM SEG names it (CID 7150/7151/4; the server's card field)
+    "isic2017": {"category": _ALTERED, "type": {"code": "52988006", "scheme": _SCT, "meaning": "Lesion"},
+                 "anatomic_region": {"code": "39937001", "scheme": _SCT, "meaning": "Skin"}},
+    "kvasir-seg": {"category": _ALTERED, "type": {"code": "41329004", "scheme": _SCT, "meaning": "Polyp"},
+                   "anatomic_region": {"code": "71854001", "scheme": _SCT, "meaning": "Colon"}},
+    "hc18": {"category": _ANATOMY, "type": {"code": "69536005", "scheme": _SCT, "meaning": "Head"}},
+    "isbi2012-em": {"category": _ANATOMY,
+                    "type": {"code": "4421005", "scheme": _SCT, "meaning": "Cell structure"}},
+}
+AI_FAMILY = {"code": "123110", "scheme": "DCM", "meaning": "Artificial Intelligence"}  # CID 7162
 MODALITY_CODE = r"^[A-Z0-9]{1,16}$"  # a DICOM CS value: upper case, digits, at most 16 characters
 
 
@@ -37,7 +50,9 @@ def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
                threshold: float = 0.5, title: Optional[str] = None,
                label: Optional[str] = None, modalities: Optional[Sequence[str]] = None) -> Dict:
     """``modalities``: DICOM Modality codes the model is for (card field ``modalities``, e.g.
-    ["US"]); when not given, the set's default from ``SET_INFO`` (none for an unknown set)."""
+    ["US"]); when not given, the set's default from ``SET_INFO`` (none for an unknown set).
+    The DICOM SEG's segment codes come from ``SET_SEGMENT`` (an unknown set gets none: the
+    server then writes its generic codes) and the algorithm is named after the model."""
     t, l, mods = SET_INFO.get(name, (f"TinyUnet segmentation ({name})", "foreground", []))
     mods = check_modalities(modalities if modalities is not None else mods)
     metrics = {k: _r(test_metrics[k]) for k in METRIC_KEYS}
@@ -51,6 +66,8 @@ def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
         "task": "binary-segmentation",
         "label": label or l,
         "modalities": mods,
+        **({"segment": SET_SEGMENT[name]} if name in SET_SEGMENT else {}),
+        "algorithm": {"family": AI_FAMILY, "name": f"TinyUnet {name}"},
         "trained": True,
         "input": {
             "name": "image", "layout": "NCHW", "channels": int(inp["channels"]),
