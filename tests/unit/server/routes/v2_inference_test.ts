@@ -17,6 +17,25 @@ async function splitBinary(res: Response) {
   };
 }
 
+/** Posts `x` as a `[1, 3, h, w]` binary-extension V2 request to `path`. */
+function postBinary(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  path: string,
+  x: Float32Array,
+  h: number,
+  w: number,
+) {
+  const { body, headerLength } = v2BinaryBody(x, h, w);
+  return app.request(path, {
+    method: "POST",
+    headers: {
+      "content-type": "application/octet-stream",
+      "inference-header-content-length": String(headerLength),
+    },
+    body,
+  });
+}
+
 Deno.test("V2 server metadata, liveness and readiness", async () => {
   await using s = await fixtureServer();
   const meta = await (await s.app.request("/v2")).json();
@@ -52,15 +71,7 @@ Deno.test("V2 JSON infer and binary infer give the same logits", async () => {
   assert.deepEqual(json.outputs[0].shape, [1, 1, H, W]);
   const fromJson = Float32Array.from(json.outputs[0].data as number[]);
 
-  const { body, headerLength } = v2BinaryBody(x, H, W);
-  const binRes = await s.app.request("/v2/models/lesion/versions/1/infer", {
-    method: "POST",
-    headers: {
-      "content-type": "application/octet-stream",
-      "inference-header-content-length": String(headerLength),
-    },
-    body,
-  });
+  const binRes = await postBinary(s.app, "/v2/models/lesion/versions/1/infer", x, H, W);
   assert.equal(binRes.status, 200);
   const { header: h, binary } = await splitBinary(binRes);
   assert.equal(h.outputs[0].parameters.binary_data_size, H * W * 4);
@@ -183,15 +194,7 @@ Deno.test("V2 infer over TINYUNET_TILE_PIXELS runs in overlapping tiles with the
   const x = v2Input(h, w, { seed: 5, lo: -1, hi: 1 });
   const logits = async (tilePixels: number) => {
     await using s = await fixtureServer(undefined, { tilePixels });
-    const { body, headerLength } = v2BinaryBody(x, h, w);
-    const res = await s.app.request("/v2/models/lesion/infer", {
-      method: "POST",
-      headers: {
-        "content-type": "application/octet-stream",
-        "inference-header-content-length": String(headerLength),
-      },
-      body,
-    });
+    const res = await postBinary(s.app, "/v2/models/lesion/infer", x, h, w);
     assert.equal(res.status, 200);
     const { binary } = await splitBinary(res);
     const field = inspectModel(await Deno.readFile(`${s.root}/lesion/1/model.onnx`)).receptiveField;
