@@ -14,9 +14,25 @@ const MIN_BYTES = 1 << 20;
 /** Releases each buffer's memory now (large, detachable, not shared ones); never throws. */
 export function releaseNow(...buffers: ArrayBufferLike[]): void {
   for (const b of buffers) {
-    if (!(b instanceof ArrayBuffer) || b.byteLength < MIN_BYTES || b.detached) continue;
-    try {
-      b.transfer(0);
-    } catch { /* not detachable (a native add-on's buffer): the collector frees it */ }
+    if (b instanceof ArrayBuffer && b.byteLength >= MIN_BYTES) detach(b);
   }
+}
+
+/**
+ * Releases the memory of a copied stream chunk now, whatever its size (a 30 MB body arrives as
+ * ~500 chunks of 64 KiB that would otherwise wait for a collection). Only a chunk that is its
+ * whole buffer is released; a view into a larger buffer is left alone.
+ */
+export function releaseChunk(chunk: Uint8Array): void {
+  const b = chunk.buffer;
+  if (b instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === b.byteLength) {
+    detach(b);
+  }
+}
+
+function detach(b: ArrayBuffer) {
+  if (b.detached) return;
+  try {
+    b.transfer(0);
+  } catch { /* not detachable (a native add-on's buffer): the collector frees it */ }
 }

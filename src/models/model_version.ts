@@ -125,8 +125,7 @@ export class ModelVersion {
   #loadedAt = new Date();
   /** set once unloading starts; `replacement` serves late callers */
   #retired?: { replacement?: ModelVersion };
-  /** runs that went as overlapping tiles (engines/tiles.ts), and their tiles */
-  tiledRuns = 0;
+  /** tiles run so far by inputs that went as overlapping tiles (engines/tiles.ts) */
   tiles = 0;
 
   private constructor(readonly entry: ModelEntry, private options: LoadOptions) {}
@@ -200,7 +199,7 @@ export class ModelVersion {
             feeds,
             info.receptiveField,
             this.options.tilePixels ?? 0,
-            (n) => (this.tiledRuns++, this.tiles += n),
+            (n) => (this.tiles += n),
           ),
         this.options.batch ?? { maxBatch: 1, maxDelayMs: 0 },
       ),

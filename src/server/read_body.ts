@@ -9,6 +9,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
+import { releaseChunk } from "../memory/release.ts";
 
 /**
  * The body's bytes.
@@ -31,25 +32,10 @@ export async function readRequestBytes(req: Request): Promise<Uint8Array<ArrayBu
     }
     out.set(value, at);
     at += value.length;
-    dropChunk(value);
+    releaseChunk(value);
   }
   if (at !== declared) {
     throw new ApiError("bad_request", `the body ended after ${at} of ${declared} bytes`);
   }
   return out;
-}
-
-/**
- * Frees a copied chunk's memory now: a 30 MB body arrives as ~500 chunks of 64 KiB that
- * would otherwise wait, as garbage, for V8's next collection. Only a chunk that is its whole
- * buffer is detached (a view into a shared one is left alone).
- */
-function dropChunk(chunk: Uint8Array) {
-  const b = chunk.buffer;
-  if (!(b instanceof ArrayBuffer) || chunk.byteOffset !== 0 || chunk.byteLength !== b.byteLength) {
-    return;
-  }
-  try {
-    b.transfer(0);
-  } catch { /* not detachable: the collector frees it */ }
 }
