@@ -68,7 +68,8 @@ function v2Body(h: number, w: number) {
   return v2BinaryBody(x, h, w);
 }
 
-async function v2Large(url: string, pid: number) {
+/** One V2 request with a ~30 MB tensor: RSS before, its peak (sampled every 2 ms), 3 s after. */
+export async function v2Large(url: string, pid: number) {
   const { body, headerLength } = v2Body(1600, 1600);
   const before = rssOf(pid) ?? 0;
   let peak = before;

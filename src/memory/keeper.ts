@@ -11,8 +11,16 @@
  * that low maps every run's activation block afresh (4 MiB measured −20 % req/s at c=8), so
  * it is the memory-first choice, not the default.
  *
+ * Large work (a V2 request with a tensor of many MiB) runs inside {@link largeWork}: while
+ * any runs, the threshold drops to 1 MiB, so its body, output and tile activations are
+ * mapped on their own and go back to the system the moment they are freed, not into an
+ * arena the trim reaches a second later; then the threshold returns and the arenas are
+ * trimmed. Runs of small images meanwhile map their larger blocks too (slower while it
+ * lasts). Measured (a 30 MB tensor after c=8 load, `deno task bench` part memory):
+ * see bench/RESULTS.md.
+ *
  * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim) and
- * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default).
+ * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default, and no lowering for large work).
  *
  * @module
  */
@@ -39,6 +47,27 @@ export interface MemoryKeeperState {
   lastTrimMs: number | null;
 }
 
+/** The mmap threshold while large work runs. */
+export const LARGE_WORK_MMAP_BYTES = 1 << 20;
+
+/** The keeper of this process (the allocator is one per process), if one runs. */
+let running: MemoryKeeper | undefined;
+
+/**
+ * Runs `work` with the mmap threshold lowered to {@link LARGE_WORK_MMAP_BYTES} (nested and
+ * concurrent calls share one lowering; the last one out restores it and trims). Without a
+ * keeper with a fixed threshold it just runs `work`.
+ */
+export async function largeWork<T>(work: () => Promise<T>): Promise<T> {
+  const keeper = running;
+  const leave = keeper?.enterLargeWork();
+  try {
+    return await work();
+  } finally {
+    leave?.();
+  }
+}
+
 /** Resident set of this process in MiB (Linux /proc/self/statm), or null. */
 export function residentMiB(): number | null {
   try {
@@ -56,6 +85,8 @@ export class MemoryKeeper {
   #lastTrim = -Infinity;
   /** RSS and the arenas' free bytes right after the last trim (MiB) */
   #after = { rss: 0, free: 0 };
+  /** large works running (see {@link largeWork}) */
+  #large = 0;
 
   constructor(readonly options: MemoryKeeperOptions) {
     const control = mallocControl();
@@ -76,6 +107,30 @@ export class MemoryKeeper {
       Deno.unrefTimer(timer);
       this.#timer = timer;
     }
+    running = this;
+  }
+
+  /** Large works running now. */
+  get largeWorks(): number {
+    return this.#large;
+  }
+
+  /**
+   * Lowers the mmap threshold for large work (when this keeper fixed one); the returned
+   * function ends it, restoring the threshold and trimming once the last one ends.
+   */
+  enterLargeWork(): (() => void) | undefined {
+    const normal = this.state.mmapThresholdBytes;
+    if (normal === null || normal <= LARGE_WORK_MMAP_BYTES) return undefined;
+    if (this.#large++ === 0) mallocControl().setMmapThreshold(LARGE_WORK_MMAP_BYTES);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.#large > 0) return;
+      mallocControl().setMmapThreshold(normal);
+      this.trim();
+    };
   }
 
   /**
@@ -110,5 +165,6 @@ export class MemoryKeeper {
 
   stop(): void {
     clearInterval(this.#timer);
+    if (running === this) running = undefined;
   }
 }

@@ -34,6 +34,8 @@ export interface MallocControl {
   trim(): number | null;
   /** bytes the allocator holds free in its arenas (`mallinfo2().fordblks`), or null */
   freeBytes(): number | null;
+  /** bytes in blocks mapped on their own (`mallinfo2().hblkhd`), or null */
+  mappedBytes(): number | null;
 }
 
 let cached: MallocControl | undefined;
@@ -44,6 +46,7 @@ const NONE = (reason: string): MallocControl => ({
   setMmapThreshold: () => false,
   trim: () => null,
   freeBytes: () => null,
+  mappedBytes: () => null,
 });
 
 /** The process's allocator control (glibc through FFI), opened once. */
@@ -55,13 +58,18 @@ export function mallocControl(): MallocControl {
     lib = Deno.dlopen("libc.so.6", {
       mallopt: { parameters: ["i32", "i32"], result: "i32" },
       malloc_trim: { parameters: ["usize"], result: "i32" },
-      // glibc ≥ 2.33; ten size_t fields, the 9th is fordblks (free bytes in all arenas)
+      // glibc ≥ 2.33; ten size_t fields: the 5th is hblkhd (mapped), the 9th fordblks (free)
       mallinfo2: { parameters: [], result: { struct: Array(10).fill("usize") } },
     });
   } catch (err) {
     return cached = NONE(`glibc not reachable: ${(err as Error).message}`);
   }
   const { mallopt, malloc_trim, mallinfo2 } = lib.symbols;
+  /** One field of `struct mallinfo2` (ten size_t). */
+  const mallinfo = (field: number) => {
+    const info = mallinfo2();
+    return Number(new BigUint64Array(info.buffer, info.byteOffset, 10)[field]);
+  };
   return cached = {
     available: true,
     setMmapThreshold: (bytes) => mallopt(M_MMAP_THRESHOLD, Math.round(bytes)) === 1,
@@ -70,9 +78,7 @@ export function mallocControl(): MallocControl {
       malloc_trim(0n);
       return performance.now() - t0;
     },
-    freeBytes() {
-      const info = mallinfo2();
-      return Number(new BigUint64Array(info.buffer, info.byteOffset, 10)[8]);
-    },
+    freeBytes: () => mallinfo(8),
+    mappedBytes: () => mallinfo(4),
   };
 }

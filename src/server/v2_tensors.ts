@@ -216,11 +216,15 @@ export function parseV2Request(
   };
 }
 
-/** Builds the V2 response: plain JSON, or JSON header + binary tensors. */
+/**
+ * Builds the V2 response: plain JSON, or JSON header + binary tensors streamed from the
+ * tensors' own bytes (`onSent` runs once they have all been handed on; see {@link partsStream}).
+ */
 export function encodeV2Response(
   meta: { model_name: string; model_version: string; id?: string },
   outputs: { name: string; tensor: Tensor; binary: boolean }[],
-): { body: Uint8Array | string; headers: Record<string, string> } {
+  onSent: () => void = () => {},
+): { body: ReadableStream<Uint8Array> | string; headers: Record<string, string> } {
   const binaries: Uint8Array[] = [];
   const json = {
     ...meta,
@@ -240,18 +244,36 @@ export function encodeV2Response(
   const text = JSON.stringify(json);
   if (binaries.length === 0) return { body: text, headers: { "Content-Type": "application/json" } };
   const header = new TextEncoder().encode(text);
-  const body = new Uint8Array(header.length + binaries.reduce((n, b) => n + b.length, 0));
-  body.set(header, 0);
-  let at = header.length;
-  for (const b of binaries) {
-    body.set(b, at);
-    at += b.length;
-  }
+  const length = binaries.reduce((n, b) => n + b.length, header.length);
   return {
-    body,
+    body: partsStream([header, ...binaries], onSent),
     headers: {
       "Content-Type": "application/octet-stream",
+      "Content-Length": String(length),
       "Inference-Header-Content-Length": String(header.length),
     },
   };
+}
+
+/**
+ * The parts one after another as a stream, without joining them: a binary answer is sent
+ * from the output tensor itself, not from a copy (a 1600² output is 9.8 MiB). `onSent` runs
+ * once every part has been handed to the reader, or the reader cancelled.
+ */
+export function partsStream(parts: Uint8Array[], onSent: () => void): ReadableStream<Uint8Array> {
+  let next = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    onSent();
+  };
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (next < parts.length) return controller.enqueue(parts[next++]);
+      controller.close();
+      finish();
+    },
+    cancel: finish,
+  }, { highWaterMark: 0 });
 }

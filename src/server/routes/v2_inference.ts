@@ -23,8 +23,15 @@ import { requestSignal } from "../request_signal.ts";
 import type { QueueTicket } from "../../models/queue.ts";
 import { admit, readBody } from "../../serving/admission.ts";
 import { releaseNow } from "../../memory/release.ts";
+import { largeWork } from "../../memory/keeper.ts";
 import { SERVER_INFO } from "../server_info.ts";
 import { readRequestBytes } from "../read_body.ts";
+
+/**
+ * A body from this size runs as large work (src/memory/keeper.ts): its body, output and tile
+ * activations are mapped on their own and returned to the system as soon as they are freed.
+ */
+const LARGE_BODY_BYTES = 8 * 2 ** 20;
 
 /** V2 model metadata. */
 export function modelMetadata(mv: ModelVersion, versions: string[]) {
@@ -259,7 +266,9 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
     // admission before the body is read (see src/serving/admission.ts)
     const ticket = await admit(mv, undefined, config.busyDelayMs, signal);
     try {
-      return await inferAdmitted(c, mv, ticket, signal);
+      const run = () => inferAdmitted(c, mv, ticket, signal);
+      const large = Number(c.req.header("content-length") ?? 0) >= LARGE_BODY_BYTES;
+      return await (large ? largeWork(run) : run());
     } finally {
       ticket.release();
     }
@@ -292,12 +301,15 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
     const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
     releaseNow(body.buffer); // the input tensor was a view of it, and the run is done
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
+    const output = outputs[outputName];
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
-      [{ name: outputName, tensor: outputs[outputName], binary }],
+      [{ name: outputName, tensor: output, binary }],
+      // handed to the HTTP layer, which holds its bytes until they are written
+      () => releaseNow(output.data.buffer),
     );
-    releaseNow(outputs[outputName].data.buffer); // the answer holds a copy
-    return c.body(out as string, 200, headers);
+    if (typeof out === "string") releaseNow(output.data.buffer); // the JSON holds a copy
+    return c.body(out, 200, headers);
   };
   app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));
   app.openapi(inferRoute(versionParams), (c) => {

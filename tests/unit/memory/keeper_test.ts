@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mallocControl } from "../../../src/memory/malloc.ts";
-import { MemoryKeeper } from "../../../src/memory/keeper.ts";
+import { largeWork, MemoryKeeper } from "../../../src/memory/keeper.ts";
 
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
@@ -42,5 +42,41 @@ Deno.test({
     } finally {
       keeper.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "large work maps its blocks on their own (released when freed), then the threshold returns",
+  ignore: !control.available,
+  async fn() {
+    const keeper = new MemoryKeeper({ intervalMs: 0, mmapThresholdBytes: 32 * 2 ** 20 });
+    const twoMiB = () => Array.from({ length: 8 }, () => new Uint8Array(2 * 2 ** 20).fill(1));
+    const mapped = () => control.mappedBytes() ?? 0;
+    try {
+      let before = mapped();
+      const outside = twoMiB();
+      assert.ok(mapped() - before < 4 * 2 ** 20, "below the 32 MiB threshold: from the heap");
+      before = mapped();
+      const inside = await largeWork(async () => {
+        assert.equal(keeper.largeWorks, 1);
+        // nested and concurrent large works share one lowering
+        await Promise.all([largeWork(() => Promise.resolve()), largeWork(() => Promise.resolve())]);
+        assert.equal(keeper.largeWorks, 1);
+        return twoMiB();
+      });
+      assert.ok(mapped() - before >= 16 * 2 ** 20, `mapped +${mapped() - before} bytes`);
+      assert.equal(keeper.largeWorks, 0);
+      assert.equal(keeper.state.trims, 1, "the last one out trims");
+      before = mapped();
+      const after = twoMiB();
+      assert.ok(mapped() - before < 4 * 2 ** 20, "threshold restored");
+      for (const a of [...outside, ...inside, ...after]) a.buffer.transfer(0);
+      await assert.rejects(largeWork(() => Promise.reject(new Error("boom"))), /boom/);
+      assert.equal(keeper.largeWorks, 0, "left on failure too");
+    } finally {
+      keeper.stop();
+    }
+    // no keeper running: the work just runs
+    assert.equal(await largeWork(() => Promise.resolve(7)), 7);
   },
 });
