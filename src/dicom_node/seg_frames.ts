@@ -50,7 +50,7 @@ export function segForFrames(
   if (masks.length === 0) throw new Error("no frames to write");
   const multi = source.frames > 1;
   const frame1 = { ...algorithm, ...(multi ? { sourceFrame: 1 } : {}) };
-  const first = dicomSeg(source, masks[0], frame1, new Date(), uids);
+  const first = dicomSeg(source, masks[0], frame1, { uids });
   if (masks.length === 1) return first;
   const file = DicomMessage.readFile(first.buffer as ArrayBuffer);
   const ds = DicomMetaDictionary.naturalizeDataset(file.dict) as Item;

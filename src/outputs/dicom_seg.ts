@@ -100,15 +100,15 @@ export function newSegUids(): SegUids {
  * Writes the segmentation.
  * @param source the segmented image (from `readDicomSource`)
  * @param seg the mask, at the source's size
- * @param uids the new instance's UIDs (callers that report them make them first)
+ * @param options `uids`: the new instance's UIDs (callers that report them make them first;
+ * fresh ones by default); `now`: its content date and time
  * @returns a DICOM Part 10 file
  */
 export function dicomSeg(
   source: DicomSource,
   seg: Segmentation,
   algorithm: SegAlgorithm,
-  now = new Date(),
-  uids: SegUids = newSegUids(),
+  { uids = newSegUids(), now = new Date() }: { uids?: SegUids; now?: Date } = {},
 ): Uint8Array {
   if (seg.width !== source.columns || seg.height !== source.rows) {
     throw new Error(

@@ -8,7 +8,9 @@ import { decode as decodePng } from "fast-png";
 import { fixtureServer } from "../../helpers/model_repo.ts";
 import { makeDicom, pngAsDicom, SC_SOP_CLASS, testUid } from "../../helpers/dicom.ts";
 import { HC18_SAMPLE, ISIC_SAMPLE, readSample } from "../../helpers/images.ts";
-import { packBits, SEG_SOP_CLASS } from "../../../src/outputs/dicom_seg.ts";
+import { dicomSeg, newSegUids, packBits, SEG_SOP_CLASS } from "../../../src/outputs/dicom_seg.ts";
+import { readDicomSource } from "../../../src/imaging/dicom_source.ts";
+import type { Segmentation } from "../../../src/imaging/postprocess.ts";
 
 type DataSet = {
   string(tag: string, i?: number): string | undefined;
@@ -179,4 +181,30 @@ Deno.test("packBits: least significant bit first, even length", () => {
   const packed = packBits(Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 1, 1]));
   assert.deepEqual(Array.from(packed), [0b10000001, 0b1]);
   assert.equal(packBits(new Uint8Array(17)).length, 4);
+});
+
+Deno.test("dicomSeg: the UIDs and content time it is given, fresh UIDs otherwise", () => {
+  const source = readDicomSource(
+    makeDicom({ rows: 2, columns: 3, pixels: [1, 2, 3, 4, 5, 6] }),
+    1e6,
+  );
+  const seg = { mask: Uint8Array.of(1, 0, 0, 1, 1, 0), width: 3, height: 2 } as Segmentation;
+  const algorithm = {
+    modelName: "m",
+    modelVersion: "1",
+    label: "x",
+    trained: true,
+    softwareVersion: "t",
+  };
+  const uids = newSegUids();
+  const ds = parse(
+    dicomSeg(source, seg, algorithm, { uids, now: new Date(Date.UTC(2031, 0, 2, 3, 4, 5)) }),
+  );
+  assert.equal(ds.string("x00080018"), uids.sopInstanceUid);
+  assert.equal(ds.string("x0020000e"), uids.seriesInstanceUid);
+  assert.equal(ds.string("x00080023"), "20310102");
+  assert.equal(ds.string("x00080033"), "030405");
+  const fresh = parse(dicomSeg(source, seg, algorithm));
+  assert.notEqual(fresh.string("x00080018"), uids.sopInstanceUid);
+  assert.match(fresh.string("x00080018") ?? "", /^[0-9.]+$/);
 });
