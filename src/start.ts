@@ -21,6 +21,7 @@ import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
 import { selectEngine } from "./engines/select.ts";
+import { StagePool } from "./serving/pool.ts";
 
 /** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
 export interface TinyUnetServer {
@@ -32,6 +33,8 @@ export interface TinyUnetServer {
   ready: Promise<void>;
   /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
   dicomNode: DicomNode;
+  /** the stage workers shared by `/v1` and the DICOM node */
+  pool: StagePool;
 }
 
 /** A started server: also watches its repository once ready, and closes cleanly. */
@@ -62,13 +65,15 @@ export function loadOptions(config: ServerConfig): LoadOptions {
  */
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
+  const pool = new StagePool(config.workers ?? 0, config.workerIdleMs ?? 0);
   const dicomNode = new DicomNode(config.dicomNode, {
     registry,
+    pool,
     maxPixels: config.maxPixels,
     softwareVersion: SERVER_INFO.version,
     concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
   });
-  const app = buildApp({ registry, config, dicomNode });
+  const app = buildApp({ registry, config, pool, dicomNode });
   const ready = registry.loadAll(
     config.defaultModel,
     (mv) => {
@@ -83,7 +88,7 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
         error: failure.reason,
       }),
   );
-  return { app, registry, config, ready, dicomNode };
+  return { app, registry, config, ready, dicomNode, pool };
 }
 
 /** Settings from the environment; a bad value is logged and the process exits 1. */
@@ -170,6 +175,7 @@ export function startServer(config: ServerConfig): StartedServer {
       memory?.stop();
       await watcher?.close();
       await server.registry.close();
+      server.pool.close();
     },
   };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
+import type { StagePool } from "../serving/pool.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 import { log } from "../server/log.ts";
 import type { DicomNodeConfig } from "./config.ts";
@@ -56,6 +57,8 @@ class Limiter {
 /** Options beyond the node's own settings. */
 export interface DicomNodeOptions {
   registry: ModelRegistry;
+  /** decode, preprocess and postprocess run here, off the event loop (as for `/v1`) */
+  pool: StagePool;
   maxPixels: number;
   softwareVersion: string;
   /** segmentations at once (the rest wait; default: half the model queue, at least 1) */
@@ -137,6 +140,7 @@ export class DicomNode {
       outcome = await this.#limiter.run(() =>
         segmentInstance(bytes, {
           registry: this.options.registry,
+          pool: this.options.pool,
           routes: this.config.routes,
           maxPixels: this.options.maxPixels,
           softwareVersion: this.options.softwareVersion,

@@ -1,17 +1,19 @@
 /**
  * The node's work on one received instance (from C-STORE or STOW-RS): read its header,
- * route it by Modality, decode and segment every frame through the same serving path as
- * `/v1` (`segmentImage`, the card's precision and mask clean-up), and write one SEG.
+ * route it by Modality, decode and segment every frame through the same stages as `/v1`
+ * (decode and preprocess, then threshold and the card's clean-up, in the stage pool's
+ * workers, so a large compressed frame never stalls the event loop; the card's precision),
+ * and write one SEG.
  *
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { decodeDicomFrames, maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
+import { maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
 import { type DicomSource, readDicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 import type { ModelVersion } from "../models/model_version.ts";
-import { segmentImage } from "../segment.ts";
+import type { StagePool } from "../serving/pool.ts";
 import { routeModality } from "./routing.ts";
 import { segForFrames } from "./seg_frames.ts";
 import { newSegUids } from "../outputs/dicom_seg.ts";
@@ -51,6 +53,8 @@ export type InstanceOutcome =
 /** What segmenting needs. */
 export interface SegmentDeps {
   registry: ModelRegistry;
+  /** where the stages run (size 0: on the calling thread) */
+  pool: StagePool;
   routes: Record<string, string>;
   maxPixels: number;
   /** abandons runs still queued */
@@ -104,9 +108,8 @@ export async function segmentInstance(
     );
   }
   const masks: Segmentation[] = [];
-  for await (const image of decodeDicomFrames(bytes, { maxPixels: deps.maxPixels })) {
-    const result = await segmentImage(model, image, { signal: deps.signal });
-    masks.push(result.segmentation);
+  for (let frame = 1; frame <= facts.frames; frame++) {
+    masks.push(await segmentFrame(bytes, facts.frames > 1 ? frame : undefined, model, deps));
   }
   const uids = newSegUids();
   const segBytes = segForFrames(source, masks, {
@@ -124,4 +127,39 @@ export async function segmentInstance(
     seg: { bytes: segBytes, ...uids, studyInstanceUid: source.studyInstanceUid },
     ms: Math.round((performance.now() - t0) * 100) / 100,
   };
+}
+
+/** Decodes, segments and cleans up one frame (1-based; undefined for a single-frame instance). */
+async function segmentFrame(
+  bytes: Uint8Array,
+  frame: number | undefined,
+  model: ModelVersion,
+  deps: SegmentDeps,
+): Promise<Segmentation> {
+  const card = model.card;
+  const prepared = await deps.pool.prepare({
+    bytes: bytes.slice(), // a worker takes what it is given (transferred); later frames need them
+    mediaType: "application/dicom",
+    decode: { maxPixels: deps.maxPixels, frame },
+    input: card.input,
+    keepPixels: false,
+  }, deps.signal);
+  const { outputs } = await model.infer(
+    { [card.input.name]: prepared.tensor },
+    undefined,
+    deps.signal,
+  );
+  const output = outputs[card.output.name];
+  if (!output) throw new Error(`model produced no "${card.output.name}" output`);
+  const { segmentation } = await deps.pool.finish({
+    output,
+    geometry: prepared.geometry,
+    kind: card.output.kind,
+    threshold: card.threshold,
+    largestComponent: card.postprocess.largest_component,
+    format: "dicom-seg",
+    image: prepared.image,
+  }, deps.signal);
+  if (!segmentation) throw new Error("the stage pool returned no segmentation");
+  return segmentation;
 }

@@ -2,8 +2,7 @@
  * DICOM Part 10 decoding — the entry point other modules (the HTTP routes, the DIMSE and
  * DICOMweb node) call: {@link decodeDicom}`(bytes, {maxPixels, frame, window})` returns one
  * frame as a `DecodedImage` with `dicom` metadata (Modality, transfer syntax, frame count,
- * UIDs); {@link decodeDicomFrames} yields every frame; {@link readDicomInfo} gives the
- * metadata without decoding pixels.
+ * UIDs); {@link readDicomInfo} gives the metadata without decoding pixels.
  *
  * Pixel data: uncompressed (implicit/explicit VR little endian, explicit big endian,
  * deflated) or compressed (JPEG baseline/extended 8-bit, JPEG lossless, JPEG-LS, JPEG 2000,
@@ -218,28 +217,6 @@ export async function decodeDicom(
   const index = frameIndex(pm, options.frame);
   const values = await frameReader(ds, pm, transferSyntax)(index);
   return toImage(ds, transferSyntax, pm, index, values, options);
-}
-
-/**
- * Decodes every frame of a DICOM Part 10 file, one after another (the file is parsed
- * once; one decoded frame is held at a time unless the caller keeps them).
- * @param options as for {@link decodeDicom}; `frame` is ignored
- * @throws {ApiError} as {@link decodeDicom}, for the frame that fails
- */
-export async function* decodeDicomFrames(
-  bytes: Uint8Array,
-  options: Omit<DecodeOptions, "frame">,
-): AsyncGenerator<DecodedImage> {
-  const { dataSet: ds, transferSyntax } = parseDicomFile(
-    bytes,
-    maxInflatedBytes(options.maxPixels),
-  );
-  options.checkDicom?.(info(ds, transferSyntax));
-  const pm = readPixelModule(ds, options.maxPixels);
-  const read = frameReader(ds, pm, transferSyntax);
-  for (let index = 0; index < pm.frames; index++) {
-    yield toImage(ds, transferSyntax, pm, index, await read(index), options);
-  }
 }
 
 /** One frame's stored values through the colour or greyscale display pipeline. */

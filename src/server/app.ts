@@ -14,7 +14,6 @@ import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
 import { SegmentPipeline } from "../serving/pipeline.ts";
-import { StagePool } from "../serving/pool.ts";
 import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
@@ -48,8 +47,7 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  const pool = new StagePool(ctx.config.workers ?? 0, ctx.config.workerIdleMs ?? 0);
-  app.route("/", v1SegmentRoutes(ctx, new SegmentPipeline(ctx.registry, pool, ctx.config)));
+  app.route("/", v1SegmentRoutes(ctx, new SegmentPipeline(ctx.registry, ctx.pool, ctx.config)));
   app.route("/", v1ModelRoutes(ctx));
   app.route("/", v2Routes(ctx));
   app.route("/", uiRoutes());
