@@ -12,7 +12,7 @@
  * | `TINYUNET_SOLO_THREADS` | cores (≤ 4) | threads of a lone run of a one-thread model (native; 1: off) |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
- * | `TINYUNET_TILE_PIXELS` | 147456 | a V2 input larger than this runs as overlapping tiles of at most this size (src/engines/tiles.ts); 0 = never |
+ * | `TINYUNET_TILE_PIXELS` | 262144 | a V2 input larger than this runs as overlapping tiles of at most this size (src/engines/tiles.ts); 0 = never |
  * | `TINYUNET_MAX_RUNS` | 0 (no cap) | engine runs in flight at once over all models (src/models/queue.ts RunGate) |
  * | `TINYUNET_MAX_QUEUE` | 8 | waiting runs per model before 503 |
  * | `TINYUNET_MAX_BATCH` | 1 (off) | dynamic batching: most same-shape requests per engine run |
@@ -170,7 +170,7 @@ const ServerEnv = z.object({
   TINYUNET_SOLO_THREADS: int(Math.min(navigator.hardwareConcurrency || 1, 4)),
   TINYUNET_MAX_BODY_MB: int(32),
   TINYUNET_MAX_PIXELS: int(DEFAULT_DECODE_LIMITS.maxPixels),
-  TINYUNET_TILE_PIXELS: int(384 * 384, 0),
+  TINYUNET_TILE_PIXELS: int(512 * 512, 0),
   TINYUNET_MAX_RUNS: int(0, 0),
   TINYUNET_MAX_QUEUE: int(8, 0),
   TINYUNET_MAX_BATCH: int(1),

@@ -23,7 +23,7 @@ Deno.test("config: the defaults, every field set", () => {
     soloThreads: Math.min(navigator.hardwareConcurrency || 1, 4),
     maxBodyBytes: 32 * 1024 * 1024,
     maxPixels: DEFAULT_DECODE_LIMITS.maxPixels,
-    tilePixels: 384 * 384,
+    tilePixels: 512 * 512,
     maxRuns: 0,
     maxQueue: 8,
     maxBatch: 1,
