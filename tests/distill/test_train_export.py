@@ -135,8 +135,9 @@ def test_cli_export_rejects_a_modality_that_is_not_a_dicom_code(trained_env, tmp
 
 def test_cards_of_the_four_sets_carry_their_dicom_segment_codes():
     from tools.distill import card as card_mod
-    for name, version in (("isic2017", 2), ("kvasir-seg", 2), ("hc18", 3), ("isbi2012-em", 3)):
-        shipped = json.loads((export.REPO / "models" / name / str(version) / "model.json").read_text())
+    for name in ("isic2017", "kvasir-seg", "hc18", "isbi2012-em"):
+        (version,) = [d for d in (export.REPO / "models" / name).iterdir() if d.name.isdigit()]
+        shipped = json.loads((version / "model.json").read_text())
         built = card_mod.build_card(name, "9", shipped["input"], 1, 1,
                                     {k: 0.5 for k in card_mod.METRIC_KEYS} | {"n": 1}, {}, {}, {})
         assert built["segment"] == shipped["segment"], name
