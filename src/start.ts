@@ -22,6 +22,7 @@ import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
 import { selectEngine } from "./engines/select.ts";
 import { StagePool } from "./serving/pool.ts";
+import { SegmentPipeline } from "./serving/pipeline.ts";
 
 /** A running app: the Hono app, its registry, and a promise that settles once every model is warm. */
 export interface TinyUnetServer {
@@ -33,8 +34,8 @@ export interface TinyUnetServer {
   ready: Promise<void>;
   /** the DICOM node behind `/dicomweb/…` and the DIMSE listener (see src/dicom_node/) */
   dicomNode: DicomNode;
-  /** the stage workers shared by `/v1` and the DICOM node */
-  pool: StagePool;
+  /** the segment pipeline (and its stage workers) shared by `/v1` and the DICOM node */
+  pipeline: SegmentPipeline;
 }
 
 /** A started server: also watches its repository once ready, and closes cleanly. */
@@ -66,14 +67,13 @@ export function loadOptions(config: ServerConfig): LoadOptions {
 export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
   const registry = new ModelRegistry(config.modelsDir, loadOptions(config));
   const pool = new StagePool(config.workers ?? 0, config.workerIdleMs ?? 0);
+  const pipeline = new SegmentPipeline(registry, pool, config);
   const dicomNode = new DicomNode(config.dicomNode, {
-    registry,
-    pool,
-    maxPixels: config.maxPixels,
+    pipeline,
     softwareVersion: SERVER_INFO.version,
     concurrency: Math.max(1, Math.floor(config.maxQueue / 2)),
   });
-  const app = buildApp({ registry, config, pool, dicomNode });
+  const app = buildApp({ registry, config, pipeline, dicomNode });
   const ready = registry.loadAll(
     config.defaultModel,
     (mv) => {
@@ -88,7 +88,7 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
         error: failure.reason,
       }),
   );
-  return { app, registry, config, ready, dicomNode, pool };
+  return { app, registry, config, ready, dicomNode, pipeline };
 }
 
 /** Settings from the environment; a bad value is logged and the process exits 1. */
@@ -175,7 +175,7 @@ export function startServer(config: ServerConfig): StartedServer {
       memory?.stop();
       await watcher?.close();
       await server.registry.close();
-      server.pool.close();
+      server.pipeline.pool.close();
     },
   };
 }

@@ -8,8 +8,7 @@
  * @module
  */
 import { ApiError } from "../errors.ts";
-import type { StagePool } from "../serving/pool.ts";
-import type { ModelRegistry } from "../models/registry.ts";
+import type { SegmentPipeline } from "../serving/pipeline.ts";
 import { log } from "../server/log.ts";
 import type { DicomNodeConfig } from "./config.ts";
 import { Delivery } from "./delivery.ts";
@@ -56,10 +55,8 @@ class Limiter {
 
 /** Options beyond the node's own settings. */
 export interface DicomNodeOptions {
-  registry: ModelRegistry;
-  /** decode, preprocess and postprocess run here, off the event loop (as for `/v1`) */
-  pool: StagePool;
-  maxPixels: number;
+  /** `/v1`'s pipeline (registry, pixel limit, stage pool): frames are segmented as uploads are */
+  pipeline: SegmentPipeline;
   softwareVersion: string;
   /** segmentations at once (the rest wait; default: half the model queue, at least 1) */
   concurrency?: number;
@@ -139,10 +136,8 @@ export class DicomNode {
       const { segmentInstance } = await import("./segment_instance.ts");
       outcome = await this.#limiter.run(() =>
         segmentInstance(bytes, {
-          registry: this.options.registry,
-          pool: this.options.pool,
+          pipeline: this.options.pipeline,
           routes: this.config.routes,
-          maxPixels: this.options.maxPixels,
           softwareVersion: this.options.softwareVersion,
           signal,
         })

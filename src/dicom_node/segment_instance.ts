@@ -1,9 +1,9 @@
 /**
  * The node's work on one received instance (from C-STORE or STOW-RS): read its header,
- * route it by Modality, decode and segment every frame through the same stages as `/v1`
- * (decode and preprocess, then threshold and the card's clean-up, in the stage pool's
- * workers, so a large compressed frame never stalls the event loop; the card's precision),
- * and write one SEG.
+ * route it by Modality, decode and segment every frame through `/v1`'s pipeline
+ * (`SegmentPipeline.segment`: decode and preprocess, then threshold and the card's clean-up,
+ * in the stage pool's workers, so a large compressed frame never stalls the event loop; the
+ * card's precision), and write one SEG.
  *
  * @module
  */
@@ -11,9 +11,8 @@ import { ApiError } from "../errors.ts";
 import { maxInflatedBytes, readDicomInfo } from "../imaging/decode_dicom.ts";
 import { type DicomSource, readDicomSource } from "../imaging/dicom_source.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
-import type { ModelRegistry } from "../models/registry.ts";
 import type { ModelVersion } from "../models/model_version.ts";
-import type { StagePool } from "../serving/pool.ts";
+import type { SegmentPipeline } from "../serving/pipeline.ts";
 import { routeModality } from "./routing.ts";
 import { segForFrames } from "./seg_frames.ts";
 import { newSegUids } from "../outputs/dicom_seg.ts";
@@ -52,11 +51,9 @@ export type InstanceOutcome =
 
 /** What segmenting needs. */
 export interface SegmentDeps {
-  registry: ModelRegistry;
-  /** where the stages run (size 0: on the calling thread) */
-  pool: StagePool;
+  /** the `/v1` pipeline: its registry, pixel limit and stage pool */
+  pipeline: SegmentPipeline;
   routes: Record<string, string>;
-  maxPixels: number;
   /** abandons runs still queued */
   signal?: AbortSignal;
   softwareVersion: string;
@@ -96,12 +93,13 @@ export async function segmentInstance(
   deps: SegmentDeps,
 ): Promise<InstanceOutcome> {
   const t0 = performance.now();
-  const source = readDicomSource(bytes, maxInflatedBytes(deps.maxPixels));
-  const facts = readFacts(bytes, deps.maxPixels, source);
-  const route = routeModality(facts.modality, deps.registry, deps.routes);
+  const { maxPixels } = deps.pipeline.settings;
+  const source = readDicomSource(bytes, maxInflatedBytes(maxPixels));
+  const facts = readFacts(bytes, maxPixels, source);
+  const route = routeModality(facts.modality, deps.pipeline.registry, deps.routes);
   if (!route.model) return { kind: "not_routed", facts, reason: route.reason };
   const model = route.model;
-  if (source.rows * source.columns * facts.frames > MAX_FRAMES_PIXELS_FACTOR * deps.maxPixels) {
+  if (source.rows * source.columns * facts.frames > MAX_FRAMES_PIXELS_FACTOR * maxPixels) {
     throw new ApiError(
       "too_many_pixels",
       `${facts.frames} frames of ${source.columns}×${source.rows} exceed ${MAX_FRAMES_PIXELS_FACTOR}× TINYUNET_MAX_PIXELS in all`,
@@ -136,30 +134,13 @@ async function segmentFrame(
   model: ModelVersion,
   deps: SegmentDeps,
 ): Promise<Segmentation> {
-  const card = model.card;
-  const prepared = await deps.pool.prepare({
-    bytes: bytes.slice(), // a worker takes what it is given (transferred); later frames need them
-    mediaType: "application/dicom",
-    decode: { maxPixels: deps.maxPixels, frame },
-    input: card.input,
-    keepPixels: false,
-  }, deps.signal);
-  const { outputs } = await model.infer(
-    { [card.input.name]: prepared.tensor },
-    undefined,
-    deps.signal,
+  const { result } = await deps.pipeline.segment(
+    model,
+    undefined, // the card's precision
+    // a worker takes what it is given (transferred); later frames need the bytes
+    { bytes: bytes.slice(), mediaType: "application/dicom" },
+    { format: "dicom-seg", frame, signal: deps.signal },
   );
-  const output = outputs[card.output.name];
-  if (!output) throw new Error(`model produced no "${card.output.name}" output`);
-  const { segmentation } = await deps.pool.finish({
-    output,
-    geometry: prepared.geometry,
-    kind: card.output.kind,
-    threshold: card.threshold,
-    largestComponent: card.postprocess.largest_component,
-    format: "dicom-seg",
-    image: prepared.image,
-  }, deps.signal);
-  if (!segmentation) throw new Error("the stage pool returned no segmentation");
-  return segmentation;
+  if (!result.segmentation) throw new Error("the pipeline returned no segmentation");
+  return result.segmentation;
 }

@@ -13,7 +13,6 @@ import { errorBody, handleError } from "./errors.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { serverMiddleware } from "./middleware/index.ts";
 import { INSTANCE_ID } from "./middleware/instance_id/index.ts";
-import { SegmentPipeline } from "../serving/pipeline.ts";
 import { dicomwebRoutes } from "./routes/dicomweb.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiRoutes } from "./routes/openapi_docs.ts";
@@ -47,7 +46,7 @@ export function buildApp(ctx: AppContext): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.route("/", v1SegmentRoutes(ctx, new SegmentPipeline(ctx.registry, ctx.pool, ctx.config)));
+  app.route("/", v1SegmentRoutes(ctx));
   app.route("/", v1ModelRoutes(ctx));
   app.route("/", v2Routes(ctx));
   app.route("/", uiRoutes());

@@ -114,52 +114,20 @@ export class SegmentPipeline {
     options: SegmentOptions,
   ): Promise<SegmentOutcome> {
     const { model, precision, ticket } = admission;
-    const { signal } = options;
     try {
       const t0 = performance.now();
-      const upload = await readBody(read, signal);
+      const upload = await readBody(read, options.signal);
       const t1 = performance.now();
       const keepUpload = options.format === "dicom-seg";
-      const prepared = await this.pool.prepare({
-        // the worker takes the bytes (transferred); a DICOM SEG needs them afterwards
-        bytes: keepUpload ? upload.bytes.slice() : upload.bytes,
-        mediaType: upload.mediaType,
-        decode: {
-          maxPixels: this.settings.maxPixels,
-          window: options.window,
-          frame: options.frame,
-        },
-        input: model.card.input,
-        modality: options.modalityCheck
-          ? { model: model.name, modalities: model.card.modalities }
-          : undefined,
-        keepPixels: options.format === "overlay",
-      }, signal);
-      if (options.format === "dicom-seg" && prepared.image.source !== "dicom") {
-        throw new ApiError(
-          "unsupported_image",
-          `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${prepared.image.source.toUpperCase()}: use png, json or overlay`,
-        );
-      }
-      const card = model.card;
-      const { outputs, timings, runtime } = await model.infer(
-        { [card.input.name]: prepared.tensor },
+      // the worker takes the bytes (transferred); a DICOM SEG needs them afterwards
+      const bytes = keepUpload ? upload.bytes.slice() : upload.bytes;
+      const { prepared, result, runtime, timings } = await this.segment(
+        model,
         precision,
-        signal,
+        { bytes, mediaType: upload.mediaType },
+        options,
         ticket,
       );
-      const output = outputs[card.output.name];
-      if (!output) throw new Error(`model produced no "${card.output.name}" output`);
-      const result = await this.pool.finish({
-        output,
-        geometry: prepared.geometry,
-        kind: card.output.kind,
-        threshold: card.threshold,
-        largestComponent: options.postprocess !== "none" && card.postprocess.largest_component,
-        format: options.format,
-        image: prepared.image,
-        overlay: options.overlay,
-      }, signal);
       return {
         model,
         runtime,
@@ -179,6 +147,58 @@ export class SegmentPipeline {
     } finally {
       ticket.release();
     }
+  }
+
+  /**
+   * Stages 3-5 for an upload already read: prepare in a worker, infer, finish in a worker.
+   * The upload's bytes go to the worker (transferred): pass a copy to keep them. Also the
+   * DICOM node's path (src/dicom_node/segment_instance.ts), one frame at a time.
+   * @param ticket the queue place reserved at admission (none: the run queues on its own)
+   */
+  async segment(
+    model: ModelVersion,
+    precision: Precision | undefined,
+    upload: Upload,
+    options: Omit<SegmentOptions, "signal"> & { signal?: AbortSignal },
+    ticket?: QueueTicket,
+  ) {
+    const { signal } = options;
+    const prepared = await this.pool.prepare({
+      bytes: upload.bytes,
+      mediaType: upload.mediaType,
+      decode: { maxPixels: this.settings.maxPixels, window: options.window, frame: options.frame },
+      input: model.card.input,
+      modality: options.modalityCheck
+        ? { model: model.name, modalities: model.card.modalities }
+        : undefined,
+      keepPixels: options.format === "overlay",
+    }, signal);
+    if (options.format === "dicom-seg" && prepared.image.source !== "dicom") {
+      throw new ApiError(
+        "unsupported_image",
+        `format=dicom-seg needs a DICOM input (the segmentation references its source image and study); this is ${prepared.image.source.toUpperCase()}: use png, json or overlay`,
+      );
+    }
+    const card = model.card;
+    const { outputs, timings, runtime } = await model.infer(
+      { [card.input.name]: prepared.tensor },
+      precision,
+      signal,
+      ticket,
+    );
+    const output = outputs[card.output.name];
+    if (!output) throw new Error(`model produced no "${card.output.name}" output`);
+    const result = await this.pool.finish({
+      output,
+      geometry: prepared.geometry,
+      kind: card.output.kind,
+      threshold: card.threshold,
+      largestComponent: options.postprocess !== "none" && card.postprocess.largest_component,
+      format: options.format,
+      image: prepared.image,
+      overlay: options.overlay,
+    }, signal);
+    return { prepared, result, runtime, timings };
   }
 }
 

@@ -16,7 +16,7 @@ import type { Context } from "hono";
 import type { ErrorCode } from "../../errors.ts";
 import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
-import { type SegmentOutcome, type SegmentPipeline, serverTiming } from "../../serving/pipeline.ts";
+import { type SegmentOutcome, serverTiming } from "../../serving/pipeline.ts";
 import type { SegmentFormat } from "../../serving/stages.ts";
 import type { AppContext } from "../context.ts";
 import type { AppEnv } from "../env.ts";
@@ -134,10 +134,7 @@ function segmentRoute<P extends z.ZodObject>(path: string, params: P, summary: s
 }
 
 /** The v1 segmentation routes: HTTP only; the work is the pipeline's. */
-export function v1SegmentRoutes(
-  { config }: AppContext,
-  pipeline: SegmentPipeline,
-): OpenAPIHono<AppEnv> {
+export function v1SegmentRoutes({ config, pipeline }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
   const handle = async (
     c: Context<AppEnv>,

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { segmentInstance } from "../../../src/dicom_node/segment_instance.ts";
+import { SegmentPipeline } from "../../../src/serving/pipeline.ts";
 import { StagePool } from "../../../src/serving/pool.ts";
 import { multiFrameUs, readSeg } from "../../helpers/dicom_node.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
@@ -13,16 +14,15 @@ Deno.test("segmentInstance: every frame is decoded in a pool worker, not on the 
     { name: "head", net: { channels: 1 }, card: { modalities: ["US"] } },
   ]);
   const { bytes, frames } = await multiFrameUs();
-  const deps = {
-    registry: server.registry,
+  const deps = (pool: StagePool) => ({
+    pipeline: new SegmentPipeline(server.registry, pool, { maxPixels: 4_000_000 }),
     routes: {},
-    maxPixels: 4_000_000,
     softwareVersion: "test",
-  };
+  });
   // one worker, started on first need; nothing counts as small enough to run inline
   const pool = new StagePool(1, 60_000, 0);
   try {
-    const outcome = await segmentInstance(bytes, { ...deps, pool });
+    const outcome = await segmentInstance(bytes, deps(pool));
     assert.equal(outcome.kind, "segmented");
     if (outcome.kind !== "segmented") return;
     assert.equal(pool.inline, 0, "no stage ran on the calling thread");
@@ -30,7 +30,7 @@ Deno.test("segmentInstance: every frame is decoded in a pool worker, not on the 
     const seg = readSeg(outcome.seg.bytes);
     assert.equal(seg.frames.length, frames);
     // the same instance with the stages on the calling thread: the same masks
-    const here = await segmentInstance(bytes, { ...deps, pool: new StagePool(0) });
+    const here = await segmentInstance(bytes, deps(new StagePool(0)));
     assert.equal(here.kind, "segmented");
     if (here.kind === "segmented") assert.deepEqual(readSeg(here.seg.bytes).frames, seg.frames);
   } finally {
