@@ -66,7 +66,9 @@ Deno.test({
         assert.equal(keeper.largeWorks, 1);
         return twoMiB();
       });
-      assert.ok(mapped() - before >= 16 * 2 ** 20, `mapped +${mapped() - before} bytes`);
+      // 16 MiB allocated inside; the count is process-wide, so other threads' mapped blocks
+      // coming and going move it by a few MiB (CI once saw +12.0): half of it separates the cases
+      assert.ok(mapped() - before >= 8 * 2 ** 20, `mapped +${mapped() - before} bytes`);
       assert.equal(keeper.largeWorks, 0);
       assert.equal(keeper.state.trims, 1, "the last one out trims");
       before = mapped();
