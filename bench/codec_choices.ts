@@ -32,8 +32,10 @@ import { planarPreprocess, planGeometry, preprocess } from "../src/imaging/prepr
 import { parseCard } from "../src/models/card.ts";
 import { encodeMaskPng, maskPng } from "../src/outputs/mask_png.ts";
 import { finish, prepare, toSegmentation } from "../src/serving/stages.ts";
+import { shippedModelUrl, shippedVersion } from "../lib/shipped_models.ts";
 
 const ROOT = new URL("../", import.meta.url);
+const MODEL_DIR = shippedModelUrl("isic2017");
 const IMAGE = "tests/fixtures/images/isic_ISIC_0000011.png";
 /** the same image as a JPEG (PIL, quality 90), for the JPEG decoder choices */
 const JPEG_IMAGE = "tests/fixtures/images/isic_ISIC_0000011_q90.jpg";
@@ -41,8 +43,8 @@ const runs = Number(Deno.args[0] ?? 300);
 const body = await Deno.readFile(new URL(IMAGE, ROOT));
 const jpegBody = await Deno.readFile(new URL(JPEG_IMAGE, ROOT));
 const card = parseCard(
-  JSON.parse(await Deno.readTextFile(new URL("models/isic2017/2/model.json", ROOT))),
-  "models/isic2017/2/model.json",
+  JSON.parse(await Deno.readTextFile(new URL("model.json", MODEL_DIR))),
+  `models/isic2017/${shippedVersion("isic2017")}/model.json`,
 );
 const limits = { maxPixels: 1 << 24 };
 const image = await decodeImage(body, "image/png", limits);
@@ -51,7 +53,7 @@ const { tensor } = preprocess(image, card.input);
 
 // the real model output on this image (one run)
 const session = await ort.InferenceSession.create(
-  new URL("models/isic2017/2/model.onnx", ROOT).pathname,
+  new URL("model.onnx", MODEL_DIR).pathname,
   { intraOpNumThreads: 1 },
 );
 const run = await session.run({
@@ -221,7 +223,7 @@ console.log(JSON.stringify({
   benchmark: "codec_choices",
   image: IMAGE,
   size: [image.width, image.height],
-  model: "isic2017/2 (largest region on)",
+  model: `isic2017/${shippedVersion("isic2017")} (largest region on)`,
   runs,
   checks,
   png_bytes: bytes,

@@ -30,6 +30,7 @@ import { renderMarkdown } from "./report.ts";
 import type { BenchResults, NetReport } from "./results.ts";
 import { serverMemory, startServer } from "./server.ts";
 import { type BenchSettings, parseSettings, type Part, USAGE } from "./settings.ts";
+import { shippedModelUrl } from "../lib/shipped_models.ts";
 import { round } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
 import { versus } from "./versus.ts";
@@ -319,7 +320,7 @@ export async function runBench(
     versus({
       ...settings.versus,
       image: SAMPLE_IMAGE,
-      peerModelDir: new URL("models/isic2017/2", ROOT).pathname,
+      peerModelDir: shippedModelUrl("isic2017").pathname,
     }));
   await save();
 

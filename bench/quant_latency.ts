@@ -22,6 +22,7 @@ import { DEFAULT_DECODE_LIMITS } from "../src/imaging/image.ts";
 import { preprocess } from "../src/imaging/preprocess.ts";
 import { readEntry } from "../src/models/repository.ts";
 import { median, percentile, round } from "./stats.ts";
+import { shippedModelUrl } from "../lib/shipped_models.ts";
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeModelVersion } from "../tools/quantize/quantize.ts";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
@@ -31,7 +32,7 @@ const here = new URL(".", import.meta.url).pathname;
 const { values: opt } = parseArgs({
   args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
-    model: { type: "string", default: join(here, "../models/isic2017/2") },
+    model: { type: "string", default: shippedModelUrl("isic2017").pathname.replace(/\/$/, "") },
     engines: { type: "string", default: "native,wasm" },
     runs: { type: "string", default: "20" },
     warmup: { type: "string", default: "3" },

@@ -8,7 +8,7 @@ identity), with the same contract as ``POST /v1/segment``: raw PNG in, PNG mask 
 the image's size out, preprocessing as the model card says (long side, pad multiple,
 mean/std, threshold, largest region).
 
-Usage: python3 bench/peer/fastapi_server.py MODEL_DIR PORT   (MODEL_DIR: models/isic2017/2)
+Usage: python3 bench/peer/fastapi_server.py MODEL_DIR PORT   (MODEL_DIR: default the shipped models/isic2017/<version>)
 """
 from __future__ import annotations
 
@@ -71,7 +71,13 @@ def load_model(model_dir: Path):
     return model, card
 
 
-MODEL_DIR = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "models/isic2017/2"
+def shipped_dir(name: str) -> Path:
+    """The one numbered version folder of a shipped model."""
+    (version,) = [d for d in (REPO / "models" / name).iterdir() if d.is_dir() and d.name.isdigit()]
+    return version
+
+
+MODEL_DIR = Path(sys.argv[1]) if len(sys.argv) > 1 else shipped_dir("isic2017")
 MODEL, CARD = load_model(MODEL_DIR)
 SPEC = CARD["input"]
 MEAN = np.array(SPEC["mean"], np.float32).reshape(-1, 1, 1)

@@ -9,6 +9,7 @@ import {
   runWithTiles,
 } from "../../../src/engines/tiles.ts";
 import { inspectModel } from "../../../src/onnx/inspect.ts";
+import { shippedModelUrl } from "../../../lib/shipped_models.ts";
 
 Deno.test("axis segments: kept parts tile the axis, each read span reaches `halo` past its kept part", () => {
   for (
@@ -59,7 +60,7 @@ Deno.test("crop copies an NCHW window", () => {
   assert.deepEqual([...c.data], [7, 8, 12, 13, 27, 28, 32, 33]);
 });
 
-const modelUrl = new URL("../../../models/isic2017/2/model.onnx", import.meta.url);
+const modelUrl = new URL("model.onnx", shippedModelUrl("isic2017"));
 
 /** The shipped student on onnxruntime-node, and a 640×768 input of noise. */
 async function student() {

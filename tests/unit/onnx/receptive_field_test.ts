@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { onnx } from "../../../src/onnx/proto.ts";
 import { receptiveField } from "../../../src/onnx/receptive_field.ts";
 import { inspectModel } from "../../../src/onnx/inspect.ts";
+import { shippedModelUrl } from "../../../lib/shipped_models.ts";
 
 const ints = (name: string, values: number[]): onnx.IAttributeProto => ({
   name,
@@ -128,7 +129,7 @@ Deno.test("receptive field: null for graphs that cannot be tiled", () => {
 
 Deno.test("receptive field of the shipped students (fp32 and int8 QDQ graphs): 107 px, step 16", () => {
   for (const file of ["model.onnx", "model.int8.onnx"]) {
-    const bytes = Deno.readFileSync(new URL(`../../../models/isic2017/2/${file}`, import.meta.url));
+    const bytes = Deno.readFileSync(new URL(file, shippedModelUrl("isic2017")));
     assert.deepEqual(inspectModel(bytes).receptiveField, { radius: 107, align: 16 }, file);
   }
 });

@@ -3,10 +3,11 @@ import { ModelCardSchema } from "../../../src/models/card.ts";
 import { StagePool } from "../../../src/serving/pool.ts";
 import type { PrepareInput } from "../../../src/serving/stages.ts";
 import { makePng } from "../../helpers/images.ts";
+import { shippedModelUrl } from "../../../lib/shipped_models.ts";
 
 const card = ModelCardSchema.parse(
   JSON.parse(
-    await Deno.readTextFile(new URL("../../../models/isic2017/2/model.json", import.meta.url)),
+    await Deno.readTextFile(new URL("model.json", shippedModelUrl("isic2017"))),
   ),
 );
 const job = (width: number, height: number): PrepareInput => ({

@@ -14,6 +14,7 @@ import { parseImportArgs, UsageError } from "../../../../tools/import/args.ts";
 import { ImportError, readGraphFacts } from "../../../../tools/import/graph_facts.ts";
 import { importModel } from "../../../../tools/import/import.ts";
 import { sha256Hex } from "../../../../src/models/hash.ts";
+import { shippedVersion } from "../../../../lib/shipped_models.ts";
 
 const ROOT = new URL("../../../../", import.meta.url).pathname;
 const KVASIR = join(ROOT, "models/kvasir-seg");
@@ -57,13 +58,6 @@ function bakeNormalisation(bytes: Uint8Array, trained: Stats, to: Stats): Uint8A
   return encodeModel(model);
 }
 
-/** The shipped version of a model (its one numbered folder). */
-function shippedVersion(dir: string): string {
-  const versions = [...Deno.readDirSync(dir)].filter((e) => /^\d+$/.test(e.name));
-  assert.equal(versions.length, 1, `one shipped version in ${dir}`);
-  return versions[0].name;
-}
-
 /** The shipped kvasir-seg samples as a `val` split. */
 async function sampleValSet(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "tinyunet-import-data-" });
@@ -90,7 +84,7 @@ function args(source: string, repo: string, extra: string[]) {
 }
 
 Deno.test("import picks the normalisation a model was made for from labelled val images (ImageNet, then [-1,1])", async () => {
-  const shipped = join(KVASIR, shippedVersion(KVASIR));
+  const shipped = join(KVASIR, shippedVersion("kvasir-seg"));
   const card = JSON.parse(await Deno.readTextFile(join(shipped, "model.json")));
   const student = await Deno.readFile(join(shipped, "model.onnx"));
   const data = await sampleValSet();
