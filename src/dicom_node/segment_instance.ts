@@ -105,9 +105,12 @@ export async function segmentInstance(
       `${facts.frames} frames of ${source.columns}×${source.rows} exceed ${MAX_FRAMES_PIXELS_FACTOR}× TINYUNET_MAX_PIXELS in all`,
     );
   }
+  // one copy in shared memory that every frame's job reads (a worker takes what it is
+  // given; `source` keeps views into `bytes` for the SEG), not a copy per frame
+  const shared = sharedCopy(bytes);
   const masks: Segmentation[] = [];
   for (let frame = 1; frame <= facts.frames; frame++) {
-    masks.push(await segmentFrame(bytes, facts.frames > 1 ? frame : undefined, model, deps));
+    masks.push(await segmentFrame(shared, facts.frames > 1 ? frame : undefined, model, deps));
   }
   const uids = newSegUids();
   const segBytes = segForFrames(source, masks, {
@@ -127,9 +130,16 @@ export async function segmentInstance(
   };
 }
 
+/** `bytes` copied into a SharedArrayBuffer: posted to a worker, it is shared, not copied. */
+function sharedCopy(bytes: Uint8Array): Uint8Array<SharedArrayBuffer> {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return shared;
+}
+
 /** Decodes, segments and cleans up one frame (1-based; undefined for a single-frame instance). */
 async function segmentFrame(
-  bytes: Uint8Array,
+  bytes: Uint8Array<SharedArrayBuffer>,
   frame: number | undefined,
   model: ModelVersion,
   deps: SegmentDeps,
@@ -137,8 +147,7 @@ async function segmentFrame(
   const { result } = await deps.pipeline.segment(
     model,
     undefined, // the card's precision
-    // a worker takes what it is given (transferred); later frames need the bytes
-    { bytes: bytes.slice(), mediaType: "application/dicom" },
+    { bytes, mediaType: "application/dicom" },
     { format: "dicom-seg", frame, signal: deps.signal },
   );
   if (!result.segmentation) throw new Error("the pipeline returned no segmentation");

@@ -37,3 +37,29 @@ Deno.test("segmentInstance: every frame is decoded in a pool worker, not on the 
     pool.close();
   }
 });
+
+Deno.test("segmentInstance: the frames' jobs share one copy of the instance instead of a copy each", async () => {
+  await using server = await fixtureServer([
+    { name: "head", net: { channels: 1 }, card: { modalities: ["US"] } },
+  ]);
+  const { bytes, frames } = await multiFrameUs();
+  const pool = new StagePool(1, 60_000, 0);
+  try {
+    const pipeline = new SegmentPipeline(server.registry, pool, { maxPixels: 4_000_000 });
+    const seen: ArrayBufferLike[] = [];
+    const segment = pipeline.segment.bind(pipeline);
+    pipeline.segment = (model, precision, upload, ...rest) => {
+      seen.push(upload.bytes.buffer);
+      return segment(model, precision, upload, ...rest);
+    };
+    const before = bytes.slice();
+    const outcome = await segmentInstance(bytes, { pipeline, routes: {}, softwareVersion: "test" });
+    assert.equal(outcome.kind, "segmented");
+    assert.equal(seen.length, frames);
+    assert.ok(seen[0] instanceof SharedArrayBuffer, "posted shared, not transferred or copied");
+    assert.ok(seen.every((b) => b === seen[0]), "one buffer for every frame");
+    assert.deepEqual(bytes, before, "the caller's bytes are untouched");
+  } finally {
+    pool.close();
+  }
+});
