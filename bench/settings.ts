@@ -90,6 +90,12 @@ const OURS_SOLO_SPIN: VersusServer = {
   kind: "ours",
   env: { TINYUNET_SOLO_SPIN: "1" },
 };
+const OURS_SOLO_RUN_SPIN: VersusServer = {
+  id: "ours-solo-run-spin",
+  label: "ours, solo copy spinning only within a run (TINYUNET_SOLO_SPIN=run)",
+  kind: "ours",
+  env: { TINYUNET_SOLO_SPIN: "run" },
+};
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
   label: "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
@@ -256,6 +262,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
         OURS,
         OURS_NO_SOLO,
         OURS_SOLO_SPIN,
+        OURS_SOLO_RUN_SPIN,
         OURS_NO_POOL,
         OURS_BATCH,
         OURS_EVENT_LOOP,

@@ -29,6 +29,7 @@ import type {
 } from "./host_worker.ts";
 import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 import { engineSettings } from "./settings.ts";
+import type { SpinMode } from "./native_options.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
@@ -263,11 +264,12 @@ interface Lane {
  * the first lane's host, loaded after the first run: a run that finds no other run of the
  * model in flight uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
  * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
- * better. Its pool threads sleep between kernels. `TINYUNET_SOLO_SPIN=1` lets them spin: a
- * lone run measured 0.45 ms faster through the server (4.4 → 3.95 ms), but the spinning
- * threads took the cores from the lanes — in `deno task bench` (wrk, alternating rounds) c=8
- * fell from 186-188 to 163-165 req/s (p99 66-68 → 78-81 ms) and c=1 CPU per request rose
- * from 10-11 to 15-22 ms, with no steady gain in c=1 p50 (7.08/11.17 against 7.4/6.83 ms).
+ * better. Its pool threads spin between kernels while a run lasts and stop at its end
+ * (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`): sleeping between
+ * kernels (`0`) cost a lone request 0.4-1.5 ms of wake-ups (c=1 p50 6.6/7.7 against
+ * 6.0/6.2 ms, alternating, 2026-11-30 21:50 UTC), and spinning on after a run (`1`) took the
+ * cores from the lanes (c=8 173-184 against 186-190 req/s) and raised c=1's CPU per request
+ * (12.5-12.8 against 10.2-10.5 ms).
  */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
@@ -365,7 +367,7 @@ export class HostedSession implements EngineSession {
     this.#host = host;
     this.#sid = sid;
     try {
-      const names = await this.#loadCopy(host, sid, this.#threads, true, warmup);
+      const names = await this.#loadCopy(host, sid, this.#threads, "always", warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
     } catch (err) {
@@ -376,7 +378,7 @@ export class HostedSession implements EngineSession {
     }
   }
 
-  /** Whether the solo copy's pool threads spin (`TINYUNET_SOLO_SPIN`). */
+  /** What the solo copy's pool threads do between kernels (`TINYUNET_SOLO_SPIN`). */
   soloSpin = engineSettings().soloSpin;
   /** Runs of the solo copy so far (for tests and metadata). */
   soloRuns = 0;
@@ -456,7 +458,7 @@ export class HostedSession implements EngineSession {
     host: EngineHost,
     sid: number,
     threads: number,
-    spin = true,
+    spin: SpinMode = "always",
     warmup = this.#warmup,
   ): Promise<Names> {
     const load: LoadMessage = {
@@ -467,7 +469,7 @@ export class HostedSession implements EngineSession {
       path: this.model.path,
       model: this.model.bytes,
       externalData: this.model.externalData,
-      ...(spin ? {} : { spin }),
+      ...(spin === "always" ? {} : { spin }),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
     if (warmup) await host.run(sid, warmup, this.hangMs, this.engine);
@@ -475,7 +477,7 @@ export class HostedSession implements EngineSession {
   }
 
   /** Brings up one more copy (a lane, or the solo copy) in `host`, in the background. */
-  #addCopy(copy: Lane, host: EngineHost, threads: number, spin: boolean, what: string) {
+  #addCopy(copy: Lane, host: EngineHost, threads: number, spin: SpinMode, what: string) {
     copy.state = "loading";
     copy.host = host;
     copy.sid = nextSid++;
@@ -500,7 +502,7 @@ export class HostedSession implements EngineSession {
     if (!lane) return;
     const index = this.#extra.indexOf(lane) + 1;
     const host = hostFor(this.backend, this.#threads, this.workerUrl, index);
-    this.#addCopy(lane, host, this.#threads, true, `engine lane ${index}`);
+    this.#addCopy(lane, host, this.#threads, "always", `engine lane ${index}`);
   }
 
   release(): Promise<void> {

@@ -17,7 +17,7 @@
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
-import { nativeSessionOptions } from "./native_options.ts";
+import { nativeSessionOptions, type SpinMode } from "./native_options.ts";
 import { engineSettings } from "./settings.ts";
 
 /** The runtimes a host can hold. */
@@ -34,8 +34,8 @@ export interface LoadMessage {
   path: string;
   model: Uint8Array;
   externalData: { path: string; data: Uint8Array }[];
-  /** native: pool threads spin between runs (default true) */
-  spin?: boolean;
+  /** native: what pool threads do between kernels (default `always`) */
+  spin?: SpinMode;
 }
 /** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
@@ -80,7 +80,7 @@ function reply(message: HostReply, transfer: Transferable[] = []) {
 async function loadNative(msg: LoadMessage): Promise<Runner> {
   const ort = await import("onnxruntime-node");
   // the same options as a session on the event loop (arena off; TINYUNET_NATIVE_ARENA=1 on)
-  const options = nativeSessionOptions(msg.threads, msg.spin ?? true);
+  const options = nativeSessionOptions(msg.threads, msg.spin ?? "always");
   // A path lets onnxruntime resolve external data beside the model itself.
   const session = msg.externalData.length > 0
     ? await ort.InferenceSession.create(msg.path, options)

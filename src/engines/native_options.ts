@@ -18,11 +18,18 @@
 import { engineSettings } from "./settings.ts";
 
 /**
- * Session options for a native session with `threads` intra-op threads. `spin: false`
- * stops its pool threads spinning between runs (a solo session, see `host_session.ts`,
- * shares its cores with the one-thread lanes; ~0.35 ms slower a run than spinning).
+ * What a session's intra-op pool threads do between kernels: sleep (`off`), spin while a run
+ * lasts and stop at its end (`run`: onnxruntime's `session.force_spinning_stop`), or spin
+ * on after it as well (`always`, onnxruntime's default).
  */
-export function nativeSessionOptions(threads: number, spin = true) {
+export type SpinMode = "off" | "run" | "always";
+
+/**
+ * Session options for a native session with `threads` intra-op threads and pool threads
+ * that `spin` (a solo session, see `host_session.ts`, shares its cores with the one-thread
+ * lanes, so it does not spin by default).
+ */
+export function nativeSessionOptions(threads: number, spin: SpinMode = "always") {
   return {
     executionProviders: ["cpu"],
     intraOpNumThreads: threads,
@@ -30,6 +37,12 @@ export function nativeSessionOptions(threads: number, spin = true) {
     graphOptimizationLevel: "all" as const,
     enableCpuMemArena: engineSettings().nativeArena,
     enableMemPattern: true,
-    ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
+    ...SPIN_OPTIONS[spin],
   };
 }
+
+const SPIN_OPTIONS = {
+  off: { extra: { session: { intra_op: { allow_spinning: "0" } } } },
+  run: { extra: { session: { intra_op: { allow_spinning: "1" }, force_spinning_stop: "1" } } },
+  always: {},
+} as const;

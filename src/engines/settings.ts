@@ -9,7 +9,7 @@
  * | `TINYUNET_NATIVE_HOST` | 1 | 0: native sessions run on the event loop instead of engine host Workers |
  * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread native sessions, else 1 | copies of a native session that may run at once |
  * | `TINYUNET_NATIVE_ARENA` | 0 | 1: native sessions keep onnxruntime's CPU arena |
- * | `TINYUNET_SOLO_SPIN` | 0 | 1: the solo copy's pool threads spin between kernels instead of sleeping |
+ * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_WASM_ARENA` | 0 | 1: wasm sessions keep their own arenas (they share one heap) |
  * | `TINYUNET_WEB_HANG_TIMEOUT_MS` | 30000 | a run longer than this counts as hung (engine host restarted) |
  * | `TINYUNET_WEB_LOAD_TIMEOUT_MS` | 120000 | longest engine host start + session load |
@@ -23,7 +23,7 @@ const EngineEnv = z.object({
   TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
   TINYUNET_ENGINE_LANES: int(undefined),
   TINYUNET_NATIVE_ARENA: oneOf(["0", "1"], "0"),
-  TINYUNET_SOLO_SPIN: oneOf(["0", "1"], "0"),
+  TINYUNET_SOLO_SPIN: oneOf(["0", "run", "1"], "run"),
   TINYUNET_WASM_ARENA: oneOf(["0", "1"], "0"),
   TINYUNET_WEB_HANG_TIMEOUT_MS: int(30_000, 1000),
   TINYUNET_WEB_LOAD_TIMEOUT_MS: int(120_000, 1000),
@@ -32,7 +32,7 @@ const EngineEnv = z.object({
   /** unset: the engine's default (see `onnx_native.ts` defaultLanes) */
   lanes: e.TINYUNET_ENGINE_LANES,
   nativeArena: e.TINYUNET_NATIVE_ARENA === "1",
-  soloSpin: e.TINYUNET_SOLO_SPIN === "1",
+  soloSpin: ({ "0": "off", run: "run", "1": "always" } as const)[e.TINYUNET_SOLO_SPIN],
   wasmArena: e.TINYUNET_WASM_ARENA === "1",
   hangTimeoutMs: e.TINYUNET_WEB_HANG_TIMEOUT_MS,
   loadTimeoutMs: e.TINYUNET_WEB_LOAD_TIMEOUT_MS,

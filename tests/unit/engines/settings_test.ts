@@ -6,7 +6,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeInHost: true,
     lanes: undefined,
     nativeArena: false,
-    soloSpin: false,
+    soloSpin: "run",
     wasmArena: false,
     hangTimeoutMs: 30_000,
     loadTimeoutMs: 120_000,
@@ -24,11 +24,12 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeInHost: false,
     lanes: 3,
     nativeArena: true,
-    soloSpin: true,
+    soloSpin: "always",
     wasmArena: true,
     hangTimeoutMs: 90_000,
     loadTimeoutMs: 120_000,
   });
+  assert.equal(parseEngineSettings({ TINYUNET_SOLO_SPIN: "run" }).soloSpin, "run");
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),
     /TINYUNET_NATIVE_HOST.*; TINYUNET_WEB_LOAD_TIMEOUT_MS/,

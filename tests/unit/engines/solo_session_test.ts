@@ -22,7 +22,7 @@ function oneThreadSession(soloThreads: number, laneIdleMs = 0): Promise<HostedSe
   );
 }
 
-Deno.test("a lone run uses the solo copy (more threads, no spinning); overlapping runs use the one-thread lanes", async () => {
+Deno.test("a lone run uses the solo copy (more threads, spinning only within a run); overlapping runs use the one-thread lanes", async () => {
   const session = await oneThreadSession(2);
   try {
     // the first run loads the solo copy in the background: it runs on one thread
@@ -31,7 +31,11 @@ Deno.test("a lone run uses the solo copy (more threads, no spinning); overlappin
     for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
     assert.equal(alone, 2, "the solo copy never served a lone run");
     const [out] = Object.values(await session.run(warmup));
-    assert.equal(out.data[1], 0, "the solo copy does not spin by default (TINYUNET_SOLO_SPIN=0)");
+    assert.equal(
+      out.data[1],
+      2,
+      "by default the solo copy spins only within a run (TINYUNET_SOLO_SPIN=run)",
+    );
     const before = session.soloRuns;
     const overlapping = await Promise.all([0, 1, 2, 3].map(() => threadsOf(session)));
     assert.equal(overlapping.filter((t) => t === 2).length, 1, `threads per run: ${overlapping}`);
@@ -41,17 +45,23 @@ Deno.test("a lone run uses the solo copy (more threads, no spinning); overlappin
   }
 });
 
-Deno.test("with soloSpin on (TINYUNET_SOLO_SPIN=1) the solo copy's pool threads spin", async () => {
-  const session = await oneThreadSession(2);
-  session.soloSpin = true;
-  try {
-    let out = (await session.run(warmup)).logits;
-    for (let i = 0; i < 50 && out.data[0] === 1; i++) out = (await session.run(warmup)).logits;
-    assert.deepEqual([...out.data], [2, 1], "a lone run on the solo copy, loaded spinning");
-  } finally {
-    await session.release();
-  }
-});
+for (const [spin, code] of [["always", 1], ["off", 0]] as const) {
+  Deno.test(`with soloSpin "${spin}" the solo copy is loaded with that spin mode`, async () => {
+    const session = await oneThreadSession(2);
+    session.soloSpin = spin;
+    try {
+      let out = (await session.run(warmup)).logits;
+      for (let i = 0; i < 50 && out.data[0] === 1; i++) out = (await session.run(warmup)).logits;
+      assert.deepEqual(
+        [...out.data],
+        [2, code],
+        `a lone run on the solo copy, loaded with spin ${spin}`,
+      );
+    } finally {
+      await session.release();
+    }
+  });
+}
 
 Deno.test("no solo copy when soloThreads is not above the session's threads", async () => {
   const session = await oneThreadSession(1);
