@@ -30,6 +30,7 @@ import type {
 import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 import { engineSettings } from "./settings.ts";
 import type { SpinMode } from "./native_options.ts";
+import { LocalHost } from "./local_host.ts";
 
 /** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
@@ -245,9 +246,14 @@ interface Solo extends Lane {
   threads: number;
 }
 
+/** Where a copy of a session lives: an engine host Worker, or this isolate (the native solo copy). */
+type RunHost = Pick<EngineHost, "load" | "run" | "release" | "restart">;
+
+let localHost: LocalHost | undefined;
+
 /** One more copy of the session in another host (its own thread), loaded on demand. */
 interface Lane {
-  host?: EngineHost;
+  host?: RunHost;
   sid: number;
   inflight: number;
   state: "idle" | "loading" | "ready" | "failed";
@@ -260,8 +266,9 @@ interface Lane {
  * session are loaded on demand (the first time a run finds every loaded copy busy), each in
  * its own host Worker, so that many runs of the model proceed at once on as many threads.
  *
- * With `soloThreads` (native), a second copy of the session with that many threads lives in
- * the first lane's host, loaded after the first run: a run that finds no other run of the
+ * With `soloThreads` (native), a second copy of the session with that many threads lives on
+ * this isolate (`local_host.ts`: a lone run skips the two Worker hops, c=1 p50 −0.3 ms),
+ * loaded after the first run: a run that finds no other run of the
  * model in flight uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
  * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
  * better. Its pool threads spin between kernels while a run lasts and stop at its end
@@ -380,6 +387,12 @@ export class HostedSession implements EngineSession {
 
   /** What the solo copy's pool threads do between kernels (`TINYUNET_SOLO_SPIN`). */
   soloSpin = engineSettings().soloSpin;
+  /** Where the solo copy is loaded: this isolate, an engine host Worker, or nowhere yet. */
+  get soloWhere(): "local" | "worker" | undefined {
+    const host = this.#solo?.host;
+    return host ? (host instanceof LocalHost ? "local" : "worker") : undefined;
+  }
+
   /** Runs of the solo copy so far (for tests and metadata). */
   soloRuns = 0;
 
@@ -387,13 +400,13 @@ export class HostedSession implements EngineSession {
     const first = this.#host;
     if (!first) throw new Error(`${this.engine} session released`);
     // the least busy loaded lane; when all are busy, bring up one more for the next runs
-    let host = first, sid = this.#sid, lane: Lane | undefined;
+    let host: RunHost = first, sid = this.#sid, lane: Lane | undefined;
     let least = this.#inflight;
     const solo = this.#solo;
     if (solo?.state === "idle") {
       this.#addCopy(
         solo,
-        first,
+        this.#soloHost() ?? first,
         solo.threads,
         this.soloSpin,
         `solo session (${solo.threads} threads)`,
@@ -402,7 +415,8 @@ export class HostedSession implements EngineSession {
     const alone = solo?.state === "ready" && least === 0 &&
       this.#extra.every((l) => l.inflight === 0);
     if (alone) {
-      sid = solo.sid; // alone: every core on this run (the first lane's host runs it)
+      host = solo.host!; // alone: every core on this run
+      sid = solo.sid;
       this.soloRuns++;
       clearTimeout(solo.idleTimer);
     }
@@ -453,9 +467,20 @@ export class HostedSession implements EngineSession {
     Deno.unrefTimer(lane.idleTimer);
   }
 
+  /**
+   * The native solo copy runs on this isolate (no Worker hops for a lone request) unless
+   * `TINYUNET_SOLO_LOCAL=0` or a test substituted the host script; undefined: in the first
+   * lane's host.
+   */
+  #soloHost(): RunHost | undefined {
+    if (this.backend !== "native" || this.workerUrl.href !== HOST_WORKER_URL.href) return;
+    if (!engineSettings().soloLocal) return;
+    return (localHost ??= new LocalHost());
+  }
+
   /** Loads this model into `host` as session `sid` and warms it; resolves with its names. */
   async #loadCopy(
-    host: EngineHost,
+    host: RunHost,
     sid: number,
     threads: number,
     spin: SpinMode = "always",
@@ -477,7 +502,7 @@ export class HostedSession implements EngineSession {
   }
 
   /** Brings up one more copy (a lane, or the solo copy) in `host`, in the background. */
-  #addCopy(copy: Lane, host: EngineHost, threads: number, spin: SpinMode, what: string) {
+  #addCopy(copy: Lane, host: RunHost, threads: number, spin: SpinMode, what: string) {
     copy.state = "loading";
     copy.host = host;
     copy.sid = nextSid++;
@@ -508,7 +533,7 @@ export class HostedSession implements EngineSession {
   release(): Promise<void> {
     if (this.#solo) {
       clearTimeout(this.#solo.idleTimer);
-      if (this.#solo.state !== "loading") this.#host?.release(this.#solo.sid);
+      if (this.#solo.state !== "loading") this.#solo.host?.release(this.#solo.sid);
       this.#solo.state = "failed";
     }
     this.#host?.release(this.#sid);

@@ -17,7 +17,8 @@
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
-import { nativeSessionOptions, type SpinMode } from "./native_options.ts";
+import type { SpinMode } from "./native_options.ts";
+import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
 
 /** The runtimes a host can hold. */
@@ -62,46 +63,12 @@ export type HostReply =
   | { type: "result"; id: number; outputs: Record<string, Tensor>; buffer: ArrayBuffer }
   | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer };
 
-interface Runner {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  run(feeds: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor> }>;
-  release(): Promise<void>;
-}
-
 const sessions = new Map<number, Runner>();
 type OrtWeb = typeof import("onnxruntime-web");
 let ortWeb: Promise<OrtWeb> | undefined;
 
 function reply(message: HostReply, transfer: Transferable[] = []) {
   self.postMessage(message, transfer);
-}
-
-async function loadNative(msg: LoadMessage): Promise<Runner> {
-  const ort = await import("onnxruntime-node");
-  // the same options as a session on the event loop (arena off; TINYUNET_NATIVE_ARENA=1 on)
-  const options = nativeSessionOptions(msg.threads, msg.spin ?? "always");
-  // A path lets onnxruntime resolve external data beside the model itself.
-  const session = msg.externalData.length > 0
-    ? await ort.InferenceSession.create(msg.path, options)
-    : await ort.InferenceSession.create(msg.model, options);
-  return {
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    async run(feeds) {
-      const input: Record<string, import("onnxruntime-node").Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) {
-        input[name] = new ort.Tensor("float32", t.data, t.dims);
-      }
-      const out = await session.run(input);
-      const outputs: Record<string, Tensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
-      }
-      return { outputs };
-    },
-    release: () => session.release(),
-  };
 }
 
 async function loadWeb(msg: LoadMessage): Promise<Runner> {
@@ -151,7 +118,7 @@ async function handle(msg: HostMessage) {
     // native only: onnxruntime-web's thread count is fixed by the first load
     if (msg.backend === "native") await import("onnxruntime-node");
   } else if (msg.type === "load") {
-    const runner = msg.backend === "native" ? await loadNative(msg) : await loadWeb(msg);
+    const runner = msg.backend === "native" ? await loadNativeRunner(msg) : await loadWeb(msg);
     sessions.set(msg.sid, runner);
     reply({
       type: "loaded",

@@ -2,11 +2,12 @@
  * The `native` engine: onnxruntime-node's CPU execution provider. Fastest where the host
  * allows native add-ons (4-6× onnxruntime-web here).
  *
- * onnxruntime-node runs a session synchronously on the calling thread, so by default every
- * native session lives in the process's one shared engine host Worker (`host_session.ts`):
- * inference runs on that thread while the event loop parses HTTP and codes images — both
- * cores busy. `TINYUNET_NATIVE_HOST=0` runs sessions on the event loop instead (as before;
- * kept for comparison in `deno task bench`).
+ * onnxruntime-node computes a run on a thread of its own (`run` returns a promise at once).
+ * By default native sessions live in engine host Workers (`host_session.ts`), which give a
+ * model its lanes (copies that run at once, one thread each) and keep per-run buffers out of
+ * the HTTP isolate; only the solo copy that serves a lone request runs on the HTTP isolate
+ * (`local_host.ts`). `TINYUNET_NATIVE_HOST=0` runs every session on the event loop instead
+ * (as before; kept for comparison in `deno task bench`).
  *
  * @module
  */
