@@ -86,15 +86,21 @@ const OURS_NO_SOLO: VersusServer = {
 };
 const OURS_SOLO_SPIN: VersusServer = {
   id: "ours-solo-spin",
-  label: "ours, solo copy spinning (TINYUNET_SOLO_SPIN=1)",
+  label: "ours, solo copy spinning also after runs (TINYUNET_SOLO_SPIN=1)",
   kind: "ours",
   env: { TINYUNET_SOLO_SPIN: "1" },
 };
-const OURS_SOLO_RUN_SPIN: VersusServer = {
-  id: "ours-solo-run-spin",
-  label: "ours, solo copy spinning only within a run (TINYUNET_SOLO_SPIN=run)",
+const OURS_SOLO_SLEEP: VersusServer = {
+  id: "ours-solo-sleep",
+  label: "ours, solo copy sleeping between kernels (TINYUNET_SOLO_SPIN=0)",
   kind: "ours",
-  env: { TINYUNET_SOLO_SPIN: "run" },
+  env: { TINYUNET_SOLO_SPIN: "0" },
+};
+const OURS_SOLO_WORKER: VersusServer = {
+  id: "ours-solo-worker",
+  label: "ours, solo copy in the engine host Worker (TINYUNET_SOLO_LOCAL=0)",
+  kind: "ours",
+  env: { TINYUNET_SOLO_LOCAL: "0" },
 };
 const OURS_NO_POOL: VersusServer = {
   id: "ours-no-pool",
@@ -262,7 +268,8 @@ export function parseSettings(argv: string[]): BenchSettings | null {
         OURS,
         OURS_NO_SOLO,
         OURS_SOLO_SPIN,
-        OURS_SOLO_RUN_SPIN,
+        OURS_SOLO_SLEEP,
+        OURS_SOLO_WORKER,
         OURS_NO_POOL,
         OURS_BATCH,
         OURS_EVENT_LOOP,

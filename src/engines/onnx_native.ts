@@ -13,7 +13,7 @@
  */
 import { HostedSession, prestartHost } from "./host_session.ts";
 import { nativeProbe } from "./select.ts";
-import { nativeSessionOptions } from "./native_options.ts";
+import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
 import type {
   Engine,
@@ -63,35 +63,22 @@ function defaultThreads(): number {
   return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8));
 }
 
+/** A session on the event loop (`TINYUNET_NATIVE_HOST=0`). */
 class NativeSession implements EngineSession {
   readonly engine = "native" as const;
   readonly notes: string[] = [];
-  constructor(
-    private ort: Ort,
-    private session: import("onnxruntime-node").InferenceSession,
-    readonly threads: number,
-  ) {}
+  constructor(private runner: Runner, readonly threads: number) {}
   get inputNames() {
-    return this.session.inputNames;
+    return this.runner.inputNames;
   }
   get outputNames() {
-    return this.session.outputNames;
+    return this.runner.outputNames;
   }
   async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    const input: Record<string, import("onnxruntime-node").Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      input[name] = new this.ort.Tensor("float32", t.data, t.dims);
-    }
-    const out = await this.session.run(input);
-    const result: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(out)) {
-      result[name] = { data: t.data as Float32Array, dims: [...t.dims] };
-      t.dispose?.();
-    }
-    return result;
+    return (await this.runner.run(feeds)).outputs;
   }
-  async release() {
-    await this.session.release();
+  release() {
+    return this.runner.release();
   }
 }
 
@@ -132,14 +119,14 @@ export const nativeEngine: Engine = {
         { retries: 0 },
       );
     }
-    const ort = await loadOrt();
     const threads = options.threads ?? defaultThreads();
-    const sessionOptions = nativeSessionOptions(threads);
-    // A path lets onnxruntime resolve external data beside the model itself.
-    const session = model.externalData.length > 0
-      ? await ort.InferenceSession.create(model.path, sessionOptions)
-      : await ort.InferenceSession.create(model.bytes, sessionOptions);
-    const native = new NativeSession(ort, session, threads);
+    const runner = await loadNativeRunner({
+      threads,
+      path: model.path,
+      model: model.bytes,
+      externalData: model.externalData,
+    });
+    const native = new NativeSession(runner, threads);
     if (options.warmup) await native.run(options.warmup);
     return native;
   },

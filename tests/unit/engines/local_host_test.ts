@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { unetModel } from "../../../lib/onnx_builder.ts";
 import { LocalHost } from "../../../src/engines/local_host.ts";
-import { nativeEngine } from "../../../src/engines/onnx_native.ts";
 import { HostedSession } from "../../../src/engines/host_session.ts";
 
 const bytes = unetModel({ width: 4, depth: 3, seed: 3 });
@@ -40,12 +39,14 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
 });
 
 Deno.test("a lone run goes to the solo copy on this isolate and answers what a lane answers", async () => {
-  const session = await nativeEngine.createSession(
+  const session = await HostedSession.create(
+    "native",
+    "native",
     { path: "unet.onnx", bytes, externalData: [] },
     { threads: 1, lanes: 2, soloThreads: 2, warmup: input() },
+    1,
   );
   try {
-    assert.ok(session instanceof HostedSession);
     // the first run (on the lane) loads the solo copy in the background
     const onLane = await session.run(input());
     for (let i = 0; i < 100 && session.soloRuns === 0; i++) {
