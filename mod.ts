@@ -17,7 +17,7 @@
  * @example Segment an image in-process
  * ```ts
  * import { decodeImage, loadModel, segmentImage } from "./mod.ts";
- * const model = await loadModel("models/isic2017/2");
+ * const model = await loadModel("models/isic2017/3");
  * const image = await decodeImage(await Deno.readFile("lesion.png"), "image/png", { maxPixels: 1e8 });
  * const { segmentation } = await segmentImage(model, image);
  * console.log(segmentation.mask.reduce((a, b) => a + b, 0), "foreground pixels");
