@@ -72,54 +72,54 @@ export const PARTS = [
 /** One part. */
 export type Part = typeof PARTS[number];
 
+/** A variant of our server: the defaults with `env` over them. */
+const ours = (id: string, label: string, env: Record<string, string>): VersusServer => ({
+  id,
+  label,
+  kind: "ours",
+  env,
+});
 /** The servers bench/versus.ts compares: ours by default first, the peer last. */
 const OURS: VersusServer = {
   id: "ours",
   label: "deno task serve (defaults: codec pool, native engine lanes in host Workers)",
   kind: "ours",
 };
-const OURS_NO_SOLO: VersusServer = {
-  id: "ours-no-solo",
-  label: "ours, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
-  kind: "ours",
-  env: { TINYUNET_SOLO_THREADS: "1" },
-};
-const OURS_SOLO_SPIN: VersusServer = {
-  id: "ours-solo-spin",
-  label: "ours, solo copy spinning also after runs (TINYUNET_SOLO_SPIN=1)",
-  kind: "ours",
-  env: { TINYUNET_SOLO_SPIN: "1" },
-};
-const OURS_SOLO_SLEEP: VersusServer = {
-  id: "ours-solo-sleep",
-  label: "ours, solo copy sleeping between kernels (TINYUNET_SOLO_SPIN=0)",
-  kind: "ours",
-  env: { TINYUNET_SOLO_SPIN: "0" },
-};
-const OURS_SOLO_WORKER: VersusServer = {
-  id: "ours-solo-worker",
-  label: "ours, solo copy in the engine host Worker (TINYUNET_SOLO_LOCAL=0)",
-  kind: "ours",
-  env: { TINYUNET_SOLO_LOCAL: "0" },
-};
-const OURS_NO_POOL: VersusServer = {
-  id: "ours-no-pool",
-  label: "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
-  kind: "ours",
-  env: { TINYUNET_WORKERS: "0" },
-};
-const OURS_BATCH: VersusServer = {
-  id: "ours-batch4",
-  label: "ours, dynamic batching (TINYUNET_MAX_BATCH=4, TINYUNET_BATCH_DELAY_MS=2)",
-  kind: "ours",
-  env: { TINYUNET_MAX_BATCH: "4", TINYUNET_BATCH_DELAY_MS: "2" },
-};
-const OURS_EVENT_LOOP: VersusServer = {
-  id: "ours-event-loop",
-  label: "ours, everything on the event loop (TINYUNET_NATIVE_HOST=0, TINYUNET_WORKERS=0)",
-  kind: "ours",
-  env: { TINYUNET_NATIVE_HOST: "0", TINYUNET_WORKERS: "0" },
-};
+const OURS_NO_SOLO = ours(
+  "ours-no-solo",
+  "ours, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
+  { TINYUNET_SOLO_THREADS: "1" },
+);
+const OURS_SOLO_SPIN = ours(
+  "ours-solo-spin",
+  "ours, solo copy spinning also after runs (TINYUNET_SOLO_SPIN=1)",
+  { TINYUNET_SOLO_SPIN: "1" },
+);
+const OURS_SOLO_SLEEP = ours(
+  "ours-solo-sleep",
+  "ours, solo copy sleeping between kernels (TINYUNET_SOLO_SPIN=0)",
+  { TINYUNET_SOLO_SPIN: "0" },
+);
+const OURS_SOLO_WORKER = ours(
+  "ours-solo-worker",
+  "ours, solo copy in the engine host Worker (TINYUNET_SOLO_LOCAL=0)",
+  { TINYUNET_SOLO_LOCAL: "0" },
+);
+const OURS_NO_POOL = ours(
+  "ours-no-pool",
+  "ours, codecs on the HTTP thread (TINYUNET_WORKERS=0)",
+  { TINYUNET_WORKERS: "0" },
+);
+const OURS_BATCH = ours(
+  "ours-batch4",
+  "ours, dynamic batching (TINYUNET_MAX_BATCH=4, TINYUNET_BATCH_DELAY_MS=2)",
+  { TINYUNET_MAX_BATCH: "4", TINYUNET_BATCH_DELAY_MS: "2" },
+);
+const OURS_EVENT_LOOP = ours(
+  "ours-event-loop",
+  "ours, everything on the event loop (TINYUNET_NATIVE_HOST=0, TINYUNET_WORKERS=0)",
+  { TINYUNET_NATIVE_HOST: "0", TINYUNET_WORKERS: "0" },
+);
 const OURS_PARALLEL: VersusServer = {
   id: "ours-parallel",
   label: "ours, deno serve --parallel (DENO_JOBS=2)",
@@ -136,12 +136,11 @@ const OURS_PARALLEL: VersusServer = {
     "serve.ts",
   ],
 };
-const OURS_WASM: VersusServer = {
-  id: "ours-wasm",
-  label: "ours, TINYUNET_ENGINE=wasm",
-  kind: "ours",
-  env: { TINYUNET_ENGINE: "wasm" },
-};
+const OURS_WASM = ours(
+  "ours-wasm",
+  "ours, TINYUNET_ENGINE=wasm",
+  { TINYUNET_ENGINE: "wasm" },
+);
 const PEER: VersusServer = {
   id: "peer",
   label: "FastAPI + uvicorn + PyTorch (1 torch thread, PIL)",
