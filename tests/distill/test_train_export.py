@@ -142,3 +142,17 @@ def test_cards_of_the_four_sets_carry_their_dicom_segment_codes():
                                     {k: 0.5 for k in card_mod.METRIC_KEYS} | {"n": 1}, {}, {}, {})
         assert built["segment"] == shipped["segment"], name
         assert built["algorithm"] == shipped["algorithm"], name
+
+
+def test_card_lists_only_the_losses_a_variant_trained_with():
+    from dataclasses import asdict
+    cfg = asdict(TrainConfig(w_feat=0.3, w_spatial=0.4, w_logit=0.0))
+    alone = publish.losses_used("student", cfg)
+    assert alone == {"loss_weights": {"seg": 1.0}}  # no KD weights, settings or ramp
+    both = publish.losses_used("both", cfg)
+    assert both["loss_weights"] == {"seg": 1.0, "feat": 0.3, "spatial": 0.4}  # logit weight 0: off
+    assert both["feature_kd"]["positions"] == cfg["feat_positions"] and "spatial_kd" in both
+    assert "logit_T" not in both and both["kd_ramp"] == cfg["kd_ramp"]
+    logit = publish.losses_used("logit", asdict(TrainConfig(w_logit=0.5)))
+    assert logit["loss_weights"] == {"seg": 1.0, "logit": 0.5} and logit["logit_T"] == 2.0
+    assert "feature_kd" not in logit and "spatial_kd" not in logit

@@ -46,7 +46,7 @@ def _r(v, n=4):
 
 
 def build_card(name: str, version: str, inp: Dict, params: int, flops_256: int,
-               test_metrics: Dict, teacher: Dict, training: Dict, provenance: Dict,
+               test_metrics: Dict, teacher: Optional[Dict], training: Dict, provenance: Dict,
                threshold: float = 0.5, title: Optional[str] = None,
                label: Optional[str] = None, modalities: Optional[Sequence[str]] = None) -> Dict:
     """``modalities``: DICOM Modality codes the model is for (card field ``modalities``, e.g.

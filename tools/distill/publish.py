@@ -14,7 +14,7 @@ import numpy as np
 
 from . import card, data, evaluate, nets
 from .checkpoint import load_model, sha256
-from .config import REPO
+from .config import KD_TERMS, REPO
 from .export import check_onnx, export_onnx
 
 
@@ -47,6 +47,25 @@ def copy_samples(set_dir: Path, dest: Path, n: int = 3, provenance: Optional[Dic
     return ids
 
 
+def losses_used(variant: str, cfg: Dict) -> Dict:
+    """The card's loss fields for a run: the weights of the losses the variant trained with
+    (segmentation, then the KD terms ``KD_TERMS`` gives it with a weight above 0) and the
+    settings of those terms only, so a student trained alone lists no distillation."""
+    weights = {"feat": cfg["w_feat"], "spatial": cfg["w_spatial"], "logit": cfg["w_logit"]}
+    terms = [t for t in KD_TERMS[variant] if weights[t] > 0]
+    out: Dict = {"loss_weights": {"seg": 1.0, **{t: weights[t] for t in terms}}}
+    if "feat" in terms:
+        out["feature_kd"] = {"positions": cfg["feat_positions"], "loss": cfg["feat_loss"]}
+    if "spatial" in terms:
+        out["spatial_kd"] = {"position": cfg["sp_position"], "k": cfg["sp_k"], "knn": cfg["sp_knn"],
+                             "gcn_layers": cfg["sp_layers"], "edge_source": cfg["sp_edge"]}
+    if "logit" in terms:
+        out["logit_T"], out["logit_boundary"] = cfg["logit_T"], cfg["logit_boundary"]
+    if terms:
+        out["kd_ramp"] = cfg["kd_ramp"]
+    return out
+
+
 def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = "1",
             teacher_ckpt: Optional[Path] = None, teacher_test: Optional[Dict] = None,
             student_test: Optional[Dict] = None, training: Optional[Dict] = None,
@@ -63,8 +82,8 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
     if student_test is None:
         student_test = evaluate.evaluate_pairs(model, test_pairs, inp, 0.5,
                                                csv_path=folder.parent / f"test_v{version}.csv")
-    teacher_block = {"width": None, "params": None, "metrics": {"test": {}}}
-    if teacher_ckpt is not None:
+    teacher_block: Optional[Dict] = None  # null in the card: trained without a teacher
+    if teacher_ckpt is not None and KD_TERMS[ck["variant"]]:  # a teacher the run learnt from
         tmodel, tck = load_model(teacher_ckpt)
         if teacher_test is None:
             teacher_test = evaluate.evaluate_pairs(tmodel, test_pairs, tck["input"], 0.5)
@@ -88,12 +107,9 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
     training.setdefault("patch", cfg["patch"])
     training.setdefault("batch", cfg["batch"])
     training.setdefault("lr", cfg["lr"])
-    training.setdefault("loss_weights", {"seg": 1.0, "feat": cfg["w_feat"], "spatial": cfg["w_spatial"],
-                                         "logit": cfg["w_logit"]})
-    training.setdefault("feature_kd", {"positions": cfg["feat_positions"], "loss": cfg["feat_loss"]})
-    training.setdefault("spatial_kd", {"position": cfg["sp_position"], "k": cfg["sp_k"], "knn": cfg["sp_knn"],
-                                       "gcn_layers": cfg["sp_layers"], "edge_source": cfg["sp_edge"]})
-    for k in ("kd_ramp", "logit_T", "logit_boundary", "ema", "checkpoint"):
+    for k, v in losses_used(ck["variant"], cfg).items():
+        training.setdefault(k, v)
+    for k in ("ema", "checkpoint"):
         if k in cfg:
             training.setdefault(k if k != "checkpoint" else "checkpoint_rule", cfg[k])
     training.setdefault("val_dice", round(float(ck.get("val_dice", float("nan"))), 4))
