@@ -290,6 +290,7 @@ export class HostedSession implements EngineSession {
   #warmup?: Record<string, Tensor>;
   #solo?: Solo;
   #laneIdleMs = 0;
+  #soloLocal = false;
 
   private constructor(
     readonly engine: EngineName,
@@ -320,6 +321,8 @@ export class HostedSession implements EngineSession {
    * Loads the model into the shared host and runs the warm-up under the watchdog.
    * @param watchdog.retries host restarts to try at the requested thread count before falling back to 1
    * @param watchdog.workerUrl the host script (tests substitute a scripted one)
+   * @param watchdog.soloLocal native: load the solo copy on this isolate (default
+   *   `TINYUNET_SOLO_LOCAL`); false keeps it in the first lane's host (a scripted host's tests)
    */
   static async create(
     engine: EngineName,
@@ -327,7 +330,7 @@ export class HostedSession implements EngineSession {
     model: ModelSource,
     options: SessionOptions,
     defaultThreads: number,
-    watchdog: { retries?: number; workerUrl?: URL } = {},
+    watchdog: { retries?: number; workerUrl?: URL; soloLocal?: boolean } = {},
   ): Promise<HostedSession> {
     const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
     let retries = watchdog.retries ?? 2;
@@ -345,6 +348,8 @@ export class HostedSession implements EngineSession {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
     session.#laneIdleMs = Math.max(0, options.laneIdleMs ?? 0);
+    session.#soloLocal = backend === "native" &&
+      (watchdog.soloLocal ?? engineSettings().soloLocal);
     for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
@@ -469,13 +474,11 @@ export class HostedSession implements EngineSession {
 
   /**
    * The native solo copy runs on this isolate (no Worker hops for a lone request) unless
-   * `TINYUNET_SOLO_LOCAL=0` or a test substituted the host script; undefined: in the first
-   * lane's host.
+   * `soloLocal` is off (`TINYUNET_SOLO_LOCAL=0`, or a test's scripted host); undefined: in
+   * the first lane's host.
    */
   #soloHost(): RunHost | undefined {
-    if (this.backend !== "native" || this.workerUrl.href !== HOST_WORKER_URL.href) return;
-    if (!engineSettings().soloLocal) return;
-    return (localHost ??= new LocalHost());
+    if (this.#soloLocal) return (localHost ??= new LocalHost());
   }
 
   /** Loads this model into `host` as session `sid` and warms it; resolves with its names. */

@@ -18,7 +18,7 @@ function oneThreadSession(soloThreads: number, laneIdleMs = 0): Promise<HostedSe
     model,
     { threads: 1, lanes: 2, soloThreads, warmup, laneIdleMs },
     1,
-    { workerUrl: reportThreads },
+    { workerUrl: reportThreads, soloLocal: false },
   );
 }
 
@@ -30,7 +30,7 @@ Deno.test("a lone run uses the solo copy (more threads, spinning only within a r
     let alone = 1;
     for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
     assert.equal(alone, 2, "the solo copy never served a lone run");
-    assert.equal(session.soloWhere, "worker", "a substituted host script keeps it in the Worker");
+    assert.equal(session.soloWhere, "worker", "soloLocal: false keeps it in the lane's Worker");
     const [out] = Object.values(await session.run(warmup));
     assert.equal(
       out.data[1],
