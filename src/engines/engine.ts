@@ -43,6 +43,12 @@ export interface SessionOptions {
    * in flight (a lone request then uses every core); ≤ `threads` or absent: none. Native only.
    */
   soloThreads?: number;
+  /**
+   * Runs of other requests admitted to this session but not started (read as a run starts):
+   * the solo copy serves a run only when it is 0, so that under load (requests still being
+   * read or decoded between runs) the one-thread lanes keep the cores. Absent: 0.
+   */
+  othersWaiting?: () => number;
   /** a lane past the first is released after this long without a run (ms; 0: kept) */
   laneIdleMs?: number;
 }

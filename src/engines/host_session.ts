@@ -269,7 +269,7 @@ interface Lane {
  * With `soloThreads` (native), a second copy of the session with that many threads lives on
  * this isolate (`local_host.ts`: a lone run skips the two Worker hops, c=1 p50 −0.3 ms),
  * loaded after the first run: a run that finds no other run of the
- * model in flight uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
+ * model in flight, and no other request admitted for it (`othersWaiting`), uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
  * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
  * better. Its pool threads spin between kernels while a run lasts and stop at its end
  * (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`): sleeping between
@@ -291,6 +291,7 @@ export class HostedSession implements EngineSession {
   #solo?: Solo;
   #laneIdleMs = 0;
   #soloLocal = false;
+  #othersWaiting: () => number = () => 0;
 
   private constructor(
     readonly engine: EngineName,
@@ -348,6 +349,7 @@ export class HostedSession implements EngineSession {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
     session.#laneIdleMs = Math.max(0, options.laneIdleMs ?? 0);
+    if (options.othersWaiting) session.#othersWaiting = options.othersWaiting;
     session.#soloLocal = backend === "native" &&
       (watchdog.soloLocal ?? engineSettings().soloLocal);
     for (let attempt = 0;; attempt++) {
@@ -418,7 +420,7 @@ export class HostedSession implements EngineSession {
       );
     }
     const alone = solo?.state === "ready" && least === 0 &&
-      this.#extra.every((l) => l.inflight === 0);
+      this.#extra.every((l) => l.inflight === 0) && this.#othersWaiting() === 0;
     if (alone) {
       host = solo.host!; // alone: every core on this run
       sid = solo.sid;

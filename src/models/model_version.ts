@@ -179,20 +179,23 @@ export class ModelVersion {
       : this.options.engine;
     const selection = await selectEngine(choice);
     const threads = this.options.threads ?? smallModelThreads(info);
+    let queue: SerialQueue | undefined; // made below, once the session says its lanes
     const session = await selection.engine.createSession(source, {
       threads,
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
+      othersWaiting: () => (queue ? queue.depth + queue.reserved : 0),
       warmup: warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,
     });
-    const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1, this.options.runGate);
+    const made = new SerialQueue(this.options.maxQueue, session.lanes ?? 1, this.options.runGate);
+    queue = made;
     return {
       session,
-      queue,
+      queue: made,
       batcher: new Batcher(
-        queue,
+        made,
         (feeds) =>
           runWithTiles(
             session,

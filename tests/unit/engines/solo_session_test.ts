@@ -11,12 +11,16 @@ async function threadsOf(session: HostedSession): Promise<number> {
 }
 
 /** A one-thread, two-lane native session on the scripted host, with `soloThreads` (and lanes released after `laneIdleMs`). */
-function oneThreadSession(soloThreads: number, laneIdleMs = 0): Promise<HostedSession> {
+function oneThreadSession(
+  soloThreads: number,
+  laneIdleMs = 0,
+  othersWaiting?: () => number,
+): Promise<HostedSession> {
   return HostedSession.create(
     "native",
     "native",
     model,
-    { threads: 1, lanes: 2, soloThreads, warmup, laneIdleMs },
+    { threads: 1, lanes: 2, soloThreads, warmup, laneIdleMs, othersWaiting },
     1,
     { workerUrl: reportThreads, soloLocal: false },
   );
@@ -88,6 +92,22 @@ Deno.test("an idle solo copy is released with the idle lanes and comes back on t
     );
     for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
     assert.equal(alone, 2, "loaded again");
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("a run uses the solo copy only while no other request waits for the model (othersWaiting)", async () => {
+  let waiting = 1;
+  const session = await oneThreadSession(2, 0, () => waiting);
+  try {
+    // a lone run in the engine, but another request admitted and not yet running: the lanes
+    for (let i = 0; i < 20; i++) assert.equal(await threadsOf(session), 1);
+    assert.equal(session.soloRuns, 0);
+    waiting = 0;
+    let alone = 1;
+    for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
+    assert.equal(alone, 2, "with nothing else waiting, a lone run reaches the solo copy");
   } finally {
     await session.release();
   }
