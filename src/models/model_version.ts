@@ -179,23 +179,23 @@ export class ModelVersion {
       : this.options.engine;
     const selection = await selectEngine(choice);
     const threads = this.options.threads ?? smallModelThreads(info);
-    let queue: SerialQueue | undefined; // made below, once the session says its lanes
+    const made: { queue?: SerialQueue } = {}; // the queue comes once the session says its lanes
     const session = await selection.engine.createSession(source, {
       threads,
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
-      othersWaiting: () => (queue ? queue.depth + queue.reserved : 0),
+      othersWaiting: () => (made.queue ? made.queue.depth + made.queue.reserved : 0),
       warmup: warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,
     });
-    const made = new SerialQueue(this.options.maxQueue, session.lanes ?? 1, this.options.runGate);
-    queue = made;
+    const queue = new SerialQueue(this.options.maxQueue, session.lanes ?? 1, this.options.runGate);
+    made.queue = queue;
     return {
       session,
-      queue: made,
+      queue,
       batcher: new Batcher(
-        made,
+        queue,
         (feeds) =>
           runWithTiles(
             session,
