@@ -1,7 +1,7 @@
 /**
  * Client side of the engine host (`host_worker.ts`): one Worker per runtime and thread
  * count, shared by every session of the process (one onnxruntime-web runtime and wasm heap
- * for all models instead of one Worker each; native runs off the event loop), and a hang
+ * for all models instead of one Worker each; native runs off the HTTP thread), and a hang
  * watchdog per session.
  *
  * A warm-up run that does not finish within the hang timeout restarts the host (a fresh

@@ -1,9 +1,11 @@
 /**
  * An engine host on the calling isolate, for the native solo copy: a lone request's run
  * then skips the two Worker hops (the post to the engine host Worker and the answer back,
- * ~0.15 ms each measured through the server at c=1). onnxruntime-node runs a session off
- * the event loop by itself, so nothing else waits; native runs do not hang, so there is
- * nothing to restart (the hang watchdog is for the web engines).
+ * ~0.15 ms each measured through the server at c=1). onnxruntime-node computes on this
+ * thread, so the event loop waits for the run (~4 ms for the ISIC student at 256×192 on two
+ * threads): `HostedSession` sends a run here only when no other request for the model is in
+ * flight or admitted. Native runs do not hang, so there is nothing to restart (the hang
+ * watchdog is for the web engines).
  *
  * @module
  */
