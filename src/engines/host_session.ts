@@ -268,15 +268,16 @@ interface Lane {
  *
  * With `soloThreads` (native), a second copy of the session with that many threads lives on
  * this isolate (`local_host.ts`: a lone run skips the two Worker hops, c=1 p50 −0.3 ms),
- * loaded after the first run: a run that finds no other run of the
- * model in flight, and no other request admitted for it (`othersWaiting`), uses it (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student
- * at 256×192 here), while overlapping runs use the one-thread lanes, which share the cores
- * better. Its pool threads spin between kernels while a run lasts and stop at its end
- * (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`): sleeping between
- * kernels (`0`) cost a lone request 0.4-1.5 ms of wake-ups (c=1 p50 6.6/7.7 against
- * 6.0/6.2 ms, alternating, 2026-11-30 21:50 UTC), and spinning on after a run (`1`) took the
- * cores from the lanes (c=8 173-184 against 186-190 req/s) and raised c=1's CPU per request
- * (12.5-12.8 against 10.2-10.5 ms).
+ * loaded after the first run: a run that finds no other run of the model in flight, no
+ * other request admitted for it (`othersWaiting`, uploads included) and, for the local copy,
+ * no other solo run pending on this isolate uses it (a lone request at 2 threads: 6.1 → 3.9
+ * ms for the ISIC student at 256×192 here), while overlapping runs use the one-thread lanes,
+ * which share the cores better. Its pool threads spin between kernels while a run lasts and
+ * stop at its end (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`):
+ * sleeping between kernels (`0`) cost a lone request 0.4-1.5 ms of wake-ups (c=1 p50 6.6/7.7
+ * against 6.0/6.2 ms, alternating, 2026-11-30 21:50 UTC), and spinning on after a run (`1`)
+ * took the cores from the lanes (c=8 173-184 against 186-190 req/s) and raised c=1's CPU per
+ * request (12.5-12.8 against 10.2-10.5 ms).
  */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
@@ -420,7 +421,8 @@ export class HostedSession implements EngineSession {
       );
     }
     const alone = solo?.state === "ready" && least === 0 &&
-      this.#extra.every((l) => l.inflight === 0) && this.#othersWaiting() === 0;
+      this.#extra.every((l) => l.inflight === 0) && this.#othersWaiting() === 0 &&
+      !(solo.host instanceof LocalHost && solo.host.pending > 0);
     if (alone) {
       host = solo.host!; // alone: every core on this run
       sid = solo.sid;

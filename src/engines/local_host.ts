@@ -3,8 +3,9 @@
  * then skips the two Worker hops (the post to the engine host Worker and the answer back,
  * ~0.15 ms each measured through the server at c=1). onnxruntime-node computes on this
  * thread, so the event loop waits for the run (~4 ms for the ISIC student at 256×192 on two
- * threads): `HostedSession` sends a run here only when no other request for the model is in
- * flight or admitted. Native runs do not hang, so there is nothing to restart (the hang
+ * threads): `HostedSession` sends a run here only when no other request for that model
+ * version and precision is in flight or admitted, and no other run is pending here (another
+ * model's solo copy). Native runs do not hang, so there is nothing to restart (the hang
  * watchdog is for the web engines).
  *
  * @module
@@ -18,6 +19,9 @@ export class LocalHost {
   readonly key = "native:local";
   #sessions = new Map<number, Promise<Runner>>();
   restarts = 0;
+
+  /** Runs asked of this host and not yet settled (any session). */
+  pending = 0;
 
   get sessions(): number {
     return this.#sessions.size;
@@ -43,9 +47,11 @@ export class LocalHost {
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new EngineHangError(engine, timeoutMs)), timeoutMs);
     });
+    this.pending++;
     try {
       return (await Promise.race([(await runner).run(feeds), hang])).outputs;
     } finally {
+      this.pending--;
       clearTimeout(timer);
     }
   }

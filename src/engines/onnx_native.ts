@@ -2,13 +2,14 @@
  * The `native` engine: onnxruntime-node's CPU execution provider. Fastest where the host
  * allows native add-ons (4-6× onnxruntime-web here).
  *
- * onnxruntime-node computes a run on the calling isolate's thread (under Deno its `run`
- * promise settles after the work is done: one timer tick per run, the longest gap = the run,
- * `ortblock` probe 2026-12-01). So by default native sessions live in engine host Workers
- * (`host_session.ts`), which give a model its lanes (copies that run at once, one thread
- * each) and keep the HTTP thread free; only the solo copy that serves a lone request runs on
- * the HTTP isolate (`local_host.ts`), when nothing else waits for that thread anyway. `TINYUNET_NATIVE_HOST=0` runs every session on the event loop instead
- * (as before; kept for comparison in `deno task bench`).
+ * onnxruntime-node computes a run on the calling isolate's thread: its `run` defers the
+ * binding's synchronous run with `setImmediate` (onnxruntime-node 1.30 `dist/backend.js`), so
+ * the event loop waits for the whole run (measured: one timer tick per run, the longest gap =
+ * the run). So by default native sessions live in engine host Workers (`host_session.ts`),
+ * which give a model its lanes (copies that run at once, one thread each) and keep the HTTP
+ * thread free; only the solo copy that serves a lone request runs on the HTTP isolate
+ * (`local_host.ts`). `TINYUNET_NATIVE_HOST=0` runs every session on the event loop instead (as
+ * before; kept for comparison in `deno task bench`).
  *
  * @module
  */

@@ -156,3 +156,11 @@ def test_card_lists_only_the_losses_a_variant_trained_with():
     logit = publish.losses_used("logit", asdict(TrainConfig(w_logit=0.5)))
     assert logit["loss_weights"] == {"seg": 1.0, "logit": 0.5} and logit["logit_T"] == 2.0
     assert "feature_kd" not in logit and "spatial_kd" not in logit
+
+
+def test_card_of_a_distilled_student_names_its_teacher_from_the_run_config(trained_env, tmp_path):
+    t, s, toy_set, _ = trained_env
+    # exported without --teacher-ckpt: the run's own config says which teacher it learnt from
+    card = publish.publish(s["run_dir"] + "/final.pt", toy_set, tmp_path / "models", "1", samples=0)
+    assert card["teacher"]["width"] == 4 and card["teacher"]["checkpoint_sha256"]
+    assert set(card["training"]["loss_weights"]) > {"seg"}

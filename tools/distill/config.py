@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
 
@@ -24,6 +24,11 @@ VARIANTS = ("teacher", "student", "logit", "feat", "spatial", "both")
 KD_TERMS = {"teacher": (), "student": (), "logit": ("logit",), "feat": ("feat",),
             "spatial": ("spatial",), "both": ("feat", "spatial", "logit")}
 CHECKPOINTS = ("final", "best")  # final: EMA (or raw) weights at the last step; best: best val Dice
+
+
+def kd_terms(variant: str, weights: Dict[str, float]) -> List[str]:
+    """The distillation terms a variant trains with: those of ``KD_TERMS`` weighted above 0."""
+    return [t for t in KD_TERMS[variant] if weights[t] > 0]
 
 
 @dataclass
@@ -69,8 +74,8 @@ class TrainConfig:
         return Path(self.out_dir) / self.set_name / f"{self.variant}-w{w}-s{self.seed}"
 
     def kd_terms(self) -> List[str]:
-        weights = {"feat": self.w_feat, "spatial": self.w_spatial, "logit": self.w_logit}
-        return [t for t in KD_TERMS[self.variant] if weights[t] > 0]
+        return kd_terms(self.variant, {"feat": self.w_feat, "spatial": self.w_spatial,
+                                       "logit": self.w_logit})
 
     def validate(self):
         if self.variant not in VARIANTS:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import card, data, evaluate, nets
 from .checkpoint import load_model, sha256
-from .config import KD_TERMS, REPO
+from .config import REPO, kd_terms
 from .export import check_onnx, export_onnx
 
 
@@ -49,10 +49,10 @@ def copy_samples(set_dir: Path, dest: Path, n: int = 3, provenance: Optional[Dic
 
 def losses_used(variant: str, cfg: Dict) -> Dict:
     """The card's loss fields for a run: the weights of the losses the variant trained with
-    (segmentation, then the KD terms ``KD_TERMS`` gives it with a weight above 0) and the
+    (segmentation, then its KD terms, ``config.kd_terms``) and the
     settings of those terms only, so a student trained alone lists no distillation."""
     weights = {"feat": cfg["w_feat"], "spatial": cfg["w_spatial"], "logit": cfg["w_logit"]}
-    terms = [t for t in KD_TERMS[variant] if weights[t] > 0]
+    terms = kd_terms(variant, weights)
     out: Dict = {"loss_weights": {"seg": 1.0, **{t: weights[t] for t in terms}}}
     if "feat" in terms:
         out["feature_kd"] = {"positions": cfg["feat_positions"], "loss": cfg["feat_loss"]}
@@ -82,8 +82,14 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
     if student_test is None:
         student_test = evaluate.evaluate_pairs(model, test_pairs, inp, 0.5,
                                                csv_path=folder.parent / f"test_v{version}.csv")
+    cfg = ck["config"]
+    losses = losses_used(ck["variant"], cfg)
+    distilled = len(losses["loss_weights"]) > 1  # a KD term besides the segmentation loss
+    teacher_ckpt = teacher_ckpt or (cfg.get("teacher_ckpt") if distilled else None)
     teacher_block: Optional[Dict] = None  # null in the card: trained without a teacher
-    if teacher_ckpt is not None and KD_TERMS[ck["variant"]]:  # a teacher the run learnt from
+    if distilled:  # the teacher the run learnt from, as far as it is known
+        teacher_block = {"width": cfg.get("teacher_width"), "params": None, "metrics": {"test": {}}}
+    if distilled and teacher_ckpt is not None and Path(teacher_ckpt).exists():
         tmodel, tck = load_model(teacher_ckpt)
         if teacher_test is None:
             teacher_test = evaluate.evaluate_pairs(tmodel, test_pairs, tck["input"], 0.5)
@@ -99,7 +105,6 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
     rng = np.random.default_rng(0)
     x_rand = rng.standard_normal((1, inp["channels"], 48, 80)).astype(np.float32)
     chk = check_onnx(model, onnx_path, [x_real.numpy(), x_rand])
-    cfg = ck["config"]
     training = dict(training or {})
     training.setdefault("variant", ck["variant"])
     training.setdefault("seed", cfg["seed"])
@@ -107,7 +112,7 @@ def publish(student_ckpt: Path, set_dir: Path, models_dir: Path, version: str = 
     training.setdefault("patch", cfg["patch"])
     training.setdefault("batch", cfg["batch"])
     training.setdefault("lr", cfg["lr"])
-    for k, v in losses_used(ck["variant"], cfg).items():
+    for k, v in losses.items():
         training.setdefault(k, v)
     for k in ("ema", "checkpoint"):
         if k in cfg:

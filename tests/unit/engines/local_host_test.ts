@@ -63,3 +63,38 @@ Deno.test("a lone run goes to the solo copy on this isolate and answers what a l
     await session.release();
   }
 });
+
+Deno.test("a solo run pending on the HTTP isolate sends another model's lone run to its lane", async () => {
+  const open = (seed: number) =>
+    HostedSession.create(
+      "native",
+      "native",
+      {
+        path: `unet${seed}.onnx`,
+        bytes: unetModel({ width: 4, depth: 3, seed }),
+        externalData: [],
+      },
+      { threads: 1, lanes: 2, soloThreads: 2, warmup: input() },
+      1,
+    );
+  const [a, b] = [await open(4), await open(5)];
+  try {
+    for (const s of [a, b]) {
+      for (let i = 0; i < 100 && s.soloRuns === 0; i++) {
+        await s.run(input());
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(s.soloRuns > 0, "the solo copy never served a lone run");
+    }
+    const before = b.soloRuns;
+    const pending = a.run(input()); // a lone run: a's solo copy, pending on this isolate
+    await b.run(input());
+    assert.equal(b.soloRuns, before, "b ran on its solo copy while a's was pending");
+    await pending;
+    await b.run(input());
+    assert.equal(b.soloRuns, before + 1, "alone again, b uses its solo copy");
+  } finally {
+    await a.release();
+    await b.release();
+  }
+});

@@ -98,16 +98,19 @@ Deno.test("an idle solo copy is released with the idle lanes and comes back on t
 });
 
 Deno.test("a run uses the solo copy only while no other request waits for the model (othersWaiting)", async () => {
-  let waiting = 1;
+  let waiting = 0;
   const session = await oneThreadSession(2, 0, () => waiting);
   try {
-    // a lone run in the engine, but another request admitted and not yet running: the lanes
-    for (let i = 0; i < 20; i++) assert.equal(await threadsOf(session), 1);
-    assert.equal(session.soloRuns, 0);
-    waiting = 0;
     let alone = 1;
     for (let i = 0; i < 50 && alone === 1; i++) alone = await threadsOf(session);
     assert.equal(alone, 2, "with nothing else waiting, a lone run reaches the solo copy");
+    // the solo copy is ready; another request admitted and not yet running: the lanes
+    waiting = 1;
+    const before = session.soloRuns;
+    for (let i = 0; i < 10; i++) assert.equal(await threadsOf(session), 1);
+    assert.equal(session.soloRuns, before);
+    waiting = 0;
+    assert.equal(await threadsOf(session), 2, "alone again: the solo copy");
   } finally {
     await session.release();
   }
