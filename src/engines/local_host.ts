@@ -20,8 +20,12 @@ export class LocalHost {
   #sessions = new Map<number, Promise<Runner>>();
   restarts = 0;
 
+  #pending = 0;
+
   /** Runs asked of this host and not yet settled (any session). */
-  pending = 0;
+  get pending(): number {
+    return this.#pending;
+  }
 
   get sessions(): number {
     return this.#sessions.size;
@@ -47,11 +51,11 @@ export class LocalHost {
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new EngineHangError(engine, timeoutMs)), timeoutMs);
     });
-    this.pending++;
+    this.#pending++;
     try {
       return (await Promise.race([(await runner).run(feeds), hang])).outputs;
     } finally {
-      this.pending--;
+      this.#pending--;
       clearTimeout(timer);
     }
   }

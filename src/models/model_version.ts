@@ -183,7 +183,7 @@ export class ModelVersion {
     const session = await selection.engine.createSession(source, {
       threads,
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
-      othersWaiting: () => (made.queue ? made.queue.depth + made.queue.reserved : 0),
+      othersWaiting: () => made.queue?.ahead ?? 0,
       warmup: warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,

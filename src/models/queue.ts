@@ -117,12 +117,17 @@ export class SerialQueue {
     return this.#reserved;
   }
 
+  /** Requests that will run after the running ones: jobs waiting plus places reserved. */
+  get ahead(): number {
+    return this.#waiting.length + this.#reserved;
+  }
+
   /**
    * Reserves a place at admission (≤ maxPending waiting or reserved, plus the running ones).
    * @throws {QueueFullError} when no place is left
    */
   reserve(): QueueTicket {
-    const load = this.#running + this.#waiting.length + this.#reserved;
+    const load = this.#running + this.ahead;
     if (load >= this.maxPending + this.lanes) throw this.#full();
     this.#reserved++;
     let held = true;
@@ -137,9 +142,8 @@ export class SerialQueue {
   }
 
   #full(): QueueFullError {
-    const ahead = this.#waiting.length + this.#reserved;
-    const retry = Math.max(1, Math.ceil(((ahead + 1) * this.#avgComputeMs) / 1000));
-    return new QueueFullError(ahead, retry);
+    const retry = Math.max(1, Math.ceil(((this.ahead + 1) * this.#avgComputeMs) / 1000));
+    return new QueueFullError(this.ahead, retry);
   }
 
   /** Whether a job is running now. */
@@ -170,7 +174,7 @@ export class SerialQueue {
     if (signal?.aborted) return Promise.reject(new QueueAbortedError(signal.reason));
     if (
       !reserved && this.#running >= this.lanes &&
-      this.#waiting.length + this.#reserved >= this.maxPending
+      this.ahead >= this.maxPending
     ) {
       return Promise.reject(this.#full());
     }

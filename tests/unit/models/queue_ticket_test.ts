@@ -15,3 +15,16 @@ Deno.test("admission tickets count toward the queue bound and are released by ru
   assert.equal(q.reserved, 0);
   q.reserve().release();
 });
+
+Deno.test("ahead counts waiting jobs and reserved places, not the running ones", async () => {
+  const q = new SerialQueue(4);
+  let finish = () => {};
+  const running = q.run(() => new Promise<void>((r) => (finish = r)));
+  const waiting = q.run(() => Promise.resolve());
+  const ticket = q.reserve();
+  assert.equal(q.ahead, 2);
+  ticket.release();
+  finish();
+  await Promise.all([running, waiting]);
+  assert.equal(q.ahead, 0);
+});
