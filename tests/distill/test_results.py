@@ -47,7 +47,10 @@ def test_ablation_on_a_temporary_data_root_leaves_published_results_byte_identic
     assert st2["variants"]["teacher"]["seeds"] == [0] and st2["variants"]["both"]["seeds"] == [0, 1, 2]
     assert st2["variants"]["student"]["seeds"] == [0, 1]
     # the same paired table can be rebuilt from the kept run folders alone
-    again = ablation.results_from_runs(out)["sets"][toy_set.name]["variants"]
+    rebuilt = ablation.results_from_runs(out)["sets"][toy_set.name]
+    assert rebuilt["teacher"]["sha256"] == st["teacher"]["sha256"]  # the checkpoint the KD runs used
+    assert all(r["sha256"] for rs in rebuilt["variants"].values() for r in rs["runs"])
+    again = rebuilt["variants"]
     kept, ran = again["both"]["runs"][1]["per_image"], st["variants"]["both"]["runs"][1]["per_image"]
     assert kept.keys() == ran.keys() and all(abs(kept[k] - ran[k]) < 1e-4 for k in kept)
 

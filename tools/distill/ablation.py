@@ -247,7 +247,9 @@ def run_ablation(sets: List[str], base: TrainConfig, seeds: List[int], teacher_s
 def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
     """A results dict (same shape as ``run_ablation``'s) rebuilt from kept run folders
     ``<root>/<set>/<variant>-w<W>-s<seed>/`` holding ``summary.json`` and a per-image test CSV,
-    e.g. the round-1 logs, so their seeds can be compared paired."""
+    e.g. the round-1 logs, so their seeds can be compared paired. Each run keeps its checkpoint's
+    path and sha256; a set's ``teacher`` is the checkpoint its KD runs were distilled from (when
+    they all used one; else ``sha256`` is None and ``mixed`` lists theirs)."""
     import csv
     root = Path(root)
     res = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -270,6 +272,9 @@ def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
                 "train_seconds": summ["seconds"], "device": summ["device"],
                 "val_dice": summ.get("val_dice", summ["best_val_dice"]), "steps": summ["steps"],
                 "epochs": summ.get("epochs"), "recipe": recipe_of(summ["config"]),
+                "checkpoint": _rel(summ["checkpoint"], REPO), "sha256": summ.get("checkpoint_sha256"),
+                "teacher_checkpoint": summ["config"].get("teacher_ckpt"),
+                "teacher_sha256": summ.get("teacher_sha256"),
                 "per_image": {r["id"]: float(r["dice"]) for r in rows}})
             if summ["variant"] != "teacher":
                 cfg = summ["config"]
@@ -284,4 +289,21 @@ def results_from_runs(root: Path, command: str = "", notes: str = "") -> Dict:
         res["sets"][set_dir.name] = {
             "settings": settings, "n_test": len(next(iter(variants.values()))[0]["per_image"]),
             "variants": {v: _agg(sorted(rs, key=lambda r: r["seed"])) for v, rs in variants.items()}}
+        teacher = _teacher_of(variants)
+        if teacher:
+            res["sets"][set_dir.name]["teacher"] = teacher
     return res
+
+
+def _teacher_of(variants: Dict[str, List[Dict]]) -> Optional[Dict]:
+    """The teacher checkpoint the KD runs of one set were distilled from, with its sha256."""
+    used = {(r["teacher_checkpoint"], r["teacher_sha256"]) for v, rs in variants.items() if v not in ("teacher", "student")
+            for r in rs if r.get("teacher_sha256")}
+    if not used:
+        return None
+    t = variants.get("teacher", [{}])[0]
+    info = {"steps": t.get("steps"), "width": t.get("width")}
+    if len({sha for _, sha in used}) > 1:
+        return {**info, "checkpoint": None, "sha256": None, "mixed": sorted(sha for _, sha in used)}
+    ckpt, sha = min(used)
+    return {**info, "checkpoint": _rel(ckpt, REPO), "sha256": sha}
