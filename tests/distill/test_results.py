@@ -127,6 +127,9 @@ def test_help_shows_every_default():
         text = sub.choices[name].format_help()
         assert "(default: 0.35)" in text or name == "export"
         assert "--data-root" in text and "(default:" in text
+    abl = " ".join(sub.choices["ablation"].format_help().split())
+    assert "--teacher-width TEACHER_WIDTH (default: 16)" in abl  # options without a help text too
+    assert "--student-lr STUDENT_LR (default: 0.002)" in abl
     assert "--modalities" in sub.choices["export"].format_help()
     assert "--publish-results" in sub.choices["ablation"].format_help()
 
@@ -134,6 +137,14 @@ def test_help_shows_every_default():
 def test_report_renders_without_per_image_rows():
     res = {"generated": "g", "host": "h", "sets": {"a": _set(16, 0.9)}}
     assert "teacher width 16" in render_markdown(res)
+
+
+def test_a_set_of_students_trained_alone_is_reported_without_a_teacher():
+    st = _set(16, 0.9)
+    st["variants"] = {"student": st["variants"].pop("teacher")}
+    md = render_markdown({"generated": "g", "host": "h", "sets": {"a": st}})
+    assert "## a (test n=1, no teacher)" in md and "No teacher (students trained alone)" in md
+    assert "Teacher width" not in md
 
 
 def test_every_module_compiles():

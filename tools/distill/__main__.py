@@ -9,14 +9,14 @@ Examples (CPU, the round-3 recipe is the default):
   deno task distill -- export --checkpoint runs/distill/hc18/both-w4-s0/final.pt --set hc18 \\
       --teacher-ckpt runs/distill/hc18/teacher-w16-s0/final.pt --version 3 --modalities US
 
-Measured seconds per training step on CPU (1 torch thread, batch 8 of 128x128 patches, teacher
-width 16; README "Distil your own data" has the table): quiet core (round-2 logs) teacher 0.53-0.67,
-student alone 0.13, TinyUnet 0.35; the project's 2-core machine shared with 7 other jobs (round-3
-logs) teacher median 3.7, student alone median 1.1, TinyUnet median 3.6.
+Seconds per training step on CPU (1 torch thread, batch 8 of 128x128 patches, teacher width 16), on
+a quiet core (round-2 logs): teacher 0.53-0.67, student alone 0.13, TinyUnet 0.35. README "Distil
+your own data" has the table, with a busy spell of the shared 2-core machine next to it.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shlex
 import sys
@@ -35,7 +35,14 @@ PRESETS = {  # steps / patch / batch per device class when not given
 
 
 class Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks and shows every option's default."""
+    """Keeps the description's line breaks and shows every option's default, also for options
+    without a help text (argparse's own formatter skips those)."""
+
+    def _format_action(self, action):
+        if action.option_strings and not action.help and action.default not in (None, argparse.SUPPRESS):
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
 
 
 def add_train_args(p: argparse.ArgumentParser):

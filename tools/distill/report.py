@@ -30,11 +30,13 @@ def _recipe_line(r: Dict) -> str:
     return ", ".join(parts) + ramp
 
 
-def _settings_line(s: Dict) -> str:
+def _settings_line(s: Dict, has_teacher: bool = True) -> str:
     ck = {"final": f"last-step EMA weights (decay {s.get('ema')})" if s.get("ema") else "last-step weights",
           "best": "best val Dice"}.get(s.get("checkpoint", "best"), s.get("checkpoint"))
-    return (f"Teacher width {s['teacher_width']}, student width {s['student_width']}; {s['teacher_steps']} "
-            f"teacher / {s['student_steps']} student steps, batch {s['batch']}, {s['patch']}x{s['patch']} "
+    nets = (f"Teacher width {s['teacher_width']}, student width {s['student_width']}; {s['teacher_steps']} "
+            f"teacher / {s['student_steps']} student steps" if has_teacher else
+            f"No teacher (students trained alone), student width {s['student_width']}; {s['student_steps']} steps")
+    return (f"{nets}, batch {s['batch']}, {s['patch']}x{s['patch']} "
             f"patches; {s['device_note']}. Checkpoint: {ck}. Seeds {s['seeds']}."
             + (f" Data: {s['data']}." if s.get("data") else "")
             + (f" Weights: {s['weights_note']}." if s.get("weights_note") else ""))
@@ -61,7 +63,9 @@ def render_markdown(res: Dict) -> str:
         v = st["variants"]
         t = v.get("teacher")
         tw = s.get("teacher_width", "?")
-        L += [f"## {name} (test n={st.get('n_test', '?')}, teacher width {tw})", "", _settings_line(s), ""]
+        has_teacher = any(k != "student" for k in v)
+        L += [f"## {name} (test n={st.get('n_test', '?')}, " + (f"teacher width {tw})" if has_teacher else "no teacher)"),
+              "", _settings_line(s, has_teacher), ""]
         for key in ORDER:
             if key in v and v[key].get("recipe"):
                 L += [f"{LABELS.get(key, key)}: {_recipe_line(v[key]['recipe'])}.", ""]
