@@ -21,6 +21,7 @@ import {
   type Tensor,
 } from "./engine.ts";
 import type {
+  Collected,
   HostBackend,
   HostMessage,
   HostReply,
@@ -64,6 +65,8 @@ class EngineHost {
   #loads = new Map<number, Pending<Names>>();
   #registered = new Map<number, Registration>();
   #nextId = 0;
+  /** collections asked for, answered in order (the Worker handles messages one by one) */
+  #collects: Pending<Collected>[] = [];
   /** input buffers that travel to the Worker and back (host_io.ts) */
   #buffers = new BufferPool();
   /** restarts so far (for notes and tests) */
@@ -84,7 +87,9 @@ class EngineHost {
       if ((msg.type === "result" || msg.type === "error") && msg.buffer) {
         this.#buffers.give(msg.buffer);
       }
-      if (msg.type === "loaded") this.#settle(this.#loads, msg.sid, (p) => p.resolve(msg));
+      if (msg.type === "collected") {
+        this.#collects.shift()?.resolve({ before: msg.before, after: msg.after });
+      } else if (msg.type === "loaded") this.#settle(this.#loads, msg.sid, (p) => p.resolve(msg));
       else if (msg.type === "result") {
         this.#settle(this.#runs, msg.id, (p) => p.resolve(msg.outputs));
       } else if (msg.id !== undefined) {
@@ -108,9 +113,12 @@ class EngineHost {
   }
 
   #failAll(err: Error) {
-    for (const p of [...this.#runs.values(), ...this.#loads.values()]) p.reject(err);
+    for (const p of [...this.#runs.values(), ...this.#loads.values(), ...this.#collects]) {
+      p.reject(err);
+    }
     this.#runs.clear();
     this.#loads.clear();
+    this.#collects = [];
   }
 
   /** Loads a session (kept for replay after restarts) and resolves with its names. */
@@ -186,6 +194,19 @@ class EngineHost {
     }
   }
 
+  /** Has the Worker collect its garbage (after the loads and runs already sent to it). */
+  collect(): Promise<Collected> {
+    const message: HostMessage = { type: "collect" };
+    return withTimeout(
+      new Promise<Collected>((resolve, reject) => {
+        this.#collects.push({ resolve, reject });
+        this.#worker.postMessage(message);
+      }),
+      LOAD_TIMEOUT_MS,
+      () => new Error(`the engine host did not collect within ${LOAD_TIMEOUT_MS} ms`),
+    );
+  }
+
   terminate() {
     this.#failAll(new Error("engine host terminated"));
     this.#worker.terminate();
@@ -193,6 +214,15 @@ class EngineHost {
 }
 
 const hosts = new Map<string, EngineHost>();
+
+/**
+ * Has every engine host Worker collect its garbage (see src/memory/collect.ts); resolves
+ * with each one's used heap before and after (a host that fails or is gone is left out).
+ */
+export async function collectEngineHosts(): Promise<Collected[]> {
+  const done = await Promise.allSettled([...hosts.values()].map((h) => h.collect()));
+  return done.flatMap((d) => d.status === "fulfilled" ? [d.value] : []);
+}
 
 /** The shared host for a runtime, thread count and lane (created on first use). */
 function hostFor(backend: HostBackend, threads: number, url: URL, lane = 0): EngineHost {

@@ -20,6 +20,7 @@ import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import type { SpinMode } from "./native_options.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
+import { collectGarbage } from "../memory/collect.ts";
 
 /** The runtimes a host can hold. */
 export type HostBackend = "native" | "wasm" | "webgpu";
@@ -55,13 +56,28 @@ export interface InitMessage {
   type: "init";
   backend: HostBackend;
 }
+/** Collects this isolate's garbage now (once the server is ready: what loading left). */
+export interface CollectMessage {
+  type: "collect";
+}
+/** The isolate's used heap before and after a collection, in bytes. */
+export interface Collected {
+  before: number;
+  after: number;
+}
 /** What the client sends. */
-export type HostMessage = LoadMessage | RunMessage | ReleaseMessage | InitMessage;
+export type HostMessage =
+  | LoadMessage
+  | RunMessage
+  | ReleaseMessage
+  | InitMessage
+  | CollectMessage;
 /** What the host answers. */
 export type HostReply =
   | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
   | { type: "result"; id: number; outputs: Record<string, Tensor>; buffer: ArrayBuffer }
-  | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer };
+  | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer }
+  | ({ type: "collected" } & Collected);
 
 const sessions = new Map<number, Runner>();
 type OrtWeb = typeof import("onnxruntime-web");
@@ -133,6 +149,8 @@ async function handle(msg: HostMessage) {
     const buffer = msg.packed.buffer;
     const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
     reply({ type: "result", id: msg.id, outputs, buffer }, [...transfer, buffer]);
+  } else if (msg.type === "collect") {
+    reply({ type: "collected", ...collectGarbage() });
   } else {
     const runner = sessions.get(msg.sid);
     sessions.delete(msg.sid);

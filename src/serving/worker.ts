@@ -9,13 +9,10 @@
 import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { collectGarbage } from "../memory/collect.ts";
 
 // A 16 Mpx decode leaves ~100 MB of garbage; collecting it before the next stage allocates
 // keeps the peak at one image's worth (V8 would otherwise collect it later, on its own).
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
 const LARGE_PIXELS = 4_000_000;
 const LARGE_BYTES = 4 * 2 ** 20;
 
@@ -48,5 +45,5 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const large = image
     ? image.width * image.height > LARGE_PIXELS
     : request.stage === "prepare" && request.input.bytes.byteLength > LARGE_BYTES;
-  if (large) gc();
+  if (large) collectGarbage();
 };

@@ -176,3 +176,15 @@ def test_runs_of_other_seeds_from_another_invocation_are_kept(tmp_path):
     x = json.loads(path.read_text())["sets"]["x"]
     assert x["variants"]["teacher"]["seeds"] == [0, 1] and abs(x["variants"]["teacher"]["dice"] - 0.8) < 1e-9
     assert x["settings"]["seeds"] == [0, 1]
+
+
+def test_report_with_an_earlier_results_file_keeps_its_sets_and_commands(tmp_path):
+    new, old = tmp_path / "results_new.json", tmp_path / "results_old.json"
+    new.write_text(json.dumps({"generated": "g2", "host": "h", "commands": ["new run"], "sets": {"a": _set(8, 0.9)}}))
+    old.write_text(json.dumps({"generated": "g1", "host": "h", "commands": ["old run"], "sets": {"b": _set(8, 0.7)}}))
+    cli(["report", str(new), "--with", str(old)])
+    res = json.loads(new.read_text())
+    assert sorted(res["sets"]) == ["a", "b"] and res["commands"] == ["old run", "new run"]
+    assert res["generated"] == "g2" and res["sets"]["b"]["variants"]["teacher"]["dice"] == 0.7
+    md = (tmp_path / "RESULTS_new.md").read_text()
+    assert "## a (" in md and "## b (" in md

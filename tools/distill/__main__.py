@@ -179,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "folders with --from-runs)", formatter_class=Help)
     p.add_argument("results", help="results JSON; its markdown is RESULTS<suffix>.md next to it")
     p.add_argument("--from-runs", help="rebuild the JSON from <dir>/<set>/<variant>-w<W>-s<seed>/ run folders")
+    p.add_argument("--with", dest="with_results", action="append", default=[], metavar="JSON",
+                   help="also take the sets of this results JSON (repeatable), e.g. an earlier round whose run "
+                        "folders are gone; a set in both is merged per seed as a second ablation run would be")
     p.add_argument("--notes", default="")
     return ap
 
@@ -223,6 +226,11 @@ def main(argv=None):
         if a.from_runs:
             res = ablation.results_from_runs(Path(a.from_runs), "deno task distill -- " + " ".join(
                 shlex.quote(x) for x in argv), a.notes)
+            path.write_text(json.dumps(res, indent=1) + "\n")
+        if a.with_results:
+            res = json.loads(path.read_text())
+            for other in a.with_results:
+                res = ablation.merge_results(json.loads(Path(other).read_text()), res)
             path.write_text(json.dumps(res, indent=1) + "\n")
         ablation.write_report(json.loads(path.read_text()), ablation.markdown_path(path))
         print(ablation.markdown_path(path))
