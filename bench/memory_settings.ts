@@ -1,7 +1,8 @@
 /**
  * Part `memory`: the server's resident memory with its memory settings as they are now
  * against the settings before them (codec pool started with the server, engine lanes kept,
- * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on), for the
+ * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on, no idle
+ * GC) and against the defaults without the idle GC (`TINYUNET_IDLE_GC_MS=0`), for the
  * native and the wasm engine, in alternating rounds of one run. Per start: spawn → ready
  * (ms), RSS once ready (+2 s), right after c=8 wrk load (warm-up + timed run, the same PNG
  * and Lua script as part `versus`) and 3 s later; for native also a V2 binary request with a
@@ -25,7 +26,11 @@ export const MEMORY_SETTINGS_BEFORE: Record<string, string> = {
   TINYUNET_MALLOC_TRIM_MS: "0",
   TINYUNET_MMAP_THRESHOLD_KB: "0",
   TINYUNET_NATIVE_ARENA: "1",
+  TINYUNET_IDLE_GC_MS: "0",
 };
+
+/** The defaults but without the collections at ready and when idle (src/memory/collect.ts). */
+const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 
 /** One start of one configuration. */
 export interface MemoryRun {
@@ -97,18 +102,24 @@ export async function v2Large(url: string, pid: number) {
   }
 }
 
-/** Runs the comparison: `rounds` × (native before, native now, wasm before, wasm now). */
+/** Runs the comparison: `rounds` × (native before, without idle GC, now; the same for wasm). */
 export async function memorySettings(
   s: { rounds: number; durationS: number; warmupS: number; image: string },
 ): Promise<MemorySettingsResult> {
   const image = new URL(s.image, ROOT).pathname;
   const configs = [
     { id: "native-before", label: "native, settings before", env: MEMORY_SETTINGS_BEFORE },
+    { id: "native-no-gc", label: "native, defaults but TINYUNET_IDLE_GC_MS=0", env: NO_IDLE_GC },
     { id: "native-now", label: "native, defaults now", env: {} },
     {
       id: "wasm-before",
       label: "wasm, settings before",
       env: { ...MEMORY_SETTINGS_BEFORE, TINYUNET_ENGINE: "wasm" },
+    },
+    {
+      id: "wasm-no-gc",
+      label: "wasm, defaults but TINYUNET_IDLE_GC_MS=0",
+      env: { ...NO_IDLE_GC, TINYUNET_ENGINE: "wasm" },
     },
     { id: "wasm-now", label: "wasm, defaults now", env: { TINYUNET_ENGINE: "wasm" } },
   ];

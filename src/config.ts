@@ -32,6 +32,7 @@
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
  * | `TINYUNET_LANE_IDLE_MS` | 15000 | a second engine lane (a session copy in its own host Worker) is released after this long without a run; 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
+ * | `TINYUNET_IDLE_GC_MS` | 1000 | once ready, and once idle this long after work, each isolate collects its garbage (src/memory/collect.ts); 0 = leave it to V8 |
  * | `TINYUNET_MMAP_THRESHOLD_KB` | 32768 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
@@ -46,6 +47,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { int, oneOf, variable } from "./env_vars.ts";
 import { parseEngineSettings } from "./engines/settings.ts";
+import { IDLE_GC_ENV } from "./memory/collect.ts";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";
@@ -115,6 +117,8 @@ export interface ServerConfig {
   laneIdleMs: number;
   /** allocator trims at most this often (src/memory/keeper.ts; 0: never) */
   mallocTrimMs: number;
+  /** each isolate collects its garbage once ready and this long after its last work (0: V8 alone) */
+  idleGcMs: number;
   /** fixed allocator mmap threshold in bytes (0: glibc's sliding default) */
   mmapThresholdBytes: number;
   /** hold a `queue_full` refusal this long (src/serving/admission.ts) */
@@ -190,6 +194,7 @@ const ServerEnv = z.object({
   TINYUNET_WORKER_IDLE_MS: int(30_000, 0),
   TINYUNET_LANE_IDLE_MS: int(15_000, 0),
   TINYUNET_MALLOC_TRIM_MS: int(2000, 0),
+  ...IDLE_GC_ENV,
   // glibc accepts 0 < threshold ≤ 32 MiB
   TINYUNET_MMAP_THRESHOLD_KB: int(32 * 1024, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
   TINYUNET_BUSY_DELAY_MS: int(1000, 0),
@@ -226,6 +231,7 @@ const ServerEnv = z.object({
   workerIdleMs: e.TINYUNET_WORKER_IDLE_MS,
   laneIdleMs: e.TINYUNET_LANE_IDLE_MS,
   mallocTrimMs: e.TINYUNET_MALLOC_TRIM_MS,
+  idleGcMs: e.TINYUNET_IDLE_GC_MS,
   mmapThresholdBytes: e.TINYUNET_MMAP_THRESHOLD_KB * 1024,
   busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,
   connectionFront: e.TINYUNET_CONNECTION_FRONT === "1",

@@ -20,7 +20,7 @@ import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
-import { collectGarbage } from "./memory/collect.ts";
+import { type Collected, collectGarbage } from "./memory/collect.ts";
 import { collectEngineHosts } from "./engines/host_session.ts";
 import { selectEngine } from "./engines/select.ts";
 import { StagePool } from "./serving/pool.ts";
@@ -138,18 +138,20 @@ export function startServer(config: ServerConfig): StartedServer {
       // serves faster (a fixed one from the start measured ~+100-200 ms to ready)
       // what loading left (module graphs, model bytes, warm-up tensors) goes now, in every
       // isolate, not when V8's memory reducer gets to it (~30 s later); the keeper trims it
-      const main = collectGarbage();
-      void collectEngineHosts().then((hosts) => {
-        const mib = (c: { before: number; after: number }) =>
-          Math.round((c.before - c.after) / 2 ** 20);
-        log("info", "start-up garbage collected", {
-          main_mib: mib(main),
-          engine_hosts_mib: hosts.map(mib),
+      if (config.idleGcMs > 0) {
+        const main = collectGarbage();
+        void collectEngineHosts().then((hosts) => {
+          const mib = (c: Collected) => Math.round((c.before - c.after) / 2 ** 20);
+          log("info", "start-up garbage collected", {
+            main_mib: mib(main),
+            engine_hosts_mib: hosts.map(mib),
+          });
         });
-      });
+      }
       memory = closed ? undefined : new MemoryKeeper({
         intervalMs: config.mallocTrimMs,
         mmapThresholdBytes: config.mmapThresholdBytes,
+        idleGcMs: config.idleGcMs,
       });
       log("info", "ready", {
         models: server.registry.names(),

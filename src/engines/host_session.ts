@@ -20,8 +20,8 @@ import {
   type SessionOptions,
   type Tensor,
 } from "./engine.ts";
+import type { Collected } from "../memory/collect.ts";
 import type {
-  Collected,
   HostBackend,
   HostMessage,
   HostReply,

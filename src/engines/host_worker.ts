@@ -20,7 +20,7 @@ import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import type { SpinMode } from "./native_options.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
-import { collectGarbage } from "../memory/collect.ts";
+import { type Collected, collectGarbage, IdleCollector } from "../memory/collect.ts";
 
 /** The runtimes a host can hold. */
 export type HostBackend = "native" | "wasm" | "webgpu";
@@ -60,11 +60,6 @@ export interface InitMessage {
 export interface CollectMessage {
   type: "collect";
 }
-/** The isolate's used heap before and after a collection, in bytes. */
-export interface Collected {
-  before: number;
-  after: number;
-}
 /** What the client sends. */
 export type HostMessage =
   | LoadMessage
@@ -80,6 +75,8 @@ export type HostReply =
   | ({ type: "collected" } & Collected);
 
 const sessions = new Map<number, Runner>();
+/** what runs leave behind (the outputs' JS side, onnxruntime-web's wrappers) goes once idle */
+const idle = new IdleCollector();
 type OrtWeb = typeof import("onnxruntime-web");
 let ortWeb: Promise<OrtWeb> | undefined;
 
@@ -149,6 +146,7 @@ async function handle(msg: HostMessage) {
     const buffer = msg.packed.buffer;
     const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
     reply({ type: "result", id: msg.id, outputs, buffer }, [...transfer, buffer]);
+    idle.touch();
   } else if (msg.type === "collect") {
     reply({ type: "collected", ...collectGarbage() });
   } else {

@@ -1,21 +1,70 @@
 /**
- * A full garbage collection of the calling isolate, on demand. V8 collects on its own
- * schedule; after start-up (module graphs, model bytes, warm-up tensors in every isolate)
- * its memory reducer gives the garbage back only ~30 s after the server is ready, and the
- * RSS a clinic box sees at ready is that much higher until then.
+ * Garbage collection on the server's schedule rather than only V8's. V8 collects an
+ * isolate's old generation when it grows, and its memory reducer gives back what an idle
+ * isolate holds only ~30 s after activity stops; meanwhile start-up garbage (module graphs,
+ * model bytes, warm-up tensors) and what a burst of requests left stay resident in every
+ * isolate — the HTTP thread's, each engine host Worker's and each codec pool Worker's. So
+ * each isolate collects once the server is ready and once it has been idle for
+ * `TINYUNET_IDLE_GC_MS` (default 1000) after work; the allocator keeper then trims what was
+ * freed (`keeper.ts`). 0 leaves it all to V8.
+ *
+ * The setting is read here, from the environment, because the Workers need it too (they
+ * cannot get the server's config object); `src/config.ts` parses it with the rest.
  *
  * @module
  */
 import v8 from "node:v8";
 import vm from "node:vm";
+import { z } from "zod";
+import { int } from "../env_vars.ts";
+
+/** The environment variable, for `src/config.ts` to validate with the others. */
+export const IDLE_GC_ENV = { TINYUNET_IDLE_GC_MS: int(1000, 0) };
+
+/** Validated idle-GC delay (ms; 0: off) of this environment. */
+export function parseIdleGcMs(env: Record<string, string | undefined>): number {
+  const parsed = z.object(IDLE_GC_ENV).safeParse(env);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  return parsed.data.TINYUNET_IDLE_GC_MS;
+}
+
+let cachedMs: number | undefined;
+
+/** This isolate's idle-GC delay (read once; an unreadable setting turns it off). */
+export function idleGcMs(): number {
+  if (cachedMs === undefined) {
+    try {
+      cachedMs = parseIdleGcMs({ TINYUNET_IDLE_GC_MS: Deno.env.get("TINYUNET_IDLE_GC_MS") });
+    } catch {
+      cachedMs = 0; // the server's config check reports a bad value at start-up
+    }
+  }
+  return cachedMs;
+}
 
 let gc: (() => void) | undefined;
+let workDone = 0;
 
-/**
- * Runs a full GC of this isolate (V8's `gc`, exposed through node:v8 flags once); returns
- * the used heap before and after, in bytes.
- */
-export function collectGarbage(): { before: number; after: number } {
+/** Counts a unit of work (a model run) of this isolate, for {@link isolateWork}. */
+export function noteWork(): void {
+  workDone++;
+}
+
+/** Work counted so far in this isolate (the keeper collects once it stops moving). */
+export function isolateWork(): number {
+  return workDone;
+}
+
+/** What one collection freed: the isolate's used heap before and after, in bytes. */
+export interface Collected {
+  before: number;
+  after: number;
+}
+
+/** Runs a full GC of this isolate (V8's `gc`, exposed through node:v8 flags once). */
+export function collectGarbage(): Collected {
   if (!gc) {
     v8.setFlagsFromString("--expose-gc");
     gc = vm.runInNewContext("gc") as () => void;
@@ -23,4 +72,34 @@ export function collectGarbage(): { before: number; after: number } {
   const before = v8.getHeapStatistics().used_heap_size;
   gc();
   return { before, after: v8.getHeapStatistics().used_heap_size };
+}
+
+/**
+ * Collects once `delayMs` have passed since the last {@link IdleCollector.touch} — for a
+ * Worker, touched after each job. The timer does not keep the isolate alive.
+ */
+export class IdleCollector {
+  #timer?: ReturnType<typeof setTimeout>;
+  /** collections so far */
+  collections = 0;
+
+  constructor(readonly delayMs: number = idleGcMs()) {}
+
+  /** Work was done: collect after `delayMs` more without another touch. */
+  touch(): void {
+    if (this.delayMs <= 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      collectGarbage();
+      this.collections++;
+    }, this.delayMs);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Drops a pending collection. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
 }

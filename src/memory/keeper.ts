@@ -25,6 +25,7 @@
  * @module
  */
 import { mallocControl } from "./malloc.ts";
+import { collectGarbage, isolateWork } from "./collect.ts";
 
 /** How the keeper behaves. */
 export interface MemoryKeeperOptions {
@@ -36,6 +37,8 @@ export interface MemoryKeeperOptions {
   slackMiB?: number;
   /** how often RSS is looked at */
   tickMs?: number;
+  /** collect this isolate's garbage once no work was noted for this long (0: never; collect.ts) */
+  idleGcMs?: number;
 }
 
 /** What the keeper did, for logs and tests. */
@@ -45,6 +48,8 @@ export interface MemoryKeeperState {
   mmapThresholdBytes: number | null;
   trims: number;
   lastTrimMs: number | null;
+  /** idle collections of this isolate's garbage so far */
+  collections: number;
 }
 
 /** The mmap threshold while large work runs. */
@@ -87,6 +92,8 @@ export class MemoryKeeper {
   #after = { rss: 0, free: 0 };
   /** large works running (see {@link largeWork}) */
   #large = 0;
+  /** the work count at the last tick, when it last moved, and whether it was collected since */
+  #work = { seen: isolateWork(), at: 0, collected: true };
 
   constructor(readonly options: MemoryKeeperOptions) {
     const control = mallocControl();
@@ -101,8 +108,9 @@ export class MemoryKeeper {
       mmapThresholdBytes: threshold,
       trims: 0,
       lastTrimMs: null,
+      collections: 0,
     };
-    if (control.available && options.intervalMs > 0) {
+    if ((control.available && options.intervalMs > 0) || (options.idleGcMs ?? 0) > 0) {
       const timer = setInterval(() => this.tick(), options.tickMs ?? 1000);
       Deno.unrefTimer(timer);
       this.#timer = timer;
@@ -140,13 +148,29 @@ export class MemoryKeeper {
    * again shows as RSS.)
    */
   tick(now = performance.now()): boolean {
-    if (now - this.#lastTrim < this.options.intervalMs) return false;
+    this.#collectWhenIdle(now);
+    if (this.options.intervalMs <= 0 || now - this.#lastTrim < this.options.intervalMs) {
+      return false;
+    }
     const free = mallocControl().freeBytes();
     const rss = residentMiB();
     if (free === null || rss === null) return false;
     const slack = this.options.slackMiB ?? 8;
     const grew = free / 2 ** 20 - this.#after.free > slack || rss - this.#after.rss > slack;
     return grew && this.trim(now);
+  }
+
+  /** Collects this isolate's garbage once work stopped `idleGcMs` ago (once per quiet spell). */
+  #collectWhenIdle(now: number) {
+    const idleMs = this.options.idleGcMs ?? 0;
+    if (idleMs <= 0) return;
+    const work = isolateWork();
+    if (work !== this.#work.seen) this.#work = { seen: work, at: now, collected: false };
+    else if (!this.#work.collected && now - this.#work.at >= idleMs) {
+      collectGarbage();
+      this.#work.collected = true;
+      this.state.collections++;
+    }
   }
 
   /** Trims now (whatever RSS says); false where the allocator cannot. */

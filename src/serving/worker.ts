@@ -9,12 +9,15 @@
 import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
-import { collectGarbage } from "../memory/collect.ts";
+import { collectGarbage, IdleCollector } from "../memory/collect.ts";
 
 // A 16 Mpx decode leaves ~100 MB of garbage; collecting it before the next stage allocates
 // keeps the peak at one image's worth (V8 would otherwise collect it later, on its own).
 const LARGE_PIXELS = 4_000_000;
 const LARGE_BYTES = 4 * 2 ** 20;
+
+/** what small images leave (decoded pixels, PNG chunks) goes once the pool is idle */
+const idle = new IdleCollector();
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const request = e.data;
@@ -46,4 +49,5 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
     ? image.width * image.height > LARGE_PIXELS
     : request.stage === "prepare" && request.input.bytes.byteLength > LARGE_BYTES;
   if (large) collectGarbage();
+  idle.touch();
 };

@@ -42,6 +42,7 @@ Deno.test("config: the defaults, every field set", () => {
     workerIdleMs: 30_000,
     laneIdleMs: 15_000,
     mallocTrimMs: 2000,
+    idleGcMs: 1000,
     mmapThresholdBytes: 32 * 1024 * 1024,
     busyDelayMs: 1000,
     connectionFront: true,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectGarbage } from "../../../src/memory/collect.ts";
+import { collectGarbage, IdleCollector, parseIdleGcMs } from "../../../src/memory/collect.ts";
 
 Deno.test("collectGarbage frees what nothing references and reports the heap shrinking", async () => {
   let garbage: Uint8Array[] | null = Array.from({ length: 64 }, () => new Uint8Array(64 * 1024));
@@ -10,4 +10,28 @@ Deno.test("collectGarbage frees what nothing references and reports the heap shr
   const { before, after } = collectGarbage();
   assert.equal(ref.deref(), undefined);
   assert.ok(after < before, `used heap ${before} → ${after}`);
+});
+
+Deno.test("an IdleCollector collects once, delayMs after the last of several touches; 0 turns it off", async () => {
+  const idle = new IdleCollector(30);
+  const off = new IdleCollector(0);
+  try {
+    idle.touch();
+    await new Promise((r) => setTimeout(r, 10));
+    idle.touch(); // work again: the collection moves on
+    off.touch();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(idle.collections, 0, "30 ms have not passed since the last touch");
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(idle.collections, 1);
+    assert.equal(off.collections, 0);
+  } finally {
+    idle.stop();
+  }
+});
+
+Deno.test("the idle-GC setting: default 1000 ms, 0 turns it off, anything else is refused", () => {
+  assert.equal(parseIdleGcMs({}), 1000);
+  assert.equal(parseIdleGcMs({ TINYUNET_IDLE_GC_MS: "0" }), 0);
+  assert.throws(() => parseIdleGcMs({ TINYUNET_IDLE_GC_MS: "soon" }), /TINYUNET_IDLE_GC_MS/);
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mallocControl } from "../../../src/memory/malloc.ts";
 import { largeWork, MemoryKeeper } from "../../../src/memory/keeper.ts";
+import { noteWork } from "../../../src/memory/collect.ts";
 
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
@@ -83,4 +84,32 @@ Deno.test({
     // no keeper running: the work just runs
     assert.equal(await largeWork(() => Promise.resolve(7)), 7);
   },
+});
+
+Deno.test("with idleGcMs the keeper collects this isolate's garbage once work has stopped that long, once per quiet spell", () => {
+  const keeper = new MemoryKeeper({
+    intervalMs: 0, // no trims: this is about collections
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000, // ticks come from the test
+  });
+  try {
+    assert.equal(keeper.tick(0), false);
+    assert.equal(keeper.state.collections, 0, "no work since it started");
+    noteWork();
+    keeper.tick(10); // the work count moved
+    keeper.tick(40);
+    assert.equal(keeper.state.collections, 0, "idle 30 ms < 50");
+    keeper.tick(70);
+    assert.equal(keeper.state.collections, 1);
+    keeper.tick(500);
+    assert.equal(keeper.state.collections, 1, "once per quiet spell");
+    noteWork();
+    keeper.tick(510);
+    keeper.tick(600);
+    assert.equal(keeper.state.collections, 2);
+    assert.equal(keeper.state.trims, 0, "intervalMs 0: never trims");
+  } finally {
+    keeper.stop();
+  }
 });
