@@ -114,14 +114,18 @@ function pasteKept(whole: Tensor, part: Tensor, row: Segment, col: Segment) {
 
 /**
  * Runs `run` on `feeds` (one NCHW input) tile by tile per `plan` and stitches the outputs
- * (each NCHW at the input's height and width).
+ * (each NCHW at the input's height and width). Once `signal` aborts (the request's deadline
+ * passed, or its client left) no further tile starts: a large tensor's remaining tiles would
+ * otherwise hold the engine for nobody.
  * @throws {Error} when an output does not have the tile's height and width
+ * @throws the signal's reason when it aborts between tiles
  */
 export async function runTiled(
   run: (feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>,
   name: string,
   input: Tensor,
   plan: TilePlan,
+  signal?: AbortSignal,
 ): Promise<Record<string, Tensor>> {
   const [, , height, width] = input.dims;
   const outputs: Record<string, Tensor> = {};
@@ -131,6 +135,7 @@ export async function runTiled(
   try {
     for (const row of plan.rows) {
       for (const col of plan.cols) {
+        signal?.throwIfAborted();
         const tile = cropNchw(input, [row.start, row.end], [col.start, col.end], crop);
         crop = tile.data;
         const result = await run({ [name]: tile });
@@ -158,22 +163,24 @@ export async function runTiled(
 /**
  * Runs `session` on `feeds`, as overlapping tiles when the one NCHW input is over
  * `maxTilePixels` and the model can be tiled (see {@link planTiles}), else in one run;
- * `onTiled` hears the number of tiles of a tiled run.
+ * `onTile` hears each tile as it starts; a tiled run stops between tiles once `signal`
+ * aborts.
  */
 export function runWithTiles(
   session: Pick<EngineSession, "run">,
   feeds: Record<string, Tensor>,
   field: ReceptiveField | null,
   maxTilePixels: number,
-  onTiled?: (tiles: number) => void,
+  onTile?: () => void,
+  signal?: AbortSignal,
 ): Promise<Record<string, Tensor>> {
   const entries = Object.entries(feeds);
   if (entries.length === 1 && entries[0][1].dims.length === 4) {
     const [name, input] = entries[0];
     const plan = planTiles(input.dims[2], input.dims[3], field, maxTilePixels);
     if (plan) {
-      onTiled?.(plan.rows.length * plan.cols.length);
-      return runTiled((f) => session.run(f), name, input, plan);
+      const run = (f: Record<string, Tensor>) => (onTile?.(), session.run(f));
+      return runTiled(run, name, input, plan, signal);
     }
   }
   return session.run(feeds);

@@ -77,7 +77,11 @@ export class Batcher {
 
   constructor(
     private queue: SerialQueue,
-    private runBatch: (feeds: Record<string, Tensor>) => Promise<Record<string, Tensor>>,
+    /** one engine run; `signal` is the request's when the run serves one request alone */
+    private runBatch: (
+      feeds: Record<string, Tensor>,
+      signal?: AbortSignal,
+    ) => Promise<Record<string, Tensor>>,
     readonly settings: BatchSettings,
   ) {}
 
@@ -91,7 +95,7 @@ export class Batcher {
     ticket?: QueueTicket,
   ): Promise<{ value: Record<string, Tensor>; timings: JobTimings; batch: number }> {
     if (this.settings.maxBatch <= 1 || batchOf(feeds) !== 1) {
-      return this.queue.run(() => this.runBatch(feeds), signal, ticket).then((r) => ({
+      return this.queue.run(() => this.runBatch(feeds, signal), signal, ticket).then((r) => ({
         ...r,
         batch: 1,
       }));
@@ -137,7 +141,8 @@ export class Batcher {
       ) => [n, items.length === 1 ? items[0].feeds[n] : stack(items.map((it) => it.feeds[n]))]),
     );
     const flushed = performance.now();
-    this.queue.run(() => this.runBatch(feeds), undefined, items[0].ticket).then(
+    const alone = items.length === 1 ? items[0].signal : undefined;
+    this.queue.run(() => this.runBatch(feeds, alone), undefined, items[0].ticket).then(
       ({ value, timings }) => {
         const parts = Object.fromEntries(
           Object.entries(value).map(([n, t]) => [n, unstack(t, items.map(() => 1))]),

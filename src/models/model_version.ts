@@ -197,13 +197,14 @@ export class ModelVersion {
       queue,
       batcher: new Batcher(
         queue,
-        (feeds) =>
+        (feeds, signal) =>
           runWithTiles(
             session,
             feeds,
             info.receptiveField,
             this.options.tilePixels ?? 0,
-            (n) => (this.tiles += n),
+            () => this.tiles++,
+            signal,
           ),
         this.options.batch ?? { maxBatch: 1, maxDelayMs: 0 },
       ),
@@ -281,9 +282,13 @@ export class ModelVersion {
       const { value, timings } = await s.batcher.run(feeds, signal, ticket);
       this.#report(precision, slot, "success", timings.queueMs, timings.computeMs);
       return { outputs: value, timings, runtime: slot.runtime };
-    } catch (err) {
+    } catch (caught) {
       ticket?.release();
       const waited = performance.now() - started;
+      // a tiled run stops between tiles once its request is over (engines/tiles.ts)
+      const err = signal?.aborted && caught === signal.reason
+        ? new QueueAbortedError(signal.reason, "stopped between tiles")
+        : caught;
       if (err instanceof QueueFullError) this.#report(precision, slot, "queue_full", 0, 0, err);
       else if (err instanceof QueueAbortedError) {
         this.#report(precision, slot, "aborted", waited, 0, err);

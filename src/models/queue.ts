@@ -16,13 +16,11 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Thrown when a job is abandoned (its signal aborted) before it started. */
+/** Thrown when a job is abandoned (its signal aborted) before it started, or a tiled run stops between tiles. */
 export class QueueAbortedError extends Error {
-  constructor(readonly reason?: unknown) {
+  constructor(readonly reason?: unknown, when = "abandoned while queued") {
     super(
-      `abandoned while queued${
-        reason ? `: ${reason instanceof Error ? reason.message : reason}` : ""
-      }`,
+      `${when}${reason ? `: ${reason instanceof Error ? reason.message : reason}` : ""}`,
     );
     this.name = "QueueAbortedError";
   }

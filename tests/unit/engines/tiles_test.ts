@@ -109,3 +109,26 @@ Deno.test("overlap tiles give the whole run's output; margins below the receptiv
     await session.release();
   }
 });
+
+Deno.test("a tiled run starts no further tile once its signal aborts, and throws the signal's reason", async () => {
+  const field = { radius: 107, align: 16 };
+  const plan = planTiles(1600, 1600, field, 512 * 512)!;
+  const tiles = plan.rows.length * plan.cols.length;
+  assert.ok(tiles > 4, `${tiles} tiles`);
+  const input: Tensor = { data: new Float32Array(1600 * 1600), dims: [1, 1, 1600, 1600] };
+  const deadline = new AbortController();
+  const reason = new Error("deadline passed");
+  let ran = 0;
+  const identity = (feeds: Record<string, Tensor>) => {
+    ran++;
+    if (ran === 2) deadline.abort(reason); // during the second tile
+    return Promise.resolve({ out: feeds.x });
+  };
+  await assert.rejects(runTiled(identity, "x", input, plan, deadline.signal), (e) => e === reason);
+  assert.equal(ran, 2, `${ran} of ${tiles} tiles ran`);
+  // without a signal (or one that stays quiet) every tile runs
+  ran = -Infinity;
+  let all = 0;
+  await runTiled((f) => (all++, Promise.resolve({ out: f.x })), "x", input, plan);
+  assert.equal(all, tiles);
+});

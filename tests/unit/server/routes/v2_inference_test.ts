@@ -214,3 +214,46 @@ Deno.test("V2 infer over TINYUNET_TILE_PIXELS runs in overlapping tiles with the
   assert.ok(diff < 1e-4, `tiled output differs by ${diff}`);
   assert.ok(whole.out.some((v) => v !== whole.out[0]));
 });
+
+Deno.test("a tiled V2 run whose deadline passes answers 504 and starts no further tile", async () => {
+  const [h, w] = [1024, 1024];
+  const x = v2Input(h, w, { seed: 7, lo: -1, hi: 1 });
+  const path = "/v2/models/lesion/infer";
+  const maxBodyBytes = 16 * 2 ** 20; // the tensor is 12 MiB
+  // how long the whole tiled run takes here, then a deadline well inside it
+  let planned = 0, tilePixels = 0, took = 0;
+  {
+    await using s = await fixtureServer();
+    const field = inspectModel(await Deno.readFile(`${s.root}/lesion/1/model.onnx`)).receptiveField;
+    for (const side of [96, 128, 160, 192, 256]) {
+      const plan = planTiles(h, w, field, side * side);
+      if (plan) {
+        planned = plan.rows.length * plan.cols.length;
+        tilePixels = side * side;
+        break;
+      }
+    }
+    assert.ok(planned > 16, `${planned} tiles`);
+  }
+  {
+    await using s = await fixtureServer(undefined, { tilePixels, maxBodyBytes });
+    const t0 = performance.now();
+    assert.equal((await postBinary(s.app, path, x, h, w)).status, 200);
+    took = performance.now() - t0;
+  }
+  await using s = await fixtureServer(undefined, {
+    tilePixels,
+    maxBodyBytes,
+    requestTimeoutMs: Math.max(20, Math.round(took / 3)),
+  });
+  const res = await postBinary(s.app, path, x, h, w);
+  assert.equal(res.status, 504, await res.text());
+  const mv = s.registry.get("lesion");
+  const atAnswer = mv.tiles;
+  await new Promise((r) => setTimeout(r, Math.max(100, took / 2)));
+  assert.ok(mv.tiles <= atAnswer + 1, `tiles kept starting: ${atAnswer} → ${mv.tiles}`);
+  assert.ok(
+    mv.tiles < planned,
+    `${mv.tiles} of ${planned} tiles ran (whole run ${took.toFixed(0)} ms)`,
+  );
+});
