@@ -134,8 +134,6 @@ export function startServer(config: ServerConfig): StartedServer {
   let memory: MemoryKeeper | undefined;
   server.ready.then(
     () => {
-      // once ready: start-up allocates many large blocks that glibc's sliding threshold
-      // serves faster (a fixed one from the start measured ~+100-200 ms to ready)
       // what loading left (module graphs, model bytes, warm-up tensors) goes now, in every
       // isolate, not when V8's memory reducer gets to it (~30 s later); the keeper trims it
       if (config.idleGcMs > 0) {
@@ -148,6 +146,8 @@ export function startServer(config: ServerConfig): StartedServer {
           });
         });
       }
+      // once ready: start-up allocates many large blocks that glibc's sliding threshold
+      // serves faster (a fixed one from the start measured ~+100-200 ms to ready)
       memory = closed ? undefined : new MemoryKeeper({
         intervalMs: config.mallocTrimMs,
         mmapThresholdBytes: config.mmapThresholdBytes,
