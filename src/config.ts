@@ -45,7 +45,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { int, oneOf, variable } from "./env_vars.ts";
+import { int, oneOf, parseVariables, variable } from "./env_vars.ts";
 import { parseEngineSettings } from "./engines/settings.ts";
 import { IDLE_GC_ENV } from "./memory/collect.ts";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
@@ -247,14 +247,9 @@ const ServerEnv = z.object({
 export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ServerConfig {
-  const parsed = ServerEnv.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(
-      parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
-    );
-  }
+  const server = parseVariables(ServerEnv, env);
   // the engines read their own settings in every isolate (src/engines/settings.ts): check them now
   parseEngineSettings(env);
   // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
-  return { ...parsed.data, dicomNode: loadDicomNodeConfig(env) };
+  return { ...server, dicomNode: loadDicomNodeConfig(env) };
 }

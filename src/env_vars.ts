@@ -22,6 +22,21 @@ export const int = <F extends number | undefined>(fallback: F, min = 1) =>
     return value;
   });
 
+/**
+ * Parses `env` with a schema of variables.
+ * @throws {Error} naming each variable with a bad value
+ */
+export function parseVariables<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  return parsed.data;
+}
+
 /** A variable with a few allowed words (any case), `fallback` when unset. */
 export const oneOf = <const T extends string>(allowed: readonly T[], fallback: T) =>
   variable.transform((raw, ctx) => {

@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { int, oneOf } from "../env_vars.ts";
+import { int, oneOf, parseVariables } from "../env_vars.ts";
 
 const EngineEnv = z.object({
   TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
@@ -49,11 +49,7 @@ export type EngineSettings = z.output<typeof EngineEnv>;
  * @throws {Error} naming each variable with a bad value
  */
 export function parseEngineSettings(env: Record<string, string | undefined>): EngineSettings {
-  const parsed = EngineEnv.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  }
-  return parsed.data;
+  return parseVariables(EngineEnv, env);
 }
 
 let cached: EngineSettings | undefined;

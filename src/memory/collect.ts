@@ -16,18 +16,14 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import { z } from "zod";
-import { int } from "../env_vars.ts";
+import { int, parseVariables } from "../env_vars.ts";
 
 /** The environment variable, for `src/config.ts` to validate with the others. */
 export const IDLE_GC_ENV = { TINYUNET_IDLE_GC_MS: int(1000, 0) };
 
 /** Validated idle-GC delay (ms; 0: off) of this environment. */
 export function parseIdleGcMs(env: Record<string, string | undefined>): number {
-  const parsed = z.object(IDLE_GC_ENV).safeParse(env);
-  if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-  }
-  return parsed.data.TINYUNET_IDLE_GC_MS;
+  return parseVariables(z.object(IDLE_GC_ENV), env).TINYUNET_IDLE_GC_MS;
 }
 
 let cachedMs: number | undefined;
@@ -80,20 +76,31 @@ export function collectGarbage(): Collected {
  */
 export class IdleCollector {
   #timer?: ReturnType<typeof setTimeout>;
+  #lastTouch = 0;
   /** collections so far */
   collections = 0;
 
   constructor(readonly delayMs: number = idleGcMs()) {}
 
-  /** Work was done: collect after `delayMs` more without another touch. */
+  /**
+   * Work was done: collect after `delayMs` more without another touch. A touch only notes
+   * the time; the one pending timer waits out the rest when it fires early (no timer churn
+   * per job).
+   */
   touch(): void {
     if (this.delayMs <= 0) return;
-    clearTimeout(this.#timer);
+    this.#lastTouch = performance.now();
+    if (this.#timer === undefined) this.#arm(this.delayMs);
+  }
+
+  #arm(ms: number) {
     this.#timer = setTimeout(() => {
+      const left = this.#lastTouch + this.delayMs - performance.now();
+      if (left > 0) return this.#arm(left);
       this.#timer = undefined;
       collectGarbage();
       this.collections++;
-    }, this.delayMs);
+    }, ms);
     Deno.unrefTimer(this.#timer);
   }
 
