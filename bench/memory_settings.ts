@@ -2,11 +2,13 @@
  * Part `memory`: the server's resident memory with its memory settings as they are now
  * against the settings before them (codec pool started with the server, engine lanes kept,
  * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on, no idle
- * GC) and against the defaults without the idle GC (`TINYUNET_IDLE_GC_MS=0`), for the
- * native and the wasm engine, in alternating rounds of one run. Per start: spawn → ready
- * (ms), RSS once ready (+2 s), right after c=8 wrk load (warm-up + timed run, the same PNG
- * and Lua script as part `versus`) and 3 s later; for native also a V2 binary request with a
- * ~30 MB FP32 tensor (3×1600×1600): RSS before, the peak (sampled every 2 ms) and 3 s after.
+ * GC) and against the defaults with one setting undone (native: `TINYUNET_LOCAL_FIRST=0`,
+ * the first engine lane in a host Worker from the start; wasm: `TINYUNET_IDLE_GC_MS=0`), in
+ * alternating rounds of one run. Per start: spawn → ready (ms), RSS once ready (+2 s), right
+ * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`), 3 s
+ * later, and once idle lanes have been released (`TINYUNET_LANE_IDLE_MS` + 3 s after the
+ * load); for native also a V2 binary request with a ~30 MB FP32 tensor (3×1600×1600): RSS
+ * before, the peak (sampled every 2 ms) and 3 s after.
  *
  * @module
  */
@@ -32,6 +34,12 @@ export const MEMORY_SETTINGS_BEFORE: Record<string, string> = {
 /** The defaults but without the collections at ready and when idle (src/memory/collect.ts). */
 const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 
+/** The defaults but the first engine lane loaded at start in a host Worker (src/engines/host_session.ts). */
+const WORKER_FIRST = { TINYUNET_LOCAL_FIRST: "0" };
+
+/** The server's default `TINYUNET_LANE_IDLE_MS`. */
+const LANE_IDLE_MS = 15_000;
+
 /** One start of one configuration. */
 export interface MemoryRun {
   config: string;
@@ -40,6 +48,8 @@ export interface MemoryRun {
   rss_idle_mib: number | null;
   rss_after_load_mib: number | null;
   rss_after_load_3s_mib: number | null;
+  /** once idle lanes are released: `TINYUNET_LANE_IDLE_MS` + 3 s after the load */
+  rss_lanes_idle_mib: number | null;
   requests_per_s: number | null;
   v2_30mb: { status: number; before_mib: number; peak_mib: number; after_3s_mib: number } | null;
 }
@@ -54,6 +64,7 @@ export interface MemorySettingsResult {
     rss_idle_mib: number;
     rss_after_load_mib: number;
     rss_after_load_3s_mib: number;
+    rss_lanes_idle_mib: number;
     requests_per_s: number;
     v2_peak_growth_mib: number | null;
     v2_kept_mib: number | null;
@@ -109,7 +120,11 @@ export async function memorySettings(
   const image = new URL(s.image, ROOT).pathname;
   const configs = [
     { id: "native-before", label: "native, settings before", env: MEMORY_SETTINGS_BEFORE },
-    { id: "native-no-gc", label: "native, defaults but TINYUNET_IDLE_GC_MS=0", env: NO_IDLE_GC },
+    {
+      id: "native-worker-first",
+      label: "native, defaults but TINYUNET_LOCAL_FIRST=0",
+      env: WORKER_FIRST,
+    },
     { id: "native-now", label: "native, defaults now", env: {} },
     {
       id: "wasm-before",
@@ -133,8 +148,12 @@ export async function memorySettings(
         await wrk(server.url, image, 8, s.warmupS);
         const w = await wrk(server.url, image, 8, s.durationS);
         const afterLoad = rssOf(server.pid);
+        const loadEnd = performance.now();
         await new Promise((r) => setTimeout(r, 3000));
         const after3 = rssOf(server.pid);
+        const lanesGone = LANE_IDLE_MS + 3000 - (performance.now() - loadEnd);
+        await new Promise((r) => setTimeout(r, Math.max(0, lanesGone)));
+        const lanesIdle = rssOf(server.pid);
         const v2 = c.id.startsWith("native") ? await v2Large(server.url, server.pid) : null;
         const run: MemoryRun = {
           config: c.id,
@@ -143,12 +162,13 @@ export async function memorySettings(
           rss_idle_mib: idle,
           rss_after_load_mib: afterLoad,
           rss_after_load_3s_mib: after3,
+          rss_lanes_idle_mib: lanesIdle,
           requests_per_s: round((w.requests - w.status) / (w.duration_us / 1e6), 1),
           v2_30mb: v2,
         };
         runs.push(run);
         progress(
-          `memory: round ${rnd} ${c.label}: ready ${run.ready_ms} ms, idle ${idle} MiB, after c=8 ${afterLoad} → ${after3} MiB (${run.requests_per_s} req/s)${
+          `memory: round ${rnd} ${c.label}: ready ${run.ready_ms} ms, idle ${idle} MiB, after c=8 ${afterLoad} → ${after3} → ${lanesIdle} MiB (${run.requests_per_s} req/s)${
             v2 ? `; V2 30 MB: ${v2.before_mib} → peak ${v2.peak_mib} → ${v2.after_3s_mib} MiB` : ""
           }`,
         );
@@ -166,6 +186,7 @@ export async function memorySettings(
       rss_idle_mib: median(mine.map((r) => r.rss_idle_mib ?? NaN)),
       rss_after_load_mib: median(mine.map((r) => r.rss_after_load_mib ?? NaN)),
       rss_after_load_3s_mib: median(mine.map((r) => r.rss_after_load_3s_mib ?? NaN)),
+      rss_lanes_idle_mib: median(mine.map((r) => r.rss_lanes_idle_mib ?? NaN)),
       requests_per_s: median(mine.map((r) => r.requests_per_s ?? NaN)),
       v2_peak_growth_mib: v2.length ? median(v2.map((x) => x.peak_mib - x.before_mib)) : null,
       v2_kept_mib: v2.length ? median(v2.map((x) => x.after_3s_mib - x.before_mib)) : null,

@@ -82,7 +82,8 @@ const ours = (id: string, label: string, env: Record<string, string>): VersusSer
 /** The servers bench/versus.ts compares: ours by default first, the peer last. */
 const OURS: VersusServer = {
   id: "ours",
-  label: "deno task serve (defaults: codec pool, native engine lanes in host Workers)",
+  label:
+    "deno task serve (defaults: codec pool, native solo copy on the HTTP isolate, engine lanes in host Workers on demand)",
   kind: "ours",
 };
 const OURS_NO_SOLO = ours(
@@ -104,6 +105,11 @@ const OURS_SOLO_WORKER = ours(
   "ours-solo-worker",
   "ours, solo copy in the engine host Worker (TINYUNET_SOLO_LOCAL=0)",
   { TINYUNET_SOLO_LOCAL: "0" },
+);
+const OURS_WORKER_FIRST = ours(
+  "ours-worker-first",
+  "ours, first engine lane loaded at start in a host Worker (TINYUNET_LOCAL_FIRST=0)",
+  { TINYUNET_LOCAL_FIRST: "0" },
 );
 const OURS_NO_POOL = ours(
   "ours-no-pool",
@@ -269,6 +275,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
         OURS_SOLO_SPIN,
         OURS_SOLO_SLEEP,
         OURS_SOLO_WORKER,
+        OURS_WORKER_FIRST,
         OURS_NO_POOL,
         OURS_BATCH,
         OURS_EVENT_LOOP,

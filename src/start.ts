@@ -126,7 +126,11 @@ export function startServer(config: ServerConfig): StartedServer {
   // choose the engine now: a native host Worker then starts (and loads onnxruntime-node)
   // while the app is built and the repository read, rather than after
   void selectEngine(config.engine).then(async (s) => {
-    if (s.engine.name === "native") (await import("./engines/onnx_native.ts")).prestartNativeHost();
+    if (s.engine.name === "native") {
+      (await import("./engines/onnx_native.ts")).prestartNativeHost(
+        (config.threads ?? 1) === 1 ? config.soloThreads : 1,
+      );
+    }
   }, () => {/* the first model's load reports it */});
   const server = createApp(config);
   let watcher: RepositoryWatcher | undefined;

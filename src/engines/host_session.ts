@@ -168,13 +168,20 @@ class EngineHost {
     this.#worker.postMessage(message);
   }
 
-  /** Drops a session; the last one out terminates the Worker. */
+  /**
+   * Drops a session; the last one out ends the Worker once it has released the session:
+   * onnxruntime-node's sessions are not freed when a Worker is terminated with them loaded
+   * (+4 MiB of RSS each time an idle lane went, 171 → 215 MiB over ten c=8 bursts).
+   */
   release(sid: number) {
     if (!this.#registered.delete(sid)) return;
-    if (this.#registered.size === 0) {
-      this.terminate();
-      this.onEmpty();
-    } else this.#worker.postMessage({ type: "release", sid });
+    const message: HostMessage = { type: "release", sid };
+    this.#worker.postMessage(message);
+    if (this.#registered.size > 0) return;
+    this.onEmpty();
+    // answered after the release (the Worker handles messages in order); a hung one: 5 s
+    withTimeout(this.collect(), 5000, () => new Error("no answer")).catch(() => {})
+      .finally(() => this.terminate());
   }
 
   /**
@@ -296,32 +303,41 @@ interface Lane {
  * session are loaded on demand (the first time a run finds every loaded copy busy), each in
  * its own host Worker, so that many runs of the model proceed at once on as many threads.
  *
- * With `soloThreads` (native), a second copy of the session with that many threads lives on
- * this isolate (`local_host.ts`: a lone run skips the two Worker hops, c=1 p50 −0.3 ms),
- * loaded after the first run: a run that finds no other run of the model in flight, no
- * other request admitted for it (`othersWaiting`, uploads included) and, for the local copy,
- * no other solo run pending on this isolate uses it (a lone request at 2 threads: 6.1 → 3.9
- * ms for the ISIC student at 256×192 here), while overlapping runs use the one-thread lanes,
- * which share the cores better. Its pool threads spin between kernels while a run lasts and
- * stop at its end (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`):
- * sleeping between kernels (`0`) cost a lone request 0.4-1.5 ms of wake-ups (c=1 p50 6.6/7.7
- * against 6.0/6.2 ms, alternating, 2026-11-30 21:50 UTC), and spinning on after a run (`1`)
- * took the cores from the lanes (c=8 173-184 against 186-190 req/s) and raised c=1's CPU per
- * request (12.5-12.8 against 10.2-10.5 ms).
+ * With `soloThreads` (native), a second copy of the session with that many threads serves a
+ * run that finds no other run of the model in flight, no other request admitted for it
+ * (`othersWaiting`, uploads included) and, for a copy on this isolate, no other solo run
+ * pending here (a lone request at 2 threads: 6.1 → 3.9 ms for the ISIC student at 256×192
+ * here), while overlapping runs use the one-thread lanes, which share the cores better. Its
+ * pool threads spin between kernels while a run lasts and stop at its end
+ * (`TINYUNET_SOLO_SPIN=run`, onnxruntime's `session.force_spinning_stop`): sleeping between
+ * kernels (`0`) cost a lone request 0.4-1.5 ms of wake-ups (c=1 p50 6.6/7.7 against 6.0/6.2
+ * ms, alternating, 2026-11-30 21:50 UTC), and spinning on after a run (`1`) took the cores
+ * from the lanes (c=8 173-184 against 186-190 req/s) and raised c=1's CPU per request
+ * (12.5-12.8 against 10.2-10.5 ms).
+ *
+ * **Local first** (native, solo copy on this isolate: `TINYUNET_SOLO_LOCAL=1` and
+ * `TINYUNET_LOCAL_FIRST=1`, the defaults where there are two cores or more): the solo copy is the one loaded and warmed at start
+ * and kept (`local_host.ts`: a lone run skips the two Worker hops, c=1 p50 −0.3 ms); every
+ * lane, the first included, is a host Worker loaded when runs overlap and released after
+ * `laneIdleMs` without a run. An idle server then holds no engine host Worker (~38 MiB each
+ * with the four shipped models: idle RSS 152-155 → 121-126 MiB); until a lane is ready, overlapping
+ * runs wait their turn on the solo copy. Otherwise (web engines, one core, `LOCAL_FIRST=0`) the
+ * first lane is loaded at start and kept, and the solo copy after the first run.
  */
 export class HostedSession implements EngineSession {
   readonly notes: string[] = [];
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
-  #host?: EngineHost;
-  #sid = 0;
-  #threads: number;
-  #inflight = 0;
+  /** the first lane: the shared host of its runtime */
+  #first: Lane = { sid: 0, inflight: 0, state: "idle" };
   #extra: Lane[] = [];
+  #released = false;
+  #threads: number;
   #warmup?: Record<string, Tensor>;
   #solo?: Solo;
   #laneIdleMs = 0;
   #soloLocal = false;
+  #localFirst = false;
   #othersWaiting: () => number = () => 0;
 
   private constructor(
@@ -346,15 +362,23 @@ export class HostedSession implements EngineSession {
 
   /** Lanes loaded now (for tests and metadata). */
   get lanesLoaded() {
-    return 1 + this.#extra.filter((l) => l.state === "ready").length;
+    return this.#allLanes().filter((l) => l.state === "ready").length;
+  }
+
+  /** The solo copy is loaded at start on this isolate and lanes only on demand (see above). */
+  get localFirst(): boolean {
+    return this.#localFirst;
   }
 
   /**
-   * Loads the model into the shared host and runs the warm-up under the watchdog.
+   * Loads the model and runs the warm-up under the watchdog: into the shared host, or (local
+   * first) into the solo copy on this isolate.
    * @param watchdog.retries host restarts to try at the requested thread count before falling back to 1
    * @param watchdog.workerUrl the host script (tests substitute a scripted one)
-   * @param watchdog.soloLocal native: load the solo copy on this isolate (default
+   * @param watchdog.soloLocal native: the solo copy on this isolate (default
    *   `TINYUNET_SOLO_LOCAL`); false keeps it in the first lane's host (a scripted host's tests)
+   * @param watchdog.localFirst with a solo copy on this isolate, load it first and the lanes on
+   *   demand (default `TINYUNET_LOCAL_FIRST`)
    */
   static async create(
     engine: EngineName,
@@ -362,7 +386,7 @@ export class HostedSession implements EngineSession {
     model: ModelSource,
     options: SessionOptions,
     defaultThreads: number,
-    watchdog: { retries?: number; workerUrl?: URL; soloLocal?: boolean } = {},
+    watchdog: { retries?: number; workerUrl?: URL; soloLocal?: boolean; localFirst?: boolean } = {},
   ): Promise<HostedSession> {
     const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
     let retries = watchdog.retries ?? 2;
@@ -383,12 +407,16 @@ export class HostedSession implements EngineSession {
     if (options.othersWaiting) session.#othersWaiting = options.othersWaiting;
     session.#soloLocal = backend === "native" &&
       (watchdog.soloLocal ?? engineSettings().soloLocal);
+    session.#localFirst = session.#soloLocal && session.#solo !== undefined &&
+      (watchdog.localFirst ?? engineSettings().localFirst);
+    for (let i = 1; i < lanes; i++) session.#extra.push({ sid: 0, inflight: 0, state: "idle" });
+    if (session.localFirst) {
+      await session.#startLocal();
+      return session;
+    }
     for (let attempt = 0;; attempt++) {
       try {
         await session.#start(options.warmup);
-        for (let i = 1; i < lanes; i++) {
-          session.#extra.push({ sid: 0, inflight: 0, state: "idle" });
-        }
         return session;
       } catch (err) {
         if (!(err instanceof EngineHangError)) throw err;
@@ -406,19 +434,42 @@ export class HostedSession implements EngineSession {
     }
   }
 
+  /** Loads and warms the first lane in the shared host (kept for the session's life). */
   async #start(warmup?: Record<string, Tensor>) {
     const host = hostFor(this.backend, this.#threads, this.workerUrl);
-    const sid = nextSid++;
-    this.#host = host;
-    this.#sid = sid;
+    const first = this.#first;
+    first.host = host;
+    first.sid = nextSid++;
+    first.state = "loading";
     try {
-      const names = await this.#loadCopy(host, sid, this.#threads, "always", warmup);
+      const names = await this.#loadCopy(host, first.sid, this.#threads, "always", warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
+      first.state = "ready";
     } catch (err) {
-      host.release(sid);
+      host.release(first.sid);
+      first.host = undefined;
+      first.state = "idle";
       // a hung lane blocks every session of the host: give the others a fresh one
       if (err instanceof EngineHangError && host.sessions > 0) host.restart();
+      throw err;
+    }
+  }
+
+  /** Local first: loads and warms the solo copy on this isolate (kept for the session's life). */
+  async #startLocal() {
+    const solo = this.#solo!;
+    solo.host = this.#soloHost();
+    solo.sid = nextSid++;
+    solo.state = "loading";
+    try {
+      const names = await this.#loadCopy(solo.host!, solo.sid, solo.threads, this.soloSpin);
+      this.inputNames = names.inputNames;
+      this.outputNames = names.outputNames;
+      solo.state = "ready";
+    } catch (err) {
+      solo.host!.release(solo.sid);
+      solo.state = "failed";
       throw err;
     }
   }
@@ -431,79 +482,76 @@ export class HostedSession implements EngineSession {
     return host ? (host instanceof LocalHost ? "local" : "worker") : undefined;
   }
 
-  /** Runs of the solo copy so far (for tests and metadata). */
+  /** Runs served by the solo copy so far (for tests and metadata). */
   soloRuns = 0;
 
   async run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    const first = this.#host;
-    if (!first) throw new Error(`${this.engine} session released`);
-    // the least busy loaded lane; when all are busy, bring up one more for the next runs
-    let host: RunHost = first, sid = this.#sid, lane: Lane | undefined;
-    let least = this.#inflight;
+    if (this.#released) throw new Error(`${this.engine} session released`);
     const solo = this.#solo;
-    if (solo?.state === "idle") {
+    if (solo?.state === "idle" && this.#first.host) {
       this.#addCopy(
         solo,
-        this.#soloHost() ?? first,
+        this.#soloHost() ?? this.#first.host,
         solo.threads,
         this.soloSpin,
         `solo session (${solo.threads} threads)`,
       );
     }
-    const alone = solo?.state === "ready" && least === 0 &&
-      this.#extra.every((l) => l.inflight === 0) && this.#othersWaiting() === 0 &&
+    const lanes = this.#allLanes();
+    const soloReady = solo?.state === "ready";
+    const alone = soloReady && solo.inflight === 0 && lanes.every((l) => l.inflight === 0) &&
+      this.#othersWaiting() === 0 &&
       !(solo.host instanceof LocalHost && solo.host.pending > 0);
-    if (alone) {
-      host = solo.host!; // alone: every core on this run
-      sid = solo.sid;
-      this.soloRuns++;
-      clearTimeout(solo.idleTimer);
-    }
-    for (const l of this.#extra) {
-      if (l.state === "ready" && l.inflight < least) {
-        least = l.inflight;
-        lane = l;
-        host = l.host!;
-        sid = l.sid;
+    // alone: every core on this run; else the least busy loaded lane, and when all are
+    // busy (or, local first, none is loaded yet) one more comes up for the next runs
+    let copy: Lane | undefined;
+    if (!alone) {
+      for (const l of lanes) {
+        if (l.state === "ready" && (!copy || l.inflight < copy.inflight)) copy = l;
       }
+      if (!copy || copy.inflight > 0) this.#addLane();
     }
-    if (least > 0) this.#addLane();
-    if (lane) {
-      lane.inflight++;
-      clearTimeout(lane.idleTimer);
-    } else this.#inflight++;
+    const target = alone ? solo : copy ?? (soloReady ? solo : undefined);
+    if (!target?.host) throw new Error(`${this.engine} session has no loaded copy`);
+    if (target === solo) this.soloRuns++;
+    target.inflight++;
+    clearTimeout(target.idleTimer);
     try {
-      return await host.run(sid, feeds, this.hangMs, this.engine);
+      return await target.host.run(target.sid, feeds, this.hangMs, this.engine);
     } catch (err) {
       if (err instanceof EngineHangError) {
         this.notes.push(`a run hung after ${this.hangMs} ms; worker restarted`);
-        host.restart();
+        target.host.restart();
       }
       throw err;
     } finally {
-      if (lane) {
-        lane.inflight--;
-        this.#idleLater(lane);
-      } else this.#inflight--;
-      if (alone) this.#idleLater(solo);
+      target.inflight--;
+      this.#idleLater(target);
     }
   }
 
+  /** The first lane and the on-demand ones. */
+  #allLanes(): Lane[] {
+    return [this.#first, ...this.#extra];
+  }
+
   /**
-   * With `laneIdleMs`, a lane past the first that stays without runs that long is released
-   * (its host Worker ends with its last session: ~20 MiB and the session's memory back); the
-   * next time all loaded lanes are busy it loads again.
+   * With `laneIdleMs`, a copy that stays without runs that long is released (its host Worker
+   * ends with its last session: ~20 MiB and the session's memory back); the next time it is
+   * wanted it loads again. Never the copy loaded at start: the first lane, or local first
+   * the solo copy.
    */
-  #idleLater(lane: Lane) {
-    if (this.#laneIdleMs <= 0 || lane.inflight > 0) return;
-    clearTimeout(lane.idleTimer);
-    lane.idleTimer = setTimeout(() => {
-      if (lane.inflight > 0 || lane.state !== "ready" || !lane.host) return;
-      lane.host.release(lane.sid);
-      lane.host = undefined;
-      lane.state = "idle";
+  #idleLater(copy: Lane) {
+    if (this.#laneIdleMs <= 0 || copy.inflight > 0) return;
+    if (copy === (this.localFirst ? this.#solo : this.#first)) return;
+    clearTimeout(copy.idleTimer);
+    copy.idleTimer = setTimeout(() => {
+      if (copy.inflight > 0 || copy.state !== "ready" || !copy.host) return;
+      copy.host.release(copy.sid);
+      copy.host = undefined;
+      copy.state = "idle";
     }, this.#laneIdleMs);
-    Deno.unrefTimer(lane.idleTimer);
+    Deno.unrefTimer(copy.idleTimer);
   }
 
   /**
@@ -545,7 +593,7 @@ export class HostedSession implements EngineSession {
     copy.sid = nextSid++;
     this.#loadCopy(host, copy.sid, threads, spin).then(
       () => {
-        if (this.#host) {
+        if (!this.#released) {
           copy.state = "ready";
           this.#idleLater(copy);
         } else host.release(copy.sid); // released meanwhile
@@ -560,25 +608,21 @@ export class HostedSession implements EngineSession {
 
   /** Loads (and warms) the session in the next idle lane's host, in the background. */
   #addLane() {
-    const lane = this.#extra.find((l) => l.state === "idle");
+    const lanes = this.#allLanes();
+    const lane = lanes.find((l) => l.state === "idle");
     if (!lane) return;
-    const index = this.#extra.indexOf(lane) + 1;
+    const index = lanes.indexOf(lane);
     const host = hostFor(this.backend, this.#threads, this.workerUrl, index);
     this.#addCopy(lane, host, this.#threads, "always", `engine lane ${index}`);
   }
 
   release(): Promise<void> {
-    if (this.#solo) {
-      clearTimeout(this.#solo.idleTimer);
-      if (this.#solo.state !== "loading") this.#solo.host?.release(this.#solo.sid);
-      this.#solo.state = "failed";
-    }
-    this.#host?.release(this.#sid);
-    this.#host = undefined;
-    for (const l of this.#extra) {
-      clearTimeout(l.idleTimer);
-      if (l.host && l.state !== "loading") l.host.release(l.sid);
-      l.state = "failed";
+    this.#released = true;
+    for (const copy of [...(this.#solo ? [this.#solo] : []), ...this.#allLanes()]) {
+      clearTimeout(copy.idleTimer);
+      if (copy.host && copy.state !== "loading") copy.host.release(copy.sid);
+      copy.host = undefined;
+      copy.state = "failed";
     }
     return Promise.resolve();
   }

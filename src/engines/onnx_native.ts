@@ -55,10 +55,14 @@ export function defaultLanes(threads: number): number {
 /**
  * Starts the native engine host ahead of the first session (see `prestartHost`): called by
  * the start-up once the engine is chosen, so the Worker and onnxruntime-node load while the
- * app is built and the repository read. Nothing when native sessions run on the event loop.
+ * app is built and the repository read. Nothing when native sessions run on the event loop,
+ * nor when one-thread models load local first (`soloThreads` > 1 with the solo copy on this
+ * isolate, see `HostedSession`): their lanes come up only under load.
  */
-export function prestartNativeHost(): void {
-  if (nativeInHost()) prestartHost("native");
+export function prestartNativeHost(soloThreads: number): void {
+  if (!nativeInHost()) return;
+  if (soloThreads > 1 && engineSettings().localFirst) return;
+  prestartHost("native");
 }
 
 function defaultThreads(): number {

@@ -1,11 +1,13 @@
 /**
- * The native solo copy on the HTTP isolate: it loads, runs and releases like a Worker host,
- * and a lone run of a real native session goes to it and answers what a lane answers.
+ * The native solo copy on the HTTP isolate: it loads, runs and releases like a Worker host.
+ * A real native session loads it first (local first): a lone run goes to it, overlapping runs
+ * bring up engine lanes in host Workers that answer what it answers, and idle lanes go
+ * again, Worker and all.
  */
 import assert from "node:assert/strict";
 import { unetModel } from "../../../lib/onnx_builder.ts";
 import { LocalHost } from "../../../src/engines/local_host.ts";
-import { HostedSession } from "../../../src/engines/host_session.ts";
+import { HostedSession, liveHosts } from "../../../src/engines/host_session.ts";
 
 const bytes = unetModel({ width: 4, depth: 3, seed: 3 });
 const input = () => ({
@@ -38,55 +40,85 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
   await assert.rejects(host.load({ load: { ...load, backend: "wasm" } }), /native sessions only/);
 });
 
-Deno.test("a lone run goes to the solo copy on this isolate and answers what a lane answers", async () => {
-  const session = await HostedSession.create(
+/** A one-thread, two-lane native session with a two-thread solo copy (local first). */
+function localFirst(seed = 3, laneIdleMs = 0): Promise<HostedSession> {
+  return HostedSession.create(
     "native",
     "native",
-    { path: "unet.onnx", bytes, externalData: [] },
-    { threads: 1, lanes: 2, soloThreads: 2, warmup: input() },
+    {
+      path: `unet${seed}.onnx`,
+      bytes: seed === 3 ? bytes : unetModel({ width: 4, depth: 3, seed }),
+      externalData: [],
+    },
+    { threads: 1, lanes: 2, soloThreads: 2, warmup: input(), laneIdleMs },
     1,
   );
+}
+
+const nativeWorkers = () => liveHosts().filter((h) => h.key.startsWith("native:"));
+
+/** Runs overlapping batches until `done` holds (a lane loads in the background). */
+async function overlapUntil(session: HostedSession, done: () => boolean) {
+  for (let i = 0; i < 200 && !done(); i++) {
+    await Promise.all([0, 1, 2].map(() => session.run(input())));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+Deno.test("local first: the solo copy on this isolate is loaded at start, no Worker, and serves a lone run", async () => {
+  const before = nativeWorkers().length;
+  const session = await localFirst();
   try {
-    // the first run (on the lane) loads the solo copy in the background
-    const onLane = await session.run(input());
-    for (let i = 0; i < 100 && session.soloRuns === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      const out = await session.run(input());
-      if (session.soloRuns > 0) {
-        const a = onLane.logits.data, b = out.logits.data;
-        assert.ok(a.every((v, k) => Math.abs(v - b[k]) < 1e-4), "solo and lane outputs agree");
-      }
-    }
-    assert.ok(session.soloRuns > 0, "no lone run reached the solo copy");
+    assert.ok(session.localFirst);
     assert.equal(session.soloWhere, "local");
+    assert.equal(session.lanesLoaded, 0, "no lane loaded at start");
+    assert.equal(nativeWorkers().length, before, "no engine host Worker at start");
+    const out = await session.run(input());
+    assert.deepEqual(out.logits.dims, [1, 1, 32, 48]);
+    assert.equal(session.soloRuns, 1, "a lone run goes to the solo copy");
+    assert.equal(session.lanesLoaded, 0, "a lone run brings up no lane");
   } finally {
     await session.release();
   }
 });
 
-Deno.test("a solo run pending on the HTTP isolate sends another model's lone run to its lane", async () => {
-  const open = (seed: number) =>
-    HostedSession.create(
-      "native",
-      "native",
-      {
-        path: `unet${seed}.onnx`,
-        bytes: unetModel({ width: 4, depth: 3, seed }),
-        externalData: [],
-      },
-      { threads: 1, lanes: 2, soloThreads: 2, warmup: input() },
-      1,
-    );
-  const [a, b] = [await open(4), await open(5)];
+Deno.test("local first: overlapping runs bring up lanes in host Workers that answer what the solo copy answers; idle lanes go, Worker and all", async () => {
+  const session = await localFirst(3, 300);
   try {
-    for (const s of [a, b]) {
-      for (let i = 0; i < 100 && s.soloRuns === 0; i++) {
-        await s.run(input());
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.ok(s.soloRuns > 0, "the solo copy never served a lone run");
+    const alone = (await session.run(input())).logits.data;
+    await overlapUntil(session, () => session.lanesLoaded > 0);
+    assert.ok(session.lanesLoaded > 0, "overlapping runs never brought up a lane");
+    assert.ok(nativeWorkers().some((h) => h.sessions > 0), "the lane lives in a host Worker");
+    const soloBefore = session.soloRuns;
+    const outs = await Promise.all([0, 1, 2].map(() => session.run(input())));
+    assert.ok(session.soloRuns < soloBefore + 3, "overlapping runs reached a lane");
+    for (const o of outs) {
+      assert.ok(
+        o.logits.data.every((v, k) => Math.abs(v - alone[k]) < 1e-4),
+        "lane and solo agree",
+      );
     }
+    for (let i = 0; i < 100 && session.lanesLoaded > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(session.lanesLoaded, 0, "idle lanes released");
+    assert.equal(nativeWorkers().length, 0, "their Workers ended");
+    const soloBefore2 = session.soloRuns;
+    await session.run(input());
+    assert.equal(session.soloRuns, soloBefore2 + 1, "the solo copy stays and serves");
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("a solo run pending on the HTTP isolate sends another model's run to its lane once one is loaded", async () => {
+  const [a, b] = [await localFirst(4), await localFirst(5)];
+  try {
+    await overlapUntil(b, () => b.lanesLoaded > 0);
+    assert.ok(b.lanesLoaded > 0, "b never brought up a lane");
+    await b.run(input());
     const before = b.soloRuns;
+    assert.ok(before > 0);
     const pending = a.run(input()); // a lone run: a's solo copy, pending on this isolate
     await b.run(input());
     assert.equal(b.soloRuns, before, "b ran on its solo copy while a's was pending");

@@ -8,6 +8,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeArena: false,
     soloSpin: "run",
     soloLocal: true,
+    localFirst: true,
     wasmArena: false,
     hangTimeoutMs: 30_000,
     loadTimeoutMs: 120_000,
@@ -28,11 +29,16 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeArena: true,
     soloSpin: "always",
     soloLocal: false,
+    localFirst: false,
     wasmArena: true,
     hangTimeoutMs: 90_000,
     loadTimeoutMs: 120_000,
   });
   assert.equal(parseEngineSettings({ TINYUNET_SOLO_SPIN: "run" }).soloSpin, "run");
+  assert.equal(parseEngineSettings({ TINYUNET_LOCAL_FIRST: "0" }).localFirst, false);
+  // local first needs the solo copy on this isolate
+  assert.equal(parseEngineSettings({ TINYUNET_LOCAL_FIRST: "1" }).localFirst, true);
+  assert.throws(() => parseEngineSettings({ TINYUNET_LOCAL_FIRST: "yes" }), /TINYUNET_LOCAL_FIRST/);
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),
     /TINYUNET_NATIVE_HOST.*; TINYUNET_WEB_LOAD_TIMEOUT_MS/,
