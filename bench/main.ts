@@ -387,6 +387,12 @@ if (import.meta.main) {
   }
   if (settings.renderOnly) {
     const saved = JSON.parse(await Deno.readTextFile(`${settings.outDir}/results.json`));
+    // the goals are read again from the figures (their rules may have changed since)
+    saved.targets = evaluateTargets(saved, saved.mode === "quick" ? 64 : 256);
+    await Deno.writeTextFile(
+      `${settings.outDir}/results.json`,
+      JSON.stringify(saved, null, 1) + "\n",
+    );
     await Deno.writeTextFile(`${settings.outDir}/RESULTS.md`, renderMarkdown(saved));
     console.error(`re-rendered ${settings.outDir}/RESULTS.md from results.json`);
     Deno.exit(0);

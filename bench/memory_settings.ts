@@ -16,7 +16,7 @@ import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
-import { round } from "./stats.ts";
+import { median as medianOf, round } from "./stats.ts";
 import { wrk } from "./versus.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -72,10 +72,8 @@ export interface MemorySettingsResult {
 }
 
 const rssOf = (pid: number) => procMemory(pid).rss_mib;
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? round(s[Math.floor((s.length - 1) / 2)], 1) : NaN;
-};
+/** The median of the finite values, to 0.1 (NaN for none). */
+const median = (xs: number[]) => round(medianOf(xs.filter((x) => Number.isFinite(x))), 1);
 
 /** A V2 binary-extension body: one FP32 `[1, 3, h, w]` tensor named `image`. */
 function v2Body(h: number, w: number) {

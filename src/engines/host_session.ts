@@ -44,6 +44,10 @@ export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
  */
 const DEFAULT_HANG_MS = engineSettings().hangTimeoutMs;
 const LOAD_TIMEOUT_MS = engineSettings().loadTimeoutMs;
+/** How long a native host that lost its last session may take to release it before it ends. */
+const CLOSE_WAIT_MS = 5000;
+/** A lane that failed to load is not tried again for this long (ms). */
+const LANE_RETRY_MS = 10_000;
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -72,7 +76,15 @@ class EngineHost {
   /** restarts so far (for notes and tests) */
   restarts = 0;
 
-  constructor(readonly key: string, private url: URL, private onEmpty: () => void) {
+  /**
+   * @param graceful release the last session in the Worker before ending it (native)
+   */
+  constructor(
+    readonly key: string,
+    private url: URL,
+    private onEmpty: () => void,
+    readonly graceful = false,
+  ) {
     this.#spawn();
   }
 
@@ -169,19 +181,31 @@ class EngineHost {
   }
 
   /**
-   * Drops a session; the last one out ends the Worker once it has released the session:
-   * onnxruntime-node's sessions are not freed when a Worker is terminated with them loaded
-   * (+4 MiB of RSS each time an idle lane went, 171 → 215 MiB over ten c=8 bursts).
+   * Drops a session; the last one out ends the Worker. A native host first releases the
+   * session (`now`: not after a hang): onnxruntime-node's sessions are not freed when a
+   * Worker is terminated with them loaded (+4 MiB of RSS each time an idle lane went, 171 →
+   * 215 MiB over ten c=8 bursts). A web host's memory is its isolate's, gone with it.
    */
-  release(sid: number) {
+  release(sid: number, now = false) {
     if (!this.#registered.delete(sid)) return;
-    const message: HostMessage = { type: "release", sid };
-    this.#worker.postMessage(message);
-    if (this.#registered.size > 0) return;
+    const last = this.#registered.size === 0;
+    if (!last || (this.graceful && !now)) {
+      const message: HostMessage = { type: "release", sid };
+      this.#worker.postMessage(message);
+    }
+    if (!last) return;
     this.onEmpty();
-    // answered after the release (the Worker handles messages in order); a hung one: 5 s
-    withTimeout(this.collect(), 5000, () => new Error("no answer")).catch(() => {})
-      .finally(() => this.terminate());
+    if (!this.graceful || now) return this.terminate();
+    // the collect is answered after the release (the Worker handles messages in order)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gone = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS); // a Worker that does not answer
+      Deno.unrefTimer(timer);
+    });
+    Promise.race([this.collect().catch(() => {}), gone]).finally(() => {
+      clearTimeout(timer);
+      this.terminate();
+    });
   }
 
   /**
@@ -239,7 +263,7 @@ function hostFor(backend: HostBackend, threads: number, url: URL, lane = 0): Eng
   }`;
   let host = hosts.get(key);
   if (!host) {
-    host = new EngineHost(key, url, () => hosts.delete(key));
+    host = new EngineHost(key, url, () => hosts.delete(key), backend === "native");
     hosts.set(key, host);
   }
   return host;
@@ -296,6 +320,8 @@ interface Lane {
   state: "idle" | "loading" | "ready" | "failed";
   /** releases the lane once it has been idle for `laneIdleMs` */
   idleTimer?: ReturnType<typeof setTimeout>;
+  /** after a failed load: not loaded again before this time (performance.now()) */
+  retryAt?: number;
 }
 
 /**
@@ -336,6 +362,7 @@ export class HostedSession implements EngineSession {
   #warmup?: Record<string, Tensor>;
   #solo?: Solo;
   #laneIdleMs = 0;
+  #laneRetryMs = LANE_RETRY_MS;
   #soloLocal = false;
   #localFirst = false;
   #othersWaiting: () => number = () => 0;
@@ -379,6 +406,8 @@ export class HostedSession implements EngineSession {
    *   `TINYUNET_SOLO_LOCAL`); false keeps it in the first lane's host (a scripted host's tests)
    * @param watchdog.localFirst with a solo copy on this isolate, load it first and the lanes on
    *   demand (default `TINYUNET_LOCAL_FIRST`)
+   * @param watchdog.laneRetryMs a lane that failed to load waits this long before it is tried
+   *   again (default 10 s)
    */
   static async create(
     engine: EngineName,
@@ -386,7 +415,13 @@ export class HostedSession implements EngineSession {
     model: ModelSource,
     options: SessionOptions,
     defaultThreads: number,
-    watchdog: { retries?: number; workerUrl?: URL; soloLocal?: boolean; localFirst?: boolean } = {},
+    watchdog: {
+      retries?: number;
+      workerUrl?: URL;
+      soloLocal?: boolean;
+      localFirst?: boolean;
+      laneRetryMs?: number;
+    } = {},
   ): Promise<HostedSession> {
     const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
     let retries = watchdog.retries ?? 2;
@@ -404,6 +439,7 @@ export class HostedSession implements EngineSession {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
     session.#laneIdleMs = Math.max(0, options.laneIdleMs ?? 0);
+    session.#laneRetryMs = watchdog.laneRetryMs ?? LANE_RETRY_MS;
     if (options.othersWaiting) session.#othersWaiting = options.othersWaiting;
     session.#soloLocal = backend === "native" &&
       (watchdog.soloLocal ?? engineSettings().soloLocal);
@@ -411,8 +447,18 @@ export class HostedSession implements EngineSession {
       (watchdog.localFirst ?? engineSettings().localFirst);
     for (let i = 1; i < lanes; i++) session.#extra.push({ sid: 0, inflight: 0, state: "idle" });
     if (session.localFirst) {
-      await session.#startLocal();
-      return session;
+      try {
+        await session.#startLocal();
+        return session;
+      } catch (err) {
+        // the one-thread lanes in host Workers may still serve it
+        session.notes.push(
+          `solo session (${session.#solo!.threads} threads) on the HTTP isolate failed to load (${
+            (err as Error).message
+          }); lanes in engine host Workers instead`,
+        );
+        session.#localFirst = false;
+      }
     }
     for (let attempt = 0;; attempt++) {
       try {
@@ -447,7 +493,7 @@ export class HostedSession implements EngineSession {
       this.outputNames = names.outputNames;
       first.state = "ready";
     } catch (err) {
-      host.release(first.sid);
+      host.release(first.sid, err instanceof EngineHangError);
       first.host = undefined;
       first.state = "idle";
       // a hung lane blocks every session of the host: give the others a fresh one
@@ -469,6 +515,7 @@ export class HostedSession implements EngineSession {
       solo.state = "ready";
     } catch (err) {
       solo.host!.release(solo.sid);
+      solo.host = undefined;
       solo.state = "failed";
       throw err;
     }
@@ -514,14 +561,15 @@ export class HostedSession implements EngineSession {
     const target = alone ? solo : copy ?? (soloReady ? solo : undefined);
     if (!target?.host) throw new Error(`${this.engine} session has no loaded copy`);
     if (target === solo) this.soloRuns++;
+    const host = target.host;
     target.inflight++;
     clearTimeout(target.idleTimer);
     try {
-      return await target.host.run(target.sid, feeds, this.hangMs, this.engine);
+      return await host.run(target.sid, feeds, this.hangMs, this.engine);
     } catch (err) {
-      if (err instanceof EngineHangError) {
+      if (err instanceof EngineHangError && !this.#released) {
         this.notes.push(`a run hung after ${this.hangMs} ms; worker restarted`);
-        target.host.restart();
+        host.restart();
       }
       throw err;
     } finally {
@@ -599,9 +647,17 @@ export class HostedSession implements EngineSession {
         } else host.release(copy.sid); // released meanwhile
       },
       (err) => {
-        copy.state = "failed";
         host.release(copy.sid);
         this.notes.push(`${what} failed to load: ${(err as Error).message}`);
+        if (copy === this.#solo || this.#released) {
+          copy.state = "failed";
+          return;
+        }
+        // a lane may fail for a reason of the moment (its host restarted for another
+        // model's hang): it may load again later
+        copy.host = undefined;
+        copy.state = "idle";
+        copy.retryAt = performance.now() + this.#laneRetryMs;
       },
     );
   }
@@ -609,7 +665,8 @@ export class HostedSession implements EngineSession {
   /** Loads (and warms) the session in the next idle lane's host, in the background. */
   #addLane() {
     const lanes = this.#allLanes();
-    const lane = lanes.find((l) => l.state === "idle");
+    const now = performance.now();
+    const lane = lanes.find((l) => l.state === "idle" && (l.retryAt ?? 0) <= now);
     if (!lane) return;
     const index = lanes.indexOf(lane);
     const host = hostFor(this.backend, this.#threads, this.workerUrl, index);

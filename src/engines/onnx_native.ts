@@ -92,14 +92,14 @@ class NativeSession implements EngineSession {
 export const nativeEngine: Engine = {
   name: "native",
   async probe(): Promise<EngineProbe> {
-    // Sessions in host Workers: when the child probe has loaded the add-on and run it, this
-    // thread need not load it too (~3-7 MiB of RSS and its start-up time saved).
+    // Sessions in host Workers (or local first, the solo copies on this isolate): when the
+    // child probe has loaded the add-on and run it, it is loaded here only with a session.
     if (nativeInHost()) {
       const checked = await nativeProbe();
       if (checked?.ok) {
         return {
           available: true,
-          reason: "onnxruntime-node, loaded in the engine host Workers only",
+          reason: "onnxruntime-node, loaded with the first session",
         };
       }
     }

@@ -46,7 +46,7 @@ export interface LoadOptions {
   /** dynamic batching of same-shape requests (off when absent or maxBatch 1) */
   batch?: BatchSettings;
   hangTimeoutMs?: number;
-  /** an engine lane past the first is released after this long without a run (0: kept) */
+  /** an engine lane released after this long without a run (0: kept; see HostedSession) */
   laneIdleMs?: number;
   /** told about every run (success or not) */
   observer?: InferenceObserver;

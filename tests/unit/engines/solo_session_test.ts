@@ -115,3 +115,54 @@ Deno.test("a run uses the solo copy only while no other request waits for the mo
     await session.release();
   }
 });
+
+Deno.test("a lane that failed to load is tried again once laneRetryMs has passed", async () => {
+  const file = await Deno.makeTempFile();
+  await Deno.writeTextFile(file, "ok");
+  const session = await HostedSession.create(
+    "native",
+    "native",
+    { path: `switch:${file}`, bytes: new Uint8Array(4), externalData: [] },
+    { threads: 1, lanes: 2, warmup, laneIdleMs: 0 },
+    1,
+    { workerUrl: reportThreads, soloLocal: false, laneRetryMs: 100 },
+  );
+  const overlap = async (until: () => boolean) => {
+    for (let i = 0; i < 50 && !until(); i++) {
+      await Promise.all([0, 1, 2].map(() => session.run(warmup)));
+    }
+  };
+  try {
+    await Deno.writeTextFile(file, "fail");
+    await overlap(() => session.notes.some((n) => n.includes("failed to load")));
+    assert.ok(session.notes.some((n) => /engine lane 1 failed to load: scripted/.test(n)));
+    assert.equal(session.lanesLoaded, 1);
+    await Deno.writeTextFile(file, "ok");
+    await new Promise((r) => setTimeout(r, 150));
+    await overlap(() => session.lanesLoaded === 2);
+    assert.equal(session.lanesLoaded, 2, "the failed lane loaded again");
+  } finally {
+    await session.release();
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("local first: a solo copy that cannot load on this isolate leaves the model to its lanes", async () => {
+  const session = await HostedSession.create(
+    "native",
+    "native",
+    model, // 4 bytes: onnxruntime refuses them on this isolate; the scripted host loads anything
+    { threads: 1, lanes: 2, soloThreads: 2, warmup },
+    1,
+    { workerUrl: reportThreads, soloLocal: true, localFirst: true },
+  );
+  try {
+    assert.equal(session.localFirst, false);
+    assert.ok(session.notes.some((n) => /failed to load .*lanes in engine host Workers/.test(n)));
+    assert.equal(session.soloWhere, undefined);
+    for (let i = 0; i < 3; i++) assert.equal(await threadsOf(session), 1);
+    assert.equal(session.soloRuns, 0);
+  } finally {
+    await session.release();
+  }
+});
