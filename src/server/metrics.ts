@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (`GET /metrics`, text format 0.0.4), one prom-client registry per
  * app, without prom-client's default Node process metrics (they read Node internals
- * Deno does not have).
+ * Deno does not have; process_metrics.ts reads the standard ones itself).
  *
  * Per model and version, with Triton's names so existing dashboards work:
  * `nv_inference_request_success`, `nv_inference_request_failure` (runs that reached the
@@ -14,7 +14,8 @@
  * `tinyunet_model_load_failed` per version of the repository index, and
  * `tinyunet_http_requests_total{method,route,status}` /
  * `tinyunet_http_request_duration_seconds{method,route}` labelled by the matched route
- * pattern (never the raw path, so fuzzed URLs cannot blow up the series count).
+ * pattern (never the raw path, so fuzzed URLs cannot blow up the series count). And the
+ * standard process metrics (`process_resident_memory_bytes` …, see process_metrics.ts).
  *
  * @example
  * ```ts
@@ -25,6 +26,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { connectionStats } from "./connections/stats.ts";
+import { registerProcessMetrics } from "./process_metrics.ts";
 import type { InferenceEvent } from "../models/model_version.ts";
 import type { ModelRegistry } from "../models/registry.ts";
 
@@ -206,6 +208,7 @@ export class ServerMetrics {
       labelNames: ["instance"],
       registers,
     }).set({ instance }, 1);
+    registerProcessMetrics(registers);
     this.#unsubscribe = registry.observe((e) => this.observeInference(e));
   }
 

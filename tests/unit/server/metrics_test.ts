@@ -58,8 +58,8 @@ Deno.test("/metrics: Triton-named per-model counters, histograms, queue depth, e
   assert.equal(httpRequests(m, "/v1/models/:name/versions/:version/segment", 200), 1);
   assert.equal(httpRequests(m, "/v2/models/:name/infer", 200), 1);
   assert.ok(
-    !m.some((x) => x.name.startsWith("process_") || x.name.startsWith("nodejs_")),
-    "no default Node metrics",
+    !m.some((x) => x.name.startsWith("nodejs_")),
+    "no default Node metrics (the process ones are read by process_metrics.ts)",
   );
 });
 
@@ -129,4 +129,27 @@ Deno.test("/metrics: fuzzed URLs and model names do not add series (labels are r
     !after.some((x) => x.labels.model && x.labels.model !== "lesion"),
     "no series for unknown model names",
   );
+});
+
+Deno.test("/metrics: the standard process metrics and the engine host Workers alive", async () => {
+  await using s = await fixtureServer([{ name: "lesion" }]);
+  const read = async () => parsePrometheus(await (await s.app.request("/metrics")).text());
+  const before = await read();
+  for (let i = 0; i < 5; i++) await (await s.app.request("/v1/segment", png())).body?.cancel();
+  const m = await read();
+  const rss = sampleValue(m, "process_resident_memory_bytes");
+  const now = Deno.memoryUsage().rss;
+  assert.ok(Math.abs(rss - now) < now * 0.2, `RSS ${rss} against ${now}`);
+  assert.ok(
+    sampleValue(m, "process_cpu_seconds_total") > sampleValue(before, "process_cpu_seconds_total"),
+    "CPU time grows with work",
+  );
+  const open = sampleValue(m, "process_open_fds"), max = sampleValue(m, "process_max_fds");
+  assert.ok(open > 2 && open <= max, `open ${open}, max ${max}`);
+  const start = sampleValue(m, "process_start_time_seconds");
+  assert.ok(start <= Date.now() / 1000 && start > Date.now() / 1000 - 3600, `start ${start}`);
+  assert.ok(sampleValue(m, "tinyunet_heap_used_bytes") > 1e6);
+  const workers = sampleValue(m, "tinyunet_engine_host_workers", { backend: "native" });
+  assert.ok(Number.isInteger(workers) && workers >= 0);
+  assert.equal(sampleValue(m, "tinyunet_engine_host_workers", { backend: "wasm" }), 0);
 });

@@ -1,0 +1,91 @@
+/**
+ * Prometheus's standard process metrics, under the names every client library's process
+ * collector uses (`process_resident_memory_bytes`, `process_cpu_seconds_total`,
+ * `process_open_fds`, `process_max_fds`, `process_start_time_seconds`), plus the engine host
+ * Workers alive now and the HTTP isolate's V8 heap: what an operator watches to see the
+ * server's memory settle after load. prom-client's own collector reads Node internals that
+ * Deno lacks, so they are read here (`Deno.memoryUsage`, `node:process`, and /proc on Linux).
+ *
+ * @module
+ */
+import process from "node:process";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { liveHosts } from "../engines/host_session.ts";
+
+/** Open descriptors and their soft limit from /proc (Linux), else null. */
+function descriptors(): { open: number; max: number } | null {
+  try {
+    let open = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const max = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? NaN);
+    return { open, max };
+  } catch {
+    return null;
+  }
+}
+
+/** Registers the process metrics on `registers`. */
+export function registerProcessMetrics(registers: Registry[]): void {
+  new Gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().rss);
+    },
+  });
+  new Counter({
+    name: "process_cpu_seconds_total",
+    help: "Total user and system CPU time spent in seconds (all threads)",
+    registers,
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.reset();
+      this.inc((user + system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: "process_open_fds",
+    help: "Number of open file descriptors (Linux)",
+    registers,
+    collect() {
+      const d = descriptors();
+      if (d) this.set(d.open);
+    },
+  });
+  new Gauge({
+    name: "process_max_fds",
+    help: "Maximum number of open file descriptors (the soft limit; Linux)",
+    registers,
+    collect() {
+      const d = descriptors();
+      if (d && Number.isFinite(d.max)) this.set(d.max);
+    },
+  });
+  new Gauge({
+    name: "process_start_time_seconds",
+    help: "Start time of the process since unix epoch in seconds",
+    registers,
+  }).set(Math.round(performance.timeOrigin) / 1000);
+  new Gauge({
+    name: "tinyunet_heap_used_bytes",
+    help: "V8 heap in use by the HTTP isolate (Workers not counted)",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().heapUsed);
+    },
+  });
+  new Gauge({
+    name: "tinyunet_engine_host_workers",
+    help:
+      "Engine host Workers alive now, by runtime (native local first: 0 while idle, up when runs overlap)",
+    labelNames: ["backend"],
+    registers,
+    collect() {
+      this.reset();
+      for (const backend of ["native", "wasm", "webgpu"]) this.set({ backend }, 0);
+      for (const h of liveHosts()) this.inc({ backend: h.key.split(":")[0] });
+    },
+  });
+}
