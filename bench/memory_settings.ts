@@ -13,6 +13,7 @@
  * @module
  */
 import { v2BinaryBody } from "../lib/v2_bodies.ts";
+import { loadConfig } from "../src/config.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
@@ -38,7 +39,7 @@ const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 const WORKER_FIRST = { TINYUNET_LOCAL_FIRST: "0" };
 
 /** The server's default `TINYUNET_LANE_IDLE_MS`. */
-const LANE_IDLE_MS = 15_000;
+const LANE_IDLE_MS = loadConfig({}).laneIdleMs;
 
 /** One start of one configuration. */
 export interface MemoryRun {

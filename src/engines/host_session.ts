@@ -197,15 +197,9 @@ class EngineHost {
     this.onEmpty();
     if (!this.graceful || now) return this.terminate();
     // the collect is answered after the release (the Worker handles messages in order)
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gone = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CLOSE_WAIT_MS); // a Worker that does not answer
-      Deno.unrefTimer(timer);
-    });
-    Promise.race([this.collect().catch(() => {}), gone]).finally(() => {
-      clearTimeout(timer);
-      this.terminate();
-    });
+    withTimeout(this.collect(), CLOSE_WAIT_MS, () => new Error("no answer"), { unref: true })
+      .catch(() => {})
+      .finally(() => this.terminate());
   }
 
   /**
@@ -292,11 +286,20 @@ export function liveHosts(): { key: string; sessions: number }[] {
   return [...hosts.values()].map((h) => ({ key: h.key, sessions: h.sessions }));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+/** `promise`, or `onTimeout()`'s error after `ms` (`unref`: the timer keeps no process alive). */
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  { unref = false } = {},
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+      if (unref) Deno.unrefTimer(timer);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -308,7 +311,7 @@ interface Solo extends Lane {
 }
 
 /** Where a copy of a session lives: an engine host Worker, or this isolate (the native solo copy). */
-type RunHost = Pick<EngineHost, "load" | "run" | "release" | "restart">;
+type RunHost = Pick<EngineHost, "load" | "run" | "release" | "restart" | "sessions">;
 
 let localHost: LocalHost | undefined;
 
@@ -481,42 +484,43 @@ export class HostedSession implements EngineSession {
   }
 
   /** Loads and warms the first lane in the shared host (kept for the session's life). */
-  async #start(warmup?: Record<string, Tensor>) {
+  #start(warmup?: Record<string, Tensor>) {
     const host = hostFor(this.backend, this.#threads, this.workerUrl);
-    const first = this.#first;
-    first.host = host;
-    first.sid = nextSid++;
-    first.state = "loading";
-    try {
-      const names = await this.#loadCopy(host, first.sid, this.#threads, "always", warmup);
-      this.inputNames = names.inputNames;
-      this.outputNames = names.outputNames;
-      first.state = "ready";
-    } catch (err) {
-      host.release(first.sid, err instanceof EngineHangError);
-      first.host = undefined;
-      first.state = "idle";
-      // a hung lane blocks every session of the host: give the others a fresh one
-      if (err instanceof EngineHangError && host.sessions > 0) host.restart();
-      throw err;
-    }
+    return this.#startCopy(this.#first, host, this.#threads, "always", warmup);
   }
 
   /** Local first: loads and warms the solo copy on this isolate (kept for the session's life). */
-  async #startLocal() {
+  #startLocal() {
     const solo = this.#solo!;
-    solo.host = this.#soloHost();
-    solo.sid = nextSid++;
-    solo.state = "loading";
+    return this.#startCopy(solo, this.#soloHost()!, solo.threads, this.soloSpin, this.#warmup);
+  }
+
+  /**
+   * Loads and warms the copy every run can count on (the first lane, or local first the solo
+   * copy); on failure it is left unloaded (a hung one restarts its host for the others).
+   */
+  async #startCopy(
+    copy: Lane,
+    host: RunHost,
+    threads: number,
+    spin: SpinMode,
+    warmup?: Record<string, Tensor>,
+  ) {
+    copy.host = host;
+    copy.sid = nextSid++;
+    copy.state = "loading";
     try {
-      const names = await this.#loadCopy(solo.host!, solo.sid, solo.threads, this.soloSpin);
+      const names = await this.#loadCopy(host, copy.sid, threads, spin, warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
-      solo.state = "ready";
+      copy.state = "ready";
     } catch (err) {
-      solo.host!.release(solo.sid);
-      solo.host = undefined;
-      solo.state = "failed";
+      const hung = err instanceof EngineHangError;
+      host.release(copy.sid, hung);
+      copy.host = undefined;
+      copy.state = copy === this.#solo ? "failed" : "idle";
+      // a hung lane blocks every session of the host: give the others a fresh one
+      if (hung && host.sessions > 0) host.restart();
       throw err;
     }
   }

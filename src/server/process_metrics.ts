@@ -12,14 +12,23 @@ import process from "node:process";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { liveHosts } from "../engines/host_session.ts";
 
-/** Open descriptors and their soft limit from /proc (Linux), else null. */
-function descriptors(): { open: number; max: number } | null {
+/** Open file descriptors (/proc, Linux), else null. */
+function openFds(): number | null {
   try {
     let open = 0;
     for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
+    return open;
+  } catch {
+    return null;
+  }
+}
+
+/** The soft limit of open file descriptors (/proc, Linux), else null. */
+function maxFds(): number | null {
+  try {
     const limits = Deno.readTextFileSync("/proc/self/limits");
-    const max = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? NaN);
-    return { open, max };
+    const max = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+    return Number.isFinite(max) ? max : null;
   } catch {
     return null;
   }
@@ -50,8 +59,8 @@ export function registerProcessMetrics(registers: Registry[]): void {
     help: "Number of open file descriptors (Linux)",
     registers,
     collect() {
-      const d = descriptors();
-      if (d) this.set(d.open);
+      const open = openFds();
+      if (open !== null) this.set(open);
     },
   });
   new Gauge({
@@ -59,8 +68,8 @@ export function registerProcessMetrics(registers: Registry[]): void {
     help: "Maximum number of open file descriptors (the soft limit; Linux)",
     registers,
     collect() {
-      const d = descriptors();
-      if (d && Number.isFinite(d.max)) this.set(d.max);
+      const max = maxFds();
+      if (max !== null) this.set(max);
     },
   });
   new Gauge({
