@@ -54,24 +54,21 @@ export function registerProcessMetrics(registers: Registry[]): void {
       this.inc((user + system) / 1e6);
     },
   });
-  new Gauge({
-    name: "process_open_fds",
-    help: "Number of open file descriptors (Linux)",
-    registers,
-    collect() {
-      const open = openFds();
-      if (open !== null) this.set(open);
-    },
-  });
-  new Gauge({
-    name: "process_max_fds",
-    help: "Maximum number of open file descriptors (the soft limit; Linux)",
-    registers,
-    collect() {
-      const max = maxFds();
-      if (max !== null) this.set(max);
-    },
-  });
+  const fds = [
+    ["process_open_fds", "Number of open file descriptors (Linux)", openFds],
+    ["process_max_fds", "Maximum number of open file descriptors (the soft limit; Linux)", maxFds],
+  ] as const;
+  for (const [name, help, read] of fds) {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = read();
+        if (value !== null) this.set(value);
+      },
+    });
+  }
   new Gauge({
     name: "process_start_time_seconds",
     help: "Start time of the process since unix epoch in seconds",
