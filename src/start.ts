@@ -21,7 +21,7 @@ import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
 import { type Collected, collectGarbage } from "./memory/collect.ts";
-import { collectEngineHosts } from "./engines/host_session.ts";
+import { collectEngineHosts } from "./engines/engine_host.ts";
 import { selectEngine } from "./engines/select.ts";
 import { StagePool } from "./serving/pool.ts";
 import { SegmentPipeline } from "./serving/pipeline.ts";

@@ -6,7 +6,7 @@
  *
  * Messages are handled strictly one after another (a load, then runs, in arrival order):
  * this thread is the engine's single run lane. A hung run blocks the lane; the client then
- * terminates the worker and starts a fresh one (see `host_session.ts`).
+ * terminates the worker and starts a fresh one (see `engine_host.ts`).
  *
  * Protocol: `load` → `loaded` | `error` (by sid); `run` → `result` | `error` (by id);
  * `release` → nothing. A run's inputs arrive packed in one transferred buffer that goes

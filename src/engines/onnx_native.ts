@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { HostedSession, prestartHost } from "./host_session.ts";
+import { HostedSession } from "./host_session.ts";
+import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./select.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";

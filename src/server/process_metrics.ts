@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { liveHosts } from "../engines/host_session.ts";
+import { liveHosts } from "../engines/engine_host.ts";
 
 /** Open file descriptors (/proc, Linux), else null. */
 function openFds(): number | null {

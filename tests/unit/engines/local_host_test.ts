@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { unetModel } from "../../../lib/onnx_builder.ts";
 import { LocalHost } from "../../../src/engines/local_host.ts";
-import { HostedSession, liveHosts } from "../../../src/engines/host_session.ts";
+import { HostedSession } from "../../../src/engines/host_session.ts";
+import { liveHosts } from "../../../src/engines/engine_host.ts";
 
 const bytes = unetModel({ width: 4, depth: 3, seed: 3 });
 const input = () => ({

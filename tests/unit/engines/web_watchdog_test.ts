@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EngineHangError } from "../../../src/engines/engine.ts";
-import { HostedSession, liveHosts } from "../../../src/engines/host_session.ts";
+import { HostedSession } from "../../../src/engines/host_session.ts";
+import { liveHosts } from "../../../src/engines/engine_host.ts";
 
 const model = { path: "m.onnx", bytes: new Uint8Array(4), externalData: [] };
 const warmup = { image: { data: new Float32Array([1, 2, 3, 4]), dims: [1, 1, 2, 2] } };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { collectEngineHosts, HostedSession } from "../../../src/engines/host_session.ts";
+import { HostedSession } from "../../../src/engines/host_session.ts";
+import { collectEngineHosts } from "../../../src/engines/engine_host.ts";
 
 const path = new URL("../../../models/isic2017/3/model.onnx", import.meta.url).pathname;
 
