@@ -1,5 +1,5 @@
 /**
- * Cold start: process spawn (`deno run --allow-all main.ts`) → first 200 from
+ * Cold start: process spawn (`deno task serve`'s command) → first 200 from
  * `/v2/health/ready` (polled every 5 ms), over several starts; the median is reported. One
  * extra start first is excluded (it fills Deno's module cache after a code change), and
  * its time is kept for reference. Also the server's own "ready" log time (module load →

@@ -259,7 +259,7 @@ export async function runBench(
 
   const body = await Deno.readFile(new URL(SAMPLE_IMAGE, ROOT));
   results.http = await guard("http", async () => {
-    progress("http: starting the server (deno run --allow-all main.ts)");
+    progress("http: starting the server (deno task serve's command)");
     const server = await startServer();
     try {
       const before = serverMemory(server);

@@ -2,8 +2,9 @@
  * Part `memory`: the server's resident memory with its memory settings as they are now
  * against the settings before them (codec pool started with the server, engine lanes kept,
  * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on, no idle
- * GC) and against the defaults with one setting undone (native: `TINYUNET_LOCAL_FIRST=0`,
- * the first engine lane in a host Worker from the start; wasm: `TINYUNET_IDLE_GC_MS=0`), in
+ * GC, no V8 flag) and against the defaults with one setting undone (native: without
+ * `deno task serve`'s `--no-memory-pool-share-memory-on-teardown`, so an ended Worker's heap
+ * pages stay in V8's page pool; wasm: `TINYUNET_IDLE_GC_MS=0`), in
  * alternating rounds of one run. Per start: spawn → ready (ms), RSS once ready (+2 s), right
  * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`), 3 s
  * later, and once idle lanes have been released (`TINYUNET_LANE_IDLE_MS` + 3 s after the
@@ -16,7 +17,7 @@ import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { loadConfig } from "../src/config.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
-import { startServer } from "./server.ts";
+import { serveArgs, startServer } from "./server.ts";
 import { median as medianOf, round } from "./stats.ts";
 import { wrk } from "./versus.ts";
 
@@ -35,8 +36,8 @@ export const MEMORY_SETTINGS_BEFORE: Record<string, string> = {
 /** The defaults but without the collections at ready and when idle (src/memory/collect.ts). */
 const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 
-/** The defaults but the first engine lane loaded at start in a host Worker (src/engines/host_session.ts). */
-const WORKER_FIRST = { TINYUNET_LOCAL_FIRST: "0" };
+/** `deno task serve`'s arguments without its V8 flag (an ended Worker's pages stay pooled). */
+const WITHOUT_V8_FLAG = serveArgs().filter((a) => !a.startsWith("--v8-flags"));
 
 /** The server's default `TINYUNET_LANE_IDLE_MS`. */
 const LANE_IDLE_MS = loadConfig({}).laneIdleMs;
@@ -57,7 +58,7 @@ export interface MemoryRun {
 
 /** The part's result: every start, and per configuration the medians. */
 export interface MemorySettingsResult {
-  configs: { id: string; label: string; env: Record<string, string> }[];
+  configs: { id: string; label: string; env: Record<string, string>; args?: string[] }[];
   runs: MemoryRun[];
   summary: {
     config: string;
@@ -117,18 +118,25 @@ export async function memorySettings(
   s: { rounds: number; durationS: number; warmupS: number; image: string },
 ): Promise<MemorySettingsResult> {
   const image = new URL(s.image, ROOT).pathname;
-  const configs = [
-    { id: "native-before", label: "native, settings before", env: MEMORY_SETTINGS_BEFORE },
+  const configs: MemorySettingsResult["configs"] = [
     {
-      id: "native-worker-first",
-      label: "native, defaults but TINYUNET_LOCAL_FIRST=0",
-      env: WORKER_FIRST,
+      id: "native-before",
+      label: "native, settings before",
+      env: MEMORY_SETTINGS_BEFORE,
+      args: WITHOUT_V8_FLAG,
+    },
+    {
+      id: "native-pool-kept",
+      label: "native, defaults but without the V8 flag",
+      env: {},
+      args: WITHOUT_V8_FLAG,
     },
     { id: "native-now", label: "native, defaults now", env: {} },
     {
       id: "wasm-before",
       label: "wasm, settings before",
       env: { ...MEMORY_SETTINGS_BEFORE, TINYUNET_ENGINE: "wasm" },
+      args: WITHOUT_V8_FLAG,
     },
     {
       id: "wasm-no-gc",
@@ -140,7 +148,7 @@ export async function memorySettings(
   const runs: MemoryRun[] = [];
   for (let rnd = 1; rnd <= s.rounds; rnd++) {
     for (const c of configs) {
-      const server = await startServer({ env: { ...c.env, TINYUNET_WATCH: "off" } });
+      const server = await startServer({ env: { ...c.env, TINYUNET_WATCH: "off" }, args: c.args });
       try {
         await new Promise((r) => setTimeout(r, 2000));
         const idle = rssOf(server.pid);

@@ -442,7 +442,7 @@ export function renderMarkdown(r: BenchResults): string {
     const loaded = (h.server_runtime as { model?: string; engine?: string; threads?: number }[])
       .map((x) => `${x.model} (${x.engine}, ${x.threads} thread(s))`).join(", ");
     out.push(
-      `Real server (\`deno run --allow-all main.ts\`, loopback, default settings, model repository \`models/\` with ${
+      `Real server (\`deno task serve\`, loopback, default settings, model repository \`models/\` with ${
         loaded || "?"
       } loaded; requests go to the default model${
         h.default_model ? ` ${h.default_model}` : ""
@@ -521,7 +521,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.cold_start) {
     const c = r.cold_start;
     out.push(
-      `**Cold start** (spawn of \`deno run --allow-all main.ts\` → first 200 from \`/v2/health/ready\`, polled every 5 ms): median **${
+      `**Cold start** (spawn of \`deno task serve\`'s command → first 200 from \`/v2/health/ready\`, polled every 5 ms): median **${
         ms(c.ready_ms.median_ms)
       } ms**, p90 ${ms(c.ready_ms.p90_ms)} ms, n=${c.starts} (samples ${
         c.samples_ms.join(", ")

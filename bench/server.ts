@@ -1,5 +1,5 @@
 /**
- * The real server as a child process (`deno run --allow-all main.ts`) on a free loopback
+ * The real server as a child process (`deno task serve`'s command) on a free loopback
  * port, with the shipped model repository and default settings: started, waited on until
  * `/v2/health/ready` answers 200, its JSON log lines drained and read, and stopped with
  * SIGTERM. Used by the HTTP load, cold-start and profile parts.
@@ -9,6 +9,16 @@
 import { procMemory } from "./memory.ts";
 
 const ROOT = new URL("../", import.meta.url);
+
+/** The deno arguments of `deno task serve` (deno.json), so the bench runs what users run. */
+export function serveArgs(): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).tasks;
+  const words = String(tasks.serve).split(/\s+/);
+  if (words[0] !== "deno") {
+    throw new Error(`deno.json's serve task is not a deno command: ${tasks.serve}`);
+  }
+  return words.slice(1);
+}
 
 /** A running server. */
 export interface ServerProcess {
@@ -40,7 +50,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** poll interval of the readiness probe */
   pollMs?: number;
-  /** deno arguments instead of `run --allow-all main.ts`; `{PORT}` is replaced by the port */
+  /** deno arguments instead of {@link serveArgs}; `{PORT}` is replaced by the port */
   args?: string[];
 }
 
@@ -50,9 +60,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: (options.args ?? ["run", "--allow-all", "main.ts"]).map((a) =>
-      a.replaceAll("{PORT}", String(port))
-    ),
+    args: (options.args ?? serveArgs()).map((a) => a.replaceAll("{PORT}", String(port))),
     cwd: ROOT,
     env: {
       PORT: String(port),

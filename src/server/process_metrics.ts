@@ -83,6 +83,14 @@ export function registerProcessMetrics(registers: Registry[]): void {
     },
   });
   new Gauge({
+    name: "tinyunet_heap_total_bytes",
+    help: "V8 heap reserved by the HTTP isolate, used or not (Workers not counted)",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().heapTotal);
+    },
+  });
+  new Gauge({
     name: "tinyunet_engine_host_workers",
     help:
       "Engine host Workers alive now, by runtime (native local first: 0 while idle, up when runs overlap)",

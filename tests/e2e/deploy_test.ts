@@ -182,7 +182,7 @@ Deno.test("KServe: InferenceService (V2) and its ServingRuntime agree with each 
   assert.equal((await (await s.app.request("/v2")).json()).name, "tinyunet-edge");
 });
 
-Deno.test("systemd unit: systemd-analyze verify passes; hardening options present; same command as the container", async () => {
+Deno.test("systemd unit: systemd-analyze verify passes; hardening options present; same command (and V8 flags as deno task serve) as the container", async () => {
   const unit = read("deploy/systemd/tinyunet-edge.service");
   // The shipped unit names where an install puts Deno (/usr/local/bin/deno, see its header);
   // this machine's Deno may live elsewhere, and verify checks that the program exists. So a
@@ -237,6 +237,10 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
     /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
   ) as string[];
   assert.deepEqual(exec, entry.slice(1), "the unit and the image run the same command");
+  const serveFlags = String(JSON.parse(read("deno.json")).tasks.serve).split(" ")
+    .filter((a) => a.startsWith("--v8-flags"));
+  assert.equal(serveFlags.length, 1, "deno task serve sets its V8 flags");
+  assert.ok(exec.includes(serveFlags[0]), "the unit and the image use deno task serve's V8 flags");
 });
 
 Deno.test({
