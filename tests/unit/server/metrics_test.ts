@@ -149,6 +149,9 @@ Deno.test("/metrics: the standard process metrics and the engine host Workers al
   const start = sampleValue(m, "process_start_time_seconds");
   assert.ok(start <= Date.now() / 1000 && start > Date.now() / 1000 - 3600, `start ${start}`);
   assert.ok(sampleValue(m, "tinyunet_heap_used_bytes") > 1e6);
+  assert.ok(
+    sampleValue(m, "tinyunet_heap_total_bytes") >= sampleValue(m, "tinyunet_heap_used_bytes"),
+  );
   const workers = sampleValue(m, "tinyunet_engine_host_workers", { backend: "native" });
   assert.ok(Number.isInteger(workers) && workers >= 0);
   assert.equal(sampleValue(m, "tinyunet_engine_host_workers", { backend: "wasm" }), 0);
