@@ -6,19 +6,24 @@ import { noteWork } from "../../../src/memory/collect.ts";
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
 
+/** Runs a probe of tests/fixtures/memory/ in a process of its own; what it printed, as JSON. */
+async function runProbe(name: string) {
+  const probe = new URL(`../../fixtures/memory/${name}`, import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", probe.pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0, `${name} exited with ${out.code}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test({
   name: "the keeper trims freed heap memory back to the system, at most once per interval",
   ignore: !control.available,
   async fn() {
     // in a process of its own: in the unit run other tests allocate between two RSS readings
-    const probe = new URL("../../fixtures/memory/trim_probe.ts", import.meta.url);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", probe.pathname],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    assert.equal(out.code, 0);
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    const r = await runProbe("trim_probe.ts");
     assert.ok(r.freeBefore > 60 * 2 ** 20, `free ${r.freeBefore}`);
     assert.equal(r.trimmed, true);
     // 63 MiB freed below a live block
@@ -54,14 +59,7 @@ Deno.test({
   async fn() {
     // in a process of its own: the unit run's heap holds free chunks from earlier tests, which
     // glibc hands out before it looks at the mmap threshold
-    const probe = new URL("../../fixtures/memory/large_work_probe.ts", import.meta.url);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", probe.pathname],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    assert.equal(out.code, 0);
-    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    const r = await runProbe("large_work_probe.ts");
     assert.ok(r.outsideOwn < 8, "below the 32 MiB threshold: from the heap");
     assert.equal(r.insideOwn, 8, "inside large work every block is mapped on its own");
     assert.equal(r.largeWorksInside, 1, "nested and concurrent large works share one lowering");
