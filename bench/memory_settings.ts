@@ -17,7 +17,8 @@ import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { loadConfig } from "../src/config.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
-import { serveArgs, startServer } from "./server.ts";
+import { serveArgs } from "../lib/serve_command.ts";
+import { startServer } from "./server.ts";
 import { median as medianOf, round } from "./stats.ts";
 import { wrk } from "./versus.ts";
 
@@ -36,8 +37,8 @@ export const MEMORY_SETTINGS_BEFORE: Record<string, string> = {
 /** The defaults but without the collections at ready and when idle (src/memory/collect.ts). */
 const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 
-/** `deno task serve`'s arguments without its V8 flag (an ended Worker's pages stay pooled). */
-const WITHOUT_V8_FLAG = serveArgs().filter((a) => !a.startsWith("--v8-flags"));
+/** `deno task serve`'s arguments without its V8 flags (an ended Worker's pages stay pooled). */
+const withoutV8Flags = () => serveArgs().filter((a) => !a.startsWith("--v8-flags"));
 
 /** The server's default `TINYUNET_LANE_IDLE_MS`. */
 const LANE_IDLE_MS = loadConfig({}).laneIdleMs;
@@ -113,11 +114,15 @@ export async function v2Large(url: string, pid: number) {
   }
 }
 
-/** Runs the comparison: `rounds` × (native before, without idle GC, now; the same for wasm). */
+/**
+ * Runs the comparison: `rounds` × (native: before, without the V8 flag, now; wasm: before,
+ * without idle GC, now).
+ */
 export async function memorySettings(
   s: { rounds: number; durationS: number; warmupS: number; image: string },
 ): Promise<MemorySettingsResult> {
   const image = new URL(s.image, ROOT).pathname;
+  const WITHOUT_V8_FLAG = withoutV8Flags();
   const configs: MemorySettingsResult["configs"] = [
     {
       id: "native-before",

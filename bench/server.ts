@@ -6,19 +6,10 @@
  *
  * @module
  */
+import { serveArgs } from "../lib/serve_command.ts";
 import { procMemory } from "./memory.ts";
 
 const ROOT = new URL("../", import.meta.url);
-
-/** The deno arguments of `deno task serve` (deno.json), so the bench runs what users run. */
-export function serveArgs(): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).tasks;
-  const words = String(tasks.serve).split(/\s+/);
-  if (words[0] !== "deno") {
-    throw new Error(`deno.json's serve task is not a deno command: ${tasks.serve}`);
-  }
-  return words.slice(1);
-}
 
 /** A running server. */
 export interface ServerProcess {

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { RunPlan } from "./stats.ts";
 import type { VersusServer } from "./versus.ts";
+import { serveV8Flags } from "../lib/serve_command.ts";
 
 /** Everything a run needs to know. */
 export interface BenchSettings {
@@ -135,6 +136,7 @@ const OURS_PARALLEL: VersusServer = {
     "serve",
     "--parallel",
     "--allow-all",
+    ...serveV8Flags(),
     "--host",
     "127.0.0.1",
     "--port",

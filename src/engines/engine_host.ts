@@ -1,7 +1,10 @@
 /**
- * The engine host Workers (`host_worker.ts`): one per runtime, thread count and lane, shared
- * by every session of the process, with its load/run/release protocol, restarts and teardown.
- * `host_session.ts` builds sessions (lanes, solo copy, hang watchdog) on top of them.
+ * The engine host Workers (`host_worker.ts`) and their registry: one Worker per runtime and
+ * lane (web runtimes: also per thread count; native: one for every thread count, threads are
+ * per session), shared by every session of the process, with its load/run/release protocol,
+ * restarts and teardown. `hostFor` (for `host_session.ts`, which builds sessions — lanes, solo
+ * copy, hang watchdog — on these hosts), `prestartHost`, `liveHosts` and `collectEngineHosts`
+ * are the registry's doors.
  *
  * @module
  */
@@ -17,6 +20,7 @@ import type {
 import { BufferPool, packedBytes, packFeeds } from "./host_io.ts";
 import { engineSettings } from "./settings.ts";
 
+/** The host script; tests substitute a scripted one. */
 export const HOST_WORKER_URL = new URL("./host_worker.ts", import.meta.url);
 /**
  * A run longer than this counts as hung (unless the caller sets `hangTimeoutMs`).
@@ -37,7 +41,7 @@ interface Pending<T> {
 export type Names = { inputNames: string[]; outputNames: string[] };
 
 /** A registered session: what to send to load it again after a restart. */
-interface Registration {
+export interface Registration {
   engine: EngineName;
   load: LoadMessage;
   warmup?: Record<string, Tensor>;
@@ -268,7 +272,7 @@ export function liveHosts(): { key: string; sessions: number }[] {
 }
 
 /** `promise`, or `onTimeout()`'s error after `ms` (`unref`: the timer keeps no process alive). */
-export function withTimeout<T>(
+function withTimeout<T>(
   promise: Promise<T>,
   ms: number,
   onTimeout: () => Error,

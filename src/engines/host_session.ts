@@ -1,8 +1,9 @@
 /**
- * Sessions on the engine hosts (`engine_host.ts`): every model shares its runtime's host
- * Worker (one onnxruntime-web runtime and wasm heap for all models instead of one Worker
- * each; native runs off the HTTP thread), with more copies (lanes, a solo copy) on demand and
- * a hang watchdog per session.
+ * Sessions on the engine hosts (`engine_host.ts`): a model's copies — the first lane in its
+ * runtime's shared host Worker, more lanes in Workers of their own on demand, and for native a
+ * solo copy (on the HTTP isolate, `local_host.ts`, or in a Worker) — with a hang watchdog per
+ * session. Native local first (the default on two cores or more) loads only the solo copy at
+ * start, so an idle server holds no host Worker (see {@link HostedSession}).
  *
  * A warm-up run that does not finish within the hang timeout restarts the host (a fresh
  * Worker; the other sessions on it are loaded and warmed again there) and retries; after the
@@ -35,7 +36,6 @@ import { LocalHost } from "./local_host.ts";
 /** A lane that failed to load is not tried again for this long (ms). */
 const LANE_RETRY_MS = 10_000;
 
-/** The host script; tests substitute a scripted one. */
 let nextSid = 1;
 
 /** The many-thread copy of a session, for runs that find nothing else in flight. */

@@ -5,7 +5,7 @@
  * onnxruntime-node computes a run on the calling isolate's thread: its `run` defers the
  * binding's synchronous run with `setImmediate` (onnxruntime-node 1.30 `dist/backend.js`), so
  * the event loop waits for the whole run (measured: one timer tick per run, the longest gap =
- * the run). So by default native sessions live in engine host Workers (`host_session.ts`),
+ * the run). So by default native sessions live in engine host Workers (`engine_host.ts`),
  * which give a model its lanes (copies that run at once, one thread each) and keep the HTTP
  * thread free; only the solo copy that serves a lone request runs on the HTTP isolate
  * (`local_host.ts`). `TINYUNET_NATIVE_HOST=0` runs every session on the event loop instead (as

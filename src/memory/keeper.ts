@@ -15,7 +15,8 @@
  * any runs, the threshold drops to 1 MiB, so its body, output and tile activations are
  * mapped on their own and go back to the system the moment they are freed, not into an
  * arena the trim reaches a second later (glibc still serves a block from a free heap chunk
- * that fits, which grows nothing); then the threshold returns and the arenas are trimmed. Runs of small images meanwhile map their larger blocks too (slower while it
+ * that fits, which grows nothing); then the threshold returns and the arenas are trimmed.
+ * Runs of small images meanwhile map their larger blocks too (slower while it
  * lasts). Measured (a 30 MB tensor after c=8 load, `deno task bench` part memory):
  * see bench/RESULTS.md.
  *

@@ -15,6 +15,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import YAML from "yaml";
 import { edgeImportMap } from "../../deploy/edge/import_map.ts";
 import { loadConfig } from "../../src/config.ts";
+import { serveV8Flags } from "../../lib/serve_command.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
 import { join } from "node:path";
 import { writeMultipart } from "../../src/dicom_node/multipart.ts";
@@ -237,10 +238,9 @@ Deno.test("systemd unit: systemd-analyze verify passes; hardening options presen
     /^ENTRYPOINT (.*)$/m.exec(read("deploy/container/Containerfile"))![1],
   ) as string[];
   assert.deepEqual(exec, entry.slice(1), "the unit and the image run the same command");
-  const serveFlags = String(JSON.parse(read("deno.json")).tasks.serve).split(" ")
-    .filter((a) => a.startsWith("--v8-flags"));
-  assert.equal(serveFlags.length, 1, "deno task serve sets its V8 flags");
-  assert.ok(exec.includes(serveFlags[0]), "the unit and the image use deno task serve's V8 flags");
+  const v8Flags = serveV8Flags();
+  assert.equal(v8Flags.length, 1, "deno task serve sets its V8 flags");
+  assert.ok(exec.includes(v8Flags[0]), "the unit and the image use deno task serve's V8 flags");
 });
 
 Deno.test({

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { fuzzCases } from "../helpers/fuzz_corpus.ts";
 import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../helpers/attacks.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
+import { serveArgs } from "../../lib/serve_command.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,7 +45,7 @@ for (const model of ["isic2017", "hc18", "kvasir-seg", "isbi2012-em"]) {
 
 const port = freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = new ServerProcess(["run", "-A", "main.ts"], {
+const server = new ServerProcess(serveArgs(), {
   PORT: String(port),
   TINYUNET_HOST: "127.0.0.1",
   TINYUNET_WATCH: "off",

@@ -15,6 +15,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serveV8Flags } from "../../lib/serve_command.ts";
 
 /** Target CPU architectures (npm's names). */
 export type BundleArch = "arm64" | "x64";
@@ -172,7 +173,8 @@ function denoInfoDir(): string {
   return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir;
 }
 
-const START = (arch: BundleArch) =>
+/** The bundle's start.sh: the serve task's command (its V8 flags included), from the bundle. */
+export const startScript = (arch: BundleArch, v8Flags: string[] = serveV8Flags()) =>
   `#!/bin/sh
 # Starts TinyUnet Edge from this bundle (linux-${arch}, made by \`deno task bundle\`).
 # Settings come from the environment as usual (PORT, TINYUNET_ENGINE, ...); the models
@@ -184,7 +186,9 @@ export DENO_DIR="\${DENO_DIR:-$here/deno_dir}"
 export DENO_NO_UPDATE_CHECK=1 ONNXRUNTIME_NODE_INSTALL=skip
 export TINYUNET_MODELS="\${TINYUNET_MODELS:-$here/models}"
 cd "$here"
-exec \${TINYUNET_EMULATOR:-} "$here/bin/deno" run --allow-all --cached-only main.ts "$@"
+exec \${TINYUNET_EMULATOR:-} "$here/bin/deno" run --allow-all --cached-only ${
+    v8Flags.join(" ")
+  } main.ts "$@"
 `;
 
 /** Writes the bundle; `out` must not exist or be empty. */
@@ -203,7 +207,7 @@ export async function makeBundle(options: BundleOptions): Promise<BundleManifest
   const bundleConfig = {
     nodeModulesDir: "auto",
     unstable: config.unstable,
-    tasks: { serve: "deno run --allow-all main.ts" },
+    tasks: { serve: config.tasks.serve },
     imports,
   };
   await Deno.writeTextFile(join(out, "deno.json"), JSON.stringify(bundleConfig, null, 2) + "\n");
@@ -239,7 +243,7 @@ export async function makeBundle(options: BundleOptions): Promise<BundleManifest
   await Deno.copyFile(denoBinary, join(out, "bin", "deno"));
   await Deno.chmod(join(out, "bin", "deno"), 0o755);
 
-  await Deno.writeTextFile(join(out, "start.sh"), START(options.arch));
+  await Deno.writeTextFile(join(out, "start.sh"), startScript(options.arch));
   await Deno.chmod(join(out, "start.sh"), 0o755);
 
   const manifest: BundleManifest = {

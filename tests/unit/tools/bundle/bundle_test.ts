@@ -3,7 +3,13 @@
  * bundle, run under qemu, is checked by tests/e2e/arm64_test.ts).
  */
 import assert from "node:assert/strict";
-import { entryPoints, serverImportMap, serverImports } from "../../../../tools/bundle/bundle.ts";
+import {
+  entryPoints,
+  serverImportMap,
+  serverImports,
+  startScript,
+} from "../../../../tools/bundle/bundle.ts";
+import { serveV8Flags } from "../../../../lib/serve_command.ts";
 
 Deno.test("serverImportMap keeps what is imported (bare, subpath, folder entries) and drops the rest", () => {
   const imports = {
@@ -44,4 +50,12 @@ Deno.test("entry points: main, serve and every module src/ starts by URL (worker
   ) {
     assert.ok(entries.includes(e), e);
   }
+});
+
+Deno.test("start.sh runs main.ts with deno task serve's V8 flags", () => {
+  const script = startScript("arm64");
+  const flags = serveV8Flags();
+  assert.ok(flags.length > 0);
+  const exec = script.split("\n").find((l) => l.startsWith("exec "))!;
+  for (const f of flags) assert.ok(exec.includes(` ${f} main.ts`), exec);
 });
