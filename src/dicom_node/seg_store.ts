@@ -210,11 +210,12 @@ export class SegStore {
 
   /** The destination refused the SEG for good: kept under `failed/`. */
   async rejected(destination: string, k: SegKey): Promise<void> {
+    // moved in the listings at once, so no reader sees it in neither (the rename is atomic)
     this.#unqueue(destination, k);
-    await Deno.rename(this.#path("queue", k, destination), this.#path("failed", k, destination))
-      .catch(() => {});
     const failed = this.#failed.get(destination)!;
     failed.push(k);
+    await Deno.rename(this.#path("queue", k, destination), this.#path("failed", k, destination))
+      .catch(() => {});
     while (failed.length > this.outboxMax) {
       await Deno.remove(this.#path("failed", failed.shift()!, destination)).catch(() => {});
     }

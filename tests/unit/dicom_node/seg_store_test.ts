@@ -56,3 +56,22 @@ Deno.test("SEG store: past the bound the oldest is dropped and reported; retenti
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SEG store: a refused SEG moves from pending to failed at once, never in neither list; it survives a restart there", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tinyunet-store-" });
+  try {
+    const store = new SegStore(dir, ["dimse"], 100, 10);
+    const k = await store.put(bytes(1), "1.2.9", "9.9.1", 1000);
+    const moving = store.rejected("dimse", k);
+    // before the rename has finished
+    assert.deepEqual(store.pending("dimse"), []);
+    assert.deepEqual(store.failed("dimse").map((x) => x.segUid), ["1.2.9"]);
+    await moving;
+    const reopened = new SegStore(dir, ["dimse"], 100, 10);
+    await reopened.open();
+    assert.deepEqual(reopened.pending("dimse"), []);
+    assert.deepEqual(reopened.failed("dimse").map((x) => x.segUid), ["1.2.9"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
