@@ -26,12 +26,23 @@ export interface ModelSource {
   externalData: { path: string; data: Uint8Array }[];
 }
 
+/**
+ * A warm-up input, or a function that makes one: sessions that load more copies later (engine
+ * lanes) keep the function, not megabytes of zeros, between loads.
+ */
+export type Warmup = Record<string, Tensor> | (() => Record<string, Tensor>);
+
+/** The tensors of a {@link Warmup}. */
+export function warmupTensors(warmup: Warmup): Record<string, Tensor> {
+  return typeof warmup === "function" ? warmup() : warmup;
+}
+
 /** Options for {@link Engine.createSession}. */
 export interface SessionOptions {
   /** intra-op threads; engines that cannot thread ignore it and report 1 */
   threads?: number;
   /** an input to run once before the session is handed out (engines watch it for hangs) */
-  warmup?: Record<string, Tensor>;
+  warmup?: Warmup;
   /** a run longer than this is treated as hung (engines that can, restart themselves) */
   hangTimeoutMs?: number;
   /** allow a software (fallback) GPU adapter; only explicit choices set this */

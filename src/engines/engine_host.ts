@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { EngineHangError, type EngineName, type Tensor } from "./engine.ts";
+import {
+  EngineHangError,
+  type EngineName,
+  type Tensor,
+  type Warmup,
+  warmupTensors,
+} from "./engine.ts";
 import type { Collected } from "../memory/collect.ts";
 import type {
   HostBackend,
@@ -44,7 +50,7 @@ export type Names = { inputNames: string[]; outputNames: string[] };
 export interface Registration {
   engine: EngineName;
   load: LoadMessage;
-  warmup?: Record<string, Tensor>;
+  warmup?: Warmup;
 }
 
 /** One Worker holding the sessions of one runtime. */
@@ -199,7 +205,9 @@ export class EngineHost {
     for (const reg of this.#registered.values()) {
       this.#post(reg.load).catch(() => {});
       if (reg.warmup) {
-        this.run(reg.load.sid, reg.warmup, LOAD_TIMEOUT_MS, reg.engine).catch(() => {});
+        this.run(reg.load.sid, warmupTensors(reg.warmup), LOAD_TIMEOUT_MS, reg.engine).catch(
+          () => {},
+        );
       }
     }
   }

@@ -20,6 +20,8 @@ import {
   type ModelSource,
   type SessionOptions,
   type Tensor,
+  type Warmup,
+  warmupTensors,
 } from "./engine.ts";
 import type { HostBackend, LoadMessage } from "./host_worker.ts";
 import { engineSettings } from "./settings.ts";
@@ -95,7 +97,7 @@ export class HostedSession implements EngineSession {
   #extra: Lane[] = [];
   #released = false;
   #threads: number;
-  #warmup?: Record<string, Tensor>;
+  #warmup?: Warmup;
   #solo?: Solo;
   #laneIdleMs = 0;
   #laneRetryMs = LANE_RETRY_MS;
@@ -217,7 +219,7 @@ export class HostedSession implements EngineSession {
   }
 
   /** Loads and warms the first lane in the shared host (kept for the session's life). */
-  #start(warmup?: Record<string, Tensor>) {
+  #start(warmup?: Warmup) {
     const host = hostFor(this.backend, this.#threads, this.workerUrl);
     return this.#startCopy(this.#first, host, this.#threads, "always", warmup);
   }
@@ -237,7 +239,7 @@ export class HostedSession implements EngineSession {
     host: RunHost,
     threads: number,
     spin: SpinMode,
-    warmup?: Record<string, Tensor>,
+    warmup?: Warmup,
   ) {
     copy.host = host;
     copy.sid = nextSid++;
@@ -367,7 +369,7 @@ export class HostedSession implements EngineSession {
       ...(spin === "always" ? {} : { spin }),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
-    if (warmup) await host.run(sid, warmup, this.hangMs, this.engine);
+    if (warmup) await host.run(sid, warmupTensors(warmup), this.hangMs, this.engine);
     return names;
   }
 

@@ -18,13 +18,14 @@ import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./select.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
-import type {
-  Engine,
-  EngineProbe,
-  EngineSession,
-  ModelSource,
-  SessionOptions,
-  Tensor,
+import {
+  type Engine,
+  type EngineProbe,
+  type EngineSession,
+  type ModelSource,
+  type SessionOptions,
+  type Tensor,
+  warmupTensors,
 } from "./engine.ts";
 
 type Ort = typeof import("onnxruntime-node");
@@ -134,7 +135,7 @@ export const nativeEngine: Engine = {
       externalData: model.externalData,
     });
     const native = new NativeSession(runner, threads);
-    if (options.warmup) await native.run(options.warmup);
+    if (options.warmup) await native.run(warmupTensors(options.warmup));
     return native;
   },
 };

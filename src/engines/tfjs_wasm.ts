@@ -16,13 +16,14 @@
  * ```
  * @module
  */
-import type {
-  Engine,
-  EngineProbe,
-  EngineSession,
-  ModelSource,
-  SessionOptions,
-  Tensor,
+import {
+  type Engine,
+  type EngineProbe,
+  type EngineSession,
+  type ModelSource,
+  type SessionOptions,
+  type Tensor,
+  warmupTensors,
 } from "./engine.ts";
 import { loadTfjs, type TfjsRuntime } from "./tfjs/backend.ts";
 import { compileModel, type Program, SUPPORTED_OPS } from "./tfjs/compile.ts";
@@ -106,7 +107,7 @@ export const tfjsWasmEngine: Engine = {
     const session = new TfjsWasmSession(runtime, program, options.threads);
     if (options.warmup) {
       try {
-        await session.run(options.warmup);
+        await session.run(warmupTensors(options.warmup));
       } catch (err) {
         await session.release();
         throw err;

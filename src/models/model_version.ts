@@ -185,7 +185,8 @@ export class ModelVersion {
       threads,
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
       othersWaiting: () => made.queue?.ahead ?? 0,
-      warmup: warmupInput(this.card),
+      // made when a copy loads, not kept: zeros of the input size (MiB for a big input)
+      warmup: () => warmupInput(this.card),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,

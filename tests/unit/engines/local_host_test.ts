@@ -9,6 +9,7 @@ import { unetModel } from "../../../lib/onnx_builder.ts";
 import { LocalHost } from "../../../src/engines/local_host.ts";
 import { HostedSession } from "../../../src/engines/host_session.ts";
 import { liveHosts } from "../../../src/engines/engine_host.ts";
+import type { Warmup } from "../../../src/engines/engine.ts";
 
 const bytes = unetModel({ width: 4, depth: 3, seed: 3 });
 const input = () => ({
@@ -42,7 +43,11 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
 });
 
 /** A one-thread, two-lane native session with a two-thread solo copy (local first). */
-function localFirst(seed = 3, laneIdleMs = 0): Promise<HostedSession> {
+function localFirst(
+  seed = 3,
+  laneIdleMs = 0,
+  warmup: Warmup = input(),
+): Promise<HostedSession> {
   return HostedSession.create(
     "native",
     "native",
@@ -51,7 +56,7 @@ function localFirst(seed = 3, laneIdleMs = 0): Promise<HostedSession> {
       bytes: seed === 3 ? bytes : unetModel({ width: 4, depth: 3, seed }),
       externalData: [],
     },
-    { threads: 1, lanes: 2, soloThreads: 2, warmup: input(), laneIdleMs },
+    { threads: 1, lanes: 2, soloThreads: 2, warmup, laneIdleMs },
     1,
   );
 }
@@ -88,8 +93,11 @@ Deno.test("local first: the solo copy on this isolate is loaded at start, no Wor
 });
 
 Deno.test("local first: overlapping runs bring up lanes in host Workers that answer what the solo copy answers; idle lanes go, Worker and all", async () => {
-  const session = await localFirst(3, 300);
+  let warmups = 0;
+  // a warm-up given as a function is made for each copy that loads (nothing keeps its tensors)
+  const session = await localFirst(3, 300, () => (warmups++, input()));
   try {
+    assert.equal(warmups, 1, "the solo copy's warm-up");
     const alone = (await session.run(input())).logits.data;
     await overlapUntil(session, () => session.lanesLoaded > 0);
     assert.ok(
@@ -97,6 +105,7 @@ Deno.test("local first: overlapping runs bring up lanes in host Workers that ans
       `overlapping runs never brought up a lane: ${session.notes}`,
     );
     assert.ok(nativeWorkers().some((h) => h.sessions > 0), "the lane lives in a host Worker");
+    assert.ok(warmups >= 2, "the lane made its own warm-up");
     const soloBefore = session.soloRuns;
     const outs = await Promise.all([0, 1, 2].map(() => session.run(input())));
     assert.ok(session.soloRuns < soloBefore + 3, "overlapping runs reached a lane");
