@@ -16,15 +16,15 @@
  * ```
  * @module
  */
-import {
-  type Engine,
-  type EngineProbe,
-  type EngineSession,
-  type ModelSource,
-  type SessionOptions,
-  type Tensor,
-  warmupTensors,
+import type {
+  Engine,
+  EngineProbe,
+  EngineSession,
+  ModelSource,
+  SessionOptions,
+  Tensor,
 } from "./engine.ts";
+import { warmupTensors } from "./engine.ts";
 import { loadTfjs, type TfjsRuntime } from "./tfjs/backend.ts";
 import { compileModel, type Program, SUPPORTED_OPS } from "./tfjs/compile.ts";
 import { runProgram } from "./tfjs/run_program.ts";
