@@ -11,6 +11,7 @@
 import process from "node:process";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { liveHosts } from "../engines/engine_host.ts";
+import { openFilesLimit } from "./fd_limit.ts";
 
 /** Open file descriptors (/proc, Linux), else null. */
 function openFds(): number | null {
@@ -18,17 +19,6 @@ function openFds(): number | null {
     let open = 0;
     for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
     return open;
-  } catch {
-    return null;
-  }
-}
-
-/** The soft limit of open file descriptors (/proc, Linux), else null. */
-function maxFds(): number | null {
-  try {
-    const limits = Deno.readTextFileSync("/proc/self/limits");
-    const max = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
-    return Number.isFinite(max) ? max : null;
   } catch {
     return null;
   }
@@ -56,7 +46,11 @@ export function registerProcessMetrics(registers: Registry[]): void {
   });
   const fds = [
     ["process_open_fds", "Number of open file descriptors (Linux)", openFds],
-    ["process_max_fds", "Maximum number of open file descriptors (the soft limit; Linux)", maxFds],
+    [
+      "process_max_fds",
+      "Maximum number of open file descriptors (the soft limit; Linux)",
+      openFilesLimit,
+    ],
   ] as const;
   for (const [name, help, read] of fds) {
     new Gauge({

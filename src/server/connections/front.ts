@@ -35,6 +35,7 @@
  * @module
  */
 import { log } from "../log.ts";
+import { openFilesLimit } from "../fd_limit.ts";
 import { clientGone, CONNECTION_HEADER, connectionTag } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
 
@@ -269,11 +270,8 @@ export class TcpFront {
  * descriptors (the client, both ends of the private connection), and 64 stay for everything else.
  */
 export function fdConnectionLimit(): number {
-  try {
-    const m = /Max open files\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/limits"));
-    if (m) return Math.max(16, Math.floor((Number(m[1]) - 64) / 3));
-  } catch { /* not Linux */ }
-  return Infinity;
+  const max = openFilesLimit();
+  return max === null ? Infinity : Math.max(16, Math.floor((max - 64) / 3));
 }
 
 const INTERIM = new TextEncoder().encode("HTTP/1.1 1");
