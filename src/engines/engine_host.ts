@@ -68,10 +68,12 @@ export class EngineHost {
   restarts = 0;
 
   /**
+   * @param backend the runtime this Worker loads
    * @param graceful release the last session in the Worker before ending it (native)
    */
   constructor(
     readonly key: string,
+    readonly backend: HostBackend,
     private url: URL,
     private onEmpty: () => void,
     readonly graceful = false,
@@ -250,7 +252,7 @@ export function hostFor(backend: HostBackend, threads: number, url: URL, lane = 
   }`;
   let host = hosts.get(key);
   if (!host) {
-    host = new EngineHost(key, url, () => hosts.delete(key), backend === "native");
+    host = new EngineHost(key, backend, url, () => hosts.delete(key), backend === "native");
     hosts.set(key, host);
   }
   return host;
@@ -274,9 +276,9 @@ export function prestartHost(backend: HostBackend, threads = 1, unusedMs = 60_00
   Deno.unrefTimer(timer);
 }
 
-/** Workers alive now, by key (for tests and memory reports). */
-export function liveHosts(): { key: string; sessions: number }[] {
-  return [...hosts.values()].map((h) => ({ key: h.key, sessions: h.sessions }));
+/** Workers alive now, by key and runtime (for tests and memory reports). */
+export function liveHosts(): { key: string; backend: HostBackend; sessions: number }[] {
+  return [...hosts.values()].map((h) => ({ key: h.key, backend: h.backend, sessions: h.sessions }));
 }
 
 /** `promise`, or `onTimeout()`'s error after `ms` (`unref`: the timer keeps no process alive). */

@@ -93,7 +93,7 @@ export function registerProcessMetrics(registers: Registry[]): void {
     collect() {
       this.reset();
       for (const backend of ["native", "wasm", "webgpu"]) this.set({ backend }, 0);
-      for (const h of liveHosts()) this.inc({ backend: h.key.split(":")[0] });
+      for (const h of liveHosts()) this.inc({ backend: h.backend });
     },
   });
 }

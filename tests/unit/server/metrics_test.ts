@@ -6,6 +6,7 @@ import { seededRandom } from "../../../lib/onnx_builder.ts";
 import { httpRequests, parsePrometheus, sampleValue } from "../../helpers/prometheus.ts";
 import { v2Body } from "../../../lib/v2_bodies.ts";
 import { waitUntil } from "../../helpers/wait.ts";
+import { liveHosts } from "../../../src/engines/engine_host.ts";
 
 const png = () => ({
   method: "POST",
@@ -154,5 +155,6 @@ Deno.test("/metrics: the standard process metrics and the engine host Workers al
   );
   const workers = sampleValue(m, "tinyunet_engine_host_workers", { backend: "native" });
   assert.ok(Number.isInteger(workers) && workers >= 0);
+  assert.equal(workers, liveHosts().filter((h) => h.backend === "native").length);
   assert.equal(sampleValue(m, "tinyunet_engine_host_workers", { backend: "wasm" }), 0);
 });
