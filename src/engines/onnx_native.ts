@@ -15,7 +15,7 @@
  */
 import { HostedSession } from "./host_session.ts";
 import { prestartHost } from "./engine_host.ts";
-import { nativeProbe } from "./select.ts";
+import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { engineSettings } from "./settings.ts";
 import {

@@ -12,8 +12,8 @@
  */
 import type { Engine, EngineName } from "./engine.ts";
 import { ENGINE_NAMES } from "./engine.ts";
-import { nativeProbeOptions, type NativeProbeResult, probeNative } from "./native_probe/probe.ts";
-import { log } from "../server/log.ts";
+import { nativeProbe } from "./native_probe/once.ts";
+import type { NativeProbeResult } from "./native_probe/probe.ts";
 
 /** What a server or model asks for: an engine, or `auto`. */
 export type EngineChoice = EngineName | "auto";
@@ -39,25 +39,6 @@ export function parseEngineChoice(value: string | undefined | null): EngineChoic
   if (v === "" || v === "auto") return "auto";
   if ((ENGINE_NAMES as readonly string[]).includes(v)) return v as EngineName;
   throw new Error(`unknown engine "${value}"; expected auto, ${ENGINE_NAMES.join(", ")}`);
-}
-
-const nativeProbeCache: { value?: Promise<NativeProbeResult | null> } = {};
-
-/**
- * The native add-on's child-process probe, once per process; null when probing is off
- * (`TINYUNET_NATIVE_PROBE=off`).
- */
-export function nativeProbe(): Promise<NativeProbeResult | null> {
-  nativeProbeCache.value ??= (async () => {
-    const options = nativeProbeOptions();
-    if (options.mode === "off") return null;
-    const result = await probeNative(options);
-    const fields = { outcome: result.outcome, cached: result.cached, ms: result.ms };
-    if (result.ok) log("info", "native engine probe", { reason: result.reason, ...fields });
-    else log("warn", "native engine probe failed", { reason: result.reason, ...fields });
-    return result;
-  })();
-  return nativeProbeCache.value;
 }
 
 function probeNote(result: NativeProbeResult): string {

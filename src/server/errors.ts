@@ -11,7 +11,7 @@ import { EngineHangError } from "../engines/engine.ts";
 import { QueueAbortedError, QueueFullError } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import { StageAbortedError } from "../serving/pool.ts";
-import { ClientDisconnectedError } from "./middleware/deadline/index.ts";
+import { ClientDisconnectedError } from "./connections/client_gone.ts";
 
 /** Maps an error to an {@link ApiError}; `null` for unexpected (server) errors. */
 export function toApiError(err: unknown): ApiError | null {

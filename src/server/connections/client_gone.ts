@@ -62,3 +62,11 @@ export function clientGone(id: number): void {
   waiting.delete(id);
   for (const fn of set) fn();
 }
+
+/** The abort reason when the client closed its connection (answered 499 `aborted`, not 504). */
+export class ClientDisconnectedError extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnectedError";
+  }
+}

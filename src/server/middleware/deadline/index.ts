@@ -18,15 +18,12 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../env.ts";
 import { ApiError } from "../../../errors.ts";
 import { errorBody } from "../../errors.ts";
-import { CONNECTION_HEADER, connectionOf, onClientGone } from "../../connections/client_gone.ts";
-
-/** The abort reason when the client closed its connection (answered 499 `aborted`, not 504). */
-export class ClientDisconnectedError extends Error {
-  constructor() {
-    super("client disconnected");
-    this.name = "ClientDisconnectedError";
-  }
-}
+import {
+  ClientDisconnectedError,
+  CONNECTION_HEADER,
+  connectionOf,
+  onClientGone,
+} from "../../connections/client_gone.ts";
 
 /** Context variables this middleware sets. */
 
