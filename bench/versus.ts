@@ -312,7 +312,7 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
           r = await startServer({ env: def.env, args: def.args });
         }
         running.set(def.id, r);
-        await new Promise((res) => setTimeout(res, 300)); // let start-up garbage settle
+        await new Promise((res) => setTimeout(res, 2000)); // start-up garbage collected after 1 s quiet
         servers.push({
           ...def,
           ready_ms: round(r.ready_ms, 1),

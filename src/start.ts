@@ -20,7 +20,7 @@ import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
-import { type Collected, collectGarbage } from "./memory/collect.ts";
+import type { Collected } from "./memory/collect.ts";
 import { collectEngineHosts } from "./engines/engine_host.ts";
 import { selectEngine } from "./engines/select.ts";
 import { StagePool } from "./serving/pool.ts";
@@ -138,16 +138,16 @@ export function startServer(config: ServerConfig): StartedServer {
   let memory: MemoryKeeper | undefined;
   server.ready.then(
     () => {
-      // what loading left (module graphs, model bytes, warm-up tensors) goes now, in every
-      // isolate, not when V8's memory reducer gets to it (~30 s later); the keeper trims it
+      // what loading left (module graphs, model bytes, warm-up tensors) goes soon, in every
+      // isolate, not when V8's memory reducer gets to it (~30 s later); the keeper trims it.
+      // Engine hosts collect on their own threads now; this isolate's full GC (~45 ms here)
+      // would hold the first requests, so the keeper runs it after a quiet idleGcMs.
+      const mib = (c: Collected) => Math.round((c.before - c.after) / 2 ** 20);
       if (config.idleGcMs > 0) {
-        const main = collectGarbage();
         void collectEngineHosts().then((hosts) => {
-          const mib = (c: Collected) => Math.round((c.before - c.after) / 2 ** 20);
-          log("info", "start-up garbage collected", {
-            main_mib: mib(main),
-            engine_hosts_mib: hosts.map(mib),
-          });
+          if (hosts.length) {
+            log("info", "start-up garbage collected", { engine_hosts_mib: hosts.map(mib) });
+          }
         });
       }
       // once ready: start-up allocates many large blocks that glibc's sliding threshold
@@ -156,6 +156,7 @@ export function startServer(config: ServerConfig): StartedServer {
         intervalMs: config.mallocTrimMs,
         mmapThresholdBytes: config.mmapThresholdBytes,
         idleGcMs: config.idleGcMs,
+        onStartCollected: (c) => log("info", "start-up garbage collected", { main_mib: mib(c) }),
       });
       log("info", "ready", {
         models: server.registry.names(),

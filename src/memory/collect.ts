@@ -4,9 +4,10 @@
  * isolate holds only ~30 s after activity stops; meanwhile start-up garbage (module graphs,
  * model bytes, warm-up tensors) and what a burst of requests left stay resident in every
  * isolate — the HTTP thread's, each engine host Worker's and each codec pool Worker's. So
- * each isolate collects once the server is ready and once it has been idle for
- * `TINYUNET_IDLE_GC_MS` (default 1000) after work; the allocator keeper then trims what was
- * freed (`keeper.ts`). 0 leaves it all to V8.
+ * each isolate collects once the server is ready (the HTTP isolate once it has then been
+ * quiet for `TINYUNET_IDLE_GC_MS`, so that its full collection does not hold the first
+ * requests) and once it has been idle that long (default 1000 ms) after work; the allocator
+ * keeper then trims what was freed (`keeper.ts`). 0 leaves it all to V8.
  *
  * The setting is read here, from the environment, because the Workers need it too (they
  * cannot get the server's config object); `src/config.ts` parses it with the rest.

@@ -26,7 +26,7 @@
  * @module
  */
 import { mallocControl } from "./malloc.ts";
-import { collectGarbage, isolateWork } from "./collect.ts";
+import { type Collected, collectGarbage, isolateWork } from "./collect.ts";
 
 /** How the keeper behaves. */
 export interface MemoryKeeperOptions {
@@ -40,6 +40,11 @@ export interface MemoryKeeperOptions {
   tickMs?: number;
   /** collect this isolate's garbage once no work was noted for this long (0: never; collect.ts) */
   idleGcMs?: number;
+  /**
+   * also collect once the keeper has run `idleGcMs` with no work (what start-up left), and
+   * call this with what that first collection freed; without it the first waits for work
+   */
+  onStartCollected?: (collected: Collected) => void;
 }
 
 /** What the keeper did, for logs and tests. */
@@ -96,7 +101,8 @@ export class MemoryKeeper {
   /** the work count at the last tick, when it last moved, and whether it was collected since */
   #work = { seen: isolateWork(), at: 0, collected: true };
 
-  constructor(readonly options: MemoryKeeperOptions) {
+  constructor(readonly options: MemoryKeeperOptions, now = performance.now()) {
+    if (options.onStartCollected) this.#work = { seen: isolateWork(), at: now, collected: false };
     const control = mallocControl();
     const threshold = options.mmapThresholdBytes > 0 && control.setMmapThreshold(
         options.mmapThresholdBytes,
@@ -168,9 +174,9 @@ export class MemoryKeeper {
     const work = isolateWork();
     if (work !== this.#work.seen) this.#work = { seen: work, at: now, collected: false };
     else if (!this.#work.collected && now - this.#work.at >= idleMs) {
-      collectGarbage();
+      const collected = collectGarbage();
       this.#work.collected = true;
-      this.state.collections++;
+      if (this.state.collections++ === 0) this.options.onStartCollected?.(collected);
     }
   }
 

@@ -85,6 +85,33 @@ Deno.test({
   },
 });
 
+Deno.test("with onStartCollected the keeper also collects once its first idleGcMs pass quietly, and reports that collection once", () => {
+  const reports: { before: number; after: number }[] = [];
+  const keeper = new MemoryKeeper({
+    intervalMs: 0,
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000,
+    onStartCollected: (c) => reports.push(c),
+  }, 0);
+  try {
+    keeper.tick(30);
+    assert.equal(keeper.state.collections, 0, "quiet 30 ms < 50: not yet");
+    keeper.tick(60);
+    assert.equal(keeper.state.collections, 1, "what start-up left, without any work");
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0].before >= reports[0].after && reports[0].after > 0);
+    keeper.tick(500);
+    noteWork();
+    keeper.tick(510);
+    keeper.tick(600);
+    assert.equal(keeper.state.collections, 2, "then once per quiet spell after work, as before");
+    assert.equal(reports.length, 1, "only the first is reported");
+  } finally {
+    keeper.stop();
+  }
+});
+
 Deno.test("with idleGcMs the keeper collects this isolate's garbage once work has stopped that long, once per quiet spell", () => {
   const keeper = new MemoryKeeper({
     intervalMs: 0, // no trims: this is about collections
