@@ -12,6 +12,18 @@ import process from "node:process";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { liveHosts } from "../engines/engine_host.ts";
 import { openFilesLimit } from "./fd_limit.ts";
+import { keeperState } from "../memory/keeper.ts";
+
+/** Minor and major page faults of the process so far (/proc/self/stat, Linux), else null. */
+function pageFaults(): { minor: number; major: number } | null {
+  try {
+    // fields after the ")" that ends the command name: minflt is the 8th, majflt the 10th
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return { minor: Number(f[7]), major: Number(f[9]) };
+  } catch {
+    return null;
+  }
+}
 
 /** Open file descriptors (/proc, Linux), else null. */
 function openFds(): number | null {
@@ -68,6 +80,29 @@ export function registerProcessMetrics(registers: Registry[]): void {
     help: "Start time of the process since unix epoch in seconds",
     registers,
   }).set(Math.round(performance.timeOrigin) / 1000);
+  new Counter({
+    name: "tinyunet_page_faults_total",
+    help:
+      "Page faults of the process (all threads; Linux): minor ones are memory touched afresh, each costly on a VM",
+    labelNames: ["kind"],
+    registers,
+    collect() {
+      const faults = pageFaults();
+      if (!faults) return;
+      this.reset();
+      this.inc({ kind: "minor" }, faults.minor);
+      this.inc({ kind: "major" }, faults.major);
+    },
+  });
+  new Counter({
+    name: "tinyunet_allocator_trims_total",
+    help: "Times the memory keeper gave the allocator's freed memory back to the system",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(keeperState()?.trims ?? 0);
+    },
+  });
   new Gauge({
     name: "tinyunet_heap_used_bytes",
     help: "V8 heap in use by the HTTP isolate (Workers not counted)",

@@ -7,6 +7,7 @@ import { httpRequests, parsePrometheus, sampleValue } from "../../helpers/promet
 import { v2Body } from "../../../lib/v2_bodies.ts";
 import { waitUntil } from "../../helpers/wait.ts";
 import { liveHosts } from "../../../src/engines/engine_host.ts";
+import { keeperState } from "../../../src/memory/keeper.ts";
 
 const png = () => ({
   method: "POST",
@@ -156,5 +157,8 @@ Deno.test("/metrics: the standard process metrics and the engine host Workers al
   const workers = sampleValue(m, "tinyunet_engine_host_workers", { backend: "native" });
   assert.ok(Number.isInteger(workers) && workers >= 0);
   assert.equal(workers, liveHosts().filter((h) => h.backend === "native").length);
+  const faults = (x: typeof m) => sampleValue(x, "tinyunet_page_faults_total", { kind: "minor" });
+  assert.ok(faults(m) > faults(before) && faults(before) > 0, "minor page faults grow with work");
+  assert.equal(sampleValue(m, "tinyunet_allocator_trims_total"), keeperState()?.trims ?? 0);
   assert.equal(sampleValue(m, "tinyunet_engine_host_workers", { backend: "wasm" }), 0);
 });
