@@ -312,7 +312,9 @@ export async function versus(s: VersusSettings): Promise<VersusResult> {
           r = await startServer({ env: def.env, args: def.args });
         }
         running.set(def.id, r);
-        await new Promise((res) => setTimeout(res, 2000)); // start-up garbage collected after 1 s quiet
+        // the HTTP isolate collects start-up garbage after TINYUNET_IDLE_GC_MS quiet (a tick later)
+        const quietMs = Number(def.env?.TINYUNET_IDLE_GC_MS ?? 1000) + 1000;
+        await new Promise((res) => setTimeout(res, quietMs));
         servers.push({
           ...def,
           ready_ms: round(r.ready_ms, 1),

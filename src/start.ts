@@ -146,7 +146,10 @@ export function startServer(config: ServerConfig): StartedServer {
       if (config.idleGcMs > 0) {
         void collectEngineHosts().then((hosts) => {
           if (hosts.length) {
-            log("info", "start-up garbage collected", { engine_hosts_mib: hosts.map(mib) });
+            log("info", "start-up garbage collected", {
+              isolates: "engine hosts",
+              mib: hosts.map(mib),
+            });
           }
         });
       }
@@ -156,7 +159,8 @@ export function startServer(config: ServerConfig): StartedServer {
         intervalMs: config.mallocTrimMs,
         mmapThresholdBytes: config.mmapThresholdBytes,
         idleGcMs: config.idleGcMs,
-        onStartCollected: (c) => log("info", "start-up garbage collected", { main_mib: mib(c) }),
+        onStartCollected: (c) =>
+          log("info", "start-up garbage collected", { isolates: "http", mib: [mib(c)] }),
       });
       log("info", "ready", {
         models: server.registry.names(),

@@ -43,15 +43,36 @@ export function idleGcMs(): number {
 
 let gc: (() => void) | undefined;
 let workDone = 0;
+let inFlight = 0;
 
 /** Counts a unit of work (a model run) of this isolate, for {@link isolateWork}. */
 export function noteWork(): void {
   workDone++;
 }
 
+/**
+ * Counts a unit of work of this isolate and marks it running until the returned function is
+ * called (a tiled run may last seconds: the keeper neither collects nor trims meanwhile).
+ */
+export function beginWork(): () => void {
+  workDone++;
+  inFlight++;
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    inFlight--;
+  };
+}
+
 /** Work counted so far in this isolate (the keeper collects once it stops moving). */
 export function isolateWork(): number {
   return workDone;
+}
+
+/** Whether work begun with {@link beginWork} is running in this isolate now. */
+export function isolateBusy(): boolean {
+  return inFlight > 0;
 }
 
 /** What one collection freed: the isolate's used heap before and after, in bytes. */

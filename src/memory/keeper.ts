@@ -3,20 +3,24 @@
  * allocator's mmap threshold and, once a second, trims the allocator's arenas (see
  * `malloc.ts`) when they hold `slackMiB` (8) more freed memory, or the RSS grew that much,
  * since the last trim, at most every `intervalMs`. Once load stops, the next tick gives back
- * what the load left, and a later one what V8's idle-time collection freed. While models run
- * (work noted since the previous tick) it trims only when `busySlackMiB` (64) more was freed:
- * it bounds what transient peaks (a 4096² image's buffers) leave behind, but not the runs'
- * own churn, since every trimmed page is faulted in again by the next run, and a fresh 4-KiB
- * page costs ~15 µs on the project's VM (100 MiB of 1-MiB blocks touched: 390 ms). With the
- * busy slack, c=8 wrk side by side (three alternating rounds, training paused): 1 trim in 8 s
- * instead of 4, minor faults 73-131 per request against 124-165, 168-186 against 161-176
- * req/s; `/metrics` counts both (`tinyunet_allocator_trims_total`,
- * `tinyunet_page_faults_total`). Measured (`deno task
- * soak`, first → last minute, box saturated by other jobs): before the keeper 463 → 574 MiB
- * (+24 %); with it 450 → 551 MiB (+22 %, 10 min); trimming under load only for large releases
- * 519 → 630 (+22 %); with a 512 KiB threshold 409 → 456 MiB (+12 %, 5 min) — but a threshold
- * that low maps every run's activation block afresh (4 MiB measured −20 % req/s at c=8), so
- * it is the memory-first choice, not the default.
+ * what the load left, and a later one what V8's idle-time collection freed.
+ *
+ * While models run (one running, or begun since the previous tick) it trims only when
+ * `busySlackMiB` (64) more was freed: that bounds what transient peaks (a 4096² image's
+ * buffers) leave behind, but not the runs' own churn — every trimmed page is faulted in again
+ * by the next run, and a fresh 4-KiB page costs ~15 µs on the project's VM (100 MiB of 1-MiB
+ * blocks touched: 390 ms). c=8 wrk side by side (three alternating rounds, training paused): 1
+ * trim in 8 s instead of 4, minor faults 73-131 per request against 124-165, 168-186 against
+ * 161-176 req/s; `/metrics` counts both (`tinyunet_allocator_trims_total`,
+ * `tinyunet_page_faults_total`). The soak had measured this policy's memory before (see below:
+ * "only for large releases"), no worse than trimming under load; its cost in faults was not
+ * measured then.
+ *
+ * Measured (`deno task soak`, first → last minute, box saturated by other jobs): before the
+ * keeper 463 → 574 MiB (+24 %); with it 450 → 551 MiB (+22 %, 10 min); trimming under load
+ * only for large releases 519 → 630 (+22 %); with a 512 KiB threshold 409 → 456 MiB (+12 %,
+ * 5 min) — but a threshold that low maps every run's activation block afresh (4 MiB measured
+ * −20 % req/s at c=8), so it is the memory-first choice, not the default.
  *
  * Large work (a V2 request with a tensor of many MiB) runs inside {@link largeWork}: while
  * any runs, the threshold drops to 1 MiB, so its body, output and tile activations are
@@ -33,7 +37,7 @@
  * @module
  */
 import { mallocControl } from "./malloc.ts";
-import { type Collected, collectGarbage, isolateWork } from "./collect.ts";
+import { type Collected, collectGarbage, isolateBusy, isolateWork } from "./collect.ts";
 
 /** How the keeper behaves. */
 export interface MemoryKeeperOptions {
@@ -41,11 +45,15 @@ export interface MemoryKeeperOptions {
   intervalMs: number;
   /** fixed mmap threshold (bytes); 0 leaves glibc's sliding default */
   mmapThresholdBytes: number;
-  /** trim only when freed memory or RSS grew by more than this since the last trim (default 8) */
+  /**
+   * while no model runs, trim only when freed memory or RSS grew by more than this since the
+   * last trim (default 8)
+   */
   slackMiB?: number;
   /**
-   * the slack while models run (work noted since the previous tick; default 64): only a large
-   * transient (a big image's buffers) is trimmed under load, not the runs' own churn
+   * while models run (one running, or begun since the previous tick), trim only when freed
+   * memory grew by more than this (default 64): a large transient (a big image's buffers), not
+   * the runs' own churn
    */
   busySlackMiB?: number;
   /** how often RSS is looked at */
@@ -54,7 +62,8 @@ export interface MemoryKeeperOptions {
   idleGcMs?: number;
   /**
    * also collect once the keeper has run `idleGcMs` with no work (what start-up left), and
-   * call this with what that first collection freed; without it the first waits for work
+   * call this with what that collection freed (not called when work came first: that
+   * collection also holds the requests' garbage); without it the first waits for work
    */
   onStartCollected?: (collected: Collected) => void;
 }
@@ -119,6 +128,8 @@ export class MemoryKeeper {
   #work = { seen: isolateWork(), at: 0, collected: true };
   /** the work count at the previous tick (for the trim's slack: busy or quiet) */
   #workAtTick = isolateWork();
+  /** the work count when the keeper started (for {@link MemoryKeeperOptions.onStartCollected}) */
+  #startWork: number | undefined = isolateWork();
 
   constructor(readonly options: MemoryKeeperOptions, now = performance.now()) {
     if (options.onStartCollected) this.#work = { seen: isolateWork(), at: now, collected: false };
@@ -169,15 +180,16 @@ export class MemoryKeeper {
 
   /**
    * One look; trims when the interval has passed and, since the last trim, the arenas' free
-   * memory or the RSS grew by more than the slack. (Trimmed pages stay counted as free, so
-   * the free bytes alone would call for a trim every interval; a trimmed chunk that is used
-   * again shows as RSS.)
+   * memory or the RSS grew by more than `slackMiB` — or, while models run (one is running or
+   * began since the previous tick), the free memory alone by more than `busySlackMiB`.
+   * (Trimmed pages stay counted as free, so the free bytes alone would call for a trim every
+   * interval; a trimmed chunk that is used again shows as RSS.)
    */
   tick(now = performance.now()): boolean {
     const work = isolateWork();
-    const busy = work !== this.#workAtTick;
+    const busy = work !== this.#workAtTick || isolateBusy();
     this.#workAtTick = work;
-    this.#collectWhenIdle(now);
+    this.#collectWhenIdle(now, work, busy);
     if (this.options.intervalMs <= 0 || now - this.#lastTrim < this.options.intervalMs) {
       return false;
     }
@@ -185,25 +197,31 @@ export class MemoryKeeper {
     const rss = residentMiB();
     if (free === null || rss === null) return false;
     const freed = free / 2 ** 20 - this.#after.free;
+    const slack = this.options.slackMiB ?? 8;
     // under load, RSS grows with what runs (lanes, their buffers): only a large transient's
     // freed memory is worth giving back, since each trimmed page is faulted in again
-    const grew = busy
+    const due = busy
       ? freed > (this.options.busySlackMiB ?? 64)
-      : freed > (this.options.slackMiB ?? 8) ||
-        rss - this.#after.rss > (this.options.slackMiB ?? 8);
-    return grew && this.trim(now);
+      : freed > slack || rss - this.#after.rss > slack;
+    return due && this.trim(now);
   }
 
   /** Collects this isolate's garbage once work stopped `idleGcMs` ago (once per quiet spell). */
-  #collectWhenIdle(now: number) {
+  #collectWhenIdle(now: number, work: number, busy: boolean) {
     const idleMs = this.options.idleGcMs ?? 0;
     if (idleMs <= 0) return;
-    const work = isolateWork();
-    if (work !== this.#work.seen) this.#work = { seen: work, at: now, collected: false };
+    if (busy || work !== this.#work.seen) this.#work = { seen: work, at: now, collected: false };
     else if (!this.#work.collected && now - this.#work.at >= idleMs) {
       const collected = collectGarbage();
       this.#work.collected = true;
-      if (this.state.collections++ === 0) this.options.onStartCollected?.(collected);
+      this.state.collections++;
+      // only a collection with no work since the start is what start-up left
+      if (this.#startWork === work && this.state.collections === 1) {
+        this.#startWork = undefined;
+        try {
+          this.options.onStartCollected?.(collected);
+        } catch { /* a report must not stop the keeper */ }
+      }
     }
   }
 

@@ -25,7 +25,7 @@ import { runWithTiles } from "../engines/tiles.ts";
 import type { ModelInfo } from "../onnx/inspect.ts";
 import type { ModelCard } from "./card.ts";
 import { type ModelEntry, readModelSource } from "./repository.ts";
-import { noteWork } from "../memory/collect.ts";
+import { beginWork } from "../memory/collect.ts";
 
 /** A numeric precision a card can name. */
 export type Precision = "fp32" | "int8";
@@ -267,7 +267,7 @@ export class ModelVersion {
       return await replacement.infer(feeds, precision, signal);
     }
     const started = performance.now();
-    noteWork();
+    const endWork = beginWork();
     let slot: Slot | undefined;
     try {
       slot = await this.slot(precision);
@@ -297,6 +297,8 @@ export class ModelVersion {
         this.#report(precision, slot, "failed", 0, waited, err);
       }
       throw err;
+    } finally {
+      endWork();
     }
   }
 

@@ -17,9 +17,11 @@ import { keeperState } from "../memory/keeper.ts";
 /** Minor and major page faults of the process so far (/proc/self/stat, Linux), else null. */
 function pageFaults(): { minor: number; major: number } | null {
   try {
-    // fields after the ")" that ends the command name: minflt is the 8th, majflt the 10th
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return { minor: Number(f[7]), major: Number(f[9]) };
+    // fields after the last ")" (the command name may hold one): minflt 8th, majflt 10th
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const minor = Number(f[7]), major = Number(f[9]);
+    return Number.isFinite(minor) && Number.isFinite(major) ? { minor, major } : null;
   } catch {
     return null;
   }
@@ -96,7 +98,8 @@ export function registerProcessMetrics(registers: Registry[]): void {
   });
   new Counter({
     name: "tinyunet_allocator_trims_total",
-    help: "Times the memory keeper gave the allocator's freed memory back to the system",
+    help:
+      "Times the memory keeper gave the allocator's freed memory back to the system (0 without a keeper)",
     registers,
     collect() {
       this.reset();

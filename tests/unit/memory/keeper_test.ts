@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mallocControl } from "../../../src/memory/malloc.ts";
 import { largeWork, MemoryKeeper } from "../../../src/memory/keeper.ts";
-import { noteWork } from "../../../src/memory/collect.ts";
+import { beginWork, noteWork } from "../../../src/memory/collect.ts";
 
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
@@ -33,10 +33,12 @@ Deno.test({
     assert.equal(r.withinInterval, false);
     // past the interval, nothing new freed and RSS flat: nothing to do
     assert.equal(r.pastIntervalFlat, false);
-    // 32 MiB freed while models run stays (each trimmed page would be faulted in again)...
-    assert.equal(r.busyTrimmed, false);
-    // ...and goes at the first tick with no new work
+    // 32 MiB freed while a model runs stays (each trimmed page would be faulted in again)...
+    assert.equal(r.busySmallTrimmed, false);
+    // ...and goes at the first tick with no work
     assert.equal(r.quietTrimmed, true);
+    // 96 MiB freed under load is a large transient: past the busy slack (64), trimmed
+    assert.equal(r.busyLargeTrimmed, true);
   },
 });
 
@@ -112,6 +114,32 @@ Deno.test("with onStartCollected the keeper also collects once its first idleGcM
     keeper.tick(600);
     assert.equal(keeper.state.collections, 2, "then once per quiet spell after work, as before");
     assert.equal(reports.length, 1, "only the first is reported");
+  } finally {
+    keeper.stop();
+  }
+});
+
+Deno.test("a collection after work is not reported as the start-up one; a running model holds collections off", () => {
+  const reports: unknown[] = [];
+  const keeper = new MemoryKeeper({
+    intervalMs: 0,
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000,
+    onStartCollected: (c) => reports.push(c),
+  }, 0);
+  try {
+    const end = beginWork(); // a tiled run lasting longer than idleGcMs
+    keeper.tick(10);
+    keeper.tick(100);
+    keeper.tick(200);
+    assert.equal(keeper.state.collections, 0, "nothing collected while a model runs");
+    end();
+    keeper.tick(220);
+    assert.equal(keeper.state.collections, 0, "quiet only 20 ms after it ended");
+    keeper.tick(260);
+    assert.equal(keeper.state.collections, 1);
+    assert.equal(reports.length, 0, "work came first: not start-up garbage alone");
   } finally {
     keeper.stop();
   }

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { warmupInput } from "../../../src/models/model_version.ts";
+import { isolateBusy, isolateWork } from "../../../src/memory/collect.ts";
+import { fixtureServer } from "../../helpers/model_repo.ts";
+
+Deno.test("a model run is work in flight from its start to its end, failed or not (the memory keeper waits for it)", async () => {
+  await using s = await fixtureServer([{ name: "tiny" }]);
+  const mv = s.registry.get("tiny");
+  const before = isolateWork();
+  const run = mv.infer(warmupInput(mv.card));
+  assert.equal(isolateBusy(), true, "busy as soon as the run is asked for");
+  assert.equal(isolateWork(), before + 1);
+  await run;
+  assert.equal(isolateBusy(), false, "not busy once it answered");
+  const bad = mv.infer({ image: { data: new Float32Array(3), dims: [1, 3, 1, 1] } });
+  assert.equal(isolateBusy(), true);
+  await assert.rejects(bad);
+  assert.equal(isolateBusy(), false, "not busy once it failed");
+});
