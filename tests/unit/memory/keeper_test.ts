@@ -92,15 +92,20 @@ Deno.test({
   },
 });
 
-Deno.test("with onStartCollected the keeper also collects once its first idleGcMs pass quietly, and reports that collection once", () => {
-  const reports: { before: number; after: number }[] = [];
-  const keeper = new MemoryKeeper({
+/** A keeper that only collects (idleGcMs 50, started at time 0; ticks come from the test). */
+function collectingKeeper(onStartCollected: (c: { before: number; after: number }) => void) {
+  return new MemoryKeeper({
     intervalMs: 0,
     mmapThresholdBytes: 0,
     idleGcMs: 50,
     tickMs: 3_600_000,
-    onStartCollected: (c) => reports.push(c),
+    onStartCollected,
   }, 0);
+}
+
+Deno.test("with onStartCollected the keeper also collects once its first idleGcMs pass quietly, and reports that collection once", () => {
+  const reports: { before: number; after: number }[] = [];
+  const keeper = collectingKeeper((c) => reports.push(c));
   try {
     keeper.tick(30);
     assert.equal(keeper.state.collections, 0, "quiet 30 ms < 50: not yet");
@@ -121,13 +126,7 @@ Deno.test("with onStartCollected the keeper also collects once its first idleGcM
 
 Deno.test("a collection after work is not reported as the start-up one; a running model holds collections off", () => {
   const reports: unknown[] = [];
-  const keeper = new MemoryKeeper({
-    intervalMs: 0,
-    mmapThresholdBytes: 0,
-    idleGcMs: 50,
-    tickMs: 3_600_000,
-    onStartCollected: (c) => reports.push(c),
-  }, 0);
+  const keeper = collectingKeeper((c) => reports.push(c));
   try {
     const end = beginWork(); // a tiled run lasting longer than idleGcMs
     keeper.tick(10);
