@@ -32,6 +32,7 @@
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
  * | `TINYUNET_LANE_IDLE_MS` | 15000 | an engine lane (a session copy in its own host Worker; with `TINYUNET_LOCAL_FIRST=0` the lanes past the first) is released after this long without a run; 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
+ * | `TINYUNET_TRIM_BUSY_SLACK_MIB` | 0 | while models run, trim only when this many MiB more were freed (fewer pages faulted in again); 0 = the idle rule |
  * | `TINYUNET_IDLE_GC_MS` | 1000 | once ready, and once idle this long after work, each isolate collects its garbage (src/memory/collect.ts); 0 = leave it to V8 |
  * | `TINYUNET_MMAP_THRESHOLD_KB` | 32768 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
@@ -117,6 +118,8 @@ export interface ServerConfig {
   laneIdleMs: number;
   /** allocator trims at most this often (src/memory/keeper.ts; 0: never) */
   mallocTrimMs: number;
+  /** while models run, trim only past this much more freed memory (MiB); 0: the idle rule */
+  trimBusySlackMiB: number;
   /** each isolate collects its garbage once ready and this long after its last work (0: V8 alone) */
   idleGcMs: number;
   /** fixed allocator mmap threshold in bytes (0: glibc's sliding default) */
@@ -194,6 +197,7 @@ const ServerEnv = z.object({
   TINYUNET_WORKER_IDLE_MS: int(30_000, 0),
   TINYUNET_LANE_IDLE_MS: int(15_000, 0),
   TINYUNET_MALLOC_TRIM_MS: int(2000, 0),
+  TINYUNET_TRIM_BUSY_SLACK_MIB: int(0, 0),
   ...IDLE_GC_ENV,
   // glibc accepts 0 < threshold ≤ 32 MiB
   TINYUNET_MMAP_THRESHOLD_KB: int(32 * 1024, 0).refine((v) => v <= 32 * 1024, "at most 32768"),
@@ -231,6 +235,7 @@ const ServerEnv = z.object({
   workerIdleMs: e.TINYUNET_WORKER_IDLE_MS,
   laneIdleMs: e.TINYUNET_LANE_IDLE_MS,
   mallocTrimMs: e.TINYUNET_MALLOC_TRIM_MS,
+  trimBusySlackMiB: e.TINYUNET_TRIM_BUSY_SLACK_MIB,
   idleGcMs: e.TINYUNET_IDLE_GC_MS,
   mmapThresholdBytes: e.TINYUNET_MMAP_THRESHOLD_KB * 1024,
   busyDelayMs: e.TINYUNET_BUSY_DELAY_MS,

@@ -157,6 +157,7 @@ export function startServer(config: ServerConfig): StartedServer {
       // serves faster (a fixed one from the start measured ~+100-200 ms to ready)
       memory = closed ? undefined : new MemoryKeeper({
         intervalMs: config.mallocTrimMs,
+        busySlackMiB: config.trimBusySlackMiB,
         mmapThresholdBytes: config.mmapThresholdBytes,
         idleGcMs: config.idleGcMs,
         onStartCollected: (c) =>

@@ -5,16 +5,16 @@
  * since the last trim, at most every `intervalMs`. Once load stops, the next tick gives back
  * what the load left, and a later one what V8's idle-time collection freed.
  *
- * While models run (one running, or begun since the previous tick) it trims only when
- * `busySlackMiB` (64) more was freed: that bounds what transient peaks (a 4096² image's
- * buffers) leave behind, but not the runs' own churn — every trimmed page is faulted in again
- * by the next run, and a fresh 4-KiB page costs ~15 µs on the project's VM (100 MiB of 1-MiB
- * blocks touched: 390 ms). c=8 wrk side by side (three alternating rounds, training paused): 1
- * trim in 8 s instead of 4, minor faults 73-131 per request against 124-165, 168-186 against
- * 161-176 req/s; `/metrics` counts both (`tinyunet_allocator_trims_total`,
- * `tinyunet_page_faults_total`). The soak had measured this policy's memory before (see below:
- * "only for large releases"), no worse than trimming under load; its cost in faults was not
- * measured then.
+ * With `busySlackMiB` (`TINYUNET_TRIM_BUSY_SLACK_MIB`, off by default), while models run (one
+ * running, or begun since the previous tick) it trims only when that much more was freed: it
+ * still bounds what transient peaks (a 4096² image's buffers) leave behind, but not the runs'
+ * own churn — every trimmed page is faulted in again by the next run, and a fresh 4-KiB page
+ * costs ~15 µs on the project's VM (100 MiB of 1-MiB blocks touched: 390 ms). With 64: c=8 wrk
+ * side by side (three alternating rounds, training paused) 1 trim in 8 s instead of 4, minor
+ * faults 73-131 per request against 124-165, 168-186 against 161-176 req/s; but a 5-minute soak
+ * (2026-12-01 20:04 UTC, slow box, no run of the default beside it) grew 684 → 888 MiB (+29.7 %,
+ * goal ±20 %), so it stays off until a side-by-side soak says otherwise. `/metrics` counts
+ * trims and faults (`tinyunet_allocator_trims_total`, `tinyunet_page_faults_total`).
  *
  * Measured (`deno task soak`, first → last minute, box saturated by other jobs): before the
  * keeper 463 → 574 MiB (+24 %); with it 450 → 551 MiB (+22 %, 10 min); trimming under load
@@ -45,15 +45,12 @@ export interface MemoryKeeperOptions {
   intervalMs: number;
   /** fixed mmap threshold (bytes); 0 leaves glibc's sliding default */
   mmapThresholdBytes: number;
-  /**
-   * while no model runs, trim only when freed memory or RSS grew by more than this since the
-   * last trim (default 8)
-   */
+  /** trim only when freed memory or RSS grew by more than this since the last trim (default 8) */
   slackMiB?: number;
   /**
    * while models run (one running, or begun since the previous tick), trim only when freed
-   * memory grew by more than this (default 64): a large transient (a big image's buffers), not
-   * the runs' own churn
+   * memory grew by more than this: a large transient (a big image's buffers), not the runs' own
+   * churn (`TINYUNET_TRIM_BUSY_SLACK_MIB`); 0 or unset: the quiet rule applies under load too
    */
   busySlackMiB?: number;
   /** how often RSS is looked at */
@@ -180,8 +177,9 @@ export class MemoryKeeper {
 
   /**
    * One look; trims when the interval has passed and, since the last trim, the arenas' free
-   * memory or the RSS grew by more than `slackMiB` — or, while models run (one is running or
-   * began since the previous tick), the free memory alone by more than `busySlackMiB`.
+   * memory or the RSS grew by more than `slackMiB` — or, with `busySlackMiB` set and models
+   * running (one running or begun since the previous tick), the free memory alone by more
+   * than `busySlackMiB`.
    * (Trimmed pages stay counted as free, so the free bytes alone would call for a trim every
    * interval; a trimmed chunk that is used again shows as RSS.)
    */
@@ -200,8 +198,9 @@ export class MemoryKeeper {
     const slack = this.options.slackMiB ?? 8;
     // under load, RSS grows with what runs (lanes, their buffers): only a large transient's
     // freed memory is worth giving back, since each trimmed page is faulted in again
-    const due = busy
-      ? freed > (this.options.busySlackMiB ?? 64)
+    const busySlack = this.options.busySlackMiB ?? 0;
+    const due = busy && busySlack > 0
+      ? freed > busySlack
       : freed > slack || rss - this.#after.rss > slack;
     return due && this.trim(now);
   }

@@ -16,18 +16,15 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseStrict } from "../../tools/cli_args.ts";
 import { fuzzCases } from "../helpers/fuzz_corpus.ts";
 import { idatBomb, manyScanJpeg, zeroRgba16Png } from "../helpers/attacks.ts";
 import { freePort, ServerProcess, waitReady } from "../helpers/server_process.ts";
 import { serveArgs } from "../../lib/serve_command.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    minutes: { type: "string", default: "10" },
-    out: { type: "string", default: "bench" },
-  },
+const { values } = parseStrict(Deno.args, {
+  minutes: { type: "string", default: "10" },
+  out: { type: "string", default: "bench" },
 });
 const MINUTES = Number(values.minutes);
 const OUT = values.out!;

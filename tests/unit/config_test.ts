@@ -42,6 +42,7 @@ Deno.test("config: the defaults, every field set", () => {
     workerIdleMs: 30_000,
     laneIdleMs: 15_000,
     mallocTrimMs: 2000,
+    trimBusySlackMiB: 0,
     idleGcMs: 1000,
     mmapThresholdBytes: 32 * 1024 * 1024,
     busyDelayMs: 1000,
@@ -116,4 +117,9 @@ Deno.test("config: the engines' settings are checked at start-up too", () => {
   assert.throws(() => loadConfig({ TINYUNET_ENGINE_LANES: "0" }), /TINYUNET_ENGINE_LANES/);
   assert.throws(() => loadConfig({ TINYUNET_NATIVE_ARENA: "yes" }), /TINYUNET_NATIVE_ARENA/);
   assert.throws(() => loadConfig({ TINYUNET_WEB_HANG_TIMEOUT_MS: "10" }), /TINYUNET_WEB_HANG/);
+});
+
+Deno.test("config: the busy trim slack is read in MiB; a negative one is refused", () => {
+  assert.equal(loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "64" }).trimBusySlackMiB, 64);
+  assert.throws(() => loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "-1" }), /TRIM_BUSY_SLACK/);
 });
