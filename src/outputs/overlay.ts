@@ -1,12 +1,12 @@
 /**
- * The image with its mask drawn over it (translucent fill plus a solid outline), as PNG:
- * what a clinician looks at to judge a segmentation.
+ * The image with its mask drawn over it (translucent fill plus a solid outline), as an 8-bit
+ * RGB PNG (`png_writer.ts`): what a clinician looks at to judge a segmentation.
  *
  * @module
  */
-import { encode } from "fast-png";
 import { type DecodedImage, toRgb8 } from "../imaging/image.ts";
 import type { Segmentation } from "../imaging/postprocess.ts";
+import { encodePng8 } from "./png_writer.ts";
 
 /** Overlay options. */
 export interface OverlayOptions {
@@ -40,5 +40,5 @@ export function overlayPng(
       }
     }
   }
-  return encode({ width: w, height: h, data: rgb, channels: 3, depth: 8 });
+  return encodePng8({ data: rgb, width: w, height: h, channels: 3 });
 }
