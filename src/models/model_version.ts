@@ -92,18 +92,19 @@ interface Slot {
   runtime: RuntimeInfo;
 }
 
-/** The warm-up input for a card: its fixed size, or its working size (256² if native). */
-export function warmupInput(card: ModelCard): Record<string, Tensor> {
+/** The warm-up input's shape for a card: its fixed size, or its working size (256² if native). */
+export function warmupDims(card: ModelCard): [number, number, number, number] {
   const { input } = card;
   const round = (v: number) => Math.ceil(v / input.pad_multiple) * input.pad_multiple;
   const h = input.height ?? round(input.resize?.long_side ?? 256);
   const w = input.width ?? round(input.resize?.long_side ?? 256);
-  return {
-    [input.name]: {
-      data: new Float32Array(input.channels * h * w),
-      dims: [1, input.channels, h, w],
-    },
-  };
+  return [1, input.channels, h, w];
+}
+
+/** The warm-up input for a card (zeros of {@link warmupDims}). */
+export function warmupInput(card: ModelCard): Record<string, Tensor> {
+  const dims = warmupDims(card);
+  return { [card.input.name]: { data: new Float32Array(dims[1] * dims[2] * dims[3]), dims } };
 }
 
 /** Models below this many parameters run on one thread unless told otherwise. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ModelRegistry } from "../../../src/models/registry.ts";
-import { fixtureServer, makeRepo } from "../../helpers/model_repo.ts";
+import { fixtureCard, fixtureServer, makeRepo } from "../../helpers/model_repo.ts";
 
 Deno.test("loadAll without a callback still loads every version", async () => {
   const root = await makeRepo([{ name: "a" }, { name: "b" }]);
@@ -46,6 +46,27 @@ Deno.test("the repository's repository.json names the default model; the setting
     const broken = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
     await assert.rejects(broken.loadAll(), /repository\.json: not valid JSON/);
   } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("loadAll loads the largest warm-up first (its freed activations serve the smaller ones); a bad card still fails alone", async () => {
+  const sized = (name: string, longSide: number) => ({
+    name,
+    card: { input: { ...fixtureCard(name, "1").input as object, resize: { long_side: longSide } } },
+  });
+  const root = await makeRepo([sized("a", 32), sized("b", 128), sized("c", 64)]);
+  await Deno.writeTextFile(`${root}/c/1/model.json`, "{ not json");
+  const registry = new ModelRegistry(root, { engine: "native", maxQueue: 4 });
+  try {
+    const order: string[] = [];
+    await registry.loadAll(undefined, (mv) => order.push(mv.name));
+    assert.deepEqual(order, ["b", "a"], "128² before 32²");
+    assert.deepEqual(registry.names(), ["a", "b"], "names stay sorted");
+    assert.equal(registry.defaultModel, "a");
+    assert.match(registry.index().find((e) => e.name === "c")?.reason ?? "", /not valid JSON/);
+  } finally {
+    await registry.close();
     await Deno.remove(root, { recursive: true });
   }
 });
