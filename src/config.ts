@@ -33,7 +33,7 @@
  * | `TINYUNET_LANE_IDLE_MS` | 15000 | an engine lane (a session copy in its own host Worker; with `TINYUNET_LOCAL_FIRST=0` the lanes past the first) is released after this long without a run; 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
  * | `TINYUNET_TRIM_BUSY_SLACK_MIB` | 0 | while models run, trim only when this many MiB more were freed (fewer pages faulted in again); 0 = the idle rule |
- * | `TINYUNET_IDLE_GC_MS` | 1000 | once ready, and once idle this long after work, each isolate collects its garbage (src/memory/collect.ts); 0 = leave it to V8 |
+ * | `TINYUNET_IDLE_GC_MS` | 1000 | once ready (the HTTP isolate once then quiet this long), and once idle this long after work, each isolate collects its garbage (src/memory/collect.ts); 0 = leave it to V8 |
  * | `TINYUNET_MMAP_THRESHOLD_KB` | 32768 | once ready, allocations from this size are mapped on their own and returned when freed; 0 = glibc's sliding default |
  * | `TINYUNET_BUSY_DELAY_MS` | 1000 | a `queue_full` refusal is held this long (caps the refusal rate) |
  * | `TINYUNET_CONNECTION_FRONT` | 1 | 1: the TCP front enforces the next three; 0: plain Deno.serve |
