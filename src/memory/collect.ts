@@ -45,11 +45,6 @@ let gc: (() => void) | undefined;
 let workDone = 0;
 let inFlight = 0;
 
-/** Counts a unit of work (a model run) of this isolate, for {@link isolateWork}. */
-export function noteWork(): void {
-  workDone++;
-}
-
 /**
  * Counts a unit of work of this isolate and marks it running until the returned function is
  * called (a tiled run may last seconds: the keeper neither collects nor trims meanwhile).

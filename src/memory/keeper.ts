@@ -121,15 +121,15 @@ export class MemoryKeeper {
   #after = { rss: 0, free: 0 };
   /** large works running (see {@link largeWork}) */
   #large = 0;
-  /** the work count at the last tick, when it last moved, and whether it was collected since */
-  #work = { seen: isolateWork(), at: 0, collected: true };
+  /** when work was last seen (a busy tick) and whether it was collected since */
+  #work = { at: 0, collected: true };
   /** the work count at the previous tick (for the trim's slack: busy or quiet) */
   #workAtTick = isolateWork();
   /** the work count when the keeper started (for {@link MemoryKeeperOptions.onStartCollected}) */
-  #startWork: number | undefined = isolateWork();
+  readonly #startWork = isolateWork();
 
   constructor(readonly options: MemoryKeeperOptions, now = performance.now()) {
-    if (options.onStartCollected) this.#work = { seen: isolateWork(), at: now, collected: false };
+    if (options.onStartCollected) this.#work = { at: now, collected: false };
     const control = mallocControl();
     const threshold = options.mmapThresholdBytes > 0 && control.setMmapThreshold(
         options.mmapThresholdBytes,
@@ -209,14 +209,13 @@ export class MemoryKeeper {
   #collectWhenIdle(now: number, work: number, busy: boolean) {
     const idleMs = this.options.idleGcMs ?? 0;
     if (idleMs <= 0) return;
-    if (busy || work !== this.#work.seen) this.#work = { seen: work, at: now, collected: false };
+    if (busy) this.#work = { at: now, collected: false };
     else if (!this.#work.collected && now - this.#work.at >= idleMs) {
       const collected = collectGarbage();
       this.#work.collected = true;
       this.state.collections++;
       // only a collection with no work since the start is what start-up left
-      if (this.#startWork === work && this.state.collections === 1) {
-        this.#startWork = undefined;
+      if (this.state.collections === 1 && work === this.#startWork) {
         try {
           this.options.onStartCollected?.(collected);
         } catch { /* a report must not stop the keeper */ }

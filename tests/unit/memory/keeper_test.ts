@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mallocControl } from "../../../src/memory/malloc.ts";
 import { largeWork, MemoryKeeper } from "../../../src/memory/keeper.ts";
-import { beginWork, noteWork } from "../../../src/memory/collect.ts";
+import { beginWork } from "../../../src/memory/collect.ts";
 
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
@@ -114,7 +114,7 @@ Deno.test("with onStartCollected the keeper also collects once its first idleGcM
     assert.equal(reports.length, 1);
     assert.ok(reports[0].before >= reports[0].after && reports[0].after > 0);
     keeper.tick(500);
-    noteWork();
+    beginWork()(); // a run that began and ended
     keeper.tick(510);
     keeper.tick(600);
     assert.equal(keeper.state.collections, 2, "then once per quiet spell after work, as before");
@@ -154,7 +154,7 @@ Deno.test("with idleGcMs the keeper collects this isolate's garbage once work ha
   try {
     assert.equal(keeper.tick(0), false);
     assert.equal(keeper.state.collections, 0, "no work since it started");
-    noteWork();
+    beginWork()(); // a run that began and ended
     keeper.tick(10); // the work count moved
     keeper.tick(40);
     assert.equal(keeper.state.collections, 0, "idle 30 ms < 50");
@@ -162,7 +162,7 @@ Deno.test("with idleGcMs the keeper collects this isolate's garbage once work ha
     assert.equal(keeper.state.collections, 1);
     keeper.tick(500);
     assert.equal(keeper.state.collections, 1, "once per quiet spell");
-    noteWork();
+    beginWork()(); // a run that began and ended
     keeper.tick(510);
     keeper.tick(600);
     assert.equal(keeper.state.collections, 2);
