@@ -2,7 +2,8 @@
  * The server's launch command as `deno task serve` has it (deno.json), so the benchmark, the
  * soak, the offline bundle and the deployment checks start what users start — its V8 flags
  * included (`--no-memory-pool-share-memory-on-teardown`: an ended Worker's heap goes back to
- * the system; README, Memory).
+ * the system; README, Memory); and the deployed command (the container's entrypoint, which the
+ * systemd unit repeats; tests/e2e/deploy_test.ts keeps them equal) for the bench's cold start.
  *
  * @module
  */
@@ -22,4 +23,21 @@ export function serveArgs(): string[] {
 /** The `--v8-flags=…` arguments of `deno task serve`. */
 export function serveV8Flags(): string[] {
   return serveArgs().filter((a) => a.startsWith("--v8-flags"));
+}
+
+/**
+ * The deployed command's deno arguments (after `deno`): the container's `ENTRYPOINT`, which the
+ * systemd unit and the offline bundle's launcher repeat (`--cached-only
+ * --node-modules-dir=manual`: packages are installed at build time, and the start neither
+ * resolves nor checks them). `writable` replaces its one `--allow-write=` path.
+ */
+export function deployedArgs(writable?: string): string[] {
+  const file = Deno.readTextFileSync(new URL("deploy/container/Containerfile", ROOT));
+  const line = /^ENTRYPOINT (.*)$/m.exec(file);
+  if (!line) throw new Error("deploy/container/Containerfile has no ENTRYPOINT line");
+  const words = JSON.parse(line[1]) as string[];
+  if (words[0] !== "deno") throw new Error(`the ENTRYPOINT is not a deno command: ${line[1]}`);
+  return words.slice(1).map((a) =>
+    writable !== undefined && a.startsWith("--allow-write=") ? `--allow-write=${writable}` : a
+  );
 }

@@ -186,7 +186,7 @@ export DENO_DIR="\${DENO_DIR:-$here/deno_dir}"
 export DENO_NO_UPDATE_CHECK=1 ONNXRUNTIME_NODE_INSTALL=skip
 export TINYUNET_MODELS="\${TINYUNET_MODELS:-$here/models}"
 cd "$here"
-exec \${TINYUNET_EMULATOR:-} "$here/bin/deno" run --allow-all --cached-only ${
+exec \${TINYUNET_EMULATOR:-} "$here/bin/deno" run --allow-all --cached-only --node-modules-dir=manual ${
     v8Flags.join(" ")
   } main.ts "$@"
 `;
