@@ -9,7 +9,9 @@
  * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`), 3 s
  * later, and once idle lanes have been released (`TINYUNET_LANE_IDLE_MS` + 3 s after the
  * load); for native also a V2 binary request with a ~30 MB FP32 tensor (3×1600×1600): RSS
- * before, the peak (sampled every 2 ms) and 3 s after.
+ * before, the peak (sampled every 2 ms) and 3 s after. The defaults run twice: with `deno task
+ * serve`'s command and with the deployed one (the container's entrypoint; its writable path and
+ * native probe cache a temporary folder), on which the RSS goals are checked.
  *
  * @module
  */
@@ -17,7 +19,7 @@ import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { loadConfig } from "../src/config.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
-import { serveArgs } from "../lib/serve_command.ts";
+import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
 import { startServer } from "./server.ts";
 import { median as medianOf, round } from "./stats.ts";
 import { wrk } from "./versus.ts";
@@ -123,6 +125,7 @@ export async function memorySettings(
 ): Promise<MemorySettingsResult> {
   const image = new URL(s.image, ROOT).pathname;
   const WITHOUT_V8_FLAG = withoutV8Flags();
+  const state = await Deno.makeTempDir({ prefix: "tinyunet-bench-memory-" });
   const configs: MemorySettingsResult["configs"] = [
     {
       id: "native-before",
@@ -138,6 +141,12 @@ export async function memorySettings(
     },
     { id: "native-now", label: "native, defaults now", env: {} },
     {
+      id: "native-deployed",
+      label: "native, defaults now, the deployed command",
+      env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
+      args: deployedArgs(state),
+    },
+    {
       id: "wasm-before",
       label: "wasm, settings before",
       env: { ...MEMORY_SETTINGS_BEFORE, TINYUNET_ENGINE: "wasm" },
@@ -151,6 +160,36 @@ export async function memorySettings(
     { id: "wasm-now", label: "wasm, defaults now", env: { TINYUNET_ENGINE: "wasm" } },
   ];
   const runs: MemoryRun[] = [];
+  try {
+    await measureRounds(configs, runs, s, image);
+  } finally {
+    await Deno.remove(state, { recursive: true }).catch(() => {});
+  }
+  const summary = configs.map((c) => {
+    const mine = runs.filter((r) => r.config === c.id);
+    const v2 = mine.map((r) => r.v2_30mb).filter((x) => x !== null);
+    return {
+      config: c.id,
+      ready_ms: median(mine.map((r) => r.ready_ms)),
+      rss_idle_mib: median(mine.map((r) => r.rss_idle_mib ?? NaN)),
+      rss_after_load_mib: median(mine.map((r) => r.rss_after_load_mib ?? NaN)),
+      rss_after_load_3s_mib: median(mine.map((r) => r.rss_after_load_3s_mib ?? NaN)),
+      rss_lanes_idle_mib: median(mine.map((r) => r.rss_lanes_idle_mib ?? NaN)),
+      requests_per_s: median(mine.map((r) => r.requests_per_s ?? NaN)),
+      v2_peak_growth_mib: v2.length ? median(v2.map((x) => x.peak_mib - x.before_mib)) : null,
+      v2_kept_mib: v2.length ? median(v2.map((x) => x.after_3s_mib - x.before_mib)) : null,
+    };
+  });
+  return { configs, runs, summary };
+}
+
+/** Starts every configuration once per round and measures it (appends to `runs`). */
+async function measureRounds(
+  configs: MemorySettingsResult["configs"],
+  runs: MemoryRun[],
+  s: { rounds: number; durationS: number; warmupS: number },
+  image: string,
+) {
   for (let rnd = 1; rnd <= s.rounds; rnd++) {
     for (const c of configs) {
       const server = await startServer({ env: { ...c.env, TINYUNET_WATCH: "off" }, args: c.args });
@@ -189,20 +228,4 @@ export async function memorySettings(
       }
     }
   }
-  const summary = configs.map((c) => {
-    const mine = runs.filter((r) => r.config === c.id);
-    const v2 = mine.map((r) => r.v2_30mb).filter((x) => x !== null);
-    return {
-      config: c.id,
-      ready_ms: median(mine.map((r) => r.ready_ms)),
-      rss_idle_mib: median(mine.map((r) => r.rss_idle_mib ?? NaN)),
-      rss_after_load_mib: median(mine.map((r) => r.rss_after_load_mib ?? NaN)),
-      rss_after_load_3s_mib: median(mine.map((r) => r.rss_after_load_3s_mib ?? NaN)),
-      rss_lanes_idle_mib: median(mine.map((r) => r.rss_lanes_idle_mib ?? NaN)),
-      requests_per_s: median(mine.map((r) => r.requests_per_s ?? NaN)),
-      v2_peak_growth_mib: v2.length ? median(v2.map((x) => x.peak_mib - x.before_mib)) : null,
-      v2_kept_mib: v2.length ? median(v2.map((x) => x.after_3s_mib - x.before_mib)) : null,
-    };
-  });
-  return { configs, runs, summary };
 }
