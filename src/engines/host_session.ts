@@ -330,7 +330,10 @@ export class HostedSession implements EngineSession {
    */
   #idleLater(copy: Lane) {
     if (this.#laneIdleMs <= 0 || copy.inflight > 0) return;
-    if (copy === (this.localFirst ? this.#solo : this.#first)) return;
+    if (copy === (this.localFirst ? this.#solo : this.#first)) {
+      if (this.backend === "native" && engineSettings().nativeArena) this.#renewLater(copy);
+      return;
+    }
     clearTimeout(copy.idleTimer);
     copy.idleTimer = setTimeout(() => {
       if (copy.inflight > 0 || copy.state !== "ready" || !copy.host) return;
@@ -339,6 +342,48 @@ export class HostedSession implements EngineSession {
       copy.state = "idle";
     }, this.#laneIdleMs);
     Deno.unrefTimer(copy.idleTimer);
+  }
+
+  /** Times the copy kept for the session's life was loaded afresh to drop its arena. */
+  renewals = 0;
+
+  /**
+   * The copy kept for the session's life, native with onnxruntime's arena on: once it has
+   * been `laneIdleMs` without a run, a fresh session (empty arena, small warm-up) is loaded
+   * into the same host and replaces it, so what its runs' arena held goes back — as an idle
+   * lane's Worker does when it ends. A run that comes meanwhile keeps the old one.
+   */
+  #renewLater(copy: Lane) {
+    clearTimeout(copy.idleTimer);
+    copy.idleTimer = setTimeout(() => void this.#renew(copy), this.#laneIdleMs);
+    Deno.unrefTimer(copy.idleTimer);
+  }
+
+  async #renew(copy: Lane) {
+    const host = copy.host;
+    if (!host || copy.inflight > 0 || copy.state !== "ready" || this.#released) return;
+    const solo = copy === this.#solo;
+    const sid = nextSid++;
+    try {
+      await this.#loadCopy(
+        host,
+        sid,
+        solo ? this.#solo!.threads : this.#threads,
+        solo ? this.soloSpin : "always",
+      );
+    } catch {
+      host.release(sid);
+      return;
+    }
+    // busy again, released, or moved meanwhile: keep the copy that served
+    if (copy.inflight > 0 || copy.host !== host || copy.state !== "ready" || this.#released) {
+      host.release(sid);
+      return;
+    }
+    const old = copy.sid;
+    copy.sid = sid;
+    host.release(old);
+    this.renewals++;
   }
 
   /**

@@ -3,15 +3,15 @@
  * the engine host Worker (`host_worker.ts`, the default) and the event loop
  * (`TINYUNET_NATIVE_HOST=0`, `onnx_native.ts`).
  *
- * onnxruntime's CPU arena is off by default. With it on, each session kept its largest
- * run's activations for good (~9 MiB per shipped model after its 256² warm-up; a 30 MB V2
- * tensor left ~+460 MiB resident). Without it those buffers go back to glibc, and the
- * allocator keeper (`src/memory/keeper.ts`: a fixed mmap threshold, `malloc_trim` when
- * freed memory piles up) hands them to the system; that also stopped the creep that once
- * made the arena the default (the 10-minute soak with the arena off and no keeper: 459 →
- * 654 MiB, +42 %; with the keeper: 518 → 435 MiB, −16 %). Measured with the four shipped
- * models: idle 214 → 156 MiB, after c=8 325 → 271 MiB, same throughput.
- * `TINYUNET_NATIVE_ARENA=1` turns it on.
+ * onnxruntime's CPU arena is on (`TINYUNET_NATIVE_ARENA=0` turns it off): without it every
+ * run's activations went back to glibc, which handed many of them to the system between
+ * requests, and the next run faulted them in again (~15 µs a 4-KiB page on the project's VM):
+ * one request every 0.3 s to the ISBI student at 512² took 55-226 ms of inference against
+ * 26-52 with the arena (the ISIC one at 256×192 12-53 against 6-29), ~10 k page faults each.
+ * What bounds the arena: no run is larger than `TINYUNET_TILE_PIXELS` (512², engines/tiles.ts;
+ * before tiling a 30 MB V2 tensor left +460 MiB in it), warm-ups are small
+ * (models/model_version.ts `warmupDims`), an idle lane's Worker ends with its sessions, and the
+ * copy kept for a session's life is loaded afresh once idle as long (`host_session.ts`).
  *
  * @module
  */

@@ -29,7 +29,7 @@ export interface NativeLoad {
   spin?: SpinMode;
 }
 
-/** Creates an onnxruntime-node session (arena off; `TINYUNET_NATIVE_ARENA=1` on). */
+/** Creates an onnxruntime-node session (arena on; `TINYUNET_NATIVE_ARENA=0` off). */
 export async function loadNativeRunner(load: NativeLoad): Promise<Runner> {
   const ort = await import("onnxruntime-node");
   const options = nativeSessionOptions(load.threads, load.spin ?? "always");

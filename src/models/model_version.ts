@@ -92,13 +92,22 @@ interface Slot {
   runtime: RuntimeInfo;
 }
 
-/** The warm-up input's shape for a card: its fixed size, or its working size (256² if native). */
+/** The side of the warm-up input of a card without a fixed size (rounded up to its pad multiple). */
+export const WARMUP_SIDE = 64;
+
+/**
+ * The warm-up input's shape for a card: its fixed size, or a small square
+ * ({@link WARMUP_SIDE}). The warm-up checks that the session runs and sets up its kernels;
+ * it is not the working size, whose first run mostly faults in fresh pages (~15 µs per
+ * 4-KiB page on the project's VM): pages a full-size warm-up touched were trimmed before the
+ * first request anyway, and with onnxruntime's arena (native) the first real run sizes it.
+ * Ready came 160 ms sooner with the four shipped models (the ISBI student's 512² warm-up was
+ * ~250 ms of it; bench/RESULTS.md, cold start).
+ */
 export function warmupDims(card: ModelCard): [number, number, number, number] {
   const { input } = card;
-  const round = (v: number) => Math.ceil(v / input.pad_multiple) * input.pad_multiple;
-  const h = input.height ?? round(input.resize?.long_side ?? 256);
-  const w = input.width ?? round(input.resize?.long_side ?? 256);
-  return [1, input.channels, h, w];
+  const side = Math.ceil(WARMUP_SIDE / input.pad_multiple) * input.pad_multiple;
+  return [1, input.channels, input.height ?? side, input.width ?? side];
 }
 
 /** The warm-up input for a card (zeros of {@link warmupDims}). */

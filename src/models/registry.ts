@@ -157,8 +157,9 @@ export class ModelRegistry {
     try {
       const dirs = await listVersionDirs(this.root);
       if (dirs.length === 0) throw new Error(`no models found under ${this.root}`);
-      // every card first, then the largest warm-up first: the activations it frees serve the
-      // smaller ones' first runs instead of fresh pages (each ~15 µs to fault in on a VM)
+      // every card first, then the largest warm-up first (a fixed-size card's; the others warm
+      // up at one small size): the activations it frees serve the smaller ones' first runs
+      // instead of fresh pages (each ~15 µs to fault in on a VM)
       const read = await Promise.all(
         dirs.map(async (d) => ({
           d,

@@ -5,7 +5,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.deepEqual(parseEngineSettings({}), {
     nativeInHost: true,
     lanes: undefined,
-    nativeArena: false,
+    nativeArena: true,
     soloSpin: "run",
     soloLocal: true,
     localFirst: true,
@@ -16,7 +16,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   const set = parseEngineSettings({
     TINYUNET_NATIVE_HOST: "0",
     TINYUNET_ENGINE_LANES: "3",
-    TINYUNET_NATIVE_ARENA: "1",
+    TINYUNET_NATIVE_ARENA: "0",
     TINYUNET_SOLO_SPIN: "1",
     TINYUNET_SOLO_LOCAL: "0",
     TINYUNET_WASM_ARENA: " 1 ",
@@ -26,7 +26,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.deepEqual(set, {
     nativeInHost: false,
     lanes: 3,
-    nativeArena: true,
+    nativeArena: false,
     soloSpin: "always",
     soloLocal: false,
     localFirst: false,

@@ -167,3 +167,22 @@ Deno.test("local first: a solo copy that cannot load on this isolate leaves the 
     await session.release();
   }
 });
+
+Deno.test("with the native arena on (the default), the copy kept for the session's life is loaded afresh once idle, and serves on; a run keeps it from being swapped", async () => {
+  const session = await oneThreadSession(1, 100);
+  try {
+    assert.equal(await threadsOf(session), 1);
+    assert.equal(session.renewals, 0);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(session.renewals, 1, "renewed after laneIdleMs without a run");
+    assert.equal(await threadsOf(session), 1, "the fresh copy serves");
+    // runs closer together than laneIdleMs: never idle long enough to be renewed
+    for (let i = 0; i < 8; i++) {
+      await threadsOf(session);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.equal(session.renewals, 1);
+  } finally {
+    await session.release();
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { warmupInput } from "../../../src/models/model_version.ts";
+import { WARMUP_SIDE, warmupDims, warmupInput } from "../../../src/models/model_version.ts";
 import { isolateBusy, isolateWork } from "../../../src/memory/collect.ts";
 import { fixtureServer } from "../../helpers/model_repo.ts";
 
@@ -16,4 +16,14 @@ Deno.test("a model run is work in flight from its start to its end, failed or no
   assert.equal(isolateBusy(), true);
   await assert.rejects(bad);
   assert.equal(isolateBusy(), false, "not busy once it failed");
+});
+
+Deno.test("warm-up shape: a fixed-size card's size, else one small square rounded up to the pad multiple", async () => {
+  await using s = await fixtureServer([{ name: "tiny" }]);
+  const card = s.registry.get("tiny").card;
+  const free = { ...card, input: { ...card.input, height: null, width: null, pad_multiple: 48 } };
+  const side = Math.ceil(WARMUP_SIDE / 48) * 48;
+  assert.deepEqual(warmupDims(free), [1, card.input.channels, side, side]);
+  const fixed = { ...card, input: { ...card.input, height: 96, width: 128 } };
+  assert.deepEqual(warmupDims(fixed), [1, card.input.channels, 96, 128]);
 });

@@ -51,9 +51,10 @@ Deno.test("the repository's repository.json names the default model; the setting
 });
 
 Deno.test("loadAll loads the largest warm-up first (its freed activations serve the smaller ones); a bad card still fails alone", async () => {
-  const sized = (name: string, longSide: number) => ({
+  // fixed-size cards warm up at their size (the others all at one small size)
+  const sized = (name: string, side: number) => ({
     name,
-    card: { input: { ...fixtureCard(name, "1").input as object, resize: { long_side: longSide } } },
+    card: { input: { ...fixtureCard(name, "1").input as object, height: side, width: side } },
   });
   const root = await makeRepo([sized("a", 32), sized("b", 128), sized("c", 64)]);
   await Deno.writeTextFile(`${root}/c/1/model.json`, "{ not json");
