@@ -5,7 +5,8 @@
  * Parts (each can be picked with --only/--skip): latency (student vs teacher on every
  * engine), peak (machine and engine limits), quant (fp32 vs int8), http (autocannon vs the
  * real server), cold (cold start), memory (memory settings now vs before, RSS idle, after
- * load and around a 30 MB V2 tensor), profile (stage breakdown), scripts (the standalone
+ * load and around a 30 MB V2 tensor), sparse (requests one at a time with pauses, the native
+ * arena on and off), profile (stage breakdown), scripts (the standalone
  * scripts beside this one). Progress goes to stderr; a part that fails is recorded and the
  * run goes on.
  *
@@ -13,6 +14,7 @@
  */
 import { existsSync } from "node:fs";
 import { coldStart } from "./cold_start.ts";
+import { sparseRequests } from "./sparse.ts";
 import { dicomNodeLatency } from "./dicom_node.ts";
 import { memorySettings } from "./memory_settings.ts";
 import { runStandaloneScripts } from "./scripts.ts";
@@ -79,6 +81,7 @@ const PART_FIELDS = {
   versus: "versus",
   cold: "cold_start",
   memory: "memory",
+  sparse: "sparse",
   profile: "profile",
   dicom: "dicom_node",
   scripts: "scripts",
@@ -331,6 +334,9 @@ export async function runBench(
     "memory",
     () => memorySettings({ ...settings.memory, image: SAMPLE_IMAGE }),
   );
+  await save();
+
+  results.sparse = await guard("sparse", () => sparseRequests(settings.sparse));
   await save();
 
   results.profile = await guard("profile", async () => {

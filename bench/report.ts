@@ -551,6 +551,7 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   out.push(...renderMemorySettings(r));
+  out.push(...renderSparse(r));
   out.push(...renderVersus(r));
 
   // 5. profile
@@ -788,6 +789,29 @@ function renderMemorySettings(r: BenchResults): string[] {
       }${args} | ${s.ready_ms} | ${s.rss_idle_mib} | ${s.rss_after_load_mib} | ${s.rss_after_load_3s_mib} | ${
         s.rss_lanes_idle_mib ?? "—"
       } | ${s.requests_per_s} | ${s.v2_peak_growth_mib ?? "—"} | ${s.v2_kept_mib ?? "—"} |`,
+    );
+  }
+  out.push("");
+  return out;
+}
+
+/** Part `sparse`: requests one at a time with a pause, the native arena on and off. */
+function renderSparse(r: BenchResults): string[] {
+  const sp = r.sparse;
+  if (!sp) return [];
+  const out = [
+    `**Requests one at a time** (part \`sparse\`, bench/sparse.ts: per model ${sp.requests_per_round} requests ${sp.gap_ms} ms apart, 3 s after ready, ${sp.rounds} alternating rounds; the first request of each apart; medians over the others). Inference is the server's own \`Server-Timing\`; faults are the server's minor page faults per request:`,
+    "",
+    `| configuration | model | first request: inference ms | inference ms (p90) | round trip ms | page faults / request |`,
+    `| --- | --- | ---: | ---: | ---: | ---: |`,
+  ];
+  for (const row of sp.rows) {
+    out.push(
+      `| ${
+        row.config === "defaults" ? "defaults (arena on)" : "TINYUNET_NATIVE_ARENA=0"
+      } | ${row.model} | ${
+        row.first_inference_ms.join(", ")
+      } | ${row.inference_ms} (${row.inference_p90_ms}) | ${row.round_trip_ms} | ${row.faults_per_request} |`,
     );
   }
   out.push("");

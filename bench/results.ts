@@ -5,6 +5,7 @@
  * @module
  */
 import type { ColdStart } from "./cold_start.ts";
+import type { SparseResult } from "./sparse.ts";
 import type { DicomNodeBench } from "./dicom_node.ts";
 import type { MemorySettingsResult } from "./memory_settings.ts";
 import type { ScriptResult } from "./scripts.ts";
@@ -114,6 +115,8 @@ export interface BenchResults {
   cold_start: ColdStart | null;
   /** memory settings now against before (part `memory`; absent in older results) */
   memory?: MemorySettingsResult | null;
+  /** requests one at a time with pauses, arena on and off (part `sparse`; absent in older results) */
+  sparse?: SparseResult | null;
   profile: { stages: StageProfile | null; http: HttpProfile | null } | null;
   /** the DICOM node's added latency over /v1 (part `dicom`; absent in older results) */
   dicom_node?: DicomNodeBench | null;

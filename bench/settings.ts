@@ -40,6 +40,8 @@ export interface BenchSettings {
   coldStarts: number;
   /** part `memory` (bench/memory_settings.ts): rounds and wrk timing */
   memory: { rounds: number; durationS: number; warmupS: number };
+  /** part `sparse` (bench/sparse.ts): rounds, requests per model and round, pause between them */
+  sparse: { rounds: number; requests: number; gapMs: number };
   profile: { runs: number; warmup: number; requests: number };
   /** fp32/int8 through bench/quant_latency.ts */
   quant: { runs: number; warmup: number; threads: number[]; engines: string[] };
@@ -66,6 +68,7 @@ export const PARTS = [
   "versus",
   "cold",
   "memory",
+  "sparse",
   "profile",
   "dicom",
   "scripts",
@@ -241,6 +244,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       versus: { servers: [OURS, PEER], levels: [1, 8], rounds: 1, durationS: 2, warmupS: 1 },
       coldStarts: 2,
       memory: { rounds: 1, durationS: 2, warmupS: 1 },
+      sparse: { rounds: 1, requests: 3, gapMs: 100 },
       profile: { runs: 5, warmup: 1, requests: 5 },
       quant: { runs: 20, warmup: 1, threads: [1], engines: ["native"] },
       standaloneScripts: false,
@@ -292,6 +296,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     },
     coldStarts: 7,
     memory: { rounds: 2, durationS: 8, warmupS: 2 },
+    sparse: { rounds: 2, requests: 10, gapMs: 300 },
     profile: { runs: 100, warmup: 10, requests: 50 },
     quant: { runs: 100, warmup: 5, threads: [1, 2], engines: ["native", "wasm", "tfjs-wasm"] },
     standaloneScripts: true,
