@@ -533,7 +533,7 @@ export function renderMarkdown(r: BenchResults): string {
       out.push(
         `**Cold start** (spawn → first 200 from \`/v2/health/ready\`, polled every 5 ms; the two commands started in turn, same settings):`,
         "",
-        `- the deployed command (the container's entrypoint = the systemd unit's = the bundle's: \`--cached-only --node-modules-dir=manual\`): ${
+        `- the deployed command (the container's entrypoint = the systemd unit's, \`--cached-only --node-modules-dir=manual\` as in the offline bundle's launcher): ${
           figures(c)
         }`,
         `- \`deno task serve\`'s command (\`nodeModulesDir: auto\`: each start re-checks the installed packages): ${
@@ -795,6 +795,12 @@ function renderMemorySettings(r: BenchResults): string[] {
   return out;
 }
 
+const SPARSE_LABELS: Record<string, string> = {
+  "defaults": "defaults (arena on)",
+  "arena-off": "TINYUNET_NATIVE_ARENA=0",
+  "renewed": "defaults, each request after a renewal (TINYUNET_LANE_IDLE_MS=400, 900 ms apart)",
+};
+
 /** Part `sparse`: requests one at a time with a pause, the native arena on and off. */
 function renderSparse(r: BenchResults): string[] {
   const sp = r.sparse;
@@ -807,9 +813,7 @@ function renderSparse(r: BenchResults): string[] {
   ];
   for (const row of sp.rows) {
     out.push(
-      `| ${
-        row.config === "defaults" ? "defaults (arena on)" : "TINYUNET_NATIVE_ARENA=0"
-      } | ${row.model} | ${
+      `| ${SPARSE_LABELS[row.config] ?? row.config} | ${row.model} | ${
         row.first_inference_ms.join(", ")
       } | ${row.inference_ms} (${row.inference_p90_ms}) | ${row.round_trip_ms} | ${row.faults_per_request} |`,
     );

@@ -3,7 +3,8 @@
  * sending each image as it comes, not wrk's back-to-back load. Per model (the ISBI student at
  * 512², the ISIC one at 256×192, each with a shipped sample), `requests` requests `gapMs`
  * apart after the server has been ready and idle 3 s, with the defaults and with
- * `TINYUNET_NATIVE_ARENA=0`, in alternating rounds. Per request: the inference time the
+ * `TINYUNET_NATIVE_ARENA=0`, and with requests spaced past the lane idle time (each meets a
+ * copy renewed since the last), in alternating rounds. Per request: the inference time the
  * server reports (`Server-Timing`), the round trip, and the server's minor page faults
  * (a fresh 4-KiB page costs ~15 µs on the project's VM). The first request of each model is
  * reported apart (it sizes the arena, or faults in what the warm-up did not touch).
@@ -12,7 +13,7 @@
  */
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
-import { median, round } from "./stats.ts";
+import { median, percentile, round } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -22,11 +23,20 @@ export const SPARSE_MODELS = [
   { model: "isic2017", image: "models/isic2017/samples/ISIC_0000011.png" },
 ] as const;
 
-/** The configurations compared. */
-export const SPARSE_CONFIGS = [
-  { id: "defaults", env: {} as Record<string, string> },
-  { id: "arena-off", env: { TINYUNET_NATIVE_ARENA: "0" } as Record<string, string> },
-] as const;
+/**
+ * The configurations compared; `renewed` spaces its requests past the lane idle time, so
+ * each meets a copy renewed since the one before (what a pause longer than
+ * `TINYUNET_LANE_IDLE_MS` does with the defaults).
+ */
+export const SPARSE_CONFIGS: readonly {
+  id: string;
+  env: Record<string, string>;
+  gapMs?: number;
+}[] = [
+  { id: "defaults", env: {} },
+  { id: "arena-off", env: { TINYUNET_NATIVE_ARENA: "0" } },
+  { id: "renewed", env: { TINYUNET_LANE_IDLE_MS: "400" }, gapMs: 900 },
+];
 
 /** One model under one configuration: medians over the rounds' requests after the first. */
 export interface SparseRow {
@@ -64,6 +74,7 @@ function inferenceMs(header: string | null): number {
 export async function sparseRequests(
   s: { rounds: number; requests: number; gapMs: number },
 ): Promise<SparseResult> {
+  if (s.requests < 2) throw new Error("sparse: at least 2 requests per model (the first is apart)");
   const samples = new Map<
     string,
     { first: number[]; inf: number[]; rt: number[]; flt: number[] }
@@ -90,13 +101,16 @@ export async function sparseRequests(
             if (res.status !== 200) throw new Error(`${key}: status ${res.status}`);
             const rt = performance.now() - t0;
             const inf = inferenceMs(res.headers.get("server-timing"));
+            if (!Number.isFinite(inf)) {
+              throw new Error(`${key}: no inference time in Server-Timing`);
+            }
             if (k === 0) acc.first.push(round(inf, 1));
             else {
               acc.inf.push(inf);
               acc.rt.push(rt);
               acc.flt.push(minorFaults(server.pid) - f0);
             }
-            await new Promise((r) => setTimeout(r, s.gapMs));
+            await new Promise((r) => setTimeout(r, config.gapMs ?? s.gapMs));
           }
           progress(
             `sparse: round ${rnd} ${key}: inference median ${
@@ -113,13 +127,12 @@ export async function sparseRequests(
   for (const config of SPARSE_CONFIGS) {
     for (const m of SPARSE_MODELS) {
       const acc = samples.get(`${config.id}/${m.model}`)!;
-      const sorted = [...acc.inf].sort((a, b) => a - b);
       rows.push({
         config: config.id,
         model: m.model,
         first_inference_ms: acc.first,
         inference_ms: round(median(acc.inf), 1),
-        inference_p90_ms: round(sorted[Math.floor(0.9 * (sorted.length - 1))], 1),
+        inference_p90_ms: round(percentile(acc.inf, 90), 1),
         round_trip_ms: round(median(acc.rt), 1),
         faults_per_request: round(median(acc.flt), 0),
         requests: acc.inf.length,

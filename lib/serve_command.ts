@@ -27,9 +27,9 @@ export function serveV8Flags(): string[] {
 
 /**
  * The deployed command's deno arguments (after `deno`): the container's `ENTRYPOINT`, which the
- * systemd unit and the offline bundle's launcher repeat (`--cached-only
- * --node-modules-dir=manual`: packages are installed at build time, and the start neither
- * resolves nor checks them). `writable` replaces its one `--allow-write=` path.
+ * systemd unit repeats (the offline bundle's launcher shares its `--cached-only
+ * --node-modules-dir=manual` and V8 flags, with `--allow-all`): packages are installed at
+ * build time, and the start neither resolves nor checks them. `writable` replaces its one `--allow-write=` path.
  */
 export function deployedArgs(writable?: string): string[] {
   const file = Deno.readTextFileSync(new URL("deploy/container/Containerfile", ROOT));

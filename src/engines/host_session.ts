@@ -56,8 +56,15 @@ interface Lane {
   sid: number;
   inflight: number;
   state: "idle" | "loading" | "ready" | "failed";
-  /** releases the lane once it has been idle for `laneIdleMs` */
+  /**
+   * releases the lane once it has been idle for `laneIdleMs` (the copy kept for the
+   * session's life: renews it, see `#renewLater`)
+   */
   idleTimer?: ReturnType<typeof setTimeout>;
+  /** runs sent to this copy so far (a renewal keeps the old copy if one came meanwhile) */
+  runs?: number;
+  /** a renewal is loading */
+  renewing?: boolean;
   /** after a failed load: not loaded again before this time (performance.now()) */
   retryAt?: number;
 }
@@ -302,6 +309,7 @@ export class HostedSession implements EngineSession {
     if (target === solo) this.soloRuns++;
     const host = target.host;
     target.inflight++;
+    target.runs = (target.runs ?? 0) + 1;
     clearTimeout(target.idleTimer);
     try {
       return await host.run(target.sid, feeds, this.hangMs, this.engine);
@@ -325,11 +333,11 @@ export class HostedSession implements EngineSession {
   /**
    * With `laneIdleMs`, a copy that stays without runs that long is released (its host Worker
    * ends with its last session: ~20 MiB and the session's memory back); the next time it is
-   * wanted it loads again. Never the copy loaded at start: the first lane, or local first
-   * the solo copy.
+   * wanted it loads again. Never the copy loaded at start (the first lane, or local first
+   * the solo copy): with the native arena that one is renewed instead.
    */
   #idleLater(copy: Lane) {
-    if (this.#laneIdleMs <= 0 || copy.inflight > 0) return;
+    if (this.#released || this.#laneIdleMs <= 0 || copy.inflight > 0) return;
     if (copy === (this.localFirst ? this.#solo : this.#first)) {
       if (this.backend === "native" && engineSettings().nativeArena) this.#renewLater(copy);
       return;
@@ -351,10 +359,16 @@ export class HostedSession implements EngineSession {
    * The copy kept for the session's life, native with onnxruntime's arena on: once it has
    * been `laneIdleMs` without a run, a fresh session (empty arena, small warm-up) is loaded
    * into the same host and replaces it, so what its runs' arena held goes back — as an idle
-   * lane's Worker does when it ends. A run that comes meanwhile keeps the old one.
+   * lane's Worker does when it ends. If a run was sent to the copy while the fresh one
+   * loaded, the fresh one is dropped and the old one kept (renewed after the next idle
+   * spell). On this isolate the load holds the event loop (~65 ms for a shipped student:
+   * onnxruntime-node creates sessions synchronously), so it waits for a moment with no run
+   * pending here. `laneIdleMs` 0 keeps the copy, arena and all; so does
+   * `TINYUNET_NATIVE_HOST=0`, whose sessions are not hosted copies.
    */
   #renewLater(copy: Lane) {
     clearTimeout(copy.idleTimer);
+    if (copy.renewing) return;
     copy.idleTimer = setTimeout(() => void this.#renew(copy), this.#laneIdleMs);
     Deno.unrefTimer(copy.idleTimer);
   }
@@ -362,8 +376,11 @@ export class HostedSession implements EngineSession {
   async #renew(copy: Lane) {
     const host = copy.host;
     if (!host || copy.inflight > 0 || copy.state !== "ready" || this.#released) return;
+    if (host instanceof LocalHost && host.pending > 0) return this.#renewLater(copy);
     const solo = copy === this.#solo;
     const sid = nextSid++;
+    const runsBefore = copy.runs ?? 0;
+    copy.renewing = true;
     try {
       await this.#loadCopy(
         host,
@@ -371,13 +388,25 @@ export class HostedSession implements EngineSession {
         solo ? this.#solo!.threads : this.#threads,
         solo ? this.soloSpin : "always",
       );
-    } catch {
-      host.release(sid);
-      return;
+    } catch (err) {
+      const hung = err instanceof EngineHangError;
+      host.release(sid, hung);
+      if (hung && host.sessions > 0) host.restart();
+      const note = `renewing the ${solo ? "solo" : "first"} copy failed (kept the old one)`;
+      if (!this.notes.some((n) => n.startsWith(note))) {
+        this.notes.push(`${note}: ${(err as Error).message}`);
+      }
+      copy.renewing = false;
+      return; // the next run's idle spell tries again
     }
-    // busy again, released, or moved meanwhile: keep the copy that served
-    if (copy.inflight > 0 || copy.host !== host || copy.state !== "ready" || this.#released) {
+    copy.renewing = false;
+    // a run came, or the copy was released or moved meanwhile: keep the copy that served
+    if (
+      (copy.runs ?? 0) !== runsBefore || copy.inflight > 0 || copy.host !== host ||
+      copy.state !== "ready" || this.#released
+    ) {
       host.release(sid);
+      this.#idleLater(copy);
       return;
     }
     const old = copy.sid;

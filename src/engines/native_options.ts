@@ -6,12 +6,16 @@
  * onnxruntime's CPU arena is on (`TINYUNET_NATIVE_ARENA=0` turns it off): without it every
  * run's activations went back to glibc, which handed many of them to the system between
  * requests, and the next run faulted them in again (~15 µs a 4-KiB page on the project's VM):
- * one request every 0.3 s to the ISBI student at 512² took 55-226 ms of inference against
- * 26-52 with the arena (the ISIC one at 256×192 12-53 against 6-29), ~10 k page faults each.
+ * ten requests 0.3 s apart to the ISBI student at 512², 27.1 ms of inference median with the
+ * arena against 190.5 without, 936 page faults a request against 20,785; the ISIC one at
+ * 256×192 8.5 against 11.6 (`deno task bench` part sparse, 2026-12-01 22:52 UTC). Only while
+ * requests come closer than `TINYUNET_LANE_IDLE_MS`: after a longer pause the copy has been
+ * renewed and the next run sizes a fresh arena (107-125 ms for ISBI, 21-22 for ISIC).
  * What bounds the arena: no run is larger than `TINYUNET_TILE_PIXELS` (512², engines/tiles.ts;
  * before tiling a 30 MB V2 tensor left +460 MiB in it), warm-ups are small
  * (models/model_version.ts `warmupDims`), an idle lane's Worker ends with its sessions, and the
- * copy kept for a session's life is loaded afresh once idle as long (`host_session.ts`).
+ * copy kept for a session's life is loaded afresh once idle as long (`host_session.ts`; not
+ * with `TINYUNET_LANE_IDLE_MS=0` or `TINYUNET_NATIVE_HOST=0`, which keep their arenas).
  *
  * @module
  */

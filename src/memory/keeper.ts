@@ -23,9 +23,11 @@
  * −20 % req/s at c=8), so it is the memory-first choice, not the default.
  *
  * Large work (a V2 request with a tensor of many MiB) runs inside {@link largeWork}: while
- * any runs, the threshold drops to 1 MiB, so its body, output and tile activations are
+ * any runs, the threshold drops to 1 MiB, so its body, output and other large buffers are
  * mapped on their own and go back to the system the moment they are freed, not into an
- * arena the trim reaches a second later (glibc still serves a block from a free heap chunk
+ * arena the trim reaches a second later (the tiles' activations, with onnxruntime's arena on
+ * for native sessions, stay in the session's arena until its copy is renewed or its lane
+ * ends: one 512² tile's worth) (glibc still serves a block from a free heap chunk
  * that fits, which grows nothing); then the threshold returns and the arenas are trimmed.
  * Runs of small images meanwhile map their larger blocks too (slower while it
  * lasts). Measured (a 30 MB tensor after c=8 load, `deno task bench` part memory):

@@ -92,27 +92,28 @@ interface Slot {
   runtime: RuntimeInfo;
 }
 
-/** The side of the warm-up input of a card without a fixed size (rounded up to its pad multiple). */
+/** The side of a native warm-up input for a card without a fixed size (rounded up to its pad multiple). */
 export const WARMUP_SIDE = 64;
 
 /**
- * The warm-up input's shape for a card: its fixed size, or a small square
- * ({@link WARMUP_SIDE}). The warm-up checks that the session runs and sets up its kernels;
- * it is not the working size, whose first run mostly faults in fresh pages (~15 µs per
- * 4-KiB page on the project's VM): pages a full-size warm-up touched were trimmed before the
- * first request anyway, and with onnxruntime's arena (native) the first real run sizes it.
- * Ready came 160 ms sooner with the four shipped models (the ISBI student's 512² warm-up was
- * ~250 ms of it; bench/RESULTS.md, cold start).
+ * The warm-up input's shape for a card: a fixed-size card's size; else, for the native
+ * engine (`small`), a small square ({@link WARMUP_SIDE}), and for the others the working size
+ * (the long side, 256² if none). A native warm-up checks that the session runs and sets up
+ * its kernels; at the working size it mostly faulted in fresh pages (~15 µs per 4-KiB page on
+ * the project's VM; the ISBI student's 512² warm-up took ~250 ms of the start), and with
+ * onnxruntime's arena the first real run sizes the arena anyway. The web engines keep the
+ * working size (WebGPU compiles its pipelines per shape; not measured at 64²).
  */
-export function warmupDims(card: ModelCard): [number, number, number, number] {
+export function warmupDims(card: ModelCard, small = true): [number, number, number, number] {
   const { input } = card;
-  const side = Math.ceil(WARMUP_SIDE / input.pad_multiple) * input.pad_multiple;
+  const round = (v: number) => Math.ceil(v / input.pad_multiple) * input.pad_multiple;
+  const side = round(small ? WARMUP_SIDE : input.resize?.long_side ?? 256);
   return [1, input.channels, input.height ?? side, input.width ?? side];
 }
 
 /** The warm-up input for a card (zeros of {@link warmupDims}). */
-export function warmupInput(card: ModelCard): Record<string, Tensor> {
-  const dims = warmupDims(card);
+export function warmupInput(card: ModelCard, small = true): Record<string, Tensor> {
+  const dims = warmupDims(card, small);
   return { [card.input.name]: { data: new Float32Array(dims[1] * dims[2] * dims[3]), dims } };
 }
 
@@ -196,7 +197,7 @@ export class ModelVersion {
       soloThreads: threads === 1 ? this.options.soloThreads : undefined,
       othersWaiting: () => made.queue?.ahead ?? 0,
       // made when a copy loads, not kept: zeros of the input size (MiB for a big input)
-      warmup: () => warmupInput(this.card),
+      warmup: () => warmupInput(this.card, selection.engine.name === "native"),
       hangTimeoutMs: this.options.hangTimeoutMs,
       laneIdleMs: this.options.laneIdleMs,
       allowFallbackAdapter: selection.explicit,

@@ -157,8 +157,9 @@ export class ModelRegistry {
     try {
       const dirs = await listVersionDirs(this.root);
       if (dirs.length === 0) throw new Error(`no models found under ${this.root}`);
-      // every card first, then the largest warm-up first (a fixed-size card's; the others warm
-      // up at one small size): the activations it frees serve the smaller ones' first runs
+      // every card first, then the largest warm-up first (a fixed-size card's; native warms the
+      // others at one small size): without onnxruntime's arena (web engines, or
+      // TINYUNET_NATIVE_ARENA=0) the activations it frees serve the smaller ones' first runs
       // instead of fresh pages (each ~15 µs to fault in on a VM)
       const read = await Promise.all(
         dirs.map(async (d) => ({
@@ -167,7 +168,7 @@ export class ModelRegistry {
         })),
       );
       const size = (e: ModelEntry | Error) =>
-        e instanceof Error ? 0 : warmupDims(e.card).reduce((a, b) => a * b, 1);
+        e instanceof Error ? 0 : warmupDims(e.card, false).reduce((a, b) => a * b, 1);
       read.sort((a, b) => size(b.entry) - size(a.entry));
       for (const { d, entry } of read) {
         const key = `${d.name}/${d.version}`;

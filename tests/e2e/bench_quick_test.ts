@@ -100,6 +100,17 @@ Deno.test({
       // cold start and profile
       assert.equal(r.cold_start!.samples_ms.length, 2);
       assert.ok(r.cold_start!.ready_ms.median_ms > 0);
+      assert.ok(
+        r.cold_start!.command!.includes("--node-modules-dir=manual"),
+        "the deployed command",
+      );
+      assert.equal(r.cold_start!.serve!.samples_ms.length, 2);
+      assert.ok(r.cold_start!.serve!.ready_ms.median_ms > 0);
+      // requests one at a time: every configuration and model answered, with an inference time
+      assert.equal(r.sparse!.rows.length, 6);
+      for (const row of r.sparse!.rows) {
+        assert.ok(row.inference_ms > 0, `${row.config}/${row.model}`);
+      }
       const st = r.profile!.stages!;
       for (const k of ["decode", "preprocess", "inference", "postprocess", "encode_png"] as const) {
         assert.ok(st.stages[k].n > 0 && st.stages[k].median_ms > 0, k);

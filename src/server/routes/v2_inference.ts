@@ -28,8 +28,9 @@ import { SERVER_INFO } from "../server_info.ts";
 import { readRequestBytes } from "../read_body.ts";
 
 /**
- * A body from this size runs as large work (src/memory/keeper.ts): its body, output and tile
- * activations are mapped on their own and returned to the system as soon as they are freed.
+ * A body from this size runs as large work (src/memory/keeper.ts): its body, output and other
+ * large buffers are mapped on their own and returned to the system as soon as they are freed
+ * (the tiles' activations stay in a native session's arena: one tile's worth).
  */
 const LARGE_BODY_BYTES = 8 * 2 ** 20;
 

@@ -18,12 +18,15 @@ Deno.test("a model run is work in flight from its start to its end, failed or no
   assert.equal(isolateBusy(), false, "not busy once it failed");
 });
 
-Deno.test("warm-up shape: a fixed-size card's size, else one small square rounded up to the pad multiple", async () => {
+Deno.test("warm-up shape: a fixed-size card's size, else (native) one small square rounded up to the pad multiple, or (web engines) the working size", async () => {
   await using s = await fixtureServer([{ name: "tiny" }]);
   const card = s.registry.get("tiny").card;
   const free = { ...card, input: { ...card.input, height: null, width: null, pad_multiple: 48 } };
   const side = Math.ceil(WARMUP_SIDE / 48) * 48;
   assert.deepEqual(warmupDims(free), [1, card.input.channels, side, side]);
+  const long = { ...free, input: { ...free.input, pad_multiple: 16, resize: { long_side: 200 } } };
+  assert.deepEqual(warmupDims(long, false), [1, card.input.channels, 208, 208]);
   const fixed = { ...card, input: { ...card.input, height: 96, width: 128 } };
   assert.deepEqual(warmupDims(fixed), [1, card.input.channels, 96, 128]);
+  assert.deepEqual(warmupDims(fixed, false), [1, card.input.channels, 96, 128]);
 });

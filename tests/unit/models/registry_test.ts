@@ -50,7 +50,7 @@ Deno.test("the repository's repository.json names the default model; the setting
   }
 });
 
-Deno.test("loadAll loads the largest warm-up first (its freed activations serve the smaller ones); a bad card still fails alone", async () => {
+Deno.test("loadAll loads the largest input first (without an arena its freed activations serve the smaller ones); a bad card still fails alone", async () => {
   // fixed-size cards warm up at their size (the others all at one small size)
   const sized = (name: string, side: number) => ({
     name,

@@ -9,7 +9,7 @@ import {
   serverImports,
   startScript,
 } from "../../../../tools/bundle/bundle.ts";
-import { serveV8Flags } from "../../../../lib/serve_command.ts";
+import { deployedArgs, serveV8Flags } from "../../../../lib/serve_command.ts";
 
 Deno.test("serverImportMap keeps what is imported (bare, subpath, folder entries) and drops the rest", () => {
   const imports = {
@@ -53,10 +53,23 @@ Deno.test("entry points: main, serve and every module src/ starts by URL (worker
   }
 });
 
-Deno.test("start.sh runs main.ts with deno task serve's V8 flags", () => {
+Deno.test("start.sh runs main.ts with deno task serve's V8 flags, and like the deployed command neither downloads nor re-checks packages", () => {
   const script = startScript("arm64");
   const flags = serveV8Flags();
   assert.ok(flags.length > 0);
   const exec = script.split("\n").find((l) => l.startsWith("exec "))!;
   for (const f of flags) assert.ok(exec.includes(` ${f} main.ts`), exec);
+  for (const f of ["--cached-only", "--node-modules-dir=manual"]) {
+    assert.ok(exec.includes(` ${f} `), f);
+    assert.ok(deployedArgs().includes(f), `the container's entrypoint has ${f}`);
+  }
+});
+
+Deno.test("deployedArgs: the container's entrypoint after deno, its writable path replaced when asked", () => {
+  const args = deployedArgs("/tmp/state");
+  assert.equal(args[0], "run");
+  assert.equal(args.at(-1), "main.ts");
+  assert.ok(args.includes("--allow-write=/tmp/state"));
+  assert.ok(!deployedArgs().includes("--allow-write=/tmp/state"));
+  assert.equal(args.filter((a) => a.startsWith("--allow-write=")).length, 1);
 });
