@@ -42,6 +42,9 @@ const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 /** `deno task serve`'s arguments without its V8 flags (an ended Worker's pages stay pooled). */
 const withoutV8Flags = () => serveArgs().filter((a) => !a.startsWith("--v8-flags"));
 
+/** Stands for the deployed command's temporary writable folder in `configs` (the report). */
+const STATE = "<temporary folder>";
+
 /** The server's default `TINYUNET_LANE_IDLE_MS`. */
 const LANE_IDLE_MS = loadConfig({}).laneIdleMs;
 
@@ -144,7 +147,7 @@ export async function memorySettings(
       id: "native-deployed",
       label: "native, defaults now, the deployed command",
       env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
-      args: deployedArgs(state),
+      args: deployedArgs(STATE), // the report shows the placeholder, the start the folder
     },
     {
       id: "wasm-before",
@@ -161,7 +164,7 @@ export async function memorySettings(
   ];
   const runs: MemoryRun[] = [];
   try {
-    await measureRounds(configs, runs, s, image);
+    await measureRounds(configs, runs, s, image, state);
   } finally {
     await Deno.remove(state, { recursive: true }).catch(() => {});
   }
@@ -189,10 +192,14 @@ async function measureRounds(
   runs: MemoryRun[],
   s: { rounds: number; durationS: number; warmupS: number },
   image: string,
+  state: string,
 ) {
   for (let rnd = 1; rnd <= s.rounds; rnd++) {
     for (const c of configs) {
-      const server = await startServer({ env: { ...c.env, TINYUNET_WATCH: "off" }, args: c.args });
+      const server = await startServer({
+        env: { ...c.env, TINYUNET_WATCH: "off" },
+        args: c.args?.map((a) => a.replaceAll(STATE, state)),
+      });
       try {
         await new Promise((r) => setTimeout(r, 2000));
         const idle = rssOf(server.pid);
