@@ -18,7 +18,7 @@
  * @module
  */
 import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
-import { type StartOptions, startServer } from "./server.ts";
+import { deployedStart, type StartOptions, startServer } from "./server.ts";
 import { progress } from "./progress.ts";
 import { round, summarize } from "./stats.ts";
 import { procMemory } from "./memory.ts";
@@ -47,13 +47,7 @@ export async function coldStart(starts: number): Promise<ColdStart> {
   const state = await Deno.makeTempDir({ prefix: "tinyunet-bench-cold-" });
   try {
     const variants: { name: string; options: StartOptions }[] = [
-      {
-        name: "deployed",
-        options: {
-          args: deployedArgs(state),
-          env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
-        },
-      },
+      { name: "deployed", options: deployedStart(state) },
       { name: "serve", options: {} },
     ];
     const runs = variants.map(() => ({

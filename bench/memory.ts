@@ -1,6 +1,7 @@
 /**
  * Resident memory of a process from /proc/<pid>/status (Linux): VmRSS (now) and VmHWM
- * (peak since start), in MiB (2²⁰ bytes, as `ps` and `top` count).
+ * (peak since start), in MiB (2²⁰ bytes, as `ps` and `top` count); and the fields of
+ * /proc/<pid>/stat (CPU time, page faults) for the parts that count those.
  *
  * @module
  */
@@ -22,5 +23,20 @@ export function procMemory(pid: number): ProcMemory {
     return { rss_mib: kb("VmRSS"), hwm_mib: kb("VmHWM") };
   } catch {
     return { rss_mib: null, hwm_mib: null };
+  }
+}
+
+/**
+ * The fields of `/proc/<pid>/stat` (or of one thread's, `/proc/<pid>/task/<tid>/stat`) after
+ * the command name, which may itself hold ")" (`f[7]` minflt, `f[11]` utime, `f[12]` stime,
+ * counted from 0 after it), or null where it cannot be read.
+ */
+export function procStatFields(pid: number, tid?: string): string[] | null {
+  try {
+    const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+    const stat = Deno.readTextFileSync(path);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
   }
 }

@@ -19,8 +19,8 @@ import { v2BinaryBody } from "../lib/v2_bodies.ts";
 import { loadConfig } from "../src/config.ts";
 import { procMemory } from "./memory.ts";
 import { progress } from "./progress.ts";
-import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
-import { startServer } from "./server.ts";
+import { serveArgs } from "../lib/serve_command.ts";
+import { deployedStart, startServer } from "./server.ts";
 import { median as medianOf, round } from "./stats.ts";
 import { wrk } from "./versus.ts";
 
@@ -146,8 +146,8 @@ export async function memorySettings(
     {
       id: "native-deployed",
       label: "native, defaults now, the deployed command",
-      env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
-      args: deployedArgs(STATE), // the report shows the placeholder, the start the folder
+      // the report shows the placeholder, the start the folder
+      ...deployedStart(STATE),
     },
     {
       id: "wasm-before",
@@ -196,9 +196,11 @@ async function measureRounds(
 ) {
   for (let rnd = 1; rnd <= s.rounds; rnd++) {
     for (const c of configs) {
+      const inState = (v: string) => v.replaceAll(STATE, state);
+      const env = Object.fromEntries(Object.entries(c.env).map(([k, v]) => [k, inState(v)]));
       const server = await startServer({
-        env: { ...c.env, TINYUNET_WATCH: "off" },
-        args: c.args?.map((a) => a.replaceAll(STATE, state)),
+        env: { ...env, TINYUNET_WATCH: "off" },
+        args: c.args?.map(inState),
       });
       try {
         await new Promise((r) => setTimeout(r, 2000));

@@ -10,6 +10,7 @@ import { renderConvLayers } from "./report_layers.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { CommandStarts } from "./cold_start.ts";
+import { SPARSE_CONFIGS } from "./sparse.ts";
 import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
@@ -795,12 +796,6 @@ function renderMemorySettings(r: BenchResults): string[] {
   return out;
 }
 
-const SPARSE_LABELS: Record<string, string> = {
-  "defaults": "defaults (arena on)",
-  "arena-off": "TINYUNET_NATIVE_ARENA=0",
-  "renewed": "defaults, each request after a renewal (TINYUNET_LANE_IDLE_MS=400, 900 ms apart)",
-};
-
 /** Part `sparse`: requests one at a time with a pause, the native arena on and off. */
 function renderSparse(r: BenchResults): string[] {
   const sp = r.sparse;
@@ -813,7 +808,7 @@ function renderSparse(r: BenchResults): string[] {
   ];
   for (const row of sp.rows) {
     out.push(
-      `| ${SPARSE_LABELS[row.config] ?? row.config} | ${row.model} | ${
+      `| ${SPARSE_CONFIGS.find((c) => c.id === row.config)?.label ?? row.config} | ${row.model} | ${
         row.first_inference_ms.join(", ")
       } | ${row.inference_ms} (${row.inference_p90_ms}) | ${row.round_trip_ms} | ${row.faults_per_request} |`,
     );

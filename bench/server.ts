@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { serveArgs } from "../lib/serve_command.ts";
+import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
 import { procMemory } from "./memory.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -43,6 +43,17 @@ export interface StartOptions {
   pollMs?: number;
   /** deno arguments instead of {@link serveArgs}; `{PORT}` is replaced by the port */
   args?: string[];
+}
+
+/**
+ * Options that start the deployed command (the container's entrypoint) with `state` as its one
+ * writable folder, where its native probe cache lives too.
+ */
+export function deployedStart(state: string): { args: string[]; env: Record<string, string> } {
+  return {
+    args: deployedArgs(state),
+    env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
+  };
 }
 
 /** Starts `main.ts` and resolves once it is ready. */

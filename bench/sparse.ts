@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { procStatFields } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
 import { median, percentile, round } from "./stats.ts";
@@ -30,12 +31,18 @@ export const SPARSE_MODELS = [
  */
 export const SPARSE_CONFIGS: readonly {
   id: string;
+  label: string;
   env: Record<string, string>;
   gapMs?: number;
 }[] = [
-  { id: "defaults", env: {} },
-  { id: "arena-off", env: { TINYUNET_NATIVE_ARENA: "0" } },
-  { id: "renewed", env: { TINYUNET_LANE_IDLE_MS: "400" }, gapMs: 900 },
+  { id: "defaults", label: "defaults (arena on)", env: {} },
+  { id: "arena-off", label: "TINYUNET_NATIVE_ARENA=0", env: { TINYUNET_NATIVE_ARENA: "0" } },
+  {
+    id: "renewed",
+    label: "defaults, each request after a renewal (TINYUNET_LANE_IDLE_MS=400, 900 ms apart)",
+    env: { TINYUNET_LANE_IDLE_MS: "400" },
+    gapMs: 900,
+  },
 ];
 
 /** One model under one configuration: medians over the rounds' requests after the first. */
@@ -58,10 +65,9 @@ export interface SparseResult {
   rows: SparseRow[];
 }
 
-/** Minor page faults of a process so far (/proc/<pid>/stat field 10). */
+/** Minor page faults of a process so far. */
 function minorFaults(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  return Number(procStatFields(pid)?.[7] ?? NaN);
 }
 
 /** The `inference` duration of a `Server-Timing` header, if there. */

@@ -19,7 +19,7 @@
  * @module
  */
 import { decode } from "fast-png";
-import { procMemory } from "./memory.ts";
+import { procMemory, procStatFields } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { freePort, startServer } from "./server.ts";
 import { round } from "./stats.ts";
@@ -131,13 +131,8 @@ function threadCpu(pid: number): Map<string, { name: string; s: number }> {
 
 /** CPU seconds (utime + stime, all threads) of a process so far. */
 function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ = 100 on Linux
-  } catch {
-    return null;
-  }
+  const f = procStatFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : null; // USER_HZ = 100 on Linux
 }
 
 async function startPeer(modelDir: string): Promise<Running & { info: Record<string, unknown> }> {
