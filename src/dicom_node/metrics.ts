@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, type Metric, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Metric, type Registry } from "../server/prom.ts";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
 

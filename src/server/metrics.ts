@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./prom.ts";
 import { connectionStats } from "./connections/stats.ts";
 import { registerProcessMetrics } from "./process_metrics.ts";
 import type { InferenceEvent } from "../models/model_version.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "./prom.ts";
 import { liveHosts } from "../engines/engine_host.ts";
 import { openFilesLimit } from "./fd_limit.ts";
 import { keeperState } from "../memory/keeper.ts";

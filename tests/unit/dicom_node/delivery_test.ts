@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Registry } from "prom-client";
+import { Registry } from "../../../src/server/prom.ts";
 import { BATCH_BYTES, Delivery } from "../../../src/dicom_node/delivery.ts";
 import { DicomNodeMetrics } from "../../../src/dicom_node/metrics.ts";
 import { SegStore } from "../../../src/dicom_node/seg_store.ts";
