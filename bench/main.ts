@@ -13,6 +13,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { useServerAllocator } from "./allocator.ts";
 import { coldStart } from "./cold_start.ts";
 import { sparseRequests } from "./sparse.ts";
 import { dicomNodeLatency } from "./dicom_node.ts";
@@ -135,6 +136,8 @@ export async function runBench(
     }
   };
 
+  // engines run in this process (latency, peak) meet the allocator as the server's do
+  progress(useServerAllocator());
   const machine = await machineInfo(ROOT);
   const nets = await prepareNets({
     cacheDir: settings.cacheDir,

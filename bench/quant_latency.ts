@@ -22,6 +22,7 @@ import { DEFAULT_DECODE_LIMITS } from "../src/imaging/image.ts";
 import { preprocess } from "../src/imaging/preprocess.ts";
 import { readEntry } from "../src/models/repository.ts";
 import { median, percentile, round } from "./stats.ts";
+import { useServerAllocator } from "./allocator.ts";
 import { shippedModelUrl } from "../lib/shipped_models.ts";
 import { DEFAULT_QUANTIZE_OPTIONS, quantizeModelVersion } from "../tools/quantize/quantize.ts";
 
@@ -29,6 +30,7 @@ if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_IN
 if (!Deno.env.get("TINYUNET_LOG")) Deno.env.set("TINYUNET_LOG", "silent");
 
 const here = new URL(".", import.meta.url).pathname;
+useServerAllocator();
 const { values: opt } = parseArgs({
   args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {

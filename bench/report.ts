@@ -608,7 +608,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push([
     `- Every figure is measured in this run; nothing is carried over. Warm-up runs are excluded everywhere; medians and percentiles interpolate linearly between order statistics of the timed runs (d3-array \`quantile\`, NumPy's default; n given).`,
     `- Student and teacher are timed back to back per engine and size (student first), so background load hits both alike; the ratio is teacher median / student median.`,
-    `- Inputs: deterministic pseudo-random NCHW float32 in [-1, 1), batch 1. Engine runs go through the serving engines in \`src/engines/\` (wasm/webgpu in a Worker, so their times include the message copy of input and output).`,
+    `- Inputs: deterministic pseudo-random NCHW float32 in [-1, 1), batch 1. Engine runs go through the serving engines in \`src/engines/\` (wasm/webgpu in a Worker, so their times include the message copy of input and output), in a process whose glibc mmap threshold is fixed as the server fixes it (\`bench/allocator.ts\`).`,
     `- FLOPs (\`bench/flops.ts\`): shapes propagated through the ONNX graph; each Conv charged N·H_out·W_out·|W| MACs, each ConvTranspose N·H_in·W_in·|W|; FLOPs = 2 × MACs; bias, ReLU, pooling, concat not counted. Achieved GFLOP/s = FLOPs / median latency.`,
     `- Arithmetic intensity: FLOPs / Σ over convs of fp32 bytes of input + weights + output (each layer read and written once; reuse through caches across layers ignored).`,
     `- Peak: see section 2 (C probe for the physical limit, a table × clock for the theoretical one, GEMM/conv on each engine for the achievable one).`,
