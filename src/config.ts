@@ -48,7 +48,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { int, oneOf, parseVariables, variable } from "./env_vars.ts";
 import { parseEngineSettings } from "./engines/settings.ts";
-import { IDLE_GC_ENV } from "./memory/collect.ts";
+import { IDLE_GC_ENV } from "./memory/idle_gc_setting.ts";
 import { type DicomNodeConfig, loadDicomNodeConfig } from "./dicom_node/config.ts";
 import { type EngineChoice, parseEngineChoice } from "./engines/select.ts";
 import { DEFAULT_DECODE_LIMITS } from "./imaging/image.ts";

@@ -19,7 +19,6 @@ import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import type { SpinMode } from "./native_options.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
-import { engineSettings } from "./settings.ts";
 import { type Collected, collectGarbage, IdleCollector } from "../memory/collect.ts";
 
 /** The runtimes a host can hold. */
@@ -38,6 +37,14 @@ export interface LoadMessage {
   externalData: { path: string; data: Uint8Array }[];
   /** native: what pool threads do between kernels (default `always`) */
   spin?: SpinMode;
+  /**
+   * the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`; wasm and webgpu:
+   * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay (`TINYUNET_IDLE_GC_MS`), as
+   * the sending isolate validated them: a host loads neither zod nor the settings schemas
+   * (~7 MiB and ~30 ms of start-up a Worker)
+   */
+  arena: boolean;
+  idleGcMs: number;
 }
 /** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
@@ -75,8 +82,11 @@ export type HostReply =
   | ({ type: "collected" } & Collected);
 
 const sessions = new Map<number, Runner>();
-/** what runs leave behind (the outputs' JS side, onnxruntime-web's wrappers) goes once idle */
-const idle = new IdleCollector();
+/**
+ * what runs leave behind (the outputs' JS side, onnxruntime-web's wrappers) goes once idle
+ * (made by the first load, which brings the delay)
+ */
+let idle: IdleCollector | undefined;
 type OrtWeb = typeof import("onnxruntime-web");
 let ortWeb: Promise<OrtWeb> | undefined;
 
@@ -103,7 +113,7 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
     graphOptimizationLevel: "all",
     // every session of the host shares one wasm heap, which never shrinks: without per-session
     // arenas, memory one model's run freed serves the next model's run
-    enableCpuMemArena: engineSettings().wasmArena,
+    enableCpuMemArena: msg.arena,
     externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
   });
   return {
@@ -131,6 +141,7 @@ async function handle(msg: HostMessage) {
     // native only: onnxruntime-web's thread count is fixed by the first load
     if (msg.backend === "native") await import("onnxruntime-node");
   } else if (msg.type === "load") {
+    idle ??= new IdleCollector(msg.idleGcMs);
     const runner = msg.backend === "native" ? await loadNativeRunner(msg) : await loadWeb(msg);
     sessions.set(msg.sid, runner);
     reply({
@@ -146,7 +157,7 @@ async function handle(msg: HostMessage) {
     const buffer = msg.packed.buffer;
     const transfer = Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer);
     reply({ type: "result", id: msg.id, outputs, buffer }, [...transfer, buffer]);
-    idle.touch();
+    idle?.touch();
   } else if (msg.type === "collect") {
     reply({ type: "collected", ...collectGarbage() });
   } else {

@@ -19,8 +19,6 @@
  *
  * @module
  */
-import { engineSettings } from "./settings.ts";
-
 /**
  * What a session's intra-op pool threads do between kernels: sleep (`off`), spin while a run
  * lasts and stop at its end (`run`: onnxruntime's `session.force_spinning_stop`), or spin
@@ -29,17 +27,19 @@ import { engineSettings } from "./settings.ts";
 export type SpinMode = "off" | "run" | "always";
 
 /**
- * Session options for a native session with `threads` intra-op threads and pool threads
- * that `spin` (a solo session, see `host_session.ts`, shares its cores with the one-thread
- * lanes, so it does not spin by default).
+ * Session options for a native session with `threads` intra-op threads, onnxruntime's CPU
+ * arena on or off (`TINYUNET_NATIVE_ARENA`, validated by the isolate that asks: an engine
+ * host Worker is given it and loads no settings schema) and pool threads that `spin` (a solo
+ * session, see `host_session.ts`, shares its cores with the one-thread lanes, so it does not
+ * spin by default).
  */
-export function nativeSessionOptions(threads: number, spin: SpinMode = "always") {
+export function nativeSessionOptions(threads: number, arena: boolean, spin: SpinMode = "always") {
   return {
     executionProviders: ["cpu"],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
-    enableCpuMemArena: engineSettings().nativeArena,
+    enableCpuMemArena: arena,
     enableMemPattern: true,
     ...SPIN_OPTIONS[spin],
   };

@@ -27,12 +27,14 @@ export interface NativeLoad {
   externalData: { path: string; data: Uint8Array }[];
   /** what pool threads do between kernels (default `always`) */
   spin?: SpinMode;
+  /** onnxruntime's CPU arena (`TINYUNET_NATIVE_ARENA`, as the asking isolate validated it) */
+  arena: boolean;
 }
 
-/** Creates an onnxruntime-node session (arena on; `TINYUNET_NATIVE_ARENA=0` off). */
+/** Creates an onnxruntime-node session. */
 export async function loadNativeRunner(load: NativeLoad): Promise<Runner> {
   const ort = await import("onnxruntime-node");
-  const options = nativeSessionOptions(load.threads, load.spin ?? "always");
+  const options = nativeSessionOptions(load.threads, load.arena, load.spin ?? "always");
   // a path lets onnxruntime resolve external data beside the model itself
   const session = load.externalData.length > 0
     ? await ort.InferenceSession.create(load.path, options)

@@ -133,6 +133,7 @@ export const nativeEngine: Engine = {
       path: model.path,
       model: model.bytes,
       externalData: model.externalData,
+      arena: engineSettings().nativeArena,
     });
     const native = new NativeSession(runner, threads);
     if (options.warmup) await native.run(warmupTensors(options.warmup));

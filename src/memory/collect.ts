@@ -9,38 +9,13 @@
  * requests) and once it has been idle that long (default 1000 ms) after work; the allocator
  * keeper then trims what was freed (`keeper.ts`). 0 leaves it all to V8.
  *
- * The setting is read here, from the environment, because the Workers need it too (they
- * cannot get the server's config object); `src/config.ts` parses it with the rest.
+ * The setting is `idle_gc_setting.ts`'s; this module takes it as a number and loads no
+ * validation library, so that an engine host Worker can use it (it is given the value).
  *
  * @module
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import { z } from "zod";
-import { int, parseVariables } from "../env_vars.ts";
-
-/** The environment variable, for `src/config.ts` to validate with the others. */
-export const IDLE_GC_ENV = { TINYUNET_IDLE_GC_MS: int(1000, 0) };
-
-/** Validated idle-GC delay (ms; 0: off) of this environment. */
-export function parseIdleGcMs(env: Record<string, string | undefined>): number {
-  return parseVariables(z.object(IDLE_GC_ENV), env).TINYUNET_IDLE_GC_MS;
-}
-
-let cachedMs: number | undefined;
-
-/** This isolate's idle-GC delay (read once; an unreadable setting turns it off). */
-export function idleGcMs(): number {
-  if (cachedMs === undefined) {
-    try {
-      cachedMs = parseIdleGcMs({ TINYUNET_IDLE_GC_MS: Deno.env.get("TINYUNET_IDLE_GC_MS") });
-    } catch {
-      cachedMs = 0; // the server's config check reports a bad value at start-up
-    }
-  }
-  return cachedMs;
-}
-
 let gc: (() => void) | undefined;
 let workDone = 0;
 let inFlight = 0;
@@ -97,7 +72,8 @@ export class IdleCollector {
   /** collections so far */
   collections = 0;
 
-  constructor(readonly delayMs: number = idleGcMs()) {}
+  /** @param delayMs idle time before a collection (ms; 0: never) */
+  constructor(readonly delayMs: number) {}
 
   /**
    * Work was done: collect after `delayMs` more without another touch. A touch only notes

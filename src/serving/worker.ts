@@ -10,6 +10,7 @@ import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
 import { collectGarbage, IdleCollector } from "../memory/collect.ts";
+import { idleGcMs } from "../memory/idle_gc_setting.ts";
 
 // A 16 Mpx decode leaves ~100 MB of garbage; collecting it before the next stage allocates
 // keeps the peak at one image's worth (V8 would otherwise collect it later, on its own).
@@ -17,7 +18,7 @@ const LARGE_PIXELS = 4_000_000;
 const LARGE_BYTES = 4 * 2 ** 20;
 
 /** what small images leave (decoded pixels, PNG chunks) goes once the pool is idle */
-const idle = new IdleCollector();
+const idle = new IdleCollector(idleGcMs());
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const request = e.data;

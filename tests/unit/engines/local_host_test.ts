@@ -30,6 +30,8 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
     model: bytes,
     externalData: [],
     spin: "run" as const,
+    arena: true,
+    idleGcMs: 0,
   };
   assert.deepEqual(await host.load({ load }), { inputNames: ["image"], outputNames: ["logits"] });
   assert.equal(host.sessions, 1);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectGarbage, IdleCollector, parseIdleGcMs } from "../../../src/memory/collect.ts";
+import { collectGarbage, IdleCollector } from "../../../src/memory/collect.ts";
 
 Deno.test("collectGarbage frees what nothing references and reports the heap shrinking", async () => {
   let garbage: Uint8Array[] | null = Array.from({ length: 64 }, () => new Uint8Array(64 * 1024));
@@ -28,10 +28,4 @@ Deno.test("an IdleCollector collects once, delayMs after the last of several tou
   } finally {
     idle.stop();
   }
-});
-
-Deno.test("the idle-GC setting: default 1000 ms, 0 turns it off, anything else is refused", () => {
-  assert.equal(parseIdleGcMs({}), 1000);
-  assert.equal(parseIdleGcMs({ TINYUNET_IDLE_GC_MS: "0" }), 0);
-  assert.throws(() => parseIdleGcMs({ TINYUNET_IDLE_GC_MS: "soon" }), /TINYUNET_IDLE_GC_MS/);
 });
