@@ -204,23 +204,31 @@ const FLOOR_WARMUP = 200;
 
 /** GEMM, conv and floor timings on every available configuration. */
 export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Promise<KernelRow[]> {
-  const kernels = [
+  const kernels: {
+    kernel: KernelRow["kernel"];
+    bytes: Uint8Array;
+    dims: number[];
+    shape: string;
+    flops: number;
+    /** the kernel's own run plan (default: `s.plan`) */
+    plan?: RunPlan;
+  }[] = [
     {
-      kernel: "gemm" as const,
+      kernel: "gemm",
       bytes: gemmModel(s.gemmN),
       dims: [s.gemmN, s.gemmN],
       shape: `${s.gemmN}×${s.gemmN}·${s.gemmN}×${s.gemmN}`,
       flops: 2 * s.gemmN ** 3,
     },
     {
-      kernel: "conv" as const,
+      kernel: "conv",
       bytes: convModel(s.convChannels),
       dims: [1, s.convChannels, s.convSize, s.convSize],
       shape: `3×3 conv ${s.convChannels}→${s.convChannels} on ${s.convSize}²`,
       flops: 2 * s.convSize ** 2 * s.convChannels ** 2 * 9,
     },
     {
-      kernel: "floor" as const,
+      kernel: "floor",
       bytes: reluModel(),
       dims: [1, 3, s.floorSize, s.floorSize],
       shape: `Relu on 1×3×${s.floorSize}²`,
@@ -244,7 +252,7 @@ export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Pro
         );
         try {
           const feeds = randomInput("image", k.dims, 9);
-          const t = await timeRuns(() => session.run(feeds), ("plan" in k && k.plan) || s.plan);
+          const t = await timeRuns(() => session.run(feeds), k.plan ?? s.plan);
           row.median_ms = t.summary.median_ms;
           row.p90_ms = t.summary.p90_ms;
           row.n = t.summary.n;

@@ -41,7 +41,7 @@ export interface LoadMessage {
    * the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`; wasm and webgpu:
    * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay (`TINYUNET_IDLE_GC_MS`), as
    * the sending isolate validated them: a host loads neither zod nor the settings schemas
-   * (~7 MiB and ~30 ms of start-up a Worker)
+   * (~5 MiB and 20-45 ms of start-up a Worker, probe 2026-12-02)
    */
   arena: boolean;
   idleGcMs: number;

@@ -1,8 +1,10 @@
 /**
- * The engines' own settings, from environment variables, validated once per isolate (the
- * engine host Workers read them too, so they cannot come through the server's config
- * object). `src/config.ts` parses them at start-up as well, so a bad value stops the server
- * with the other settings' errors instead of surfacing at the first model load.
+ * The engines' own settings, from environment variables, validated once per isolate that
+ * creates sessions (the HTTP isolate; `mod.ts`'s users and the tools without the server's
+ * config object). An engine host Worker reads none of them: what it needs (the session's
+ * arena, the idle-collection delay) comes in its load message (`host_worker.ts`), so it loads
+ * no validation library. `src/config.ts` parses them at start-up as well, so a bad value stops
+ * the server with the other settings' errors instead of surfacing at the first model load.
  *
  * | variable | default | meaning |
  * |---|---|---|

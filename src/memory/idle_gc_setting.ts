@@ -2,7 +2,7 @@
  * `TINYUNET_IDLE_GC_MS`, the delay before an isolate collects its garbage once idle
  * (`collect.ts`), read from the environment by the isolates that validate settings (the HTTP
  * isolate, the codec pool Workers); an engine host Worker is given the value in its load
- * message instead, so that it loads neither zod nor the schemas (~7 MiB and ~30 ms a Worker).
+ * message instead, so that it loads neither zod nor the schemas (~5 MiB and 20-45 ms a Worker).
  *
  * @module
  */
