@@ -235,7 +235,11 @@ export async function enginePeaks(configs: EngineConfig[], s: PeakSettings): Pro
       flops: 0,
       // a run costs ~0.1 ms once the process has settled, so settle it first (the first
       // ~200 runs of a fresh process fault their output buffers in: bench/allocator.ts)
-      plan: { ...s.plan, warmup: Math.max(s.plan.warmup, FLOOR_WARMUP), maxRuns: 300 },
+      plan: {
+        ...s.plan,
+        warmup: Math.max(s.plan.warmup, FLOOR_WARMUP),
+        maxRuns: 6 * s.plan.maxRuns,
+      },
     },
   ];
   const rows: KernelRow[] = [];

@@ -253,7 +253,8 @@ export function loadConfig(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): ServerConfig {
   const server = parseVariables(ServerEnv, env);
-  // the engines read their own settings in every isolate (src/engines/settings.ts): check them now
+  // the engines read their own settings in every isolate that creates sessions (engine host
+  // Workers are given theirs; src/engines/settings.ts): check them now
   parseEngineSettings(env);
   // the DICOM node's settings have their own parser (src/dicom_node/config.ts)
   return { ...server, dicomNode: loadDicomNodeConfig(env) };

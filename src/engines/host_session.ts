@@ -24,8 +24,7 @@ import {
   warmupTensors,
 } from "./engine.ts";
 import type { HostBackend, LoadMessage } from "./host_worker.ts";
-import { engineSettings } from "./settings.ts";
-import { idleGcMs } from "../memory/idle_gc_setting.ts";
+import { engineSettings, hostLoadSettings } from "./settings.ts";
 import type { SpinMode } from "./native_options.ts";
 import {
   DEFAULT_HANG_MS,
@@ -442,8 +441,7 @@ export class HostedSession implements EngineSession {
       model: this.model.bytes,
       externalData: this.model.externalData,
       ...(spin === "always" ? {} : { spin }),
-      arena: this.backend === "native" ? engineSettings().nativeArena : engineSettings().wasmArena,
-      idleGcMs: idleGcMs(),
+      ...hostLoadSettings(this.backend),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
     if (warmup) await host.run(sid, warmupTensors(warmup), this.hangMs, this.engine);

@@ -22,6 +22,8 @@
  */
 import { z } from "zod";
 import { int, oneOf, parseVariables } from "../env_vars.ts";
+import { idleGcMs } from "../memory/idle_gc_setting.ts";
+import type { HostBackend, LoadMessage } from "./host_worker.ts";
 
 const EngineEnv = z.object({
   TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
@@ -63,4 +65,20 @@ let cached: EngineSettings | undefined;
 export function engineSettings(): EngineSettings {
   cached ??= parseEngineSettings(globalThis.Deno?.env.toObject() ?? {});
   return cached;
+}
+
+/**
+ * What an engine host Worker is given with each load, since it reads no settings itself: the
+ * session's CPU arena (native: `TINYUNET_NATIVE_ARENA`; wasm and webgpu: `TINYUNET_WASM_ARENA`)
+ * and the host's idle-collection delay.
+ */
+export function hostLoadSettings(
+  backend: HostBackend,
+  settings: EngineSettings = engineSettings(),
+  idleMs: number = idleGcMs(),
+): Pick<LoadMessage, "arena" | "idleGcMs"> {
+  return {
+    arena: backend === "native" ? settings.nativeArena : settings.wasmArena,
+    idleGcMs: idleMs,
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseEngineSettings } from "../../../src/engines/settings.ts";
+import { hostLoadSettings, parseEngineSettings } from "../../../src/engines/settings.ts";
 
 Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.deepEqual(parseEngineSettings({}), {
@@ -43,4 +43,14 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),
     /TINYUNET_NATIVE_HOST.*; TINYUNET_WEB_LOAD_TIMEOUT_MS/,
   );
+});
+
+Deno.test("host load settings: native sessions get the native arena, web ones the wasm arena, all the idle delay", () => {
+  const settings = parseEngineSettings({ TINYUNET_NATIVE_ARENA: "0", TINYUNET_WASM_ARENA: "1" });
+  assert.deepEqual(hostLoadSettings("native", settings, 250), { arena: false, idleGcMs: 250 });
+  assert.deepEqual(hostLoadSettings("wasm", settings, 0), { arena: true, idleGcMs: 0 });
+  assert.deepEqual(hostLoadSettings("webgpu", settings, 0), { arena: true, idleGcMs: 0 });
+  const defaults = parseEngineSettings({});
+  assert.deepEqual(hostLoadSettings("native", defaults, 1000), { arena: true, idleGcMs: 1000 });
+  assert.deepEqual(hostLoadSettings("wasm", defaults, 1000), { arena: false, idleGcMs: 1000 });
 });
