@@ -27,15 +27,16 @@ export function procMemory(pid: number): ProcMemory {
 }
 
 /**
- * The fields of `/proc/<pid>/stat` (or of one thread's, `/proc/<pid>/task/<tid>/stat`) after
- * the command name, which may itself hold ")" (`f[7]` minflt, `f[11]` utime, `f[12]` stime,
- * counted from 0 after it), or null where it cannot be read.
+ * `/proc/<pid>/stat` (or one thread's, `/proc/<pid>/task/<tid>/stat`): the command name, which
+ * may itself hold ")", and the fields after it (`fields[7]` minflt, `[11]` utime, `[12]` stime,
+ * counted from 0), or null where it cannot be read.
  */
-export function procStatFields(pid: number, tid?: string): string[] | null {
+export function procStat(pid: number, tid?: string): { name: string; fields: string[] } | null {
   try {
     const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
     const stat = Deno.readTextFileSync(path);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const end = stat.lastIndexOf(")");
+    return { name: stat.slice(stat.indexOf("(") + 1, end), fields: stat.slice(end + 2).split(" ") };
   } catch {
     return null;
   }

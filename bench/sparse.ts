@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { procStatFields } from "./memory.ts";
+import { procStat } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
 import { median, percentile, round } from "./stats.ts";
@@ -67,7 +67,7 @@ export interface SparseResult {
 
 /** Minor page faults of a process so far. */
 function minorFaults(pid: number): number {
-  return Number(procStatFields(pid)?.[7] ?? NaN);
+  return Number(procStat(pid)?.fields[7] ?? NaN);
 }
 
 /** The `inference` duration of a `Server-Timing` header, if there. */

@@ -19,7 +19,7 @@
  * @module
  */
 import { decode } from "fast-png";
-import { procMemory, procStatFields } from "./memory.ts";
+import { procMemory, procStat } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { freePort, startServer } from "./server.ts";
 import { round } from "./stats.ts";
@@ -118,12 +118,8 @@ function threadCpu(pid: number): Map<string, { name: string; s: number }> {
   const out = new Map<string, { name: string; s: number }>();
   try {
     for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        out.set(t.name, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
-      } catch { /* thread gone */ }
+      const stat = procStat(pid, t.name); // null: the thread is gone
+      if (stat) out.set(t.name, { name: stat.name, s: cpuOf(stat.fields) });
     }
   } catch { /* no /proc */ }
   return out;
@@ -131,8 +127,13 @@ function threadCpu(pid: number): Map<string, { name: string; s: number }> {
 
 /** CPU seconds (utime + stime, all threads) of a process so far. */
 function cpuSeconds(pid: number): number | null {
-  const f = procStatFields(pid);
-  return f ? (Number(f[11]) + Number(f[12])) / 100 : null; // USER_HZ = 100 on Linux
+  const stat = procStat(pid);
+  return stat ? cpuOf(stat.fields) : null;
+}
+
+/** utime + stime of /proc stat fields, in seconds (USER_HZ = 100 on Linux). */
+function cpuOf(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function startPeer(modelDir: string): Promise<Running & { info: Record<string, unknown> }> {

@@ -14,6 +14,7 @@ import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import YAML from "yaml";
 import { edgeImportMap } from "../../deploy/edge/import_map.ts";
+import { graphNpmPackages } from "../helpers/module_graph.ts";
 import { loadConfig } from "../../src/config.ts";
 import { serveV8Flags } from "../../lib/serve_command.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
@@ -320,23 +321,10 @@ Deno.test("edge bundle: the import map is current and leaves the native and ORT-
     edgeImportMap(imports),
     "run: deno run -A deploy/edge/import_map.ts",
   );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "--import-map=deploy/edge/import_map.json", "deploy/edge/main.ts"],
-    cwd: root.pathname,
-    env: { ONNXRUNTIME_NODE_INSTALL: "skip" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout));
   // the npm packages the modules of the graph actually resolve to (npmPackages lists the whole lockfile)
-  const packages = [
-    ...new Set(
-      (graph.modules as { npmPackage?: string }[]).flatMap((
-        m,
-      ) => (m.npmPackage ? [m.npmPackage] : [])),
-    ),
-  ];
+  const packages = await graphNpmPackages("deploy/edge/main.ts", {
+    importMap: "deploy/edge/import_map.json",
+  });
   assert.ok(
     packages.some((p) => p.startsWith("@tensorflow/tfjs-backend-wasm@")),
     "tfjs-wasm is in",
