@@ -1,12 +1,13 @@
 /**
  * Image decoding entry point: recognises the format from the bytes (not the client's
  * word), checks it against the declared content type, and hands it to the format's
- * decoder. Each format lives in its own file and registers itself in `DECODERS`.
+ * decoder. Each format lives in its own file and registers itself in `DECODERS`; the DICOM
+ * decoder is imported on the first DICOM body.
  *
  * @module
  */
 import { ApiError } from "../errors.ts";
-import { decodeDicom, isDicom } from "./decode_dicom.ts";
+import { isDicom } from "./dicom_sniff.ts";
 import { decodeJpeg, isJpeg } from "./decode_jpeg.ts";
 import { decodePng, isPng } from "./decode_png.ts";
 import type { DecodedImage, DecodeOptions } from "./image.ts";
@@ -37,7 +38,10 @@ export const DECODERS: ImageDecoder[] = [
     mediaTypes: ["application/dicom"],
     sniff: isDicom,
     corruptCode: "bad_dicom",
-    decode: decodeDicom,
+    // loaded on the first DICOM body: the parser and codec modules cost start-up time and
+    // memory that a server fed PNG and JPEG never needs
+    decode: async (bytes, options) =>
+      (await import("./decode_dicom.ts")).decodeDicom(bytes, options),
   },
 ];
 

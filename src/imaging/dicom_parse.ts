@@ -10,6 +10,8 @@ import { inflateRawSync } from "node:zlib";
 import { ApiError } from "../errors.ts";
 import { checkTransferSyntax } from "./dicom_transfer_syntax.ts";
 
+export { isDicom } from "./dicom_sniff.ts";
+
 /** One element of a parsed dataset (the part of dicom-parser's type we use). */
 export interface DicomElement {
   tag: string;
@@ -41,12 +43,6 @@ const parser = dicomParser as unknown as {
   parseDicom(bytes: Uint8Array, options?: Record<string, unknown>): DicomDataSet;
   readPart10Header(bytes: Uint8Array): DicomDataSet;
 };
-
-/** Whether the bytes are a DICOM Part 10 file ("DICM" after the 128-byte preamble). */
-export function isDicom(bytes: Uint8Array): boolean {
-  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 &&
-    bytes[131] === 0x4d;
-}
 
 /** The message inside whatever dicom-parser threw (a string, an Error, or `{exception}`). */
 function parserMessage(err: unknown): string {

@@ -7,9 +7,8 @@
  */
 import { isAbsolute, join, sep as SEP } from "node:path";
 import type { ModelSource } from "../engines/engine.ts";
-import { inlineExternalData, readExternalData } from "../onnx/external_data.ts";
-import { inspectModel, type ModelInfo } from "../onnx/inspect.ts";
-import { decodeModel, encodeModel } from "../onnx/proto.ts";
+import type { ModelInfo } from "../onnx/inspect.ts";
+import { inspectModelCached } from "../onnx/inspect_cache.ts";
 import { CardError, type ModelCard, parseCard } from "./card.ts";
 
 /** A model version found on disk, card validated. */
@@ -136,15 +135,21 @@ export async function readModelSource(
   });
   let info: ModelInfo;
   try {
-    info = inspectModel(bytes);
+    info = await inspectModelCached(bytes);
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   checkAgainstCard(info, entry.card, path);
   // card files and external data alike must stay inside the version folder (symlinks too)
+  if (info.externalData.length === 0) {
+    return { source: { path, bytes, externalData: [] }, info, notes: [] };
+  }
   for (const location of info.externalData) await confined(entry.dir, location);
+  // graphs with external data (large imports) are rare: their protobuf code loads only for them
+  const { inlineExternalData, readExternalData } = await import("../onnx/external_data.ts");
   const external = await readExternalData(entry.dir, fileName, info.externalData);
   if (external.renamed) {
+    const { decodeModel, encodeModel } = await import("../onnx/proto.ts");
     const model = decodeModel(bytes);
     inlineExternalData(model, external.files);
     const { expected, found } = external.renamed;

@@ -27,8 +27,17 @@ export function openApiApp(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
 
-/** The body of every error response. */
+const errorSchemas = new Map<string, ReturnType<typeof makeErrorSchema>>();
+
+/** The body of every error response (one schema per set of codes, shared by the routes). */
 export function errorSchema(codes: readonly ErrorCode[]) {
+  const key = codes.join(",");
+  let schema = errorSchemas.get(key);
+  if (!schema) errorSchemas.set(key, schema = makeErrorSchema(codes));
+  return schema;
+}
+
+function makeErrorSchema(codes: readonly ErrorCode[]) {
   return z.object({
     error: z.string().openapi({ description: "what went wrong, for people" }),
     code: z.enum(codes as [ErrorCode, ...ErrorCode[]]).openapi({

@@ -15,12 +15,13 @@
  * |---|---|---|
  * | `TINYUNET_NATIVE_PROBE` | cached | `cached`: probe once per host + version; `always`: probe at every start; `off`: no child, load the add-on in-process (a crash takes the server down) |
  * | `TINYUNET_NATIVE_PROBE_TIMEOUT_MS` | 60000 | a probe child running longer counts as hung |
- * | `TINYUNET_NATIVE_PROBE_CACHE` | `$CACHE_DIRECTORY` (systemd), else `$XDG_CACHE_HOME/tinyunet-edge`, else `~/.cache/tinyunet-edge` | folder of the cached results, or `off` |
+ * | `TINYUNET_NATIVE_PROBE_CACHE` | `$CACHE_DIRECTORY` (systemd), else `$XDG_CACHE_HOME/tinyunet-edge`, else `~/.cache/tinyunet-edge` | folder of the cached results (this probe's, and what each model's graph says: `src/onnx/inspect_cache.ts`), or `off` |
  * | `TINYUNET_EMULATOR` | none | command prefix to start the child with, e.g. `qemu-aarch64-static -L /usr/aarch64-linux-gnu` when an arm64 Deno runs under qemu-user without binfmt (tests) |
  * | `TINYUNET_NATIVE_PROBE_MODULE` | none | a module replacing onnxruntime-node in the child (the tests' crashing add-ons) |
  *
  * @module
  */
+import { cacheFolder } from "../../cache_folder.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,20 +83,10 @@ export function nativeProbeOptions(
   return {
     mode,
     timeoutMs,
-    cacheDir: cacheDir(env),
+    cacheDir: cacheFolder(env),
     launcher: (env.TINYUNET_EMULATOR ?? "").split(/\s+/).filter(Boolean),
     module: env.TINYUNET_NATIVE_PROBE_MODULE || undefined,
   };
-}
-
-function cacheDir(env: Record<string, string | undefined>): string | null {
-  const explicit = env.TINYUNET_NATIVE_PROBE_CACHE?.trim();
-  if (explicit) return explicit === "off" ? null : explicit;
-  const systemd = env.CACHE_DIRECTORY?.split(":")[0];
-  if (systemd) return systemd;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "tinyunet-edge");
-  if (env.HOME) return join(env.HOME, ".cache", "tinyunet-edge");
-  return null;
 }
 
 /** What identifies the add-on on this host: its package version and binding file. */

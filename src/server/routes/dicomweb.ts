@@ -14,7 +14,8 @@
  *   `multipart/related; type="application/dicom"` (or the bare file for
  *   `Accept: application/dicom`).
  *
- * Auth as the rest of the API (an `infer` key when keys are configured).
+ * Auth as the rest of the API (an `infer` key when keys are configured). The DICOM parser is
+ * imported on first use, not at start-up.
  *
  * @module
  */
@@ -22,7 +23,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { readRequestBytes } from "../read_body.ts";
 import type { Context } from "hono";
 import { ApiError } from "../../errors.ts";
-import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { mediaParams, parseMultipart, writeMultipart } from "../../dicom_node/multipart.ts";
 import type { DicomNode, Received } from "../../dicom_node/node.ts";
 import { failureStatus, STATUS } from "../../dicom_node/statuses.ts";
@@ -151,7 +151,7 @@ async function stow(c: Context<AppEnv>, node: DicomNode, timeoutMs: number): Pro
         session: c.get("requestId"),
       }, signal);
     } catch (err) {
-      failed.push({ ...sourceRef(part.bytes), "00081197": us(failureStatus(err).code) });
+      failed.push({ ...(await sourceRef(part.bytes)), "00081197": us(failureStatus(err).code) });
       continue;
     }
     const facts = result.outcome.facts;
@@ -186,8 +186,9 @@ async function stow(c: Context<AppEnv>, node: DicomNode, timeoutMs: number): Pro
 }
 
 /** The SOP class/instance of an instance that failed, when its header can be read. */
-function sourceRef(bytes: Uint8Array): Json {
+async function sourceRef(bytes: Uint8Array): Promise<Json> {
   try {
+    const { readDicomSource } = await import("../../imaging/dicom_source.ts");
     const s = readDicomSource(bytes, 64 * 1024 * 1024);
     return { "00081150": ui(s.sopClassUid), "00081155": ui(s.sopInstanceUid) };
   } catch {
@@ -204,6 +205,7 @@ async function wado(
   let matches = false;
   if (bytes) {
     try {
+      const { readDicomSource } = await import("../../imaging/dicom_source.ts");
       const s = readDicomSource(bytes, bytes.length * 2);
       matches = s.studyInstanceUid === study && s.seriesInstanceUid === series;
     } catch { /* unreadable: not served */ }

@@ -14,7 +14,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ErrorCode } from "../../errors.ts";
-import { readDicomSource } from "../../imaging/dicom_source.ts";
 import { parseWindowParam } from "../../imaging/dicom_window.ts";
 import { type SegmentOutcome, serverTiming } from "../../serving/pipeline.ts";
 import type { SegmentFormat } from "../../serving/stages.ts";
@@ -169,8 +168,9 @@ export function v1SegmentRoutes({ config, pipeline }: AppContext): OpenAPIHono<A
     };
     if (format === "json") return c.json(segmentJson(out), 200, headers);
     if (format === "dicom-seg" && out.upload && result.segmentation) {
+      // the DICOM parser and dcmjs (~25 MB resident) load on the first DICOM SEG request only
+      const { readDicomSource } = await import("../../imaging/dicom_source.ts");
       const source = readDicomSource(out.upload.bytes, config.maxPixels * 6 + 16 * 1024 * 1024);
-      // dcmjs is large (~25 MB resident): loaded on the first DICOM SEG request only.
       const { dicomSeg } = await import("../../outputs/dicom_seg.ts");
       const seg = dicomSeg(source, result.segmentation, {
         modelName: model.name,
