@@ -175,15 +175,37 @@ function readChunks(bytes: Uint8Array): { idat: Uint8Array; palette?: Uint8Array
  * compiles this one as well, so it stays JavaScript.
  */
 export function unfilterPaeth(row: Uint8Array, prev: Uint8Array, bpp: number, n: number) {
-  for (let i = bpp; i < n; i++) {
-    const a = row[i - bpp], b = prev[i], c = prev[i - bpp];
-    const da = b - c, db = a - c, dc = da + db; // p − a, p − b, p − c
-    const sa = da >> 31, sb = db >> 31, sc = dc >> 31;
-    const pa = (da ^ sa) - sa, pb = (db ^ sb) - sb, pc = (dc ^ sc) - sc;
-    const cOverB = (pc - pb) >> 31; // −1 when pc < pb
-    const notA = ((pb - pa) | (pc - pa)) >> 31; // −1 when pb < pa or pc < pa
-    row[i] = row[i] + (a ^ ((a ^ (b ^ ((b ^ c) & cOverB))) & notA));
+  if (bpp === 3) return unfilterPaethRgb(row, prev, n);
+  for (let i = bpp; i < n; i++) row[i] = paeth(row[i], row[i - bpp], prev[i], prev[i - bpp]);
+}
+
+/**
+ * `unfilterPaeth` for 8-bit RGB rows, each channel's left and upper-left bytes carried in
+ * locals instead of read back from the row: the whole decode of the 256×192 RGB sample
+ * takes 0.56 against 0.70 ms with the generic loop (probe, alternating runs, same output).
+ */
+function unfilterPaethRgb(row: Uint8Array, prev: Uint8Array, n: number) {
+  let a0 = row[0], a1 = row[1], a2 = row[2];
+  let c0 = prev[0], c1 = prev[1], c2 = prev[2];
+  for (let i = 3; i < n; i += 3) {
+    const b0 = prev[i], b1 = prev[i + 1], b2 = prev[i + 2];
+    row[i] = a0 = paeth(row[i], a0, b0, c0);
+    row[i + 1] = a1 = paeth(row[i + 1], a1, b1, c1);
+    row[i + 2] = a2 = paeth(row[i + 2], a2, b2, c2);
+    c0 = b0;
+    c1 = b1;
+    c2 = b2;
   }
+}
+
+/** The filtered byte `x` plus the Paeth predictor of (left a, above b, upper-left c), mod 256. */
+function paeth(x: number, a: number, b: number, c: number): number {
+  const da = b - c, db = a - c, dc = da + db; // p − a, p − b, p − c
+  const sa = da >> 31, sb = db >> 31, sc = dc >> 31;
+  const pa = (da ^ sa) - sa, pb = (db ^ sb) - sb, pc = (dc ^ sc) - sc;
+  const cOverB = (pc - pb) >> 31; // −1 when pc < pb
+  const notA = ((pb - pa) | (pc - pa)) >> 31; // −1 when pb < pa or pc < pa
+  return (x + (a ^ ((a ^ (b ^ ((b ^ c) & cOverB))) & notA))) & 255;
 }
 
 /** Reverses one row's filter in place (`prev` is the reconstructed row above, zeros for the first). */

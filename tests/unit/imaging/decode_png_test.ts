@@ -36,6 +36,24 @@ Deno.test("branch-free Paeth adds the prediction to the filtered byte modulo 256
   assert.deepEqual(Array.from(row), want);
 });
 
+Deno.test("Paeth unfiltering of RGB rows (their own loop) and of other pixel sizes equals the specification's", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 255;
+  for (const bpp of [1, 2, 3, 4, 6, 8]) {
+    for (let trial = 0; trial < 50; trial++) {
+      const n = bpp * (1 + (trial % 40));
+      const prev = Uint8Array.from({ length: n }, random);
+      const row = Uint8Array.from({ length: n }, random);
+      const want = Array.from(row);
+      for (let i = bpp; i < n; i++) {
+        want[i] = (row[i] + paeth(want[i - bpp], prev[i], prev[i - bpp])) & 255;
+      }
+      unfilterPaeth(row, prev, bpp, n);
+      assert.deepEqual(Array.from(row), want, `bpp ${bpp}, ${n} bytes`);
+    }
+  }
+});
+
 /** SHA-256 of the samples PIL 9.4 reads: `hashlib.sha256(numpy.asarray(Image.open(f)).tobytes())`. */
 const PIL_SHA256 = {
   isic: "08b71462b731d957ccef300cfdf98134677f13ef1963c2c0633972f0cb2cc072",
