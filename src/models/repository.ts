@@ -140,10 +140,10 @@ export async function readModelSource(
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   checkAgainstCard(info, entry.card, path);
-  // card files and external data alike must stay inside the version folder (symlinks too)
   if (info.externalData.length === 0) {
     return { source: { path, bytes, externalData: [] }, info, notes: [] };
   }
+  // card files and external data alike must stay inside the version folder (symlinks too)
   for (const location of info.externalData) await confined(entry.dir, location);
   // graphs with external data (large imports) are rare: their protobuf code loads only for them
   const { inlineExternalData, readExternalData } = await import("../onnx/external_data.ts");
