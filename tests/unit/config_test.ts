@@ -123,3 +123,9 @@ Deno.test("config: the busy trim slack is read in MiB; a negative one is refused
   assert.equal(loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "64" }).trimBusySlackMiB, 64);
   assert.throws(() => loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "-1" }), /TRIM_BUSY_SLACK/);
 });
+
+Deno.test("the server's settings module turns zod's schema compiler off (a cold start parses each schema only a few times)", async () => {
+  const { z } = await import("zod");
+  await import("../../src/config.ts");
+  assert.equal(z.config().jitless, true);
+});
