@@ -110,7 +110,7 @@ export class StagePool {
   /** Postprocess → encode. */
   finish(input: FinishInput, signal?: AbortSignal): Promise<Finished> {
     if (this.size === 0 || input.image.width * input.image.height <= this.inlineMaxPixels) {
-      return Promise.resolve().then(() => finish(input));
+      return finish(input);
     }
     return this.#run({ id: 0, stage: "finish", input }, signal) as Promise<Finished>;
   }

@@ -18,7 +18,7 @@ import type { InputSpec } from "../models/card.ts";
 import { checkModality } from "../models/card_dicom.ts";
 import { maskPng } from "../outputs/mask_png.ts";
 import { overlayPng } from "../outputs/overlay.ts";
-import { type MaskSummary, summarize } from "../outputs/summary.ts";
+import type { MaskSummary } from "../outputs/summary.ts";
 
 /** Output formats of a segmentation. */
 export type SegmentFormat = "png" | "json" | "overlay" | "dicom-seg";
@@ -114,14 +114,19 @@ export function toSegmentation(input: SegmentationInput, keepProbability: boolea
   return segmentation;
 }
 
-/** Thresholds, cleans up and encodes one model output. */
-export function finish(input: FinishInput): Finished {
+/**
+ * Thresholds, cleans up and encodes one model output. The JSON summary's module (contours
+ * with d3-contour, ~12 ms to load) is imported on the first JSON answer, not at start-up.
+ */
+export async function finish(input: FinishInput): Promise<Finished> {
   const t0 = performance.now();
   const segmentation = toSegmentation(input, false);
   const t1 = performance.now();
   const out: Finished = { postprocess_ms: t1 - t0, encode_ms: 0 };
-  if (input.format === "json") out.summary = summarize(segmentation, input.image.pixelSpacingMm);
-  else if (input.format === "dicom-seg") {
+  if (input.format === "json") {
+    const { summarize } = await import("../outputs/summary.ts");
+    out.summary = summarize(segmentation, input.image.pixelSpacingMm);
+  } else if (input.format === "dicom-seg") {
     out.segmentation = segmentation;
   } else if (input.format === "overlay") {
     if (!input.image.data) throw new Error("overlay needs the decoded samples");

@@ -27,7 +27,7 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   try {
     const value = request.stage === "prepare"
       ? await prepare(request.input)
-      : finish(request.input);
+      : await finish(request.input);
     reply = { id, ok: true, value };
   } catch (err) {
     const e = err as Error;
