@@ -58,7 +58,8 @@ import { defaultWorkers } from "./serving/pool.ts";
 // zod compiles an object schema to JavaScript (new Function) on its first parse, which pays
 // off only for schemas parsed many times: the server parses its settings, cards and routes'
 // inputs a handful of times at start: interpreted, the settings and the first card take 8 ms
-// instead of 18 (probe), and a request's query takes 0.37 µs instead of 0.22.
+// instead of 18 (probe), and a request's query takes 0.37 µs instead of 0.22. zod's config is
+// process-wide: an application embedding the server (mod.ts) parses interpreted too.
 z.config({ jitless: true });
 
 /** What an API key may do: `infer` (inference and reads) or `admin` (also load/unload models). */

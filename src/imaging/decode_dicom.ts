@@ -53,8 +53,6 @@ import {
 } from "./dicom_window.ts";
 import type { DecodedImage } from "./image.ts";
 
-export { isDicom } from "./dicom_parse.ts";
-
 /** Pixel Spacing (0028,0030), else Imager Pixel Spacing (0018,1164), as [row, column] mm. */
 export function pixelSpacing(ds: DicomDataSet): [number, number] | undefined {
   for (const tag of ["x00280030", "x00181164"]) {

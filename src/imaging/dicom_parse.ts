@@ -10,8 +10,6 @@ import { inflateRawSync } from "node:zlib";
 import { ApiError } from "../errors.ts";
 import { checkTransferSyntax } from "./dicom_transfer_syntax.ts";
 
-export { isDicom } from "./dicom_sniff.ts";
-
 /** One element of a parsed dataset (the part of dicom-parser's type we use). */
 export interface DicomElement {
   tag: string;

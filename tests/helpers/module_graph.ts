@@ -16,16 +16,33 @@ interface GraphModule {
   dependencies?: { isDynamic?: boolean; code?: { specifier?: string } }[];
 }
 
+type Graph = { roots: string[]; modules: GraphModule[]; redirects?: Record<string, string> };
+
 /** `name@version` of every npm package in `entry`'s graph (entry relative to the root). */
 export async function graphNpmPackages(
   entry: string,
   options: { importMap?: string; staticOnly?: boolean } = {},
 ): Promise<string[]> {
+  const graph = await moduleGraph(entry, options.importMap);
+  const modules = options.staticOnly ? staticModules(graph) : graph.modules;
+  return [...new Set(modules.flatMap((m) => (m.npmPackage ? [m.npmPackage] : [])))];
+}
+
+/** The repository's own files (paths relative to the root) `entry` loads through static imports. */
+export async function staticLocalModules(entry: string): Promise<string[]> {
+  const graph = await moduleGraph(entry);
+  return staticModules(graph)
+    .filter((m) => m.specifier.startsWith(ROOT.href))
+    .map((m) => m.specifier.slice(ROOT.href.length))
+    .sort();
+}
+
+async function moduleGraph(entry: string, importMap?: string): Promise<Graph> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "info",
       "--json",
-      options.importMap ? `--import-map=${options.importMap}` : "--config=deno.json",
+      importMap ? `--import-map=${importMap}` : "--config=deno.json",
       entry,
     ],
     cwd: ROOT.pathname,
@@ -34,21 +51,14 @@ export async function graphNpmPackages(
     stderr: "piped",
   }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: GraphModule[];
-    redirects?: Record<string, string>;
-  };
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as Graph;
   const broken = graph.modules.filter((m) => m.error).map((m) => `${m.specifier}: ${m.error}`);
   assert.deepEqual(broken, [], "every module of the graph resolves");
-  const modules = options.staticOnly ? staticModules(graph) : graph.modules;
-  return [...new Set(modules.flatMap((m) => (m.npmPackage ? [m.npmPackage] : [])))];
+  return graph;
 }
 
 /** The modules reached from the roots through static imports only. */
-function staticModules(
-  graph: { roots: string[]; modules: GraphModule[]; redirects?: Record<string, string> },
-): GraphModule[] {
+function staticModules(graph: Graph): GraphModule[] {
   const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
   const resolve = (s: string) => graph.redirects?.[s] ?? s;
   const seen = new Set<string>();

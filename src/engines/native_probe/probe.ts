@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { cacheFolder } from "../../cache_folder.ts";
+import { cacheFolder, writeCacheFile } from "../../cache_folder.ts";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -152,13 +152,9 @@ async function readCache(file: string): Promise<NativeProbeResult | null> {
   }
 }
 
+/** A read-only cache only costs a probe at the next start. */
 async function writeCache(file: string, result: NativeProbeResult, key: string): Promise<void> {
-  try {
-    await Deno.mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${Deno.pid}.tmp`;
-    await Deno.writeTextFile(tmp, JSON.stringify({ ...result, key }, null, 2) + "\n");
-    await Deno.rename(tmp, file);
-  } catch { /* a read-only cache only costs a probe at the next start */ }
+  await writeCacheFile(file, JSON.stringify({ ...result, key }, null, 2) + "\n");
 }
 
 /**

@@ -187,8 +187,8 @@ async function stow(c: Context<AppEnv>, node: DicomNode, timeoutMs: number): Pro
 
 /** The SOP class/instance of an instance that failed, when its header can be read. */
 async function sourceRef(bytes: Uint8Array): Promise<Json> {
+  const { readDicomSource } = await import("../../imaging/dicom_source.ts");
   try {
-    const { readDicomSource } = await import("../../imaging/dicom_source.ts");
     const s = readDicomSource(bytes, 64 * 1024 * 1024);
     return { "00081150": ui(s.sopClassUid), "00081155": ui(s.sopInstanceUid) };
   } catch {
@@ -204,8 +204,8 @@ async function wado(
   const bytes = await node.store.find(instance);
   let matches = false;
   if (bytes) {
+    const { readDicomSource } = await import("../../imaging/dicom_source.ts");
     try {
-      const { readDicomSource } = await import("../../imaging/dicom_source.ts");
       const s = readDicomSource(bytes, bytes.length * 2);
       matches = s.studyInstanceUid === study && s.seriesInstanceUid === series;
     } catch { /* unreadable: not served */ }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { unetModel } from "../../../lib/onnx_builder.ts";
 import { inspectModel } from "../../../src/onnx/inspect.ts";
-import { inspectCachePath, inspectModelCached } from "../../../src/onnx/inspect_cache.ts";
+import {
+  inspectCachePath,
+  inspectModelCached,
+  INSPECTOR_FILES,
+  pruneEntries,
+} from "../../../src/onnx/inspect_cache.ts";
+import { staticLocalModules } from "../../helpers/module_graph.ts";
 
 Deno.test("inspectModelCached answers as inspectModel and keeps the answer in the cache folder", async () => {
   const folder = await Deno.makeTempDir();
@@ -57,5 +63,35 @@ Deno.test("inspectModelCached without a folder, in a folder it cannot write, and
     await Deno.remove(folder);
   } finally {
     await Deno.remove(file);
+  }
+});
+
+Deno.test("the inspection cache's key covers every module the inspector loads", async () => {
+  const loaded = await staticLocalModules("src/onnx/inspect.ts");
+  assert.deepEqual(loaded, INSPECTOR_FILES.map((f) => `src/onnx/${f}`).sort());
+});
+
+Deno.test("pruneEntries keeps the newest entries and old temporary files go; other files stay", async () => {
+  const folder = await Deno.makeTempDir();
+  try {
+    const names = [1, 2, 3, 4, 5].map((k) => `model-info-${k}.json`);
+    for (const [k, name] of names.entries()) {
+      await Deno.writeTextFile(`${folder}/${name}`, "{}");
+      await Deno.utime(`${folder}/${name}`, 1000 + k, 1000 + k); // 5 is the newest
+    }
+    await Deno.writeTextFile(`${folder}/model-info-6.json.abc.tmp`, "");
+    await Deno.utime(`${folder}/model-info-6.json.abc.tmp`, 1000, 1000);
+    await Deno.writeTextFile(`${folder}/model-info-7.json.def.tmp`, ""); // being written now
+    await Deno.writeTextFile(`${folder}/native-probe-x.json`, "{}");
+    await pruneEntries(folder, 2);
+    const left = [...Deno.readDirSync(folder)].map((e) => e.name).sort();
+    assert.deepEqual(left, [
+      "model-info-4.json",
+      "model-info-5.json",
+      "model-info-7.json.def.tmp",
+      "native-probe-x.json",
+    ]);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
   }
 });
