@@ -158,6 +158,7 @@ export function startServer(config: ServerConfig): StartedServer {
       memory = closed ? undefined : new MemoryKeeper({
         intervalMs: config.mallocTrimMs,
         busySlackMiB: config.trimBusySlackMiB,
+        busyIntervalMs: config.trimBusyIntervalMs,
         mmapThresholdBytes: config.mmapThresholdBytes,
         idleGcMs: config.idleGcMs,
         onStartCollected: (c) =>

@@ -204,6 +204,7 @@ const report = {
   pass,
   series,
 };
+await Deno.mkdir(OUT, { recursive: true });
 await Deno.writeTextFile(`${OUT}/soak.json`, JSON.stringify(report, null, 2) + "\n");
 await Deno.writeTextFile(`${OUT}/soak.svg`, chart(series));
 await Deno.writeTextFile(

@@ -43,6 +43,7 @@ Deno.test("config: the defaults, every field set", () => {
     laneIdleMs: 15_000,
     mallocTrimMs: 2000,
     trimBusySlackMiB: 0,
+    trimBusyIntervalMs: 10_000,
     idleGcMs: 1000,
     mmapThresholdBytes: 32 * 1024 * 1024,
     busyDelayMs: 1000,
@@ -119,8 +120,9 @@ Deno.test("config: the engines' settings are checked at start-up too", () => {
   assert.throws(() => loadConfig({ TINYUNET_WEB_HANG_TIMEOUT_MS: "10" }), /TINYUNET_WEB_HANG/);
 });
 
-Deno.test("config: the busy trim slack is read in MiB; a negative one is refused", () => {
+Deno.test("config: the busy trim slack (MiB) and interval (ms) are read; a negative slack is refused", () => {
   assert.equal(loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "64" }).trimBusySlackMiB, 64);
+  assert.equal(loadConfig({ TINYUNET_TRIM_BUSY_INTERVAL_MS: "0" }).trimBusyIntervalMs, 0);
   assert.throws(() => loadConfig({ TINYUNET_TRIM_BUSY_SLACK_MIB: "-1" }), /TRIM_BUSY_SLACK/);
 });
 

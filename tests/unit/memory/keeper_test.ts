@@ -43,6 +43,16 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "with a busy interval, memory freed while models run waits that long; quiet ticks keep the short interval",
+  ignore: !control.available,
+  async fn() {
+    const r = await runProbe("busy_interval_probe.ts");
+    assert.deepEqual(r, { first: true, busyEarly: false, busyLate: true, quiet: true });
+  },
+});
+
+Deno.test({
   // (that later ticks trim only after growth is checked in trim_probe's own process above:
   // here other threads of the unit run may free memory between two ticks)
   name: "a keeper fixes the mmap threshold when asked; its first tick trims",
