@@ -8,7 +8,8 @@
  * While models run (one running, or begun since the previous tick), trims come at most every
  * `busyIntervalMs` (`TINYUNET_TRIM_BUSY_INTERVAL_MS`, 10 s): each page a trim hands back under
  * load is faulted in again by the next runs. c=8 side by side (two alternating rounds, 6 s): 2-s
- * trims made the HTTP thread fault 22-40 pages a request back in, 10-s trims 6-7; 184-188
+ * trims made the HTTP thread fault 22-24 pages a request back in (37-40 against no trims
+ * under load in another pair of rounds), 10-s trims 6-7; 184-188
  * against 196-205 req/s. A 4-minute soak each (one after the other): RSS drift +5.5 % against
  * −0.5 %, goodput 51.9 against 57.1/s, peak 748 against 758 MiB. Once the load stops, the quiet
  * interval applies again, so what it left goes back as before.
@@ -41,8 +42,10 @@
  * lasts). Measured (a 30 MB tensor after c=8 load, `deno task bench` part memory):
  * see bench/RESULTS.md.
  *
- * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim) and
- * `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's sliding default, and no lowering for large work).
+ * Settings: `TINYUNET_MALLOC_TRIM_MS` (the interval, 0: never trim),
+ * `TINYUNET_TRIM_BUSY_INTERVAL_MS` (the interval while models run, never shorter; 0: the same),
+ * `TINYUNET_TRIM_BUSY_SLACK_MIB` (see above) and `TINYUNET_MMAP_THRESHOLD_KB` (0: glibc's
+ * sliding default, and no lowering for large work).
  *
  * @module
  */
@@ -192,7 +195,8 @@ export class MemoryKeeper {
   }
 
   /**
-   * One look; trims when the interval has passed and, since the last trim, the arenas' free
+   * One look; trims when the interval (while models run, `busyIntervalMs` if longer) has
+   * passed and, since the last trim, the arenas' free
    * memory or the RSS grew by more than `slackMiB` — or, with `busySlackMiB` set and models
    * running (one running or begun since the previous tick), the free memory alone by more
    * than `busySlackMiB`.
