@@ -11,6 +11,8 @@
  *
  * @module
  */
+// first: onnxruntime's set-up starts while the other modules load (see early.ts)
+import "./src/engines/native_probe/early.ts";
 import { startDicomNode } from "./src/dicom_node/start.ts";
 import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";

@@ -12,6 +12,8 @@
  *
  * @module
  */
+// first: onnxruntime's set-up starts while the other modules load (see early.ts)
+import "./src/engines/native_probe/early.ts";
 import { log } from "./src/server/log.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";

@@ -22,8 +22,8 @@
  * @module
  */
 import { cacheFolder, writeCacheFile } from "../../cache_folder.ts";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { addonFiles } from "./addon.ts";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROBE_TOLERANCE, probeError } from "./reference.ts";
 
@@ -92,16 +92,9 @@ export function nativeProbeOptions(
 /** What identifies the add-on on this host: its package version and binding file. */
 function addonIdentity(): string {
   try {
-    const require = createRequire(join(ROOT, "main.ts"));
-    const main = require.resolve("onnxruntime-node");
-    let dir = dirname(main);
-    while (dir !== dirname(dir) && !safeStat(join(dir, "package.json"))) dir = dirname(dir);
-    const pkg = JSON.parse(Deno.readTextFileSync(join(dir, "package.json")));
-    const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
-    const binding = safeStat(
-      join(dir, "bin", "napi-v6", Deno.build.os, arch, "onnxruntime_binding.node"),
-    );
-    return `onnxruntime-node ${pkg.version} ${binding?.size ?? "-"} ${
+    const files = addonFiles();
+    const binding = safeStat(files.binding);
+    return `onnxruntime-node ${files.version} ${binding?.size ?? "-"} ${
       binding?.mtime?.getTime() ?? "-"
     }`;
   } catch (err) {
@@ -133,23 +126,40 @@ export function probeKey(options: NativeProbeOptions): string {
   ].join(" | ");
 }
 
-async function cacheFile(options: NativeProbeOptions): Promise<string | null> {
+/**
+ * The cache file for this key: named by the key's 64-bit FNV-1a hash (synchronous, so the
+ * start-up prewarm can read the verdict while modules load); the entry stores the key itself,
+ * and an entry with another key counts as a miss.
+ */
+export function probeCacheFile(
+  options: NativeProbeOptions,
+  key: string = probeKey(options),
+): string | null {
   if (!options.cacheDir) return null;
-  const key = probeKey(options);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  const hex = Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  return join(options.cacheDir, `native-probe-${hex}.json`);
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(key)) {
+    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
+  }
+  return join(options.cacheDir, `native-probe-${hash.toString(16).padStart(16, "0")}.json`);
 }
 
-async function readCache(file: string): Promise<NativeProbeResult | null> {
+function readCache(file: string, key: string): NativeProbeResult | null {
   try {
-    const value = JSON.parse(await Deno.readTextFile(file));
+    const value = JSON.parse(Deno.readTextFileSync(file));
     if (typeof value?.ok !== "boolean" || typeof value?.reason !== "string") return null;
-    return { ...value, cached: true };
+    if (value.key !== key) return null;
+    const { key: _, ...result } = value;
+    return { ...result, cached: true };
   } catch {
     return null;
   }
+}
+
+/** The cached verdict for this host and add-on, if any (synchronous; never throws). */
+export function cachedProbe(options: NativeProbeOptions): NativeProbeResult | null {
+  const key = probeKey(options);
+  const file = probeCacheFile(options, key);
+  return file ? readCache(file, key) : null;
 }
 
 /** A read-only cache only costs a probe at the next start. */
@@ -162,13 +172,14 @@ async function writeCache(file: string, result: NativeProbeResult, key: string):
  * Never throws: every failure is a result with a reason.
  */
 export async function probeNative(options: NativeProbeOptions): Promise<NativeProbeResult> {
-  const file = await cacheFile(options);
+  const key = probeKey(options);
+  const file = probeCacheFile(options, key);
   if (file && options.mode === "cached") {
-    const hit = await readCache(file);
+    const hit = readCache(file, key);
     if (hit) return hit;
   }
   const result = await runChild(options);
-  if (file && result.outcome !== "hung") await writeCache(file, result, probeKey(options));
+  if (file && result.outcome !== "hung") await writeCache(file, result, key);
   return result;
 }
 

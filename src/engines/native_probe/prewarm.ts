@@ -1,0 +1,123 @@
+/**
+ * onnxruntime's one-time set-up, started while the server's modules load.
+ *
+ * The first native session of a process pays for loading onnxruntime's shared library
+ * (~12-25 ms here) and creating its environment (~50 ms: every ONNX operator schema is
+ * registered), on the calling isolate's thread; later sessions take ~8 ms. Both are
+ * process-wide: the library is loaded once (the binding's own load finds it by its soname),
+ * and `CreateEnv` returns the one environment that exists (`OrtEnv::GetInstance`, reference
+ * counted). So when the native probe's cached verdict says this add-on works here, this opens
+ * the library (`Deno.dlopen`, on this thread: opening it on a thread too was slower, as the
+ * environment could then only be asked for once the modules had loaded) and calls
+ * `OrtGetApiBase()->GetApi(1)->CreateEnv` as a `nonblocking` FFI call, on one of Deno's
+ * blocking-call threads, while the HTTP isolate goes on evaluating modules; the binding's first
+ * session then finds the environment made. Deployed command, spawn → ready, 9 alternating
+ * starts (2026-12-02): 453 ms without, 417 with (435 with the library opened on a thread too).
+ *
+ * Started by `early.ts`, which `main.ts` and `serve.ts` import first. No verdict cached (the
+ * first start on a host, `TINYUNET_NATIVE_PROBE=always|off`), another engine asked for,
+ * `TINYUNET_NATIVE_PREWARM=0`, not Linux or no `--allow-ffi`: nothing is done (a crash of
+ * the add-on is only ever risked after the probe child survived it). The environment has the
+ * binding's defaults (warning level, id `onnxruntime-node`) and lives as long as the process,
+ * as the binding's own does. Why by hand: no library reaches onnxruntime's C API from Deno,
+ * and the binding cannot start its set-up off the calling thread.
+ *
+ * @module
+ */
+import { addonFiles } from "./addon.ts";
+import { cachedProbe, nativeProbeOptions } from "./probe.ts";
+import { parseEngineChoice } from "../select.ts";
+import { parseEngineSettings } from "../settings.ts";
+
+/** What the prewarm did. */
+export interface PrewarmResult {
+  done: boolean;
+  /** why not, or what failed */
+  reason?: string;
+  /** from the start until this isolate saw the environment made (after the modules loaded) */
+  ms?: number;
+}
+
+/** `OrtApi` slots (onnxruntime_c_api.h; the table only grows, so version 1's are fixed). */
+const GET_ERROR_MESSAGE = 2;
+const CREATE_ENV = 3;
+/** `OrtLoggingLevel` warning: the binding's default (`env.logLevel = "warning"`). */
+const LOG_WARNING = 2;
+
+let library: Deno.DynamicLibrary<{ OrtGetApiBase: { parameters: []; result: "pointer" } }>;
+
+/**
+ * Whether this start should prewarm, and if not why: the settings, the platform and the native
+ * probe's cached verdict. Never throws (a bad setting is the config's to report).
+ */
+export function prewarmDecision(env: Record<string, string | undefined>): string | null {
+  try {
+    if (!parseEngineSettings(env).nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
+    const engine = parseEngineChoice(env.TINYUNET_ENGINE);
+    if (engine !== "auto" && engine !== "native") return `engine ${engine}`;
+    if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return "no --allow-ffi";
+    const options = nativeProbeOptions(env);
+    if (options.module) return "the native probe tests a stand-in module";
+    if (options.mode !== "cached") return `TINYUNET_NATIVE_PROBE=${options.mode}`;
+    const verdict = cachedProbe(options);
+    if (!verdict) return "no cached native probe verdict";
+    return verdict.ok ? null : `native probe failed: ${verdict.reason}`;
+  } catch (err) {
+    return `settings: ${(err as Error).message.split("\n")[0]}`;
+  }
+}
+
+/**
+ * Opens onnxruntime and creates its environment on a background thread; the promise never
+ * rejects. Call once, and only where {@link prewarmDecision} said yes.
+ */
+export async function prewarmNative(): Promise<PrewarmResult> {
+  const t0 = performance.now();
+  try {
+    library = Deno.dlopen(addonFiles().library, {
+      OrtGetApiBase: { parameters: [], result: "pointer" },
+    });
+    const base = library.symbols.OrtGetApiBase();
+    if (base === null) return { done: false, reason: "OrtGetApiBase returned null" };
+    const getApi = new Deno.UnsafeFnPointer(slot(base, 0), {
+      parameters: ["u32"],
+      result: "pointer",
+    });
+    const api = getApi.call(1);
+    if (api === null) return { done: false, reason: "GetApi(1) returned null" };
+    const createEnv = new Deno.UnsafeFnPointer(slot(api, CREATE_ENV), {
+      parameters: ["i32", "buffer", "buffer"],
+      result: "pointer",
+      nonblocking: true,
+    });
+    const env = new BigUint64Array(1);
+    const status = await createEnv.call(
+      LOG_WARNING,
+      cString("onnxruntime-node"),
+      new Uint8Array(env.buffer),
+    );
+    if (status !== null) {
+      const message = new Deno.UnsafeFnPointer(slot(api, GET_ERROR_MESSAGE), {
+        parameters: ["pointer"],
+        result: "pointer",
+      }).call(status);
+      const why = message ? Deno.UnsafePointerView.getCString(message) : "no message";
+      return { done: false, reason: `CreateEnv failed: ${why}` };
+    }
+    return { done: true, ms: Math.round(performance.now() - t0) };
+  } catch (err) {
+    return { done: false, reason: `failed: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+/** The function pointer in slot `index` of a C table of pointers (64-bit). */
+function slot(table: Deno.PointerObject, index: number): Deno.PointerObject<never> {
+  const fn = new Deno.UnsafePointerView(table).getPointer(index * 8);
+  if (fn === null) throw new Error(`null function pointer in slot ${index}`);
+  return fn as Deno.PointerObject<never>;
+}
+
+function cString(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${text}\0`);
+}
