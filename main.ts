@@ -18,13 +18,14 @@ import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { log } from "./src/server/log.ts";
 import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
+import { exitProcess } from "./src/process_exit.ts";
 import { TcpFront } from "./src/server/connections/front.ts";
 import { CONNECTION_HEADER, viaFront } from "./src/server/connections/client_gone.ts";
 import { ApiError } from "./src/errors.ts";
 import { errorBody } from "./src/server/errors.ts";
 
-const config = configOrExit();
-checkAuthOrExit(config);
+const config = await configOrExit();
+await checkAuthOrExit(config);
 
 // Running out of file descriptors makes Deno.serve's accept fail with an unhandled
 // rejection ("Too many open files") that would end the process; log it and keep serving.
@@ -124,7 +125,7 @@ async function stop(signal: string) {
       timeout_ms: config.shutdownTimeoutMs,
       inflight: gate.inflight,
     });
-    Deno.exit(1);
+    await exitProcess(1);
   }
   const delay = config.shutdownDelayMs ?? 0;
   if (delay > 0) {
@@ -139,7 +140,7 @@ async function stop(signal: string) {
   await dicomStopped;
   await server.close();
   log("info", "stopped", { signal });
-  Deno.exit(0);
+  await exitProcess(0);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => void stop(signal));

@@ -18,7 +18,10 @@ import { log } from "./src/server/log.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
 
-const config = configOrExit();
+const config = await configOrExit();
+// the refusal (TINYUNET_AUTH=required without keys) before listening; the warning for the
+// address bound comes in onListen, once it is known
+await checkAuthOrExit(config, "127.0.0.1");
 const server = startServer(config);
 const node = config.dicomNode;
 if (node.dimsePort !== undefined || node.dimseDestination || node.dicomwebDestination) {
@@ -31,7 +34,7 @@ export default {
   fetch: server.app.fetch,
   onListen(addr) {
     const host = addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : "unix";
-    checkAuthOrExit(config, host);
+    void checkAuthOrExit(config, host);
     log("info", "listening", { address: addr, instance: INSTANCE_ID });
   },
 } satisfies Deno.ServeDefaultExport;

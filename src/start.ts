@@ -16,6 +16,7 @@ import { type RepositoryWatcher, watchRepository } from "./models/watcher.ts";
 import { buildApp } from "./server/app.ts";
 import type { AppEnv } from "./server/env.ts";
 import { log } from "./server/log.ts";
+import { exitProcess } from "./process_exit.ts";
 import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
@@ -94,12 +95,12 @@ export function createApp(config: ServerConfig = loadConfig()): TinyUnetServer {
 }
 
 /** Settings from the environment; a bad value is logged and the process exits 1. */
-export function configOrExit(): ServerConfig {
+export async function configOrExit(): Promise<ServerConfig> {
   try {
     return loadConfig();
   } catch (err) {
     log("error", "cannot start", { error: (err as Error).message });
-    Deno.exit(1);
+    return await exitProcess(1);
   }
 }
 
@@ -107,13 +108,16 @@ export function configOrExit(): ServerConfig {
  * Logs the authentication decision for the address bound (a warning when the API is open
  * on a non-loopback address); exits 1 when `TINYUNET_AUTH=required` and no keys are set.
  */
-export function checkAuthOrExit(config: ServerConfig, host = config.hostname): void {
+export async function checkAuthOrExit(
+  config: ServerConfig,
+  host = config.hostname,
+): Promise<void> {
   try {
     const { warning } = authPolicy(config, host);
     if (warning) log("warn", warning);
   } catch (err) {
     log("error", "cannot start", { error: (err as Error).message });
-    Deno.exit(1);
+    await exitProcess(1);
   }
 }
 
@@ -191,7 +195,7 @@ export function startServer(config: ServerConfig): StartedServer {
     },
     (err) => {
       log("error", "model repository failed to load", { error: (err as Error).message });
-      Deno.exit(1);
+      void exitProcess(1);
     },
   );
   return {

@@ -10,6 +10,7 @@
 import type { ServerConfig } from "../config.ts";
 import type { TinyUnetServer } from "../start.ts";
 import { log } from "../server/log.ts";
+import { exitProcess } from "../process_exit.ts";
 import type { DimseListener } from "./dimse_scp.ts";
 
 /** The running parts, to stop on shutdown. */
@@ -41,7 +42,7 @@ export async function startDicomNode(
     }
   } catch (err) {
     log("error", "cannot start the DICOM node", { error: (err as Error).message });
-    Deno.exit(1);
+    return await exitProcess(1);
   }
   return {
     listener,

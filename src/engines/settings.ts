@@ -14,7 +14,7 @@
  * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_SOLO_LOCAL` | 1 | 1: the native solo copy runs on the HTTP isolate (no Worker hops); 0: in the first lane's engine host Worker |
  * | `TINYUNET_LOCAL_FIRST` | 1 | with a solo copy on the HTTP isolate: 1 load it at start and every lane (Worker) on demand; 0 the first lane at start and the solo copy after the first run |
- * | `TINYUNET_NATIVE_PREWARM` | 1 | once the native probe passes, onnxruntime's one-time set-up starts on a background thread (`native_probe/prewarm.ts`); 0: off |
+ * | `TINYUNET_NATIVE_PREWARM` | 1 | with a passing native probe verdict cached by an earlier start, onnxruntime's one-time set-up starts on a background thread at process start (`native_probe/prewarm.ts`); 0: off |
  * | `TINYUNET_WASM_ARENA` | 0 | 1: wasm sessions keep their own arenas (they share one heap) |
  * | `TINYUNET_WEB_HANG_TIMEOUT_MS` | 30000 | a run longer than this counts as hung (engine host restarted) |
  * | `TINYUNET_WEB_LOAD_TIMEOUT_MS` | 120000 | longest engine host start + session load |

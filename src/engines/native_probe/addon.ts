@@ -30,7 +30,9 @@ export function addonFiles(): AddonFiles {
   while (dir !== dirname(dir) && !exists(join(dir, "package.json"))) dir = dirname(dir);
   const pkg = JSON.parse(Deno.readTextFileSync(join(dir, "package.json")));
   const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
-  const bin = join(dir, "bin", "napi-v6", Deno.build.os, arch);
+  // the package's folders use Node's platform names
+  const platform = Deno.build.os === "windows" ? "win32" : Deno.build.os;
+  const bin = join(dir, "bin", "napi-v6", platform, arch);
   const library = Deno.build.os === "darwin"
     ? `libonnxruntime.${pkg.version}.dylib`
     : Deno.build.os === "windows"

@@ -1,26 +1,28 @@
 /**
- * onnxruntime's one-time set-up, started while the server's modules load.
+ * onnxruntime's one-time set-up, started while the server's modules are evaluated.
  *
  * The first native session of a process pays for loading onnxruntime's shared library
  * (~12-25 ms here) and creating its environment (~50 ms: every ONNX operator schema is
  * registered), on the calling isolate's thread; later sessions take ~8 ms. Both are
  * process-wide: the library is loaded once (the binding's own load finds it by its soname),
  * and `CreateEnv` returns the one environment that exists (`OrtEnv::GetInstance`, reference
- * counted). So when the native probe's cached verdict says this add-on works here, this opens
- * the library (`Deno.dlopen`, on this thread: opening it on a thread too was slower, as the
- * environment could then only be asked for once the modules had loaded) and calls
+ * counted, under a lock: a binding session asked for meanwhile waits for it). So when the
+ * native probe's verdict, cached by an earlier start, says this add-on works here, this opens
+ * the library (`Deno.dlopen`, on this thread: opening it on another thread too was slower, as
+ * the environment could then only be asked for once the modules had been evaluated) and calls
  * `OrtGetApiBase()->GetApi(1)->CreateEnv` as a `nonblocking` FFI call, on one of Deno's
- * blocking-call threads, while the HTTP isolate goes on evaluating modules; the binding's first
- * session then finds the environment made. Deployed command, spawn → ready, 9 alternating
- * starts (2026-12-02): 453 ms without, 417 with (435 with the library opened on a thread too).
+ * blocking-call threads, while the HTTP isolate goes on evaluating modules and starting up;
+ * the binding's first session then finds the environment made (figures: README, Engines).
  *
- * Started by `early.ts`, which `main.ts` and `serve.ts` import first. No verdict cached (the
- * first start on a host, `TINYUNET_NATIVE_PROBE=always|off`), another engine asked for,
- * `TINYUNET_NATIVE_PREWARM=0`, not Linux or no `--allow-ffi`: nothing is done (a crash of
- * the add-on is only ever risked after the probe child survived it). The environment has the
- * binding's defaults (warning level, id `onnxruntime-node`) and lives as long as the process,
- * as the binding's own does. Why by hand: no library reaches onnxruntime's C API from Deno,
- * and the binding cannot start its set-up off the calling thread.
+ * Started by `early.ts`, which `main.ts` and `serve.ts` import first; the start-up's exits
+ * wait for it (`prewarmSettled`). Skipped, with the reason, where no passing verdict is cached
+ * (a host's first start; a new container or pod, whose host name is part of the probe's key),
+ * where the verdict is not trusted (`TINYUNET_NATIVE_PROBE=always|off`, a stand-in probe
+ * module), for another engine, with `TINYUNET_NATIVE_PREWARM=0`, off Linux, or without FFI
+ * permission for the library: the add-on is only ever loaded in-process after a probe child
+ * survived it. The environment lives as long as the process, as the binding's own does. Why by
+ * hand: no library reaches onnxruntime's C API from Deno, and the binding cannot start its
+ * set-up off the calling thread.
  *
  * @module
  */
@@ -41,30 +43,41 @@ export interface PrewarmResult {
 /** `OrtApi` slots (onnxruntime_c_api.h; the table only grows, so version 1's are fixed). */
 const GET_ERROR_MESSAGE = 2;
 const CREATE_ENV = 3;
-/** `OrtLoggingLevel` warning: the binding's default (`env.logLevel = "warning"`). */
+/**
+ * `OrtLoggingLevel` warning and the log id: the binding's defaults (`env.logLevel =
+ * "warning"`). The environment is one per process and keeps the level it was made with, so a
+ * native `ort.env.logLevel` set later would not apply (none is set: `host_worker.ts` sets it
+ * for onnxruntime-web only).
+ */
 const LOG_WARNING = 2;
+const LOG_ID = new TextEncoder().encode("onnxruntime-node\0");
 
+/** Module-level so that the library stays open for the process's life. */
 let library: Deno.DynamicLibrary<{ OrtGetApiBase: { parameters: []; result: "pointer" } }>;
 
 /**
- * Whether this start should prewarm, and if not why: the settings, the platform and the native
- * probe's cached verdict. Never throws (a bad setting is the config's to report).
+ * Why this start skips the prewarm, or null when it should prewarm: the settings, the platform,
+ * the permissions and the native probe's cached verdict. `env` defaults to the process's
+ * environment. Never throws (a bad setting is the config's to report).
  */
-export function prewarmDecision(env: Record<string, string | undefined>): string | null {
+export function prewarmSkipReason(env?: Record<string, string | undefined>): string | null {
   try {
-    if (!parseEngineSettings(env).nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
-    const engine = parseEngineChoice(env.TINYUNET_ENGINE);
+    const vars = env ?? Deno.env.toObject();
+    if (!parseEngineSettings(vars).nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
+    const engine = parseEngineChoice(vars.TINYUNET_ENGINE);
     if (engine !== "auto" && engine !== "native") return `engine ${engine}`;
     if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return "no --allow-ffi";
-    const options = nativeProbeOptions(env);
+    const options = nativeProbeOptions(vars);
     if (options.module) return "the native probe tests a stand-in module";
     if (options.mode !== "cached") return `TINYUNET_NATIVE_PROBE=${options.mode}`;
+    const ffi = Deno.permissions.querySync({ name: "ffi", path: addonFiles().library });
+    if (ffi.state !== "granted") return "no --allow-ffi for onnxruntime's library";
+    if (!options.cacheDir) return "no cache folder";
     const verdict = cachedProbe(options);
     if (!verdict) return "no cached native probe verdict";
     return verdict.ok ? null : `native probe failed: ${verdict.reason}`;
   } catch (err) {
-    return `settings: ${(err as Error).message.split("\n")[0]}`;
+    return `cannot tell: ${(err as Error).message.split("\n")[0]}`;
   }
 }
 
@@ -92,11 +105,11 @@ export async function prewarmNative(): Promise<PrewarmResult> {
       nonblocking: true,
     });
     const env = new BigUint64Array(1);
-    const status = await createEnv.call(
-      LOG_WARNING,
-      cString("onnxruntime-node"),
-      new Uint8Array(env.buffer),
-    );
+    // `LOG_ID` is module-level and `env` read after the call: both outlive the native call
+    const status = await createEnv.call(LOG_WARNING, LOG_ID, new Uint8Array(env.buffer));
+    if (status === null && env[0] === 0n) {
+      return { done: false, reason: "CreateEnv gave no environment" };
+    }
     if (status !== null) {
       const message = new Deno.UnsafeFnPointer(slot(api, GET_ERROR_MESSAGE), {
         parameters: ["pointer"],
@@ -116,8 +129,4 @@ function slot(table: Deno.PointerObject, index: number): Deno.PointerObject<neve
   const fn = new Deno.UnsafePointerView(table).getPointer(index * 8);
   if (fn === null) throw new Error(`null function pointer in slot ${index}`);
   return fn as Deno.PointerObject<never>;
-}
-
-function cString(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(`${text}\0`);
 }

@@ -23,6 +23,7 @@
  */
 import { cacheFolder, writeCacheFile } from "../../cache_folder.ts";
 import { addonFiles } from "./addon.ts";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PROBE_TOLERANCE, probeError } from "./reference.ts";
@@ -127,20 +128,17 @@ export function probeKey(options: NativeProbeOptions): string {
 }
 
 /**
- * The cache file for this key: named by the key's 64-bit FNV-1a hash (synchronous, so the
- * start-up prewarm can read the verdict while modules load); the entry stores the key itself,
- * and an entry with another key counts as a miss.
+ * The cache file for this key: named by the first 8 bytes of its SHA-256 (`node:crypto`'s
+ * synchronous hash, so the start-up prewarm can read the verdict while modules are evaluated);
+ * the entry stores the key itself, and an entry with another key counts as a miss.
  */
 export function probeCacheFile(
   options: NativeProbeOptions,
   key: string = probeKey(options),
 ): string | null {
   if (!options.cacheDir) return null;
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of new TextEncoder().encode(key)) {
-    hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
-  }
-  return join(options.cacheDir, `native-probe-${hash.toString(16).padStart(16, "0")}.json`);
+  const hex = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return join(options.cacheDir, `native-probe-${hex}.json`);
 }
 
 function readCache(file: string, key: string): NativeProbeResult | null {
