@@ -40,7 +40,10 @@ export function nativeSessionOptions(threads: number, arena: boolean, spin: Spin
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
     enableCpuMemArena: arena,
-    enableMemPattern: true,
+    // no memory pattern (one block planned for all of a shape's activations): that block is
+    // what a session's arena holds after its runs, and engine lanes are held for
+    // TINYUNET_LANE_IDLE_MS; the runs are as fast without it (isolated runs, and req/s at c=8)
+    enableMemPattern: false,
     ...SPIN_OPTIONS[spin],
   };
 }
