@@ -121,11 +121,15 @@ export function keeperState(): Readonly<MemoryKeeperState> | undefined {
   return running?.state;
 }
 
-/** Resident set of this process in MiB (Linux /proc/self/statm), or null. */
+/**
+ * Resident set of this process in MiB (`Deno.memoryUsage`: no permission needed, whereas
+ * Deno lets only `--allow-all` read /proc/self, so the deployed command's scoped permissions
+ * left the keeper blind and it never trimmed), or null.
+ */
 export function residentMiB(): number | null {
   try {
-    const pages = Number(Deno.readTextFileSync("/proc/self/statm").split(" ")[1]);
-    return Number.isFinite(pages) ? (pages * 4096) / 2 ** 20 : null;
+    const rss = Deno.memoryUsage().rss;
+    return Number.isFinite(rss) && rss > 0 ? rss / 2 ** 20 : null;
   } catch {
     return null;
   }

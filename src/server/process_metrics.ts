@@ -4,7 +4,8 @@
  * `process_open_fds`, `process_max_fds`, `process_start_time_seconds`), plus the engine host
  * Workers alive now and the HTTP isolate's V8 heap: what an operator watches to see the
  * server's memory settle after load. prom-client's own collector reads Node internals that
- * Deno lacks, so they are read here (`Deno.memoryUsage`, `node:process`, and /proc on Linux).
+ * Deno lacks, so they are read here (`Deno.memoryUsage`, `node:process`, glibc's `getrlimit`
+ * and, with `--allow-all` only, /proc/self/fd).
  *
  * @module
  */
@@ -14,20 +15,20 @@ import { liveHosts } from "../engines/engine_host.ts";
 import { openFilesLimit } from "./fd_limit.ts";
 import { keeperState } from "../memory/keeper.ts";
 
-/** Minor and major page faults of the process so far (/proc/self/stat, Linux), else null. */
+/** Minor and major page faults of the process so far (`getrusage`), else null. */
 function pageFaults(): { minor: number; major: number } | null {
   try {
-    // fields after the last ")" (the command name may hold one): minflt 8th, majflt 10th
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const minor = Number(f[7]), major = Number(f[9]);
+    const { minorPageFault: minor, majorPageFault: major } = process.resourceUsage();
     return Number.isFinite(minor) && Number.isFinite(major) ? { minor, major } : null;
   } catch {
     return null;
   }
 }
 
-/** Open file descriptors (/proc, Linux), else null. */
+/**
+ * Open file descriptors (/proc, Linux), else null: Deno lets only `--allow-all` read
+ * /proc/self, so the deployed command (scoped permissions) reports none.
+ */
 function openFds(): number | null {
   try {
     let open = 0;
