@@ -181,3 +181,27 @@ Deno.test("with idleGcMs the keeper collects this isolate's garbage once work ha
     keeper.stop();
   }
 });
+
+Deno.test("a quiet spell's collection is trimmed at once and on the next tick, whatever the interval", () => {
+  const keeper = new MemoryKeeper({
+    intervalMs: 60_000, // the interval alone would not trim again in this test
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000, // ticks come from the test
+  });
+  try {
+    keeper.tick(0); // the first tick may trim (nothing trimmed yet)
+    const start = keeper.state.trims;
+    beginWork()(); // a run that began and ended
+    keeper.tick(10); // busy: the work count moved
+    keeper.tick(40);
+    assert.equal(keeper.state.trims, start, "idle 30 ms < 50: no collection, no trim");
+    assert.equal(keeper.tick(70), true, "the collecting tick trims");
+    assert.equal(keeper.state.collections, 1);
+    assert.equal(keeper.tick(1070), true, "and the next one (the Workers' collections)");
+    assert.equal(keeper.tick(2070), false, "then the interval again");
+    assert.equal(keeper.state.trims, start + 2);
+  } finally {
+    keeper.stop();
+  }
+});
