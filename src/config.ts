@@ -31,7 +31,7 @@
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
  * | `TINYUNET_LANE_IDLE_MS` | 15000 | an engine lane (a session copy in its own host Worker; with `TINYUNET_LOCAL_FIRST=0` the lanes past the first) is released after this long without a run, and the copy kept for the model's life is renewed (native arena: loaded afresh); 0 = kept |
- * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often (src/memory/); 0 = never |
+ * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often, except right after a quiet spell's collection (src/memory/); 0 = never |
  * | `TINYUNET_TRIM_BUSY_INTERVAL_MS` | 10000 | while models run, the shortest time between two trims (each page a trim hands back under load is faulted in again); quiet trims keep `TINYUNET_MALLOC_TRIM_MS`, and it is never shorter; 0 = `TINYUNET_MALLOC_TRIM_MS` |
  * | `TINYUNET_TRIM_BUSY_SLACK_MIB` | 0 | while models run, trim only when this many MiB more were freed (fewer pages faulted in again); 0 = the idle rule |
  * | `TINYUNET_IDLE_GC_MS` | 1000 | once ready (the HTTP isolate once then quiet this long), and once idle this long after work, each isolate collects its garbage (src/memory/collect.ts); 0 = leave it to V8 |
@@ -124,7 +124,7 @@ export interface ServerConfig {
   workerIdleMs: number;
   /** an engine lane past the first is released after this long without a run (0: kept) */
   laneIdleMs: number;
-  /** allocator trims at most this often (src/memory/keeper.ts; 0: never) */
+  /** allocator trims at most this often, but for a quiet spell's collection (src/memory/keeper.ts; 0: never) */
   mallocTrimMs: number;
   /** while models run, trim only past this much more freed memory (MiB); 0: the idle rule */
   trimBusySlackMiB: number;

@@ -2,11 +2,12 @@
  * Keeps the server's resident memory near what it holds, not what it once held: fixes the
  * allocator's mmap threshold and, once a second, trims the allocator's arenas (see
  * `malloc.ts`) when they hold `slackMiB` (8) more freed memory, or the RSS grew that much,
- * since the last trim, at most every `intervalMs`. Once load stops, the tick that collects the
- * quiet spell's garbage (`idleGcMs` after the last work) trims whatever the interval, and so
- * does the next one (the engine host and codec Workers collect a second after their last job):
- * what a load left goes back within ~2 s, not whenever the interval and slack next allow
- * (RSS 3 s after c=8 read 166 or, now and then, ~226 MiB before).
+ * since the last trim, at most every `intervalMs` — except after a quiet spell's collection:
+ * once load stops, the tick that collects the spell's garbage (`idleGcMs` after the last
+ * work) trims whatever the interval and slack, and the next one, if still quiet, whatever the
+ * interval (the engine host and codec Workers collect a second after their last job): what a
+ * load left goes back within ~2 s, not whenever the interval next allows (RSS 3 s after c=8
+ * read 166 or, now and then, ~226 MiB before).
  *
  * While models run (one running, or begun since the previous tick), trims come at most every
  * `busyIntervalMs` (`TINYUNET_TRIM_BUSY_INTERVAL_MS`, 10 s): each page a trim hands back under
@@ -15,7 +16,7 @@
  * under load in another pair of rounds), 10-s trims 6-7; 184-188
  * against 196-205 req/s. A 4-minute soak each (one after the other): RSS drift +5.5 % against
  * −0.5 %, goodput 51.9 against 57.1/s, peak 748 against 758 MiB. Once the load stops, the quiet
- * interval applies again, so what it left goes back as before.
+ * interval applies again, and the quiet spell's collection gives back what the load left.
  *
  * With `busySlackMiB` (`TINYUNET_TRIM_BUSY_SLACK_MIB`, off by default), while models run (one
  * running, or begun since the previous tick) it trims only when that much more was freed: it
@@ -57,7 +58,10 @@ import { type Collected, collectGarbage, isolateBusy, isolateWork } from "./coll
 
 /** How the keeper behaves. */
 export interface MemoryKeeperOptions {
-  /** shortest time between two trims (ms); 0 turns trimming off */
+  /**
+   * shortest time between two trims (ms), but for the two after a quiet spell's collection;
+   * 0 turns trimming off
+   */
   intervalMs: number;
   /** fixed mmap threshold (bytes); 0 leaves glibc's sliding default */
   mmapThresholdBytes: number;
@@ -218,16 +222,16 @@ export class MemoryKeeper {
     this.#workAtTick = work;
     const collected = this.#collectWhenIdle(now, work, busy);
     if (this.options.intervalMs <= 0) return false;
-    // a quiet spell's collection: what it freed goes back now, and on the next tick what the
-    // Workers' own idle collections (a second after their last job) freed meanwhile
-    if (collected || this.#trimAfterCollection) {
-      this.#trimAfterCollection = collected;
-      return this.trim(now);
-    }
+    // a quiet spell's collection: what it freed goes back now; on the next tick, if still
+    // quiet, what the Workers' own idle collections (a second after their last job) freed
+    // goes back too when it is worth it (the slack below), whatever the interval
+    const afterCollection = this.#trimAfterCollection && !busy;
+    this.#trimAfterCollection = collected;
+    if (collected) return this.trim(now);
     const interval = busy
       ? Math.max(this.options.intervalMs, this.options.busyIntervalMs ?? 0)
       : this.options.intervalMs;
-    if (now - this.#lastTrim < interval) return false;
+    if (!afterCollection && now - this.#lastTrim < interval) return false;
     const free = mallocControl().freeBytes();
     const rss = residentMiB();
     if (free === null || rss === null) return false;

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { nativeProbeOptions, probeNative } from "../../src/engines/native_probe/probe.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const STARTS = 20;
+const STARTS = 21;
 
 Deno.test(`a refused start exits 1 with its reason, ${STARTS} times, while onnxruntime is prewarmed`, async () => {
   const cache = await Deno.makeTempDir({ prefix: "tinyunet-refused-" });
@@ -18,23 +18,32 @@ Deno.test(`a refused start exits 1 with its reason, ${STARTS} times, while onnxr
     assert.ok((await probeNative(nativeProbeOptions({ TINYUNET_NATIVE_PROBE_CACHE: cache }))).ok);
     const ends: string[] = [];
     for (let i = 0; i < STARTS; i++) {
-      const entry = i % 3 === 2 ? ["serve", "--port", "0", "serve.ts"] : ["run", "main.ts"];
-      const [verb, ...rest] = entry;
+      // main.ts; deno serve; deno serve --parallel (two isolates, each with its prewarm)
+      const kind = i % 3;
+      const args = kind === 0 ? ["run", "--allow-all", "main.ts"] : [
+        "serve",
+        ...(kind === 2 ? ["--parallel"] : []),
+        "--allow-all",
+        "--port",
+        "0",
+        "serve.ts",
+      ];
       const { code, signal, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [verb, "--allow-all", ...rest],
+        args,
         cwd: ROOT,
         env: {
           TINYUNET_AUTH: "required",
           TINYUNET_NATIVE_PROBE_CACHE: cache,
           TINYUNET_HOST: "127.0.0.1",
           PORT: "0",
+          DENO_JOBS: "2",
           ONNXRUNTIME_NODE_INSTALL: "skip",
         },
         stdin: "null",
       }).output();
       const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
       assert.match(out, /"msg":"cannot start".*TINYUNET_AUTH=required/, out.slice(-500));
-      ends.push(`${rest.at(-1)}: ${signal ?? code}`);
+      ends.push(`${args.slice(0, -1).join(" ")}: ${signal ?? code}`);
     }
     assert.deepEqual(ends.filter((e) => !e.endsWith(": 1")), [], ends.join(", "));
   } finally {

@@ -1,13 +1,16 @@
 /**
  * Imported first by `main.ts` and `serve.ts`, so that onnxruntime's one-time set-up
  * (`prewarm.ts`) starts before the rest of the server's modules are evaluated and runs beside
- * them. Logs what it did once done (a start it does not apply to logs nothing). Never throws:
- * a start without the permissions it needs simply skips it.
+ * them. Logs what it did once done (a start it does not apply to logs nothing), and holds the
+ * server's early exits until it has ended (`process_exit.ts`). Never throws: a start without
+ * the permissions it needs simply skips it. Only the entries import it: a library user of
+ * `mod.ts` prewarms nothing.
  *
  * @module
  */
 import { prewarmNative, type PrewarmResult, prewarmSkipReason } from "./prewarm.ts";
 import { log } from "../../server/log.ts";
+import { holdExitUntil } from "../../process_exit.ts";
 
 const skipped = prewarmSkipReason();
 
@@ -20,15 +23,5 @@ export const prewarmed: Promise<PrewarmResult> = skipped === null
   })
   : Promise.resolve({ done: false, reason: skipped });
 
-/**
- * Resolves once the prewarm has ended, or after `maxMs`: the process must not exit while
- * onnxruntime's environment is being made on another thread (exit runs the library's static
- * destructors under it).
- */
-export function prewarmSettled(maxMs = 1000): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    prewarmed.then(() => {}),
-    new Promise<void>((resolve) => timer = setTimeout(resolve, maxMs)),
-  ]).finally(() => clearTimeout(timer));
-}
+// an exit must not cut the prewarm off (see process_exit.ts)
+holdExitUntil(prewarmed);

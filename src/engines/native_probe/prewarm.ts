@@ -15,7 +15,7 @@
  * the binding's first session then finds the environment made (figures: README, Engines).
  *
  * Started by `early.ts`, which `main.ts` and `serve.ts` import first; the start-up's exits
- * wait for it (`prewarmSettled`). Skipped, with the reason, where no passing verdict is cached
+ * wait for it (`process_exit.ts`). Skipped, with the reason, where no passing verdict is cached
  * (a host's first start; a new container or pod, whose host name is part of the probe's key),
  * where the verdict is not trusted (`TINYUNET_NATIVE_PROBE=always|off`, a stand-in probe
  * module), for another engine, with `TINYUNET_NATIVE_PREWARM=0`, off Linux, or without FFI
@@ -83,7 +83,7 @@ export function prewarmSkipReason(env?: Record<string, string | undefined>): str
 
 /**
  * Opens onnxruntime and creates its environment on a background thread; the promise never
- * rejects. Call once, and only where {@link prewarmDecision} said yes.
+ * rejects. Call once, and only where {@link prewarmSkipReason} said yes.
  */
 export async function prewarmNative(): Promise<PrewarmResult> {
   const t0 = performance.now();

@@ -117,6 +117,19 @@ Deno.test("importing early.ts without env or ffi permission skips the prewarm an
   });
 });
 
+Deno.test("importing mod.ts (a library user) prewarms nothing, even with a passing verdict cached", async () => {
+  await withCache(async (dir) => {
+    assert.ok((await probeNative(nativeProbeOptions({ TINYUNET_NATIVE_PROBE_CACHE: dir }))).ok);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--allow-all", "tests/fixtures/native_prewarm/import_mod.ts"],
+      cwd: ROOT,
+      env: { TINYUNET_NATIVE_PROBE_CACHE: dir, ONNXRUNTIME_NODE_INSTALL: "skip" },
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout).trim()), { mapped: false });
+  });
+});
+
 Deno.test("the server's entries import early.ts before anything else", async () => {
   for (const entry of ["main.ts", "serve.ts"]) {
     const text = await Deno.readTextFile(`${ROOT}${entry}`);
