@@ -33,6 +33,7 @@ Deno.test(`a refused start exits 1 with its reason, ${STARTS} times, while onnxr
         cwd: ROOT,
         env: {
           TINYUNET_AUTH: "required",
+          TINYUNET_LOG: "info", // the test runner may silence logs; this test reads them
           TINYUNET_NATIVE_PROBE_CACHE: cache,
           TINYUNET_HOST: "127.0.0.1",
           PORT: "0",
