@@ -17,7 +17,7 @@ import { startDicomNode } from "./src/dicom_node/start.ts";
 import { DrainGate } from "./src/server/middleware/drain/index.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
 import { log } from "./src/server/log.ts";
-import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
+import { checkAuthOrExit, configOrExit, startServer, warnIfOpen } from "./src/start.ts";
 import { exitProcess } from "./src/process_exit.ts";
 import { TcpFront } from "./src/server/connections/front.ts";
 import { CONNECTION_HEADER, viaFront } from "./src/server/connections/client_gone.ts";
@@ -26,6 +26,7 @@ import { errorBody } from "./src/server/errors.ts";
 
 const config = await configOrExit();
 await checkAuthOrExit(config);
+warnIfOpen(config);
 
 // Running out of file descriptors makes Deno.serve's accept fail with an unhandled
 // rejection ("Too many open files") that would end the process; log it and keep serving.

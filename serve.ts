@@ -16,12 +16,12 @@
 import "./src/engines/native_probe/early.ts";
 import { log } from "./src/server/log.ts";
 import { INSTANCE_ID } from "./src/server/middleware/instance_id/index.ts";
-import { checkAuthOrExit, configOrExit, startServer } from "./src/start.ts";
+import { checkAuthOrExit, configOrExit, startServer, warnIfOpen } from "./src/start.ts";
 
 const config = await configOrExit();
 // the refusal (TINYUNET_AUTH=required without keys) before listening; the warning for the
 // address bound comes in onListen, once it is known
-await checkAuthOrExit(config, "127.0.0.1");
+await checkAuthOrExit(config);
 const server = startServer(config);
 const node = config.dicomNode;
 if (node.dimsePort !== undefined || node.dimseDestination || node.dicomwebDestination) {
@@ -34,7 +34,7 @@ export default {
   fetch: server.app.fetch,
   onListen(addr) {
     const host = addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : "unix";
-    void checkAuthOrExit(config, host);
+    warnIfOpen(config, host);
     log("info", "listening", { address: addr, instance: INSTANCE_ID });
   },
 } satisfies Deno.ServeDefaultExport;

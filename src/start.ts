@@ -104,21 +104,23 @@ export async function configOrExit(): Promise<ServerConfig> {
   }
 }
 
-/**
- * Logs the authentication decision for the address bound (a warning when the API is open
- * on a non-loopback address); exits 1 when `TINYUNET_AUTH=required` and no keys are set.
- */
-export async function checkAuthOrExit(
-  config: ServerConfig,
-  host = config.hostname,
-): Promise<void> {
+/** Exits 1 (after logging why) when `TINYUNET_AUTH=required` and no keys are set. */
+export async function checkAuthOrExit(config: ServerConfig): Promise<void> {
   try {
-    const { warning } = authPolicy(config, host);
-    if (warning) log("warn", warning);
+    authPolicy(config);
   } catch (err) {
     log("error", "cannot start", { error: (err as Error).message });
     await exitProcess(1);
   }
+}
+
+/**
+ * Warns when the API is open on a non-loopback address (`host`: the one bound); call after
+ * {@link checkAuthOrExit}, whose refusal does not depend on the address.
+ */
+export function warnIfOpen(config: ServerConfig, host = config.hostname): void {
+  const { warning } = authPolicy(config, host);
+  if (warning) log("warn", warning);
 }
 
 /**

@@ -15,10 +15,11 @@
  * A fixed mmap threshold stops the ratchet (blocks above it are mapped and unmapped on
  * their own); `malloc_trim(0)` hands the free pages inside every arena back
  * (`madvise(MADV_DONTNEED)`). Where glibc or FFI is not available (musl, macOS, Windows,
- * no `--allow-ffi`) both are no-ops and {@link mallocControl} says why.
+ * no `--allow-ffi`: see `libc.ts`) both are no-ops and {@link mallocControl} says why.
  *
  * @module
  */
+import { libc } from "../libc.ts";
 
 /** glibc's `mallopt` parameter number of M_MMAP_THRESHOLD. */
 const M_MMAP_THRESHOLD = -3;
@@ -49,22 +50,13 @@ const NONE = (reason: string): MallocControl => ({
   mappedBytes: () => null,
 });
 
-/** The process's allocator control (glibc through FFI), opened once. */
+/** The process's allocator control (glibc through FFI, `libc.ts`), made once. */
 export function mallocControl(): MallocControl {
   if (cached) return cached;
-  if (Deno.build.os !== "linux") return cached = NONE(`not Linux (${Deno.build.os})`);
-  let lib;
-  try {
-    lib = Deno.dlopen("libc.so.6", {
-      mallopt: { parameters: ["i32", "i32"], result: "i32" },
-      malloc_trim: { parameters: ["usize"], result: "i32" },
-      // glibc ≥ 2.33; ten size_t fields: the 5th is hblkhd (mapped), the 9th fordblks (free)
-      mallinfo2: { parameters: [], result: { struct: Array(10).fill("usize") } },
-    });
-  } catch (err) {
-    return cached = NONE(`glibc not reachable: ${(err as Error).message}`);
-  }
+  const { lib, reason } = libc();
+  if (!lib) return cached = NONE(reason);
   const { mallopt, malloc_trim, mallinfo2 } = lib.symbols;
+  if (!mallinfo2) return cached = NONE("glibc older than 2.33 (no mallinfo2)");
   /** One field of `struct mallinfo2` (ten size_t). */
   const mallinfo = (field: number) => {
     const info = mallinfo2();

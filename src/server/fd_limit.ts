@@ -1,13 +1,15 @@
 /**
  * The process's open-files limit (soft), read where it is needed (it can change while the
  * server runs): the connection front sizes its connection cap from it, `/metrics` reports it.
- * Read with glibc's `getrlimit` through FFI
+ * Read with glibc's `getrlimit` through FFI (`libc.ts`)
  * (`--allow-ffi`, as the deployed command has), else from /proc/self/limits — which Deno lets
  * only `--allow-all` read, so the deployed command's scoped permissions had left the front
  * without its cap. Why by hand: Deno has no rlimit API.
  *
  * @module
  */
+
+import { libc } from "../libc.ts";
 
 /** `RLIMIT_NOFILE` on Linux. */
 const RLIMIT_NOFILE = 7;
@@ -17,27 +19,8 @@ export function openFilesLimit(): number | null {
   return viaGetrlimit() ?? viaProc();
 }
 
-let libc:
-  | Deno.DynamicLibrary<{ getrlimit: { parameters: ["i32", "buffer"]; result: "i32" } }>
-  | null
-  | undefined;
-
-/** glibc's `getrlimit`, opened once; null without glibc or FFI permission (never a prompt). */
-function getrlimit() {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (Deno.build.os !== "linux") return libc;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return libc;
-    libc = Deno.dlopen("libc.so.6", {
-      getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-    });
-  } catch { /* no glibc */ }
-  return libc;
-}
-
 function viaGetrlimit(): number | null {
-  const lib = getrlimit();
+  const { lib } = libc();
   if (!lib) return null;
   const limits = new BigUint64Array(2); // struct rlimit { rlim_cur; rlim_max }
   if (lib.symbols.getrlimit(RLIMIT_NOFILE, new Uint8Array(limits.buffer)) !== 0) return null;

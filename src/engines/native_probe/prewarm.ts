@@ -29,7 +29,7 @@
 import { addonFiles } from "./addon.ts";
 import { cachedProbe, nativeProbeOptions } from "./probe.ts";
 import { parseEngineChoice } from "../select.ts";
-import { parseEngineSettings } from "../settings.ts";
+import { engineSettings, parseEngineSettings } from "../settings.ts";
 
 /** What the prewarm did. */
 export interface PrewarmResult {
@@ -63,7 +63,9 @@ let library: Deno.DynamicLibrary<{ OrtGetApiBase: { parameters: []; result: "poi
 export function prewarmSkipReason(env?: Record<string, string | undefined>): string | null {
   try {
     const vars = env ?? Deno.env.toObject();
-    if (!parseEngineSettings(vars).nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
+    // the process's own settings are parsed once, for the engines too
+    const settings = env ? parseEngineSettings(env) : engineSettings();
+    if (!settings.nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
     const engine = parseEngineChoice(vars.TINYUNET_ENGINE);
     if (engine !== "auto" && engine !== "native") return `engine ${engine}`;
     if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;

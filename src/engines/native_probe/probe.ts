@@ -154,8 +154,10 @@ function readCache(file: string, key: string): NativeProbeResult | null {
 }
 
 /** The cached verdict for this host and add-on, if any (synchronous; never throws). */
-export function cachedProbe(options: NativeProbeOptions): NativeProbeResult | null {
-  const key = probeKey(options);
+export function cachedProbe(
+  options: NativeProbeOptions,
+  key: string = probeKey(options),
+): NativeProbeResult | null {
   const file = probeCacheFile(options, key);
   return file ? readCache(file, key) : null;
 }
@@ -171,11 +173,9 @@ async function writeCache(file: string, result: NativeProbeResult, key: string):
  */
 export async function probeNative(options: NativeProbeOptions): Promise<NativeProbeResult> {
   const key = probeKey(options);
+  const hit = options.mode === "cached" ? cachedProbe(options, key) : null;
+  if (hit) return hit;
   const file = probeCacheFile(options, key);
-  if (file && options.mode === "cached") {
-    const hit = readCache(file, key);
-    if (hit) return hit;
-  }
   const result = await runChild(options);
   if (file && result.outcome !== "hung") await writeCache(file, result, key);
   return result;
