@@ -24,7 +24,8 @@ import {
   warmupTensors,
 } from "./engine.ts";
 import type { HostBackend, LoadMessage } from "./host_worker.ts";
-import { engineSettings, hostLoadSettings } from "./settings.ts";
+import { engineSettings, hostLoadSettings, sessionArena } from "./settings.ts";
+import { nativeArenaShared, noteNativeRun, shrinkNativeArena } from "./native_arena.ts";
 import type { SpinMode } from "./native_options.ts";
 import {
   DEFAULT_HANG_MS,
@@ -308,6 +309,7 @@ export class HostedSession implements EngineSession {
     if (!target?.host) throw new Error(`${this.engine} session has no loaded copy`);
     if (target === solo) this.soloRuns++;
     const host = target.host;
+    const ended = this.backend === "native" ? noteNativeRun() : undefined;
     target.inflight++;
     target.runs = (target.runs ?? 0) + 1;
     clearTimeout(target.idleTimer);
@@ -320,6 +322,7 @@ export class HostedSession implements EngineSession {
       }
       throw err;
     } finally {
+      ended?.();
       target.inflight--;
       this.#idleLater(target);
     }
@@ -334,12 +337,15 @@ export class HostedSession implements EngineSession {
    * With `laneIdleMs`, a copy that stays without runs that long is released (its host Worker
    * ends with its last session: ~20 MiB and the session's memory back); the next time it is
    * wanted it loads again. Never the copy loaded at start (the first lane, or local first
-   * the solo copy): with the native arena that one is renewed instead.
+   * the solo copy): with a native arena of its own that one is renewed instead, with the
+   * process's shared arena the arena is shrunk.
    */
   #idleLater(copy: Lane) {
     if (this.#released || this.#laneIdleMs <= 0 || copy.inflight > 0) return;
     if (copy === (this.localFirst ? this.#solo : this.#first)) {
-      if (this.backend === "native" && engineSettings().nativeArena) this.#renewLater(copy);
+      if (this.backend !== "native") return;
+      if (this.#ownArenas()) this.#renewLater(copy);
+      else if (nativeArenaShared()) this.#shrinkLater(copy);
       return;
     }
     clearTimeout(copy.idleTimer);
@@ -348,6 +354,24 @@ export class HostedSession implements EngineSession {
       copy.host.release(copy.sid);
       copy.host = undefined;
       copy.state = "idle";
+    }, this.#laneIdleMs);
+    Deno.unrefTimer(copy.idleTimer);
+  }
+
+  /** Native copies with arenas of their own (not none, nor the process's shared one). */
+  #ownArenas(): boolean {
+    return sessionArena(engineSettings().nativeArena, nativeArenaShared()) === "own";
+  }
+
+  /**
+   * With the process's shared arena (`native_arena.ts`), what the runs left in it goes back
+   * once the copy kept for the session's life has been `laneIdleMs` without a run, as its own
+   * arena did when it was renewed (what runs elsewhere meanwhile keeps its memory).
+   */
+  #shrinkLater(copy: Lane) {
+    clearTimeout(copy.idleTimer);
+    copy.idleTimer = setTimeout(() => {
+      if (copy.inflight === 0 && !this.#released) shrinkNativeArena();
     }, this.#laneIdleMs);
     Deno.unrefTimer(copy.idleTimer);
   }
@@ -441,7 +465,7 @@ export class HostedSession implements EngineSession {
       model: this.model.bytes,
       externalData: this.model.externalData,
       ...(spin === "always" ? {} : { spin }),
-      ...hostLoadSettings(this.backend),
+      ...hostLoadSettings(this.backend, nativeArenaShared()),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
     if (warmup) await host.run(sid, warmupTensors(warmup), this.hangMs, this.engine);

@@ -17,7 +17,7 @@
 /// <reference lib="deno.worker" />
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
-import type { SpinMode } from "./native_options.ts";
+import type { ArenaChoice, SpinMode } from "./native_options.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { type Collected, collectGarbage, IdleCollector } from "../memory/collect.ts";
 
@@ -38,12 +38,12 @@ export interface LoadMessage {
   /** native: what pool threads do between kernels (default `always`) */
   spin?: SpinMode;
   /**
-   * the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`; wasm and webgpu:
-   * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay (`TINYUNET_IDLE_GC_MS`), as
-   * the sending isolate validated them: a host loads neither zod nor the settings schemas
-   * (~5 MiB and 20-45 ms of start-up a Worker, probe 2026-12-02)
+   * the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` once the process's arena
+   * is registered; wasm and webgpu: `TINYUNET_WASM_ARENA`) and the host's idle-collection
+   * delay (`TINYUNET_IDLE_GC_MS`), as the sending isolate validated them: a host loads neither
+   * zod nor the settings schemas (~5 MiB and 20-45 ms of start-up a Worker, probe 2026-12-02)
    */
-  arena: boolean;
+  arena: ArenaChoice;
   idleGcMs: number;
 }
 /** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
@@ -113,7 +113,7 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
     graphOptimizationLevel: "all",
     // every session of the host shares one wasm heap, which never shrinks: without per-session
     // arenas, memory one model's run freed serves the next model's run
-    enableCpuMemArena: msg.arena,
+    enableCpuMemArena: msg.arena !== "off",
     externalData: msg.externalData.map((e) => ({ path: e.path, data: e.data })),
   });
   return {

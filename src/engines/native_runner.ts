@@ -7,7 +7,7 @@
  * @module
  */
 import type { Tensor } from "./engine.ts";
-import { nativeSessionOptions, type SpinMode } from "./native_options.ts";
+import { type ArenaChoice, nativeSessionOptions, type SpinMode } from "./native_options.ts";
 
 /** A loaded session, as the hosts run it. */
 export interface Runner {
@@ -27,8 +27,8 @@ export interface NativeLoad {
   externalData: { path: string; data: Uint8Array }[];
   /** what pool threads do between kernels (default `always`) */
   spin?: SpinMode;
-  /** onnxruntime's CPU arena (`TINYUNET_NATIVE_ARENA`, as the asking isolate validated it) */
-  arena: boolean;
+  /** onnxruntime's CPU arena (`TINYUNET_NATIVE_ARENA`, as the asking isolate resolved it) */
+  arena: ArenaChoice;
 }
 
 /** Creates an onnxruntime-node session. */

@@ -17,7 +17,8 @@ import { HostedSession } from "./host_session.ts";
 import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
-import { engineSettings } from "./settings.ts";
+import { engineSettings, sessionArena } from "./settings.ts";
+import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
   type Engine,
   type EngineProbe,
@@ -116,6 +117,8 @@ export const nativeEngine: Engine = {
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
+    // before the first session: the sessions made after it use the process's one arena
+    if (engineSettings().nativeArena === "shared") await shareNativeArena();
     if (nativeInHost()) {
       const threads = options.threads ?? defaultThreads();
       return await HostedSession.create(
@@ -133,7 +136,7 @@ export const nativeEngine: Engine = {
       path: model.path,
       model: model.bytes,
       externalData: model.externalData,
-      arena: engineSettings().nativeArena,
+      arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
     });
     const native = new NativeSession(runner, threads);
     if (options.warmup) await native.run(warmupTensors(options.warmup));

@@ -10,7 +10,7 @@
  * |---|---|---|
  * | `TINYUNET_NATIVE_HOST` | 1 | 0: native sessions run on the event loop instead of engine host Workers |
  * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread native sessions, else 1 | copies of a native session that may run at once |
- * | `TINYUNET_NATIVE_ARENA` | 1 | native sessions use onnxruntime's CPU arena (a kept copy is loaded afresh after `TINYUNET_LANE_IDLE_MS` without runs; with `TINYUNET_NATIVE_HOST=0` or a lane idle time of 0 the arenas stay); 0: off |
+ * | `TINYUNET_NATIVE_ARENA` | shared | `shared`: every native session of the process uses one onnxruntime CPU arena, given back at a quiet spell (`native_arena.ts`; where onnxruntime's C API cannot be reached, as `1`); 1: an arena per session (a kept copy is loaded afresh after `TINYUNET_LANE_IDLE_MS` without runs; with `TINYUNET_NATIVE_HOST=0` or a lane idle time of 0 the arenas stay); 0: off |
  * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_SOLO_LOCAL` | 1 | 1: the native solo copy runs on the HTTP isolate (no Worker hops); 0: in the first lane's engine host Worker |
  * | `TINYUNET_LOCAL_FIRST` | 1 | with a solo copy on the HTTP isolate: 1 load it at start and every lane (Worker) on demand; 0 the first lane at start and the solo copy after the first run |
@@ -25,11 +25,12 @@ import { z } from "zod";
 import { int, oneOf, parseVariables } from "../env_vars.ts";
 import { idleGcMs } from "../memory/idle_gc_setting.ts";
 import type { HostBackend, LoadMessage } from "./host_worker.ts";
+import type { ArenaChoice } from "./native_options.ts";
 
 const EngineEnv = z.object({
   TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
   TINYUNET_ENGINE_LANES: int(undefined),
-  TINYUNET_NATIVE_ARENA: oneOf(["0", "1"], "1"),
+  TINYUNET_NATIVE_ARENA: oneOf(["0", "1", "shared"], "shared"),
   TINYUNET_SOLO_SPIN: oneOf(["0", "run", "1"], "run"),
   TINYUNET_SOLO_LOCAL: oneOf(["0", "1"], "1"),
   TINYUNET_LOCAL_FIRST: oneOf(["0", "1"], "1"),
@@ -41,7 +42,7 @@ const EngineEnv = z.object({
   nativeInHost: e.TINYUNET_NATIVE_HOST === "1",
   /** unset: the engine's default (see `onnx_native.ts` defaultLanes) */
   lanes: e.TINYUNET_ENGINE_LANES,
-  nativeArena: e.TINYUNET_NATIVE_ARENA === "1",
+  nativeArena: ({ "0": "off", "1": "own", shared: "shared" } as const)[e.TINYUNET_NATIVE_ARENA],
   soloSpin: ({ "0": "off", run: "run", "1": "always" } as const)[e.TINYUNET_SOLO_SPIN],
   soloLocal: e.TINYUNET_SOLO_LOCAL === "1",
   localFirst: e.TINYUNET_SOLO_LOCAL === "1" && e.TINYUNET_LOCAL_FIRST === "1",
@@ -72,16 +73,30 @@ export function engineSettings(): EngineSettings {
 
 /**
  * What an engine host Worker is given with each load, since it reads no settings itself: the
- * session's CPU arena (native: `TINYUNET_NATIVE_ARENA`; wasm and webgpu: `TINYUNET_WASM_ARENA`)
- * and the host's idle-collection delay.
+ * session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` only once the process's
+ * shared arena is registered (`sharedArena`), else an arena of its own; wasm and webgpu:
+ * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay.
  */
 export function hostLoadSettings(
   backend: HostBackend,
+  sharedArena: boolean,
   settings: EngineSettings = engineSettings(),
   idleMs: number = idleGcMs(),
 ): Pick<LoadMessage, "arena" | "idleGcMs"> {
   return {
-    arena: backend === "native" ? settings.nativeArena : settings.wasmArena,
+    arena: backend === "native"
+      ? sessionArena(settings.nativeArena, sharedArena)
+      : settings.wasmArena
+      ? "own"
+      : "off",
     idleGcMs: idleMs,
   };
+}
+
+/** A native session's arena: `shared` asked for and registered, else its own (or none). */
+export function sessionArena(
+  setting: EngineSettings["nativeArena"],
+  sharedArena: boolean,
+): ArenaChoice {
+  return setting === "shared" ? (sharedArena ? "shared" : "own") : setting;
 }

@@ -89,6 +89,12 @@ export interface MemoryKeeperOptions {
    * collection also holds the requests' garbage); without it the first waits for work
    */
   onStartCollected?: (collected: Collected) => void;
+  /**
+   * called at each quiet spell's collection, before its trim: memory held elsewhere is given
+   * back to the allocator here so that the trim returns it (the native engine's shared arena,
+   * `engines/native_arena.ts`)
+   */
+  onQuiet?: () => void;
 }
 
 /** What the keeper did, for logs and tests. */
@@ -227,7 +233,12 @@ export class MemoryKeeper {
     // goes back too when it is worth it (the slack below), whatever the interval
     const afterCollection = this.#trimAfterCollection && !busy;
     this.#trimAfterCollection = collected;
-    if (collected) return this.trim(now);
+    if (collected) {
+      try {
+        this.options.onQuiet?.();
+      } catch { /* a hook must not stop the keeper */ }
+      return this.trim(now);
+    }
     const interval = busy
       ? Math.max(this.options.intervalMs, this.options.busyIntervalMs ?? 0)
       : this.options.intervalMs;

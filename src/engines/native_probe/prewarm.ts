@@ -10,8 +10,8 @@
  * native probe's verdict, cached by an earlier start, says this add-on works here, this opens
  * the library (`Deno.dlopen`, on this thread: opening it on another thread too was slower, as
  * the environment could then only be asked for once the modules had been evaluated) and calls
- * `OrtGetApiBase()->GetApi(1)->CreateEnv` as a `nonblocking` FFI call, on one of Deno's
- * blocking-call threads, while the HTTP isolate goes on evaluating modules and starting up;
+ * `CreateEnv` as a `nonblocking` FFI call (`ort_c_api.ts`), on one of Deno's blocking-call
+ * threads, while the HTTP isolate goes on evaluating modules and starting up;
  * the binding's first session then finds the environment made (figures: README, Engines).
  *
  * Started by `early.ts`, which `main.ts` and `serve.ts` import first; the start-up's exits
@@ -21,12 +21,11 @@
  * module), for another engine, with `TINYUNET_NATIVE_PREWARM=0`, off Linux, or without FFI
  * permission for the library: the add-on is only ever loaded in-process after a probe child
  * survived it. The environment lives as long as the process, as the binding's own does. Why by
- * hand: no library reaches onnxruntime's C API from Deno, and the binding cannot start its
- * set-up off the calling thread.
+ * hand: the binding cannot start its set-up off the calling thread.
  *
  * @module
  */
-import { addonFiles } from "./addon.ts";
+import { ortApi, ortEnv, ortLibraryAllowed } from "../ort_c_api.ts";
 import { cachedProbe, nativeProbeOptions } from "./probe.ts";
 import { parseEngineChoice } from "../select.ts";
 import { engineSettings, parseEngineSettings } from "../settings.ts";
@@ -39,21 +38,6 @@ export interface PrewarmResult {
   /** from the start until this isolate saw the environment made (after the modules loaded) */
   ms?: number;
 }
-
-/** `OrtApi` slots (onnxruntime_c_api.h; the table only grows, so version 1's are fixed). */
-const GET_ERROR_MESSAGE = 2;
-const CREATE_ENV = 3;
-/**
- * `OrtLoggingLevel` warning and the log id: the binding's defaults (`env.logLevel =
- * "warning"`). The environment is one per process and keeps the level it was made with, so a
- * native `ort.env.logLevel` set later would not apply (none is set: `host_worker.ts` sets it
- * for onnxruntime-web only).
- */
-const LOG_WARNING = 2;
-const LOG_ID = new TextEncoder().encode("onnxruntime-node\0");
-
-/** Module-level so that the library stays open for the process's life. */
-let library: Deno.DynamicLibrary<{ OrtGetApiBase: { parameters: []; result: "pointer" } }>;
 
 /**
  * Why this start skips the prewarm, or null when it should prewarm: the settings, the platform,
@@ -72,8 +56,7 @@ export function prewarmSkipReason(env?: Record<string, string | undefined>): str
     const options = nativeProbeOptions(vars);
     if (options.module) return "the native probe tests a stand-in module";
     if (options.mode !== "cached") return `TINYUNET_NATIVE_PROBE=${options.mode}`;
-    const ffi = Deno.permissions.querySync({ name: "ffi", path: addonFiles().library });
-    if (ffi.state !== "granted") return "no --allow-ffi for onnxruntime's library";
+    if (!ortLibraryAllowed()) return "no --allow-ffi for onnxruntime's library";
     if (!options.cacheDir) return "no cache folder";
     const verdict = cachedProbe(options);
     if (!verdict) return "no cached native probe verdict";
@@ -90,45 +73,11 @@ export function prewarmSkipReason(env?: Record<string, string | undefined>): str
 export async function prewarmNative(): Promise<PrewarmResult> {
   const t0 = performance.now();
   try {
-    library = Deno.dlopen(addonFiles().library, {
-      OrtGetApiBase: { parameters: [], result: "pointer" },
-    });
-    const base = library.symbols.OrtGetApiBase();
-    if (base === null) return { done: false, reason: "OrtGetApiBase returned null" };
-    const getApi = new Deno.UnsafeFnPointer(slot(base, 0), {
-      parameters: ["u32"],
-      result: "pointer",
-    });
-    const api = getApi.call(1);
-    if (api === null) return { done: false, reason: "GetApi(1) returned null" };
-    const createEnv = new Deno.UnsafeFnPointer(slot(api, CREATE_ENV), {
-      parameters: ["i32", "buffer", "buffer"],
-      result: "pointer",
-      nonblocking: true,
-    });
-    const env = new BigUint64Array(1);
-    // `LOG_ID` is module-level and `env` read after the call: both outlive the native call
-    const status = await createEnv.call(LOG_WARNING, LOG_ID, new Uint8Array(env.buffer));
-    if (status === null && env[0] === 0n) {
-      return { done: false, reason: "CreateEnv gave no environment" };
-    }
-    if (status !== null) {
-      const message = new Deno.UnsafeFnPointer(slot(api, GET_ERROR_MESSAGE), {
-        parameters: ["pointer"],
-        result: "pointer",
-      }).call(status);
-      const why = message ? Deno.UnsafePointerView.getCString(message) : "no message";
-      return { done: false, reason: `CreateEnv failed: ${why}` };
-    }
+    // the library is opened on this thread; the environment is made on another
+    ortApi();
+    await ortEnv();
     return { done: true, ms: Math.round(performance.now() - t0) };
   } catch (err) {
     return { done: false, reason: `failed: ${(err as Error).message.split("\n")[0]}` };
   }
-}
-
-/** The function pointer in slot `index` of a C table of pointers (64-bit). */
-function slot(table: Deno.PointerObject, index: number): Deno.PointerObject<never> {
-  const fn = new Deno.UnsafePointerView(table).getPointer(index * 8);
-  if (fn === null) throw new Error(`null function pointer in slot ${index}`);
-  return fn as Deno.PointerObject<never>;
 }

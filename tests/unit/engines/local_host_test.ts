@@ -30,7 +30,7 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
     model: bytes,
     externalData: [],
     spin: "run" as const,
-    arena: true,
+    arena: "own" as const,
     idleGcMs: 0,
   };
   assert.deepEqual(await host.load({ load }), { inputNames: ["image"], outputNames: ["logits"] });

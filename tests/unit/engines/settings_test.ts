@@ -5,7 +5,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.deepEqual(parseEngineSettings({}), {
     nativeInHost: true,
     lanes: undefined,
-    nativeArena: true,
+    nativeArena: "shared",
     soloSpin: "run",
     soloLocal: true,
     localFirst: true,
@@ -28,7 +28,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.deepEqual(set, {
     nativeInHost: false,
     lanes: 3,
-    nativeArena: false,
+    nativeArena: "off",
     soloSpin: "always",
     soloLocal: false,
     localFirst: false,
@@ -48,12 +48,32 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   );
 });
 
-Deno.test("host load settings: native sessions get the native arena, web ones the wasm arena, all the idle delay", () => {
+Deno.test("host load settings: native sessions get the native arena (shared only once registered), web ones the wasm arena, all the idle delay", () => {
   const settings = parseEngineSettings({ TINYUNET_NATIVE_ARENA: "0", TINYUNET_WASM_ARENA: "1" });
-  assert.deepEqual(hostLoadSettings("native", settings, 250), { arena: false, idleGcMs: 250 });
-  assert.deepEqual(hostLoadSettings("wasm", settings, 0), { arena: true, idleGcMs: 0 });
-  assert.deepEqual(hostLoadSettings("webgpu", settings, 0), { arena: true, idleGcMs: 0 });
+  assert.deepEqual(hostLoadSettings("native", true, settings, 250), {
+    arena: "off",
+    idleGcMs: 250,
+  });
+  assert.deepEqual(hostLoadSettings("wasm", true, settings, 0), { arena: "own", idleGcMs: 0 });
+  assert.deepEqual(hostLoadSettings("webgpu", false, settings, 0), { arena: "own", idleGcMs: 0 });
   const defaults = parseEngineSettings({});
-  assert.deepEqual(hostLoadSettings("native", defaults, 1000), { arena: true, idleGcMs: 1000 });
-  assert.deepEqual(hostLoadSettings("wasm", defaults, 1000), { arena: false, idleGcMs: 1000 });
+  assert.deepEqual(hostLoadSettings("native", true, defaults, 1000), {
+    arena: "shared",
+    idleGcMs: 1000,
+  });
+  assert.deepEqual(hostLoadSettings("native", false, defaults, 1000), {
+    arena: "own",
+    idleGcMs: 1000,
+  });
+  assert.deepEqual(hostLoadSettings("wasm", true, defaults, 1000), {
+    arena: "off",
+    idleGcMs: 1000,
+  });
+  const own = parseEngineSettings({ TINYUNET_NATIVE_ARENA: "1" });
+  assert.equal(own.nativeArena, "own");
+  assert.deepEqual(hostLoadSettings("native", true, own, 0), { arena: "own", idleGcMs: 0 });
+  assert.throws(
+    () => parseEngineSettings({ TINYUNET_NATIVE_ARENA: "yes" }),
+    /TINYUNET_NATIVE_ARENA/,
+  );
 });

@@ -168,7 +168,7 @@ Deno.test("local first: a solo copy that cannot load on this isolate leaves the 
   }
 });
 
-Deno.test("with the native arena on (the default), the copy kept for the session's life is loaded afresh once idle, and serves on; runs closer together than laneIdleMs never let it renew", async () => {
+Deno.test("with native arenas of their own (TINYUNET_NATIVE_ARENA=1, or the shared one not registered), the copy kept for the session's life is loaded afresh once idle, and serves on; runs closer together than laneIdleMs never let it renew", async () => {
   const session = await oneThreadSession(1, 100);
   try {
     assert.equal(await threadsOf(session), 1);

@@ -213,3 +213,37 @@ function quietSpellTrims() {
     keeper.stop();
   }
 }
+
+Deno.test("onQuiet is called at each quiet spell's collection, before its trim, and at no other tick", () => {
+  const calls: { trimsBefore: number }[] = [];
+  const keeper: MemoryKeeper = new MemoryKeeper({
+    intervalMs: 1,
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000, // ticks come from the test
+    onQuiet: () => calls.push({ trimsBefore: keeper.state.trims }),
+  });
+  try {
+    keeper.tick(0);
+    beginWork()(); // a run that began and ended
+    keeper.tick(10);
+    keeper.tick(40);
+    assert.equal(calls.length, 0, "not quiet long enough");
+    const trims = keeper.state.trims;
+    keeper.tick(70);
+    assert.equal(calls.length, 1);
+    if (control.available) {
+      assert.equal(calls[0].trimsBefore, trims, "called before the collection's trim");
+      assert.equal(keeper.state.trims, trims + 1);
+    }
+    keeper.tick(1000);
+    keeper.tick(2000);
+    assert.equal(calls.length, 1, "once per quiet spell");
+    beginWork()();
+    keeper.tick(2010);
+    keeper.tick(2100);
+    assert.equal(calls.length, 2, "the next quiet spell");
+  } finally {
+    keeper.stop();
+  }
+});

@@ -1,0 +1,290 @@
+/**
+ * One onnxruntime CPU arena for every native session of the process, given back on demand.
+ *
+ * With an arena per session, each copy of a model (the solo copy and its lanes, in each of
+ * the four shipped models) keeps the most its own runs ever held; after c=8 load three
+ * copies of the ISIC student held three runs' activations (RSS 3 s after: 166 MiB against 123
+ * once the lanes were released). Registered in onnxruntime's environment
+ * (`CreateAndRegisterAllocator`, growing by what is asked: `arena_extend_strategy` 1) and
+ * used by sessions made with `session.use_env_allocators` (`native_options.ts`: the binding's
+ * sessions in every isolate of the process share the one environment), the arena holds what
+ * runs at once, not the sum of every copy's peak. onnxruntime frees an arena's unused regions
+ * only at the end of a run whose run options ask it to (`memory.enable_memory_arena_shrinkage`),
+ * which the binding cannot pass: {@link shrinkNativeArena} runs a one-element Relu with that
+ * option through the C API (`ort_c_api.ts`; ~0.3 ms).
+ *
+ * `TINYUNET_NATIVE_ARENA=shared` (the default); where the C API cannot be reached (no FFI
+ * permission for the library, or it fails) sessions keep arenas of their own, as with `1`.
+ *
+ * @module
+ */
+import {
+  cString,
+  cStringArray,
+  ortCheck,
+  ortEnv,
+  ortFn,
+  ortLibraryAllowed,
+  outPointer,
+  pointerAt,
+  SLOT,
+} from "./ort_c_api.ts";
+
+/** Whether the shared arena is in place, and why not. */
+export interface ArenaShare {
+  shared: boolean;
+  reason?: string;
+}
+
+/** `OrtAllocatorType` arena, `OrtMemType` default, element type float, extend: as asked. */
+const ARENA_ALLOCATOR = 1;
+const MEM_TYPE_DEFAULT = 0;
+const FLOAT = 1;
+const EXTEND_SAME_AS_REQUESTED = 1n;
+
+/** What a shrink run needs, kept for the process's life (C holds pointers into these). */
+interface Shrinker {
+  run: Deno.UnsafeFnPointer<RunDefinition>;
+  releaseValue: Deno.UnsafeFnPointer<{ parameters: ["pointer"]; result: "void" }>;
+  session: Deno.PointerObject;
+  runOptions: Deno.PointerObject;
+  inputNames: BigUint64Array<ArrayBuffer>;
+  outputNames: BigUint64Array<ArrayBuffer>;
+  inputs: BigUint64Array<ArrayBuffer>;
+  outputs: BigUint64Array<ArrayBuffer>;
+  keep: unknown[];
+}
+type RunDefinition = {
+  parameters: ["pointer", "pointer", "buffer", "buffer", "usize", "buffer", "usize", "buffer"];
+  result: "pointer";
+};
+
+let share: Promise<ArenaShare> | undefined;
+let shrinker: Shrinker | undefined;
+/** shrink runs so far */
+let shrinks = 0;
+/** native runs in flight now, and whether two ran at once since the last shrink */
+let running = 0;
+let overlapped = false;
+
+/**
+ * Registers the shared arena, once per process (later calls get the first's answer); never
+ * rejects. Call on the isolate that starts the native sessions, before their first.
+ */
+export function shareNativeArena(): Promise<ArenaShare> {
+  share ??= register().catch((err) => ({
+    shared: false,
+    reason: (err as Error).message.split("\n")[0],
+  }));
+  return share;
+}
+
+/** Whether native sessions made now use the shared arena. */
+export function nativeArenaShared(): boolean {
+  return shrinker !== undefined;
+}
+
+/** Shrink runs so far (for tests and logs). */
+export function arenaShrinks(): number {
+  return shrinks;
+}
+
+/**
+ * Notes a native run begun (any session, any copy); the function returned notes its end.
+ * What the quiet spell's shrink goes by ({@link shrinkAfterOverlap}).
+ */
+export function noteNativeRun(): () => void {
+  if (++running > 1) overlapped = true;
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    running--;
+  };
+}
+
+/**
+ * At a quiet spell (the memory keeper's collection, ~2 s after the last request): shrinks the
+ * shared arena when native runs overlapped since the last shrink. Runs one after another reuse
+ * one run's regions, which the next lone request would otherwise fault in afresh (requests 3 s
+ * apart: 43-63 ms against 26-39 when shrunk at every quiet spell); each run at once with
+ * another (c=8 load on the lanes) left regions of its own, which are what goes back.
+ */
+export function shrinkAfterOverlap(): boolean {
+  return overlapped && running === 0 && shrinkNativeArena();
+}
+
+/**
+ * Gives the shared arena's unused regions back to the allocator (a trim then returns them to
+ * the system); what runs meanwhile keeps its memory. False when there is no shared arena or the
+ * run failed.
+ */
+export function shrinkNativeArena(): boolean {
+  const s = shrinker;
+  if (!s) return false;
+  try {
+    // a non-null output slot would be taken for a value given to fill
+    s.outputs[0] = 0n;
+    ortCheck(
+      s.run.call(
+        s.session,
+        s.runOptions,
+        new Uint8Array(s.inputNames.buffer),
+        new Uint8Array(s.inputs.buffer),
+        1n,
+        new Uint8Array(s.outputNames.buffer),
+        1n,
+        new Uint8Array(s.outputs.buffer),
+      ),
+      "Run",
+    );
+    s.releaseValue.call(Deno.UnsafePointer.create(s.outputs[0]));
+    s.outputs[0] = 0n;
+    shrinks++;
+    overlapped = false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function register(): Promise<ArenaShare> {
+  if (!ortLibraryAllowed()) return { shared: false, reason: "no --allow-ffi for onnxruntime" };
+  const env = await ortEnv();
+  const memoryInfo = outPointer();
+  ortCheck(
+    ortFn(SLOT.CreateCpuMemoryInfo, { parameters: ["i32", "i32", "buffer"], result: "pointer" })
+      .call(ARENA_ALLOCATOR, MEM_TYPE_DEFAULT, new Uint8Array(memoryInfo.buffer)),
+    "CreateCpuMemoryInfo",
+  );
+  const info = pointerAt(memoryInfo, "no memory info");
+  const key = cString("arena_extend_strategy");
+  const keys = cStringArray([key]);
+  const values = new BigUint64Array([EXTEND_SAME_AS_REQUESTED]);
+  const config = outPointer();
+  ortCheck(
+    ortFn(SLOT.CreateArenaCfgV2, {
+      parameters: ["buffer", "buffer", "usize", "buffer"],
+      result: "pointer",
+    }).call(
+      new Uint8Array(keys.buffer),
+      new Uint8Array(values.buffer),
+      1n,
+      new Uint8Array(config.buffer),
+    ),
+    "CreateArenaCfgV2",
+  );
+  const cfg = pointerAt(config, "no arena config");
+  try {
+    ortCheck(
+      ortFn(SLOT.CreateAndRegisterAllocator, {
+        parameters: ["pointer", "pointer", "pointer"],
+        result: "pointer",
+      }).call(env, info, cfg),
+      "CreateAndRegisterAllocator",
+    );
+  } finally {
+    ortFn(SLOT.ReleaseArenaCfg, { parameters: ["pointer"], result: "void" }).call(cfg);
+  }
+  shrinker = makeShrinker(env, info);
+  return { shared: true };
+}
+
+/** A one-element Relu session on the shared arena, and run options that shrink it. */
+function makeShrinker(env: Deno.PointerObject, info: Deno.PointerObject): Shrinker {
+  const model = reluModel();
+  const options = outPointer();
+  ortCheck(
+    ortFn(SLOT.CreateSessionOptions, { parameters: ["buffer"], result: "pointer" })
+      .call(new Uint8Array(options.buffer)),
+    "CreateSessionOptions",
+  );
+  const so = pointerAt(options, "no session options");
+  const addEntry = ortFn(SLOT.AddSessionConfigEntry, {
+    parameters: ["pointer", "buffer", "buffer"],
+    result: "pointer",
+  });
+  const session = outPointer();
+  try {
+    ortCheck(
+      addEntry.call(so, cString("session.use_env_allocators"), cString("1")),
+      "AddSessionConfigEntry",
+    );
+    ortCheck(
+      ortFn(SLOT.SetIntraOpNumThreads, { parameters: ["pointer", "i32"], result: "pointer" })
+        .call(so, 1),
+      "SetIntraOpNumThreads",
+    );
+    ortCheck(
+      ortFn(SLOT.CreateSessionFromArray, {
+        parameters: ["pointer", "buffer", "usize", "pointer", "buffer"],
+        result: "pointer",
+      }).call(env, model, BigInt(model.byteLength), so, new Uint8Array(session.buffer)),
+      "CreateSessionFromArray",
+    );
+  } finally {
+    ortFn(SLOT.ReleaseSessionOptions, { parameters: ["pointer"], result: "void" }).call(so);
+  }
+  const runOptions = outPointer();
+  ortCheck(
+    ortFn(SLOT.CreateRunOptions, { parameters: ["buffer"], result: "pointer" })
+      .call(new Uint8Array(runOptions.buffer)),
+    "CreateRunOptions",
+  );
+  const ro = pointerAt(runOptions, "no run options");
+  ortCheck(
+    ortFn(SLOT.AddRunConfigEntry, {
+      parameters: ["pointer", "buffer", "buffer"],
+      result: "pointer",
+    })
+      .call(ro, cString("memory.enable_memory_arena_shrinkage"), cString("cpu:0")),
+    "AddRunConfigEntry",
+  );
+  const data = new Float32Array(1);
+  const shape = new BigInt64Array([1n]);
+  const input = outPointer();
+  ortCheck(
+    ortFn(SLOT.CreateTensorWithDataAsOrtValue, {
+      parameters: ["pointer", "buffer", "usize", "buffer", "usize", "i32", "buffer"],
+      result: "pointer",
+    }).call(
+      info,
+      new Uint8Array(data.buffer),
+      4n,
+      new Uint8Array(shape.buffer),
+      1n,
+      FLOAT,
+      new Uint8Array(input.buffer),
+    ),
+    "CreateTensorWithDataAsOrtValue",
+  );
+  const x = cString("x");
+  const y = cString("y");
+  return {
+    run: ortFn(SLOT.Run, {
+      parameters: ["pointer", "pointer", "buffer", "buffer", "usize", "buffer", "usize", "buffer"],
+      result: "pointer",
+    }),
+    releaseValue: ortFn(SLOT.ReleaseValue, { parameters: ["pointer"], result: "void" }),
+    session: pointerAt(session, "no session"),
+    runOptions: ro,
+    inputNames: cStringArray([x]),
+    outputNames: cStringArray([y]),
+    inputs: input,
+    outputs: outPointer(),
+    // the tensor's data and shape, and the names, are read by C on each run
+    keep: [data, shape, x, y, model],
+  };
+}
+
+/**
+ * `y = Relu(x)` on a one-element float tensor, as encoded ONNX (IR 8, opset 17; 72 bytes): the
+ * protobuf schema is not loaded at start-up for it (tests/unit/engines/native_arena_test.ts
+ * checks these bytes against `encodeModel` of that graph).
+ */
+export const RELU_MODEL_BASE64 =
+  "CAg6PgoMCgF4EgF5IgRSZWx1EgxhcmVuYV9zaHJpbmtaDwoBeBIKCggIARIECgIIAWIPCgF5EgoKCAgBEgQKAggBQgQKABAR";
+
+function reluModel(): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(RELU_MODEL_BASE64), (c) => c.charCodeAt(0));
+}
