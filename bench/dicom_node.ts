@@ -16,7 +16,8 @@
 import dcmjs from "dcmjs";
 import { decode as decodePng } from "fast-png";
 import { Orthanc } from "../lib/orthanc.ts";
-import { freePort, startServer } from "./server.ts";
+import { startServer } from "./server.ts";
+import { freePort } from "../lib/free_port.ts";
 import { progress } from "./progress.ts";
 import { round, summarize } from "./stats.ts";
 

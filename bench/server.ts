@@ -8,6 +8,7 @@
  */
 import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
 import { procMemory } from "./memory.ts";
+import { freePort } from "../lib/free_port.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -24,14 +25,6 @@ export interface ServerProcess {
   /** log lines seen so far */
   logLines(): number;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Options of {@link startServer}. */

@@ -3,8 +3,8 @@
  * sending each image as it comes, not wrk's back-to-back load. Per model (the ISBI student at
  * 512², the ISIC one at 256×192, each with a shipped sample), `requests` requests `gapMs`
  * apart after the server has been ready and idle 3 s, with the defaults and with
- * `TINYUNET_NATIVE_ARENA=0`, and with requests spaced past the lane idle time (each meets a
- * copy renewed since the last), in alternating rounds. Per request: the inference time the
+ * `TINYUNET_NATIVE_ARENA=0` and `=1` (an arena per session), and with requests spaced past the
+ * lane idle time (each meets an arena shrunk since the last), in alternating rounds. Per request: the inference time the
  * server reports (`Server-Timing`), the round trip, and the server's minor page faults
  * (a fresh 4-KiB page costs ~15 µs on the project's VM). The first request of each model is
  * reported apart (it sizes the arena, or faults in what the warm-up did not touch).
@@ -25,8 +25,8 @@ export const SPARSE_MODELS = [
 ] as const;
 
 /**
- * The configurations compared; `renewed` spaces its requests past the lane idle time, so
- * each meets a copy renewed since the one before (what a pause longer than
+ * The configurations compared; `idle-shrunk` spaces its requests past the lane idle time, so
+ * each meets the shared arena shrunk since the one before (what a pause longer than
  * `TINYUNET_LANE_IDLE_MS` does with the defaults).
  */
 export const SPARSE_CONFIGS: readonly {
@@ -35,11 +35,16 @@ export const SPARSE_CONFIGS: readonly {
   env: Record<string, string>;
   gapMs?: number;
 }[] = [
-  { id: "defaults", label: "defaults (arena on)", env: {} },
+  { id: "defaults", label: "defaults (one arena, shared)", env: {} },
+  {
+    id: "own-arenas",
+    label: "TINYUNET_NATIVE_ARENA=1 (an arena per session)",
+    env: { TINYUNET_NATIVE_ARENA: "1" },
+  },
   { id: "arena-off", label: "TINYUNET_NATIVE_ARENA=0", env: { TINYUNET_NATIVE_ARENA: "0" } },
   {
-    id: "renewed",
-    label: "defaults, each request after a renewal (TINYUNET_LANE_IDLE_MS=400, 900 ms apart)",
+    id: "idle-shrunk",
+    label: "defaults, each request after the idle shrink (TINYUNET_LANE_IDLE_MS=400, 900 ms apart)",
     env: { TINYUNET_LANE_IDLE_MS: "400" },
     gapMs: 900,
   },

@@ -21,7 +21,8 @@
 import { decode } from "fast-png";
 import { procMemory, procStat } from "./memory.ts";
 import { progress } from "./progress.ts";
-import { freePort, startServer } from "./server.ts";
+import { startServer } from "./server.ts";
+import { freePort } from "../lib/free_port.ts";
 import { round } from "./stats.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -7,13 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { freePort } from "./free_port.ts";
 
 /** Where Debian puts the DICOMweb plugin. */
 const PLUGIN_DIRS = ["/usr/share/orthanc/plugins", "/usr/lib/orthanc"];

@@ -30,7 +30,7 @@
  * | `TINYUNET_SHUTDOWN_DELAY_MS` | 0 | after draining, keep answering 503 this long before closing |
  * | `TINYUNET_WORKERS` | cores (≤ 4) | decode/encode worker pool; 0 = on the HTTP thread |
  * | `TINYUNET_WORKER_IDLE_MS` | 30000 | a pool worker starts on first need and exits after this long idle; 0 = all start with the server and stay |
- * | `TINYUNET_LANE_IDLE_MS` | 15000 | an engine lane (a session copy in its own host Worker; with `TINYUNET_LOCAL_FIRST=0` the lanes past the first) is released after this long without a run, and the copy kept for the model's life is renewed (native arena: loaded afresh); 0 = kept |
+ * | `TINYUNET_LANE_IDLE_MS` | 15000 | an engine lane (a session copy in its own host Worker; with `TINYUNET_LOCAL_FIRST=0` the lanes past the first) is released after this long without a run, and the native arena is shrunk (with arenas per session: the copy kept for the model's life is loaded afresh); 0 = kept |
  * | `TINYUNET_MALLOC_TRIM_MS` | 2000 | give the allocator's freed memory back to the system at most this often, except right after a quiet spell's collection (src/memory/); 0 = never |
  * | `TINYUNET_TRIM_BUSY_INTERVAL_MS` | 10000 | while models run, the shortest time between two trims (each page a trim hands back under load is faulted in again); quiet trims keep `TINYUNET_MALLOC_TRIM_MS`, and it is never shorter; 0 = `TINYUNET_MALLOC_TRIM_MS` |
  * | `TINYUNET_TRIM_BUSY_SLACK_MIB` | 0 | while models run, trim only when this many MiB more were freed (fewer pages faulted in again); 0 = the idle rule |

@@ -15,9 +15,17 @@
  *
  * `TINYUNET_NATIVE_ARENA=shared` (the default); where the C API cannot be reached (no FFI
  * permission for the library, or it fails) sessions keep arenas of their own, as with `1`.
+ * The arena is the process's, so every isolate that asks gets it (`deno serve --parallel`: the
+ * first registers it, the others find it registered); each keeps its own shrink session.
+ * When it is shrunk: at the memory keeper's quiet-spell collection after runs overlapped
+ * ({@link shrinkAfterOverlap}; not with `TINYUNET_IDLE_GC_MS=0`), and once a model's kept copy
+ * has been `TINYUNET_LANE_IDLE_MS` without a run (`host_session.ts`); sessions on the event loop
+ * (`TINYUNET_NATIVE_HOST=0`) note no runs, so only the latter would apply, and it does not
+ * either (no hosted copies): their arena keeps what it holds, as arenas of their own did.
  *
  * @module
  */
+import { log } from "../server/log.ts";
 import {
   cString,
   cStringArray,
@@ -75,7 +83,11 @@ export function shareNativeArena(): Promise<ArenaShare> {
   share ??= register().catch((err) => ({
     shared: false,
     reason: (err as Error).message.split("\n")[0],
-  }));
+  })).then((result) => {
+    if (result.shared) log("info", "native sessions share one arena");
+    else log("warn", "native sessions keep arenas of their own", { reason: result.reason });
+    return result;
+  });
   return share;
 }
 
@@ -141,7 +153,8 @@ export function shrinkNativeArena(): boolean {
     s.releaseValue.call(Deno.UnsafePointer.create(s.outputs[0]));
     s.outputs[0] = 0n;
     shrinks++;
-    overlapped = false;
+    // a shrink while other runs go on leaves what they hold: the quiet spell's is still due
+    if (running === 0) overlapped = false;
     return true;
   } catch {
     return false;
@@ -159,7 +172,7 @@ async function register(): Promise<ArenaShare> {
   );
   const info = pointerAt(memoryInfo, "no memory info");
   const key = cString("arena_extend_strategy");
-  const keys = cStringArray([key]);
+  const keys = cStringArray([key]); // `key` is read by the call below, and outlives it
   const values = new BigUint64Array([EXTEND_SAME_AS_REQUESTED]);
   const config = outPointer();
   ortCheck(
@@ -183,6 +196,10 @@ async function register(): Promise<ArenaShare> {
       }).call(env, info, cfg),
       "CreateAndRegisterAllocator",
     );
+  } catch (err) {
+    // another isolate of this process (`deno serve --parallel`, parallel test files) registered
+    // it first: the environment is the process's, so its sessions share that one
+    if (!/already/i.test((err as Error).message)) throw err;
   } finally {
     ortFn(SLOT.ReleaseArenaCfg, { parameters: ["pointer"], result: "void" }).call(cfg);
   }

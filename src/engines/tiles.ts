@@ -9,7 +9,7 @@
  * those of one tile, not of the whole image: a 1600² V2 tensor runs as 36 tiles of 512²
  * (the default `TINYUNET_TILE_PIXELS`), whose activations are ~31 MiB (one thread, 1 MiB
  * mmap threshold, measured without onnxruntime's arena; with it, native sessions keep one
- * tile's worth until their copy is renewed) against +359 MiB whole. The margin is wide (112 px a side), so 384² tiles
+ * tile's worth until the arena is shrunk) against +359 MiB whole. The margin is wide (112 px a side), so 384² tiles
  * (100 of them, ~18 MiB) ran 1.5× slower for no lower peak measured at the server.
  *
  * MONAI's `sliding_window_inference` is the usual tool, but it blends overlapping windows

@@ -39,8 +39,8 @@
  * any runs, the threshold drops to 1 MiB, so its body, output and other large buffers are
  * mapped on their own and go back to the system the moment they are freed, not into an
  * arena the trim reaches a second later (the tiles' activations, with onnxruntime's arena on
- * for native sessions, stay in the session's arena until its copy is renewed or its lane
- * ends: one 512² tile's worth) (glibc still serves a block from a free heap chunk
+ * for native sessions, stay in the arena until it is shrunk, or with arenas per session until
+ * the copy is renewed or its lane ends: one 512² tile's worth) (glibc still serves a block from a free heap chunk
  * that fits, which grows nothing); then the threshold returns and the arenas are trimmed.
  * Runs of small images meanwhile map their larger blocks too (slower while it
  * lasts). Measured (a 30 MB tensor after c=8 load, `deno task bench` part memory):
@@ -90,9 +90,9 @@ export interface MemoryKeeperOptions {
    */
   onStartCollected?: (collected: Collected) => void;
   /**
-   * called at each quiet spell's collection, before its trim: memory held elsewhere is given
-   * back to the allocator here so that the trim returns it (the native engine's shared arena,
-   * `engines/native_arena.ts`)
+   * called at each quiet spell's collection (so not with `idleGcMs` 0), before its trim (if
+   * trims are on): memory held elsewhere is given back to the allocator here so that the trim
+   * returns it (the native engine's shared arena, `engines/native_arena.ts`)
    */
   onQuiet?: () => void;
 }
@@ -227,18 +227,18 @@ export class MemoryKeeper {
     const busy = work !== this.#workAtTick || isolateBusy();
     this.#workAtTick = work;
     const collected = this.#collectWhenIdle(now, work, busy);
+    if (collected) {
+      try {
+        this.options.onQuiet?.();
+      } catch { /* a hook must not stop the keeper */ }
+    }
     if (this.options.intervalMs <= 0) return false;
     // a quiet spell's collection: what it freed goes back now; on the next tick, if still
     // quiet, what the Workers' own idle collections (a second after their last job) freed
     // goes back too when it is worth it (the slack below), whatever the interval
     const afterCollection = this.#trimAfterCollection && !busy;
     this.#trimAfterCollection = collected;
-    if (collected) {
-      try {
-        this.options.onQuiet?.();
-      } catch { /* a hook must not stop the keeper */ }
-      return this.trim(now);
-    }
+    if (collected) return this.trim(now);
     const interval = busy
       ? Math.max(this.options.intervalMs, this.options.busyIntervalMs ?? 0)
       : this.options.intervalMs;

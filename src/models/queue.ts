@@ -50,7 +50,8 @@ export interface QueueTicket {
  * A process-wide cap on engine runs in flight, shared by the queues of every model
  * (`TINYUNET_MAX_RUNS`, off by default): each model may run `lanes` jobs at once, so four
  * busy models with two lanes each run up to eight at once, each run's activations resident
- * meanwhile and, with the native arena, until its copy is renewed or its lane ends (a 512² run
+ * meanwhile and, with the native arena, until it is shrunk (arenas per session: its copy
+ * renewed) or its lane ends (a 512² run
  * of the student: ~45 MiB). A queue whose next job finds no permit
  * waits for one; a freed permit wakes the waiting queues in the order they asked.
  *

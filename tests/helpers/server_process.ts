@@ -7,29 +7,9 @@
  * @module
  */
 import { waitUntil } from "./wait.ts";
+import { freePort } from "../../lib/free_port.ts";
 
-/** Below Linux's default ephemeral range (32768-60999), where the kernel hands out ports. */
-const FIXED_PORTS = { from: 12_000, to: 32_000 } as const;
-
-/**
- * A loopback port nothing listens on (just now), drawn below the ephemeral range: a port
- * the kernel picked for `port: 0` can be handed out again to any outgoing connection or
- * `port: 0` listener before a slow child (the arm64 emulated server takes minutes) binds it,
- * which made CI fail with AddrInUse; ports outside that range are only taken by choice.
- */
-export function freePort(): number {
-  for (let tries = 0; tries < 200; tries++) {
-    const port = FIXED_PORTS.from +
-      Math.floor(Math.random() * (FIXED_PORTS.to - FIXED_PORTS.from));
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    }
-  }
-  throw new Error(`no free loopback port in ${FIXED_PORTS.from}-${FIXED_PORTS.to}`);
-}
+export { freePort };
 
 /** Serves a fetch handler on a free loopback port for the length of a test (`await using`). */
 export function serveOnFreePort(fetch: (req: Request) => Response | Promise<Response>) {

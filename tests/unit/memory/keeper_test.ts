@@ -247,3 +247,23 @@ Deno.test("onQuiet is called at each quiet spell's collection, before its trim, 
     keeper.stop();
   }
 });
+
+Deno.test("onQuiet is called at a quiet spell's collection with trims off too (TINYUNET_MALLOC_TRIM_MS=0)", () => {
+  let calls = 0;
+  const keeper = new MemoryKeeper({
+    intervalMs: 0,
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000,
+    onQuiet: () => calls++,
+  });
+  try {
+    beginWork()();
+    keeper.tick(10);
+    keeper.tick(70);
+    assert.equal(calls, 1);
+    assert.equal(keeper.state.trims, 0);
+  } finally {
+    keeper.stop();
+  }
+});
