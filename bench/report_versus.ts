@@ -52,7 +52,9 @@ export function renderVersus(r: BenchResults): string[] {
   out.push("");
   for (const x of v.ratios) {
     out.push(
-      `- **c=${x.connections}: ours/peer throughput ${x.throughput}×** (measured); peer CPU per request / ours: ${
+      `- **c=${x.connections}: ours/peer throughput ${x.throughput}×** (measured: our median round over the peer's best${
+        x.throughput_medians === undefined ? "" : `; median over median ${x.throughput_medians}×`
+      }); peer CPU per request / ours: ${
         x.cpu_per_request ?? "–"
       }× (measured); two-free-cores model ours/peer: ${x.two_free_cores_model ?? "–"}× (a model).`,
     );

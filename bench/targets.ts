@@ -194,7 +194,7 @@ function versusTargets(r: BenchResults): Target[] {
       "versus_c8_ratio",
       "c=8 throughput ≥ 2.5× the FastAPI + PyTorch peer's",
       "×",
-      "wrk, same run, alternating rounds (median req/s of the rounds)",
+      "wrk, same run, alternating rounds (our median round over the peer's best)",
       v?.ratios.find((x) => x.connections === 8)?.throughput,
       2.5,
       "min",

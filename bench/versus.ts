@@ -85,10 +85,15 @@ export interface VersusResult {
     cpu_ms_per_request: number | null;
     two_free_cores_rps_model: number | null;
   }[];
-  /** ours (default) over the peer at each level: throughput and CPU per request */
+  /**
+   * ours (default) over the peer at each level: throughput (our median round over the peer's
+   * best round: a peer round that ran slow does not flatter us) and CPU per request
+   */
   ratios: {
     connections: number;
     throughput: number;
+    /** our median req/s over the peer's median (as before: flattered by a slow peer round) */
+    throughput_medians?: number;
     cpu_per_request: number | null;
     /** ratio of the two-free-cores models (not a measurement) */
     two_free_cores_model: number | null;
@@ -241,7 +246,9 @@ function median(values: number[]): number {
 
 /**
  * Per server and level over the rounds: median req/s, p50, CPU and model; the worst
- * round's p99. Ratios: ours (the first `ours` server) over the peer.
+ * round's p99. Ratios: ours (the first `ours` server) over the peer; throughput against the
+ * peer's best round (its req/s fell 63 → 17 between two rounds of one run, 11:53 UTC 2026-12-02,
+ * while ours held).
  */
 export function summarizeLevels(
   servers: VersusServer[],
@@ -274,9 +281,13 @@ export function summarizeLevels(
     const a = summary.find((x) => x.server === ours && x.connections === c);
     const b = summary.find((x) => x.server === peer && x.connections === c);
     if (!a || !b || !(b.rps > 0)) return [];
+    const peerBest = Math.max(
+      ...levels.filter((l) => l.server === peer && l.connections === c).map((l) => l.rps),
+    );
     return [{
       connections: c,
-      throughput: round(a.rps / b.rps, 2),
+      throughput: round(a.rps / peerBest, 2),
+      throughput_medians: round(a.rps / b.rps, 2),
       cpu_per_request: a.cpu_ms_per_request && b.cpu_ms_per_request
         ? round(b.cpu_ms_per_request / a.cpu_ms_per_request, 2)
         : null,
