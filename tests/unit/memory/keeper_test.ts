@@ -267,3 +267,14 @@ Deno.test("onQuiet is called at a quiet spell's collection with trims off too (T
     keeper.stop();
   }
 });
+
+Deno.test({
+  name:
+    "the tick after a quiet spell's collection trims again when more than the slack was freed meanwhile, whatever the interval; not when nothing was",
+  ignore: !control.available,
+  async fn() {
+    const r = await runProbe("next_tick_trim_probe.ts");
+    assert.equal(r.freed16.nextTickTrimmed, true, JSON.stringify(r));
+    assert.equal(r.freed0.nextTickTrimmed, false, JSON.stringify(r));
+  },
+});
