@@ -1,7 +1,8 @@
 /**
  * glibc through FFI, opened once for the process: the calls the server makes that Deno has no
- * API for — the allocator's knobs (`memory/malloc.ts`) and the open-files limit
- * (`server/fd_limit.ts`). Null, with the reason, off Linux, without glibc, or without FFI
+ * API for — the allocator's knobs (`memory/malloc.ts`), the open-files limit
+ * (`server/fd_limit.ts`) and a directory listing of /proc/self/fd, which Deno's own file API
+ * allows only with `--allow-all` (`server/process_metrics.ts`). Null, with the reason, off Linux, without glibc, or without FFI
  * permission already granted (it never prompts).
  *
  * @module
@@ -13,6 +14,9 @@ const SYMBOLS = {
   // glibc ≥ 2.33; ten size_t fields: the 5th is hblkhd (mapped), the 9th fordblks (free)
   mallinfo2: { parameters: [], result: { struct: Array(10).fill("usize") }, optional: true },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library, or why there is none. */

@@ -5,7 +5,7 @@
  * Workers alive now and the HTTP isolate's V8 heap: what an operator watches to see the
  * server's memory settle after load. prom-client's own collector reads Node internals that
  * Deno lacks, so they are read here (`Deno.memoryUsage`, `node:process`, glibc's `getrlimit`
- * and, with `--allow-all` only, /proc/self/fd).
+ * and /proc/self/fd listed through glibc).
  *
  * @module
  */
@@ -14,6 +14,7 @@ import { Counter, Gauge, type Registry } from "./prom.ts";
 import { liveHosts } from "../engines/engine_host.ts";
 import { openFilesLimit } from "./fd_limit.ts";
 import { keeperState } from "../memory/keeper.ts";
+import { libc } from "../libc.ts";
 
 /** Minor and major page faults of the process so far (`getrusage`), else null. */
 function pageFaults(): { minor: number; major: number } | null {
@@ -26,16 +27,21 @@ function pageFaults(): { minor: number; major: number } | null {
 }
 
 /**
- * Open file descriptors (/proc, Linux), else null: Deno lets only `--allow-all` read
- * /proc/self, so the deployed command (scoped permissions) reports none.
+ * Open file descriptors (the entries of /proc/self/fd, Linux; the listing's own included), else
+ * null. Listed with glibc's `opendir`/`readdir` (`libc.ts`): Deno's file API lets only
+ * `--allow-all` read /proc/self, so the deployed command (scoped permissions) reported none.
  */
 function openFds(): number | null {
+  const { lib } = libc();
+  if (!lib) return null;
+  const dir = lib.symbols.opendir(new TextEncoder().encode("/proc/self/fd\0"));
+  if (dir === null) return null;
   try {
-    let open = 0;
-    for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
-    return open;
-  } catch {
-    return null;
+    let entries = 0;
+    while (lib.symbols.readdir(dir) !== null) entries++;
+    return entries - 2; // "." and ".."
+  } finally {
+    lib.symbols.closedir(dir);
   }
 }
 

@@ -12,7 +12,8 @@ import { deployedArgs } from "../../../lib/serve_command.ts";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 Deno.test({
-  name: "the deployed command's permissions: RSS, open-files limit, page faults and max fds read",
+  name:
+    "the deployed command's permissions: RSS, open-files limit, page faults, max and open fds read",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const state = await Deno.makeTempDir({ prefix: "tinyunet-scoped-" });
@@ -35,6 +36,9 @@ Deno.test({
       assert.equal(read.openFilesLimit, 1000);
       assert.equal(read.maxFds, 1000);
       assert.ok(read.minorFaults > 0, `faults ${read.minorFaults}`);
+      // stdin, stdout, stderr at least; far below the limit
+      assert.ok(read.openFds >= 3 && read.openFds < 200, `open fds ${read.openFds}`);
+      assert.equal(read.openFdsAfter - read.openFds, 5, "five files opened");
     } finally {
       await Deno.remove(state, { recursive: true });
     }
