@@ -21,7 +21,7 @@ import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
-import { shrinkAfterOverlap } from "./engines/native_arena.ts";
+import { nativeArenaOutcome, shrinkAfterOverlap } from "./engines/native_arena.ts";
 import type { Collected } from "./memory/collect.ts";
 import { collectEngineHosts } from "./engines/engine_host.ts";
 import { selectEngine } from "./engines/select.ts";
@@ -173,6 +173,11 @@ export function startServer(config: ServerConfig): StartedServer {
         onStartCollected: (c) =>
           log("info", "start-up garbage collected", { isolates: "http", mib: [mib(c)] }),
       });
+      void nativeArenaOutcome()?.then((arena) =>
+        arena.shared
+          ? log("info", "native sessions share one arena")
+          : log("warn", "native sessions keep arenas of their own", { reason: arena.reason })
+      );
       log("info", "ready", {
         models: server.registry.names(),
         default_model: server.registry.defaultModel,

@@ -25,7 +25,6 @@
  *
  * @module
  */
-import { log } from "../server/log.ts";
 import {
   cString,
   cStringArray,
@@ -83,11 +82,12 @@ export function shareNativeArena(): Promise<ArenaShare> {
   share ??= register().catch((err) => ({
     shared: false,
     reason: (err as Error).message.split("\n")[0],
-  })).then((result) => {
-    if (result.shared) log("info", "native sessions share one arena");
-    else log("warn", "native sessions keep arenas of their own", { reason: result.reason });
-    return result;
-  });
+  }));
+  return share;
+}
+
+/** The outcome of {@link shareNativeArena}, once it was asked for (the start-up logs it). */
+export function nativeArenaOutcome(): Promise<ArenaShare> | undefined {
   return share;
 }
 
