@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { BenchResults } from "../../bench/results.ts";
+import { SPARSE_CONFIGS, SPARSE_MODELS } from "../../bench/sparse.ts";
 
 Deno.test({
   name: "bench --quick: every part runs and its results are sane",
@@ -107,7 +108,11 @@ Deno.test({
       assert.equal(r.cold_start!.serve!.samples_ms.length, 2);
       assert.ok(r.cold_start!.serve!.ready_ms.median_ms > 0);
       // requests one at a time: every configuration and model answered, with an inference time
-      assert.equal(r.sparse!.rows.length, 6);
+      assert.equal(r.sparse!.rows.length, SPARSE_CONFIGS.length * SPARSE_MODELS.length);
+      assert.deepEqual(
+        [...new Set(r.sparse!.rows.map((row) => row.config))].sort(),
+        SPARSE_CONFIGS.map((c) => c.id).sort(),
+      );
       for (const row of r.sparse!.rows) {
         assert.ok(row.inference_ms > 0, `${row.config}/${row.model}`);
       }
