@@ -2,8 +2,8 @@
  * glibc through FFI, opened once for the process: the calls the server makes that Deno has no
  * API for — the allocator's knobs (`memory/malloc.ts`), the open-files limit
  * (`server/fd_limit.ts`) and a directory listing of /proc/self/fd, which Deno's own file API
- * allows only with `--allow-all` (`server/process_metrics.ts`). Null, with the reason, off Linux, without glibc, or without FFI
- * permission already granted (it never prompts).
+ * allows only with `--allow-all` (`server/process_metrics.ts`). Null, with the reason, off
+ * Linux, without glibc, or without FFI permission already granted (it never prompts).
  *
  * @module
  */

@@ -21,7 +21,7 @@ import { SERVER_INFO } from "./server/server_info.ts";
 import { authPolicy } from "./server/middleware/api_key_auth/policy.ts";
 import { INSTANCE_ID } from "./server/middleware/instance_id/index.ts";
 import { MemoryKeeper } from "./memory/keeper.ts";
-import { nativeArenaOutcome, shrinkAfterOverlap } from "./engines/native_arena.ts";
+import { onNativeArenaOutcome, shrinkAfterOverlap } from "./engines/native_arena.ts";
 import type { Collected } from "./memory/collect.ts";
 import { collectEngineHosts } from "./engines/engine_host.ts";
 import { selectEngine } from "./engines/select.ts";
@@ -139,6 +139,11 @@ export function startServer(config: ServerConfig): StartedServer {
       );
     }
   }, () => {/* the first model's load reports it */});
+  onNativeArenaOutcome((arena) =>
+    arena.shared
+      ? log("info", "native sessions share one arena")
+      : log("warn", "native sessions keep arenas of their own", { reason: arena.reason })
+  );
   const server = createApp(config);
   let watcher: RepositoryWatcher | undefined;
   let closed = false;
@@ -173,11 +178,6 @@ export function startServer(config: ServerConfig): StartedServer {
         onStartCollected: (c) =>
           log("info", "start-up garbage collected", { isolates: "http", mib: [mib(c)] }),
       });
-      void nativeArenaOutcome()?.then((arena) =>
-        arena.shared
-          ? log("info", "native sessions share one arena")
-          : log("warn", "native sessions keep arenas of their own", { reason: arena.reason })
-      );
       log("info", "ready", {
         models: server.registry.names(),
         default_model: server.registry.defaultModel,

@@ -79,16 +79,26 @@ let overlapped = false;
  * rejects. Call on the isolate that starts the native sessions, before their first.
  */
 export function shareNativeArena(): Promise<ArenaShare> {
-  share ??= register().catch((err) => ({
-    shared: false,
-    reason: (err as Error).message.split("\n")[0],
-  }));
+  if (!share) {
+    share = register().catch((err) => ({
+      shared: false,
+      reason: (err as Error).message.split("\n")[0],
+    }));
+    for (const listener of listeners.splice(0)) void share.then(listener);
+  }
   return share;
 }
 
-/** The outcome of {@link shareNativeArena}, once it was asked for (the start-up logs it). */
-export function nativeArenaOutcome(): Promise<ArenaShare> | undefined {
-  return share;
+const listeners: ((outcome: ArenaShare) => void)[] = [];
+
+/**
+ * Calls `listener` with the outcome of {@link shareNativeArena} once it is known, whenever
+ * the first native session asks for it (at start, or a model added later); never for a process
+ * without native sessions. The start-up logs it so.
+ */
+export function onNativeArenaOutcome(listener: (outcome: ArenaShare) => void): void {
+  if (share) void share.then(listener);
+  else listeners.push(listener);
 }
 
 /** Whether native sessions made now use the shared arena. */

@@ -26,20 +26,25 @@ function pageFaults(): { minor: number; major: number } | null {
   }
 }
 
+/** The folder listed for {@link openFds}, as a C string. */
+const FD_DIR = new TextEncoder().encode("/proc/self/fd\0");
+
 /**
- * Open file descriptors (the entries of /proc/self/fd, Linux; the listing's own included), else
- * null. Listed with glibc's `opendir`/`readdir` (`libc.ts`): Deno's file API lets only
- * `--allow-all` read /proc/self, so the deployed command (scoped permissions) reported none.
+ * Open file descriptors (the entries of /proc/self/fd, Linux; the listing's own included, as
+ * other process collectors count it), else null; `readdir` ends on an error as at the end, so a
+ * failing listing may undercount (null when not even "." and ".." were read). Listed with
+ * glibc's `opendir`/`readdir` (`libc.ts`): Deno's file API lets only `--allow-all` read
+ * /proc/self, so the deployed command (scoped permissions) reported none.
  */
 function openFds(): number | null {
   const { lib } = libc();
   if (!lib) return null;
-  const dir = lib.symbols.opendir(new TextEncoder().encode("/proc/self/fd\0"));
+  const dir = lib.symbols.opendir(FD_DIR);
   if (dir === null) return null;
   try {
     let entries = 0;
     while (lib.symbols.readdir(dir) !== null) entries++;
-    return entries - 2; // "." and ".."
+    return entries >= 2 ? entries - 2 : null; // "." and ".."
   } finally {
     lib.symbols.closedir(dir);
   }

@@ -99,3 +99,19 @@ Deno.test("a hosted native session on the shared arena is not renewed once idle:
     await session.release();
   }
 });
+
+Deno.test("the arena's outcome reaches a listener registered before the first native session asks (not earlier), and one registered after", async () => {
+  const probe = new URL("../../fixtures/engines/arena_outcome.ts", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", probe.pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.equal(r.early, 0, "heard before anything asked");
+  assert.deepEqual(r.seen, [
+    { when: "before", outcome: { shared: true } },
+    { when: "after", outcome: { shared: true } },
+  ]);
+});
