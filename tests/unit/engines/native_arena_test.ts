@@ -16,6 +16,18 @@ import { HostedSession } from "../../../src/engines/host_session.ts";
 import { RELU_MODEL_BASE64 } from "../../../src/engines/native_arena.ts";
 import { DataType, decodeModel, encodeModel } from "../../../src/onnx/proto.ts";
 
+/** Runs a fixture (tests/fixtures/…) in a process of its own; what it printed, as JSON. */
+async function runChild(fixture: string) {
+  const path = new URL(`../../fixtures/${fixture}`, import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", path],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0, `${fixture} exited with ${out.code} (signal ${out.signal})`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test("the shrink run's model is y = Relu(x) on one float, as encodeModel writes it", () => {
   const bytes = Uint8Array.from(atob(RELU_MODEL_BASE64), (c) => c.charCodeAt(0));
   const tensor = (name: string) => ({
@@ -37,14 +49,7 @@ Deno.test("the shrink run's model is y = Relu(x) on one float, as encodeModel wr
 });
 
 Deno.test("shared arena: the same answers as an arena of the session's own; a shrink gives back what a run left (> 2 MiB of the ISIC student's ~6) and runs go on after each", async () => {
-  const probe = new URL("../../fixtures/memory/shared_arena_probe.ts", import.meta.url);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", probe.pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.equal(out.code, 0, `the probe exited with ${out.code} (signal ${out.signal})`);
-  const seen = JSON.parse(new TextDecoder().decode(out.stdout));
+  const seen = await runChild("memory/shared_arena_probe.ts");
   assert.deepEqual(seen.share, { shared: true });
   assert.equal(seen.first, true, "shared-arena output differs from the own-arena one");
   assert.equal(seen.later, true, "output differs after a shrink");
@@ -101,14 +106,7 @@ Deno.test("a hosted native session on the shared arena is not renewed once idle:
 });
 
 Deno.test("the arena's outcome reaches a listener registered before the first native session asks (not earlier), and one registered after", async () => {
-  const probe = new URL("../../fixtures/engines/arena_outcome.ts", import.meta.url);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", probe.pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.equal(out.code, 0);
-  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  const r = await runChild("engines/arena_outcome.ts");
   assert.equal(r.early, 0, "heard before anything asked");
   assert.deepEqual(r.seen, [
     { when: "before", outcome: { shared: true } },
