@@ -25,7 +25,7 @@ import {
 } from "./engine.ts";
 import type { HostBackend, LoadMessage } from "./host_worker.ts";
 import { engineSettings, hostLoadSettings, sessionArena } from "./settings.ts";
-import { nativeArenaShared, noteNativeRun, shrinkNativeArena } from "./native_arena.ts";
+import { nativeArenaShared, shrinkNativeArena } from "./native_arena.ts";
 import type { SpinMode } from "./native_options.ts";
 import {
   DEFAULT_HANG_MS,
@@ -309,7 +309,6 @@ export class HostedSession implements EngineSession {
     if (!target?.host) throw new Error(`${this.engine} session has no loaded copy`);
     if (target === solo) this.soloRuns++;
     const host = target.host;
-    const ended = this.backend === "native" ? noteNativeRun() : undefined;
     target.inflight++;
     target.runs = (target.runs ?? 0) + 1;
     clearTimeout(target.idleTimer);
@@ -322,7 +321,6 @@ export class HostedSession implements EngineSession {
       }
       throw err;
     } finally {
-      ended?.();
       target.inflight--;
       this.#idleLater(target);
     }

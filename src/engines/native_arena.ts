@@ -17,11 +17,11 @@
  * permission for the library, or it fails) sessions keep arenas of their own, as with `1`.
  * The arena is the process's, so every isolate that asks gets it (`deno serve --parallel`: the
  * first registers it, the others find it registered); each keeps its own shrink session.
- * When it is shrunk: at the memory keeper's quiet-spell collection after runs overlapped
- * ({@link shrinkAfterOverlap}; not with `TINYUNET_IDLE_GC_MS=0`), and once a model's kept copy
- * has been `TINYUNET_LANE_IDLE_MS` without a run (`host_session.ts`); sessions on the event loop
- * (`TINYUNET_NATIVE_HOST=0`) note no runs, so only the latter would apply, and it does not
- * either (no hosted copies): their arena keeps what it holds, as arenas of their own did.
+ * When it is shrunk: at the memory keeper's quiet-spell collection when requests' runs
+ * overlapped since the one before (`start.ts`; not with `TINYUNET_IDLE_GC_MS=0`): runs one after
+ * another reuse one run's regions, while each run at once with another (c=8 load on the lanes)
+ * left regions of its own; and once a model's kept copy has been `TINYUNET_LANE_IDLE_MS` without
+ * a run (`host_session.ts`; no hosted copies with `TINYUNET_NATIVE_HOST=0`).
  *
  * @module
  */
@@ -32,8 +32,8 @@ import {
   ortEnv,
   ortFn,
   ortLibraryAllowed,
+  ortMake,
   outPointer,
-  pointerAt,
   SLOT,
 } from "./ort_c_api.ts";
 
@@ -70,9 +70,6 @@ let share: Promise<ArenaShare> | undefined;
 let shrinker: Shrinker | undefined;
 /** shrink runs so far */
 let shrinks = 0;
-/** native runs in flight now, and whether two ran at once since the last shrink */
-let running = 0;
-let overlapped = false;
 
 /**
  * Registers the shared arena, once per process (later calls get the first's answer); never
@@ -112,31 +109,6 @@ export function arenaShrinks(): number {
 }
 
 /**
- * Notes a native run begun (any session, any copy); the function returned notes its end.
- * What the quiet spell's shrink goes by ({@link shrinkAfterOverlap}).
- */
-export function noteNativeRun(): () => void {
-  if (++running > 1) overlapped = true;
-  let ended = false;
-  return () => {
-    if (ended) return;
-    ended = true;
-    running--;
-  };
-}
-
-/**
- * At a quiet spell (the memory keeper's collection, ~2 s after the last request): shrinks the
- * shared arena when native runs overlapped since the last shrink. Runs one after another reuse
- * one run's regions, which the next lone request would otherwise fault in afresh (requests 3 s
- * apart: 43-63 ms against 26-39 when shrunk at every quiet spell); each run at once with
- * another (c=8 load on the lanes) left regions of its own, which are what goes back.
- */
-export function shrinkAfterOverlap(): boolean {
-  return overlapped && running === 0 && shrinkNativeArena();
-}
-
-/**
  * Gives the shared arena's unused regions back to the allocator (a trim then returns them to
  * the system); what runs meanwhile keeps its memory. False when there is no shared arena or the
  * run failed.
@@ -163,8 +135,6 @@ export function shrinkNativeArena(): boolean {
     s.releaseValue.call(Deno.UnsafePointer.create(s.outputs[0]));
     s.outputs[0] = 0n;
     shrinks++;
-    // a shrink while other runs go on leaves what they hold: the quiet spell's is still due
-    if (running === 0) overlapped = false;
     return true;
   } catch {
     return false;
@@ -174,30 +144,24 @@ export function shrinkNativeArena(): boolean {
 async function register(): Promise<ArenaShare> {
   if (!ortLibraryAllowed()) return { shared: false, reason: "no --allow-ffi for onnxruntime" };
   const env = await ortEnv();
-  const memoryInfo = outPointer();
-  ortCheck(
-    ortFn(SLOT.CreateCpuMemoryInfo, { parameters: ["i32", "i32", "buffer"], result: "pointer" })
-      .call(ARENA_ALLOCATOR, MEM_TYPE_DEFAULT, new Uint8Array(memoryInfo.buffer)),
+  const info = ortMake(
+    SLOT.CreateCpuMemoryInfo,
     "CreateCpuMemoryInfo",
+    ["i32", "i32"],
+    ARENA_ALLOCATOR,
+    MEM_TYPE_DEFAULT,
   );
-  const info = pointerAt(memoryInfo, "no memory info");
   const key = cString("arena_extend_strategy");
   const keys = cStringArray([key]); // `key` is read by the call below, and outlives it
   const values = new BigUint64Array([EXTEND_SAME_AS_REQUESTED]);
-  const config = outPointer();
-  ortCheck(
-    ortFn(SLOT.CreateArenaCfgV2, {
-      parameters: ["buffer", "buffer", "usize", "buffer"],
-      result: "pointer",
-    }).call(
-      new Uint8Array(keys.buffer),
-      new Uint8Array(values.buffer),
-      1n,
-      new Uint8Array(config.buffer),
-    ),
+  const cfg = ortMake(
+    SLOT.CreateArenaCfgV2,
     "CreateArenaCfgV2",
+    ["buffer", "buffer", "usize"],
+    new Uint8Array(keys.buffer),
+    new Uint8Array(values.buffer),
+    1n,
   );
-  const cfg = pointerAt(config, "no arena config");
   try {
     ortCheck(
       ortFn(SLOT.CreateAndRegisterAllocator, {
@@ -220,21 +184,14 @@ async function register(): Promise<ArenaShare> {
 /** A one-element Relu session on the shared arena, and run options that shrink it. */
 function makeShrinker(env: Deno.PointerObject, info: Deno.PointerObject): Shrinker {
   const model = reluModel();
-  const options = outPointer();
-  ortCheck(
-    ortFn(SLOT.CreateSessionOptions, { parameters: ["buffer"], result: "pointer" })
-      .call(new Uint8Array(options.buffer)),
-    "CreateSessionOptions",
-  );
-  const so = pointerAt(options, "no session options");
-  const addEntry = ortFn(SLOT.AddSessionConfigEntry, {
-    parameters: ["pointer", "buffer", "buffer"],
-    result: "pointer",
-  });
-  const session = outPointer();
+  const so = ortMake(SLOT.CreateSessionOptions, "CreateSessionOptions", []);
+  let session: Deno.PointerObject;
   try {
     ortCheck(
-      addEntry.call(so, cString("session.use_env_allocators"), cString("1")),
+      ortFn(SLOT.AddSessionConfigEntry, {
+        parameters: ["pointer", "buffer", "buffer"],
+        result: "pointer",
+      }).call(so, cString("session.use_env_allocators"), cString("1")),
       "AddSessionConfigEntry",
     );
     ortCheck(
@@ -242,48 +199,38 @@ function makeShrinker(env: Deno.PointerObject, info: Deno.PointerObject): Shrink
         .call(so, 1),
       "SetIntraOpNumThreads",
     );
-    ortCheck(
-      ortFn(SLOT.CreateSessionFromArray, {
-        parameters: ["pointer", "buffer", "usize", "pointer", "buffer"],
-        result: "pointer",
-      }).call(env, model, BigInt(model.byteLength), so, new Uint8Array(session.buffer)),
+    session = ortMake(
+      SLOT.CreateSessionFromArray,
       "CreateSessionFromArray",
+      ["pointer", "buffer", "usize", "pointer"],
+      env,
+      model,
+      BigInt(model.byteLength),
+      so,
     );
   } finally {
     ortFn(SLOT.ReleaseSessionOptions, { parameters: ["pointer"], result: "void" }).call(so);
   }
-  const runOptions = outPointer();
-  ortCheck(
-    ortFn(SLOT.CreateRunOptions, { parameters: ["buffer"], result: "pointer" })
-      .call(new Uint8Array(runOptions.buffer)),
-    "CreateRunOptions",
-  );
-  const ro = pointerAt(runOptions, "no run options");
+  const runOptions = ortMake(SLOT.CreateRunOptions, "CreateRunOptions", []);
   ortCheck(
     ortFn(SLOT.AddRunConfigEntry, {
       parameters: ["pointer", "buffer", "buffer"],
       result: "pointer",
-    })
-      .call(ro, cString("memory.enable_memory_arena_shrinkage"), cString("cpu:0")),
+    }).call(runOptions, cString("memory.enable_memory_arena_shrinkage"), cString("cpu:0")),
     "AddRunConfigEntry",
   );
   const data = new Float32Array(1);
   const shape = new BigInt64Array([1n]);
-  const input = outPointer();
-  ortCheck(
-    ortFn(SLOT.CreateTensorWithDataAsOrtValue, {
-      parameters: ["pointer", "buffer", "usize", "buffer", "usize", "i32", "buffer"],
-      result: "pointer",
-    }).call(
-      info,
-      new Uint8Array(data.buffer),
-      4n,
-      new Uint8Array(shape.buffer),
-      1n,
-      FLOAT,
-      new Uint8Array(input.buffer),
-    ),
+  const input = ortMake(
+    SLOT.CreateTensorWithDataAsOrtValue,
     "CreateTensorWithDataAsOrtValue",
+    ["pointer", "buffer", "usize", "buffer", "usize", "i32"],
+    info,
+    new Uint8Array(data.buffer),
+    4n,
+    new Uint8Array(shape.buffer),
+    1n,
+    FLOAT,
   );
   const x = cString("x");
   const y = cString("y");
@@ -293,11 +240,11 @@ function makeShrinker(env: Deno.PointerObject, info: Deno.PointerObject): Shrink
       result: "pointer",
     }),
     releaseValue: ortFn(SLOT.ReleaseValue, { parameters: ["pointer"], result: "void" }),
-    session: pointerAt(session, "no session"),
-    runOptions: ro,
+    session,
+    runOptions,
     inputNames: cStringArray([x]),
     outputNames: cStringArray([y]),
-    inputs: input,
+    inputs: new BigUint64Array([BigInt(Deno.UnsafePointer.value(input))]),
     outputs: outPointer(),
     // the tensor's data and shape, and the names, are read by C on each run
     keep: [data, shape, x, y, model],

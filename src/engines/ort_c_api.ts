@@ -116,6 +116,24 @@ export function ortEnv(): Promise<Deno.PointerObject> {
   return env;
 }
 
+/**
+ * Calls the function in `OrtApi` slot `index` whose last parameter is an out-pointer (`T**`)
+ * with `args` before it, throws its status's message, and returns what it made.
+ * @throws {Error} `what failed: …`, or when it made nothing
+ */
+export function ortMake<const P extends readonly Deno.NativeType[]>(
+  index: number,
+  what: string,
+  parameters: P,
+  ...args: Deno.ToNativeParameterTypes<P>
+): Deno.PointerObject {
+  const out = outPointer();
+  const withOut: Deno.NativeType[] = [...parameters, "buffer"];
+  const fn = ortFn(index, { parameters: withOut, result: "pointer" });
+  ortCheck(fn.call(...args, new Uint8Array(out.buffer)), what);
+  return pointerAt(out, `${what} made nothing`);
+}
+
 /** A NUL-terminated C string. */
 export function cString(text: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`${text}\0`);
@@ -130,7 +148,7 @@ export function outPointer(): BigUint64Array<ArrayBuffer> {
  * The pointer an out-parameter received.
  * @throws {Error} `why` when it is null
  */
-export function pointerAt(out: BigUint64Array, why: string): Deno.PointerObject {
+function pointerAt(out: BigUint64Array, why: string): Deno.PointerObject {
   const pointer = Deno.UnsafePointer.create(out[0]);
   if (pointer === null) throw new Error(why);
   return pointer;

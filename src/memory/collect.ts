@@ -19,6 +19,8 @@ import vm from "node:vm";
 let gc: (() => void) | undefined;
 let workDone = 0;
 let inFlight = 0;
+/** the most work in flight at once since {@link takePeakInFlight} last looked */
+let peakInFlight = 0;
 
 /**
  * Counts a unit of work of this isolate and marks it running until the returned function is
@@ -26,7 +28,7 @@ let inFlight = 0;
  */
 export function beginWork(): () => void {
   workDone++;
-  inFlight++;
+  peakInFlight = Math.max(peakInFlight, ++inFlight);
   let ended = false;
   return () => {
     if (ended) return;
@@ -38,6 +40,16 @@ export function beginWork(): () => void {
 /** Work counted so far in this isolate (the keeper collects once it stops moving). */
 export function isolateWork(): number {
   return workDone;
+}
+
+/**
+ * The most work of this isolate in flight at once since the previous call (the first call:
+ * since start); the count starts again from what runs now.
+ */
+export function takePeakInFlight(): number {
+  const peak = peakInFlight;
+  peakInFlight = inFlight;
+  return peak;
 }
 
 /** Whether work begun with {@link beginWork} is running in this isolate now. */

@@ -54,7 +54,13 @@
  * @module
  */
 import { mallocControl } from "./malloc.ts";
-import { type Collected, collectGarbage, isolateBusy, isolateWork } from "./collect.ts";
+import {
+  type Collected,
+  collectGarbage,
+  isolateBusy,
+  isolateWork,
+  takePeakInFlight,
+} from "./collect.ts";
 
 /** How the keeper behaves. */
 export interface MemoryKeeperOptions {
@@ -91,10 +97,12 @@ export interface MemoryKeeperOptions {
   onStartCollected?: (collected: Collected) => void;
   /**
    * called at each quiet spell's collection (so not with `idleGcMs` 0), before its trim (if
-   * trims are on): memory held elsewhere is given back to the allocator here so that the trim
-   * returns it (the native engine's shared arena, `engines/native_arena.ts`)
+   * trims are on), with whether two units of this isolate's work (`collect.ts` `beginWork`:
+   * model runs) were in flight at once since the previous one: memory held elsewhere is given
+   * back to the allocator here so that the trim returns it (the native engine's shared arena,
+   * `engines/native_arena.ts`)
    */
-  onQuiet?: () => void;
+  onQuiet?: (spell: { overlapped: boolean }) => void;
 }
 
 /** What the keeper did, for logs and tests. */
@@ -229,7 +237,8 @@ export class MemoryKeeper {
     const collected = this.#collectWhenIdle(now, work, busy);
     if (collected) {
       try {
-        this.options.onQuiet?.();
+        const overlapped = takePeakInFlight() > 1;
+        this.options.onQuiet?.({ overlapped });
       } catch { /* a hook must not stop the keeper */ }
     }
     if (this.options.intervalMs <= 0) return false;

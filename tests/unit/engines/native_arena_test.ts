@@ -1,16 +1,15 @@
 /**
  * The process's shared native arena (`native_arena.ts`): sessions on it answer as with arenas
  * of their own, a shrink gives what the runs left back and runs go on after it (a child
- * process, for its resident memory); the quiet spell shrinks only after runs overlapped; a
- * hosted session on it is not renewed when idle but has the arena shrunk.
+ * process, for its resident memory); shrinks are counted; a hosted session on it is not renewed
+ * when idle but has the arena shrunk. (When the quiet spell shrinks: keeper_test.ts, onQuiet.)
  */
 import assert from "node:assert/strict";
 import {
   arenaShrinks,
   nativeArenaShared,
-  noteNativeRun,
   shareNativeArena,
-  shrinkAfterOverlap,
+  shrinkNativeArena,
 } from "../../../src/engines/native_arena.ts";
 import { HostedSession } from "../../../src/engines/host_session.ts";
 import { RELU_MODEL_BASE64 } from "../../../src/engines/native_arena.ts";
@@ -57,22 +56,13 @@ Deno.test("shared arena: the same answers as an arena of the session's own; a sh
   assert.ok(seen.freedMiB > 2, `a shrink and trim freed only ${seen.freedMiB.toFixed(1)} MiB`);
 });
 
-Deno.test("the quiet spell's shrink: only once native runs overlapped since the last, and none in flight", async () => {
+Deno.test("shrinks are counted once the arena is shared, and each succeeds", async () => {
   assert.deepEqual(await shareNativeArena(), { shared: true });
   assert.equal(nativeArenaShared(), true);
-  shrinkAfterOverlap(); // whatever came before
-  for (let i = 0; i < 3; i++) noteNativeRun()(); // one after another
-  assert.equal(shrinkAfterOverlap(), false, "runs one after another keep their regions");
-  const a = noteNativeRun();
-  const b = noteNativeRun();
-  b();
-  b(); // ending twice counts once
-  assert.equal(shrinkAfterOverlap(), false, "a run still in flight");
   const before = arenaShrinks();
-  a();
-  assert.equal(shrinkAfterOverlap(), true);
-  assert.equal(arenaShrinks(), before + 1);
-  assert.equal(shrinkAfterOverlap(), false, "once per overlap");
+  assert.equal(shrinkNativeArena(), true);
+  assert.equal(shrinkNativeArena(), true);
+  assert.equal(arenaShrinks(), before + 2);
 });
 
 Deno.test("a hosted native session on the shared arena is not renewed once idle: the arena is shrunk instead", async () => {

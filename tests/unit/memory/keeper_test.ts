@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mallocControl } from "../../../src/memory/malloc.ts";
 import { largeWork, MemoryKeeper } from "../../../src/memory/keeper.ts";
-import { beginWork } from "../../../src/memory/collect.ts";
+import { beginWork, takePeakInFlight } from "../../../src/memory/collect.ts";
 
 // The project runs on glibc Linux (CI: Debian); elsewhere the control says why it is absent.
 const control = mallocControl();
@@ -280,4 +280,33 @@ Deno.test({
     assert.equal(r.freed16.nextTickTrimmed, true, JSON.stringify(r));
     assert.equal(r.freed0.nextTickTrimmed, false, JSON.stringify(r));
   },
+});
+
+Deno.test("onQuiet says whether two units of work were in flight at once since the previous quiet spell", () => {
+  const spells: boolean[] = [];
+  const keeper = new MemoryKeeper({
+    intervalMs: 0,
+    mmapThresholdBytes: 0,
+    idleGcMs: 50,
+    tickMs: 3_600_000,
+    onQuiet: ({ overlapped }) => spells.push(overlapped),
+  });
+  try {
+    takePeakInFlight(); // what other tests of this isolate left
+    for (let i = 0; i < 3; i++) beginWork()(); // one after another
+    keeper.tick(10);
+    keeper.tick(70);
+    const a = beginWork();
+    const b = beginWork(); // two at once
+    b();
+    a();
+    keeper.tick(1000);
+    keeper.tick(1100);
+    beginWork()(); // one alone again
+    keeper.tick(2000);
+    keeper.tick(2100);
+    assert.deepEqual(spells, [false, true, false]);
+  } finally {
+    keeper.stop();
+  }
 });
