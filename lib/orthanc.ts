@@ -9,6 +9,20 @@
 import { join } from "node:path";
 import { freePort } from "./free_port.ts";
 
+/**
+ * The Orthanc executable: Debian installs it in /usr/sbin, which a user's or a minimal PATH
+ * (`PATH=/usr/local/bin:/usr/bin:/bin`) leaves out; else whatever `Orthanc` PATH finds.
+ */
+export function orthancBinary(): string {
+  try {
+    Deno.statSync(DEBIAN_ORTHANC);
+    return DEBIAN_ORTHANC;
+  } catch {
+    return "Orthanc";
+  }
+}
+const DEBIAN_ORTHANC = "/usr/sbin/Orthanc";
+
 /** Where Debian puts the DICOMweb plugin. */
 const PLUGIN_DIRS = ["/usr/share/orthanc/plugins", "/usr/lib/orthanc"];
 
@@ -69,7 +83,7 @@ export class Orthanc {
       );
       if (this.lua) await Deno.writeTextFile(join(this.#dir, "script.lua"), this.lua);
     }
-    this.#child = new Deno.Command("Orthanc", {
+    this.#child = new Deno.Command(orthancBinary(), {
       args: [join(this.#dir, "orthanc.json")],
       // DCMTK (Orthanc's DICOM layer) leaves Nagle's algorithm on unless told: each
       // response would wait ~40 ms for a delayed ACK (see README "Connect it to your PACS")

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { orthancBinary } from "../lib/orthanc.ts";
 
 /** Debian packages for the Python distillation pipeline and its tests. */
 export const PYTHON_PACKAGES = [
@@ -99,7 +100,9 @@ export function missingPackages(): string[] {
     ok("sh", ["-c", "command -v dcmcjpls && command -v opj_compress && command -v dciodvfy"]) &&
     ok("/usr/bin/python3", ["-c", "import pydicom"]);
   if (!dicomTools) missing.push(...DICOM_PACKAGES);
-  if (!ok("storescu", ["--version"]) || !ok("Orthanc", ["--version"]) || !hasOrthancDicomweb()) {
+  if (
+    !ok("storescu", ["--version"]) || !ok(orthancBinary(), ["--version"]) || !hasOrthancDicomweb()
+  ) {
     missing.push(...DICOM_NODE_PACKAGES.filter((p) => !missing.includes(p)));
   }
   if (!ok("sh", ["-c", "command -v wrk"])) missing.push(...WRK_PACKAGES);
