@@ -1,0 +1,274 @@
+/*
+ * The direct engine's kernels: a plain U-Net's operators (3×3 and 1×1 convolution, 2×2 max
+ * pooling, 2×2 stride-2 transposed convolution, ReLU, sigmoid) on float32 tensors in a padded
+ * channel-planar layout, run as one program per call (`tu_run`), so a whole model costs one
+ * foreign call.
+ *
+ * Why by hand: onnxruntime's CPU kernels (NCHWc, im2col + GEMM) and XNNPACK vectorise over
+ * output channels in blocks of 8-16; a 4-channel layer then does 4× the work (TinyUnet's
+ * full-resolution layers: 57 % of its time). These kernels vectorise over the row instead
+ * (16 pixels a vector, 2-8 output channels and 1-2 rows a step), so every lane is useful at
+ * any channel count. GCC's vector extensions keep them portable (AVX-512, AVX2, SSE, NEON);
+ * on x86-64 each kernel is cloned for x86-64-v4/v3/baseline and picked at load (ifunc).
+ *
+ * Layout of a tensor [C][H][W]: C planes of (H + 2) rows × WP floats; element (c, y, x) at
+ * c*(H+2)*WP + (y+1)*WP + (x+1); row 0, row H+1, column 0 and columns W+1.. are zero, so a
+ * 3×3 window with padding 1 reads without bounds checks. WP ≥ roundup(W, 32) + 2. Channels
+ * of one tensor are contiguous planes, so a Concat on channels is two tensors placed one
+ * after the other (no copy). The program and its buffers are planned in `plan.ts`.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && !defined(TU_NO_CLONES)
+#define TU_TARGETS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TU_TARGETS
+#endif
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t i16v __attribute__((vector_size(64), aligned(4)));
+#define LD(p) (*(const v16*)(p))
+#define ST(p, v) (*(v16*)(p) = (v))
+
+enum {
+  OP_PACK = 1,
+  OP_UNPACK = 2,
+  OP_CONV3 = 3,
+  OP_CONV1 = 4,
+  OP_MAXPOOL2 = 5,
+  OP_CONVT2 = 6,
+  OP_RELU = 7,
+  OP_SIGMOID = 8,
+};
+
+/* one instruction: 12 int32 fields */
+enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F_BIAS, F_RELU, FIELDS };
+
+/* Zeroes the padding of a tensor: rows 0 and h+1, column 0 and columns w+1.. of each plane. */
+static void pad_zero(float* t, int c, int h, int w, int wp) {
+  for (int ch = 0; ch < c; ch++) {
+    float* p = t + (size_t)ch * (h + 2) * wp;
+    memset(p, 0, sizeof(float) * wp);
+    memset(p + (size_t)(h + 1) * wp, 0, sizeof(float) * wp);
+    for (int y = 1; y <= h; y++) {
+      float* r = p + (size_t)y * wp;
+      r[0] = 0;
+      memset(r + w + 1, 0, sizeof(float) * (wp - w - 1));
+    }
+  }
+}
+
+/*
+ * 3×3 convolution, padding 1, stride 1: RY output rows × XV vectors of 16 pixels × CB output
+ * channels a step (RY·XV·CB accumulators). Weights [coutPadded][cin][3][3], coutPadded a
+ * multiple of 16 (zeros past cout); only the real channels are stored. Columns past w are
+ * computed and then zeroed by pad_zero; a height that is not a multiple of RY recomputes its
+ * last rows (h ≥ RY).
+ */
+#define CONV3(NAME, XV, CB, RY)                                                                  \
+  TU_TARGETS static void NAME(const float* in, int cin, int h, int w, int wpi, const float* wt,  \
+                              const float* bias, int cout, float* out, int wpo, int relu) {      \
+    const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;                         \
+    for (int c0 = 0; c0 < cout; c0 += CB) {                                                      \
+      const int cn = cout - c0 < CB ? cout - c0 : CB;                                            \
+      for (int y0 = 0; y0 < h; y0 += RY) {                                                       \
+        const int yb = y0 + RY > h ? h - RY : y0;                                                \
+        for (int x0 = 0; x0 < w; x0 += 16 * XV) {                                                \
+          v16 acc[RY][CB][XV];                                                                   \
+          for (int r = 0; r < RY; r++)                                                           \
+            for (int c = 0; c < CB; c++)                                                         \
+              for (int k = 0; k < XV; k++) acc[r][c][k] = (v16){} + bias[c0 + c];                \
+          for (int ci = 0; ci < cin; ci++) {                                                     \
+            const float* base = in + ci * pi + (size_t)yb * wpi + x0;                            \
+            const float* wc = wt + ((size_t)c0 * cin + ci) * 9;                                  \
+            for (int ir = 0; ir < RY + 2; ir++) {                                                \
+              for (int dx = 0; dx < 3; dx++) {                                                   \
+                v16 a[XV];                                                                       \
+                for (int k = 0; k < XV; k++) a[k] = LD(base + (size_t)ir * wpi + dx + 16 * k);   \
+                for (int r = 0; r < RY; r++) {                                                   \
+                  const int dy = ir - r;                                                         \
+                  if (dy < 0 || dy > 2) continue;                                                \
+                  for (int c = 0; c < CB; c++) {                                                 \
+                    const float s = wc[(size_t)c * cin * 9 + dy * 3 + dx];                       \
+                    for (int k = 0; k < XV; k++) acc[r][c][k] += a[k] * s;                       \
+                  }                                                                              \
+                }                                                                                \
+              }                                                                                  \
+            }                                                                                    \
+          }                                                                                      \
+          for (int r = 0; r < RY; r++)                                                           \
+            for (int c = 0; c < cn; c++) {                                                       \
+              float* o = out + (c0 + c) * po + (size_t)(yb + r + 1) * wpo + x0 + 1;              \
+              for (int k = 0; k < XV; k++) {                                                     \
+                v16 v = acc[r][c][k];                                                            \
+                if (relu) v = (v16)((i16v)v & (v > (v16){}));                                    \
+                ST(o + 16 * k, v);                                                               \
+              }                                                                                  \
+            }                                                                                    \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+  }
+CONV3(conv3_x2c4r2, 2, 4, 2)
+CONV3(conv3_x2c8r1, 2, 8, 1)
+CONV3(conv3_x1c16r1, 1, 16, 1)
+
+/* Picks the step shape by measurement (bench/direct_kernels.ts): see the module doc. */
+static void conv3(const float* in, int cin, int h, int w, int wpi, const float* wt,
+                  const float* bias, int cout, float* out, int wpo, int relu) {
+  if (w > 16 && cout <= 4 && h >= 2)
+    conv3_x2c4r2(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+  else if (w > 16)
+    conv3_x2c8r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+  else
+    conv3_x1c16r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+  pad_zero(out, cout, h, w, wpo);
+}
+
+/* 1×1 convolution: weights [cout][cin]. */
+TU_TARGETS static void conv1(const float* in, int cin, int h, int w, int wpi, const float* wt,
+                             const float* bias, int cout, float* out, int wpo, int relu) {
+  const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
+  for (int co = 0; co < cout; co++)
+    for (int y = 1; y <= h; y++) {
+      float* o = out + co * po + (size_t)y * wpo + 1;
+      for (int x = 0; x < w; x++) o[x] = bias[co];
+      for (int ci = 0; ci < cin; ci++) {
+        const float s = wt[(size_t)co * cin + ci];
+        const float* a = in + ci * pi + (size_t)y * wpi + 1;
+        for (int x = 0; x < w; x++) o[x] += s * a[x];
+      }
+      if (relu)
+        for (int x = 0; x < w; x++) o[x] = o[x] > 0 ? o[x] : 0;
+    }
+  pad_zero(out, cout, h, w, wpo);
+}
+
+/* 2×2 max pooling, stride 2, floor: input h × w, output h/2 × w/2. */
+TU_TARGETS static void maxpool2(const float* in, int c, int h, int w, int wpi, float* out, int wpo) {
+  const int ho = h / 2, wo = w / 2;
+  const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(ho + 2) * wpo;
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < ho; y++) {
+      const float* a = in + ch * pi + (size_t)(2 * y + 1) * wpi + 1;
+      const float* b = a + wpi;
+      float* o = out + ch * po + (size_t)(y + 1) * wpo + 1;
+      for (int x = 0; x < wo; x++) {
+        const float m0 = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+        const float m1 = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+        o[x] = m0 > m1 ? m0 : m1;
+      }
+    }
+  pad_zero(out, c, ho, wo, wpo);
+}
+
+/*
+ * 2×2 transposed convolution, stride 2, no padding: input h × w, output 2h × 2w. Weights
+ * repacked [coutPadded][2 (row)][2 (column)][cin], coutPadded a multiple of 4. Each step
+ * takes 16 input pixels to 4 output channels × the 4 kernel taps (16 accumulators); a tap
+ * row's even and odd columns are interleaved on the way out.
+ */
+TU_TARGETS static void convt2(const float* in, int cin, int h, int w, int wpi, const float* wt,
+                              const float* bias, int cout, float* out, int wpo, int relu) {
+  const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(2 * h + 2) * wpo;
+  for (int c0 = 0; c0 < cout; c0 += 4) {
+    const int cn = cout - c0 < 4 ? cout - c0 : 4;
+    for (int y = 0; y < h; y++) {
+      for (int x0 = 0; x0 < w; x0 += 16) {
+        v16 acc[4][4];
+        for (int c = 0; c < 4; c++)
+          for (int t = 0; t < 4; t++) acc[c][t] = (v16){} + bias[c0 + c];
+        const float* a0 = in + (size_t)(y + 1) * wpi + 1 + x0;
+        for (int ci = 0; ci < cin; ci++) {
+          const v16 a = LD(a0 + ci * pi);
+          for (int c = 0; c < 4; c++)
+            for (int t = 0; t < 4; t++) acc[c][t] += a * wt[((size_t)(c0 + c) * 4 + t) * cin + ci];
+        }
+        for (int c = 0; c < cn; c++)
+          for (int i = 0; i < 2; i++) {
+            v16 e = acc[c][2 * i], d = acc[c][2 * i + 1];
+            if (relu) {
+              e = (v16)((i16v)e & (e > (v16){}));
+              d = (v16)((i16v)d & (d > (v16){}));
+            }
+            float* o = out + (c0 + c) * po + (size_t)(2 * y + i + 1) * wpo + 1 + 2 * x0;
+            ST(o, __builtin_shufflevector(e, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+            ST(o + 16,
+               __builtin_shufflevector(e, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+          }
+      }
+    }
+  }
+  pad_zero(out, cout, 2 * h, 2 * w, wpo);
+}
+
+/* Element-wise ReLU or sigmoid over a whole tensor (padding re-zeroed). */
+static void pointwise(const float* in, int c, int h, int w, int wpi, float* out, int wpo, int op) {
+  const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 1; y <= h; y++) {
+      const float* a = in + ch * pi + (size_t)y * wpi + 1;
+      float* o = out + ch * po + (size_t)y * wpo + 1;
+      if (op == OP_RELU)
+        for (int x = 0; x < w; x++) o[x] = a[x] > 0 ? a[x] : 0;
+      else
+        for (int x = 0; x < w; x++) o[x] = 1.0f / (1.0f + expf(-a[x]));
+    }
+  pad_zero(out, c, h, w, wpo);
+}
+
+/* A plain [c][h][w] tensor into the padded layout, or back. */
+static void pack(const float* src, int c, int h, int w, float* out, int wpo) {
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++)
+      memcpy(out + (size_t)ch * (h + 2) * wpo + (size_t)(y + 1) * wpo + 1,
+             src + ((size_t)ch * h + y) * w, sizeof(float) * w);
+  pad_zero(out, c, h, w, wpo);
+}
+static void unpack(const float* in, int c, int h, int w, int wpi, float* dst) {
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++)
+      memcpy(dst + ((size_t)ch * h + y) * w,
+             in + (size_t)ch * (h + 2) * wpi + (size_t)(y + 1) * wpi + 1, sizeof(float) * w);
+}
+
+/** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
+int32_t tu_version(void) { return 1; }
+
+/**
+ * Runs `count` instructions of FIELDS int32 each. Tensor offsets index `work`; PACK reads
+ * `input`, UNPACK writes `output` (plain layout); weight and bias offsets index `weights`.
+ * Returns 0, or 1 + the index of an instruction with an unknown operator.
+ */
+int32_t tu_run(const int32_t* prog, int32_t count, float* work, const float* weights,
+               const float* input, float* output) {
+  for (int32_t i = 0; i < count; i++) {
+    const int32_t* f = prog + (size_t)i * FIELDS;
+    float* in = work + f[F_IN];
+    float* out = work + f[F_OUT];
+    const float* wt = weights + f[F_WEIGHTS];
+    const float* b = weights + f[F_BIAS];
+    switch (f[F_OP]) {
+      case OP_PACK: pack(input + f[F_IN], f[F_CIN], f[F_H], f[F_W], out, f[F_WPOUT]); break;
+      case OP_UNPACK: unpack(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], output + f[F_OUT]); break;
+      case OP_CONV3:
+        conv3(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        break;
+      case OP_CONV1:
+        conv1(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        break;
+      case OP_MAXPOOL2: maxpool2(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT]); break;
+      case OP_CONVT2:
+        convt2(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        break;
+      case OP_RELU:
+      case OP_SIGMOID:
+        pointwise(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], f[F_OP]);
+        break;
+      default: return i + 1;
+    }
+  }
+  return 0;
+}

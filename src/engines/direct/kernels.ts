@@ -1,0 +1,120 @@
+/**
+ * The direct engine's kernel library: `kernels.c` compiled by the host's C compiler (`CC`,
+ * else `cc`) once per source, compiler and machine into the cache folder (`cache_folder.ts`;
+ * a temporary folder when there is none), and opened with Deno's FFI. `deno task setup`
+ * builds it ahead of the first start (a build takes ~5 s: three instruction-set clones of each
+ * kernel); a start that finds none builds it then. Without a compiler (or the permission to
+ * run one) there is no library, and onnxruntime runs every model, as the reason says.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { cacheFolder } from "../../cache_folder.ts";
+
+/** The library's interface version (`tu_version` in kernels.c). */
+export const KERNELS_VERSION = 1;
+
+const SYMBOLS = {
+  tu_version: { parameters: [], result: "i32" },
+  /** prog, count, work, weights, input, output → 0 or 1 + a bad instruction's index */
+  tu_run: { parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  /** the same on a thread of Deno's blocking pool (the calling isolate's event loop runs on) */
+  tu_run_off: {
+    name: "tu_run",
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+} as const;
+
+/** The opened library. */
+export type KernelLibrary = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** The library, or why there is none. */
+export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | { ok: false; reason: string };
+
+const SOURCE = new URL("./kernels.c", import.meta.url);
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+}
+
+async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  const result = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder();
+  return { ok: result.success, out: (text.decode(result.stdout) + text.decode(result.stderr)).trim() };
+}
+
+/**
+ * Where this machine's build of the library lives (a name by source, compiler and machine),
+ * or why there is none. Nothing is built.
+ */
+export async function kernelLibraryPath(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<{ path: string; compiler: string; source: string } | { reason: string }> {
+  const compiler = env.CC?.trim() || "cc";
+  let version: string;
+  try {
+    const v = await run(compiler, ["--version"]);
+    if (!v.ok) return { reason: `the C compiler ${compiler} does not run: ${v.out.split("\n")[0]}` };
+    version = v.out.split("\n")[0];
+  } catch (err) {
+    return { reason: `no C compiler (${compiler}: ${(err as Error).message})` };
+  }
+  const source = await Deno.readTextFile(SOURCE);
+  const key = await sha256(`${source}\n${version}\n${Deno.build.target}`);
+  const folder = cacheFolder(env) ?? await Deno.makeTempDir({ prefix: "tinyunet-kernels-" });
+  return { path: join(folder, `direct-kernels-${key}.so`), compiler, source: SOURCE.pathname };
+}
+
+/**
+ * Builds the library unless this machine's build is already there.
+ * @returns the library's path, or why there is none
+ */
+export async function buildKernels(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Promise<{ path: string; built: boolean } | { reason: string }> {
+  const where = await kernelLibraryPath(env);
+  if ("reason" in where) return where;
+  try {
+    await Deno.stat(where.path);
+    return { path: where.path, built: false };
+  } catch {
+    // not built yet
+  }
+  const tmp = `${where.path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.mkdir(join(where.path, ".."), { recursive: true });
+    const cc = await run(where.compiler, ["-O3", "-shared", "-fPIC", "-o", tmp, where.source, "-lm"]);
+    if (!cc.ok) return { reason: `${where.compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+    await Deno.rename(tmp, where.path);
+    return { path: where.path, built: true };
+  } catch (err) {
+    return { reason: `the kernels could not be built: ${(err as Error).message}` };
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+let loading: Promise<KernelsLoad> | undefined;
+
+/** This isolate's kernel library (built first when needed), or why there is none. */
+export function directKernels(): Promise<KernelsLoad> {
+  loading ??= (async (): Promise<KernelsLoad> => {
+    const built = await buildKernels().catch((err) => ({ reason: (err as Error).message }));
+    if ("reason" in built) return { ok: false, reason: built.reason };
+    try {
+      const lib = Deno.dlopen(built.path, SYMBOLS);
+      const version = lib.symbols.tu_version();
+      if (version !== KERNELS_VERSION) {
+        lib.close();
+        return { ok: false, reason: `${built.path} is version ${version}, not ${KERNELS_VERSION}` };
+      }
+      return { ok: true, symbols: lib.symbols, path: built.path };
+    } catch (err) {
+      return { ok: false, reason: `the kernel library cannot be opened: ${(err as Error).message}` };
+    }
+  })();
+  return loading;
+}
