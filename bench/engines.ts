@@ -1,6 +1,8 @@
 /**
- * The engine configurations the benchmark compares, and how it opens sessions on them:
- * onnxruntime-node (`native`) and onnxruntime-web WASM (`wasm`) with 1 and 2 intra-op
+ * The engine configurations the benchmark compares, and how it opens sessions on them: the
+ * `native` engine as served (`native-Nt`: the direct kernels for graphs they cover, one
+ * thread a run whatever N, else onnxruntime-node with N threads), onnxruntime-node alone
+ * (`onnxruntime-Nt`, side by side), onnxruntime-web WASM (`wasm`) with 1 and 2 intra-op
  * threads, onnxruntime-web WebGPU when an adapter exists (labelled "software" on a fallback
  * adapter such as llvmpipe, whose timings are of a CPU rasteriser), and `tfjs-wasm` when
  * `loadEngine("tfjs-wasm")` succeeds. All are the serving engines from `src/engines/`.
@@ -22,6 +24,8 @@ export interface EngineConfig {
   reason: string;
   /** WebGPU on a software adapter */
   software?: boolean;
+  /** native: what runs the model (`SessionOptions.kernels`) */
+  kernels?: "direct" | "onnxruntime";
 }
 
 /** Options of {@link engineConfigs}. */
@@ -47,19 +51,41 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
       };
     }
   };
-  for (const name of ["native", "wasm"] as const) {
-    const p = await probe(name);
-    const label = name === "native" ? "onnxruntime-node CPU" : "onnxruntime-web WASM";
-    for (const t of options.threads) {
-      out.push({
-        id: `${name}-${t}t`,
-        engine: name,
-        threads: t,
-        label: `${label}, ${t} thread${t > 1 ? "s" : ""}`,
-        available: p.available,
-        reason: p.reason,
-      });
-    }
+  const native = await probe("native");
+  for (const t of options.threads) {
+    out.push({
+      id: `native-${t}t`,
+      engine: "native",
+      threads: t,
+      label: `native as served: direct kernels (1 thread), else onnxruntime-node ${t} thread${
+        t > 1 ? "s" : ""
+      }`,
+      available: native.available,
+      reason: native.reason,
+      kernels: "direct",
+    });
+  }
+  for (const t of options.threads) {
+    out.push({
+      id: `onnxruntime-${t}t`,
+      engine: "native",
+      threads: t,
+      label: `onnxruntime-node CPU, ${t} thread${t > 1 ? "s" : ""}`,
+      available: native.available,
+      reason: native.reason,
+      kernels: "onnxruntime",
+    });
+  }
+  const wasm = await probe("wasm");
+  for (const t of options.threads) {
+    out.push({
+      id: `wasm-${t}t`,
+      engine: "wasm",
+      threads: t,
+      label: `onnxruntime-web WASM, ${t} thread${t > 1 ? "s" : ""}`,
+      available: wasm.available,
+      reason: wasm.reason,
+    });
   }
   if (options.webgpu) {
     const p = await probe("webgpu");
@@ -133,5 +159,6 @@ export async function openSession(
     warmup: randomInput(warmup.name, warmup.dims, 2),
     hangTimeoutMs,
     allowFallbackAdapter: true,
+    kernels: cfg.kernels,
   });
 }

@@ -62,6 +62,8 @@ export interface SessionOptions {
   othersWaiting?: () => number;
   /** a lane past the first is released after this long without a run (ms; 0: kept) */
   laneIdleMs?: number;
+  /** native: what runs the model (default `TINYUNET_NATIVE_KERNELS`); others ignore it */
+  kernels?: "direct" | "onnxruntime";
 }
 
 /**

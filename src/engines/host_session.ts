@@ -112,6 +112,7 @@ export class HostedSession implements EngineSession {
   #soloLocal = false;
   #localFirst = false;
   #othersWaiting: () => number = () => 0;
+  #kernels?: SessionOptions["kernels"];
 
   private constructor(
     readonly engine: EngineName,
@@ -181,6 +182,7 @@ export class HostedSession implements EngineSession {
       watchdog.workerUrl ?? HOST_WORKER_URL,
     );
     session.#warmup = options.warmup;
+    session.#kernels = options.kernels;
     if (backend === "native" && (options.soloThreads ?? 0) > threads) {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
@@ -256,6 +258,7 @@ export class HostedSession implements EngineSession {
       const names = await this.#loadCopy(host, copy.sid, threads, spin, warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
+      if (names.kernels && !this.notes.includes(names.kernels)) this.notes.push(names.kernels);
       copy.state = "ready";
     } catch (err) {
       const hung = err instanceof EngineHangError;
@@ -464,6 +467,7 @@ export class HostedSession implements EngineSession {
       externalData: this.model.externalData,
       ...(spin === "always" ? {} : { spin }),
       ...hostLoadSettings(this.backend, nativeArenaShared()),
+      ...(this.#kernels ? { kernels: this.#kernels } : {}),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
     if (warmup) await host.run(sid, warmupTensors(warmup), this.hangMs, this.engine);

@@ -12,6 +12,7 @@
  */
 import { EngineHangError, type EngineName, type Tensor } from "./engine.ts";
 import type { LoadMessage } from "./host_worker.ts";
+import type { Names } from "./engine_host.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 
 /** Loads and runs native sessions by id on this isolate (the Worker host's interface). */
@@ -31,12 +32,13 @@ export class LocalHost {
     return this.#sessions.size;
   }
 
-  async load(reg: { load: LoadMessage }): Promise<{ inputNames: string[]; outputNames: string[] }> {
+  async load(reg: { load: LoadMessage }): Promise<Names> {
     if (reg.load.backend !== "native") throw new Error("a local host runs native sessions only");
-    const runner = loadNativeRunner(reg.load);
+    // off this thread: the event loop goes on while a direct run computes
+    const runner = loadNativeRunner(reg.load, true);
     this.#sessions.set(reg.load.sid, runner);
     const r = await runner;
-    return { inputNames: [...r.inputNames], outputNames: [...r.outputNames] };
+    return { inputNames: [...r.inputNames], outputNames: [...r.outputNames], kernels: r.kernels };
   }
 
   async run(

@@ -8,6 +8,12 @@
  */
 import type { Tensor } from "./engine.ts";
 import { type ArenaChoice, nativeSessionOptions, type SpinMode } from "./native_options.ts";
+import { directKernels } from "./direct/kernels.ts";
+import { loadDirectRunner } from "./direct/runner.ts";
+import { UnsupportedGraphError } from "./direct/graph.ts";
+
+/** What runs a native model: the direct engine's kernels where they can, or onnxruntime. */
+export type KernelChoice = "direct" | "onnxruntime";
 
 /** A loaded session, as the hosts run it. */
 export interface Runner {
@@ -15,6 +21,8 @@ export interface Runner {
   outputNames: readonly string[];
   run(feeds: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor> }>;
   release(): Promise<void>;
+  /** what runs the model, and why not the direct kernels when they were asked for */
+  kernels: string;
 }
 
 /** What loading a native session needs. */
@@ -29,10 +37,31 @@ export interface NativeLoad {
   spin?: SpinMode;
   /** onnxruntime's CPU arena (`TINYUNET_NATIVE_ARENA`, as the asking isolate resolved it) */
   arena: ArenaChoice;
+  /** `TINYUNET_NATIVE_KERNELS`, as the asking isolate read it */
+  kernels: KernelChoice;
 }
 
-/** Creates an onnxruntime-node session. */
-export async function loadNativeRunner(load: NativeLoad): Promise<Runner> {
+/**
+ * Creates a native session: on the direct engine's kernels when asked for and the model's
+ * graph is theirs (onnxruntime-node is then not loaded for it), else onnxruntime-node's.
+ * @param offThread direct runs on a thread of Deno's blocking pool (for a session on the
+ *   HTTP isolate: its event loop goes on meanwhile); else on the calling thread
+ */
+export async function loadNativeRunner(load: NativeLoad, offThread = false): Promise<Runner> {
+  let kernels = "onnxruntime";
+  if (load.kernels === "direct") {
+    const library = await directKernels();
+    if (library.ok) {
+      try {
+        return loadDirectRunner(load.model, load.externalData, library.symbols, offThread);
+      } catch (err) {
+        if (!(err instanceof UnsupportedGraphError)) throw err;
+        kernels = `onnxruntime (not the direct kernels: ${err.message})`;
+      }
+    } else {
+      kernels = `onnxruntime (no direct kernels: ${library.reason})`;
+    }
+  }
   const ort = await import("onnxruntime-node");
   const options = nativeSessionOptions(load.threads, load.arena, load.spin ?? "always");
   // a path lets onnxruntime resolve external data beside the model itself
@@ -55,5 +84,6 @@ export async function loadNativeRunner(load: NativeLoad): Promise<Runner> {
       return { outputs };
     },
     release: () => session.release(),
+    kernels,
   };
 }

@@ -137,8 +137,10 @@ export const nativeEngine: Engine = {
       model: model.bytes,
       externalData: model.externalData,
       arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
+      kernels: options.kernels ?? engineSettings().nativeKernels,
     });
     const native = new NativeSession(runner, threads);
+    native.notes.push(runner.kernels);
     if (options.warmup) await native.run(warmupTensors(options.warmup));
     return native;
   },

@@ -11,6 +11,7 @@
  * | `TINYUNET_NATIVE_HOST` | 1 | 0: native sessions run on the event loop instead of engine host Workers |
  * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread native sessions, else 1 | copies of a native session that may run at once |
  * | `TINYUNET_NATIVE_ARENA` | shared | `shared`: every native session of the process uses one onnxruntime CPU arena, shrunk at the quiet spell after overlapping runs and once a model has been `TINYUNET_LANE_IDLE_MS` without runs (`native_arena.ts`; never with `TINYUNET_NATIVE_HOST=0`; where onnxruntime's C API cannot be reached, as `1`); 1: an arena per session (a kept copy is loaded afresh after `TINYUNET_LANE_IDLE_MS` without runs; with `TINYUNET_NATIVE_HOST=0` or a lane idle time of 0 the arenas stay); 0: off |
+ * | `TINYUNET_NATIVE_KERNELS` | direct | `direct`: a model whose graph the direct engine's kernels cover (`direct/graph.ts`: plain U-Nets, every shipped student) runs on them, one thread a run, 2.5-3× onnxruntime's speed; others, and every model where the kernels cannot be built (no C compiler), run on onnxruntime; `onnxruntime`: every model on onnxruntime |
  * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_SOLO_LOCAL` | 1 | 1: the native solo copy runs on the HTTP isolate (no Worker hops); 0: in the first lane's engine host Worker |
  * | `TINYUNET_LOCAL_FIRST` | 1 | with a solo copy on the HTTP isolate: 1 load it at start and every lane (Worker) on demand; 0 the first lane at start and the solo copy after the first run |
@@ -31,6 +32,7 @@ const EngineEnv = z.object({
   TINYUNET_NATIVE_HOST: oneOf(["1", "0"], "1"),
   TINYUNET_ENGINE_LANES: int(undefined),
   TINYUNET_NATIVE_ARENA: oneOf(["0", "1", "shared"], "shared"),
+  TINYUNET_NATIVE_KERNELS: oneOf(["direct", "onnxruntime"], "direct"),
   TINYUNET_SOLO_SPIN: oneOf(["0", "run", "1"], "run"),
   TINYUNET_SOLO_LOCAL: oneOf(["0", "1"], "1"),
   TINYUNET_LOCAL_FIRST: oneOf(["0", "1"], "1"),
@@ -43,6 +45,7 @@ const EngineEnv = z.object({
   /** unset: the engine's default (see `onnx_native.ts` defaultLanes) */
   lanes: e.TINYUNET_ENGINE_LANES,
   nativeArena: ({ "0": "off", "1": "own", shared: "shared" } as const)[e.TINYUNET_NATIVE_ARENA],
+  nativeKernels: e.TINYUNET_NATIVE_KERNELS,
   soloSpin: ({ "0": "off", run: "run", "1": "always" } as const)[e.TINYUNET_SOLO_SPIN],
   soloLocal: e.TINYUNET_SOLO_LOCAL === "1",
   localFirst: e.TINYUNET_SOLO_LOCAL === "1" && e.TINYUNET_LOCAL_FIRST === "1",
@@ -72,8 +75,8 @@ export function engineSettings(): EngineSettings {
 }
 
 /**
- * What an engine host Worker is given with each load, since it reads no settings itself: the
- * session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` only once the process's
+ * What an engine host Worker is given with each load, since it reads no settings itself: which
+ * kernels run a native model (`TINYUNET_NATIVE_KERNELS`), the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` only once the process's
  * shared arena is registered (`sharedArena`), else an arena of its own; wasm and webgpu:
  * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay.
  */
@@ -82,8 +85,9 @@ export function hostLoadSettings(
   sharedArena: boolean,
   settings: EngineSettings = engineSettings(),
   idleMs: number = idleGcMs(),
-): Pick<LoadMessage, "arena" | "idleGcMs"> {
+): Pick<LoadMessage, "arena" | "idleGcMs" | "kernels"> {
   return {
+    kernels: settings.nativeKernels,
     arena: backend === "native"
       ? sessionArena(settings.nativeArena, sharedArena)
       : settings.wasmArena

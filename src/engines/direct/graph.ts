@@ -6,7 +6,8 @@
  *
  * Supported: one float input [N, C, H, W] and one output; Conv 3×3 (padding 1) and 1×1
  * (padding 0), stride 1, group 1; ConvTranspose 2×2 stride 2; MaxPool 2×2 stride 2; Relu;
- * Sigmoid; Concat on channels of values made inside the graph (each placed once).
+ * Sigmoid; Concat on channels of values made inside the graph (each placed once);
+ * BatchNormalization right after a convolution that nothing else reads (folded into it).
  *
  * @module
  */
@@ -19,7 +20,16 @@ export const COUT_BLOCK = 16;
 
 /** One operator of the direct graph. */
 export type DirectOp =
-  | { kind: "conv3" | "conv1" | "convt2"; input: string; output: string; cin: number; cout: number; weights: number; bias: number; relu: boolean }
+  | {
+    kind: "conv3" | "conv1" | "convt2";
+    input: string;
+    output: string;
+    cin: number;
+    cout: number;
+    weights: number;
+    bias: number;
+    relu: boolean;
+  }
   | { kind: "maxpool2" | "relu" | "sigmoid"; input: string; output: string }
   | { kind: "concat"; inputs: string[]; output: string };
 
@@ -27,6 +37,8 @@ export type DirectOp =
 export interface DirectGraph {
   inputName: string;
   outputName: string;
+  /** the value the output names (an Identity's output is its input's value) */
+  outputValue: string;
   /** channels of the input */
   inputChannels: number;
   ops: DirectOp[];
@@ -64,35 +76,62 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
   }
   const chunks: Float32Array[] = [];
   let length = 0;
+  const chunkStarts = new Map<number, Float32Array>();
   const append = (data: Float32Array): number => {
     const at = length;
     chunks.push(data);
+    chunkStarts.set(at, data);
     length += data.length;
     return at;
   };
+  const chunkAt = (offset: number) => chunkStarts.get(offset)!;
   const constant = (node: onnx.INodeProto, name: string | undefined, expected: number[]) => {
     const t = name ? initializers.get(name) : undefined;
-    if (!t) throw new UnsupportedGraphError(`${describeNode(node)}: ${name ?? "an input"} is not a constant`);
+    if (!t) {
+      throw new UnsupportedGraphError(
+        `${describeNode(node)}: ${name ?? "an input"} is not a constant`,
+      );
+    }
     const read = readTensor(t, external);
-    if (read.dataType !== 1) throw new UnsupportedGraphError(`${describeNode(node)}: weights are not float32`);
+    if (read.dataType !== 1) {
+      throw new UnsupportedGraphError(`${describeNode(node)}: weights are not float32`);
+    }
     if (!same(read.dims, expected)) {
-      throw new UnsupportedGraphError(`${describeNode(node)}: weights [${read.dims}] are not [${expected}]`);
+      throw new UnsupportedGraphError(
+        `${describeNode(node)}: weights [${read.dims}] are not [${expected}]`,
+      );
     }
     return read.data;
   };
   const channelsOf = new Map<string, number>([[input.name ?? "", channels]]);
+  const readers = new Map<string, number>();
+  for (const node of graph.node ?? []) {
+    for (const name of node.input ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
+  }
+  const producer = new Map<string, DirectOp>();
+  // Identity and inference-time Dropout outputs: other names of their inputs
+  const alias = new Map<string, string>();
+  const resolve = (name: string) => alias.get(name) ?? name;
   const ops: DirectOp[] = [];
   const concatenated = new Set<string>();
   for (const node of graph.node ?? []) {
     const at = new Attributes(node);
-    const inName = node.input?.[0] ?? "";
+    const inName = resolve(node.input?.[0] ?? "");
     const outName = node.output?.[0] ?? "";
     const cin = channelsOf.get(inName);
     if (cin === undefined && node.opType !== "Concat") {
-      throw new UnsupportedGraphError(`${describeNode(node)} reads ${inName}, which the direct engine does not make`);
+      throw new UnsupportedGraphError(
+        `${describeNode(node)} reads ${inName}, which the direct engine does not make`,
+      );
     }
-    if ((node.output ?? []).length !== 1) throw new UnsupportedGraphError(`${describeNode(node)}: more than one output`);
+    if ((node.output ?? []).length !== 1) {
+      throw new UnsupportedGraphError(`${describeNode(node)}: more than one output`);
+    }
     switch (node.opType) {
+      case "Identity":
+      case "Dropout":
+        alias.set(outName, inName);
+        continue;
       case "Conv":
       case "ConvTranspose": {
         const transposed = node.opType === "ConvTranspose";
@@ -102,21 +141,25 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
           at.string("auto_pad", "NOTSET") === "NOTSET";
         const kind = transposed
           ? (same(k, [2, 2]) && same(at.ints("strides", [1, 1]), [2, 2]) &&
-              same(at.ints("pads", [0, 0, 0, 0]), [0, 0, 0, 0]) &&
-              same(at.ints("output_padding", [0, 0]), [0, 0]) && !at.has("output_shape") && "convt2")
+            same(at.ints("pads", [0, 0, 0, 0]), [0, 0, 0, 0]) &&
+            same(at.ints("output_padding", [0, 0]), [0, 0]) && !at.has("output_shape") && "convt2")
           : same(at.ints("strides", [1, 1]), [1, 1]) &&
             (same(k, [3, 3]) && same(at.ints("pads", [0, 0, 0, 0]), [1, 1, 1, 1])
               ? "conv3"
               : same(k, [1, 1]) && same(at.ints("pads", [0, 0, 0, 0]), [0, 0, 0, 0]) && "conv1");
         if (!plain || !kind) {
           throw new UnsupportedGraphError(
-            `${describeNode(node)}: only 3×3/1×1 stride-1 convolutions and 2×2 stride-2 transposed ones`,
+            `${
+              describeNode(node)
+            }: only 3×3/1×1 stride-1 convolutions and 2×2 stride-2 transposed ones`,
           );
         }
         const cout = Number(transposed ? w?.dims?.[1] : w?.dims?.[0]);
         const shape = transposed ? [cin!, cout, 2, 2] : [cout, cin!, k[0], k[1]];
         const raw = constant(node, node.input?.[1], shape);
-        const bias = node.input?.[2] ? constant(node, node.input[2], [cout]) : new Float32Array(cout);
+        const bias = node.input?.[2]
+          ? constant(node, node.input[2], [cout])
+          : new Float32Array(cout);
         const padded = Math.ceil(cout / COUT_BLOCK) * COUT_BLOCK;
         ops.push({
           kind,
@@ -124,7 +167,9 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
           output: outName,
           cin: cin!,
           cout,
-          weights: append(padRows(kind === "convt2" ? transposeKernel(raw, cin!, cout) : raw, cout, padded)),
+          weights: append(
+            padRows(kind === "convt2" ? transposeKernel(raw, cin!, cout) : raw, cout, padded),
+          ),
           bias: append(padRows(bias, cout, padded)),
           relu: false,
         });
@@ -132,47 +177,103 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
         break;
       }
       case "MaxPool": {
-        const ok = same(at.ints("kernel_shape", []), [2, 2]) && same(at.ints("strides", [1, 1]), [2, 2]) &&
+        const ok = same(at.ints("kernel_shape", []), [2, 2]) &&
+          same(at.ints("strides", [1, 1]), [2, 2]) &&
           same(at.ints("pads", [0, 0, 0, 0]), [0, 0, 0, 0]) && at.int("ceil_mode", 0) === 0 &&
-          same(at.ints("dilations", [1, 1]), [1, 1]) && at.string("auto_pad", "NOTSET") === "NOTSET";
-        if (!ok) throw new UnsupportedGraphError(`${describeNode(node)}: only 2×2 stride-2 max pooling`);
+          same(at.ints("dilations", [1, 1]), [1, 1]) &&
+          at.string("auto_pad", "NOTSET") === "NOTSET";
+        if (!ok) {
+          throw new UnsupportedGraphError(`${describeNode(node)}: only 2×2 stride-2 max pooling`);
+        }
         ops.push({ kind: "maxpool2", input: inName, output: outName });
         channelsOf.set(outName, cin!);
         break;
       }
+      case "BatchNormalization": {
+        const conv = producer.get(inName);
+        if (
+          !conv || (conv.kind !== "conv3" && conv.kind !== "conv1" && conv.kind !== "convt2") ||
+          readers.get(inName) !== 1 || at.int("training_mode", 0) !== 0
+        ) {
+          throw new UnsupportedGraphError(
+            `${describeNode(node)}: only right after a convolution nothing else reads`,
+          );
+        }
+        const [scale, b, mean, variance] = [1, 2, 3, 4].map((i) =>
+          constant(node, node.input?.[i], [conv.cout])
+        );
+        const epsilon = at.float("epsilon", 1e-5);
+        const w = chunkAt(conv.weights);
+        const bias = chunkAt(conv.bias);
+        const row = w.length / (Math.ceil(conv.cout / COUT_BLOCK) * COUT_BLOCK);
+        for (let c = 0; c < conv.cout; c++) {
+          const s = scale[c] / Math.sqrt(variance[c] + epsilon);
+          for (let i = 0; i < row; i++) w[c * row + i] *= s;
+          bias[c] = (bias[c] - mean[c]) * s + b[c];
+        }
+        conv.output = outName;
+        channelsOf.set(outName, conv.cout);
+        break;
+      }
       case "Relu":
       case "Sigmoid":
-        ops.push({ kind: node.opType === "Relu" ? "relu" : "sigmoid", input: inName, output: outName });
+        ops.push({
+          kind: node.opType === "Relu" ? "relu" : "sigmoid",
+          input: inName,
+          output: outName,
+        });
         channelsOf.set(outName, cin!);
         break;
       case "Concat": {
         const axis = at.int("axis", 1);
-        const parts = (node.input ?? []) as string[];
-        if (axis !== 1 && axis !== -3) throw new UnsupportedGraphError(`${describeNode(node)}: only on channels`);
+        const parts = ((node.input ?? []) as string[]).map(resolve);
+        if (axis !== 1 && axis !== -3) {
+          throw new UnsupportedGraphError(`${describeNode(node)}: only on channels`);
+        }
         const missing = parts.find((p) => !channelsOf.has(p));
-        if (missing !== undefined) throw new UnsupportedGraphError(`${describeNode(node)} reads ${missing}, not made by the graph`);
+        if (missing !== undefined) {
+          throw new UnsupportedGraphError(
+            `${describeNode(node)} reads ${missing}, not made by the graph`,
+          );
+        }
         // each part is made in place inside the concatenation (no copy), so it can be in one only
         const twice = parts.find((p, i) => concatenated.has(p) || parts.indexOf(p) !== i);
-        if (twice !== undefined) throw new UnsupportedGraphError(`${describeNode(node)}: ${twice} is concatenated twice`);
+        if (twice !== undefined) {
+          throw new UnsupportedGraphError(`${describeNode(node)}: ${twice} is concatenated twice`);
+        }
         for (const p of parts) concatenated.add(p);
         ops.push({ kind: "concat", inputs: parts, output: outName });
         channelsOf.set(outName, parts.reduce((s, p) => s + channelsOf.get(p)!, 0));
         break;
       }
       default:
-        throw new UnsupportedGraphError(`${describeNode(node)}: the direct engine has no ${node.opType}`);
+        throw new UnsupportedGraphError(
+          `${describeNode(node)}: the direct engine has no ${node.opType}`,
+        );
     }
+    const last = ops.at(-1);
+    if (last?.output === outName) producer.set(outName, last);
   }
   const outputName = graph.output![0].name ?? "";
-  if (!channelsOf.has(outputName)) throw new UnsupportedGraphError(`the output ${outputName} is not made by the graph`);
-  const fused = fuseRelus(ops, outputName);
+  const outputValue = resolve(outputName);
+  if (!channelsOf.has(outputValue)) {
+    throw new UnsupportedGraphError(`the output ${outputName} is not made by the graph`);
+  }
+  const fused = fuseRelus(ops, outputValue);
   const weights = new Float32Array(length);
   let offset = 0;
   for (const c of chunks) {
     weights.set(c, offset);
     offset += c.length;
   }
-  return { inputName: input.name ?? "", outputName, inputChannels: channels, ops: fused, weights };
+  return {
+    inputName: input.name ?? "",
+    outputName,
+    outputValue,
+    inputChannels: channels,
+    ops: fused,
+    weights,
+  };
 }
 
 /** Rows of a [rows][...] array, zero rows appended up to `padded`. */

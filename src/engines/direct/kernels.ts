@@ -31,19 +31,28 @@ const SYMBOLS = {
 export type KernelLibrary = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** The library, or why there is none. */
-export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | { ok: false; reason: string };
+export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | {
+  ok: false;
+  reason: string;
+};
 
 const SOURCE = new URL("./kernels.c", import.meta.url);
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(
+    0,
+    16,
+  );
 }
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
   const result = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder();
-  return { ok: result.success, out: (text.decode(result.stdout) + text.decode(result.stderr)).trim() };
+  return {
+    ok: result.success,
+    out: (text.decode(result.stdout) + text.decode(result.stderr)).trim(),
+  };
 }
 
 /**
@@ -57,7 +66,9 @@ export async function kernelLibraryPath(
   let version: string;
   try {
     const v = await run(compiler, ["--version"]);
-    if (!v.ok) return { reason: `the C compiler ${compiler} does not run: ${v.out.split("\n")[0]}` };
+    if (!v.ok) {
+      return { reason: `the C compiler ${compiler} does not run: ${v.out.split("\n")[0]}` };
+    }
     version = v.out.split("\n")[0];
   } catch (err) {
     return { reason: `no C compiler (${compiler}: ${(err as Error).message})` };
@@ -86,8 +97,18 @@ export async function buildKernels(
   const tmp = `${where.path}.${crypto.randomUUID()}.tmp`;
   try {
     await Deno.mkdir(join(where.path, ".."), { recursive: true });
-    const cc = await run(where.compiler, ["-O3", "-shared", "-fPIC", "-o", tmp, where.source, "-lm"]);
-    if (!cc.ok) return { reason: `${where.compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+    const cc = await run(where.compiler, [
+      "-O3",
+      "-shared",
+      "-fPIC",
+      "-o",
+      tmp,
+      where.source,
+      "-lm",
+    ]);
+    if (!cc.ok) {
+      return { reason: `${where.compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+    }
     await Deno.rename(tmp, where.path);
     return { path: where.path, built: true };
   } catch (err) {
@@ -113,7 +134,10 @@ export function directKernels(): Promise<KernelsLoad> {
       }
       return { ok: true, symbols: lib.symbols, path: built.path };
     } catch (err) {
-      return { ok: false, reason: `the kernel library cannot be opened: ${(err as Error).message}` };
+      return {
+        ok: false,
+        reason: `the kernel library cannot be opened: ${(err as Error).message}`,
+      };
     }
   })();
   return loading;

@@ -9,7 +9,16 @@
 import type { DirectGraph, DirectOp } from "./graph.ts";
 
 /** Operator codes and instruction fields, as `kernels.c` numbers them. */
-export const OP = { pack: 1, unpack: 2, conv3: 3, conv1: 4, maxpool2: 5, convt2: 6, relu: 7, sigmoid: 8 } as const;
+export const OP = {
+  pack: 1,
+  unpack: 2,
+  conv3: 3,
+  conv1: 4,
+  maxpool2: 5,
+  convt2: 6,
+  relu: 7,
+  sigmoid: 8,
+} as const;
 /** int32 fields of one instruction (`FIELDS` in kernels.c). */
 export const FIELDS = 12;
 
@@ -46,7 +55,7 @@ const floatsOf = (s: Shape) => s.c * (s.h + 2) * paddedRow(s.w);
 export function directProgram(graph: DirectGraph, h: number, w: number): DirectProgram {
   const shapes = new Map<string, Shape>([[graph.inputName, { c: graph.inputChannels, h, w }]]);
   for (const op of graph.ops) shapes.set(op.output, outputShape(op, shapes));
-  const out = shapes.get(graph.outputName)!;
+  const out = shapes.get(graph.outputValue)!;
 
   // where each tensor lives: its own buffer, or a slice of a concatenation's
   const buffers: { floats: number; from: number; to: number; at: number }[] = [];
@@ -81,7 +90,7 @@ export function directProgram(graph: DirectGraph, h: number, w: number): DirectP
     for (const name of op.kind === "concat" ? op.inputs : [op.input]) touch(name, i + 1);
     touch(op.output, i + 1);
   });
-  touch(graph.outputName, steps - 1);
+  touch(graph.outputValue, steps - 1);
   const workFloats = place(buffers) + 64;
 
   const at = (name: string) => {
@@ -116,7 +125,7 @@ export function directProgram(graph: DirectGraph, h: number, w: number): DirectP
       conv && op.relu ? 1 : 0,
     ]);
   }
-  emit([OP.unpack, at(graph.outputName), 0, out.c, 0, out.h, out.w, paddedRow(out.w), 0, 0, 0, 0]);
+  emit([OP.unpack, at(graph.outputValue), 0, out.c, 0, out.h, out.w, paddedRow(out.w), 0, 0, 0, 0]);
   return { code, count, workFloats, output: [out.c, out.h, out.w] };
 }
 

@@ -26,13 +26,18 @@ interface Size {
 export class DirectRunner implements Runner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly kernels = "direct kernels (one thread a run)";
   #sizes = new Map<string, Size>();
 
   /**
    * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
    *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
    */
-  constructor(readonly graph: DirectGraph, private kernels: KernelLibrary, private offThread: boolean) {
+  constructor(
+    readonly graph: DirectGraph,
+    private library: KernelLibrary,
+    private offThread: boolean,
+  ) {
     this.inputNames = [graph.inputName];
     this.outputNames = [graph.outputName];
   }
@@ -68,8 +73,8 @@ export class DirectRunner implements Runner {
         const dst = output.subarray(i * oc * oh * ow, (i + 1) * oc * oh * ow);
         const args = [program.code, program.count, work, this.graph.weights, src, dst] as const;
         const status = this.offThread
-          ? await this.kernels.tu_run_off(...args)
-          : this.kernels.tu_run(...args);
+          ? await this.library.tu_run_off(...args)
+          : this.library.tu_run(...args);
         if (status !== 0) throw new Error(`direct kernels refused instruction ${status - 1}`);
       }
     } finally {

@@ -6,6 +6,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeInHost: true,
     lanes: undefined,
     nativeArena: "shared",
+    nativeKernels: "direct",
     soloSpin: "run",
     soloLocal: true,
     localFirst: true,
@@ -18,6 +19,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     TINYUNET_NATIVE_HOST: "0",
     TINYUNET_ENGINE_LANES: "3",
     TINYUNET_NATIVE_ARENA: "0",
+    TINYUNET_NATIVE_KERNELS: "onnxruntime",
     TINYUNET_SOLO_SPIN: "1",
     TINYUNET_SOLO_LOCAL: "0",
     TINYUNET_NATIVE_PREWARM: "0",
@@ -29,6 +31,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     nativeInHost: false,
     lanes: 3,
     nativeArena: "off",
+    nativeKernels: "onnxruntime",
     soloSpin: "always",
     soloLocal: false,
     localFirst: false,
@@ -43,6 +46,10 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.equal(parseEngineSettings({ TINYUNET_LOCAL_FIRST: "1" }).localFirst, true);
   assert.throws(() => parseEngineSettings({ TINYUNET_LOCAL_FIRST: "yes" }), /TINYUNET_LOCAL_FIRST/);
   assert.throws(
+    () => parseEngineSettings({ TINYUNET_NATIVE_KERNELS: "fast" }),
+    /TINYUNET_NATIVE_KERNELS/,
+  );
+  assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),
     /TINYUNET_NATIVE_HOST.*; TINYUNET_WEB_LOAD_TIMEOUT_MS/,
   );
@@ -53,25 +60,41 @@ Deno.test("host load settings: native sessions get the native arena (shared only
   assert.deepEqual(hostLoadSettings("native", true, settings, 250), {
     arena: "off",
     idleGcMs: 250,
+    kernels: "direct",
   });
-  assert.deepEqual(hostLoadSettings("wasm", true, settings, 0), { arena: "own", idleGcMs: 0 });
-  assert.deepEqual(hostLoadSettings("webgpu", false, settings, 0), { arena: "own", idleGcMs: 0 });
+  assert.deepEqual(hostLoadSettings("wasm", true, settings, 0), {
+    arena: "own",
+    idleGcMs: 0,
+    kernels: "direct",
+  });
+  assert.deepEqual(hostLoadSettings("webgpu", false, settings, 0), {
+    arena: "own",
+    idleGcMs: 0,
+    kernels: "direct",
+  });
   const defaults = parseEngineSettings({});
   assert.deepEqual(hostLoadSettings("native", true, defaults, 1000), {
     arena: "shared",
     idleGcMs: 1000,
+    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("native", false, defaults, 1000), {
     arena: "own",
     idleGcMs: 1000,
+    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("wasm", true, defaults, 1000), {
     arena: "off",
     idleGcMs: 1000,
+    kernels: "direct",
   });
   const own = parseEngineSettings({ TINYUNET_NATIVE_ARENA: "1" });
   assert.equal(own.nativeArena, "own");
-  assert.deepEqual(hostLoadSettings("native", true, own, 0), { arena: "own", idleGcMs: 0 });
+  assert.deepEqual(hostLoadSettings("native", true, own, 0), {
+    arena: "own",
+    idleGcMs: 0,
+    kernels: "direct",
+  });
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_ARENA: "yes" }),
     /TINYUNET_NATIVE_ARENA/,

@@ -1,0 +1,31 @@
+/**
+ * The kernel library's build: made once per source, compiler and machine in the cache folder
+ * (the second ask finds it), and a missing compiler is a reason, not a crash.
+ */
+import assert from "node:assert/strict";
+import { buildKernels, kernelLibraryPath } from "../../../../src/engines/direct/kernels.ts";
+
+Deno.test("buildKernels builds into the cache folder once, then finds it", async () => {
+  const folder = await Deno.makeTempDir();
+  const env = { TINYUNET_NATIVE_PROBE_CACHE: folder, PATH: Deno.env.get("PATH") };
+  try {
+    const first = await buildKernels(env);
+    assert.ok("path" in first && first.built, JSON.stringify(first));
+    assert.ok(first.path.startsWith(folder));
+    const lib = Deno.dlopen(first.path, { tu_version: { parameters: [], result: "i32" } });
+    assert.equal(lib.symbols.tu_version(), 1);
+    lib.close();
+    const again = await buildKernels(env);
+    assert.deepEqual(again, { path: first.path, built: false });
+    // another compiler (or source, or machine) is another library
+    const where = await kernelLibraryPath({ ...env, CC: "gcc" });
+    assert.ok("path" in where);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("buildKernels without a compiler says so", async () => {
+  const result = await buildKernels({ CC: "/nonexistent/cc", TINYUNET_NATIVE_PROBE_CACHE: "off" });
+  assert.ok("reason" in result && /no C compiler/.test(result.reason), JSON.stringify(result));
+});

@@ -1,0 +1,102 @@
+/**
+ * The direct engine against onnxruntime: the same logits (to float rounding) for random
+ * U-Nets of several widths, sizes (widths not a multiple of the vector), batches and with
+ * BatchNormalization, and for the four shipped students; runs that overlap keep apart.
+ */
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { seededRandom, unetModel } from "../../../../lib/onnx_builder.ts";
+import { directKernels } from "../../../../src/engines/direct/kernels.ts";
+import { loadDirectRunner } from "../../../../src/engines/direct/runner.ts";
+import type { Tensor } from "../../../../src/engines/engine.ts";
+
+const root = new URL("../../../../", import.meta.url).pathname;
+
+async function library() {
+  const k = await directKernels();
+  assert.ok(k.ok, k.ok ? "" : k.reason);
+  return k.symbols;
+}
+
+function image(n: number, c: number, h: number, w: number, seed: number): Tensor {
+  const random = seededRandom(seed);
+  return { data: Float32Array.from({ length: n * c * h * w }, () => random()), dims: [n, c, h, w] };
+}
+
+/** onnxruntime's logits, an image at a time (the test models' batch is 1). */
+async function onnxruntime(bytes: Uint8Array, t: Tensor): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const [n, c, h, w] = t.dims;
+  const out = new Float32Array(n * h * w);
+  try {
+    for (let i = 0; i < n; i++) {
+      const one = t.data.subarray(i * c * h * w, (i + 1) * c * h * w);
+      const r = await session.run({ image: new ort.Tensor("float32", one, [1, c, h, w]) });
+      out.set(r.logits.data as Float32Array, i * h * w);
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+function assertClose(got: Float32Array, want: Float32Array, what: string) {
+  assert.equal(got.length, want.length, what);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+  }
+  assert.ok(worst < 1e-4, `${what}: off by ${worst}`);
+}
+
+Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, BatchNormalization", async () => {
+  const symbols = await library();
+  const cases = [
+    { width: 4, depth: 3, channels: 3, sizes: [[64, 64], [40, 72], [200, 136]] },
+    { width: 8, depth: 2, channels: 1, sizes: [[36, 20], [12, 300]] },
+    { width: 16, depth: 4, channels: 3, sizes: [[32, 48]] },
+    { width: 4, depth: 2, channels: 3, sizes: [[44, 28]], batchNorm: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const bytes = unetModel({ ...c, seed: 11 + i });
+    const runner = loadDirectRunner(bytes, [], symbols, false);
+    for (const [h, w] of c.sizes) {
+      const n = h === c.sizes[0][0] ? 2 : 1;
+      const input = image(n, c.channels, h, w, i * 100 + h);
+      const got = (await runner.run({ image: input })).outputs.logits;
+      assert.deepEqual(got.dims, [n, 1, h, w]);
+      assertClose(got.data, await onnxruntime(bytes, input), `case ${i} at ${n}×${h}×${w}`);
+    }
+  }
+});
+
+Deno.test("direct runs match onnxruntime for the four shipped students", async () => {
+  const symbols = await library();
+  for (const model of ["isic2017/3", "kvasir-seg/4", "hc18/4", "isbi2012-em/3"]) {
+    const bytes = await Deno.readFile(`${root}models/${model}/model.onnx`);
+    const runner = loadDirectRunner(bytes, [], symbols, true);
+    const input = image(1, runner.graph.inputChannels, 192, 256, 5);
+    const got = (await runner.run({ image: input })).outputs.logits;
+    const want = await onnxruntime(bytes, input);
+    assertClose(got.data, want, model);
+    // the mask itself: no pixel changes side
+    assert.equal(got.data.filter((v, i) => v > 0 !== want[i] > 0).length, 0, model);
+  }
+});
+
+Deno.test("direct runs that overlap keep to their own workspaces", async () => {
+  const symbols = await library();
+  const bytes = unetModel({ width: 4, depth: 3, seed: 5 });
+  const runner = loadDirectRunner(bytes, [], symbols, true);
+  const inputs = [1, 2, 3, 4].map((s) => image(1, 3, 96, 128, s));
+  const alone: Float32Array[] = [];
+  for (const input of inputs) alone.push((await runner.run({ image: input })).outputs.logits.data);
+  const together = await Promise.all(inputs.map((input) => runner.run({ image: input })));
+  together.forEach((r, i) => assert.deepEqual(r.outputs.logits.data, alone[i]));
+  assert.notDeepEqual(alone[0], alone[1]);
+});
+
+Deno.test("a direct run refuses an input of the wrong channels", async () => {
+  const runner = loadDirectRunner(unetModel({ width: 4, depth: 1 }), [], await library(), false);
+  await assert.rejects(runner.run({ image: image(1, 1, 8, 8, 1) }), /not \[N, 3, H, W\]/);
+});
