@@ -5,7 +5,8 @@
  * tools the DICOM tests make compressed fixtures with and check SEGs with (dcmtk, OpenJPEG,
  * dicom3tools, pydicom), Orthanc with its DICOMweb plugin (the DICOM node's PACS), wrk and
  * prlimit (the overload, SIGTERM and connection tests; wrk also drives `deno task bench`),
- * FastAPI with uvicorn (the bench's Python peer server, bench/peer/), and qemu-user with the
+ * FastAPI with uvicorn (the bench's Python peer server, bench/peer/), a C compiler (the direct
+ * engine's kernels, which setup then builds: `deno task build:kernels`), and qemu-user with the
  * arm64 C/C++ runtimes (the linux-arm64 test). On a Debian machine where we are root, missing
  * packages are installed with apt-get (set `TINYUNET_NO_APT=1` to forbid); otherwise the
  * exact command to run is printed and the task fails. `deno task test` runs it first, so the README's two commands work on a fresh
@@ -14,6 +15,7 @@
  * @module
  */
 import { orthancBinary } from "../lib/orthanc.ts";
+import { buildKernels } from "../src/engines/direct/kernels.ts";
 
 /** Debian packages for the Python distillation pipeline and its tests. */
 export const PYTHON_PACKAGES = [
@@ -39,6 +41,8 @@ export const DICOM_NODE_PACKAGES = ["dcmtk", "orthanc", "orthanc-dicomweb"];
 export const WRK_PACKAGES = ["wrk"];
 /** The connection test lowers the server's open-files limit with prlimit. */
 export const PRLIMIT_PACKAGES = ["util-linux"];
+/** The direct engine's kernels are C, built on the machine (`src/engines/direct/kernels.ts`). */
+export const C_COMPILER_PACKAGES = ["gcc", "libc6-dev"];
 /** The FastAPI + PyTorch peer server `deno task bench` compares against (bench/versus.ts). */
 export const BENCH_PEER_PACKAGES = ["python3-fastapi", "python3-uvicorn"];
 
@@ -110,6 +114,7 @@ export function missingPackages(): string[] {
   if (!ok("/usr/bin/python3", ["-c", "import fastapi, uvicorn"])) {
     missing.push(...BENCH_PEER_PACKAGES);
   }
+  if (!ok(Deno.env.get("CC")?.trim() || "cc", ["--version"])) missing.push(...C_COMPILER_PACKAGES);
   missing.push(...arm64EmulationMissing());
   return missing;
 }
@@ -142,4 +147,10 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   console.log("setup: system packages present");
+  const kernels = await buildKernels();
+  if ("reason" in kernels) {
+    console.error(`setup: the direct engine's kernels: ${kernels.reason}`);
+    Deno.exit(1);
+  }
+  console.log(`setup: direct kernels ${kernels.built ? "built" : "present"} (${kernels.path})`);
 }

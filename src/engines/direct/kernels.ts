@@ -1,14 +1,15 @@
 /**
  * The direct engine's kernel library: `kernels.c` compiled by the host's C compiler (`CC`,
- * else `cc`) once per source, compiler and machine into the cache folder (`cache_folder.ts`;
- * a temporary folder when there is none), and opened with Deno's FFI. `deno task setup`
- * builds it ahead of the first start (a build takes ~5 s: three instruction-set clones of each
- * kernel); a start that finds none builds it then. Without a compiler (or the permission to
- * run one) there is no library, and onnxruntime runs every model, as the reason says.
+ * else `cc`) once per source and platform into `TINYUNET_KERNELS_DIR` or the cache folder
+ * (`cache_folder.ts`; a temporary folder when there is none), and opened with Deno's FFI.
+ * `deno task build:kernels` (and `deno task setup`) builds it ahead of the first start (a
+ * build takes ~5 s: three instruction-set clones of each kernel); a start that finds none
+ * builds it then. Without a build, a compiler or the permission to run one there is no
+ * library, and onnxruntime runs every model, as the reason (in the model's notes) says.
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cacheFolder } from "../../cache_folder.ts";
 
 /** The library's interface version (`tu_version` in kernels.c). */
@@ -56,62 +57,53 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: str
 }
 
 /**
- * Where this machine's build of the library lives (a name by source, compiler and machine),
- * or why there is none. Nothing is built.
+ * Where the library for this source and platform lives: `TINYUNET_KERNELS_DIR`, else the
+ * cache folder, else a temporary folder. Its name comes from the source and the platform
+ * only (the build is portable within it), so a library built ahead (`deno task
+ * build:kernels`, the container image's build stage) is found where no compiler is.
  */
 export async function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
-): Promise<{ path: string; compiler: string; source: string } | { reason: string }> {
-  const compiler = env.CC?.trim() || "cc";
-  let version: string;
-  try {
-    const v = await run(compiler, ["--version"]);
-    if (!v.ok) {
-      return { reason: `the C compiler ${compiler} does not run: ${v.out.split("\n")[0]}` };
-    }
-    version = v.out.split("\n")[0];
-  } catch (err) {
-    return { reason: `no C compiler (${compiler}: ${(err as Error).message})` };
-  }
+): Promise<string> {
   const source = await Deno.readTextFile(SOURCE);
-  const key = await sha256(`${source}\n${version}\n${Deno.build.target}`);
-  const folder = cacheFolder(env) ?? await Deno.makeTempDir({ prefix: "tinyunet-kernels-" });
-  return { path: join(folder, `direct-kernels-${key}.so`), compiler, source: SOURCE.pathname };
+  const key = await sha256(`${source}\n${Deno.build.target}`);
+  const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) ||
+    await Deno.makeTempDir({ prefix: "tinyunet-kernels-" });
+  return join(folder, `direct-kernels-${key}.so`);
 }
 
 /**
- * Builds the library unless this machine's build is already there.
+ * Builds the library with `CC` (else `cc`) unless it is already there.
  * @returns the library's path, or why there is none
  */
 export async function buildKernels(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Promise<{ path: string; built: boolean } | { reason: string }> {
-  const where = await kernelLibraryPath(env);
-  if ("reason" in where) return where;
+  const path = await kernelLibraryPath(env);
   try {
-    await Deno.stat(where.path);
-    return { path: where.path, built: false };
+    await Deno.stat(path);
+    return { path, built: false };
   } catch {
     // not built yet
   }
-  const tmp = `${where.path}.${crypto.randomUUID()}.tmp`;
+  const compiler = env.CC?.trim() || "cc";
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.mkdir(join(where.path, ".."), { recursive: true });
-    const cc = await run(where.compiler, [
-      "-O3",
-      "-shared",
-      "-fPIC",
-      "-o",
-      tmp,
-      where.source,
-      "-lm",
-    ]);
-    if (!cc.ok) {
-      return { reason: `${where.compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
-    }
-    await Deno.rename(tmp, where.path);
-    return { path: where.path, built: true };
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const cc = await run(compiler, ["-O3", "-shared", "-fPIC", "-o", tmp, SOURCE.pathname, "-lm"]);
+    if (!cc.ok) return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+    await Deno.rename(tmp, path);
+    return { path, built: true };
   } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return { reason: `no C compiler (${compiler}) to build them, and no build at ${path}` };
+    }
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      return {
+        reason:
+          `not allowed to run ${compiler} to build them (build them ahead with \`deno task build:kernels\`)`,
+      };
+    }
     return { reason: `the kernels could not be built: ${(err as Error).message}` };
   } finally {
     await Deno.remove(tmp).catch(() => {});
