@@ -113,6 +113,8 @@ export class HostedSession implements EngineSession {
   #localFirst = false;
   #othersWaiting: () => number = () => 0;
   #kernels?: SessionOptions["kernels"];
+  /** the copies run on the direct kernels (no onnxruntime arena to shrink or renew) */
+  #direct = false;
 
   private constructor(
     readonly engine: EngineName,
@@ -259,6 +261,7 @@ export class HostedSession implements EngineSession {
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
       if (names.kernels && !this.notes.includes(names.kernels)) this.notes.push(names.kernels);
+      this.#direct = names.kernels?.startsWith("direct") ?? false;
       copy.state = "ready";
     } catch (err) {
       const hung = err instanceof EngineHangError;
@@ -344,7 +347,7 @@ export class HostedSession implements EngineSession {
   #idleLater(copy: Lane) {
     if (this.#released || this.#laneIdleMs <= 0 || copy.inflight > 0) return;
     if (copy === (this.localFirst ? this.#solo : this.#first)) {
-      if (this.backend !== "native") return;
+      if (this.backend !== "native" || this.#direct) return;
       if (this.#ownArenas()) this.#renewLater(copy);
       else if (nativeArenaShared()) this.#shrinkLater(copy);
       return;

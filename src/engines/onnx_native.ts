@@ -17,6 +17,7 @@ import { HostedSession } from "./host_session.ts";
 import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
+import { runsDirect } from "./direct/runner.ts";
 import { engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
@@ -117,8 +118,11 @@ export const nativeEngine: Engine = {
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
-    // before the first session: the sessions made after it use the process's one arena
-    if (engineSettings().nativeArena === "shared") await shareNativeArena();
+    // before the first onnxruntime session: the sessions made after it use the process's one
+    // arena (a model the direct kernels run loads no onnxruntime here at all)
+    const kernels = options.kernels ?? engineSettings().nativeKernels;
+    const direct = kernels === "direct" && await runsDirect(model.bytes, model.externalData);
+    if (engineSettings().nativeArena === "shared" && !direct) await shareNativeArena();
     if (nativeInHost()) {
       const threads = options.threads ?? defaultThreads();
       return await HostedSession.create(

@@ -39,12 +39,13 @@ export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | {
 
 const SOURCE = new URL("./kernels.c", import.meta.url);
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(
-    0,
-    16,
-  );
+/** A 64-bit FNV-1a of the text as 16 hex digits (a file name, not a security check). */
+function fnv64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(text)) {
+    h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, "0");
 }
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
@@ -62,14 +63,22 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: str
  * only (the build is portable within it), so a library built ahead (`deno task
  * build:kernels`, the container image's build stage) is found where no compiler is.
  */
-export async function kernelLibraryPath(
+export function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
-): Promise<string> {
-  const source = await Deno.readTextFile(SOURCE);
-  const key = await sha256(`${source}\n${Deno.build.target}`);
+): string {
+  const key = fnv64(`${Deno.readTextFileSync(SOURCE)}\n${Deno.build.target}`);
   const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) ||
-    await Deno.makeTempDir({ prefix: "tinyunet-kernels-" });
+    join(Deno.env.get("TMPDIR") || "/tmp", "tinyunet-kernels");
   return join(folder, `direct-kernels-${key}.so`);
+}
+
+/** Whether this platform's library is built where the server looks (no build, no compiler). */
+export function kernelsBuilt(env?: Record<string, string | undefined>): boolean {
+  try {
+    return Deno.statSync(kernelLibraryPath(env)).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -79,7 +88,7 @@ export async function kernelLibraryPath(
 export async function buildKernels(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Promise<{ path: string; built: boolean } | { reason: string }> {
-  const path = await kernelLibraryPath(env);
+  const path = kernelLibraryPath(env);
   try {
     await Deno.stat(path);
     return { path, built: false };
@@ -93,6 +102,7 @@ export async function buildKernels(
     const cc = await run(compiler, ["-O3", "-shared", "-fPIC", "-o", tmp, SOURCE.pathname, "-lm"]);
     if (!cc.ok) return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
     await Deno.rename(tmp, path);
+    await pruneOtherBuilds(path);
     return { path, built: true };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
@@ -107,6 +117,21 @@ export async function buildKernels(
     return { reason: `the kernels could not be built: ${(err as Error).message}` };
   } finally {
     await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** Removes the folder's builds of other sources (an older server's); best effort. */
+async function pruneOtherBuilds(keep: string): Promise<void> {
+  try {
+    for await (const e of Deno.readDir(dirname(keep))) {
+      if (
+        /^direct-kernels-[0-9a-f]{16}\.so$/.test(e.name) && join(dirname(keep), e.name) !== keep
+      ) {
+        await Deno.remove(join(dirname(keep), e.name)).catch(() => {});
+      }
+    }
+  } catch {
+    // an unreadable folder keeps them
   }
 }
 

@@ -2,19 +2,24 @@
  * A model on the direct engine, behind the native engine's runner interface
  * (`native_runner.ts`): its graph read once, a program and workspaces per input size, a
  * whole run in one foreign call. One thread a run; runs that overlap get workspaces of their
- * own.
+ * own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run has come for
+ * {@link WORKSPACE_IDLE_MS}, before the isolate's idle collection (`TINYUNET_IDLE_GC_MS`,
+ * 1 s) gives their memory back: held through a burst, not after it.
  *
  * @module
  */
 import type { Tensor } from "../engine.ts";
 import type { Runner } from "../native_runner.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
-import { type DirectGraph, directGraph } from "./graph.ts";
-import { type KernelLibrary } from "./kernels.ts";
+import { type DirectGraph, directGraphOf } from "./graph.ts";
+import { directKernels, type KernelLibrary } from "./kernels.ts";
+import { UnsupportedGraphError } from "./graph.ts";
 import { type DirectProgram, directProgram } from "./program.ts";
 
 /** Input sizes whose programs and workspaces are kept (the least recently used goes). */
 const KEPT_SIZES = 4;
+/** Workspaces are dropped after this long without a run (ms). */
+export const WORKSPACE_IDLE_MS = 500;
 
 interface Size {
   program: DirectProgram;
@@ -28,6 +33,8 @@ export class DirectRunner implements Runner {
   readonly outputNames: readonly string[];
   readonly kernels = "direct kernels (one thread a run)";
   #sizes = new Map<string, Size>();
+  #lastRun = 0;
+  #idleTimer?: ReturnType<typeof setTimeout>;
 
   /**
    * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
@@ -79,17 +86,40 @@ export class DirectRunner implements Runner {
       }
     } finally {
       size.free.push(work);
+      this.#lastRun = performance.now();
+      this.#dropWhenIdle(WORKSPACE_IDLE_MS);
     }
     return { outputs: { [this.graph.outputName]: { data: output, dims: [n, oc, oh, ow] } } };
   }
 
+  /** Workspaces held now (for tests and memory accounting). */
+  get workspaces(): number {
+    return [...this.#sizes.values()].reduce((n, s) => n + s.free.length, 0);
+  }
+
+  #dropWhenIdle(ms: number) {
+    if (this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      const left = this.#lastRun + WORKSPACE_IDLE_MS - performance.now();
+      if (left > 0) return this.#dropWhenIdle(left);
+      for (const size of this.#sizes.values()) size.free.length = 0;
+    }, ms);
+    Deno.unrefTimer(this.#idleTimer);
+  }
+
   release(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#sizes.clear();
     return Promise.resolve();
   }
 }
 
-/** Reads a model for the direct engine; throws `UnsupportedGraphError` with the reason. */
+/**
+ * Reads a model for the direct engine (once per bytes object); throws
+ * `UnsupportedGraphError` with the reason.
+ */
 export function loadDirectRunner(
   model: Uint8Array,
   externalData: { path: string; data: Uint8Array }[],
@@ -97,5 +127,20 @@ export function loadDirectRunner(
   offThread: boolean,
 ): DirectRunner {
   const external: ExternalData = new Map(externalData.map((f) => [f.path, f.data]));
-  return new DirectRunner(directGraph(model, external), kernels, offThread);
+  return new DirectRunner(directGraphOf(model, external), kernels, offThread);
+}
+
+/** Whether a model will run on the direct kernels (they are there and cover its graph). */
+export async function runsDirect(
+  model: Uint8Array,
+  externalData: { path: string; data: Uint8Array }[],
+): Promise<boolean> {
+  if (!(await directKernels()).ok) return false;
+  try {
+    directGraphOf(model, new Map(externalData.map((f) => [f.path, f.data])));
+    return true;
+  } catch (err) {
+    if (err instanceof UnsupportedGraphError) return false;
+    throw err;
+  }
 }

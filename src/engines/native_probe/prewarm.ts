@@ -26,6 +26,7 @@
  * @module
  */
 import { ortApi, ortEnv, ortLibraryAllowed } from "../ort_c_api.ts";
+import { kernelsBuilt } from "../direct/kernels.ts";
 import { cachedProbe, nativeProbeOptions } from "./probe.ts";
 import { parseEngineChoice } from "../select.ts";
 import { engineSettings, parseEngineSettings } from "../settings.ts";
@@ -50,6 +51,9 @@ export function prewarmSkipReason(env?: Record<string, string | undefined>): str
     // the process's own settings are parsed once, for the engines too
     const settings = env ? parseEngineSettings(env) : engineSettings();
     if (!settings.nativePrewarm) return "TINYUNET_NATIVE_PREWARM=0";
+    if (settings.nativeKernels === "direct" && kernelsBuilt(vars)) {
+      return "the direct kernels are built: onnxruntime loads with the first model they do not cover";
+    }
     const engine = parseEngineChoice(vars.TINYUNET_ENGINE);
     if (engine !== "auto" && engine !== "native") return `engine ${engine}`;
     if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;

@@ -9,6 +9,7 @@ Deno.test("buildKernels builds into the cache folder once, then finds it", async
   const folder = await Deno.makeTempDir();
   const env = { TINYUNET_NATIVE_PROBE_CACHE: folder, PATH: Deno.env.get("PATH") };
   try {
+    await Deno.writeTextFile(`${folder}/direct-kernels-0123456789abcdef.so`, "an older build");
     const first = await buildKernels(env);
     assert.ok("path" in first && first.built, JSON.stringify(first));
     assert.ok(first.path.startsWith(folder));
@@ -16,11 +17,12 @@ Deno.test("buildKernels builds into the cache folder once, then finds it", async
     assert.equal(lib.symbols.tu_version(), 1);
     lib.close();
     // found again, also where no compiler is (a library built ahead)
+    assert.deepEqual([...Deno.readDirSync(folder)].map((e) => `${folder}/${e.name}`), [first.path]);
     const again = await buildKernels({ ...env, CC: "/nonexistent/cc" });
     assert.deepEqual(again, { path: first.path, built: false });
     // TINYUNET_KERNELS_DIR comes first
     assert.ok(
-      (await kernelLibraryPath({ ...env, TINYUNET_KERNELS_DIR: "/opt/k" })).startsWith("/opt/k/"),
+      (kernelLibraryPath({ ...env, TINYUNET_KERNELS_DIR: "/opt/k" })).startsWith("/opt/k/"),
     );
   } finally {
     await Deno.remove(folder, { recursive: true });

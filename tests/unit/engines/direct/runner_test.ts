@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { seededRandom, unetModel } from "../../../../lib/onnx_builder.ts";
 import { directKernels } from "../../../../src/engines/direct/kernels.ts";
-import { loadDirectRunner } from "../../../../src/engines/direct/runner.ts";
+import { loadDirectRunner, WORKSPACE_IDLE_MS } from "../../../../src/engines/direct/runner.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 
 const root = new URL("../../../../", import.meta.url).pathname;
@@ -94,6 +94,20 @@ Deno.test("direct runs that overlap keep to their own workspaces", async () => {
   const together = await Promise.all(inputs.map((input) => runner.run({ image: input })));
   together.forEach((r, i) => assert.deepEqual(r.outputs.logits.data, alone[i]));
   assert.notDeepEqual(alone[0], alone[1]);
+});
+
+Deno.test("direct workspaces are kept through a burst and dropped once runs stop", async () => {
+  const runner = loadDirectRunner(unetModel({ width: 4, depth: 2 }), [], await library(), true);
+  const input = image(1, 3, 64, 64, 3);
+  await Promise.all([runner.run({ image: input }), runner.run({ image: input })]);
+  assert.equal(runner.workspaces, 2);
+  await new Promise((r) => setTimeout(r, WORKSPACE_IDLE_MS / 2));
+  await runner.run({ image: input });
+  await new Promise((r) => setTimeout(r, WORKSPACE_IDLE_MS / 2 + 50));
+  assert.equal(runner.workspaces, 2, "a run within the idle time keeps them");
+  await new Promise((r) => setTimeout(r, WORKSPACE_IDLE_MS));
+  assert.equal(runner.workspaces, 0);
+  await runner.release();
 });
 
 Deno.test("a direct run refuses an input of the wrong channels", async () => {
