@@ -13,6 +13,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { buildKernels } from "../src/engines/direct/kernels.ts";
 import { useServerAllocator } from "./allocator.ts";
 import { coldStart } from "./cold_start.ts";
 import { sparseRequests } from "./sparse.ts";
@@ -43,6 +44,12 @@ const ROOT = new URL("../", import.meta.url);
 export const SAMPLE_IMAGE = "tests/fixtures/images/isic_ISIC_0000011.png";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
+// the direct kernels, built ahead as `deno task setup` does: the servers and engines below find
+// them (the deployed command may not run a compiler)
+const kernels = await buildKernels();
+if ("reason" in kernels) {
+  progress(`direct kernels: ${kernels.reason} (onnxruntime runs every model)`);
+}
 
 function netReport(net: BenchNet, sizes: number[]): NetReport {
   const flops: NetReport["flops"] = {};

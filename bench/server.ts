@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { dirname } from "node:path";
+import { kernelLibraryPath } from "../src/engines/direct/kernels.ts";
 import { deployedArgs, serveArgs } from "../lib/serve_command.ts";
 import { procMemory } from "./memory.ts";
 import { freePort } from "../lib/free_port.ts";
@@ -40,12 +42,17 @@ export interface StartOptions {
 
 /**
  * Options that start the deployed command (the container's entrypoint) with `state` as its one
- * writable folder, where its native probe cache lives too.
+ * writable folder, where its native probe cache lives too, and the direct kernels built ahead
+ * where this process builds them (as the image's build stage does; the command may not run a
+ * compiler).
  */
 export function deployedStart(state: string): { args: string[]; env: Record<string, string> } {
   return {
     args: deployedArgs(state),
-    env: { TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache` },
+    env: {
+      TINYUNET_NATIVE_PROBE_CACHE: `${state}/probe-cache`,
+      TINYUNET_KERNELS_DIR: dirname(kernelLibraryPath()),
+    },
   };
 }
 

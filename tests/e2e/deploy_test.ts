@@ -6,6 +6,7 @@
  * the systemd unit verified by `systemd-analyze verify`; the container's exact command
  * line run against a fixture repository; the edge import map kept current.
  */
+import { buildKernels } from "../../src/engines/direct/kernels.ts";
 import assert from "node:assert/strict";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -18,7 +19,7 @@ import { graphNpmPackages } from "../helpers/module_graph.ts";
 import { loadConfig } from "../../src/config.ts";
 import { serveV8Flags } from "../../lib/serve_command.ts";
 import { authPolicy } from "../../src/server/middleware/api_key_auth/policy.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeMultipart } from "../../src/dicom_node/multipart.ts";
 import { HC18_SAMPLES, sampleInstance, US_SOP_CLASS } from "../helpers/dicom_node.ts";
 import { makePng } from "../helpers/images.ts";
@@ -260,6 +261,13 @@ Deno.test({
     const writable = `--allow-write=${volume}`;
     assert.ok(entry.includes(writable), writable);
     assert.match(containerfile, new RegExp(`TINYUNET_OUTBOX=${volume}/outbox\\b`));
+    // the direct kernels: built in the build stage where the image's TINYUNET_KERNELS_DIR names
+    const kernelsDir = /TINYUNET_KERNELS_DIR=(\S+) deno run --allow-all tools\/build_kernels\.ts/
+      .exec(containerfile)?.[1];
+    assert.ok(kernelsDir, "the build stage builds the kernels");
+    assert.match(containerfile, new RegExp(`^\\s+TINYUNET_KERNELS_DIR=${kernelsDir} \\\\$`, "m"));
+    const built = await buildKernels();
+    assert.ok("path" in built, JSON.stringify(built));
     // here a temporary folder stands in for the volume
     const state = await Deno.makeTempDir({ prefix: "tinyunet-state-" });
     const repo = await makeRepo([{ name: "lesion", net: { channels: 1 } }]);
@@ -275,8 +283,13 @@ Deno.test({
       TINYUNET_API_KEYS: key,
       TINYUNET_LOG: "silent",
       TINYUNET_NATIVE_PROBE: "always", // the probe child starts under the image's permissions
+      TINYUNET_KERNELS_DIR: dirname(built.path), // stands in for the image's folder
     }, container);
     await waitReady(server.base);
+    const models = await (await fetch(`${server.base}/v1/models`, {
+      headers: { authorization: `Bearer ${key}` },
+    })).json();
+    assert.deepEqual(models.models[0].runtime[0].notes, ["direct kernels (one thread a run)"]);
     const res = await fetch(`${server.base}/v1/segment?format=json`, {
       method: "POST",
       headers: { "content-type": "image/png", authorization: `Bearer ${key}` },
