@@ -106,8 +106,11 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
     return at;
   };
   const chunkAt = (offset: number) => chunkStarts.get(offset)!;
+  // Identity and inference-time Dropout outputs: other names of their inputs
+  const alias = new Map<string, string>();
+  const resolve = (name: string) => alias.get(name) ?? name;
   const constant = (node: onnx.INodeProto, name: string | undefined, expected: number[]) => {
-    const t = name ? initializers.get(name) : undefined;
+    const t = name ? initializers.get(resolve(name)) : undefined;
     if (!t) {
       throw new UnsupportedGraphError(
         `${describeNode(node)}: ${name ?? "an input"} is not a constant`,
@@ -130,15 +133,17 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
     for (const name of node.input ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
   }
   const producer = new Map<string, DirectOp>();
-  // Identity and inference-time Dropout outputs: other names of their inputs
-  const alias = new Map<string, string>();
-  const resolve = (name: string) => alias.get(name) ?? name;
   const ops: DirectOp[] = [];
   const concatenated = new Set<string>();
   for (const node of graph.node ?? []) {
     const at = new Attributes(node);
     const inName = resolve(node.input?.[0] ?? "");
     const outName = node.output?.[0] ?? "";
+    // (PyTorch's exporter passes shared weights through Identity nodes too)
+    if ((node.opType === "Identity" || node.opType === "Dropout") && node.output?.length === 1) {
+      alias.set(outName, inName);
+      continue;
+    }
     const cin = channelsOf.get(inName);
     if (cin === undefined && node.opType !== "Concat") {
       throw new UnsupportedGraphError(
@@ -149,14 +154,10 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
       throw new UnsupportedGraphError(`${describeNode(node)}: more than one output`);
     }
     switch (node.opType) {
-      case "Identity":
-      case "Dropout":
-        alias.set(outName, inName);
-        continue;
       case "Conv":
       case "ConvTranspose": {
         const transposed = node.opType === "ConvTranspose";
-        const w = node.input?.[1] ? initializers.get(node.input[1]) : undefined;
+        const w = node.input?.[1] ? initializers.get(resolve(node.input[1])) : undefined;
         const k = at.ints("kernel_shape", w?.dims?.slice(2).map(Number) ?? []);
         const plain = at.int("group", 1) === 1 && same(at.ints("dilations", [1, 1]), [1, 1]) &&
           at.string("auto_pad", "NOTSET") === "NOTSET";

@@ -62,7 +62,8 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
 
 /*
  * 3×3 convolution, padding 1, stride 1: RY output rows × XV vectors of 16 pixels × CB output
- * channels a step (RY·XV·CB accumulators). Weights [coutPadded][cin][3][3], coutPadded a
+ * channels a step (RY·XV·CB accumulators). Rows outermost: every block of output channels
+ * reads the same few input rows while they are in cache (a wide layer's input does not fit). Weights [coutPadded][cin][3][3], coutPadded a
  * multiple of 16 (zeros past cout); only the real channels are stored. Columns past w are
  * computed and then zeroed by pad_zero; a height that is not a multiple of RY recomputes its
  * last rows (h ≥ RY).
@@ -71,10 +72,10 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
   TU_TARGETS static void NAME(const float* in, int cin, int h, int w, int wpi, const float* wt,  \
                               const float* bias, int cout, float* out, int wpo, int relu) {      \
     const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;                         \
-    for (int c0 = 0; c0 < cout; c0 += CB) {                                                      \
-      const int cn = cout - c0 < CB ? cout - c0 : CB;                                            \
-      for (int y0 = 0; y0 < h; y0 += RY) {                                                       \
-        const int yb = y0 + RY > h ? h - RY : y0;                                                \
+    for (int y0 = 0; y0 < h; y0 += RY) {                                                         \
+      const int yb = y0 + RY > h ? h - RY : y0;                                                  \
+      for (int c0 = 0; c0 < cout; c0 += CB) {                                                    \
+        const int cn = cout - c0 < CB ? cout - c0 : CB;                                          \
         for (int x0 = 0; x0 < w; x0 += 16 * XV) {                                                \
           v16 acc[RY][CB][XV];                                                                   \
           for (int r = 0; r < RY; r++)                                                           \

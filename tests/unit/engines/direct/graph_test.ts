@@ -31,6 +31,20 @@ Deno.test("directGraph folds BatchNormalization into the convolution before it",
   assert.equal(graph.ops.filter((op) => op.kind === "conv3").length, 6);
 });
 
+Deno.test("directGraph follows Identity nodes, also in front of weights (PyTorch's shared weights)", () => {
+  const g = new GraphBuilder(2);
+  const x = g.input("image", [1, 3, "h", "w"]);
+  const w = g.randomTensor([2, 3, 3, 3], 27);
+  const y = g.node("Conv", [g.node("Identity", [x]), g.node("Identity", [w])], [
+    { name: "kernel_shape", type: 7, ints: [3, 3] },
+    { name: "pads", type: 7, ints: [1, 1, 1, 1] },
+  ]);
+  g.output(g.node("Identity", [y]), "logits", [1, 2, "h", "w"]);
+  const graph = directGraph(g.build());
+  assert.deepEqual(graph.ops.map((op) => op.kind), ["conv3"]);
+  assert.equal(graph.outputName, "logits");
+});
+
 function refused(build: (g: GraphBuilder, x: string) => string, why: RegExp) {
   const g = new GraphBuilder(1);
   const x = g.input("image", [1, 3, "h", "w"]);
