@@ -44,12 +44,6 @@ const ROOT = new URL("../", import.meta.url);
 export const SAMPLE_IMAGE = "tests/fixtures/images/isic_ISIC_0000011.png";
 
 if (!Deno.env.get("ONNXRUNTIME_NODE_INSTALL")) Deno.env.set("ONNXRUNTIME_NODE_INSTALL", "skip");
-// the direct kernels, built ahead as `deno task setup` does: the servers and engines below find
-// them (the deployed command may not run a compiler)
-const kernels = await buildKernels();
-if ("reason" in kernels) {
-  progress(`direct kernels: ${kernels.reason} (onnxruntime runs every model)`);
-}
 
 function netReport(net: BenchNet, sizes: number[]): NetReport {
   const flops: NetReport["flops"] = {};
@@ -396,6 +390,12 @@ if (import.meta.main) {
   if (!settings) {
     console.log(USAGE);
     Deno.exit(0);
+  }
+  // the direct kernels, built ahead as `deno task setup` does: the servers and engines below
+  // find them (the deployed command may not run a compiler)
+  const kernels = await buildKernels();
+  if ("reason" in kernels) {
+    progress(`direct kernels: ${kernels.reason} (onnxruntime runs every model)`);
   }
   if (!existsSync(new URL(SAMPLE_IMAGE, ROOT))) {
     console.error(`bench: ${SAMPLE_IMAGE} is missing`);

@@ -1,6 +1,6 @@
 /**
  * Worker side of the engine host: one Worker per engine runtime holds the sessions of every
- * model of the process (`native`: onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
+ * model of the process (`native`: the direct kernels or onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
  * runtime, one wasm heap, shared by all models). Runs happen off the server's event loop,
  * so HTTP and codecs on the main thread overlap inference on this one.
  *

@@ -1,12 +1,14 @@
 /**
  * An engine host on the calling isolate, for the native solo copy: a lone request's run
  * then skips the two Worker hops (the post to the engine host Worker and the answer back,
- * ~0.15 ms each measured through the server at c=1). onnxruntime-node computes on this
- * thread, so the event loop waits for the run (~4 ms for the ISIC student at 256×192 on two
- * threads): `HostedSession` sends a run here only when no other request for that model
+ * ~0.15 ms each measured through the server at c=1). On the direct kernels a run computes on a
+ * thread of Deno's blocking pool and the event loop goes on (~2.5 ms for the ISIC student at
+ * 256×192); onnxruntime-node computes on this thread, so the event loop waits for its run (~4 ms
+ * on two threads): `HostedSession` sends a run here only when no other request for that model
  * version and precision is in flight or admitted, and no other run is pending here (another
  * model's solo copy). Native runs do not hang, so there is nothing to restart (the hang
- * watchdog is for the web engines).
+ * watchdog is for the web engines); a direct run is never raced against it either, since its
+ * inputs must live until the foreign call returns.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import { EngineHangError, type EngineName, type Tensor } from "./engine.ts";
 import type { LoadMessage } from "./host_worker.ts";
 import type { Names } from "./engine_host.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
+import { DirectRunner } from "./direct/runner.ts";
 
 /** Loads and runs native sessions by id on this isolate (the Worker host's interface). */
 export class LocalHost {
@@ -55,7 +58,12 @@ export class LocalHost {
     });
     this.#pending++;
     try {
-      return (await Promise.race([(await runner).run(feeds), hang])).outputs;
+      const r = await runner;
+      if (r instanceof DirectRunner) {
+        clearTimeout(timer);
+        return (await r.run(feeds)).outputs;
+      }
+      return (await Promise.race([r.run(feeds), hang])).outputs;
     } finally {
       this.#pending--;
       clearTimeout(timer);

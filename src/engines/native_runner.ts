@@ -1,7 +1,7 @@
 /**
- * One onnxruntime-node session behind the small interface the engine hosts run: created
- * with the process's native session options, fed and answered in the engine's own tensor
- * type. Used in the engine host Workers (`host_worker.ts`) and, for the solo copy, on the
+ * One native session behind the small interface the engine hosts run: on the direct kernels
+ * where they cover the model (`direct/`), else onnxruntime-node's, created with the process's
+ * native session options; fed and answered in the engine's own tensor type. Used in the engine host Workers (`host_worker.ts`) and, for the solo copy, on the
  * calling isolate (`local_host.ts`).
  *
  * @module
@@ -10,7 +10,6 @@ import type { Tensor } from "./engine.ts";
 import { type ArenaChoice, nativeSessionOptions, type SpinMode } from "./native_options.ts";
 import { directKernels } from "./direct/kernels.ts";
 import { loadDirectRunner } from "./direct/runner.ts";
-import { UnsupportedGraphError } from "./direct/graph.ts";
 
 /** What runs a native model: the direct engine's kernels where they can, or onnxruntime. */
 export type KernelChoice = "direct" | "onnxruntime";
@@ -55,8 +54,8 @@ export async function loadNativeRunner(load: NativeLoad, offThread = false): Pro
       try {
         return loadDirectRunner(load.model, load.externalData, library.symbols, offThread);
       } catch (err) {
-        if (!(err instanceof UnsupportedGraphError)) throw err;
-        kernels = `onnxruntime (not the direct kernels: ${err.message})`;
+        // a graph they do not cover, or one they cannot read: onnxruntime has its say
+        kernels = `onnxruntime (not the direct kernels: ${(err as Error).message})`;
       }
     } else {
       kernels = `onnxruntime (no direct kernels: ${library.reason})`;

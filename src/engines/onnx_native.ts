@@ -1,6 +1,8 @@
 /**
- * The `native` engine: onnxruntime-node's CPU execution provider. Fastest where the host
- * allows native add-ons (4-6× onnxruntime-web here).
+ * The `native` engine: the direct kernels (`direct/`) for the plain U-Nets they cover
+ * (`TINYUNET_NATIVE_KERNELS`), onnxruntime-node's CPU execution provider for every other
+ * model. Fastest where the host allows native code (onnxruntime-node: 4-6× onnxruntime-web
+ * here; the direct kernels 2.5-3× onnxruntime-node on the students).
  *
  * onnxruntime-node computes a run on the calling isolate's thread: its `run` defers the
  * binding's synchronous run with `setImmediate` (onnxruntime-node 1.30 `dist/backend.js`), so

@@ -107,8 +107,14 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
   };
   const chunkAt = (offset: number) => chunkStarts.get(offset)!;
   // Identity and inference-time Dropout outputs: other names of their inputs
+  // (PyTorch's exporter passes shared weights through Identity nodes too)
   const alias = new Map<string, string>();
   const resolve = (name: string) => alias.get(name) ?? name;
+  const isAlias = (node: onnx.INodeProto) =>
+    (node.opType === "Identity" || node.opType === "Dropout") && node.output?.length === 1;
+  for (const node of graph.node ?? []) {
+    if (isAlias(node)) alias.set(node.output![0], resolve(node.input?.[0] ?? ""));
+  }
   const constant = (node: onnx.INodeProto, name: string | undefined, expected: number[]) => {
     const t = name ? initializers.get(resolve(name)) : undefined;
     if (!t) {
@@ -116,7 +122,13 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
         `${describeNode(node)}: ${name ?? "an input"} is not a constant`,
       );
     }
-    const read = readTensor(t, external);
+    let read: ReturnType<typeof readTensor>;
+    try {
+      read = readTensor(t, external);
+    } catch (err) {
+      // e.g. float16 statistics: onnxruntime may still run the model
+      throw new UnsupportedGraphError(`${describeNode(node)}: ${(err as Error).message}`);
+    }
     if (read.dataType !== 1) {
       throw new UnsupportedGraphError(`${describeNode(node)}: weights are not float32`);
     }
@@ -128,10 +140,15 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
     return read.data;
   };
   const channelsOf = new Map<string, number>([[input.name ?? "", channels]]);
+  // readers of each value, by the value's own name (an alias's readers are its input's)
   const readers = new Map<string, number>();
   for (const node of graph.node ?? []) {
-    for (const name of node.input ?? []) readers.set(name, (readers.get(name) ?? 0) + 1);
+    if (isAlias(node)) continue;
+    for (const name of (node.input ?? []).map(resolve)) {
+      readers.set(name, (readers.get(name) ?? 0) + 1);
+    }
   }
+  const outputValue = resolve(graph.output![0].name ?? "");
   const producer = new Map<string, DirectOp>();
   const ops: DirectOp[] = [];
   const concatenated = new Set<string>();
@@ -139,11 +156,7 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
     const at = new Attributes(node);
     const inName = resolve(node.input?.[0] ?? "");
     const outName = node.output?.[0] ?? "";
-    // (PyTorch's exporter passes shared weights through Identity nodes too)
-    if ((node.opType === "Identity" || node.opType === "Dropout") && node.output?.length === 1) {
-      alias.set(outName, inName);
-      continue;
-    }
+    if (isAlias(node)) continue;
     const cin = channelsOf.get(inName);
     if (cin === undefined && node.opType !== "Concat") {
       throw new UnsupportedGraphError(
@@ -215,7 +228,7 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
         const conv = producer.get(inName);
         if (
           !conv || (conv.kind !== "conv3" && conv.kind !== "conv1" && conv.kind !== "convt2") ||
-          readers.get(inName) !== 1 || at.int("training_mode", 0) !== 0
+          readers.get(inName) !== 1 || inName === outputValue || at.int("training_mode", 0) !== 0
         ) {
           throw new UnsupportedGraphError(
             `${describeNode(node)}: only right after a convolution nothing else reads`,
@@ -277,7 +290,6 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
     if (last?.output === outName) producer.set(outName, last);
   }
   const outputName = graph.output![0].name ?? "";
-  const outputValue = resolve(outputName);
   if (!channelsOf.has(outputValue)) {
     throw new UnsupportedGraphError(`the output ${outputName} is not made by the graph`);
   }

@@ -15,7 +15,7 @@
  * c*(H+2)*WP + (y+1)*WP + (x+1); row 0, row H+1, column 0 and columns W+1.. are zero, so a
  * 3×3 window with padding 1 reads without bounds checks. WP ≥ roundup(W, 32) + 2. Channels
  * of one tensor are contiguous planes, so a Concat on channels is two tensors placed one
- * after the other (no copy). The program and its buffers are planned in `plan.ts`.
+ * after the other (no copy). The program and its buffers are planned in `program.ts`.
  */
 #include <math.h>
 #include <stdint.h>

@@ -67,9 +67,18 @@ export function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): string {
   const key = fnv64(`${Deno.readTextFileSync(SOURCE)}\n${Deno.build.target}`);
-  const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) ||
-    join(Deno.env.get("TMPDIR") || "/tmp", "tinyunet-kernels");
-  return join(folder, `direct-kernels-${key}.so`);
+  const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) || privateTempFolder();
+  return join(folder, `${PREFIX}${key}.so`);
+}
+
+/** This platform's builds are named `direct-kernels-<target>-<key>.so`. */
+const PREFIX = `direct-kernels-${Deno.build.target}-`;
+
+let tempFolder: string | undefined;
+/** No cache folder: a fresh folder of this process's own (a shared /tmp path could be planted). */
+function privateTempFolder(): string {
+  tempFolder ??= Deno.makeTempDirSync({ prefix: "tinyunet-kernels-" });
+  return tempFolder;
 }
 
 /** Whether this platform's library is built where the server looks (no build, no compiler). */
@@ -82,7 +91,8 @@ export function kernelsBuilt(env?: Record<string, string | undefined>): boolean 
 }
 
 /**
- * Builds the library with `CC` (else `cc`) unless it is already there.
+ * Builds the library with `CC` (else `cc`) unless it is already there: with the instruction-set
+ * clones where the platform has them (ifunc), else without.
  * @returns the library's path, or why there is none
  */
 export async function buildKernels(
@@ -95,14 +105,25 @@ export async function buildKernels(
   } catch {
     // not built yet
   }
+  try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+  } catch (err) {
+    return { reason: `cannot make ${dirname(path)} for them: ${(err as Error).message}` };
+  }
   const compiler = env.CC?.trim() || "cc";
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    const cc = await run(compiler, ["-O3", "-shared", "-fPIC", "-o", tmp, SOURCE.pathname, "-lm"]);
-    if (!cc.ok) return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+    const args = ["-O3", "-shared", "-fPIC", "-o", tmp, SOURCE.pathname, "-lm"];
+    let cc = await run(compiler, args);
+    if (!cc.ok) {
+      const plain = await run(compiler, ["-DTU_NO_CLONES", ...args]);
+      if (!plain.ok) {
+        return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
+      }
+      cc = plain;
+    }
     await Deno.rename(tmp, path);
-    await pruneOtherBuilds(path);
+    await pruneOldBuilds(path);
     return { path, built: true };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
@@ -110,8 +131,8 @@ export async function buildKernels(
     }
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
       return {
-        reason:
-          `not allowed to run ${compiler} to build them (build them ahead with \`deno task build:kernels\`)`,
+        reason: `not allowed to run ${compiler} to build them, and no build at ${path} ` +
+          "(build them ahead with `deno task build:kernels`, again after an upgrade)",
       };
     }
     return { reason: `the kernels could not be built: ${(err as Error).message}` };
@@ -120,15 +141,17 @@ export async function buildKernels(
   }
 }
 
-/** Removes the folder's builds of other sources (an older server's); best effort. */
-async function pruneOtherBuilds(keep: string): Promise<void> {
+/** A build of another source for this platform unused this long is removed (an old server's). */
+const STALE_MS = 24 * 3600_000;
+
+/** Removes the folder's stale builds of other sources for this platform; best effort. */
+async function pruneOldBuilds(keep: string): Promise<void> {
   try {
     for await (const e of Deno.readDir(dirname(keep))) {
-      if (
-        /^direct-kernels-[0-9a-f]{16}\.so$/.test(e.name) && join(dirname(keep), e.name) !== keep
-      ) {
-        await Deno.remove(join(dirname(keep), e.name)).catch(() => {});
-      }
+      const file = join(dirname(keep), e.name);
+      if (!e.name.startsWith(PREFIX) || !e.name.endsWith(".so") || file === keep) continue;
+      const used = (await Deno.stat(file)).atime ?? new Date(0);
+      if (Date.now() - used.getTime() > STALE_MS) await Deno.remove(file).catch(() => {});
     }
   } catch {
     // an unreadable folder keeps them

@@ -92,6 +92,10 @@ export function directProgram(graph: DirectGraph, h: number, w: number): DirectP
   });
   touch(graph.outputValue, steps - 1);
   const workFloats = place(buffers) + 64;
+  // offsets are int32 in the program
+  if (workFloats > 2 ** 31 - 1) {
+    throw new RangeError(`a ${h}×${w} input needs ${workFloats} floats of workspace, past 2³¹`);
+  }
 
   const at = (name: string) => {
     const { buffer, offset } = home.get(name)!;

@@ -60,6 +60,12 @@ Deno.test("directGraph refuses what its kernels do not have, saying what", () =>
   refused((g, x) => g.conv(x, 3, 1, 5), /3×3\/1×1/);
   refused((g, x) => g.node("Add", [g.conv(x, 3, 1, 1), g.conv(x, 3, 1, 1)]), /no Add/);
   refused((g, x) => g.batchNorm(x, 3), /right after a convolution/);
+  // the convolution is read by something else too, through an Identity
+  refused((g, x) => {
+    const y = g.node("Identity", [g.conv(x, 3, 1, 1)]);
+    g.batchNorm(y, 1);
+    return g.relu(y);
+  }, /right after a convolution/);
   refused((g, x) => {
     const y = g.conv(x, 3, 2);
     const a = g.concat([y, x]);
