@@ -39,13 +39,15 @@ export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | {
 
 const SOURCE = new URL("./kernels.c", import.meta.url);
 
-/** A 64-bit FNV-1a of the text as 16 hex digits (a file name, not a security check). */
+/** Two 32-bit FNV-1a hashes of the text as 16 hex digits (a file name, not a security check). */
 function fnv64(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (const b of new TextEncoder().encode(text)) {
-    h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  const bytes = new TextEncoder().encode(text);
+  let a = 0x811c9dc5, b = 0x050c5d1f;
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i], 0x01000193);
+    b = Math.imul(b ^ bytes[i], 0x01000193);
   }
-  return h.toString(16).padStart(16, "0");
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
@@ -66,10 +68,13 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: str
 export function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): string {
-  const key = fnv64(`${Deno.readTextFileSync(SOURCE)}\n${Deno.build.target}`);
+  sourceKey ??= fnv64(`${Deno.readTextFileSync(SOURCE)}\n${Deno.build.target}`);
+  const key = sourceKey;
   const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) || privateTempFolder();
   return join(folder, `${PREFIX}${key}.so`);
 }
+
+let sourceKey: string | undefined;
 
 /** This platform's builds are named `direct-kernels-<target>-<key>.so`. */
 const PREFIX = `direct-kernels-${Deno.build.target}-`;
