@@ -15,6 +15,13 @@ import { Attributes, describeNode } from "../../onnx/attributes.ts";
 import { decodeModel, type onnx } from "../../onnx/proto.ts";
 import { type ExternalData, readTensor } from "../../onnx/tensor_data.ts";
 
+/**
+ * The widest convolution (input or output channels) the direct engine takes: up to here its
+ * kernels beat onnxruntime's (narrow layers: 2.5-4×); a wide net (the U-Net-64 teacher: 560-616
+ * ms against 502 on one thread, and onnxruntime can use two) is onnxruntime's.
+ */
+export const MAX_CHANNELS = 64;
+
 /** Output channels of packed 3×3 weights are padded to this (the widest kernel step). */
 export const COUT_BLOCK = 16;
 
@@ -292,6 +299,12 @@ export function directGraph(bytes: Uint8Array, external: ExternalData = new Map(
   const outputName = graph.output![0].name ?? "";
   if (!channelsOf.has(outputValue)) {
     throw new UnsupportedGraphError(`the output ${outputName} is not made by the graph`);
+  }
+  const widest = Math.max(0, ...ops.map((op) => "cout" in op ? Math.max(op.cin, op.cout) : 0));
+  if (widest > MAX_CHANNELS) {
+    throw new UnsupportedGraphError(
+      `its widest convolution has ${widest} channels: past ${MAX_CHANNELS}, onnxruntime's kernels are as fast and use more threads`,
+    );
   }
   const fused = fuseRelus(ops, outputValue);
   const weights = new Float32Array(length);

@@ -55,6 +55,14 @@ function refused(build: (g: GraphBuilder, x: string) => string, why: RegExp) {
   );
 }
 
+Deno.test("directGraph leaves wide nets to onnxruntime", () => {
+  assert.equal(directGraph(unetModel({ width: 8, depth: 3 })).inputChannels, 3); // 8…64
+  assert.throws(
+    () => directGraph(unetModel({ width: 16, depth: 3 })), // 16…128
+    (err: Error) => err instanceof UnsupportedGraphError && /128 channels/.test(err.message),
+  );
+});
+
 Deno.test("directGraph refuses what its kernels do not have, saying what", () => {
   refused((g, x) => g.conv(x, 3, 1, 3, 2), /stride-1/);
   refused((g, x) => g.conv(x, 3, 1, 5), /3×3\/1×1/);
