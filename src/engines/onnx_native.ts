@@ -19,7 +19,9 @@ import { HostedSession } from "./host_session.ts";
 import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
-import { runsDirect } from "./direct/runner.ts";
+import { loadDirectRunner, runsDirect } from "./direct/runner.ts";
+import { directKernels } from "./direct/kernels.ts";
+import { DirectSession } from "./direct/session.ts";
 import { engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
@@ -125,6 +127,15 @@ export const nativeEngine: Engine = {
     const kernels = options.kernels ?? engineSettings().nativeKernels;
     const direct = kernels === "direct" && await runsDirect(model.bytes, model.externalData);
     if (engineSettings().nativeArena === "shared" && !direct) await shareNativeArena();
+    if (direct && nativeInHost()) {
+      const library = await directKernels();
+      if (library.ok) {
+        const runner = loadDirectRunner(model.bytes, model.externalData, library.symbols, true);
+        const session = new DirectSession(runner, options.lanes ?? defaultLanes(1));
+        if (options.warmup) await session.run(warmupTensors(options.warmup));
+        return session;
+      }
+    }
     if (nativeInHost()) {
       const threads = options.threads ?? defaultThreads();
       return await HostedSession.create(
