@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { takeTensor } from "../memory/tensor_pool.ts";
 import type { Tensor } from "../engines/engine.ts";
 import type { InputSpec } from "../models/card.ts";
 import type { DecodedImage } from "./image.ts";
@@ -182,7 +183,7 @@ function fusedPreprocess(image: DecodedImage, spec: InputSpec, g: Geometry): Ten
     g.scaledWidth !== g.width || g.scaledHeight !== g.height
   ) return undefined;
   const C = spec.channels, w = g.width, h = g.height, plane = g.inputWidth * g.inputHeight;
-  const data = new Float32Array(C * plane); // zero = padding
+  const data = takeTensor(C * plane); // zero = padding
   const first = g.padTop * g.inputWidth + g.padLeft;
   if (C === 3) {
     // one pass over the interleaved samples, three planes written side by side

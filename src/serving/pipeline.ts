@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { giveTensor } from "../memory/tensor_pool.ts";
 import type { QueueTicket } from "../models/queue.ts";
 import { ApiError } from "../errors.ts";
 import type { ModelVersion, Precision, RuntimeInfo } from "../models/model_version.ts";
@@ -186,6 +187,8 @@ export class SegmentPipeline {
       signal,
       ticket,
     );
+    // the run has read it: the next request of this size writes into it
+    giveTensor(prepared.tensor.data);
     const output = outputs[card.output.name];
     if (!output) throw new Error(`model produced no "${card.output.name}" output`);
     const result = await this.pool.finish({
@@ -198,6 +201,9 @@ export class SegmentPipeline {
       image: prepared.image,
       overlay: options.overlay,
     }, signal);
+    // read (a DICOM SEG's segmentation, returned, may still read its probabilities from it):
+    // the next run of this size writes into it
+    if (options.format !== "dicom-seg") giveTensor(output.data);
     return { prepared, result, runtime, timings };
   }
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { takeTensor } from "../../memory/tensor_pool.ts";
 import type { Tensor } from "../engine.ts";
 import type { Runner } from "../native_runner.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
@@ -80,7 +81,8 @@ export class DirectRunner implements Runner {
     const { program } = size;
     const work = size.free.pop() ?? new Float32Array(program.workFloats);
     const [oc, oh, ow] = program.output;
-    const output = new Float32Array(n * oc * oh * ow);
+    // every value is written (unpack), so a pooled one needs no zeroing
+    const output = takeTensor(n * oc * oh * ow, false);
     try {
       for (let i = 0; i < n; i++) {
         const src = input.data.subarray(i * c * h * w, (i + 1) * c * h * w);
