@@ -9,7 +9,13 @@
  *
  * @module
  */
-import type { EngineName, EngineSession, ModelSource, Tensor } from "../src/engines/engine.ts";
+import type {
+  EngineName,
+  EngineProbe,
+  EngineSession,
+  ModelSource,
+  Tensor,
+} from "../src/engines/engine.ts";
 import { loadEngine } from "../src/engines/select.ts";
 import { seededRandom } from "../lib/onnx_builder.ts";
 
@@ -51,42 +57,41 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
       };
     }
   };
+  const threads = (t: number) => `${t} thread${t > 1 ? "s" : ""}`;
+  const perThreads = (
+    id: string,
+    p: EngineProbe,
+    label: (t: number) => string,
+    more: Pick<EngineConfig, "engine" | "kernels">,
+  ) => {
+    for (const t of options.threads) {
+      out.push({
+        id: `${id}-${t}t`,
+        threads: t,
+        label: label(t),
+        available: p.available,
+        reason: p.reason,
+        ...more,
+      });
+    }
+  };
   const native = await probe("native");
-  for (const t of options.threads) {
-    out.push({
-      id: `native-${t}t`,
+  perThreads(
+    "native",
+    native,
+    (t) => `native as served: direct kernels (1 thread), else onnxruntime-node ${threads(t)}`,
+    {
       engine: "native",
-      threads: t,
-      label: `native as served: direct kernels (1 thread), else onnxruntime-node ${t} thread${
-        t > 1 ? "s" : ""
-      }`,
-      available: native.available,
-      reason: native.reason,
       kernels: "direct",
-    });
-  }
-  for (const t of options.threads) {
-    out.push({
-      id: `onnxruntime-${t}t`,
-      engine: "native",
-      threads: t,
-      label: `onnxruntime-node CPU, ${t} thread${t > 1 ? "s" : ""}`,
-      available: native.available,
-      reason: native.reason,
-      kernels: "onnxruntime",
-    });
-  }
-  const wasm = await probe("wasm");
-  for (const t of options.threads) {
-    out.push({
-      id: `wasm-${t}t`,
-      engine: "wasm",
-      threads: t,
-      label: `onnxruntime-web WASM, ${t} thread${t > 1 ? "s" : ""}`,
-      available: wasm.available,
-      reason: wasm.reason,
-    });
-  }
+    },
+  );
+  perThreads("onnxruntime", native, (t) => `onnxruntime-node CPU, ${threads(t)}`, {
+    engine: "native",
+    kernels: "onnxruntime",
+  });
+  perThreads("wasm", await probe("wasm"), (t) => `onnxruntime-web WASM, ${threads(t)}`, {
+    engine: "wasm",
+  });
   if (options.webgpu) {
     const p = await probe("webgpu");
     const software = Boolean(p.fallbackAdapter);

@@ -87,33 +87,28 @@ const ours = (id: string, label: string, env: Record<string, string>): VersusSer
 const OURS: VersusServer = {
   id: "ours",
   label:
-    "deno task serve (defaults: codec pool, native solo copy on the HTTP isolate, engine lanes in host Workers on demand)",
+    "deno task serve (defaults: codec pool, the direct kernels off the HTTP thread, 2 runs at once)",
   kind: "ours",
 };
+/**
+ * onnxruntime's settings below (solo copy, lanes in host Workers) apply to models it runs: with
+ * the direct kernels (the default) they change nothing, so they run with onnxruntime's kernels.
+ */
+const ORT = { TINYUNET_NATIVE_KERNELS: "onnxruntime" };
+const OURS_ORT = ours(
+  "ours-onnxruntime",
+  "ours on onnxruntime's kernels (TINYUNET_NATIVE_KERNELS=onnxruntime: solo copy, lanes in host Workers)",
+  ORT,
+);
 const OURS_NO_SOLO = ours(
   "ours-no-solo",
-  "ours, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
-  { TINYUNET_SOLO_THREADS: "1" },
-);
-const OURS_SOLO_SPIN = ours(
-  "ours-solo-spin",
-  "ours, solo copy spinning also after runs (TINYUNET_SOLO_SPIN=1)",
-  { TINYUNET_SOLO_SPIN: "1" },
-);
-const OURS_SOLO_SLEEP = ours(
-  "ours-solo-sleep",
-  "ours, solo copy sleeping between kernels (TINYUNET_SOLO_SPIN=0)",
-  { TINYUNET_SOLO_SPIN: "0" },
-);
-const OURS_SOLO_WORKER = ours(
-  "ours-solo-worker",
-  "ours, solo copy in the engine host Worker (TINYUNET_SOLO_LOCAL=0)",
-  { TINYUNET_SOLO_LOCAL: "0" },
+  "ours on onnxruntime, no solo copy (TINYUNET_SOLO_THREADS=1: a lone request runs on one thread)",
+  { ...ORT, TINYUNET_SOLO_THREADS: "1" },
 );
 const OURS_WORKER_FIRST = ours(
   "ours-worker-first",
-  "ours, first engine lane loaded at start in a host Worker (TINYUNET_LOCAL_FIRST=0)",
-  { TINYUNET_LOCAL_FIRST: "0" },
+  "ours on onnxruntime, first engine lane loaded at start in a host Worker (TINYUNET_LOCAL_FIRST=0)",
+  { ...ORT, TINYUNET_LOCAL_FIRST: "0" },
 );
 const OURS_NO_POOL = ours(
   "ours-no-pool",
@@ -277,10 +272,8 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     versus: {
       servers: [
         OURS,
+        OURS_ORT,
         OURS_NO_SOLO,
-        OURS_SOLO_SPIN,
-        OURS_SOLO_SLEEP,
-        OURS_SOLO_WORKER,
         OURS_WORKER_FIRST,
         OURS_NO_POOL,
         OURS_BATCH,
