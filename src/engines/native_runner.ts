@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Runner } from "./runner.ts";
 import type { Tensor } from "./engine.ts";
 import { type ArenaChoice, nativeSessionOptions, type SpinMode } from "./native_options.ts";
 import { directKernels } from "./direct/kernels.ts";
@@ -14,15 +15,7 @@ import { loadDirectRunner } from "./direct/runner.ts";
 /** What runs a native model: the direct engine's kernels where they can, or onnxruntime. */
 export type KernelChoice = "direct" | "onnxruntime";
 
-/** A loaded session, as the hosts run it. */
-export interface Runner {
-  inputNames: readonly string[];
-  outputNames: readonly string[];
-  run(feeds: Record<string, Tensor>): Promise<{ outputs: Record<string, Tensor> }>;
-  release(): Promise<void>;
-  /** what runs the model, and why not the direct kernels when they were asked for */
-  kernels: string;
-}
+export type { Runner } from "./runner.ts";
 
 /** What loading a native session needs. */
 export interface NativeLoad {

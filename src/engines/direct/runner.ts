@@ -10,7 +10,7 @@
  */
 import { takeTensor } from "../../memory/tensor_pool.ts";
 import type { Tensor } from "../engine.ts";
-import type { Runner } from "../native_runner.ts";
+import type { Runner } from "../runner.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
 import { type DirectGraph, directGraphOf } from "./graph.ts";
 import { directKernels, type KernelLibrary } from "./kernels.ts";
