@@ -44,8 +44,7 @@ interface Pending<T> {
   resolve(value: T): void;
   reject(err: Error): void;
 }
-/** A loaded session's names, and for native ones what runs them (`Runner.kernels`). */
-export type Names = { inputNames: string[]; outputNames: string[]; kernels?: string };
+export type Names = { inputNames: string[]; outputNames: string[] };
 
 /** A registered session: what to send to load it again after a restart. */
 export interface Registration {

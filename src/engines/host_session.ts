@@ -112,9 +112,6 @@ export class HostedSession implements EngineSession {
   #soloLocal = false;
   #localFirst = false;
   #othersWaiting: () => number = () => 0;
-  #kernels?: SessionOptions["kernels"];
-  /** the copies run on the direct kernels (no onnxruntime arena to shrink or renew) */
-  #direct = false;
 
   private constructor(
     readonly engine: EngineName,
@@ -184,7 +181,6 @@ export class HostedSession implements EngineSession {
       watchdog.workerUrl ?? HOST_WORKER_URL,
     );
     session.#warmup = options.warmup;
-    session.#kernels = options.kernels;
     if (backend === "native" && (options.soloThreads ?? 0) > threads) {
       session.#solo = { threads: options.soloThreads!, sid: 0, inflight: 0, state: "idle" };
     }
@@ -260,8 +256,6 @@ export class HostedSession implements EngineSession {
       const names = await this.#loadCopy(host, copy.sid, threads, spin, warmup);
       this.inputNames = names.inputNames;
       this.outputNames = names.outputNames;
-      if (names.kernels && !this.notes.includes(names.kernels)) this.notes.push(names.kernels);
-      this.#direct = names.kernels?.startsWith("direct") ?? false;
       copy.state = "ready";
     } catch (err) {
       const hung = err instanceof EngineHangError;
@@ -347,7 +341,7 @@ export class HostedSession implements EngineSession {
   #idleLater(copy: Lane) {
     if (this.#released || this.#laneIdleMs <= 0 || copy.inflight > 0) return;
     if (copy === (this.localFirst ? this.#solo : this.#first)) {
-      if (this.backend !== "native" || this.#direct) return;
+      if (this.backend !== "native") return;
       if (this.#ownArenas()) this.#renewLater(copy);
       else if (nativeArenaShared()) this.#shrinkLater(copy);
       return;
@@ -470,7 +464,6 @@ export class HostedSession implements EngineSession {
       externalData: this.model.externalData,
       ...(spin === "always" ? {} : { spin }),
       ...hostLoadSettings(this.backend, nativeArenaShared()),
-      ...(this.#kernels ? { kernels: this.#kernels } : {}),
     };
     const names = await host.load({ engine: this.engine, load, warmup });
     if (warmup) await host.run(sid, warmupTensors(warmup), this.hangMs, this.engine);

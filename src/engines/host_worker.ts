@@ -1,6 +1,6 @@
 /**
  * Worker side of the engine host: one Worker per engine runtime holds the sessions of every
- * model of the process (`native`: the direct kernels or onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
+ * model of the process (`native`: onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
  * runtime, one wasm heap, shared by all models). Runs happen off the server's event loop,
  * so HTTP and codecs on the main thread overlap inference on this one.
  *
@@ -18,7 +18,7 @@
 import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import type { ArenaChoice, SpinMode } from "./native_options.ts";
-import { type KernelChoice, loadNativeRunner, type Runner } from "./native_runner.ts";
+import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { type Collected, collectGarbage, IdleCollector } from "../memory/collect.ts";
 
 /** The runtimes a host can hold. */
@@ -45,8 +45,6 @@ export interface LoadMessage {
    */
   arena: ArenaChoice;
   idleGcMs: number;
-  /** native: `TINYUNET_NATIVE_KERNELS`, as the sending isolate read it */
-  kernels: KernelChoice;
 }
 /** One run of session `sid`; its inputs packed in a buffer that goes back with the answer. */
 export interface RunMessage {
@@ -78,7 +76,7 @@ export type HostMessage =
   | CollectMessage;
 /** What the host answers. */
 export type HostReply =
-  | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[]; kernels?: string }
+  | { type: "loaded"; sid: number; inputNames: string[]; outputNames: string[] }
   | { type: "result"; id: number; outputs: Record<string, Tensor>; buffer: ArrayBuffer }
   | { type: "error"; id?: number; sid?: number; message: string; buffer?: ArrayBuffer }
   | ({ type: "collected" } & Collected);
@@ -135,7 +133,6 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
       return { outputs };
     },
     release: () => session.release(),
-    kernels: "onnxruntime-web",
   };
 }
 
@@ -152,7 +149,6 @@ async function handle(msg: HostMessage) {
       sid: msg.sid,
       inputNames: [...runner.inputNames],
       outputNames: [...runner.outputNames],
-      kernels: runner.kernels,
     });
   } else if (msg.type === "run") {
     const runner = sessions.get(msg.sid);

@@ -1,22 +1,18 @@
 /**
  * An engine host on the calling isolate, for the native solo copy: a lone request's run
  * then skips the two Worker hops (the post to the engine host Worker and the answer back,
- * ~0.15 ms each measured through the server at c=1). On the direct kernels a run computes on a
- * thread of Deno's blocking pool and the event loop goes on (~2.5 ms for the ISIC student at
- * 256×192); onnxruntime-node computes on this thread, so the event loop waits for its run (~4 ms
- * on two threads): `HostedSession` sends a run here only when no other request for that model
+ * ~0.15 ms each measured through the server at c=1). onnxruntime-node computes on this
+ * thread, so the event loop waits for the run (~4 ms for the ISIC student at 256×192 on two
+ * threads): `HostedSession` sends a run here only when no other request for that model
  * version and precision is in flight or admitted, and no other run is pending here (another
  * model's solo copy). Native runs do not hang, so there is nothing to restart (the hang
- * watchdog is for the web engines); a direct run is never raced against it either, since its
- * inputs must live until the foreign call returns.
+ * watchdog is for the web engines).
  *
  * @module
  */
 import { EngineHangError, type EngineName, type Tensor } from "./engine.ts";
 import type { LoadMessage } from "./host_worker.ts";
-import type { Names } from "./engine_host.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
-import { DirectRunner } from "./direct/runner.ts";
 
 /** Loads and runs native sessions by id on this isolate (the Worker host's interface). */
 export class LocalHost {
@@ -35,13 +31,12 @@ export class LocalHost {
     return this.#sessions.size;
   }
 
-  async load(reg: { load: LoadMessage }): Promise<Names> {
+  async load(reg: { load: LoadMessage }): Promise<{ inputNames: string[]; outputNames: string[] }> {
     if (reg.load.backend !== "native") throw new Error("a local host runs native sessions only");
-    // off this thread: the event loop goes on while a direct run computes
-    const runner = loadNativeRunner(reg.load, true);
+    const runner = loadNativeRunner(reg.load);
     this.#sessions.set(reg.load.sid, runner);
     const r = await runner;
-    return { inputNames: [...r.inputNames], outputNames: [...r.outputNames], kernels: r.kernels };
+    return { inputNames: [...r.inputNames], outputNames: [...r.outputNames] };
   }
 
   async run(
@@ -58,12 +53,7 @@ export class LocalHost {
     });
     this.#pending++;
     try {
-      const r = await runner;
-      if (r instanceof DirectRunner) {
-        clearTimeout(timer);
-        return (await r.run(feeds)).outputs;
-      }
-      return (await Promise.race([r.run(feeds), hang])).outputs;
+      return (await Promise.race([(await runner).run(feeds), hang])).outputs;
     } finally {
       this.#pending--;
       clearTimeout(timer);

@@ -19,8 +19,7 @@ import { HostedSession } from "./host_session.ts";
 import { prestartHost } from "./engine_host.ts";
 import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
-import { loadDirectRunner, runsDirect } from "./direct/runner.ts";
-import { directKernels } from "./direct/kernels.ts";
+import { DirectRunner, directRunner } from "./direct/runner.ts";
 import { DirectSession } from "./direct/session.ts";
 import { engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
@@ -122,23 +121,25 @@ export const nativeEngine: Engine = {
     }
   },
   async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
-    // before the first onnxruntime session: the sessions made after it use the process's one
-    // arena (a model the direct kernels run loads no onnxruntime here at all)
+    // a model the direct kernels cover runs on them, on this isolate (off its event loop
+    // unless every native session is to run on it), and loads no onnxruntime at all
     const kernels = options.kernels ?? engineSettings().nativeKernels;
-    const direct = kernels === "direct" && await runsDirect(model.bytes, model.externalData);
-    if (engineSettings().nativeArena === "shared" && !direct) await shareNativeArena();
-    if (direct && nativeInHost()) {
-      const library = await directKernels();
-      if (library.ok) {
-        const runner = loadDirectRunner(model.bytes, model.externalData, library.symbols, true);
-        const session = new DirectSession(runner, options.lanes ?? defaultLanes(1));
-        if (options.warmup) await session.run(warmupTensors(options.warmup));
-        return session;
-      }
+    const direct = kernels === "direct"
+      ? await directRunner(model.bytes, model.externalData, nativeInHost())
+      : { reason: "" };
+    if (direct instanceof DirectRunner) {
+      const lanes = nativeInHost() ? options.lanes ?? defaultLanes(1) : 1;
+      const session = new DirectSession(direct, lanes);
+      if (options.warmup) await session.run(warmupTensors(options.warmup));
+      return session;
     }
+    const note = kernels === "direct" ? `onnxruntime (${direct.reason})` : "onnxruntime";
+    // before the first onnxruntime session: the sessions made after it use the process's one arena
+    if (engineSettings().nativeArena === "shared") await shareNativeArena();
+    const threads = options.threads ?? defaultThreads();
+    let session: EngineSession & { notes: string[] };
     if (nativeInHost()) {
-      const threads = options.threads ?? defaultThreads();
-      return await HostedSession.create(
+      session = await HostedSession.create(
         "native",
         "native",
         model,
@@ -146,19 +147,18 @@ export const nativeEngine: Engine = {
         threads,
         { retries: 0 },
       );
+    } else {
+      const runner = await loadNativeRunner({
+        threads,
+        path: model.path,
+        model: model.bytes,
+        externalData: model.externalData,
+        arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
+      });
+      session = new NativeSession(runner, threads);
+      if (options.warmup) await session.run(warmupTensors(options.warmup));
     }
-    const threads = options.threads ?? defaultThreads();
-    const runner = await loadNativeRunner({
-      threads,
-      path: model.path,
-      model: model.bytes,
-      externalData: model.externalData,
-      arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
-      kernels: options.kernels ?? engineSettings().nativeKernels,
-    });
-    const native = new NativeSession(runner, threads);
-    native.notes.push(runner.kernels);
-    if (options.warmup) await native.run(warmupTensors(options.warmup));
-    return native;
+    session.notes.push(note);
+    return session;
   },
 };

@@ -75,8 +75,8 @@ export function engineSettings(): EngineSettings {
 }
 
 /**
- * What an engine host Worker is given with each load, since it reads no settings itself: which
- * kernels run a native model (`TINYUNET_NATIVE_KERNELS`), the session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` only once the process's
+ * What an engine host Worker is given with each load, since it reads no settings itself: the
+ * session's CPU arena (native: `TINYUNET_NATIVE_ARENA`, `shared` only once the process's
  * shared arena is registered (`sharedArena`), else an arena of its own; wasm and webgpu:
  * `TINYUNET_WASM_ARENA`) and the host's idle-collection delay.
  */
@@ -85,9 +85,8 @@ export function hostLoadSettings(
   sharedArena: boolean,
   settings: EngineSettings = engineSettings(),
   idleMs: number = idleGcMs(),
-): Pick<LoadMessage, "arena" | "idleGcMs" | "kernels"> {
+): Pick<LoadMessage, "arena" | "idleGcMs"> {
   return {
-    kernels: settings.nativeKernels,
     arena: backend === "native"
       ? sessionArena(settings.nativeArena, sharedArena)
       : settings.wasmArena

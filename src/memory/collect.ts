@@ -75,8 +75,9 @@ export function collectGarbage(): Collected {
 }
 
 /**
- * Collects once `delayMs` have passed since the last {@link IdleCollector.touch} — for a
- * Worker, touched after each job. The timer does not keep the isolate alive.
+ * Collects (or does `onIdle`) once `delayMs` have passed since the last
+ * {@link IdleCollector.touch} — for a Worker, touched after each job; the direct engine drops
+ * its workspaces with one. The timer does not keep the isolate alive.
  */
 export class IdleCollector {
   #timer?: ReturnType<typeof setTimeout>;
@@ -84,8 +85,11 @@ export class IdleCollector {
   /** collections so far */
   collections = 0;
 
-  /** @param delayMs idle time before a collection (ms; 0: never) */
-  constructor(readonly delayMs: number) {}
+  /**
+   * @param delayMs idle time before a collection (ms; 0: never)
+   * @param onIdle what to do then (default: collect this isolate's garbage)
+   */
+  constructor(readonly delayMs: number, private onIdle: () => void = collectGarbage) {}
 
   /**
    * Work was done: collect after `delayMs` more without another touch. A touch only notes
@@ -103,7 +107,7 @@ export class IdleCollector {
       const left = this.#lastTouch + this.delayMs - performance.now();
       if (left > 0) return this.#arm(left);
       this.#timer = undefined;
-      collectGarbage();
+      this.onIdle();
       this.collections++;
     }, ms);
     Deno.unrefTimer(this.#timer);

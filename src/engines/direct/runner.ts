@@ -1,6 +1,5 @@
 /**
- * A model on the direct engine, behind the native engine's runner interface
- * (`native_runner.ts`): its graph read once, a program and workspaces per input size, a
+ * A model on the direct engine (served by `session.ts`): its graph read once, a program and workspaces per input size, a
  * whole run in one foreign call. One thread a run; runs that overlap get workspaces of their
  * own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run has come for
  * {@link WORKSPACE_IDLE_MS}, before the isolate's idle collection (`TINYUNET_IDLE_GC_MS`,
@@ -9,8 +8,8 @@
  * @module
  */
 import { takeTensor } from "../../memory/tensor_pool.ts";
+import { IdleCollector } from "../../memory/collect.ts";
 import type { Tensor } from "../engine.ts";
-import type { Runner } from "../runner.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
 import { type DirectGraph, directGraphOf } from "./graph.ts";
 import { directKernels, type KernelLibrary } from "./kernels.ts";
@@ -28,14 +27,14 @@ interface Size {
 }
 
 /** Runs a direct graph with the kernel library. */
-export class DirectRunner implements Runner {
+export class DirectRunner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  readonly kernels = "direct kernels (one thread a run)";
   #sizes = new Map<string, Size>();
-  #lastRun = 0;
   #inFlight = new Set<readonly unknown[]>();
-  #idleTimer?: ReturnType<typeof setTimeout>;
+  #idle = new IdleCollector(WORKSPACE_IDLE_MS, () => {
+    for (const size of this.#sizes.values()) size.free.length = 0;
+  });
 
   /**
    * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
@@ -44,7 +43,7 @@ export class DirectRunner implements Runner {
   constructor(
     readonly graph: DirectGraph,
     private library: KernelLibrary,
-    private offThread: boolean,
+    readonly offThread: boolean,
   ) {
     this.inputNames = [graph.inputName];
     this.outputNames = [graph.outputName];
@@ -90,16 +89,19 @@ export class DirectRunner implements Runner {
         const args = [program.code, program.count, work, this.graph.weights, src, dst] as const;
         // held until the foreign call returns (another thread reads them meanwhile)
         this.#inFlight.add(args);
-        const status = this.offThread
-          ? await this.library.tu_run_off(...args).finally(() => this.#inFlight.delete(args))
-          : this.library.tu_run(...args);
-        this.#inFlight.delete(args);
+        let status: number;
+        try {
+          status = this.offThread
+            ? await this.library.tu_run_off(...args)
+            : this.library.tu_run(...args);
+        } finally {
+          this.#inFlight.delete(args);
+        }
         if (status !== 0) throw new Error(`direct kernels refused instruction ${status - 1}`);
       }
     } finally {
       size.free.push(work);
-      this.#lastRun = performance.now();
-      this.#dropWhenIdle(WORKSPACE_IDLE_MS);
+      this.#idle.touch();
     }
     return { outputs: { [this.graph.outputName]: { data: output, dims: [n, oc, oh, ow] } } };
   }
@@ -109,49 +111,30 @@ export class DirectRunner implements Runner {
     return [...this.#sizes.values()].reduce((n, s) => n + s.free.length, 0);
   }
 
-  #dropWhenIdle(ms: number) {
-    if (this.#idleTimer !== undefined) return;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      const left = this.#lastRun + WORKSPACE_IDLE_MS - performance.now();
-      if (left > 0) return this.#dropWhenIdle(left);
-      for (const size of this.#sizes.values()) size.free.length = 0;
-    }, ms);
-    Deno.unrefTimer(this.#idleTimer);
-  }
-
   release(): Promise<void> {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idle.stop();
     this.#sizes.clear();
     return Promise.resolve();
   }
 }
 
 /**
- * Reads a model for the direct engine (once per bytes object); throws
- * `UnsupportedGraphError` with the reason.
+ * The model on the direct kernels, or why not (no kernel library here; a graph they do not
+ * cover or cannot read: onnxruntime runs it and says what is wrong with it, if anything).
+ * The graph is read once per bytes object.
+ * @param offThread see {@link DirectRunner}
  */
-export function loadDirectRunner(
+export async function directRunner(
   model: Uint8Array,
   externalData: { path: string; data: Uint8Array }[],
-  kernels: KernelLibrary,
   offThread: boolean,
-): DirectRunner {
-  const external: ExternalData = new Map(externalData.map((f) => [f.path, f.data]));
-  return new DirectRunner(directGraphOf(model, external), kernels, offThread);
-}
-
-/** Whether a model will run on the direct kernels (they are there and cover its graph). */
-export async function runsDirect(
-  model: Uint8Array,
-  externalData: { path: string; data: Uint8Array }[],
-): Promise<boolean> {
-  if (!(await directKernels()).ok) return false;
+): Promise<DirectRunner | { reason: string }> {
+  const library = await directKernels();
+  if (!library.ok) return { reason: `no direct kernels: ${library.reason}` };
   try {
-    directGraphOf(model, new Map(externalData.map((f) => [f.path, f.data])));
-    return true;
-  } catch {
-    return false; // onnxruntime runs it (and says what is wrong with it, if anything)
+    const external: ExternalData = new Map(externalData.map((f) => [f.path, f.data]));
+    return new DirectRunner(directGraphOf(model, external), library.symbols, offThread);
+  } catch (err) {
+    return { reason: `not the direct kernels: ${(err as Error).message}` };
   }
 }

@@ -18,7 +18,11 @@ export class DirectSession implements EngineSession {
 
   /** @param lanes runs that may overlap (each on its own blocking-pool thread) */
   constructor(private runner: DirectRunner, readonly lanes: number) {
-    this.notes = [`${runner.kernels}, off the event loop, ${lanes} at once`];
+    this.notes = [
+      `direct kernels (one thread a run), ${
+        runner.offThread ? "off the event loop" : "on the event loop"
+      }, ${lanes} at once`,
+    ];
   }
 
   get inputNames(): readonly string[] {

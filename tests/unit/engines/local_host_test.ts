@@ -32,13 +32,8 @@ Deno.test("LocalHost loads, runs and releases a native session by id", async () 
     spin: "run" as const,
     arena: "own" as const,
     idleGcMs: 0,
-    kernels: "onnxruntime" as const,
   };
-  assert.deepEqual(await host.load({ load }), {
-    inputNames: ["image"],
-    outputNames: ["logits"],
-    kernels: "onnxruntime",
-  });
+  assert.deepEqual(await host.load({ load }), { inputNames: ["image"], outputNames: ["logits"] });
   assert.equal(host.sessions, 1);
   const out = await host.run(7, input(), 30_000, "native");
   assert.deepEqual(out.logits.dims, [1, 1, 32, 48]);

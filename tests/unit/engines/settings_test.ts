@@ -60,40 +60,33 @@ Deno.test("host load settings: native sessions get the native arena (shared only
   assert.deepEqual(hostLoadSettings("native", true, settings, 250), {
     arena: "off",
     idleGcMs: 250,
-    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("wasm", true, settings, 0), {
     arena: "own",
     idleGcMs: 0,
-    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("webgpu", false, settings, 0), {
     arena: "own",
     idleGcMs: 0,
-    kernels: "direct",
   });
   const defaults = parseEngineSettings({});
   assert.deepEqual(hostLoadSettings("native", true, defaults, 1000), {
     arena: "shared",
     idleGcMs: 1000,
-    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("native", false, defaults, 1000), {
     arena: "own",
     idleGcMs: 1000,
-    kernels: "direct",
   });
   assert.deepEqual(hostLoadSettings("wasm", true, defaults, 1000), {
     arena: "off",
     idleGcMs: 1000,
-    kernels: "direct",
   });
   const own = parseEngineSettings({ TINYUNET_NATIVE_ARENA: "1" });
   assert.equal(own.nativeArena, "own");
   assert.deepEqual(hostLoadSettings("native", true, own, 0), {
     arena: "own",
     idleGcMs: 0,
-    kernels: "direct",
   });
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_ARENA: "yes" }),

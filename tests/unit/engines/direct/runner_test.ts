@@ -6,16 +6,20 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { seededRandom, unetModel } from "../../../../lib/onnx_builder.ts";
-import { directKernels } from "../../../../src/engines/direct/kernels.ts";
-import { loadDirectRunner, WORKSPACE_IDLE_MS } from "../../../../src/engines/direct/runner.ts";
+import {
+  DirectRunner,
+  directRunner,
+  WORKSPACE_IDLE_MS,
+} from "../../../../src/engines/direct/runner.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 
-async function library() {
-  const k = await directKernels();
-  assert.ok(k.ok, k.ok ? "" : k.reason);
-  return k.symbols;
+/** The model on the direct kernels (the test fails with the reason when it is not). */
+async function load(bytes: Uint8Array, offThread: boolean): Promise<DirectRunner> {
+  const runner = await directRunner(bytes, [], offThread);
+  assert.ok(runner instanceof DirectRunner, "reason" in runner ? runner.reason : "");
+  return runner;
 }
 
 function image(n: number, c: number, h: number, w: number, seed: number): Tensor {
@@ -50,7 +54,6 @@ function assertClose(got: Float32Array, want: Float32Array, what: string) {
 }
 
 Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, BatchNormalization", async () => {
-  const symbols = await library();
   const cases = [
     { width: 4, depth: 3, channels: 3, sizes: [[64, 64], [40, 72], [200, 136]] },
     { width: 8, depth: 2, channels: 1, sizes: [[36, 20], [12, 300]] },
@@ -59,7 +62,7 @@ Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, Bat
   ];
   for (const [i, c] of cases.entries()) {
     const bytes = unetModel({ ...c, seed: 11 + i });
-    const runner = loadDirectRunner(bytes, [], symbols, false);
+    const runner = await load(bytes, false);
     for (const [h, w] of c.sizes) {
       const n = h === c.sizes[0][0] ? 2 : 1;
       const input = image(n, c.channels, h, w, i * 100 + h);
@@ -71,10 +74,9 @@ Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, Bat
 });
 
 Deno.test("direct runs match onnxruntime for the four shipped students", async () => {
-  const symbols = await library();
   for (const model of ["isic2017/3", "kvasir-seg/4", "hc18/4", "isbi2012-em/3"]) {
     const bytes = await Deno.readFile(`${root}models/${model}/model.onnx`);
-    const runner = loadDirectRunner(bytes, [], symbols, true);
+    const runner = await load(bytes, true);
     const input = image(1, runner.graph.inputChannels, 192, 256, 5);
     const got = (await runner.run({ image: input })).outputs.logits;
     const want = await onnxruntime(bytes, input);
@@ -85,9 +87,8 @@ Deno.test("direct runs match onnxruntime for the four shipped students", async (
 });
 
 Deno.test("direct runs that overlap keep to their own workspaces", async () => {
-  const symbols = await library();
   const bytes = unetModel({ width: 4, depth: 3, seed: 5 });
-  const runner = loadDirectRunner(bytes, [], symbols, true);
+  const runner = await load(bytes, true);
   const inputs = [1, 2, 3, 4].map((s) => image(1, 3, 96, 128, s));
   const alone: Float32Array[] = [];
   for (const input of inputs) alone.push((await runner.run({ image: input })).outputs.logits.data);
@@ -97,7 +98,7 @@ Deno.test("direct runs that overlap keep to their own workspaces", async () => {
 });
 
 Deno.test("direct workspaces are kept through a burst and dropped once runs stop", async () => {
-  const runner = loadDirectRunner(unetModel({ width: 4, depth: 2 }), [], await library(), true);
+  const runner = await load(unetModel({ width: 4, depth: 2 }), true);
   const input = image(1, 3, 64, 64, 3);
   await Promise.all([runner.run({ image: input }), runner.run({ image: input })]);
   assert.equal(runner.workspaces, 2);
@@ -111,6 +112,6 @@ Deno.test("direct workspaces are kept through a burst and dropped once runs stop
 });
 
 Deno.test("a direct run refuses an input of the wrong channels", async () => {
-  const runner = loadDirectRunner(unetModel({ width: 4, depth: 1 }), [], await library(), false);
+  const runner = await load(unetModel({ width: 4, depth: 1 }), false);
   await assert.rejects(runner.run({ image: image(1, 1, 8, 8, 1) }), /not \[N, 3, H, W\]/);
 });
