@@ -63,27 +63,6 @@ export class UnsupportedGraphError extends Error {
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-const read = new WeakMap<Uint8Array, DirectGraph | UnsupportedGraphError>();
-
-/**
- * {@link directGraph}, remembered per bytes object (a model's session checks its graph, then
- * its copy on the same isolate loads it: one read).
- */
-export function directGraphOf(bytes: Uint8Array, external?: ExternalData): DirectGraph {
-  let known = read.get(bytes);
-  if (!known) {
-    try {
-      known = directGraph(bytes, external);
-    } catch (err) {
-      if (!(err instanceof UnsupportedGraphError)) throw err;
-      known = err;
-    }
-    read.set(bytes, known);
-  }
-  if (known instanceof UnsupportedGraphError) throw known;
-  return known;
-}
-
 /**
  * Reads a model into a direct graph.
  * @throws {UnsupportedGraphError} naming what the kernels do not have

@@ -11,7 +11,7 @@ import { takeTensor } from "../../memory/tensor_pool.ts";
 import { IdleCollector } from "../../memory/collect.ts";
 import type { Tensor } from "../engine.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
-import { type DirectGraph, directGraphOf } from "./graph.ts";
+import { type DirectGraph, directGraph } from "./graph.ts";
 import { directKernels, type KernelLibrary } from "./kernels.ts";
 import { type DirectProgram, directProgram } from "./program.ts";
 
@@ -121,7 +121,6 @@ export class DirectRunner {
 /**
  * The model on the direct kernels, or why not (no kernel library here; a graph they do not
  * cover or cannot read: onnxruntime runs it and says what is wrong with it, if anything).
- * The graph is read once per bytes object.
  * @param offThread see {@link DirectRunner}
  */
 export async function directRunner(
@@ -133,7 +132,7 @@ export async function directRunner(
   if (!library.ok) return { reason: `no direct kernels: ${library.reason}` };
   try {
     const external: ExternalData = new Map(externalData.map((f) => [f.path, f.data]));
-    return new DirectRunner(directGraphOf(model, external), library.symbols, offThread);
+    return new DirectRunner(directGraph(model, external), library.symbols, offThread);
   } catch (err) {
     return { reason: `not the direct kernels: ${(err as Error).message}` };
   }
