@@ -2,8 +2,9 @@
  * The engine configurations the benchmark compares, and how it opens sessions on them: the
  * `native` engine as served (`native-Nt`: the direct kernels for graphs they cover, one
  * thread a run whatever N, else onnxruntime-node with N threads), onnxruntime-node alone
- * (`onnxruntime-Nt`, side by side), onnxruntime-web WASM (`wasm`) with 1 and 2 intra-op
- * threads, onnxruntime-web WebGPU when an adapter exists (labelled "software" on a fallback
+ * (`onnxruntime-Nt`, side by side), the `wasm` engine as served (`wasm-Nt`: the direct
+ * kernels' WebAssembly build, one thread a run, else onnxruntime-web with N threads) and
+ * onnxruntime-web WASM alone (`onnxruntime-web-Nt`), onnxruntime-web WebGPU when an adapter exists (labelled "software" on a fallback
  * adapter such as llvmpipe, whose timings are of a CPU rasteriser), and `tfjs-wasm` when
  * `loadEngine("tfjs-wasm")` succeeds. All are the serving engines from `src/engines/`.
  *
@@ -30,7 +31,7 @@ export interface EngineConfig {
   reason: string;
   /** WebGPU on a software adapter */
   software?: boolean;
-  /** native: what runs the model (`SessionOptions.kernels`) */
+  /** native and wasm: what runs the model (`SessionOptions.kernels`) */
   kernels?: "direct" | "onnxruntime";
 }
 
@@ -89,8 +90,17 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
     engine: "native",
     kernels: "onnxruntime",
   });
-  perThreads("wasm", await probe("wasm"), (t) => `onnxruntime-web WASM, ${threads(t)}`, {
+  const wasm = await probe("wasm");
+  perThreads(
+    "wasm",
+    wasm,
+    (t) =>
+      `wasm as served: direct kernels' WebAssembly (1 thread), else onnxruntime-web ${threads(t)}`,
+    { engine: "wasm", kernels: "direct" },
+  );
+  perThreads("onnxruntime-web", wasm, (t) => `onnxruntime-web WASM, ${threads(t)}`, {
     engine: "wasm",
+    kernels: "onnxruntime",
   });
   if (options.webgpu) {
     const p = await probe("webgpu");

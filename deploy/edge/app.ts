@@ -3,9 +3,10 @@
  * fetch handler, no threads, no native add-on, no file watcher, models bundled with the
  * function or fetched from URLs at cold start.
  *
- * - Engine: `TINYUNET_ENGINE` if set; else `wasm` (onnxruntime-web, in a Worker) where
- *   Workers exist, `tfjs-wasm` (same thread, 0.4 MB of WebAssembly) where they do not.
- *   One thread either way.
+ * - Engine: `TINYUNET_ENGINE` if set; else `wasm`: the direct kernels' WebAssembly build
+ *   (15 KiB) for every model they cover (the TinyUnets), in a Worker where Workers exist,
+ *   else on the calling thread; another model on onnxruntime-web in a Worker (not in the
+ *   edge bundle), else on tfjs-wasm (0.4 MB of WebAssembly, same thread). One thread.
  * - Models: `TINYUNET_MODEL_URLS` (comma list of version-folder URLs, fetched into a temp
  *   folder), else `TINYUNET_MODELS` (a folder deployed with the function), else the
  *   repository's `models/`.
@@ -40,7 +41,7 @@ export interface EdgeHandler {
 /** The engine an edge function uses when none is configured. */
 export function edgeEngine(env: Record<string, string | undefined>): EngineChoice {
   if (env.TINYUNET_ENGINE) return loadConfig({ TINYUNET_ENGINE: env.TINYUNET_ENGINE }).engine;
-  return typeof Worker === "function" ? "wasm" : "tfjs-wasm";
+  return "wasm";
 }
 
 /** Settings for an edge function: the server's, with one thread, no watcher, the edge engine. */

@@ -62,7 +62,11 @@ export interface SessionOptions {
   othersWaiting?: () => number;
   /** a lane past the first is released after this long without a run (ms; 0: kept) */
   laneIdleMs?: number;
-  /** native: what runs the model (default `TINYUNET_NATIVE_KERNELS`); others ignore it */
+  /**
+   * native and wasm: what runs the model — the direct kernels where they cover it, or
+   * onnxruntime(-web) (default `TINYUNET_NATIVE_KERNELS`, `TINYUNET_WASM_KERNELS`); others
+   * ignore it
+   */
   kernels?: "direct" | "onnxruntime";
 }
 

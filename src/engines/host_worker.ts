@@ -1,7 +1,8 @@
 /**
  * Worker side of the engine host: one Worker per engine runtime holds the sessions of every
  * model of the process (`native`: onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
- * runtime, one wasm heap, shared by all models). Runs happen off the server's event loop,
+ * runtime, one wasm heap, shared by all models; `direct-wasm`: the direct engine's
+ * WebAssembly kernels, `direct/wasm_kernels.ts`, an instance per workspace). Runs happen off the server's event loop,
  * so HTTP and codecs on the main thread overlap inference on this one.
  *
  * Messages are handled strictly one after another (a load, then runs, in arrival order):
@@ -19,10 +20,12 @@ import type { Tensor } from "./engine.ts";
 import { type PackedFeeds, unpackFeeds } from "./host_io.ts";
 import type { ArenaChoice, SpinMode } from "./native_options.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
+import { directRunner } from "./direct/runner.ts";
+import { wasmKernels } from "./direct/wasm_kernels.ts";
 import { type Collected, collectGarbage, IdleCollector } from "../memory/collect.ts";
 
 /** The runtimes a host can hold. */
-export type HostBackend = "native" | "wasm" | "webgpu";
+export type HostBackend = "native" | "wasm" | "webgpu" | "direct-wasm";
 
 /** Loads one model into the host as session `sid`. */
 export interface LoadMessage {
@@ -136,13 +139,24 @@ async function loadWeb(msg: LoadMessage): Promise<Runner> {
   };
 }
 
+/** The model on the WebAssembly kernels; the error says why not (the wasm engine falls back). */
+async function loadDirectWasm(msg: LoadMessage): Promise<Runner> {
+  const runner = await directRunner(msg.model, msg.externalData, wasmKernels);
+  if ("reason" in runner) throw new Error(runner.reason);
+  return runner;
+}
+
 async function handle(msg: HostMessage) {
   if (msg.type === "init") {
     // native only: onnxruntime-web's thread count is fixed by the first load
     if (msg.backend === "native") await import("onnxruntime-node");
   } else if (msg.type === "load") {
     idle ??= new IdleCollector(msg.idleGcMs);
-    const runner = msg.backend === "native" ? await loadNativeRunner(msg) : await loadWeb(msg);
+    const runner = msg.backend === "native"
+      ? await loadNativeRunner(msg)
+      : msg.backend === "direct-wasm"
+      ? await loadDirectWasm(msg)
+      : await loadWeb(msg);
     sessions.set(msg.sid, runner);
     reply({
       type: "loaded",

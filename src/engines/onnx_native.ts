@@ -21,7 +21,8 @@ import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { DirectRunner, directRunner } from "./direct/runner.ts";
 import { DirectSession } from "./direct/session.ts";
-import { engineSettings, sessionArena } from "./settings.ts";
+import { nativeKernels } from "./direct/kernels.ts";
+import { defaultLanes, engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
   type Engine,
@@ -45,18 +46,6 @@ function loadOrt(): Promise<Ort> {
 /** Whether native sessions run in the shared engine host (default) or on the event loop. */
 export function nativeInHost(): boolean {
   return engineSettings().nativeInHost;
-}
-
-/**
- * Engine lanes of a native session: `TINYUNET_ENGINE_LANES`, else one per core (≤ 2) for a
- * one-thread session (a small model: two runs at once on two cores beat one run on two
- * threads) and 1 for a multi-threaded one (it already uses the cores). Lanes past the first
- * load only when a run finds the others busy.
- */
-export function defaultLanes(threads: number): number {
-  const lanes = engineSettings().lanes;
-  if (lanes !== undefined) return lanes;
-  return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
 }
 
 /**
@@ -125,11 +114,11 @@ export const nativeEngine: Engine = {
     // unless every native session is to run on it), and loads no onnxruntime at all
     const kernels = options.kernels ?? engineSettings().nativeKernels;
     const direct = kernels === "direct"
-      ? await directRunner(model.bytes, model.externalData, nativeInHost())
+      ? await directRunner(model.bytes, model.externalData, () => nativeKernels(nativeInHost()))
       : { reason: "" };
     if (direct instanceof DirectRunner) {
       const lanes = nativeInHost() ? options.lanes ?? defaultLanes(1) : 1;
-      const session = new DirectSession(direct, lanes);
+      const session = new DirectSession(direct, "native", lanes, nativeInHost());
       if (options.warmup) await session.run(warmupTensors(options.warmup));
       return session;
     }

@@ -1,28 +1,94 @@
 /**
- * The `wasm` engine: onnxruntime-web's WASM (SIMD, optional threads) backend, in a Worker
- * in the process's one shared onnxruntime-web host with a hang watchdog (see `host_session.ts`). Runs wherever WebAssembly does.
+ * The `wasm` engine; runs wherever WebAssembly does. A model the direct engine's kernels
+ * cover (every shipped student) runs on their WebAssembly build (`direct/wasm_kernels.ts`:
+ * 15 KiB, one thread a run): in engine host Workers with a hang watchdog (`host_session.ts`),
+ * a Worker per lane, up to one lane per core; where there are no Workers (edge functions), on
+ * the calling isolate. Any other model, or every one with `TINYUNET_WASM_KERNELS=onnxruntime`,
+ * runs on onnxruntime-web's WASM (SIMD, optional threads) backend in the process's one
+ * shared onnxruntime-web host — or, without Workers, on tfjs-wasm (the session says so).
  *
  * @module
  */
 import type { Engine, EngineSession, ModelSource, SessionOptions } from "./engine.ts";
+import { warmupTensors } from "./engine.ts";
 import { HostedSession } from "./host_session.ts";
+import { defaultLanes, engineSettings } from "./settings.ts";
+import { directRunner } from "./direct/runner.ts";
+import { DirectSession } from "./direct/session.ts";
+import { wasmKernels } from "./direct/wasm_kernels.ts";
 
-/** Default WASM threads: 2 where there are cores, guarded by the warm-up watchdog. */
+/** Default onnxruntime-web WASM threads: 2 where there are cores, guarded by the warm-up watchdog. */
 export function defaultWasmThreads(): number {
   return Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
 }
 
-/** onnxruntime-web, WASM backend. */
+const hasWorkers = () => typeof Worker === "function";
+
+/** The direct kernels' WebAssembly build, else onnxruntime-web (tfjs-wasm without Workers). */
 export const wasmEngine: Engine = {
   name: "wasm",
   probe() {
-    const ok = typeof WebAssembly === "object" && typeof Worker === "function";
+    const wasm = typeof WebAssembly === "object";
     return Promise.resolve({
-      available: ok,
-      reason: ok ? "WebAssembly and Workers available" : "WebAssembly or Worker missing",
+      available: wasm,
+      reason: !wasm
+        ? "WebAssembly missing"
+        : hasWorkers()
+        ? "WebAssembly and Workers available"
+        : "WebAssembly available, no Workers: runs on the calling thread",
     });
   },
-  createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
-    return HostedSession.create("wasm", "wasm", model, options, defaultWasmThreads());
+  async createSession(model: ModelSource, options: SessionOptions = {}): Promise<EngineSession> {
+    const kernels = options.kernels ?? engineSettings().wasmKernels;
+    if (!hasWorkers()) return await withoutWorkers(model, options, kernels);
+    let reason = "";
+    if (kernels === "direct") {
+      try {
+        const lanes = options.lanes ?? defaultLanes(1);
+        const session = await HostedSession.create(
+          "wasm",
+          "direct-wasm",
+          model,
+          { ...options, threads: 1, lanes },
+          1,
+          { retries: 0 },
+        );
+        session.notes.push(`direct kernels (WebAssembly, one thread a run), ${lanes} at once`);
+        return session;
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+    }
+    const session = await HostedSession.create(
+      "wasm",
+      "wasm",
+      model,
+      options,
+      defaultWasmThreads(),
+    );
+    session.notes.push(kernels === "direct" ? `onnxruntime-web (${reason})` : "onnxruntime-web");
+    return session;
   },
 };
+
+/** No Workers: the direct kernels on this isolate, else tfjs-wasm (which runs on it too). */
+async function withoutWorkers(
+  model: ModelSource,
+  options: SessionOptions,
+  kernels: "direct" | "onnxruntime",
+): Promise<EngineSession> {
+  let reason = "TINYUNET_WASM_KERNELS=onnxruntime";
+  if (kernels === "direct") {
+    const direct = await directRunner(model.bytes, model.externalData, wasmKernels);
+    if (!("reason" in direct)) {
+      const session = new DirectSession(direct, "wasm", 1, false);
+      if (options.warmup) await session.run(warmupTensors(options.warmup));
+      return session;
+    }
+    reason = direct.reason;
+  }
+  const { tfjsWasmEngine } = await import("./tfjs_wasm.ts");
+  const session = await tfjsWasmEngine.createSession(model, options);
+  session.notes.push(`tfjs-wasm: no Workers for onnxruntime-web (${reason})`);
+  return session;
+}

@@ -9,13 +9,14 @@
  * | variable | default | meaning |
  * |---|---|---|
  * | `TINYUNET_NATIVE_HOST` | 1 | 0: native sessions run on the event loop instead of engine host Workers |
- * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread native sessions, else 1 | copies of a native session that may run at once |
+ * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread sessions (native, direct kernels), else 1 | copies of a session that may run at once |
  * | `TINYUNET_NATIVE_ARENA` | shared | `shared`: every native session of the process uses one onnxruntime CPU arena, shrunk at the quiet spell after overlapping runs and once a model has been `TINYUNET_LANE_IDLE_MS` without runs (`native_arena.ts`; never with `TINYUNET_NATIVE_HOST=0`; where onnxruntime's C API cannot be reached, as `1`); 1: an arena per session (a kept copy is loaded afresh after `TINYUNET_LANE_IDLE_MS` without runs; with `TINYUNET_NATIVE_HOST=0` or a lane idle time of 0 the arenas stay); 0: off |
  * | `TINYUNET_NATIVE_KERNELS` | direct | `direct`: a model whose graph the direct engine's kernels cover (`direct/graph.ts`: plain U-Nets, every shipped student) runs on them, one thread a run, 2.5-3× onnxruntime's speed; others, and every model where the kernels cannot be built (no C compiler), run on onnxruntime; `onnxruntime`: every model on onnxruntime |
  * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_SOLO_LOCAL` | 1 | 1: the native solo copy runs on the HTTP isolate (no Worker hops); 0: in the first lane's engine host Worker |
  * | `TINYUNET_LOCAL_FIRST` | 1 | with a solo copy on the HTTP isolate: 1 load it at start and every lane (Worker) on demand; 0 the first lane at start and the solo copy after the first run |
  * | `TINYUNET_NATIVE_PREWARM` | 1 | with a passing native probe verdict cached by an earlier start, onnxruntime's one-time set-up starts on a background thread at process start (`native_probe/prewarm.ts`); 0: off |
+ * | `TINYUNET_WASM_KERNELS` | direct | `direct`: a model the direct engine's kernels cover runs on their WebAssembly build (`direct/wasm_kernels.ts`), one thread a run, in engine host Workers (one per lane); others on onnxruntime-web; `onnxruntime`: every model on onnxruntime-web |
  * | `TINYUNET_WASM_ARENA` | 0 | 1: wasm sessions keep their own arenas (they share one heap) |
  * | `TINYUNET_WEB_HANG_TIMEOUT_MS` | 30000 | a run longer than this counts as hung (engine host restarted) |
  * | `TINYUNET_WEB_LOAD_TIMEOUT_MS` | 120000 | longest engine host start + session load |
@@ -37,6 +38,7 @@ const EngineEnv = z.object({
   TINYUNET_SOLO_LOCAL: oneOf(["0", "1"], "1"),
   TINYUNET_LOCAL_FIRST: oneOf(["0", "1"], "1"),
   TINYUNET_NATIVE_PREWARM: oneOf(["0", "1"], "1"),
+  TINYUNET_WASM_KERNELS: oneOf(["direct", "onnxruntime"], "direct"),
   TINYUNET_WASM_ARENA: oneOf(["0", "1"], "0"),
   TINYUNET_WEB_HANG_TIMEOUT_MS: int(30_000, 1000),
   TINYUNET_WEB_LOAD_TIMEOUT_MS: int(120_000, 1000),
@@ -50,6 +52,7 @@ const EngineEnv = z.object({
   soloLocal: e.TINYUNET_SOLO_LOCAL === "1",
   localFirst: e.TINYUNET_SOLO_LOCAL === "1" && e.TINYUNET_LOCAL_FIRST === "1",
   nativePrewarm: e.TINYUNET_NATIVE_PREWARM === "1",
+  wasmKernels: e.TINYUNET_WASM_KERNELS,
   wasmArena: e.TINYUNET_WASM_ARENA === "1",
   hangTimeoutMs: e.TINYUNET_WEB_HANG_TIMEOUT_MS,
   loadTimeoutMs: e.TINYUNET_WEB_LOAD_TIMEOUT_MS,
@@ -102,4 +105,16 @@ export function sessionArena(
   sharedArena: boolean,
 ): ArenaChoice {
   return setting === "shared" ? (sharedArena ? "shared" : "own") : setting;
+}
+
+/**
+ * Engine lanes of a session: `TINYUNET_ENGINE_LANES`, else one per core (≤ 2) for a
+ * one-thread session (a small model: two runs at once on two cores beat one run on two
+ * threads) and 1 for a multi-threaded one (it already uses the cores). Lanes past the first
+ * load only when a run finds the others busy.
+ */
+export function defaultLanes(threads: number): number {
+  const lanes = engineSettings().lanes;
+  if (lanes !== undefined) return lanes;
+  return threads > 1 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 2));
 }

@@ -181,7 +181,7 @@ Deno.test({
   },
 });
 
-Deno.test("edge config: one thread, no watcher; tfjs-wasm where there are no Workers", () => {
+Deno.test("edge config: one thread, no watcher; the wasm engine with or without Workers", () => {
   const c = edgeConfig({ TINYUNET_THREADS: "8", TINYUNET_WATCH: "fs" }, "/models");
   assert.equal(c.threads, 1);
   assert.equal(c.watch, "off");
@@ -192,42 +192,54 @@ Deno.test("edge config: one thread, no watcher; tfjs-wasm where there are no Wor
   try {
     // deno-lint-ignore no-explicit-any
     (globalThis as any).Worker = undefined;
-    assert.equal(edgeConfig({}).engine, "tfjs-wasm");
+    assert.equal(edgeConfig({}).engine, "wasm");
   } finally {
     globalThis.Worker = worker;
   }
 });
 
-Deno.test("edge bundle (deploy/edge/import_map.json, ORT stubbed out): tfjs-wasm serves, a stubbed engine fails cleanly", async () => {
+Deno.test("edge bundle (deploy/edge/import_map.json, ORT stubbed out): the direct kernels' WebAssembly serves with and without Workers, tfjs-wasm serves, a stubbed engine fails cleanly", async () => {
   const repo = await makeRepo([{ name: "lesion" }]);
-  const script = `
-    import { createEdgeHandler } from "./deploy/edge/app.ts";
-    import { makePng } from "./tests/helpers/images.ts";
-    const out = {};
-    for (const engine of ["tfjs-wasm", "wasm"]) {
-      const edge = createEdgeHandler({ TINYUNET_MODELS: ${
-    JSON.stringify(repo)
-  }, TINYUNET_ENGINE: engine, TINYUNET_LOG: "silent" });
+  // each case in a process of its own (engine settings are read once per isolate)
+  const edgeCase = async (env: Record<string, string>, noWorkers = false) => {
+    const script = `
+      import { createEdgeHandler } from "./deploy/edge/app.ts";
+      import { makePng } from "./tests/helpers/images.ts";
+      ${noWorkers ? "globalThis.Worker = undefined;" : ""}
+      const edge = createEdgeHandler({ TINYUNET_MODELS: ${JSON.stringify(repo)}, ...${
+      JSON.stringify(env)
+    }, TINYUNET_LOG: "silent" });
       const res = await edge.fetch(new Request("http://edge/v1/segment?format=json", { method: "POST", headers: { "content-type": "image/png" }, body: makePng(24, 24, 3) }));
-      out[engine] = { status: res.status, engine: res.headers.get("x-engine"), body: await res.json() };
+      const models = await (await edge.fetch(new Request("http://edge/v1/models"))).json().catch(() => null);
+      console.log(JSON.stringify({ status: res.status, engine: res.headers.get("x-engine"), body: await res.json(), models }));
       await edge.close();
-    }
-    console.log(JSON.stringify(out));
-    Deno.exit(0);`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--import-map=deploy/edge/import_map.json", script],
-    cwd: new URL("../../", import.meta.url).pathname,
-    env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "silent" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
-  assert.equal(result["tfjs-wasm"].status, 200);
-  assert.equal(result["tfjs-wasm"].engine, "tfjs-wasm");
-  assert.equal(result["tfjs-wasm"].body.model, "lesion");
-  assert.equal(result.wasm.status, 503, "onnxruntime-web is not in the bundle");
-  assert.match(result.wasm.body.error, /not included in the edge bundle/);
+      Deno.exit(0);`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--import-map=deploy/edge/import_map.json", script],
+      cwd: new URL("../../", import.meta.url).pathname,
+      env: { ONNXRUNTIME_NODE_INSTALL: "skip", TINYUNET_LOG: "silent", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  };
+  const tfjs = await edgeCase({ TINYUNET_ENGINE: "tfjs-wasm" });
+  assert.equal(tfjs.status, 200);
+  assert.equal(tfjs.engine, "tfjs-wasm");
+  assert.equal(tfjs.body.model, "lesion");
+  for (const noWorkers of [false, true]) {
+    const wasm = await edgeCase({}, noWorkers);
+    const what = noWorkers ? "without Workers" : "with Workers";
+    assert.equal(wasm.status, 200, what);
+    assert.equal(wasm.engine, "wasm", what);
+    assert.equal(wasm.body.model, "lesion", what);
+    const notes = JSON.stringify(wasm.models);
+    assert.match(notes, /direct kernels \(WebAssembly/, what);
+    if (noWorkers) assert.match(notes, /on the event loop/);
+  }
+  const web = await edgeCase({ TINYUNET_ENGINE: "wasm", TINYUNET_WASM_KERNELS: "onnxruntime" });
+  assert.equal(web.status, 503, "onnxruntime-web is not in the bundle");
+  assert.match(web.body.error, /not included in the edge bundle/);
   await Deno.remove(repo, { recursive: true });
 });

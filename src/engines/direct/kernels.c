@@ -10,6 +10,8 @@
  * (16 pixels a vector, 2-8 output channels and 1-2 rows a step), so every lane is useful at
  * any channel count. GCC's vector extensions keep them portable (AVX-512, AVX2, SSE, NEON);
  * on x86-64 each kernel is cloned for x86-64-v4/v3/baseline and picked at load (ifunc).
+ * Built for WebAssembly (clang, SIMD128, `kernels.wasm`: `wasm_kernels.ts`), vectors are 4
+ * floats and one step shape serves every layer.
  *
  * Layout of a tensor [C][H][W]: C planes of (H + 2) rows × WP floats; element (c, y, x) at
  * c*(H+2)*WP + (y+1)*WP + (x+1); row 0, row H+1, column 0 and columns W+1.. are zero, so a
@@ -27,10 +29,22 @@
 #define TU_TARGETS
 #endif
 
-typedef float v16 __attribute__((vector_size(64), aligned(4)));
-typedef int32_t i16v __attribute__((vector_size(64), aligned(4)));
-#define LD(p) (*(const v16*)(p))
-#define ST(p, v) (*(v16*)(p) = (v))
+/* VL floats a vector: 16 (AVX-512 registers, two AVX2/NEON ones); 4 for WebAssembly SIMD128 */
+#if defined(__wasm__)
+#define VL 4
+#else
+#define VL 16
+#endif
+typedef float vf __attribute__((vector_size(VL * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4), aligned(4)));
+#define LD(p) (*(const vf*)(p))
+/* acc + a·s, fused where the target has it (WebAssembly: relaxed SIMD's madd) */
+#if defined(__wasm_relaxed_simd__)
+#define MAC(acc, a, s) __builtin_wasm_relaxed_madd_f32x4((a), (vf){} + (s), (acc))
+#else
+#define MAC(acc, a, s) ((acc) + (a) * (s))
+#endif
+#define ST(p, v) (*(vf*)(p) = (v))
 
 enum {
   OP_PACK = 1,
@@ -76,24 +90,24 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
       const int yb = y0 + RY > h ? h - RY : y0;                                                  \
       for (int c0 = 0; c0 < cout; c0 += CB) {                                                    \
         const int cn = cout - c0 < CB ? cout - c0 : CB;                                          \
-        for (int x0 = 0; x0 < w; x0 += 16 * XV) {                                                \
-          v16 acc[RY][CB][XV];                                                                   \
+        for (int x0 = 0; x0 < w; x0 += VL * XV) {                                                \
+          vf acc[RY][CB][XV];                                                                   \
           for (int r = 0; r < RY; r++)                                                           \
             for (int c = 0; c < CB; c++)                                                         \
-              for (int k = 0; k < XV; k++) acc[r][c][k] = (v16){} + bias[c0 + c];                \
+              for (int k = 0; k < XV; k++) acc[r][c][k] = (vf){} + bias[c0 + c];                \
           for (int ci = 0; ci < cin; ci++) {                                                     \
             const float* base = in + ci * pi + (size_t)yb * wpi + x0;                            \
             const float* wc = wt + ((size_t)c0 * cin + ci) * 9;                                  \
             for (int ir = 0; ir < RY + 2; ir++) {                                                \
               for (int dx = 0; dx < 3; dx++) {                                                   \
-                v16 a[XV];                                                                       \
-                for (int k = 0; k < XV; k++) a[k] = LD(base + (size_t)ir * wpi + dx + 16 * k);   \
+                vf a[XV];                                                                       \
+                for (int k = 0; k < XV; k++) a[k] = LD(base + (size_t)ir * wpi + dx + VL * k);   \
                 for (int r = 0; r < RY; r++) {                                                   \
                   const int dy = ir - r;                                                         \
                   if (dy < 0 || dy > 2) continue;                                                \
                   for (int c = 0; c < CB; c++) {                                                 \
                     const float s = wc[(size_t)c * cin * 9 + dy * 3 + dx];                       \
-                    for (int k = 0; k < XV; k++) acc[r][c][k] += a[k] * s;                       \
+                    for (int k = 0; k < XV; k++) acc[r][c][k] = MAC(acc[r][c][k], a[k], s);                       \
                   }                                                                              \
                 }                                                                                \
               }                                                                                  \
@@ -103,20 +117,21 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
             for (int c = 0; c < cn; c++) {                                                       \
               float* o = out + (c0 + c) * po + (size_t)(yb + r + 1) * wpo + x0 + 1;              \
               for (int k = 0; k < XV; k++) {                                                     \
-                v16 v = acc[r][c][k];                                                            \
-                if (relu) v = (v16)((i16v)v & (v > (v16){}));                                    \
-                ST(o + 16 * k, v);                                                               \
+                vf v = acc[r][c][k];                                                            \
+                if (relu) v = (vf)((vi)v & (v > (vf){}));                                    \
+                ST(o + VL * k, v);                                                               \
               }                                                                                  \
             }                                                                                    \
         }                                                                                        \
       }                                                                                          \
     }                                                                                            \
   }
+#if VL == 16
 CONV3(conv3_x2c4r2, 2, 4, 2)
 CONV3(conv3_x2c8r1, 2, 8, 1)
 CONV3(conv3_x1c16r1, 1, 16, 1)
 
-/* Picks the step shape by measurement (bench/direct_kernels.ts): see the module doc. */
+/* Picks the step shape (measured per layer shape on AVX-512 and AVX2, 2026-12-02). */
 static void conv3(const float* in, int cin, int h, int w, int wpi, const float* wt,
                   const float* bias, int cout, float* out, int wpo, int relu) {
   if (w > 16 && cout <= 4 && h >= 2)
@@ -125,6 +140,14 @@ static void conv3(const float* in, int cin, int h, int w, int wpi, const float* 
     conv3_x2c8r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
   else
     conv3_x1c16r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+#else
+/* WebAssembly: one shape for every layer (4 vectors × 4 channels was the fastest of ten
+   shapes for every layer of the ISIC student in Deno's V8, 2026-12-02) */
+CONV3(conv3_x4c4r1, 4, 4, 1)
+static void conv3(const float* in, int cin, int h, int w, int wpi, const float* wt,
+                  const float* bias, int cout, float* out, int wpo, int relu) {
+  conv3_x4c4r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+#endif
   pad_zero(out, cout, h, w, wpo);
 }
 
@@ -177,27 +200,32 @@ TU_TARGETS static void convt2(const float* in, int cin, int h, int w, int wpi, c
   for (int c0 = 0; c0 < cout; c0 += 4) {
     const int cn = cout - c0 < 4 ? cout - c0 : 4;
     for (int y = 0; y < h; y++) {
-      for (int x0 = 0; x0 < w; x0 += 16) {
-        v16 acc[4][4];
+      for (int x0 = 0; x0 < w; x0 += VL) {
+        vf acc[4][4];
         for (int c = 0; c < 4; c++)
-          for (int t = 0; t < 4; t++) acc[c][t] = (v16){} + bias[c0 + c];
+          for (int t = 0; t < 4; t++) acc[c][t] = (vf){} + bias[c0 + c];
         const float* a0 = in + (size_t)(y + 1) * wpi + 1 + x0;
         for (int ci = 0; ci < cin; ci++) {
-          const v16 a = LD(a0 + ci * pi);
+          const vf a = LD(a0 + ci * pi);
           for (int c = 0; c < 4; c++)
-            for (int t = 0; t < 4; t++) acc[c][t] += a * wt[((size_t)(c0 + c) * 4 + t) * cin + ci];
+            for (int t = 0; t < 4; t++) acc[c][t] = MAC(acc[c][t], a, wt[((size_t)(c0 + c) * 4 + t) * cin + ci]);
         }
         for (int c = 0; c < cn; c++)
           for (int i = 0; i < 2; i++) {
-            v16 e = acc[c][2 * i], d = acc[c][2 * i + 1];
+            vf e = acc[c][2 * i], d = acc[c][2 * i + 1];
             if (relu) {
-              e = (v16)((i16v)e & (e > (v16){}));
-              d = (v16)((i16v)d & (d > (v16){}));
+              e = (vf)((vi)e & (e > (vf){}));
+              d = (vf)((vi)d & (d > (vf){}));
             }
             float* o = out + (c0 + c) * po + (size_t)(2 * y + i + 1) * wpo + 1 + 2 * x0;
+#if VL == 16
             ST(o, __builtin_shufflevector(e, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
             ST(o + 16,
                __builtin_shufflevector(e, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+#else
+            ST(o, __builtin_shufflevector(e, d, 0, 4, 1, 5));
+            ST(o + 4, __builtin_shufflevector(e, d, 2, 6, 3, 7));
+#endif
           }
       }
     }

@@ -11,6 +11,8 @@
  */
 import { dirname, join } from "node:path";
 import { cacheFolder } from "../../cache_folder.ts";
+import type { DirectProgram } from "./program.ts";
+import type { KernelsChoice, KernelWorkspace } from "./runner.ts";
 
 /** The library's interface version (`tu_version` in kernels.c). */
 export const KERNELS_VERSION = 1;
@@ -37,10 +39,12 @@ export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | {
   reason: string;
 };
 
-const SOURCE = new URL("./kernels.c", import.meta.url);
+/** The kernels' C source. */
+export const KERNELS_SOURCE = new URL("./kernels.c", import.meta.url);
+const SOURCE = KERNELS_SOURCE;
 
 /** Two 32-bit FNV-1a hashes of the text as 16 hex digits (a file name, not a security check). */
-function fnv64(text: string): string {
+export function fnv64(text: string): string {
   const bytes = new TextEncoder().encode(text);
   let a = 0x811c9dc5, b = 0x050c5d1f;
   for (let i = 0; i < bytes.length; i++) {
@@ -186,4 +190,38 @@ export function directKernels(): Promise<KernelsLoad> {
     }
   })();
   return loading;
+}
+
+/**
+ * This platform's library as the direct runner's kernel build: each workspace a Float32Array,
+ * each run one foreign call.
+ * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
+ *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
+ */
+export async function nativeKernels(offThread: boolean): Promise<KernelsChoice> {
+  const library = await directKernels();
+  if (!library.ok) return library;
+  const lib = library.symbols;
+  // a call's arguments, held until it returns (another thread reads them meanwhile)
+  const inFlight = new Set<readonly unknown[]>();
+  return {
+    ok: true,
+    kernels: {
+      workspace(program: DirectProgram, weights: Float32Array): KernelWorkspace {
+        const work = new Float32Array(program.workFloats);
+        return {
+          async run(input, output) {
+            const args = [program.code, program.count, work, weights, input, output] as const;
+            if (!offThread) return lib.tu_run(...args);
+            inFlight.add(args);
+            try {
+              return await lib.tu_run_off(...args);
+            } finally {
+              inFlight.delete(args);
+            }
+          },
+        };
+      },
+    },
+  };
 }

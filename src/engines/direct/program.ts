@@ -29,6 +29,8 @@ export interface DirectProgram {
   count: number;
   /** floats of workspace the program needs */
   workFloats: number;
+  /** the input's [C, H, W] (one image) */
+  input: [number, number, number];
   /** the output's [C, H, W] */
   output: [number, number, number];
 }
@@ -130,7 +132,7 @@ export function directProgram(graph: DirectGraph, h: number, w: number): DirectP
     ]);
   }
   emit([OP.unpack, at(graph.outputValue), 0, out.c, 0, out.h, out.w, paddedRow(out.w), 0, 0, 0, 0]);
-  return { code, count, workFloats, output: [out.c, out.h, out.w] };
+  return { code, count, workFloats, input: [input.c, h, w], output: [out.c, out.h, out.w] };
 }
 
 function outputShape(op: DirectOp, shapes: Map<string, Shape>): Shape {

@@ -1,7 +1,8 @@
 /**
- * A model on the direct engine (served by `session.ts`): its graph read once, a program and workspaces per input size, a
- * whole run in one foreign call. One thread a run; runs that overlap get workspaces of their
- * own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run has come for
+ * A model on the direct engine: its graph read once, a program and workspaces per input size,
+ * a whole run in one call into a build of `kernels.c` — the native library (`kernels.ts`,
+ * served by `session.ts`) or the WebAssembly one (`wasm_kernels.ts`, in the wasm engine's
+ * Workers). One thread a run; runs that overlap get workspaces of their own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run has come for
  * {@link WORKSPACE_IDLE_MS}, before the isolate's idle collection (`TINYUNET_IDLE_GC_MS`,
  * 1 s) gives their memory back: held through a burst, not after it.
  *
@@ -12,7 +13,6 @@ import { IdleCollector } from "../../memory/collect.ts";
 import type { Tensor } from "../engine.ts";
 import type { ExternalData } from "../../onnx/tensor_data.ts";
 import { type DirectGraph, directGraph } from "./graph.ts";
-import { directKernels, type KernelLibrary } from "./kernels.ts";
 import { type DirectProgram, directProgram } from "./program.ts";
 
 /** Input sizes whose programs and workspaces are kept (the least recently used goes). */
@@ -20,31 +20,37 @@ const KEPT_SIZES = 4;
 /** Workspaces are dropped after this long without a run (ms). */
 export const WORKSPACE_IDLE_MS = 500;
 
+/** One program's workspace in a kernel build: runs the program on one image at a time. */
+export interface KernelWorkspace {
+  /** 0, or 1 + the index of an instruction the kernels refused */
+  run(input: Float32Array, output: Float32Array): number | Promise<number>;
+}
+
+/** A build of `kernels.c` that programs run on. */
+export interface DirectKernels {
+  /** a workspace for `program` with the model's `weights` */
+  workspace(program: DirectProgram, weights: Float32Array): KernelWorkspace;
+}
+
+/** A kernel build, or why there is none here. */
+export type KernelsChoice = { ok: true; kernels: DirectKernels } | { ok: false; reason: string };
+
 interface Size {
   program: DirectProgram;
   /** workspaces not in use */
-  free: Float32Array[];
+  free: KernelWorkspace[];
 }
 
-/** Runs a direct graph with the kernel library. */
+/** Runs a direct graph on a kernel build. */
 export class DirectRunner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   #sizes = new Map<string, Size>();
-  #inFlight = new Set<readonly unknown[]>();
   #idle = new IdleCollector(WORKSPACE_IDLE_MS, () => {
     for (const size of this.#sizes.values()) size.free.length = 0;
   });
 
-  /**
-   * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
-   *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
-   */
-  constructor(
-    readonly graph: DirectGraph,
-    private library: KernelLibrary,
-    readonly offThread: boolean,
-  ) {
+  constructor(readonly graph: DirectGraph, private kernels: DirectKernels) {
     this.inputNames = [graph.inputName];
     this.outputNames = [graph.outputName];
   }
@@ -78,7 +84,7 @@ export class DirectRunner {
     }
     const size = this.#size(h, w);
     const { program } = size;
-    const work = size.free.pop() ?? new Float32Array(program.workFloats);
+    const work = size.free.pop() ?? this.kernels.workspace(program, this.graph.weights);
     const [oc, oh, ow] = program.output;
     // every value is written (unpack), so a pooled one needs no zeroing
     const output = takeTensor(n * oc * oh * ow, false);
@@ -86,17 +92,7 @@ export class DirectRunner {
       for (let i = 0; i < n; i++) {
         const src = input.data.subarray(i * c * h * w, (i + 1) * c * h * w);
         const dst = output.subarray(i * oc * oh * ow, (i + 1) * oc * oh * ow);
-        const args = [program.code, program.count, work, this.graph.weights, src, dst] as const;
-        // held until the foreign call returns (another thread reads them meanwhile)
-        this.#inFlight.add(args);
-        let status: number;
-        try {
-          status = this.offThread
-            ? await this.library.tu_run_off(...args)
-            : this.library.tu_run(...args);
-        } finally {
-          this.#inFlight.delete(args);
-        }
+        const status = await work.run(src, dst);
         if (status !== 0) throw new Error(`direct kernels refused instruction ${status - 1}`);
       }
     } finally {
@@ -119,20 +115,20 @@ export class DirectRunner {
 }
 
 /**
- * The model on the direct kernels, or why not (no kernel library here; a graph they do not
- * cover or cannot read: onnxruntime runs it and says what is wrong with it, if anything).
- * @param offThread see {@link DirectRunner}
+ * The model on a kernel build, or why not (no build here; a graph the kernels do not cover or
+ * cannot read: onnxruntime runs it and says what is wrong with it, if anything).
+ * @param kernels the build (`nativeKernels` in kernels.ts, `wasmKernels` in wasm_kernels.ts)
  */
 export async function directRunner(
   model: Uint8Array,
   externalData: { path: string; data: Uint8Array }[],
-  offThread: boolean,
+  kernels: () => Promise<KernelsChoice>,
 ): Promise<DirectRunner | { reason: string }> {
-  const library = await directKernels();
-  if (!library.ok) return { reason: `no direct kernels: ${library.reason}` };
+  const build = await kernels();
+  if (!build.ok) return { reason: `no direct kernels: ${build.reason}` };
   try {
     const external: ExternalData = new Map(externalData.map((f) => [f.path, f.data]));
-    return new DirectRunner(directGraph(model, external), library.symbols, offThread);
+    return new DirectRunner(directGraph(model, external), build.kernels);
   } catch (err) {
     return { reason: `not the direct kernels: ${(err as Error).message}` };
   }

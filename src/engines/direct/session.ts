@@ -1,9 +1,9 @@
 /**
- * A model on the direct kernels as the server runs it: on the HTTP isolate, each run one
- * foreign call on a thread of Deno's blocking pool (the event loop goes on), up to `lanes`
- * runs at once, each with a workspace of its own. No engine host Worker, no message hops, no
- * copy of the input: the Worker lanes that onnxruntime-node needs (it computes on the calling
- * thread) buy nothing here.
+ * A model on the direct kernels on the calling isolate. Native: each run one foreign call on
+ * a thread of Deno's blocking pool (the event loop goes on), up to `lanes` runs at once, each
+ * with a workspace of its own; no engine host Worker, no message hops, no copy of the input
+ * (the Worker lanes that onnxruntime-node needs, as it computes on the calling thread, buy
+ * nothing here). WebAssembly where there are no Workers (edge functions): on the event loop.
  *
  * @module
  */
@@ -12,15 +12,23 @@ import type { DirectRunner } from "./runner.ts";
 
 /** A direct runner behind the engine session interface. */
 export class DirectSession implements EngineSession {
-  readonly engine = "native" as const;
   readonly threads = 1;
   readonly notes: string[];
 
-  /** @param lanes runs that may overlap (each on its own blocking-pool thread) */
-  constructor(private runner: DirectRunner, readonly lanes: number) {
+  /**
+   * @param engine the engine it serves as (native: the native library; wasm: the WebAssembly build)
+   * @param lanes runs that may overlap
+   * @param offThread whether the runner's kernels run off the event loop (for the notes)
+   */
+  constructor(
+    private runner: DirectRunner,
+    readonly engine: "native" | "wasm",
+    readonly lanes: number,
+    offThread: boolean,
+  ) {
     this.notes = [
-      `direct kernels (one thread a run), ${
-        runner.offThread ? "off the event loop" : "on the event loop"
+      `direct kernels (${engine === "wasm" ? "WebAssembly, " : ""}one thread a run), ${
+        offThread ? "off the event loop" : "on the event loop"
       }, ${lanes} at once`,
     ];
   }

@@ -11,6 +11,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     soloLocal: true,
     localFirst: true,
     nativePrewarm: true,
+    wasmKernels: "direct",
     wasmArena: false,
     hangTimeoutMs: 30_000,
     loadTimeoutMs: 120_000,
@@ -23,6 +24,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     TINYUNET_SOLO_SPIN: "1",
     TINYUNET_SOLO_LOCAL: "0",
     TINYUNET_NATIVE_PREWARM: "0",
+    TINYUNET_WASM_KERNELS: "onnxruntime",
     TINYUNET_WASM_ARENA: " 1 ",
     TINYUNET_WEB_HANG_TIMEOUT_MS: "90000",
     TINYUNET_WEB_LOAD_TIMEOUT_MS: "",
@@ -36,6 +38,7 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
     soloLocal: false,
     localFirst: false,
     nativePrewarm: false,
+    wasmKernels: "onnxruntime",
     wasmArena: true,
     hangTimeoutMs: 90_000,
     loadTimeoutMs: 120_000,
@@ -48,6 +51,10 @@ Deno.test("engine settings: defaults, values, and bad values named", () => {
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_KERNELS: "fast" }),
     /TINYUNET_NATIVE_KERNELS/,
+  );
+  assert.throws(
+    () => parseEngineSettings({ TINYUNET_WASM_KERNELS: "onnxruntime-web" }),
+    /TINYUNET_WASM_KERNELS/,
   );
   assert.throws(
     () => parseEngineSettings({ TINYUNET_NATIVE_HOST: "maybe", TINYUNET_WEB_LOAD_TIMEOUT_MS: "5" }),

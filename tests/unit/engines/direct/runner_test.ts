@@ -1,7 +1,8 @@
 /**
- * The direct engine against onnxruntime: the same logits (to float rounding) for random
- * U-Nets of several widths, sizes (widths not a multiple of the vector), batches and with
- * BatchNormalization, and for the four shipped students; runs that overlap keep apart.
+ * The direct engine against onnxruntime, on both kernel builds (the native library, on and
+ * off the calling thread, and the WebAssembly one): the same logits (to float rounding) for
+ * random U-Nets of several widths, sizes (widths not a multiple of the vector), batches and
+ * with BatchNormalization, and for the four shipped students; runs that overlap keep apart.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -11,13 +12,20 @@ import {
   directRunner,
   WORKSPACE_IDLE_MS,
 } from "../../../../src/engines/direct/runner.ts";
+import { nativeKernels } from "../../../../src/engines/direct/kernels.ts";
+import { wasmKernels } from "../../../../src/engines/direct/wasm_kernels.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 
-/** The model on the direct kernels (the test fails with the reason when it is not). */
-async function load(bytes: Uint8Array, offThread: boolean): Promise<DirectRunner> {
-  const runner = await directRunner(bytes, [], offThread);
+/** The kernel builds: native on the calling thread, native off it, WebAssembly. */
+type Build = "native" | "native off-thread" | "wasm";
+const BUILDS: Build[] = ["native", "native off-thread", "wasm"];
+
+/** The model on a kernel build (the test fails with the reason when it is not). */
+async function load(bytes: Uint8Array, build: Build): Promise<DirectRunner> {
+  const kernels = build === "wasm" ? wasmKernels : () => nativeKernels(build !== "native");
+  const runner = await directRunner(bytes, [], kernels);
   assert.ok(runner instanceof DirectRunner, "reason" in runner ? runner.reason : "");
   return runner;
 }
@@ -53,7 +61,16 @@ function assertClose(got: Float32Array, want: Float32Array, what: string) {
   assert.ok(worst < 1e-4, `${what}: off by ${worst}`);
 }
 
-Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, BatchNormalization", async () => {
+for (const build of BUILDS) {
+  Deno.test(`direct runs (${build}) match onnxruntime: random U-Nets, odd sizes, batches, BatchNormalization`, async () => {
+    await matchRandomUnets(build);
+  });
+  Deno.test(`direct runs (${build}) match onnxruntime for the four shipped students`, async () => {
+    await matchStudents(build);
+  });
+}
+
+async function matchRandomUnets(build: Build) {
   const cases = [
     { width: 4, depth: 3, channels: 3, sizes: [[64, 64], [40, 72], [200, 136]] },
     { width: 8, depth: 2, channels: 1, sizes: [[36, 20], [12, 300]] },
@@ -62,7 +79,7 @@ Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, Bat
   ];
   for (const [i, c] of cases.entries()) {
     const bytes = unetModel({ ...c, seed: 11 + i });
-    const runner = await load(bytes, false);
+    const runner = await load(bytes, build);
     for (const [h, w] of c.sizes) {
       const n = h === c.sizes[0][0] ? 2 : 1;
       const input = image(n, c.channels, h, w, i * 100 + h);
@@ -71,12 +88,12 @@ Deno.test("direct runs match onnxruntime: random U-Nets, odd sizes, batches, Bat
       assertClose(got.data, await onnxruntime(bytes, input), `case ${i} at ${n}×${h}×${w}`);
     }
   }
-});
+}
 
-Deno.test("direct runs match onnxruntime for the four shipped students", async () => {
+async function matchStudents(build: Build) {
   for (const model of ["isic2017/3", "kvasir-seg/4", "hc18/4", "isbi2012-em/3"]) {
     const bytes = await Deno.readFile(`${root}models/${model}/model.onnx`);
-    const runner = await load(bytes, true);
+    const runner = await load(bytes, build);
     const input = image(1, runner.graph.inputChannels, 192, 256, 5);
     const got = (await runner.run({ image: input })).outputs.logits;
     const want = await onnxruntime(bytes, input);
@@ -84,11 +101,11 @@ Deno.test("direct runs match onnxruntime for the four shipped students", async (
     // the mask itself: no pixel changes side
     assert.equal(got.data.filter((v, i) => v > 0 !== want[i] > 0).length, 0, model);
   }
-});
+}
 
 Deno.test("direct runs that overlap keep to their own workspaces", async () => {
   const bytes = unetModel({ width: 4, depth: 3, seed: 5 });
-  const runner = await load(bytes, true);
+  const runner = await load(bytes, "native off-thread");
   const inputs = [1, 2, 3, 4].map((s) => image(1, 3, 96, 128, s));
   const alone: Float32Array[] = [];
   for (const input of inputs) alone.push((await runner.run({ image: input })).outputs.logits.data);
@@ -98,7 +115,7 @@ Deno.test("direct runs that overlap keep to their own workspaces", async () => {
 });
 
 Deno.test("direct workspaces are kept through a burst and dropped once runs stop", async () => {
-  const runner = await load(unetModel({ width: 4, depth: 2 }), true);
+  const runner = await load(unetModel({ width: 4, depth: 2 }), "native off-thread");
   const input = image(1, 3, 64, 64, 3);
   await Promise.all([runner.run({ image: input }), runner.run({ image: input })]);
   assert.equal(runner.workspaces, 2);
@@ -112,6 +129,6 @@ Deno.test("direct workspaces are kept through a burst and dropped once runs stop
 });
 
 Deno.test("a direct run refuses an input of the wrong channels", async () => {
-  const runner = await load(unetModel({ width: 4, depth: 1 }), false);
+  const runner = await load(unetModel({ width: 4, depth: 1 }), "native");
   await assert.rejects(runner.run({ image: image(1, 1, 8, 8, 1) }), /not \[N, 3, H, W\]/);
 });
