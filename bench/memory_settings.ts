@@ -160,6 +160,12 @@ export async function memorySettings(
       label: "wasm, defaults but TINYUNET_IDLE_GC_MS=0",
       env: { ...NO_IDLE_GC, TINYUNET_ENGINE: "wasm" },
     },
+    {
+      id: "wasm-onnxruntime-web",
+      label:
+        "wasm, defaults now but onnxruntime-web for every model (TINYUNET_WASM_KERNELS=onnxruntime)",
+      env: { TINYUNET_ENGINE: "wasm", TINYUNET_WASM_KERNELS: "onnxruntime" },
+    },
     { id: "wasm-now", label: "wasm, defaults now", env: { TINYUNET_ENGINE: "wasm" } },
   ];
   const runs: MemoryRun[] = [];
