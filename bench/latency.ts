@@ -12,7 +12,7 @@ import type { EngineConfig } from "./engines.ts";
 import { openSession, randomInput } from "./engines.ts";
 import type { BenchNet, BenchNets, NetRole } from "./models.ts";
 import { progress } from "./progress.ts";
-import { loadSample } from "./machine.ts";
+import { loadSample, settleCpu } from "./machine.ts";
 import { round, type RunPlan, type Timed, timeRuns } from "./stats.ts";
 
 /** One net on one configuration at one size. */
@@ -155,6 +155,8 @@ async function timeOne(
       plan.budgetMs / 1000
     } s)`,
   );
+  const settled = await settleCpu();
+  if (settled > 500) progress(`${cfg.id}: waited ${settled} ms for the process to go quiet`);
   row.loadavg_at_start = loadSample("").loadavg;
   try {
     const { samples_ms, ...timing } = await timeRuns(() => session.run(feeds), plan);

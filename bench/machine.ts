@@ -172,3 +172,32 @@ export function busiestProcesses(limit = 5): BusyProcess[] {
     return [];
   }
 }
+
+/** This process's CPU seconds so far, all its threads (Workers, V8's compiler threads). */
+function processCpuSeconds(): number | null {
+  try {
+    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until this process is quiet (under 10 % of a core over a 250 ms window) or `maxMs`
+ * has passed; returns how long it waited. Opening a session can leave work running in the
+ * background for seconds — V8 optimising a freshly compiled WebAssembly module (onnxruntime-web's is
+ * 14 MB), a Worker ending — which would otherwise be timed as the next configuration's.
+ */
+export async function settleCpu(maxMs = 15_000): Promise<number> {
+  const t0 = performance.now();
+  let before = processCpuSeconds();
+  if (before === null) return 0;
+  while (performance.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = processCpuSeconds()!;
+    if (now - before < 0.025) break;
+    before = now;
+  }
+  return Math.round(performance.now() - t0);
+}

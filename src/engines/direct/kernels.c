@@ -7,11 +7,13 @@
  * Why by hand: onnxruntime's CPU kernels (NCHWc, im2col + GEMM) and XNNPACK vectorise over
  * output channels in blocks of 8-16; a 4-channel layer then does 4× the work (TinyUnet's
  * full-resolution layers: 57 % of its time). These kernels vectorise over the row instead
- * (16 pixels a vector, 2-8 output channels and 1-2 rows a step), so every lane is useful at
- * any channel count. GCC's vector extensions keep them portable (AVX-512, AVX2, SSE, NEON);
- * on x86-64 each kernel is cloned for x86-64-v4/v3/baseline and picked at load (ifunc).
- * Built for WebAssembly (clang, SIMD128, `kernels.wasm`: `wasm_kernels.ts`), vectors are 4
- * floats and one step shape serves every layer.
+ * (a vector of VL pixels, 1-16 output channels and 1-2 rows a step), so every lane is useful
+ * at any channel count. GCC's vector extensions keep them portable. The kernels (the part
+ * under TU_BODY) are compiled once per vector width, each with step shapes that fit its
+ * registers: on x86-64 three times in one library (AVX-512: VL 16, AVX2: 8, SSE2: 4; `tu_run`
+ * picks by the CPU's features at the first run — one width for all, VL 16, took 122 ms on
+ * AVX2 instead of 5); once elsewhere with VL 4 (NEON; WebAssembly SIMD128 built by clang into
+ * `kernels.wasm`, see `wasm_kernels.ts`).
  *
  * Layout of a tensor [C][H][W]: C planes of (H + 2) rows × WP floats; element (c, y, x) at
  * c*(H+2)*WP + (y+1)*WP + (x+1); row 0, row H+1, column 0 and columns W+1.. are zero, so a
@@ -19,32 +21,10 @@
  * of one tensor are contiguous planes, so a Concat on channels is two tensors placed one
  * after the other (no copy). The program and its buffers are planned in `program.ts`.
  */
+#ifndef TU_BODY
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__x86_64__) && !defined(TU_NO_CLONES)
-#define TU_TARGETS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TU_TARGETS
-#endif
-
-/* VL floats a vector: 16 (AVX-512 registers, two AVX2/NEON ones); 4 for WebAssembly SIMD128 */
-#if defined(__wasm__)
-#define VL 4
-#else
-#define VL 16
-#endif
-typedef float vf __attribute__((vector_size(VL * 4), aligned(4)));
-typedef int32_t vi __attribute__((vector_size(VL * 4), aligned(4)));
-#define LD(p) (*(const vf*)(p))
-/* acc + a·s, fused where the target has it (WebAssembly: relaxed SIMD's madd) */
-#if defined(__wasm_relaxed_simd__)
-#define MAC(acc, a, s) __builtin_wasm_relaxed_madd_f32x4((a), (vf){} + (s), (acc))
-#else
-#define MAC(acc, a, s) ((acc) + (a) * (s))
-#endif
-#define ST(p, v) (*(vf*)(p) = (v))
 
 enum {
   OP_PACK = 1,
@@ -60,8 +40,88 @@ enum {
 /* one instruction: 12 int32 fields */
 enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F_BIAS, F_RELU, FIELDS };
 
+#define LD(p) (*(const vf*)(p))
+#define ST(p, v) (*(vf*)(p) = (v))
+/* acc + a·s, fused where the target has it (WebAssembly: relaxed SIMD's madd) */
+#if defined(__wasm_relaxed_simd__)
+#define MAC(acc, a, s) __builtin_wasm_relaxed_madd_f32x4((a), (vf){} + (s), (acc))
+#else
+#define MAC(acc, a, s) ((acc) + (a) * (s))
+#endif
+#define TU_ARGS                                                                           \
+  const int32_t *prog, int32_t count, float *work, const float *weights, const float *input, \
+      float *output
+
+/* The kernels below (TU_BODY), once per vector width: VL floats a vector, names through NS. */
+#define TU_BODY
+#if defined(__x86_64__) && !defined(TU_NO_CLONES)
+/* x86-64: AVX-512 (16 floats), AVX2 (8), SSE2 (4), picked at the first run by the CPU's features */
+#define TU_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define TU_TARGET_BEGIN(arch) \
+  TU_PRAGMA(clang attribute push(__attribute__((target(arch))), apply_to = function))
+#define TU_TARGET_END _Pragma("clang attribute pop")
+#else
+#define TU_TARGET_BEGIN(arch) _Pragma("GCC push_options") TU_PRAGMA(GCC target(arch))
+#define TU_TARGET_END _Pragma("GCC pop_options")
+#endif
+TU_TARGET_BEGIN("arch=x86-64-v4")
+#define VL 16
+#define NS(name) name##_v4
+#include "kernels.c"
+#undef VL
+#undef NS
+TU_TARGET_END
+TU_TARGET_BEGIN("arch=x86-64-v3")
+#define VL 8
+#define NS(name) name##_v3
+#include "kernels.c"
+#undef VL
+#undef NS
+TU_TARGET_END
+#define VL 4
+#define NS(name) name##_v1
+#include "kernels.c"
+#undef VL
+#undef NS
+
+/**
+ * Runs the program with the widest kernels this CPU has; tu_run_v4, tu_run_v3 and tu_run_v1
+ * run it at one width (tests and measurements).
+ */
+int32_t tu_run(TU_ARGS) {
+  static int level;
+  if (!level) {
+    __builtin_cpu_init();
+    level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                ? 4
+            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 3
+                                                                               : 1;
+  }
+  if (level == 4) return tu_run_v4(prog, count, work, weights, input, output);
+  if (level == 3) return tu_run_v3(prog, count, work, weights, input, output);
+  return tu_run_v1(prog, count, work, weights, input, output);
+}
+#else
+/* one width: WebAssembly SIMD128 and NEON (4 floats), or a plain build (TU_NO_CLONES) */
+#define VL 4
+#define NS(name) name
+#include "kernels.c"
+#endif
+
+/** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
+int32_t tu_version(void) { return 1; }
+
+#else /* TU_BODY */
+
+typedef float NS(vf) __attribute__((vector_size(VL * 4), aligned(4)));
+typedef int32_t NS(vi) __attribute__((vector_size(VL * 4), aligned(4)));
+#define vf NS(vf)
+#define vi NS(vi)
+
 /* Zeroes the padding of a tensor: rows 0 and h+1, column 0 and columns w+1.. of each plane. */
-static void pad_zero(float* t, int c, int h, int w, int wp) {
+static void NS(pad_zero)(float* t, int c, int h, int w, int wp) {
   for (int ch = 0; ch < c; ch++) {
     float* p = t + (size_t)ch * (h + 2) * wp;
     memset(p, 0, sizeof(float) * wp);
@@ -83,7 +143,7 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
  * last rows (h ≥ RY).
  */
 #define CONV3(NAME, XV, CB, RY)                                                                  \
-  TU_TARGETS static void NAME(const float* in, int cin, int h, int w, int wpi, const float* wt,  \
+  static void NAME(const float* in, int cin, int h, int w, int wpi, const float* wt,  \
                               const float* bias, int cout, float* out, int wpo, int relu) {      \
     const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;                         \
     for (int y0 = 0; y0 < h; y0 += RY) {                                                         \
@@ -127,32 +187,40 @@ static void pad_zero(float* t, int c, int h, int w, int wp) {
     }                                                                                            \
   }
 #if VL == 16
-CONV3(conv3_x2c4r2, 2, 4, 2)
-CONV3(conv3_x2c8r1, 2, 8, 1)
-CONV3(conv3_x1c16r1, 1, 16, 1)
+CONV3(NS(conv3_x2c4r2), 2, 4, 2)
+CONV3(NS(conv3_x2c8r1), 2, 8, 1)
+CONV3(NS(conv3_x1c16r1), 1, 16, 1)
 
 /* Picks the step shape (measured per layer shape on AVX-512 and AVX2, 2026-12-02). */
-static void conv3(const float* in, int cin, int h, int w, int wpi, const float* wt,
+static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                   const float* bias, int cout, float* out, int wpo, int relu) {
   if (w > 16 && cout <= 4 && h >= 2)
-    conv3_x2c4r2(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+    NS(conv3_x2c4r2)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
   else if (w > 16)
-    conv3_x2c8r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+    NS(conv3_x2c8r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
   else
-    conv3_x1c16r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
-#else
-/* WebAssembly: one shape for every layer (4 vectors × 4 channels was the fastest of ten
-   shapes for every layer of the ISIC student in Deno's V8, 2026-12-02) */
-CONV3(conv3_x4c4r1, 4, 4, 1)
-static void conv3(const float* in, int cin, int h, int w, int wpi, const float* wt,
+    NS(conv3_x1c16r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+#elif VL == 8
+/* AVX2 (16 registers): one shape, the fastest of six for the ISIC student (5.1 ms at 256²
+   against 4 × 2: 6.8, 2 × 4 × 2 rows: 6.1, 1 × 8: 6.0; AVX-512's shapes here: 122 ms, spilled) */
+CONV3(NS(conv3_x2c4r1), 2, 4, 1)
+static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                   const float* bias, int cout, float* out, int wpo, int relu) {
-  conv3_x4c4r1(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+  NS(conv3_x2c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+#else
+/* 4 floats (WebAssembly SIMD128, SSE2, NEON): one shape for every layer (4 vectors × 4
+   channels was the fastest of ten for every layer of the ISIC student in Deno's V8; SSE2
+   alike within noise, 2026-12-02) */
+CONV3(NS(conv3_x4c4r1), 4, 4, 1)
+static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
+                  const float* bias, int cout, float* out, int wpo, int relu) {
+  NS(conv3_x4c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
 #endif
-  pad_zero(out, cout, h, w, wpo);
+  NS(pad_zero)(out, cout, h, w, wpo);
 }
 
 /* 1×1 convolution: weights [cout][cin]. */
-TU_TARGETS static void conv1(const float* in, int cin, int h, int w, int wpi, const float* wt,
+static void NS(conv1)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                              const float* bias, int cout, float* out, int wpo, int relu) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
   for (int co = 0; co < cout; co++)
@@ -167,11 +235,11 @@ TU_TARGETS static void conv1(const float* in, int cin, int h, int w, int wpi, co
       if (relu)
         for (int x = 0; x < w; x++) o[x] = o[x] > 0 ? o[x] : 0;
     }
-  pad_zero(out, cout, h, w, wpo);
+  NS(pad_zero)(out, cout, h, w, wpo);
 }
 
 /* 2×2 max pooling, stride 2, floor: input h × w, output h/2 × w/2. */
-TU_TARGETS static void maxpool2(const float* in, int c, int h, int w, int wpi, float* out, int wpo) {
+static void NS(maxpool2)(const float* in, int c, int h, int w, int wpi, float* out, int wpo) {
   const int ho = h / 2, wo = w / 2;
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(ho + 2) * wpo;
   for (int ch = 0; ch < c; ch++)
@@ -185,7 +253,7 @@ TU_TARGETS static void maxpool2(const float* in, int c, int h, int w, int wpi, f
         o[x] = m0 > m1 ? m0 : m1;
       }
     }
-  pad_zero(out, c, ho, wo, wpo);
+  NS(pad_zero)(out, c, ho, wo, wpo);
 }
 
 /*
@@ -194,7 +262,7 @@ TU_TARGETS static void maxpool2(const float* in, int c, int h, int w, int wpi, f
  * takes 16 input pixels to 4 output channels × the 4 kernel taps (16 accumulators); a tap
  * row's even and odd columns are interleaved on the way out.
  */
-TU_TARGETS static void convt2(const float* in, int cin, int h, int w, int wpi, const float* wt,
+static void NS(convt2)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                               const float* bias, int cout, float* out, int wpo, int relu) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(2 * h + 2) * wpo;
   for (int c0 = 0; c0 < cout; c0 += 4) {
@@ -222,6 +290,9 @@ TU_TARGETS static void convt2(const float* in, int cin, int h, int w, int wpi, c
             ST(o, __builtin_shufflevector(e, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
             ST(o + 16,
                __builtin_shufflevector(e, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+#elif VL == 8
+            ST(o, __builtin_shufflevector(e, d, 0, 8, 1, 9, 2, 10, 3, 11));
+            ST(o + 8, __builtin_shufflevector(e, d, 4, 12, 5, 13, 6, 14, 7, 15));
 #else
             ST(o, __builtin_shufflevector(e, d, 0, 4, 1, 5));
             ST(o + 4, __builtin_shufflevector(e, d, 2, 6, 3, 7));
@@ -230,11 +301,11 @@ TU_TARGETS static void convt2(const float* in, int cin, int h, int w, int wpi, c
       }
     }
   }
-  pad_zero(out, cout, 2 * h, 2 * w, wpo);
+  NS(pad_zero)(out, cout, 2 * h, 2 * w, wpo);
 }
 
 /* Element-wise ReLU or sigmoid over a whole tensor (padding re-zeroed). */
-static void pointwise(const float* in, int c, int h, int w, int wpi, float* out, int wpo, int op) {
+static void NS(pointwise)(const float* in, int c, int h, int w, int wpi, float* out, int wpo, int op) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
   for (int ch = 0; ch < c; ch++)
     for (int y = 1; y <= h; y++) {
@@ -245,33 +316,30 @@ static void pointwise(const float* in, int c, int h, int w, int wpi, float* out,
       else
         for (int x = 0; x < w; x++) o[x] = 1.0f / (1.0f + expf(-a[x]));
     }
-  pad_zero(out, c, h, w, wpo);
+  NS(pad_zero)(out, c, h, w, wpo);
 }
 
 /* A plain [c][h][w] tensor into the padded layout, or back. */
-static void pack(const float* src, int c, int h, int w, float* out, int wpo) {
+static void NS(pack)(const float* src, int c, int h, int w, float* out, int wpo) {
   for (int ch = 0; ch < c; ch++)
     for (int y = 0; y < h; y++)
       memcpy(out + (size_t)ch * (h + 2) * wpo + (size_t)(y + 1) * wpo + 1,
              src + ((size_t)ch * h + y) * w, sizeof(float) * w);
-  pad_zero(out, c, h, w, wpo);
+  NS(pad_zero)(out, c, h, w, wpo);
 }
-static void unpack(const float* in, int c, int h, int w, int wpi, float* dst) {
+static void NS(unpack)(const float* in, int c, int h, int w, int wpi, float* dst) {
   for (int ch = 0; ch < c; ch++)
     for (int y = 0; y < h; y++)
       memcpy(dst + ((size_t)ch * h + y) * w,
              in + (size_t)ch * (h + 2) * wpi + (size_t)(y + 1) * wpi + 1, sizeof(float) * w);
 }
 
-/** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
-int32_t tu_version(void) { return 1; }
-
 /**
  * Runs `count` instructions of FIELDS int32 each. Tensor offsets index `work`; PACK reads
  * `input`, UNPACK writes `output` (plain layout); weight and bias offsets index `weights`.
  * Returns 0, or 1 + the index of an instruction with an unknown operator.
  */
-int32_t tu_run(const int32_t* prog, int32_t count, float* work, const float* weights,
+int32_t NS(tu_run)(const int32_t* prog, int32_t count, float* work, const float* weights,
                const float* input, float* output) {
   for (int32_t i = 0; i < count; i++) {
     const int32_t* f = prog + (size_t)i * FIELDS;
@@ -280,24 +348,28 @@ int32_t tu_run(const int32_t* prog, int32_t count, float* work, const float* wei
     const float* wt = weights + f[F_WEIGHTS];
     const float* b = weights + f[F_BIAS];
     switch (f[F_OP]) {
-      case OP_PACK: pack(input + f[F_IN], f[F_CIN], f[F_H], f[F_W], out, f[F_WPOUT]); break;
-      case OP_UNPACK: unpack(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], output + f[F_OUT]); break;
+      case OP_PACK: NS(pack)(input + f[F_IN], f[F_CIN], f[F_H], f[F_W], out, f[F_WPOUT]); break;
+      case OP_UNPACK: NS(unpack)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], output + f[F_OUT]); break;
       case OP_CONV3:
-        conv3(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(conv3)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
         break;
       case OP_CONV1:
-        conv1(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(conv1)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
         break;
-      case OP_MAXPOOL2: maxpool2(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT]); break;
+      case OP_MAXPOOL2: NS(maxpool2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT]); break;
       case OP_CONVT2:
-        convt2(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(convt2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
         break;
       case OP_RELU:
       case OP_SIGMOID:
-        pointwise(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], f[F_OP]);
+        NS(pointwise)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], f[F_OP]);
         break;
       default: return i + 1;
     }
   }
   return 0;
 }
+
+#undef vf
+#undef vi
+#endif /* TU_BODY */

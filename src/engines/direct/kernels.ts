@@ -3,7 +3,7 @@
  * else `cc`) once per source and platform into `TINYUNET_KERNELS_DIR` or the cache folder
  * (`cache_folder.ts`; a temporary folder when there is none), and opened with Deno's FFI.
  * `deno task build:kernels` (and `deno task setup`) builds it ahead of the first start (a
- * build takes ~5 s: three instruction-set clones of each kernel); a start that finds none
+ * build takes ~5 s: the kernels at three vector widths on x86-64); a start that finds none
  * builds it then. Without a build, a compiler or the permission to run one there is no
  * library, and onnxruntime runs every model, as the reason (in the model's notes) says.
  *
@@ -17,6 +17,12 @@ import type { KernelsChoice, KernelWorkspace } from "./runner.ts";
 /** The library's interface version (`tu_version` in kernels.c). */
 export const KERNELS_VERSION = 1;
 
+const RUN_AT_ONE_WIDTH = {
+  parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
+  result: "i32",
+  optional: true,
+} as const;
+
 const SYMBOLS = {
   tu_version: { parameters: [], result: "i32" },
   /** prog, count, work, weights, input, output → 0 or 1 + a bad instruction's index */
@@ -28,6 +34,10 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /** x86-64: one vector width each (AVX-512, AVX2, SSE2), for tests and measurements */
+  tu_run_v4: RUN_AT_ONE_WIDTH,
+  tu_run_v3: RUN_AT_ONE_WIDTH,
+  tu_run_v1: RUN_AT_ONE_WIDTH,
 } as const;
 
 /** The opened library. */
@@ -101,7 +111,7 @@ export function kernelsBuilt(env?: Record<string, string | undefined>): boolean 
 
 /**
  * Builds the library with `CC` (else `cc`) unless it is already there: with the instruction-set
- * clones where the platform has them (ifunc), else without.
+ * widths where the platform has them (x86-64), else with one (`TU_NO_CLONES`).
  * @returns the library's path, or why there is none
  */
 export async function buildKernels(
@@ -192,16 +202,26 @@ export function directKernels(): Promise<KernelsLoad> {
   return loading;
 }
 
+/** x86-64 vector widths the library can be held to: AVX-512, AVX2, SSE2. */
+export type KernelWidth = "v4" | "v3" | "v1";
+
 /**
  * This platform's library as the direct runner's kernel build: each workspace a Float32Array,
  * each run one foreign call.
  * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
  *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
+ * @param width x86-64: run at this vector width, whatever the CPU (tests, measurements; on
+ *   the calling thread)
  */
-export async function nativeKernels(offThread: boolean): Promise<KernelsChoice> {
+export async function nativeKernels(
+  offThread: boolean,
+  width?: KernelWidth,
+): Promise<KernelsChoice> {
   const library = await directKernels();
   if (!library.ok) return library;
   const lib = library.symbols;
+  const fixed = width ? lib[`tu_run_${width}`] : undefined;
+  if (width && !fixed) return { ok: false, reason: `no ${width} kernels on ${Deno.build.arch}` };
   // a call's arguments, held until it returns (another thread reads them meanwhile)
   const inFlight = new Set<readonly unknown[]>();
   return {
@@ -212,6 +232,7 @@ export async function nativeKernels(offThread: boolean): Promise<KernelsChoice> 
         return {
           async run(input, output) {
             const args = [program.code, program.count, work, weights, input, output] as const;
+            if (fixed) return fixed(...args);
             if (!offThread) return lib.tu_run(...args);
             inFlight.add(args);
             try {

@@ -12,19 +12,30 @@ import {
   directRunner,
   WORKSPACE_IDLE_MS,
 } from "../../../../src/engines/direct/runner.ts";
-import { nativeKernels } from "../../../../src/engines/direct/kernels.ts";
+import { type KernelWidth, nativeKernels } from "../../../../src/engines/direct/kernels.ts";
 import { wasmKernels } from "../../../../src/engines/direct/wasm_kernels.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 
-/** The kernel builds: native on the calling thread, native off it, WebAssembly. */
-type Build = "native" | "native off-thread" | "wasm";
-const BUILDS: Build[] = ["native", "native off-thread", "wasm"];
+/**
+ * The kernel builds: native on the calling thread, native off it, on x86-64 also held to AVX2
+ * and SSE2 widths (the CPU here may pick AVX-512), and WebAssembly.
+ */
+type Build = "native" | "native off-thread" | "native AVX2" | "native SSE2" | "wasm";
+const BUILDS: Build[] = [
+  "native",
+  "native off-thread",
+  ...(Deno.build.arch === "x86_64" ? ["native AVX2", "native SSE2"] as const : []),
+  "wasm",
+];
+const WIDTHS: Partial<Record<Build, KernelWidth>> = { "native AVX2": "v3", "native SSE2": "v1" };
 
 /** The model on a kernel build (the test fails with the reason when it is not). */
 async function load(bytes: Uint8Array, build: Build): Promise<DirectRunner> {
-  const kernels = build === "wasm" ? wasmKernels : () => nativeKernels(build !== "native");
+  const kernels = build === "wasm"
+    ? wasmKernels
+    : () => nativeKernels(build === "native off-thread", WIDTHS[build]);
   const runner = await directRunner(bytes, [], kernels);
   assert.ok(runner instanceof DirectRunner, "reason" in runner ? runner.reason : "");
   return runner;
