@@ -7,6 +7,7 @@
  */
 import { renderCodecStages } from "./report_codecs.ts";
 import { renderConvLayers } from "./report_layers.ts";
+import { renderKernelWidths } from "./report_widths.ts";
 import { renderVersus } from "./report_versus.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { CommandStarts } from "./cold_start.ts";
@@ -382,6 +383,7 @@ export function renderMarkdown(r: BenchResults): string {
     }
     out.push(whyFarFromPeak(r, s0));
     out.push("", ...renderConvLayers(r));
+    out.push("", ...renderKernelWidths(r));
     out.push("");
   }
 

@@ -18,6 +18,7 @@ export const STANDALONE_SCRIPTS = [
   "bench/quant_latency.ts",
   "bench/codec_choices.ts",
   "bench/conv_layers.ts",
+  "bench/kernel_widths.ts",
 ];
 
 /** What one script printed. */
