@@ -9,7 +9,7 @@
  * @module
  */
 import { type DirectRunner, directRunner } from "../src/engines/direct/runner.ts";
-import { type KernelWidth, nativeKernels } from "../src/engines/direct/kernels.ts";
+import { type KernelWidth, kernelWidths, nativeKernels } from "../src/engines/direct/kernels.ts";
 import { wasmKernels } from "../src/engines/direct/wasm_kernels.ts";
 import { randomInput } from "./engines.ts";
 import { round, summarize } from "./stats.ts";
@@ -35,20 +35,15 @@ const SIZE = 256;
 
 if (import.meta.main) {
   const bytes = await Deno.readFile(new URL(`../${MODEL}`, import.meta.url));
-  const builds: { id: string; label: string; width?: KernelWidth; wasm?: boolean }[] = [
+  const widths = await kernelWidths();
+  type Build = { id: string; label: string; width?: KernelWidth; wasm?: boolean };
+  const all: Build[] = [
     { id: "native", label: "native, this CPU's widest" },
-    ...(Deno.build.arch === "x86_64"
-      ? [
-        { id: "native-avx2", label: "native held to AVX2 (8 floats, FMA)", width: "v3" as const },
-        {
-          id: "native-sse2",
-          label: "native held to SSE2 (4 floats, no FMA)",
-          width: "v1" as const,
-        },
-      ]
-      : []),
+    { id: "native-avx2", label: "native held to AVX2 (8 floats, FMA)", width: "v3" },
+    { id: "native-sse2", label: "native held to SSE2 (4 floats, no FMA)", width: "v1" },
     { id: "wasm", label: "WebAssembly SIMD128 (4 floats, no FMA), V8", wasm: true },
   ];
+  const builds = all.filter((b) => !b.width || widths.includes(b.width));
   const runners: { id: string; label: string; runner: DirectRunner }[] = [];
   for (const b of builds) {
     const runner = await directRunner(

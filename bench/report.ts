@@ -762,7 +762,7 @@ function shortfalls(r: BenchResults): string {
           : "");
     } else if (t.id.startsWith("wasm_vs_native")) {
       why =
-        `onnxruntime-web's WASM kernels use 128-bit SIMD (4 lanes) against native AVX2/AVX-512 (8/16 lanes), and each run crosses a Worker boundary (input/output copied); compare the floor rows in section 2.`;
+        `Both run the direct kernels; WebAssembly's vectors are 128-bit (4 floats, no FMA) against native AVX2/AVX-512 (8/16 floats), so at equal efficiency wasm starts 2× (AVX2) or 4× (AVX-512) behind: see "The direct kernels at each vector width" (native held to the same width as wasm runs as fast), and the floor rows in section 2 (each wasm run crosses a Worker boundary).`;
     } else if (t.id === "rss") {
       why =
         `Deno + V8 + onnxruntime-node are resident before any model is loaded; see the RSS at ready in the cold-start line.`;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { buildKernels, KERNELS_SOURCE } from "../src/engines/direct/kernels.ts";
 import {
   WASM_KERNELS,
@@ -57,8 +58,8 @@ export async function buildWasmKernels(
     "-lc",
   ];
   try {
-    await run(cc, [...compile, "-c", "-o", object, KERNELS_SOURCE.pathname]);
-    await run(ld, [...link, "-o", WASM_KERNELS.pathname, object]);
+    await run(cc, [...compile, "-c", "-o", object, fromFileUrl(KERNELS_SOURCE)]);
+    await run(ld, [...link, "-o", fromFileUrl(WASM_KERNELS), object]);
   } finally {
     await Deno.remove(object).catch(() => {});
   }
@@ -76,7 +77,7 @@ if (import.meta.main) {
     try {
       const record = await buildWasmKernels();
       const size = (await Deno.stat(WASM_KERNELS)).size;
-      console.log(`built: ${WASM_KERNELS.pathname} (${size} bytes, ${record.compiler})`);
+      console.log(`built: ${fromFileUrl(WASM_KERNELS)} (${size} bytes, ${record.compiler})`);
     } catch (err) {
       console.error(`build:kernels --wasm: ${(err as Error).message}`);
       Deno.exit(1);

@@ -2,7 +2,7 @@
  * The `wasm` engine; runs wherever WebAssembly does. A model the direct engine's kernels
  * cover (every shipped student) runs on their WebAssembly build (`direct/wasm_kernels.ts`:
  * 15 KiB, one thread a run): in engine host Workers with a hang watchdog (`host_session.ts`),
- * a Worker per lane, up to one lane per core; where there are no Workers (edge functions), on
+ * a Worker per lane, one lane per core at most 2 (`TINYUNET_ENGINE_LANES`); where there are no Workers (edge functions), on
  * the calling isolate. Any other model, or every one with `TINYUNET_WASM_KERNELS=onnxruntime`,
  * runs on onnxruntime-web's WASM (SIMD, optional threads) backend in the process's one
  * shared onnxruntime-web host — or, without Workers, on tfjs-wasm (the session says so).
@@ -14,7 +14,7 @@ import { warmupTensors } from "./engine.ts";
 import { HostedSession } from "./host_session.ts";
 import { defaultLanes, engineSettings } from "./settings.ts";
 import { directRunner } from "./direct/runner.ts";
-import { DirectSession } from "./direct/session.ts";
+import { directNote, DirectSession } from "./direct/session.ts";
 import { wasmKernels } from "./direct/wasm_kernels.ts";
 
 /** Default onnxruntime-web WASM threads: 2 where there are cores, guarded by the warm-up watchdog. */
@@ -53,7 +53,7 @@ export const wasmEngine: Engine = {
           1,
           { retries: 0 },
         );
-        session.notes.push(`direct kernels (WebAssembly, one thread a run), ${lanes} at once`);
+        session.notes.push(directNote("wasm", "in engine host Workers", lanes));
         return session;
       } catch (err) {
         reason = (err as Error).message;

@@ -44,7 +44,7 @@ const EngineEnv = z.object({
   TINYUNET_WEB_LOAD_TIMEOUT_MS: int(120_000, 1000),
 }).transform((e) => ({
   nativeInHost: e.TINYUNET_NATIVE_HOST === "1",
-  /** unset: the engine's default (see `onnx_native.ts` defaultLanes) */
+  /** unset: the engine's default (see defaultLanes below) */
   lanes: e.TINYUNET_ENGINE_LANES,
   nativeArena: ({ "0": "off", "1": "own", shared: "shared" } as const)[e.TINYUNET_NATIVE_ARENA],
   nativeKernels: e.TINYUNET_NATIVE_KERNELS,

@@ -142,7 +142,7 @@ export function registerProcessMetrics(registers: Registry[]): void {
     registers,
     collect() {
       this.reset();
-      for (const backend of ["native", "wasm", "webgpu"]) this.set({ backend }, 0);
+      for (const backend of ["native", "wasm", "webgpu", "direct-wasm"]) this.set({ backend }, 0);
       for (const h of liveHosts()) this.inc({ backend: h.backend });
     },
   });

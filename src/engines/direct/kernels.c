@@ -42,12 +42,9 @@ enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F
 
 #define LD(p) (*(const vf*)(p))
 #define ST(p, v) (*(vf*)(p) = (v))
-/* acc + a·s, fused where the target has it (WebAssembly: relaxed SIMD's madd) */
-#if defined(__wasm_relaxed_simd__)
-#define MAC(acc, a, s) __builtin_wasm_relaxed_madd_f32x4((a), (vf){} + (s), (acc))
-#else
+/* acc + a·s (the compiler fuses it where the target has FMA; WebAssembly SIMD128 has none:
+   relaxed SIMD's madd measured no faster in V8 and rounds differently between runtimes) */
 #define MAC(acc, a, s) ((acc) + (a) * (s))
-#endif
 #define TU_ARGS                                                                           \
   const int32_t *prog, int32_t count, float *work, const float *weights, const float *input, \
       float *output
@@ -55,7 +52,9 @@ enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F
 /* The kernels below (TU_BODY), once per vector width: VL floats a vector, names through NS. */
 #define TU_BODY
 #if defined(__x86_64__) && !defined(TU_NO_CLONES)
-/* x86-64: AVX-512 (16 floats), AVX2 (8), SSE2 (4), picked at the first run by the CPU's features */
+/* x86-64: AVX-512 (16 floats), AVX2 (8), SSE2 (4), picked at load by the CPU's features; each
+   width is compiled for exactly the features tu_level checks (a CPU that lacks one that was
+   compiled in would stop the process on an illegal instruction) */
 #define TU_PRAGMA(x) _Pragma(#x)
 #if defined(__clang__)
 #define TU_TARGET_BEGIN(arch) \
@@ -65,14 +64,14 @@ enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F
 #define TU_TARGET_BEGIN(arch) _Pragma("GCC push_options") TU_PRAGMA(GCC target(arch))
 #define TU_TARGET_END _Pragma("GCC pop_options")
 #endif
-TU_TARGET_BEGIN("arch=x86-64-v4")
+TU_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
 #define VL 16
 #define NS(name) name##_v4
 #include "kernels.c"
 #undef VL
 #undef NS
 TU_TARGET_END
-TU_TARGET_BEGIN("arch=x86-64-v3")
+TU_TARGET_BEGIN("avx2,fma")
 #define VL 8
 #define NS(name) name##_v3
 #include "kernels.c"
@@ -85,20 +84,27 @@ TU_TARGET_END
 #undef VL
 #undef NS
 
+static int32_t level;
+
+/** Reads the CPU's features once, when the library is loaded (no race between runs). */
+__attribute__((constructor)) static void tu_detect(void) {
+  __builtin_cpu_init();
+  level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+              ? 4
+          : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 3
+                                                                             : 1;
+}
+
+/** The widest kernels this CPU runs: 4 (AVX-512), 3 (AVX2), 1 (SSE2); 0 for a one-width build. */
+int32_t tu_level(void) { return level; }
+
 /**
  * Runs the program with the widest kernels this CPU has; tu_run_v4, tu_run_v3 and tu_run_v1
- * run it at one width (tests and measurements).
+ * run it at one width (tests and measurements; not above tu_level).
  */
 int32_t tu_run(TU_ARGS) {
-  static int level;
-  if (!level) {
-    __builtin_cpu_init();
-    level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-                ? 4
-            : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 3
-                                                                               : 1;
-  }
   if (level == 4) return tu_run_v4(prog, count, work, weights, input, output);
   if (level == 3) return tu_run_v3(prog, count, work, weights, input, output);
   return tu_run_v1(prog, count, work, weights, input, output);
@@ -108,6 +114,7 @@ int32_t tu_run(TU_ARGS) {
 #define VL 4
 #define NS(name) name
 #include "kernels.c"
+int32_t tu_level(void) { return 0; }
 #endif
 
 /** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
@@ -135,7 +142,7 @@ static void NS(pad_zero)(float* t, int c, int h, int w, int wp) {
 }
 
 /*
- * 3×3 convolution, padding 1, stride 1: RY output rows × XV vectors of 16 pixels × CB output
+ * 3×3 convolution, padding 1, stride 1: RY output rows × XV vectors of VL pixels × CB output
  * channels a step (RY·XV·CB accumulators). Rows outermost: every block of output channels
  * reads the same few input rows while they are in cache (a wide layer's input does not fit). Weights [coutPadded][cin][3][3], coutPadded a
  * multiple of 16 (zeros past cout); only the real channels are stored. Columns past w are
@@ -191,7 +198,7 @@ CONV3(NS(conv3_x2c4r2), 2, 4, 2)
 CONV3(NS(conv3_x2c8r1), 2, 8, 1)
 CONV3(NS(conv3_x1c16r1), 1, 16, 1)
 
-/* Picks the step shape (measured per layer shape on AVX-512 and AVX2, 2026-12-02). */
+/* AVX-512: the step shape by layer (measured per layer shape, 2026-12-02). */
 static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                   const float* bias, int cout, float* out, int wpo, int relu) {
   if (w > 16 && cout <= 4 && h >= 2)
@@ -259,7 +266,7 @@ static void NS(maxpool2)(const float* in, int c, int h, int w, int wpi, float* o
 /*
  * 2×2 transposed convolution, stride 2, no padding: input h × w, output 2h × 2w. Weights
  * repacked [coutPadded][2 (row)][2 (column)][cin], coutPadded a multiple of 4. Each step
- * takes 16 input pixels to 4 output channels × the 4 kernel taps (16 accumulators); a tap
+ * takes VL input pixels to 4 output channels × the 4 kernel taps (16 accumulators); a tap
  * row's even and odd columns are interleaved on the way out.
  */
 static void NS(convt2)(const float* in, int cin, int h, int w, int wpi, const float* wt,

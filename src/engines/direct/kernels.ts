@@ -10,6 +10,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { cacheFolder } from "../../cache_folder.ts";
 import type { DirectProgram } from "./program.ts";
 import type { KernelsChoice, KernelWorkspace } from "./runner.ts";
@@ -25,6 +26,8 @@ const RUN_AT_ONE_WIDTH = {
 
 const SYMBOLS = {
   tu_version: { parameters: [], result: "i32" },
+  /** the widest kernels this CPU runs: 4 AVX-512, 3 AVX2, 1 SSE2; 0 for a one-width build */
+  tu_level: { parameters: [], result: "i32" },
   /** prog, count, work, weights, input, output → 0 or 1 + a bad instruction's index */
   tu_run: { parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
   /** the same on a thread of Deno's blocking pool (the calling isolate's event loop runs on) */
@@ -51,7 +54,6 @@ export type KernelsLoad = { ok: true; symbols: KernelLibrary; path: string } | {
 
 /** The kernels' C source. */
 export const KERNELS_SOURCE = new URL("./kernels.c", import.meta.url);
-const SOURCE = KERNELS_SOURCE;
 
 /** Two 32-bit FNV-1a hashes of the text as 16 hex digits (a file name, not a security check). */
 export function fnv64(text: string): string {
@@ -82,7 +84,7 @@ async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: str
 export function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): string {
-  sourceKey ??= fnv64(`${Deno.readTextFileSync(SOURCE)}\n${Deno.build.target}`);
+  sourceKey ??= fnv64(`${Deno.readTextFileSync(KERNELS_SOURCE)}\n${Deno.build.target}`);
   const key = sourceKey;
   const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) || privateTempFolder();
   return join(folder, `${PREFIX}${key}.so`);
@@ -132,7 +134,7 @@ export async function buildKernels(
   const compiler = env.CC?.trim() || "cc";
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    const args = ["-O3", "-shared", "-fPIC", "-o", tmp, SOURCE.pathname, "-lm"];
+    const args = ["-O3", "-shared", "-fPIC", "-o", tmp, fromFileUrl(KERNELS_SOURCE), "-lm"];
     let cc = await run(compiler, args);
     if (!cc.ok) {
       const plain = await run(compiler, ["-DTU_NO_CLONES", ...args]);
@@ -204,14 +206,23 @@ export function directKernels(): Promise<KernelsLoad> {
 
 /** x86-64 vector widths the library can be held to: AVX-512, AVX2, SSE2. */
 export type KernelWidth = "v4" | "v3" | "v1";
+const LEVEL: Record<KernelWidth, number> = { v4: 4, v3: 3, v1: 1 };
+
+/** The widths this library runs on this CPU (none for a one-width build). */
+export async function kernelWidths(): Promise<KernelWidth[]> {
+  const library = await directKernels();
+  if (!library.ok) return [];
+  const level = library.symbols.tu_level();
+  return (["v4", "v3", "v1"] as const).filter((w) => LEVEL[w] <= level);
+}
 
 /**
  * This platform's library as the direct runner's kernel build: each workspace a Float32Array,
  * each run one foreign call.
  * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
  *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
- * @param width x86-64: run at this vector width, whatever the CPU (tests, measurements; on
- *   the calling thread)
+ * @param width x86-64: run at this vector width (tests, measurements; on the calling
+ *   thread); refused above what the CPU runs
  */
 export async function nativeKernels(
   offThread: boolean,
@@ -221,7 +232,14 @@ export async function nativeKernels(
   if (!library.ok) return library;
   const lib = library.symbols;
   const fixed = width ? lib[`tu_run_${width}`] : undefined;
-  if (width && !fixed) return { ok: false, reason: `no ${width} kernels on ${Deno.build.arch}` };
+  if (width && (!fixed || LEVEL[width] > lib.tu_level())) {
+    return {
+      ok: false,
+      reason: lib.tu_level() === 0
+        ? "this build has one vector width (not x86-64, or built with TU_NO_CLONES)"
+        : `this CPU does not run the ${width} kernels (its widest: v${lib.tu_level()})`,
+    };
+  }
   // a call's arguments, held until it returns (another thread reads them meanwhile)
   const inFlight = new Set<readonly unknown[]>();
   return {

@@ -10,6 +10,16 @@
 import type { EngineSession, Tensor } from "../engine.ts";
 import type { DirectRunner } from "./runner.ts";
 
+/**
+ * What a model's notes say of a session on the direct kernels.
+ * @param where where its runs happen ("off the event loop", "in engine host Workers")
+ */
+export function directNote(build: "native" | "wasm", where: string, lanes: number): string {
+  return `direct kernels (${
+    build === "wasm" ? "WebAssembly, " : ""
+  }one thread a run), ${where}, ${lanes} at once`;
+}
+
 /** A direct runner behind the engine session interface. */
 export class DirectSession implements EngineSession {
   readonly threads = 1;
@@ -27,9 +37,7 @@ export class DirectSession implements EngineSession {
     offThread: boolean,
   ) {
     this.notes = [
-      `direct kernels (${engine === "wasm" ? "WebAssembly, " : ""}one thread a run), ${
-        offThread ? "off the event loop" : "on the event loop"
-      }, ${lanes} at once`,
+      directNote(engine, offThread ? "off the event loop" : "on the event loop", lanes),
     ];
   }
 

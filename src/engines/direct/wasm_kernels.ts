@@ -1,6 +1,6 @@
 /**
  * The direct engine's kernels for WebAssembly: `kernels.c` built by clang for wasm32 with
- * SIMD128 (4 floats a vector), kept beside the source as `kernels.wasm` (~35 KiB, no imports)
+ * SIMD128 (4 floats a vector), kept beside the source as `kernels.wasm` (15 KiB, no imports)
  * with the hash of the source it was built from in `kernels.wasm.json`, so that runtimes
  * without a C compiler — the wasm engine's Workers, an edge function, a browser — run it.
  * `deno task build:kernels --wasm` rebuilds it (clang ≥ 14, wasm-ld, wasi-libc for `expf`);
@@ -113,6 +113,7 @@ export function wasmKernels(): Promise<KernelsChoice> {
         kernels: { workspace: (program, weights) => wasmWorkspace(module, program, weights) },
       };
     } catch (err) {
+      loading = undefined; // a fetch that failed may work the next time
       return { ok: false, reason: `kernels.wasm cannot be used: ${(err as Error).message}` };
     }
   })();

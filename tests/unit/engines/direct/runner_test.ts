@@ -12,21 +12,28 @@ import {
   directRunner,
   WORKSPACE_IDLE_MS,
 } from "../../../../src/engines/direct/runner.ts";
-import { type KernelWidth, nativeKernels } from "../../../../src/engines/direct/kernels.ts";
+import {
+  type KernelWidth,
+  kernelWidths,
+  nativeKernels,
+} from "../../../../src/engines/direct/kernels.ts";
 import { wasmKernels } from "../../../../src/engines/direct/wasm_kernels.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 
 const root = new URL("../../../../", import.meta.url).pathname;
 
 /**
- * The kernel builds: native on the calling thread, native off it, on x86-64 also held to AVX2
- * and SSE2 widths (the CPU here may pick AVX-512), and WebAssembly.
+ * The kernel builds: native on the calling thread, native off it, on x86-64 also held to the
+ * AVX2 and SSE2 widths where the CPU runs them (it may pick AVX-512), and WebAssembly.
  */
 type Build = "native" | "native off-thread" | "native AVX2" | "native SSE2" | "wasm";
+// the widths this CPU runs (x86-64; none elsewhere)
+const widths = await kernelWidths();
 const BUILDS: Build[] = [
   "native",
   "native off-thread",
-  ...(Deno.build.arch === "x86_64" ? ["native AVX2", "native SSE2"] as const : []),
+  ...(widths.includes("v3") ? ["native AVX2"] as const : []),
+  ...(widths.includes("v1") ? ["native SSE2"] as const : []),
   "wasm",
 ];
 const WIDTHS: Partial<Record<Build, KernelWidth>> = { "native AVX2": "v3", "native SSE2": "v1" };
