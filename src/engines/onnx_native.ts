@@ -95,7 +95,8 @@ export const nativeEngine: Engine = {
       if (checked?.ok) {
         return {
           available: true,
-          reason: "onnxruntime-node, loaded with the first session",
+          reason:
+            "the direct kernels for the models they cover (each model's notes say), else onnxruntime-node, loaded with the first such session",
         };
       }
     }
