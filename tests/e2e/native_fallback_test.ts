@@ -81,7 +81,10 @@ Deno.test({
       const list = await (await fetch(`${server.base}/v1/models`)).json();
       const runtime: Runtime = list.models[0].runtime[0];
       assert.equal(runtime.engine, "native");
-      assert.match(runtime.reason, /^auto: onnxruntime-node.*; native probe passed/);
+      assert.match(
+        runtime.reason,
+        /^auto: the direct kernels for the models they cover.*else onnxruntime-node.*; native probe passed/,
+      );
     } finally {
       await Deno.remove(root, { recursive: true });
       await Deno.remove(cache, { recursive: true });
