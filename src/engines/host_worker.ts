@@ -2,8 +2,8 @@
  * Worker side of the engine host: one Worker per engine runtime holds the sessions of every
  * model of the process (`native`: onnxruntime-node; `wasm`/`webgpu`: one onnxruntime-web
  * runtime, one wasm heap, shared by all models; `direct-wasm`: the direct engine's
- * WebAssembly kernels, `direct/wasm_kernels.ts`, an instance per workspace). Runs happen off the server's event loop,
- * so HTTP and codecs on the main thread overlap inference on this one.
+ * WebAssembly kernels, `direct/wasm_kernels.ts`, an instance per workspace). Runs happen off
+ * the server's event loop, so HTTP and codecs on the main thread overlap inference on this one.
  *
  * Messages are handled strictly one after another (a load, then runs, in arrival order):
  * this thread is the engine's single run lane. A hung run blocks the lane; the client then

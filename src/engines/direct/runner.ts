@@ -2,9 +2,10 @@
  * A model on the direct engine: its graph read once, a program and workspaces per input size,
  * a whole run in one call into a build of `kernels.c` — the native library (`kernels.ts`,
  * served by `session.ts`) or the WebAssembly one (`wasm_kernels.ts`, in the wasm engine's
- * Workers, or without Workers on the calling isolate). One thread a run; runs that overlap get workspaces of their own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run has come for
- * {@link WORKSPACE_IDLE_MS}, before the isolate's idle collection (`TINYUNET_IDLE_GC_MS`,
- * 1 s) gives their memory back: held through a burst, not after it.
+ * Workers, or without Workers on the calling isolate). One thread a run; runs that overlap
+ * get workspaces of their own. Workspaces (~4 MiB for a 256×192 image) are dropped once no run
+ * has come for {@link WORKSPACE_IDLE_MS}, before the isolate's idle collection
+ * (`TINYUNET_IDLE_GC_MS`, 1 s) gives their memory back: held through a burst, not after it.
  *
  * @module
  */
