@@ -2,10 +2,11 @@
  * The `wasm` engine; runs wherever WebAssembly does. A model the direct engine's kernels
  * cover (every shipped student) runs on their WebAssembly build (`direct/wasm_kernels.ts`:
  * 15 KiB, one thread a run): in engine host Workers with a hang watchdog (`host_session.ts`),
- * a Worker per lane, one lane per core at most 2 (`TINYUNET_ENGINE_LANES`); where there are no Workers (edge functions), on
- * the calling isolate. Any other model, or every one with `TINYUNET_WASM_KERNELS=onnxruntime`,
- * runs on onnxruntime-web's WASM (SIMD, optional threads) backend in the process's one
- * shared onnxruntime-web host — or, without Workers, on tfjs-wasm (the session says so).
+ * a Worker per lane, one lane per core, at most 2 (`TINYUNET_ENGINE_LANES`); where there are
+ * no Workers (edge functions), on the calling isolate. Any other model, or every one with
+ * `TINYUNET_WASM_KERNELS=onnxruntime`, runs on onnxruntime-web's WASM (SIMD, optional
+ * threads) backend in the process's one shared onnxruntime-web host — or, without Workers, on
+ * tfjs-wasm (the session says so).
  *
  * @module
  */
