@@ -6,6 +6,7 @@
  * @module
  */
 import os from "node:os";
+import { cpuSeconds } from "./memory.ts";
 
 /** CPU facts read from /proc/cpuinfo (Linux; fields are null elsewhere). */
 export interface CpuInfo {
@@ -173,16 +174,6 @@ export function busiestProcesses(limit = 5): BusyProcess[] {
   }
 }
 
-/** This process's CPU seconds so far, all its threads (Workers, V8's compiler threads). */
-function processCpuSeconds(): number | null {
-  try {
-    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Waits until this process is quiet (under 10 % of a core over a 250 ms window) or `maxMs`
  * has passed; returns how long it waited. Opening a session can leave work running in the
@@ -191,11 +182,13 @@ function processCpuSeconds(): number | null {
  */
 export async function settleCpu(maxMs = 15_000): Promise<number> {
   const t0 = performance.now();
-  let before = processCpuSeconds();
-  if (before === null) return 0;
+  // all this process's threads: Workers, V8's compiler threads
+  const start = cpuSeconds(Deno.pid);
+  if (start === null) return 0;
+  let before: number = start;
   while (performance.now() - t0 < maxMs) {
     await new Promise((r) => setTimeout(r, 250));
-    const now = processCpuSeconds()!;
+    const now: number = cpuSeconds(Deno.pid) ?? before;
     if (now - before < 0.025) break;
     before = now;
   }

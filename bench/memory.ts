@@ -41,3 +41,14 @@ export function procStat(pid: number, tid?: string): { name: string; fields: str
     return null;
   }
 }
+
+/** utime + stime of /proc stat fields, in seconds (USER_HZ = 100 on Linux). */
+export function cpuOf(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (utime + stime, all threads) of a process so far, or null without /proc. */
+export function cpuSeconds(pid: number): number | null {
+  const stat = procStat(pid);
+  return stat ? cpuOf(stat.fields) : null;
+}

@@ -19,7 +19,7 @@
  * @module
  */
 import { decode } from "fast-png";
-import { procMemory, procStat } from "./memory.ts";
+import { cpuOf, cpuSeconds, procMemory, procStat } from "./memory.ts";
 import { progress } from "./progress.ts";
 import { startServer } from "./server.ts";
 import { freePort } from "../lib/free_port.ts";
@@ -129,17 +129,6 @@ function threadCpu(pid: number): Map<string, { name: string; s: number }> {
     }
   } catch { /* no /proc */ }
   return out;
-}
-
-/** CPU seconds (utime + stime, all threads) of a process so far. */
-function cpuSeconds(pid: number): number | null {
-  const stat = procStat(pid);
-  return stat ? cpuOf(stat.fields) : null;
-}
-
-/** utime + stime of /proc stat fields, in seconds (USER_HZ = 100 on Linux). */
-function cpuOf(fields: string[]): number {
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function startPeer(modelDir: string): Promise<Running & { info: Record<string, unknown> }> {

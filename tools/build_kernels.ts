@@ -12,7 +12,7 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { buildKernels, KERNELS_SOURCE } from "../src/engines/direct/kernels.ts";
+import { buildKernels, KERNELS_SOURCE, runCommand } from "../src/engines/direct/kernels.ts";
 import {
   WASM_KERNELS,
   WASM_KERNELS_RECORD,
@@ -20,11 +20,11 @@ import {
   wasmSourceHash,
 } from "../src/engines/direct/wasm_kernels.ts";
 
+/** Runs a command; what it printed, or an error with it. */
 async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}:\n${text.trim()}`);
-  return text;
+  const { ok, out } = await runCommand(cmd, args);
+  if (!ok) throw new Error(`${cmd} ${args.join(" ")}:\n${out}`);
+  return out;
 }
 
 /** Builds kernels.wasm and writes its record; returns the record. */

@@ -119,9 +119,7 @@ export const nativeEngine: Engine = {
       : { reason: "" };
     if (direct instanceof DirectRunner) {
       const lanes = nativeInHost() ? options.lanes ?? defaultLanes(1) : 1;
-      const session = new DirectSession(direct, "native", lanes, nativeInHost());
-      if (options.warmup) await session.run(warmupTensors(options.warmup));
-      return session;
+      return await DirectSession.open(direct, "native", lanes, nativeInHost(), options.warmup);
     }
     const note = kernels === "direct" ? `onnxruntime (${direct.reason})` : "onnxruntime";
     // before the first onnxruntime session: the sessions made after it use the process's one arena

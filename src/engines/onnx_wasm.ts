@@ -11,7 +11,6 @@
  * @module
  */
 import type { Engine, EngineSession, ModelSource, SessionOptions } from "./engine.ts";
-import { warmupTensors } from "./engine.ts";
 import { HostedSession } from "./host_session.ts";
 import { defaultLanes, engineSettings } from "./settings.ts";
 import { directRunner } from "./direct/runner.ts";
@@ -82,9 +81,7 @@ async function withoutWorkers(
   if (kernels === "direct") {
     const direct = await directRunner(model.bytes, model.externalData, wasmKernels);
     if (!("reason" in direct)) {
-      const session = new DirectSession(direct, "wasm", 1, false);
-      if (options.warmup) await session.run(warmupTensors(options.warmup));
-      return session;
+      return await DirectSession.open(direct, "wasm", 1, false, options.warmup);
     }
     reason = direct.reason;
   }

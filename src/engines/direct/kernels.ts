@@ -66,7 +66,11 @@ export function fnv64(text: string): string {
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
-async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+/** Runs a command; whether it succeeded and what it printed. */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: boolean; out: string }> {
   const result = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder();
   return {
@@ -135,9 +139,9 @@ export async function buildKernels(
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
     const args = ["-O3", "-shared", "-fPIC", "-o", tmp, fromFileUrl(KERNELS_SOURCE), "-lm"];
-    let cc = await run(compiler, args);
+    let cc = await runCommand(compiler, args);
     if (!cc.ok) {
-      const plain = await run(compiler, ["-DTU_NO_CLONES", ...args]);
+      const plain = await runCommand(compiler, ["-DTU_NO_CLONES", ...args]);
       if (!plain.ok) {
         return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
       }

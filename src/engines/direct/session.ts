@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { EngineSession, Tensor } from "../engine.ts";
+import { type EngineSession, type Tensor, type Warmup, warmupTensors } from "../engine.ts";
 import type { DirectRunner } from "./runner.ts";
 
 /**
@@ -39,6 +39,19 @@ export class DirectSession implements EngineSession {
     this.notes = [
       directNote(engine, offThread ? "off the event loop" : "on the event loop", lanes),
     ];
+  }
+
+  /** A session on `runner`, warmed with `warmup` when given (see the constructor). */
+  static async open(
+    runner: DirectRunner,
+    engine: "native" | "wasm",
+    lanes: number,
+    offThread: boolean,
+    warmup?: Warmup,
+  ): Promise<DirectSession> {
+    const session = new DirectSession(runner, engine, lanes, offThread);
+    if (warmup) await session.run(warmupTensors(warmup));
+    return session;
   }
 
   get inputNames(): readonly string[] {
