@@ -255,9 +255,10 @@ export async function runBench(
     const kernels = await enginePeaks(engines, {
       ...settings.peak,
       floorSize: settings.sizes[0],
+      student: { bytes: nets.student.bytes, flops: student.flops[settings.sizes[0]].flops },
       plan: settings.plans.kernel,
     });
-    return { probe, theoretical, kernels };
+    return { probe, theoretical, kernels, student_size: settings.sizes[0] };
   });
   await save();
 

@@ -6,47 +6,17 @@
  * @module
  */
 import { renderCodecStages } from "./report_codecs.ts";
-import { renderConvLayers } from "./report_layers.ts";
-import { renderKernelWidths } from "./report_widths.ts";
 import { renderVersus } from "./report_versus.ts";
+import { renderPeak } from "./report_peak.ts";
+import { g, mib, ms, num, table } from "./report_format.ts";
 import type { LatencyRow } from "./latency.ts";
 import type { CommandStarts } from "./cold_start.ts";
 import { SPARSE_CONFIGS } from "./sparse.ts";
 import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
-const nf = new Intl.NumberFormat("en-US");
-
-/** Milliseconds with 3 significant figures (at least 0 decimals). */
-export function ms(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  if (v >= 100) return v.toFixed(0);
-  if (v >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-
-function num(v: number | null | undefined): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? "–" : nf.format(v);
-}
-
-function g(flops: number): string {
-  return flops >= 1e9 ? `${round(flops / 1e9, 2)} G` : `${round(flops / 1e6, 1)} M`;
-}
-
-function mib(bytes: number): string {
-  return bytes >= 2 ** 20 ? `${round(bytes / 2 ** 20, 1)} MiB` : `${round(bytes / 1024, 1)} KiB`;
-}
-
 function measured(t: Target): string {
   return t.measured === null ? "–" : t.unit === "×" ? `${t.measured}×` : `${t.measured} ${t.unit}`;
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  return [
-    `| ${head.join(" | ")} |`,
-    `|${head.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
-  ].join("\n");
 }
 
 function cell(row: LatencyRow | undefined): string {
@@ -288,104 +258,7 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   // 2. limits
-  if (r.peak) {
-    const p = r.peak;
-    out.push(`## 2. Against the limit`);
-    out.push("");
-    if (p.probe.available) {
-      const f1 = p.probe.fma?.["1"], f2 = p.probe.fma?.["2"];
-      const fpcMeasured = f1 && p.probe.clock_ghz
-        ? round(f1.gflops_per_cpu_second / p.probe.clock_ghz, 1)
-        : null;
-      out.push(
-        `**Physical peak, measured** (\`bench/peak_probe.c\`, ${p.probe.compiler}, -O2 -march=native): core clock **${p.probe.clock_ghz} GHz** (dependent adds per thread-CPU second); ` +
-          `fp32 FMA **${f1?.gflops_per_cpu_second} GFLOP/s per core** per CPU-second (${fpcMeasured} FLOP/cycle), ${f2?.gflops_per_cpu_second} GFLOP/s for 2 threads; ` +
-          `per wall second this run got ${f1?.gflops_wall} (1 thread) and ${f2?.gflops_wall} (2 threads) — the gap is the share other processes took. ` +
-          `Memory bandwidth (STREAM triad, 3 × ${m.cpu.l3_kib ? "arrays ≫ L3" : "large arrays"}): ${
-            p.probe.triad_gb_per_s?.["1"]
-          } GB/s (1 thread), ${p.probe.triad_gb_per_s?.["2"]} GB/s (2 threads).`,
-      );
-    } else {
-      out.push(`Physical peak not measured: ${p.probe.reason}.`);
-    }
-    out.push("");
-    if (p.theoretical) {
-      const t = p.theoretical;
-      out.push(
-        `**Theoretical peak:** ${t.flop_per_cycle} FLOP/cycle/core (${t.basis}) × ${t.clock_ghz} GHz (${t.clock_source}) = **${t.per_core_gflops} GFLOP/s per core, ${t.all_cores_gflops} GFLOP/s for ${m.nproc} cores**.`,
-      );
-      out.push("");
-    }
-    const eng = r.engines.filter((e) => e.available && e.engine !== "webgpu");
-    const s0 = sizes.includes(256) ? 256 : sizes[0];
-    const peakOf = (id: string) =>
-      Math.max(
-        ...p.kernels.filter((k) => k.config === id && k.gflops_per_s).map((k) => k.gflops_per_s!),
-        0,
-      );
-    const phys = (threads: number) =>
-      p.probe.fma?.[String(threads)]?.gflops_per_cpu_second ??
-        (p.theoretical ? p.theoretical.per_core_gflops * threads : 0);
-    const k = (id: string, kind: string) =>
-      p.kernels.find((x) => x.config === id && x.kernel === kind);
-    const rows = eng.map((e) => {
-      const st = r.latency?.rows.find((x) =>
-        x.config === e.id && x.size === s0 && x.net === "student"
-      );
-      const te = r.latency?.rows.find((x) =>
-        x.config === e.id && x.size === s0 && x.net === "teacher"
-      );
-      const pk = peakOf(e.id);
-      const ph = phys(e.threads);
-      const pct = (
-        x: number | null | undefined,
-        of: number,
-      ) => (x && of ? `${round((100 * x) / of, 1)} %` : "–");
-      return [
-        e.id,
-        k(e.id, "gemm")?.gflops_per_s ?? (k(e.id, "gemm")?.error ? "n/a" : "–"),
-        k(e.id, "conv")?.gflops_per_s ?? (k(e.id, "conv")?.error ? "n/a" : "–"),
-        ms(k(e.id, "floor")?.median_ms),
-        `${st?.gflops_per_s ?? "–"} (${pct(st?.gflops_per_s, pk)} / ${pct(st?.gflops_per_s, ph)})`,
-        `${te?.gflops_per_s ?? "–"} (${pct(te?.gflops_per_s, pk)} / ${pct(te?.gflops_per_s, ph)})`,
-      ];
-    });
-    const gk = p.kernels.find((x) => x.kernel === "gemm");
-    const ck = p.kernels.find((x) => x.kernel === "conv");
-    const fk = p.kernels.find((x) => x.kernel === "floor");
-    out.push(
-      `Per engine (${s0}²): the engine's achievable peak is the better of a GEMM (${
-        gk?.shape ?? "?"
-      }) and a conv (${ck?.shape ?? "?"}) run on it; the floor is a one-node graph (${
-        fk?.shape ?? "?"
-      }): the fixed cost of a run. Percentages: of the engine's achievable peak / of the physical peak for its thread count (per CPU-second).`,
-    );
-    out.push("");
-    out.push(
-      table([
-        "engine",
-        "GEMM GFLOP/s",
-        "conv GFLOP/s",
-        "floor ms",
-        "student GFLOP/s (% engine / % physical)",
-        "teacher GFLOP/s (% engine / % physical)",
-      ], rows),
-    );
-    out.push("");
-    if (
-      p.probe.fma?.["1"] &&
-      p.probe.fma["1"].gflops_wall < 0.9 * p.probe.fma["1"].gflops_per_cpu_second
-    ) {
-      out.push(
-        `(This run shared the CPUs: latencies are wall-clock, so every "% of physical" here is lower than on a quiet machine; the GEMM/conv rates were measured under the same load as the nets and are the fairer yardstick.)`,
-      );
-      out.push("");
-    }
-    out.push(whyFarFromPeak(r, s0));
-    out.push("", ...renderConvLayers(r));
-    out.push("", ...renderKernelWidths(r));
-    out.push("");
-  }
+  out.push(...renderPeak(r, sizes));
 
   // 3. int8
   if (r.quant) {
@@ -661,54 +534,6 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("");
   }
   return out.join("\n");
-}
-
-/**
- * Why the student runs far below peak on onnxruntime (the direct kernels, `native-*`, are the
- * answer), with this run's numbers.
- */
-function whyFarFromPeak(r: BenchResults, size: number): string {
-  const st = r.nets.student.flops[size];
-  const te = r.nets.teacher.flops[size];
-  const floor = r.peak?.kernels.find((k) => k.config === "onnxruntime-1t" && k.kernel === "floor")
-    ?.median_ms;
-  const sLat = r.latency?.rows.find((x) =>
-    x.config === "onnxruntime-1t" && x.size === size && x.net === "student"
-  )?.timing?.summary.median_ms;
-  const direct = r.latency?.rows.find((x) =>
-    x.config === "native-1t" && x.size === size && x.net === "student"
-  )?.timing?.summary.median_ms;
-  const bw = r.peak?.probe.triad_gb_per_s?.["1"];
-  const lines = [
-    `Why the student is far from peak on onnxruntime: its convolutions have 4–32 channels (teacher: 64–512), so each is a tiny GEMM (K = C_in·9 ≤ 576, N = C_out ≤ 32) whose output-channel dimension fills a fraction of a ${
-      r.machine.cpu.simd_flags.includes("avx512f") ? "16-lane AVX-512" : "SIMD"
-    } register and whose packing/dispatch costs are not amortised;`,
-    ` its arithmetic intensity is ${st.intensity_flop_per_byte} FLOP/byte against the teacher's ${te.intensity_flop_per_byte}, so it streams ${
-      mib(st.conv_bytes)
-    } of activations and weights per image for only ${g(st.flops)}FLOP`,
-    bw
-      ? ` (at the measured ${bw} GB/s DRAM bandwidth that traffic alone would take ${
-        ms((st.conv_bytes / (bw * 1e9)) * 1000)
-      } ms; most of it stays in the ${r.machine.cpu.l2_kib_per_core ?? "?"} KiB L2 / ${
-        r.machine.cpu.l3_kib ? r.machine.cpu.l3_kib / 1024 : "?"
-      } MiB L3, which is why it runs faster than that bound)`
-      : "",
-    `; and it is ${r.nets.student.flops[size].nodes} graph nodes, each with a fixed per-node cost`,
-    floor !== undefined && sLat
-      ? `, on top of a fixed per-run cost (the floor above: ${
-        ms(floor)
-      } ms on onnxruntime 1 thread, ${round((100 * floor) / sLat, 1)} % of the student's ${
-        ms(sLat)
-      } ms)`
-      : "",
-    `. The teacher, with wide convolutions and high intensity, is compute-bound and runs near the engine's GEMM rate.`,
-    direct && sLat
-      ? ` The direct kernels (the native engine as served) vectorise over the row instead, so every lane is useful at 4 channels: ${
-        ms(direct)
-      } ms against onnxruntime's ${ms(sLat)} on one thread (${round(sLat / direct, 2)}×).`
-      : "",
-  ];
-  return lines.join("");
 }
 
 /** Where each unmet target's time goes, from the profile and the latency rows. */

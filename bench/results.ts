@@ -95,6 +95,8 @@ export interface BenchResults {
       all_cores_gflops: number;
     } | null;
     kernels: KernelRow[];
+    /** the size the peak part's student row was timed at (absent in older results) */
+    student_size?: number;
   } | null;
   quant: QuantResult | null;
   http: {

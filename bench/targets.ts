@@ -6,6 +6,7 @@
  * @module
  */
 import { CODEC_STAGES_GOAL_MS, codecChoices } from "./report_codecs.ts";
+import { studentRate, studentShareOfConvPeak } from "./peak_shares.ts";
 import type { BenchResults, Target } from "./results.ts";
 import { round } from "./stats.ts";
 
@@ -86,6 +87,25 @@ export function evaluateTargets(r: BenchResults, size: number): Target[] {
         "max",
       ),
     );
+  }
+  for (const engine of ["native", "wasm"]) {
+    for (const t of [1, 2]) {
+      const config = `${engine}-${t}t`;
+      const how = studentRate(r, config, size);
+      out.push(
+        check(
+          `student_conv_peak_${config}`,
+          "student ≥ 60 % of the engine's conv peak",
+          "%",
+          `${config}, ${size}², ${
+            how && how.inFlight > 1 ? `${how.inFlight} runs at once` : "one run at a time"
+          } (part peak)`,
+          studentShareOfConvPeak(r, config, size),
+          60,
+          "min",
+        ),
+      );
+    }
   }
   const c8 = r.http?.levels.find((l) => l.connections === 8);
   out.push(
