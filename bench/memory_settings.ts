@@ -3,10 +3,12 @@
  * against the settings before them (codec pool started with the server, engine lanes kept,
  * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on, no idle
  * GC, no V8 flag) and against the defaults with one setting undone (native: without
- * `deno task serve`'s `--no-memory-pool-share-memory-on-teardown`, so an ended Worker's heap
- * pages stay in V8's page pool; wasm: `TINYUNET_IDLE_GC_MS=0`), in
+ * `deno task serve`'s V8 flags, so an ended Worker's heap pages stay in V8's page pool, and
+ * without only its `--max-semi-space-size`, so V8 sizes the young generation itself; wasm:
+ * `TINYUNET_IDLE_GC_MS=0`), in
  * alternating rounds of one run. Per start: spawn → ready (ms), RSS once ready (+2 s), right
- * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`), 3 s
+ * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`) with
+ * the peak through it (VmHWM), 3 s
  * later, and once idle lanes have been released (`TINYUNET_LANE_IDLE_MS` + 3 s after the
  * load); for native also a V2 binary request with a ~30 MB FP32 tensor (3×1600×1600): RSS
  * before, the peak (sampled every 2 ms) and 3 s after. The defaults run twice: with `deno task
@@ -42,6 +44,18 @@ const NO_IDLE_GC = { TINYUNET_IDLE_GC_MS: "0" };
 /** `deno task serve`'s arguments without its V8 flags (an ended Worker's pages stay pooled). */
 const withoutV8Flags = () => serveArgs().filter((a) => !a.startsWith("--v8-flags"));
 
+/** `deno task serve`'s arguments with one V8 flag (by name) left out of its `--v8-flags=`. */
+export function withoutV8Flag(args: string[], name: string): string[] {
+  return args.map((a) => {
+    if (!a.startsWith("--v8-flags=")) return a;
+    const kept = a.slice("--v8-flags=".length).split(",").filter((f) => f.split("=")[0] !== name);
+    return `--v8-flags=${kept.join(",")}`;
+  });
+}
+
+/** The young-generation cap of `deno task serve` (README, Memory). */
+const SEMI_SPACE_FLAG = "--max-semi-space-size";
+
 /** Stands for the deployed command's temporary writable folder in `configs` (the report). */
 const STATE = "<temporary folder>";
 
@@ -55,6 +69,8 @@ export interface MemoryRun {
   ready_ms: number;
   rss_idle_mib: number | null;
   rss_after_load_mib: number | null;
+  /** VmHWM right after the load: the most the process held from its start through the load */
+  hwm_load_mib?: number | null;
   rss_after_load_3s_mib: number | null;
   /** once idle lanes are released: `TINYUNET_LANE_IDLE_MS` + 3 s after the load */
   rss_lanes_idle_mib: number | null;
@@ -71,6 +87,8 @@ export interface MemorySettingsResult {
     ready_ms: number;
     rss_idle_mib: number;
     rss_after_load_mib: number;
+    /** absent in older results */
+    hwm_load_mib?: number;
     rss_after_load_3s_mib: number;
     rss_lanes_idle_mib: number;
     requests_per_s: number;
@@ -120,7 +138,7 @@ export async function v2Large(url: string, pid: number) {
 }
 
 /**
- * Runs the comparison: `rounds` × (native: before, without the V8 flag, now; wasm: before,
+ * Runs the comparison: `rounds` × (native: before, without the V8 flags, without the young-generation cap, now; wasm: before,
  * without idle GC, now).
  */
 export async function memorySettings(
@@ -141,6 +159,12 @@ export async function memorySettings(
       label: "native, defaults but without the V8 flag",
       env: {},
       args: WITHOUT_V8_FLAG,
+    },
+    {
+      id: "native-young-default",
+      label: "native, defaults but V8's own young generation size (no --max-semi-space-size)",
+      env: {},
+      args: withoutV8Flag(serveArgs(), SEMI_SPACE_FLAG),
     },
     { id: "native-now", label: "native, defaults now", env: {} },
     {
@@ -182,6 +206,7 @@ export async function memorySettings(
       ready_ms: median(mine.map((r) => r.ready_ms)),
       rss_idle_mib: median(mine.map((r) => r.rss_idle_mib ?? NaN)),
       rss_after_load_mib: median(mine.map((r) => r.rss_after_load_mib ?? NaN)),
+      hwm_load_mib: median(mine.map((r) => r.hwm_load_mib ?? NaN)),
       rss_after_load_3s_mib: median(mine.map((r) => r.rss_after_load_3s_mib ?? NaN)),
       rss_lanes_idle_mib: median(mine.map((r) => r.rss_lanes_idle_mib ?? NaN)),
       requests_per_s: median(mine.map((r) => r.requests_per_s ?? NaN)),
@@ -213,7 +238,7 @@ async function measureRounds(
         const idle = rssOf(server.pid);
         await wrk(server.url, image, 8, s.warmupS);
         const w = await wrk(server.url, image, 8, s.durationS);
-        const afterLoad = rssOf(server.pid);
+        const { rss_mib: afterLoad, hwm_mib: hwmLoad } = procMemory(server.pid);
         const loadEnd = performance.now();
         await new Promise((r) => setTimeout(r, 3000));
         const after3 = rssOf(server.pid);
@@ -227,6 +252,7 @@ async function measureRounds(
           ready_ms: round(server.ready_ms, 1),
           rss_idle_mib: idle,
           rss_after_load_mib: afterLoad,
+          hwm_load_mib: hwmLoad,
           rss_after_load_3s_mib: after3,
           rss_lanes_idle_mib: lanesIdle,
           requests_per_s: round((w.requests - w.status) / (w.duration_us / 1e6), 1),
@@ -234,7 +260,7 @@ async function measureRounds(
         };
         runs.push(run);
         progress(
-          `memory: round ${rnd} ${c.label}: ready ${run.ready_ms} ms, idle ${idle} MiB, after c=8 ${afterLoad} → ${after3} → ${lanesIdle} MiB (${run.requests_per_s} req/s)${
+          `memory: round ${rnd} ${c.label}: ready ${run.ready_ms} ms, idle ${idle} MiB, after c=8 ${afterLoad} (peak ${hwmLoad}) → ${after3} → ${lanesIdle} MiB (${run.requests_per_s} req/s)${
             v2 ? `; V2 30 MB: ${v2.before_mib} → peak ${v2.peak_mib} → ${v2.after_3s_mib} MiB` : ""
           }`,
         );

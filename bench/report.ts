@@ -618,16 +618,16 @@ function renderMemorySettings(r: BenchResults): string[] {
       Object.entries(m.configs[0].env).map(([k, v]) => `${k}=${v}`).join(" ")
     }; a configuration without a command runs \`deno task serve\`'s). RSS in MiB, medians:`,
     "",
-    `| configuration | ready ms | idle | right after c=8 | 3 s later | lanes idle (18 s later) | req/s at c=8 | V2 30 MB tensor: peak growth | kept 3 s after |`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    `| configuration | ready ms | idle | peak through c=8 (VmHWM) | right after c=8 | 3 s later | lanes idle (18 s later) | req/s at c=8 | V2 30 MB tensor: peak growth | kept 3 s after |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ];
   for (const s of m.summary) {
     const config = m.configs.find((c) => c.id === s.config);
     const args = config?.args ? ` (\`deno ${config.args.join(" ")}\`)` : "";
     out.push(
-      `| ${
-        config?.label ?? s.config
-      }${args} | ${s.ready_ms} | ${s.rss_idle_mib} | ${s.rss_after_load_mib} | ${s.rss_after_load_3s_mib} | ${
+      `| ${config?.label ?? s.config}${args} | ${s.ready_ms} | ${s.rss_idle_mib} | ${
+        s.hwm_load_mib ?? "—"
+      } | ${s.rss_after_load_mib} | ${s.rss_after_load_3s_mib} | ${
         s.rss_lanes_idle_mib ?? "—"
       } | ${s.requests_per_s} | ${s.v2_peak_growth_mib ?? "—"} | ${s.v2_kept_mib ?? "—"} |`,
     );

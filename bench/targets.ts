@@ -262,7 +262,9 @@ function rssTargets(
   const rounds = r.memory ? r.memory.runs.filter((x) => x.config === "native-now").length : 0;
   const defaults = deployed ? "defaults, the deployed command" : "defaults";
   const source = (x: NonNullable<typeof native>, when: string) =>
-    `part memory, ${defaults}, ${when}, median of ${rounds} (right after: ${x.rss_after_load_mib})`;
+    `part memory, ${defaults}, ${when}, median of ${rounds} (right after: ${x.rss_after_load_mib}${
+      x.hwm_load_mib ? `; peak through the load: ${x.hwm_load_mib}` : ""
+    })`;
   return [
     check(
       "rss_native_idle",

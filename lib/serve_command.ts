@@ -2,7 +2,8 @@
  * The server's launch command as `deno task serve` has it (deno.json), so the benchmark, the
  * soak, the offline bundle and the deployment checks start what users start — its V8 flags
  * included (`--no-memory-pool-share-memory-on-teardown`: an ended Worker's heap goes back to
- * the system; README, Memory); and the deployed command (the container's entrypoint, which the
+ * the system; `--max-semi-space-size=4`: a request's buffers go at the next scavenge; README,
+ * Memory); and the deployed command (the container's entrypoint, which the
  * systemd unit repeats; tests/e2e/deploy_test.ts keeps them equal) for the bench's cold start.
  *
  * @module
