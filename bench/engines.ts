@@ -1,7 +1,7 @@
 /**
  * The engine configurations the benchmark compares, and how it opens sessions on them: the
  * `native` engine as served (`native-Nt`: the direct kernels for graphs they cover, one
- * thread a run whatever N, else onnxruntime-node with N threads), onnxruntime-node alone
+ * thread a run, at N ≥ 2 two for a run that starts alone, else onnxruntime-node with N threads), onnxruntime-node alone
  * (`onnxruntime-Nt`, side by side), the `wasm` engine as served (`wasm-Nt`: the direct
  * kernels' WebAssembly build, one thread a run, else onnxruntime-web with N threads) and
  * onnxruntime-web WASM alone (`onnxruntime-web-Nt`), onnxruntime-web WebGPU when an adapter exists (labelled "software" on a fallback
@@ -80,7 +80,10 @@ export async function engineConfigs(options: EngineListOptions): Promise<EngineC
   perThreads(
     "native",
     native,
-    (t) => `native as served: direct kernels (1 thread), else onnxruntime-node ${threads(t)}`,
+    (t) =>
+      `native as served: direct kernels (1 thread a run${
+        t > 1 ? "; a run alone on 2" : ""
+      }), else onnxruntime-node ${threads(t)}`,
     {
       engine: "native",
       kernels: "direct",

@@ -49,7 +49,7 @@ if (import.meta.main) {
     const runner = await directRunner(
       bytes,
       [],
-      b.wasm ? wasmKernels : () => nativeKernels(false, b.width),
+      b.wasm ? wasmKernels : () => nativeKernels({ offThread: false, width: b.width }),
     );
     if ("reason" in runner) throw new Error(`${b.id}: ${runner.reason}`);
     runners.push({ id: b.id, label: b.label, runner });

@@ -114,12 +114,24 @@ export const nativeEngine: Engine = {
     // a model the direct kernels cover runs on them, on this isolate (off its event loop
     // unless every native session is to run on it), and loads no onnxruntime at all
     const kernels = options.kernels ?? engineSettings().nativeKernels;
+    // a run alone may take two threads where the session may use two (TINYUNET_THREADS) and
+    // there are two cores
+    const split = nativeInHost() && engineSettings().directSplit &&
+      (options.threads ?? defaultThreads()) >= 2 && (navigator.hardwareConcurrency ?? 1) >= 2;
     const direct = kernels === "direct"
-      ? await directRunner(model.bytes, model.externalData, () => nativeKernels(nativeInHost()))
+      ? await directRunner(
+        model.bytes,
+        model.externalData,
+        () => nativeKernels({ offThread: nativeInHost(), split }),
+      )
       : { reason: "" };
     if (direct instanceof DirectRunner) {
       const lanes = nativeInHost() ? options.lanes ?? defaultLanes(1) : 1;
-      return await DirectSession.open(direct, "native", lanes, nativeInHost(), options.warmup);
+      return await DirectSession.open(
+        direct,
+        { engine: "native", lanes, offThread: nativeInHost(), split },
+        options.warmup,
+      );
     }
     const note = kernels === "direct" ? `onnxruntime (${direct.reason})` : "onnxruntime";
     // before the first onnxruntime session: the sessions made after it use the process's one arena

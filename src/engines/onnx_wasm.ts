@@ -81,7 +81,11 @@ async function withoutWorkers(
   if (kernels === "direct") {
     const direct = await directRunner(model.bytes, model.externalData, wasmKernels);
     if (!("reason" in direct)) {
-      return await DirectSession.open(direct, "wasm", 1, false, options.warmup);
+      return await DirectSession.open(
+        direct,
+        { engine: "wasm", lanes: 1, offThread: false },
+        options.warmup,
+      );
     }
     reason = direct.reason;
   }

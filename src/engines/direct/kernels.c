@@ -2,7 +2,8 @@
  * The direct engine's kernels: a plain U-Net's operators (3×3 and 1×1 convolution, 2×2 max
  * pooling, 2×2 stride-2 transposed convolution, ReLU, sigmoid) on float32 tensors in a padded
  * channel-planar layout, run as one program per call (`tu_run`), so a whole model costs one
- * foreign call.
+ * foreign call; `tu_run_split` runs it on two threads, each layer's rows halved between them
+ * (native builds; for a run that has the machine to itself).
  *
  * Why by hand: onnxruntime's CPU kernels (NCHWc, im2col + GEMM) and XNNPACK vectorise over
  * output channels in blocks of 8-16; a 4-channel layer then does 4× the work (TinyUnet's
@@ -25,6 +26,14 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__wasm__)
+#define TU_THREADS 0
+#else
+#define TU_THREADS 1
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#endif
 
 enum {
   OP_PACK = 1,
@@ -48,6 +57,64 @@ enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F
 #define TU_ARGS                                                                           \
   const int32_t *prog, int32_t count, float *work, const float *weights, const float *input, \
       float *output
+
+/*
+ * Rows [*ya, *yb) of an instruction's `rows` that part `part` of `parts` (1, or 2 for a split
+ * run) computes: an even first half (a 3×3 step may take 2 rows), the rest to part 1; a
+ * tensor too small to halve stays whole with part 0 (part 1 gets none).
+ */
+static void tu_rows(int rows, int part, int parts, int* ya, int* yb) {
+  const int half = (rows + 2) / 4 * 2;
+  if (parts == 1 || half < 2 || rows - half < 2) {
+    *ya = 0;
+    *yb = part == 0 ? rows : 0;
+    return;
+  }
+  *ya = part == 0 ? 0 : half;
+  *yb = part == 0 ? half : rows;
+}
+
+#if TU_THREADS
+/*
+ * A split run (tu_run_split): the calling thread and one helper thread (started at the first
+ * split run, then asleep between runs) each run every instruction on their rows, meeting at a
+ * barrier after each. One split run at a time; `busy` says one is going.
+ */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int started, has_job;
+  int32_t (*part)(TU_ARGS, int part, int parts, int* sense);
+  const int32_t* prog;
+  int32_t count;
+  float* work;
+  const float* weights;
+  const float* input;
+  float* output;
+  atomic_int busy, arrived, phase, done;
+} tu_split = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Spins a little, then gives the core away (the other part may not be running yet). */
+static void tu_relax(int spins) {
+  if (spins > 2000) sched_yield();
+#if defined(__x86_64__)
+  else __builtin_ia32_pause();
+#endif
+}
+
+/* The two parts' barrier between instructions (sense-reversing; `sense` is the caller's). */
+static void tu_barrier(int* sense) {
+  *sense ^= 1;
+  if (atomic_fetch_add(&tu_split.arrived, 1) == 1) {
+    atomic_store(&tu_split.arrived, 0);
+    atomic_store(&tu_split.phase, *sense);
+  } else {
+    for (int spins = 0; atomic_load(&tu_split.phase) != *sense; spins++) tu_relax(spins);
+  }
+}
+#else
+static void tu_barrier(int* sense) { (void)sense; }
+#endif
 
 /* The kernels below (TU_BODY), once per vector width: VL floats a vector, names through NS. */
 #define TU_BODY
@@ -109,12 +176,71 @@ int32_t tu_run(TU_ARGS) {
   if (level == 3) return tu_run_v3(prog, count, work, weights, input, output);
   return tu_run_v1(prog, count, work, weights, input, output);
 }
+
+/* The widest parts runner this CPU runs (split runs). */
+#define TU_PART (level == 4 ? tu_part_v4 : level == 3 ? tu_part_v3 : tu_part_v1)
 #else
 /* one width: WebAssembly SIMD128 and NEON (4 floats), or a plain build (TU_NO_CLONES) */
 #define VL 4
 #define NS(name) name
 #include "kernels.c"
 int32_t tu_level(void) { return 0; }
+#define TU_PART tu_part
+#endif
+
+#if TU_THREADS
+static void* tu_helper(void* unused) {
+  (void)unused;
+  for (;;) {
+    pthread_mutex_lock(&tu_split.mu);
+    while (!tu_split.has_job) pthread_cond_wait(&tu_split.cv, &tu_split.mu);
+    tu_split.has_job = 0;
+    pthread_mutex_unlock(&tu_split.mu);
+    int sense = atomic_load(&tu_split.phase);
+    tu_split.part(tu_split.prog, tu_split.count, tu_split.work, tu_split.weights, tu_split.input,
+                  tu_split.output, 1, 2, &sense);
+    atomic_store(&tu_split.done, 1);
+  }
+  return 0;
+}
+
+/**
+ * Runs the program as tu_run does, on two threads: this one and the helper, each instruction's
+ * rows halved between them (for a run that has both cores to itself). Runs on this thread
+ * alone while another split run is going, or when no helper thread can be started.
+ */
+int32_t tu_run_split(TU_ARGS) {
+  int idle = 0;
+  if (!atomic_compare_exchange_strong(&tu_split.busy, &idle, 1)) {
+    return tu_run(prog, count, work, weights, input, output);
+  }
+  if (!tu_split.started) {
+    pthread_t thread;
+    if (pthread_create(&thread, 0, tu_helper, 0) != 0) {
+      atomic_store(&tu_split.busy, 0);
+      return tu_run(prog, count, work, weights, input, output);
+    }
+    pthread_detach(thread);
+    tu_split.started = 1;
+  }
+  tu_split.part = TU_PART;
+  tu_split.prog = prog;
+  tu_split.count = count;
+  tu_split.work = work;
+  tu_split.weights = weights;
+  tu_split.input = input;
+  tu_split.output = output;
+  atomic_store(&tu_split.done, 0);
+  int sense = atomic_load(&tu_split.phase);
+  pthread_mutex_lock(&tu_split.mu);
+  tu_split.has_job = 1;
+  pthread_cond_signal(&tu_split.cv);
+  pthread_mutex_unlock(&tu_split.mu);
+  const int32_t status = TU_PART(prog, count, work, weights, input, output, 0, 2, &sense);
+  for (int spins = 0; !atomic_load(&tu_split.done); spins++) tu_relax(spins);
+  atomic_store(&tu_split.busy, 0);
+  return status;
+}
 #endif
 
 /** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
@@ -127,13 +253,17 @@ typedef int32_t NS(vi) __attribute__((vector_size(VL * 4), aligned(4)));
 #define vf NS(vf)
 #define vi NS(vi)
 
-/* Zeroes the padding of a tensor: rows 0 and h+1, column 0 and columns w+1.. of each plane. */
-static void NS(pad_zero)(float* t, int c, int h, int w, int wp) {
+/*
+ * Zeroes the padding of rows [ya, yb) of a tensor: column 0 and columns w+1.. of each plane,
+ * with row 0 above the first row and row h+1 below the last.
+ */
+static void NS(pad_zero)(float* t, int c, int h, int w, int wp, int ya, int yb) {
+  if (ya >= yb) return;
   for (int ch = 0; ch < c; ch++) {
     float* p = t + (size_t)ch * (h + 2) * wp;
-    memset(p, 0, sizeof(float) * wp);
-    memset(p + (size_t)(h + 1) * wp, 0, sizeof(float) * wp);
-    for (int y = 1; y <= h; y++) {
+    if (ya == 0) memset(p, 0, sizeof(float) * wp);
+    if (yb == h) memset(p + (size_t)(h + 1) * wp, 0, sizeof(float) * wp);
+    for (int y = ya + 1; y <= yb; y++) {
       float* r = p + (size_t)y * wp;
       r[0] = 0;
       memset(r + w + 1, 0, sizeof(float) * (wp - w - 1));
@@ -146,15 +276,16 @@ static void NS(pad_zero)(float* t, int c, int h, int w, int wp) {
  * channels a step (RY·XV·CB accumulators). Rows outermost: every block of output channels
  * reads the same few input rows while they are in cache (a wide layer's input does not fit). Weights [coutPadded][cin][3][3], coutPadded a
  * multiple of 16 (zeros past cout); only the real channels are stored. Columns past w are
- * computed and then zeroed by pad_zero; a height that is not a multiple of RY recomputes its
- * last rows (h ≥ RY).
+ * computed and then zeroed by pad_zero. Output rows [ya, ye); a range whose length is not a
+ * multiple of RY recomputes its last rows (ye − ya ≥ RY).
  */
 #define CONV3(NAME, XV, CB, RY)                                                                  \
   static void NAME(const float* in, int cin, int h, int w, int wpi, const float* wt,  \
-                              const float* bias, int cout, float* out, int wpo, int relu) {      \
+                              const float* bias, int cout, float* out, int wpo, int relu,        \
+                              int ya, int ye) {                                                  \
     const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;                         \
-    for (int y0 = 0; y0 < h; y0 += RY) {                                                         \
-      const int yb = y0 + RY > h ? h - RY : y0;                                                  \
+    for (int y0 = ya; y0 < ye; y0 += RY) {                                                       \
+      const int yb = y0 + RY > ye ? ye - RY : y0;                                                \
       for (int c0 = 0; c0 < cout; c0 += CB) {                                                    \
         const int cn = cout - c0 < CB ? cout - c0 : CB;                                          \
         for (int x0 = 0; x0 < w; x0 += VL * XV) {                                                \
@@ -200,38 +331,39 @@ CONV3(NS(conv3_x1c16r1), 1, 16, 1)
 
 /* AVX-512: the step shape by layer (measured per layer shape, 2026-12-02). */
 static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
-                  const float* bias, int cout, float* out, int wpo, int relu) {
+                  const float* bias, int cout, float* out, int wpo, int relu, int ya, int yb) {
   if (w > 16 && cout <= 4 && h >= 2)
-    NS(conv3_x2c4r2)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+    NS(conv3_x2c4r2)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
   else if (w > 16)
-    NS(conv3_x2c8r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+    NS(conv3_x2c8r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
   else
-    NS(conv3_x1c16r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+    NS(conv3_x1c16r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
 #elif VL == 8
 /* AVX2 (16 registers): one shape, the fastest of six for the ISIC student (5.1 ms at 256²
    against 4 × 2: 6.8, 2 × 4 × 2 rows: 6.1, 1 × 8: 6.0; AVX-512's shapes here: 122 ms, spilled) */
 CONV3(NS(conv3_x2c4r1), 2, 4, 1)
 static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
-                  const float* bias, int cout, float* out, int wpo, int relu) {
-  NS(conv3_x2c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+                  const float* bias, int cout, float* out, int wpo, int relu, int ya, int yb) {
+  NS(conv3_x2c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
 #else
 /* 4 floats (WebAssembly SIMD128, SSE2, NEON): one shape for every layer (4 vectors × 4
    channels was the fastest of ten for every layer of the ISIC student in Deno's V8; SSE2
    alike within noise, 2026-12-02) */
 CONV3(NS(conv3_x4c4r1), 4, 4, 1)
 static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
-                  const float* bias, int cout, float* out, int wpo, int relu) {
-  NS(conv3_x4c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu);
+                  const float* bias, int cout, float* out, int wpo, int relu, int ya, int yb) {
+  NS(conv3_x4c4r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
 #endif
-  NS(pad_zero)(out, cout, h, w, wpo);
+  NS(pad_zero)(out, cout, h, w, wpo, ya, yb);
 }
 
 /* 1×1 convolution: weights [cout][cin]. */
 static void NS(conv1)(const float* in, int cin, int h, int w, int wpi, const float* wt,
-                             const float* bias, int cout, float* out, int wpo, int relu) {
+                             const float* bias, int cout, float* out, int wpo, int relu, int ya,
+                             int yb) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
   for (int co = 0; co < cout; co++)
-    for (int y = 1; y <= h; y++) {
+    for (int y = ya + 1; y <= yb; y++) {
       float* o = out + co * po + (size_t)y * wpo + 1;
       for (int x = 0; x < w; x++) o[x] = bias[co];
       for (int ci = 0; ci < cin; ci++) {
@@ -242,15 +374,16 @@ static void NS(conv1)(const float* in, int cin, int h, int w, int wpi, const flo
       if (relu)
         for (int x = 0; x < w; x++) o[x] = o[x] > 0 ? o[x] : 0;
     }
-  NS(pad_zero)(out, cout, h, w, wpo);
+  NS(pad_zero)(out, cout, h, w, wpo, ya, yb);
 }
 
-/* 2×2 max pooling, stride 2, floor: input h × w, output h/2 × w/2. */
-static void NS(maxpool2)(const float* in, int c, int h, int w, int wpi, float* out, int wpo) {
+/* 2×2 max pooling, stride 2, floor: input h × w, output h/2 × w/2 (its rows [ya, yb)). */
+static void NS(maxpool2)(const float* in, int c, int h, int w, int wpi, float* out, int wpo,
+                         int ya, int yb) {
   const int ho = h / 2, wo = w / 2;
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(ho + 2) * wpo;
   for (int ch = 0; ch < c; ch++)
-    for (int y = 0; y < ho; y++) {
+    for (int y = ya; y < yb; y++) {
       const float* a = in + ch * pi + (size_t)(2 * y + 1) * wpi + 1;
       const float* b = a + wpi;
       float* o = out + ch * po + (size_t)(y + 1) * wpo + 1;
@@ -260,21 +393,23 @@ static void NS(maxpool2)(const float* in, int c, int h, int w, int wpi, float* o
         o[x] = m0 > m1 ? m0 : m1;
       }
     }
-  NS(pad_zero)(out, c, ho, wo, wpo);
+  NS(pad_zero)(out, c, ho, wo, wpo, ya, yb);
 }
 
 /*
  * 2×2 transposed convolution, stride 2, no padding: input h × w, output 2h × 2w. Weights
  * repacked [coutPadded][2 (row)][2 (column)][cin], coutPadded a multiple of 4. Each step
  * takes VL input pixels to 4 output channels × the 4 kernel taps (16 accumulators); a tap
- * row's even and odd columns are interleaved on the way out.
+ * row's even and odd columns are interleaved on the way out. Input rows [ya, yb) (output rows
+ * [2ya, 2yb)).
  */
 static void NS(convt2)(const float* in, int cin, int h, int w, int wpi, const float* wt,
-                              const float* bias, int cout, float* out, int wpo, int relu) {
+                              const float* bias, int cout, float* out, int wpo, int relu, int ya,
+                              int yb) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(2 * h + 2) * wpo;
   for (int c0 = 0; c0 < cout; c0 += 4) {
     const int cn = cout - c0 < 4 ? cout - c0 : 4;
-    for (int y = 0; y < h; y++) {
+    for (int y = ya; y < yb; y++) {
       for (int x0 = 0; x0 < w; x0 += VL) {
         vf acc[4][4];
         for (int c = 0; c < 4; c++)
@@ -308,14 +443,15 @@ static void NS(convt2)(const float* in, int cin, int h, int w, int wpi, const fl
       }
     }
   }
-  NS(pad_zero)(out, cout, 2 * h, 2 * w, wpo);
+  NS(pad_zero)(out, cout, 2 * h, 2 * w, wpo, 2 * ya, 2 * yb);
 }
 
-/* Element-wise ReLU or sigmoid over a whole tensor (padding re-zeroed). */
-static void NS(pointwise)(const float* in, int c, int h, int w, int wpi, float* out, int wpo, int op) {
+/* Element-wise ReLU or sigmoid over rows [ya, yb) of a tensor (padding re-zeroed). */
+static void NS(pointwise)(const float* in, int c, int h, int w, int wpi, float* out, int wpo, int op,
+                          int ya, int yb) {
   const size_t pi = (size_t)(h + 2) * wpi, po = (size_t)(h + 2) * wpo;
   for (int ch = 0; ch < c; ch++)
-    for (int y = 1; y <= h; y++) {
+    for (int y = ya + 1; y <= yb; y++) {
       const float* a = in + ch * pi + (size_t)y * wpi + 1;
       float* o = out + ch * po + (size_t)y * wpo + 1;
       if (op == OP_RELU)
@@ -323,58 +459,74 @@ static void NS(pointwise)(const float* in, int c, int h, int w, int wpi, float* 
       else
         for (int x = 0; x < w; x++) o[x] = 1.0f / (1.0f + expf(-a[x]));
     }
-  NS(pad_zero)(out, c, h, w, wpo);
+  NS(pad_zero)(out, c, h, w, wpo, ya, yb);
 }
 
-/* A plain [c][h][w] tensor into the padded layout, or back. */
-static void NS(pack)(const float* src, int c, int h, int w, float* out, int wpo) {
+/* Rows [ya, yb) of a plain [c][h][w] tensor into the padded layout, or back. */
+static void NS(pack)(const float* src, int c, int h, int w, float* out, int wpo, int ya, int yb) {
   for (int ch = 0; ch < c; ch++)
-    for (int y = 0; y < h; y++)
+    for (int y = ya; y < yb; y++)
       memcpy(out + (size_t)ch * (h + 2) * wpo + (size_t)(y + 1) * wpo + 1,
              src + ((size_t)ch * h + y) * w, sizeof(float) * w);
-  NS(pad_zero)(out, c, h, w, wpo);
+  NS(pad_zero)(out, c, h, w, wpo, ya, yb);
 }
-static void NS(unpack)(const float* in, int c, int h, int w, int wpi, float* dst) {
+static void NS(unpack)(const float* in, int c, int h, int w, int wpi, float* dst, int ya, int yb) {
   for (int ch = 0; ch < c; ch++)
-    for (int y = 0; y < h; y++)
+    for (int y = ya; y < yb; y++)
       memcpy(dst + ((size_t)ch * h + y) * w,
              in + (size_t)ch * (h + 2) * wpi + (size_t)(y + 1) * wpi + 1, sizeof(float) * w);
 }
 
 /**
- * Runs `count` instructions of FIELDS int32 each. Tensor offsets index `work`; PACK reads
- * `input`, UNPACK writes `output` (plain layout); weight and bias offsets index `weights`.
- * Returns 0, or 1 + the index of an instruction with an unknown operator.
+ * Runs `count` instructions of FIELDS int32 each, each on its rows for part `part` of `parts`
+ * (tu_rows), meeting the other part at a barrier after each when `parts` is 2. Tensor
+ * offsets index `work`; PACK reads `input`, UNPACK writes `output` (plain layout); weight and
+ * bias offsets index `weights`. Returns 0, or 1 + the index of an instruction with an unknown
+ * operator (where every part stops).
  */
-int32_t NS(tu_run)(const int32_t* prog, int32_t count, float* work, const float* weights,
-               const float* input, float* output) {
+static int32_t NS(tu_part)(TU_ARGS, int part, int parts, int* sense) {
   for (int32_t i = 0; i < count; i++) {
     const int32_t* f = prog + (size_t)i * FIELDS;
     float* in = work + f[F_IN];
     float* out = work + f[F_OUT];
     const float* wt = weights + f[F_WEIGHTS];
     const float* b = weights + f[F_BIAS];
+    int ya, yb;
+    tu_rows(f[F_OP] == OP_MAXPOOL2 ? f[F_H] / 2 : f[F_H], part, parts, &ya, &yb);
     switch (f[F_OP]) {
-      case OP_PACK: NS(pack)(input + f[F_IN], f[F_CIN], f[F_H], f[F_W], out, f[F_WPOUT]); break;
-      case OP_UNPACK: NS(unpack)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], output + f[F_OUT]); break;
+      case OP_PACK:
+        NS(pack)(input + f[F_IN], f[F_CIN], f[F_H], f[F_W], out, f[F_WPOUT], ya, yb);
+        break;
+      case OP_UNPACK:
+        NS(unpack)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], output + f[F_OUT], ya, yb);
+        break;
       case OP_CONV3:
-        NS(conv3)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(conv3)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU], ya, yb);
         break;
       case OP_CONV1:
-        NS(conv1)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(conv1)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU], ya, yb);
         break;
-      case OP_MAXPOOL2: NS(maxpool2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT]); break;
+      case OP_MAXPOOL2:
+        NS(maxpool2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], ya, yb);
+        break;
       case OP_CONVT2:
-        NS(convt2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU]);
+        NS(convt2)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], wt, b, f[F_COUT], out, f[F_WPOUT], f[F_RELU], ya, yb);
         break;
       case OP_RELU:
       case OP_SIGMOID:
-        NS(pointwise)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], f[F_OP]);
+        NS(pointwise)(in, f[F_CIN], f[F_H], f[F_W], f[F_WPIN], out, f[F_WPOUT], f[F_OP], ya, yb);
         break;
       default: return i + 1;
     }
+    if (parts > 1) tu_barrier(sense);
   }
   return 0;
+}
+
+/* Runs the program on the calling thread (tu_part with one part). */
+int32_t NS(tu_run)(TU_ARGS) {
+  int sense = 0;
+  return NS(tu_part)(prog, count, work, weights, input, output, 0, 1, &sense);
 }
 
 #undef vf

@@ -37,6 +37,17 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /**
+   * the same on two threads, this one of the blocking pool and the library's helper, each
+   * instruction's rows halved (one at a time: a second runs on its calling thread alone)
+   */
+  tu_run_split_off: {
+    name: "tu_run_split",
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+    optional: true,
+  },
   /** x86-64: one vector width each (AVX-512, AVX2, SSE2), for tests and measurements */
   tu_run_v4: RUN_AT_ONE_WIDTH,
   tu_run_v3: RUN_AT_ONE_WIDTH,
@@ -138,7 +149,16 @@ export async function buildKernels(
   const compiler = env.CC?.trim() || "cc";
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    const args = ["-O3", "-shared", "-fPIC", "-o", tmp, fromFileUrl(KERNELS_SOURCE), "-lm"];
+    const args = [
+      "-O3",
+      "-shared",
+      "-fPIC",
+      "-pthread",
+      "-o",
+      tmp,
+      fromFileUrl(KERNELS_SOURCE),
+      "-lm",
+    ];
     let cc = await runCommand(compiler, args);
     if (!cc.ok) {
       const plain = await runCommand(compiler, ["-DTU_NO_CLONES", ...args]);
@@ -220,17 +240,76 @@ export async function kernelWidths(): Promise<KernelWidth[]> {
   return (["v4", "v3", "v1"] as const).filter((w) => LEVEL[w] <= level);
 }
 
+/** Options of {@link nativeKernels}. */
+export interface NativeKernelOptions {
+  /**
+   * run on a thread of Deno's blocking pool (the calling isolate's event loop runs meanwhile:
+   * for a runner on the HTTP isolate) instead of on the calling thread
+   */
+  offThread: boolean;
+  /**
+   * off the thread: a run that starts alone, when no two runs of this isolate's library have
+   * overlapped for {@link SPLIT_QUIET_MS}, takes two threads (`tu_run_split`); others one
+   */
+  split?: boolean;
+  /** x86-64: run at this vector width (tests, measurements; on the calling thread); refused above what the CPU runs */
+  width?: KernelWidth;
+}
+
+/**
+ * How long after two runs overlapped a run still takes one thread. Under load (runs overlap
+ * all the time) a split run meets the next run, three threads on two cores: in alternating
+ * starts at c=8, splitting every run that found none going cost 7 % of the throughput and
+ * p99 28 → 36 ms; runs one at a time (c=1) never overlap and keep splitting.
+ */
+export const SPLIT_QUIET_MS = 250;
+
+/** Which runs take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without overlap. */
+export class SplitPolicy {
+  #running = 0;
+  #lastOverlap = -Infinity;
+  #split = 0;
+
+  constructor(private quietMs = SPLIT_QUIET_MS) {}
+
+  /**
+   * A run starts; whether it takes two threads.
+   * @param canSplit whether this run could (splitting on, the library has it)
+   * @param now performance.now()
+   */
+  start(canSplit: boolean, now = performance.now()): boolean {
+    if (this.#running > 0) this.#lastOverlap = now;
+    this.#running++;
+    const split = canSplit && this.#running === 1 && now - this.#lastOverlap >= this.quietMs;
+    if (split) this.#split++;
+    return split;
+  }
+
+  /** Runs it has let take two threads so far. */
+  get splitRuns(): number {
+    return this.#split;
+  }
+
+  /** A run ended. */
+  end(): void {
+    this.#running--;
+  }
+}
+
+/** This isolate's off-thread runs (all sessions). */
+const splitPolicy = new SplitPolicy();
+
+/** Off-thread runs of this isolate that were let take two threads (where splitting is on). */
+export function splitRuns(): number {
+  return splitPolicy.splitRuns;
+}
+
 /**
  * This platform's library as the direct runner's kernel build: each workspace a Float32Array,
  * each run one foreign call.
- * @param offThread run on a thread of Deno's blocking pool (the calling isolate's event loop
- *   runs meanwhile: for a runner on the HTTP isolate) instead of on the calling thread
- * @param width x86-64: run at this vector width (tests, measurements; on the calling
- *   thread); refused above what the CPU runs
  */
 export async function nativeKernels(
-  offThread: boolean,
-  width?: KernelWidth,
+  { offThread, split = false, width }: NativeKernelOptions,
 ): Promise<KernelsChoice> {
   const library = await directKernels();
   if (!library.ok) return library;
@@ -256,10 +335,13 @@ export async function nativeKernels(
             const args = [program.code, program.count, work, weights, input, output] as const;
             if (fixed) return fixed(...args);
             if (!offThread) return lib.tu_run(...args);
+            const splitRun = lib.tu_run_split_off;
+            const two = splitPolicy.start(split && splitRun !== null);
             inFlight.add(args);
             try {
-              return await lib.tu_run_off(...args);
+              return await (two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
             } finally {
+              splitPolicy.end();
               inFlight.delete(args);
             }
           },

@@ -13,11 +13,29 @@ import type { DirectRunner } from "./runner.ts";
 /**
  * What a model's notes say of a session on the direct kernels.
  * @param where where its runs happen ("off the event loop", "in engine host Workers")
+ * @param split whether a run alone takes two threads (native, `TINYUNET_DIRECT_SPLIT`)
  */
-export function directNote(build: "native" | "wasm", where: string, lanes: number): string {
-  return `direct kernels (${
-    build === "wasm" ? "WebAssembly, " : ""
-  }one thread a run), ${where}, ${lanes} at once`;
+export function directNote(
+  build: "native" | "wasm",
+  where: string,
+  lanes: number,
+  split = false,
+): string {
+  return `direct kernels (${build === "wasm" ? "WebAssembly, " : ""}one thread a run${
+    split ? ", two for a run alone" : ""
+  }), ${where}, ${lanes} at once`;
+}
+
+/** How a direct session runs (see {@link DirectSession}). */
+export interface DirectSessionOptions {
+  /** the engine it serves as (native: the native library; wasm: the WebAssembly build) */
+  engine: "native" | "wasm";
+  /** runs that may overlap */
+  lanes: number;
+  /** whether the runner's kernels run off the event loop (for the notes) */
+  offThread: boolean;
+  /** whether a run alone takes two threads (for the notes) */
+  split?: boolean;
 }
 
 /** A direct runner behind the engine session interface. */
@@ -25,31 +43,23 @@ export class DirectSession implements EngineSession {
   readonly threads = 1;
   readonly notes: string[];
 
-  /**
-   * @param engine the engine it serves as (native: the native library; wasm: the WebAssembly build)
-   * @param lanes runs that may overlap
-   * @param offThread whether the runner's kernels run off the event loop (for the notes)
-   */
-  constructor(
-    private runner: DirectRunner,
-    readonly engine: "native" | "wasm",
-    readonly lanes: number,
-    offThread: boolean,
-  ) {
-    this.notes = [
-      directNote(engine, offThread ? "off the event loop" : "on the event loop", lanes),
-    ];
+  readonly engine: "native" | "wasm";
+  readonly lanes: number;
+
+  constructor(private runner: DirectRunner, options: DirectSessionOptions) {
+    this.engine = options.engine;
+    this.lanes = options.lanes;
+    const where = options.offThread ? "off the event loop" : "on the event loop";
+    this.notes = [directNote(options.engine, where, options.lanes, options.split)];
   }
 
-  /** A session on `runner`, warmed with `warmup` when given (see the constructor). */
+  /** A session on `runner`, warmed with `warmup` when given. */
   static async open(
     runner: DirectRunner,
-    engine: "native" | "wasm",
-    lanes: number,
-    offThread: boolean,
+    options: DirectSessionOptions,
     warmup?: Warmup,
   ): Promise<DirectSession> {
-    const session = new DirectSession(runner, engine, lanes, offThread);
+    const session = new DirectSession(runner, options);
     if (warmup) await session.run(warmupTensors(warmup));
     return session;
   }

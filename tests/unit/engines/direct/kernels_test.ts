@@ -4,7 +4,11 @@
  * ones and other platforms' kept, and a missing compiler is a reason, not a crash.
  */
 import assert from "node:assert/strict";
-import { buildKernels, kernelLibraryPath } from "../../../../src/engines/direct/kernels.ts";
+import {
+  buildKernels,
+  kernelLibraryPath,
+  SplitPolicy,
+} from "../../../../src/engines/direct/kernels.ts";
 
 Deno.test("buildKernels builds into the cache folder once, then finds it", async () => {
   const folder = await Deno.makeTempDir();
@@ -45,4 +49,19 @@ Deno.test("buildKernels without a compiler says so", async () => {
   const result = await buildKernels({ CC: "/nonexistent/cc", TINYUNET_KERNELS_DIR: folder });
   await Deno.remove(folder, { recursive: true });
   assert.ok("reason" in result && /no C compiler/.test(result.reason), JSON.stringify(result));
+});
+
+Deno.test("a run takes two threads only when it starts alone, a quiet spell after runs last overlapped", () => {
+  const policy = new SplitPolicy(100);
+  assert.equal(policy.start(true, 0), true, "alone");
+  assert.equal(policy.start(true, 1), false, "overlaps the first");
+  policy.end();
+  policy.end();
+  assert.equal(policy.start(true, 50), false, "alone, but runs overlapped 49 ms ago");
+  policy.end();
+  assert.equal(policy.start(false, 200), false, "splitting off");
+  policy.end();
+  assert.equal(policy.start(true, 201), true, "alone after 200 ms without overlap");
+  policy.end();
+  assert.equal(policy.splitRuns, 2);
 });

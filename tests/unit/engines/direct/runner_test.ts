@@ -16,6 +16,8 @@ import {
   type KernelWidth,
   kernelWidths,
   nativeKernels,
+  SPLIT_QUIET_MS,
+  splitRuns,
 } from "../../../../src/engines/direct/kernels.ts";
 import { wasmKernels } from "../../../../src/engines/direct/wasm_kernels.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
@@ -23,15 +25,23 @@ import type { Tensor } from "../../../../src/engines/engine.ts";
 const root = new URL("../../../../", import.meta.url).pathname;
 
 /**
- * The kernel builds: native on the calling thread, native off it, on x86-64 also held to the
- * AVX2 and SSE2 widths where the CPU runs them (it may pick AVX-512), and WebAssembly.
+ * The kernel builds: native on the calling thread, native off it, native off it with each run
+ * split over two threads (every run here starts alone), on x86-64 also held to the AVX2 and
+ * SSE2 widths where the CPU runs them (it may pick AVX-512), and WebAssembly.
  */
-type Build = "native" | "native off-thread" | "native AVX2" | "native SSE2" | "wasm";
+type Build =
+  | "native"
+  | "native off-thread"
+  | "native split"
+  | "native AVX2"
+  | "native SSE2"
+  | "wasm";
 // the widths this CPU runs (x86-64; none elsewhere)
 const widths = await kernelWidths();
 const BUILDS: Build[] = [
   "native",
   "native off-thread",
+  "native split",
   ...(widths.includes("v3") ? ["native AVX2"] as const : []),
   ...(widths.includes("v1") ? ["native SSE2"] as const : []),
   "wasm",
@@ -40,9 +50,12 @@ const WIDTHS: Partial<Record<Build, KernelWidth>> = { "native AVX2": "v3", "nati
 
 /** The model on a kernel build (the test fails with the reason when it is not). */
 async function load(bytes: Uint8Array, build: Build): Promise<DirectRunner> {
-  const kernels = build === "wasm"
-    ? wasmKernels
-    : () => nativeKernels(build === "native off-thread", WIDTHS[build]);
+  const kernels = build === "wasm" ? wasmKernels : () =>
+    nativeKernels({
+      offThread: build === "native off-thread" || build === "native split",
+      split: build === "native split",
+      width: WIDTHS[build],
+    });
   const runner = await directRunner(bytes, [], kernels);
   assert.ok(runner instanceof DirectRunner, "reason" in runner ? runner.reason : "");
   return runner;
@@ -130,6 +143,26 @@ Deno.test("direct runs that overlap keep to their own workspaces", async () => {
   const together = await Promise.all(inputs.map((input) => runner.run({ image: input })));
   together.forEach((r, i) => assert.deepEqual(r.outputs.logits.data, alone[i]));
   assert.notDeepEqual(alone[0], alone[1]);
+});
+
+Deno.test("a split run gives the one-thread run's values, alone and while other runs overlap it", async () => {
+  const bytes = unetModel({ width: 4, depth: 3, seed: 7 });
+  const one = await load(bytes, "native");
+  const split = await load(bytes, "native split");
+  // row counts whose halves are odd (104 → 13 rows at the bottom: 6 + 7), and one whose
+  // bottom is too small to halve (24 → 3 rows: part 0 takes them all)
+  const inputs = [24, 104, 120, 136].map((h, s) => image(1, 3, h, 136, s));
+  const want: Float32Array[] = [];
+  for (const input of inputs) want.push((await one.run({ image: input })).outputs.logits.data);
+  await new Promise((r) => setTimeout(r, SPLIT_QUIET_MS + 10));
+  const before = splitRuns();
+  for (const [i, input] of inputs.entries()) {
+    assert.deepEqual((await split.run({ image: input })).outputs.logits.data, want[i]);
+  }
+  assert.equal(splitRuns() - before, inputs.length, "each run alone took two threads");
+  const together = await Promise.all(inputs.map((input) => split.run({ image: input })));
+  together.forEach((r, i) => assert.deepEqual(r.outputs.logits.data, want[i]));
+  assert.equal(splitRuns() - before, inputs.length + 1, "of the four together, the first");
 });
 
 Deno.test("direct workspaces are kept through a burst and dropped once runs stop", async () => {
