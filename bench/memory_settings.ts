@@ -2,13 +2,12 @@
  * Part `memory`: the server's resident memory with its memory settings as they are now
  * against the settings before them (codec pool started with the server, engine lanes kept,
  * glibc's sliding mmap threshold, no allocator trim, onnxruntime's CPU arena on, no idle
- * GC, no V8 flag) and against the defaults with one setting undone (native: without
- * `deno task serve`'s V8 flags, so an ended Worker's heap pages stay in V8's page pool, and
- * without only its `--max-semi-space-size`, so V8 sizes the young generation itself; wasm:
- * `TINYUNET_IDLE_GC_MS=0`), in
- * alternating rounds of one run. Per start: spawn → ready (ms), RSS once ready (+2 s), right
- * after c=8 wrk load (warm-up + timed run, the same PNG and Lua script as part `versus`) with
- * the peak through it (VmHWM), 3 s
+ * GC, no V8 flag) and against the defaults with one setting undone (native: without `deno
+ * task serve`'s `--no-memory-pool-share-memory-on-teardown`, so an ended Worker's heap pages
+ * stay in V8's page pool, and without its `--max-semi-space-size`, so V8 sizes the young
+ * generation itself; wasm: `TINYUNET_IDLE_GC_MS=0`), in alternating rounds of one run. Per
+ * start: spawn → ready (ms), RSS once ready (+2 s), right after c=8 wrk load (warm-up + timed
+ * run, the same PNG and Lua script as part `versus`) with the peak through it (VmHWM), 3 s
  * later, and once idle lanes have been released (`TINYUNET_LANE_IDLE_MS` + 3 s after the
  * load); for native also a V2 binary request with a ~30 MB FP32 tensor (3×1600×1600): RSS
  * before, the peak (sampled every 2 ms) and 3 s after. The defaults run twice: with `deno task
@@ -49,12 +48,14 @@ export function withoutV8Flag(args: string[], name: string): string[] {
   return args.map((a) => {
     if (!a.startsWith("--v8-flags=")) return a;
     const kept = a.slice("--v8-flags=".length).split(",").filter((f) => f.split("=")[0] !== name);
-    return `--v8-flags=${kept.join(",")}`;
-  });
+    return kept.length ? `--v8-flags=${kept.join(",")}` : "";
+  }).filter((a) => a !== "");
 }
 
 /** The young-generation cap of `deno task serve` (README, Memory). */
 const SEMI_SPACE_FLAG = "--max-semi-space-size";
+/** An ended Worker's heap pages back to the system (README, Memory). */
+const TEARDOWN_FLAG = "--no-memory-pool-share-memory-on-teardown";
 
 /** Stands for the deployed command's temporary writable folder in `configs` (the report). */
 const STATE = "<temporary folder>";
@@ -138,7 +139,7 @@ export async function v2Large(url: string, pid: number) {
 }
 
 /**
- * Runs the comparison: `rounds` × (native: before, without the V8 flags, without the young-generation cap, now; wasm: before,
+ * Runs the comparison: `rounds` × (native: before, without the teardown flag, without the young-generation cap, now; wasm: before,
  * without idle GC, now).
  */
 export async function memorySettings(
@@ -156,9 +157,9 @@ export async function memorySettings(
     },
     {
       id: "native-pool-kept",
-      label: "native, defaults but without the V8 flag",
+      label: `native, defaults but without ${TEARDOWN_FLAG}`,
       env: {},
-      args: WITHOUT_V8_FLAG,
+      args: withoutV8Flag(serveArgs(), TEARDOWN_FLAG),
     },
     {
       id: "native-young-default",

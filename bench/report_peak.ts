@@ -62,7 +62,7 @@ export function renderPeak(r: BenchResults, sizes: number[]): string[] {
     );
     const pk = convPeak(r, e.id);
     const ph = phys(e.threads);
-    const inFlight = k(e.id, "student")?.in_flight ?? k(e.id, "conv-direct")?.in_flight ?? 1;
+    const inFlight = st?.inFlight ?? 1;
     return [
       e.id,
       inFlight > 1 ? `${inFlight} at once` : "one",

@@ -114,10 +114,10 @@ export const nativeEngine: Engine = {
     // a model the direct kernels cover runs on them, on this isolate (off its event loop
     // unless every native session is to run on it), and loads no onnxruntime at all
     const kernels = options.kernels ?? engineSettings().nativeKernels;
-    // a run alone may take two threads where the session may use two (TINYUNET_THREADS) and
-    // there are two cores
-    const split = nativeInHost() && engineSettings().directSplit &&
-      (options.threads ?? defaultThreads()) >= 2 && (navigator.hardwareConcurrency ?? 1) >= 2;
+    // a run alone takes two threads where there are two cores and the session may use two,
+    // in every run (threads) or in a lone one (soloThreads, TINYUNET_SOLO_THREADS)
+    const split = nativeInHost() && (navigator.hardwareConcurrency ?? 1) >= 2 &&
+      Math.max(options.threads ?? defaultThreads(), options.soloThreads ?? 1) >= 2;
     const direct = kernels === "direct"
       ? await directRunner(
         model.bytes,

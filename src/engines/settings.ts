@@ -12,7 +12,6 @@
  * | `TINYUNET_ENGINE_LANES` | one per core (≤ 2) for one-thread sessions (native, direct kernels), else 1 | copies of a session that may run at once |
  * | `TINYUNET_NATIVE_ARENA` | shared | `shared`: every native session of the process uses one onnxruntime CPU arena, shrunk at the quiet spell after overlapping runs and once a model has been `TINYUNET_LANE_IDLE_MS` without runs (`native_arena.ts`; never with `TINYUNET_NATIVE_HOST=0`; where onnxruntime's C API cannot be reached, as `1`); 1: an arena per session (a kept copy is loaded afresh after `TINYUNET_LANE_IDLE_MS` without runs; with `TINYUNET_NATIVE_HOST=0` or a lane idle time of 0 the arenas stay); 0: off |
  * | `TINYUNET_NATIVE_KERNELS` | direct | `direct`: a model whose graph the direct engine's kernels cover (`direct/graph.ts`: plain U-Nets, every shipped student) runs on them, one thread a run, 2.5-3× onnxruntime's speed; others, and every model where the kernels cannot be built (no C compiler), run on onnxruntime; `onnxruntime`: every model on onnxruntime |
- * | `TINYUNET_DIRECT_SPLIT` | 1 | native direct kernels, off the event loop, on a host of 2 or more cores: a run that starts while no other is going runs on two threads, each layer's rows halved (`tu_run_split` in `direct/kernels.c`); 0: one thread a run always |
  * | `TINYUNET_SOLO_SPIN` | run | the solo copy's pool threads between kernels: 0 sleep; `run` spin during a run and stop at its end; 1 spin, also after runs |
  * | `TINYUNET_SOLO_LOCAL` | 1 | 1: the native solo copy runs on the HTTP isolate (no Worker hops); 0: in the first lane's engine host Worker |
  * | `TINYUNET_LOCAL_FIRST` | 1 | with a solo copy on the HTTP isolate: 1 load it at start and every lane (Worker) on demand; 0 the first lane at start and the solo copy after the first run |
@@ -35,7 +34,6 @@ const EngineEnv = z.object({
   TINYUNET_ENGINE_LANES: int(undefined),
   TINYUNET_NATIVE_ARENA: oneOf(["0", "1", "shared"], "shared"),
   TINYUNET_NATIVE_KERNELS: oneOf(["direct", "onnxruntime"], "direct"),
-  TINYUNET_DIRECT_SPLIT: oneOf(["0", "1"], "1"),
   TINYUNET_SOLO_SPIN: oneOf(["0", "run", "1"], "run"),
   TINYUNET_SOLO_LOCAL: oneOf(["0", "1"], "1"),
   TINYUNET_LOCAL_FIRST: oneOf(["0", "1"], "1"),
@@ -50,8 +48,6 @@ const EngineEnv = z.object({
   lanes: e.TINYUNET_ENGINE_LANES,
   nativeArena: ({ "0": "off", "1": "own", shared: "shared" } as const)[e.TINYUNET_NATIVE_ARENA],
   nativeKernels: e.TINYUNET_NATIVE_KERNELS,
-  /** a run alone on two threads (where there are two cores: `onnx_native.ts`) */
-  directSplit: e.TINYUNET_DIRECT_SPLIT === "1",
   soloSpin: ({ "0": "off", run: "run", "1": "always" } as const)[e.TINYUNET_SOLO_SPIN],
   soloLocal: e.TINYUNET_SOLO_LOCAL === "1",
   localFirst: e.TINYUNET_SOLO_LOCAL === "1" && e.TINYUNET_LOCAL_FIRST === "1",

@@ -26,7 +26,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__wasm__)
+#if defined(__wasm__) || defined(TU_NO_THREADS)
 #define TU_THREADS 0
 #else
 #define TU_THREADS 1
@@ -60,8 +60,8 @@ enum { F_OP, F_IN, F_OUT, F_CIN, F_COUT, F_H, F_W, F_WPIN, F_WPOUT, F_WEIGHTS, F
 
 /*
  * Rows [*ya, *yb) of an instruction's `rows` that part `part` of `parts` (1, or 2 for a split
- * run) computes: an even first half (a 3×3 step may take 2 rows), the rest to part 1; a
- * tensor too small to halve stays whole with part 0 (part 1 gets none).
+ * run) computes: an even first half (a 3×3 step of 2 rows then recomputes none), the rest,
+ * at least 2 rows, to part 1; a tensor too small for that stays whole with part 0.
  */
 static void tu_rows(int rows, int part, int parts, int* ya, int* yb) {
   const int half = (rows + 2) / 4 * 2;
@@ -94,12 +94,19 @@ static struct {
   atomic_int busy, arrived, phase, done;
 } tu_split = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-/* Spins a little, then gives the core away (the other part may not be running yet). */
-static void tu_relax(int spins) {
-  if (spins > 2000) sched_yield();
+/* Waits a little (the count of waits so far), then gives the core away: the other part may
+   not be running yet, or share this core. */
+static int tu_relax(int spins) {
+  if (spins >= 2000) {
+    sched_yield();
+    return spins;
+  }
 #if defined(__x86_64__)
-  else __builtin_ia32_pause();
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
 #endif
+  return spins + 1;
 }
 
 /* The two parts' barrier between instructions (sense-reversing; `sense` is the caller's). */
@@ -109,7 +116,7 @@ static void tu_barrier(int* sense) {
     atomic_store(&tu_split.arrived, 0);
     atomic_store(&tu_split.phase, *sense);
   } else {
-    for (int spins = 0; atomic_load(&tu_split.phase) != *sense; spins++) tu_relax(spins);
+    for (int spins = 0; atomic_load(&tu_split.phase) != *sense;) spins = tu_relax(spins);
   }
 }
 #else
@@ -237,7 +244,7 @@ int32_t tu_run_split(TU_ARGS) {
   pthread_cond_signal(&tu_split.cv);
   pthread_mutex_unlock(&tu_split.mu);
   const int32_t status = TU_PART(prog, count, work, weights, input, output, 0, 2, &sense);
-  for (int spins = 0; !atomic_load(&tu_split.done); spins++) tu_relax(spins);
+  for (int spins = 0; !atomic_load(&tu_split.done);) spins = tu_relax(spins);
   atomic_store(&tu_split.busy, 0);
   return status;
 }
@@ -332,7 +339,7 @@ CONV3(NS(conv3_x1c16r1), 1, 16, 1)
 /* AVX-512: the step shape by layer (measured per layer shape, 2026-12-02). */
 static void NS(conv3)(const float* in, int cin, int h, int w, int wpi, const float* wt,
                   const float* bias, int cout, float* out, int wpo, int relu, int ya, int yb) {
-  if (w > 16 && cout <= 4 && h >= 2)
+  if (w > 16 && cout <= 4 && yb - ya >= 2)
     NS(conv3_x2c4r2)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);
   else if (w > 16)
     NS(conv3_x2c8r1)(in, cin, h, w, wpi, wt, bias, cout, out, wpo, relu, ya, yb);

@@ -99,13 +99,22 @@ export async function runCommand(
 export function kernelLibraryPath(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): string {
-  sourceKey ??= fnv64(`${Deno.readTextFileSync(KERNELS_SOURCE)}\n${Deno.build.target}`);
+  sourceKey ??= fnv64(
+    `${Deno.readTextFileSync(KERNELS_SOURCE)}\n${Deno.build.target}\n${BUILD_FLAGS.join(" ")}`,
+  );
   const key = sourceKey;
   const folder = env.TINYUNET_KERNELS_DIR?.trim() || cacheFolder(env) || privateTempFolder();
   return join(folder, `${PREFIX}${key}.so`);
 }
 
 let sourceKey: string | undefined;
+
+/**
+ * The build's flags (part of its name, so a change rebuilds): `-z nodelete` keeps the library
+ * loaded once opened, so the split runs' helper thread never outlives its code (an isolate that
+ * ends closes its libraries; the next to open the same file finds the helper as it was).
+ */
+const BUILD_FLAGS = ["-O3", "-shared", "-fPIC", "-pthread", "-Wl,-z,nodelete"];
 
 /** This platform's builds are named `direct-kernels-<target>-<key>.so`. */
 const PREFIX = `direct-kernels-${Deno.build.target}-`;
@@ -149,19 +158,18 @@ export async function buildKernels(
   const compiler = env.CC?.trim() || "cc";
   const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    const args = [
-      "-O3",
-      "-shared",
-      "-fPIC",
-      "-pthread",
-      "-o",
-      tmp,
-      fromFileUrl(KERNELS_SOURCE),
-      "-lm",
-    ];
-    let cc = await runCommand(compiler, args);
+    const out = ["-o", tmp, fromFileUrl(KERNELS_SOURCE), "-lm"];
+    let cc = await runCommand(compiler, [...BUILD_FLAGS, ...out]);
     if (!cc.ok) {
-      const plain = await runCommand(compiler, ["-DTU_NO_CLONES", ...args]);
+      // a compiler without the target pragmas or threads: one width, no split runs
+      const plain = await runCommand(compiler, [
+        "-DTU_NO_CLONES",
+        "-DTU_NO_THREADS",
+        "-O3",
+        "-shared",
+        "-fPIC",
+        ...out,
+      ]);
       if (!plain.ok) {
         return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
       }

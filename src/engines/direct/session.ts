@@ -13,7 +13,7 @@ import type { DirectRunner } from "./runner.ts";
 /**
  * What a model's notes say of a session on the direct kernels.
  * @param where where its runs happen ("off the event loop", "in engine host Workers")
- * @param split whether a run alone takes two threads (native, `TINYUNET_DIRECT_SPLIT`)
+ * @param split whether a run alone takes two threads (native, `TINYUNET_SOLO_THREADS`)
  */
 export function directNote(
   build: "native" | "wasm",

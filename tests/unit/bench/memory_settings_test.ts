@@ -10,4 +10,12 @@ Deno.test("memory settings: one V8 flag is left out by name, the others and the 
     "main.ts",
   ]);
   assert.deepEqual(withoutV8Flag(args, "--not-there"), args);
+  assert.deepEqual(
+    withoutV8Flag(
+      ["run", "--v8-flags=--max-semi-space-size=4", "main.ts"],
+      "--max-semi-space-size",
+    ),
+    ["run", "main.ts"],
+    "no empty --v8-flags= is left",
+  );
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { loadConfig } from "../../../src/config.ts";
 import { ModelRegistry } from "../../../src/models/registry.ts";
 import { fixtureCard, fixtureServer, makeRepo } from "../../helpers/model_repo.ts";
 
@@ -29,6 +30,19 @@ Deno.test("a small model defaults to one engine thread; an explicit setting wins
     const direct = rt.notes?.some((n) => n.startsWith("direct kernels (one thread a run"));
     assert.equal(rt.threads, direct ? 1 : 2, JSON.stringify(rt));
   }
+});
+
+Deno.test("on the direct kernels, a one-thread model's run alone takes two threads by default on two cores, not with TINYUNET_SOLO_THREADS=1", async () => {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const note = async (overrides: { soloThreads?: number }) => {
+    await using s = await fixtureServer([{ name: "tiny" }], { threads: undefined, ...overrides });
+    const [rt] = await s.registry.get("tiny").runtime();
+    assert.equal(rt.threads, 1);
+    return rt.notes?.find((n) => n.startsWith("direct kernels")) ?? "";
+  };
+  const defaults = await note({ soloThreads: loadConfig({}).soloThreads });
+  assert.equal(defaults.includes("two for a run alone"), cores >= 2, defaults);
+  assert.ok(!(await note({ soloThreads: 1 })).includes("two for a run alone"));
 });
 
 Deno.test("the repository's repository.json names the default model; the setting overrides it", async () => {
