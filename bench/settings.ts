@@ -27,7 +27,13 @@ export interface BenchSettings {
   plans: { student: RunPlan; teacher: RunPlan; webgpu: RunPlan; kernel: RunPlan };
   hangMs: { student: number; teacher: number };
   warmupSize: number;
-  peak: { gemmN: number; convChannels: number; convSize: number; directConvChannels: number };
+  peak: {
+    gemmN: number;
+    convChannels: number;
+    convSize: number;
+    directConvChannels: number;
+    warmMs: number;
+  };
   http: { levels: number[]; durationS: number; warmupS: number; variants: HttpVariant[] };
   /** this server against the FastAPI + PyTorch peer (bench/versus.ts) */
   versus: {
@@ -234,7 +240,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
       },
       hangMs: { student: 15_000, teacher: 30_000 },
       warmupSize: 32,
-      peak: { gemmN: 128, convChannels: 32, convSize: 16, directConvChannels: 16 },
+      peak: { gemmN: 128, convChannels: 32, convSize: 16, directConvChannels: 16, warmMs: 0 },
       http: { levels: [1, 8, 32], durationS: 1, warmupS: 0.5, variants: [] },
       versus: { servers: [OURS, PEER], levels: [1, 8], rounds: 1, durationS: 2, warmupS: 1 },
       coldStarts: 2,
@@ -261,7 +267,7 @@ export function parseSettings(argv: string[]): BenchSettings | null {
     },
     hangMs: { student: 30_000, teacher: 300_000 },
     warmupSize: 64,
-    peak: { gemmN: 1024, convChannels: 256, convSize: 64, directConvChannels: 64 },
+    peak: { gemmN: 1024, convChannels: 256, convSize: 64, directConvChannels: 64, warmMs: 1000 },
     http: {
       levels: [1, 8, 32],
       durationS: 10,
