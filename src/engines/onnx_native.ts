@@ -21,7 +21,7 @@ import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { DirectRunner, directRunner } from "./direct/runner.ts";
 import { DirectSession } from "./direct/session.ts";
-import { nativeKernels } from "./direct/kernels.ts";
+import { nativeKernels, stopSplitRuns } from "./direct/kernels.ts";
 import { defaultLanes, engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
@@ -134,6 +134,8 @@ export const nativeEngine: Engine = {
       );
     }
     const note = kernels === "direct" ? `onnxruntime (${direct.reason})` : "onnxruntime";
+    // onnxruntime's pool threads compete with a split run's two: runs stay on one thread
+    stopSplitRuns();
     // before the first onnxruntime session: the sessions made after it use the process's one arena
     if (engineSettings().nativeArena === "shared") await shareNativeArena();
     const threads = options.threads ?? defaultThreads();

@@ -277,6 +277,7 @@ export class SplitPolicy {
   #running = 0;
   #lastOverlap = -Infinity;
   #split = 0;
+  #stopped = false;
 
   constructor(private quietMs = SPLIT_QUIET_MS) {}
 
@@ -288,9 +289,15 @@ export class SplitPolicy {
   start(canSplit: boolean, now = performance.now()): boolean {
     if (this.#running > 0) this.#lastOverlap = now;
     this.#running++;
-    const split = canSplit && this.#running === 1 && now - this.#lastOverlap >= this.quietMs;
+    const split = canSplit && !this.#stopped && this.#running === 1 &&
+      now - this.#lastOverlap >= this.quietMs;
     if (split) this.#split++;
     return split;
+  }
+
+  /** From now on every run takes one thread. */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /** Runs it has let take two threads so far. */
@@ -306,6 +313,15 @@ export class SplitPolicy {
 
 /** This isolate's off-thread runs (all sessions). */
 const splitPolicy = new SplitPolicy();
+
+/**
+ * Ends split runs in this isolate: called when an onnxruntime session loads here, whose pool
+ * threads the policy cannot see (in `bench/quant_latency.ts`, fp32 split runs interleaved with
+ * int8 runs on onnxruntime's two threads took 4.8 ms against 2.6 on one thread, ISIC).
+ */
+export function stopSplitRuns(): void {
+  splitPolicy.stop();
+}
 
 /** Off-thread runs of this isolate that were let take two threads (where splitting is on). */
 export function splitRuns(): number {

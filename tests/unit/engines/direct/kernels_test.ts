@@ -64,4 +64,7 @@ Deno.test("a run takes two threads only when it starts alone, a quiet spell afte
   assert.equal(policy.start(true, 201), true, "alone after 200 ms without overlap");
   policy.end();
   assert.equal(policy.splitRuns, 2);
+  policy.stop();
+  assert.equal(policy.start(true, 1000), false, "stopped (an onnxruntime session loaded)");
+  policy.end();
 });
