@@ -272,37 +272,29 @@ export interface NativeKernelOptions {
  */
 export const SPLIT_QUIET_MS = 250;
 
-/** Which runs take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without overlap. */
+/** Which runs may take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without overlap. */
 export class SplitPolicy {
   #running = 0;
   #lastOverlap = -Infinity;
-  #split = 0;
   #stopped = false;
 
   constructor(private quietMs = SPLIT_QUIET_MS) {}
 
   /**
-   * A run starts; whether it takes two threads.
+   * A run starts; whether it may take two threads.
    * @param canSplit whether this run could (splitting on, the library has it)
    * @param now performance.now()
    */
   start(canSplit: boolean, now = performance.now()): boolean {
     if (this.#running > 0) this.#lastOverlap = now;
     this.#running++;
-    const split = canSplit && !this.#stopped && this.#running === 1 &&
+    return canSplit && !this.#stopped && this.#running === 1 &&
       now - this.#lastOverlap >= this.quietMs;
-    if (split) this.#split++;
-    return split;
   }
 
   /** From now on every run takes one thread. */
   stop(): void {
     this.#stopped = true;
-  }
-
-  /** Runs it has let take two threads so far. */
-  get splitRuns(): number {
-    return this.#split;
   }
 
   /** A run ended. */
@@ -311,8 +303,42 @@ export class SplitPolicy {
   }
 }
 
+/** A lone run of a program tries the other way once in this many. */
+export const SPLIT_PROBE_EVERY = 16;
+
+/**
+ * Whether a program's lone runs go faster on two threads, from how they went (moving
+ * averages of each way's time). Two threads lose where the second core is busy with other
+ * processes' work, which no policy here can see: with another process on the other core, a
+ * split run of the ISIC student took 2.9 ms against 1.6 on one thread. So each program tries
+ * two, then one, keeps the faster and tries the other again now and then.
+ */
+export class SplitChoice {
+  #ms = { one: NaN, two: NaN };
+  #runs = 0;
+
+  /** Whether the next lone run takes two threads. */
+  wantTwo(): boolean {
+    this.#runs++;
+    if (Number.isNaN(this.#ms.two)) return true;
+    if (Number.isNaN(this.#ms.one)) return false;
+    const better = this.#ms.two < this.#ms.one;
+    return this.#runs % SPLIT_PROBE_EVERY === 0 ? !better : better;
+  }
+
+  /** A lone run took `ms` on two threads or one. */
+  record(two: boolean, ms: number): void {
+    const k = two ? "two" : "one";
+    this.#ms[k] = Number.isNaN(this.#ms[k]) ? ms : 0.7 * this.#ms[k] + 0.3 * ms;
+  }
+}
+
 /** This isolate's off-thread runs (all sessions). */
 const splitPolicy = new SplitPolicy();
+/** Each program's lone runs (a program lives as long as its runner keeps its size). */
+const splitChoices = new WeakMap<DirectProgram, SplitChoice>();
+/** Runs of this isolate that took two threads. */
+let splits = 0;
 
 /**
  * Ends split runs in this isolate: called when an onnxruntime session loads here, whose pool
@@ -325,7 +351,7 @@ export function stopSplitRuns(): void {
 
 /** Off-thread runs of this isolate that were let take two threads (where splitting is on). */
 export function splitRuns(): number {
-  return splitPolicy.splitRuns;
+  return splits;
 }
 
 /**
@@ -360,10 +386,17 @@ export async function nativeKernels(
             if (fixed) return fixed(...args);
             if (!offThread) return lib.tu_run(...args);
             const splitRun = lib.tu_run_split_off;
-            const two = splitPolicy.start(split && splitRun !== null);
+            const alone = splitPolicy.start(split && splitRun !== null);
+            let choice = splitChoices.get(program);
+            if (alone && !choice) splitChoices.set(program, choice = new SplitChoice());
+            const two = alone && choice!.wantTwo();
+            if (two) splits++;
             inFlight.add(args);
+            const t0 = performance.now();
             try {
-              return await (two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
+              const status = await (two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
+              if (alone) choice!.record(two, performance.now() - t0);
+              return status;
             } finally {
               splitPolicy.end();
               inFlight.delete(args);
