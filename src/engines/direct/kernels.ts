@@ -311,17 +311,19 @@ export const SPLIT_PROBE_EVERY = 16;
  * averages of each way's time). Two threads lose where the second core is busy with other
  * processes' work, which no policy here can see: with another process on the other core, a
  * split run of the ISIC student took 2.9 ms against 1.6 on one thread. So each program tries
- * two, then one, keeps the faster and tries the other again now and then.
+ * two twice, then one twice (the first of each way is not counted: it may start the helper
+ * thread or find a cold cache), keeps the faster and tries the other again now and then.
  */
 export class SplitChoice {
   #ms = { one: NaN, two: NaN };
+  #seen = { one: 0, two: 0 };
   #runs = 0;
 
   /** Whether the next lone run takes two threads. */
   wantTwo(): boolean {
     this.#runs++;
-    if (Number.isNaN(this.#ms.two)) return true;
-    if (Number.isNaN(this.#ms.one)) return false;
+    if (this.#seen.two < 2) return true;
+    if (this.#seen.one < 2) return false;
     const better = this.#ms.two < this.#ms.one;
     return this.#runs % SPLIT_PROBE_EVERY === 0 ? !better : better;
   }
@@ -329,6 +331,7 @@ export class SplitChoice {
   /** A lone run took `ms` on two threads or one. */
   record(two: boolean, ms: number): void {
     const k = two ? "two" : "one";
+    if (++this.#seen[k] === 1) return;
     this.#ms[k] = Number.isNaN(this.#ms[k]) ? ms : 0.7 * this.#ms[k] + 0.3 * ms;
   }
 }
