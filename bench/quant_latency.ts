@@ -119,7 +119,8 @@ try {
       const fp32 = stats(times.fp32), int8 = stats(times.int8);
       results.push({
         engine: rt.engine,
-        threads: rt.threads,
+        // the threads asked for (a direct session reports the one thread of a run)
+        threads: threads ?? rt.threads,
         fp32,
         int8,
         speedup: Math.round((fp32.median_ms / int8.median_ms) * 100) / 100,

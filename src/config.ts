@@ -9,7 +9,7 @@
  * | `TINYUNET_DEFAULT_MODEL` | the repository's `repository.json` `default_model`, else the first by name | model behind `/v1/segment` |
  * | `TINYUNET_ENGINE` | auto | auto, native, wasm, webgpu, tfjs-wasm |
  * | `TINYUNET_THREADS` | engine default | intra-op threads per session |
- * | `TINYUNET_SOLO_THREADS` | cores (≤ 4) | threads of a lone run of a one-thread model (native: onnxruntime's solo copy; the direct kernels take two for a run alone, `direct/kernels.ts`; 1: off) |
+ * | `TINYUNET_SOLO_THREADS` | cores (≤ 4) | threads of a lone run of a one-thread model (native: onnxruntime's solo copy; the direct kernels may take two for a run alone, where that is faster, `direct/kernels.ts`; 1: off) |
  * | `TINYUNET_MAX_BODY_MB` | 32 | request body limit (413 above) |
  * | `TINYUNET_MAX_PIXELS` | 16777216 | decoded image limit (413 above) |
  * | `TINYUNET_TILE_PIXELS` | 262144 | a V2 input larger than this runs as overlapping tiles of at most this size (src/engines/tiles.ts); 0 = never |

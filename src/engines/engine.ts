@@ -52,7 +52,7 @@ export interface SessionOptions {
   /**
    * threads of a "solo" copy of a one-thread session, run when nothing else of the model is
    * in flight (a lone request then uses every core); ≤ `threads` or absent: none. Native only;
-   * on the direct kernels, 2 or more lets a run alone take two threads (`tu_run_split`).
+   * on the direct kernels, 2 or more lets a run alone take two threads where faster (`tu_run_split`).
    */
   soloThreads?: number;
   /**

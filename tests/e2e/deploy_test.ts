@@ -291,7 +291,7 @@ Deno.test({
     })).json();
     assert.match(
       models.models[0].runtime[0].notes.join("; "),
-      /^direct kernels \(one thread a run(, two for a run alone)?\)/,
+      /^direct kernels \(one thread a run(, two for a run alone where faster)?\)/,
     );
     const res = await fetch(`${server.base}/v1/segment?format=json`, {
       method: "POST",

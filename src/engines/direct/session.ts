@@ -13,7 +13,7 @@ import type { DirectRunner } from "./runner.ts";
 /**
  * What a model's notes say of a session on the direct kernels.
  * @param where where its runs happen ("off the event loop", "in engine host Workers")
- * @param split whether a run alone takes two threads (native, `TINYUNET_SOLO_THREADS`)
+ * @param split whether a run alone may take two threads (native, `TINYUNET_SOLO_THREADS`)
  */
 export function directNote(
   build: "native" | "wasm",
@@ -22,7 +22,7 @@ export function directNote(
   split = false,
 ): string {
   return `direct kernels (${build === "wasm" ? "WebAssembly, " : ""}one thread a run${
-    split ? ", two for a run alone" : ""
+    split ? ", two for a run alone where faster" : ""
   }), ${where}, ${lanes} at once`;
 }
 
@@ -34,7 +34,7 @@ export interface DirectSessionOptions {
   lanes: number;
   /** whether the runner's kernels run off the event loop (for the notes) */
   offThread: boolean;
-  /** whether a run alone takes two threads (for the notes) */
+  /** whether a run alone may take two threads (for the notes) */
   split?: boolean;
 }
 
