@@ -21,7 +21,8 @@ import { nativeProbe } from "./native_probe/once.ts";
 import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { DirectRunner, directRunner } from "./direct/runner.ts";
 import { DirectSession } from "./direct/session.ts";
-import { nativeKernels, stopSplitRuns } from "./direct/kernels.ts";
+import { nativeKernels } from "./direct/kernels.ts";
+import { stopSplitRuns } from "./direct/split.ts";
 import { defaultLanes, engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {

@@ -14,6 +14,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import { cacheFolder } from "../../cache_folder.ts";
 import type { DirectProgram } from "./program.ts";
 import type { KernelsChoice, KernelWorkspace } from "./runner.ts";
+import { startRun } from "./split.ts";
 
 /** The library's interface version (`tu_version` in kernels.c). */
 export const KERNELS_VERSION = 1;
@@ -115,6 +116,8 @@ let sourceKey: string | undefined;
  * ends closes its libraries; the next to open the same file finds the helper as it was).
  */
 const BUILD_FLAGS = ["-O3", "-shared", "-fPIC", "-pthread", "-Wl,-z,nodelete"];
+/** The plain fallback build's: one width, no threads, no split runs. */
+const PLAIN_FLAGS = ["-DTU_NO_CLONES", "-DTU_NO_THREADS", "-O3", "-shared", "-fPIC"];
 
 /** This platform's builds are named `direct-kernels-<target>-<key>.so`. */
 const PREFIX = `direct-kernels-${Deno.build.target}-`;
@@ -161,15 +164,8 @@ export async function buildKernels(
     const out = ["-o", tmp, fromFileUrl(KERNELS_SOURCE), "-lm"];
     let cc = await runCommand(compiler, [...BUILD_FLAGS, ...out]);
     if (!cc.ok) {
-      // a compiler without the target pragmas or threads: one width, no split runs
-      const plain = await runCommand(compiler, [
-        "-DTU_NO_CLONES",
-        "-DTU_NO_THREADS",
-        "-O3",
-        "-shared",
-        "-fPIC",
-        ...out,
-      ]);
+      // a compiler without the target pragmas or threads
+      const plain = await runCommand(compiler, [...PLAIN_FLAGS, ...out]);
       if (!plain.ok) {
         return { reason: `${compiler} could not build kernels.c: ${cc.out.slice(0, 400)}` };
       }
@@ -256,105 +252,12 @@ export interface NativeKernelOptions {
    */
   offThread: boolean;
   /**
-   * off the thread: a run that starts alone, when no two runs of this isolate's library have
-   * overlapped for {@link SPLIT_QUIET_MS}, takes two threads (`tu_run_split`); others one
+   * off the thread: a run that starts alone may take two threads (`tu_run_split`; when:
+   * `split.ts`); others one
    */
   split?: boolean;
   /** x86-64: run at this vector width (tests, measurements; on the calling thread); refused above what the CPU runs */
   width?: KernelWidth;
-}
-
-/**
- * How long after two runs overlapped a run still takes one thread. Under load (runs overlap
- * all the time) a split run meets the next run, three threads on two cores: in alternating
- * starts at c=8, splitting every run that found none going cost 7 % of the throughput and
- * p99 28 → 36 ms; runs one at a time (c=1) never overlap and keep splitting.
- */
-export const SPLIT_QUIET_MS = 250;
-
-/** Which runs may take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without overlap. */
-export class SplitPolicy {
-  #running = 0;
-  #lastOverlap = -Infinity;
-  #stopped = false;
-
-  constructor(private quietMs = SPLIT_QUIET_MS) {}
-
-  /**
-   * A run starts; whether it may take two threads.
-   * @param canSplit whether this run could (splitting on, the library has it)
-   * @param now performance.now()
-   */
-  start(canSplit: boolean, now = performance.now()): boolean {
-    if (this.#running > 0) this.#lastOverlap = now;
-    this.#running++;
-    return canSplit && !this.#stopped && this.#running === 1 &&
-      now - this.#lastOverlap >= this.quietMs;
-  }
-
-  /** From now on every run takes one thread. */
-  stop(): void {
-    this.#stopped = true;
-  }
-
-  /** A run ended. */
-  end(): void {
-    this.#running--;
-  }
-}
-
-/** A lone run of a program tries the other way once in this many. */
-export const SPLIT_PROBE_EVERY = 16;
-
-/**
- * Whether a program's lone runs go faster on two threads, from how they went (moving
- * averages of each way's time). Two threads lose where the second core is busy with other
- * processes' work, which no policy here can see: with another process on the other core, a
- * split run of the ISIC student took 2.9 ms against 1.6 on one thread. So each program tries
- * two twice, then one twice (the first of each way is not counted: it may start the helper
- * thread or find a cold cache), keeps the faster and tries the other again now and then.
- */
-export class SplitChoice {
-  #ms = { one: NaN, two: NaN };
-  #seen = { one: 0, two: 0 };
-  #runs = 0;
-
-  /** Whether the next lone run takes two threads. */
-  wantTwo(): boolean {
-    this.#runs++;
-    if (this.#seen.two < 2) return true;
-    if (this.#seen.one < 2) return false;
-    const better = this.#ms.two < this.#ms.one;
-    return this.#runs % SPLIT_PROBE_EVERY === 0 ? !better : better;
-  }
-
-  /** A lone run took `ms` on two threads or one. */
-  record(two: boolean, ms: number): void {
-    const k = two ? "two" : "one";
-    if (++this.#seen[k] === 1) return;
-    this.#ms[k] = Number.isNaN(this.#ms[k]) ? ms : 0.7 * this.#ms[k] + 0.3 * ms;
-  }
-}
-
-/** This isolate's off-thread runs (all sessions). */
-const splitPolicy = new SplitPolicy();
-/** Each program's lone runs (a program lives as long as its runner keeps its size). */
-const splitChoices = new WeakMap<DirectProgram, SplitChoice>();
-/** Runs of this isolate that took two threads. */
-let splits = 0;
-
-/**
- * Ends split runs in this isolate: called when an onnxruntime session loads here, whose pool
- * threads the policy cannot see (in `bench/quant_latency.ts`, fp32 split runs interleaved with
- * int8 runs on onnxruntime's two threads took 4.8 ms against 2.6 on one thread, ISIC).
- */
-export function stopSplitRuns(): void {
-  splitPolicy.stop();
-}
-
-/** Off-thread runs of this isolate that were let take two threads (where splitting is on). */
-export function splitRuns(): number {
-  return splits;
 }
 
 /**
@@ -389,19 +292,16 @@ export async function nativeKernels(
             if (fixed) return fixed(...args);
             if (!offThread) return lib.tu_run(...args);
             const splitRun = lib.tu_run_split_off;
-            const alone = splitPolicy.start(split && splitRun !== null);
-            let choice = splitChoices.get(program);
-            if (alone && !choice) splitChoices.set(program, choice = new SplitChoice());
-            const two = alone && choice!.wantTwo();
-            if (two) splits++;
+            const lone = startRun(program, split && splitRun !== null);
             inFlight.add(args);
-            const t0 = performance.now();
+            let finished = false;
             try {
-              const status = await (two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
-              if (alone) choice!.record(two, performance.now() - t0);
+              const status =
+                await (lone.two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
+              finished = true;
               return status;
             } finally {
-              splitPolicy.end();
+              lone.end(finished);
               inFlight.delete(args);
             }
           },

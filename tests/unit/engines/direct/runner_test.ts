@@ -16,9 +16,8 @@ import {
   type KernelWidth,
   kernelWidths,
   nativeKernels,
-  SPLIT_QUIET_MS,
-  splitRuns,
 } from "../../../../src/engines/direct/kernels.ts";
+import { SPLIT_QUIET_MS, splitRuns } from "../../../../src/engines/direct/split.ts";
 import { wasmKernels } from "../../../../src/engines/direct/wasm_kernels.ts";
 import type { Tensor } from "../../../../src/engines/engine.ts";
 

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import {
+  SPLIT_PROBE_EVERY,
+  SplitChoice,
+  SplitPolicy,
+} from "../../../../src/engines/direct/split.ts";
+
+Deno.test("a run may take two threads only when it starts alone, a quiet spell after runs last overlapped", () => {
+  const policy = new SplitPolicy(100);
+  assert.equal(policy.start(true, 0), true, "alone");
+  assert.equal(policy.start(true, 1), false, "overlaps the first");
+  policy.end();
+  policy.end();
+  assert.equal(policy.start(true, 50), false, "alone, but runs overlapped 49 ms ago");
+  policy.end();
+  assert.equal(policy.start(false, 200), false, "splitting off");
+  policy.end();
+  assert.equal(policy.start(true, 201), true, "alone after 200 ms without overlap");
+  policy.end();
+  policy.stop();
+  assert.equal(policy.start(true, 1000), false, "stopped (an onnxruntime session loaded)");
+  policy.end();
+});
+
+Deno.test("a program's lone runs keep the faster way, and try the other now and then", () => {
+  const choice = new SplitChoice();
+  const picks: boolean[] = [];
+  const run = (oneMs: number, twoMs: number) => {
+    const two = choice.wantTwo();
+    picks.push(two);
+    choice.record(two, two ? twoMs : oneMs);
+  };
+  for (let i = 0; i < 4; i++) run(1.6, 2.9);
+  assert.deepEqual(picks, [true, true, false, false], "tries two twice, then one twice");
+  for (let i = 0; i < 2 * SPLIT_PROBE_EVERY; i++) run(1.6, 2.9); // the other core busy
+  assert.equal(picks.slice(4).filter((x) => x).length, 2, "one thread, two only as a probe");
+  picks.length = 0;
+  for (let i = 0; i < 4 * SPLIT_PROBE_EVERY; i++) run(1.9, 1.2); // the core free again
+  assert.ok(picks.slice(-SPLIT_PROBE_EVERY).filter((x) => x).length >= SPLIT_PROBE_EVERY - 1);
+});
