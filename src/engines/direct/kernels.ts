@@ -31,7 +31,10 @@ const SYMBOLS = {
   tu_level: { parameters: [], result: "i32" },
   /** prog, count, work, weights, input, output → 0 or 1 + a bad instruction's index */
   tu_run: { parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
-  /** the same on a thread of Deno's blocking pool (the calling isolate's event loop runs on) */
+  /**
+   * the same on a thread of Deno's blocking pool (the calling isolate's event loop runs on;
+   * a build without threads)
+   */
   tu_run_off: {
     name: "tu_run",
     parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
@@ -39,16 +42,19 @@ const SYMBOLS = {
     nonblocking: true,
   },
   /**
-   * the same on two threads, this one of the blocking pool and the library's helper, each
-   * instruction's rows halved (one at a time: a second runs on its calling thread alone)
+   * the same (split: on two threads, each instruction's rows halved) on one of the library's
+   * run threads, the one that last ran this workspace first (this one of the blocking pool
+   * waits for it); absent from a build without threads
    */
-  tu_run_split_off: {
-    name: "tu_run_split",
-    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
+  tu_run_pooled_off: {
+    name: "tu_run_pooled",
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
     result: "i32",
     nonblocking: true,
     optional: true,
   },
+  /** run threads started so far (tu_run_pooled; absent from a build without threads) */
+  tu_run_threads: { parameters: [], result: "i32", optional: true },
   /** x86-64: one vector width each (AVX-512, AVX2, SSE2), for tests and measurements */
   tu_run_v4: RUN_AT_ONE_WIDTH,
   tu_run_v3: RUN_AT_ONE_WIDTH,
@@ -244,10 +250,16 @@ export async function kernelWidths(): Promise<KernelWidth[]> {
   return (["v4", "v3", "v1"] as const).filter((w) => LEVEL[w] <= level);
 }
 
+/** The library's run threads started so far in this process (0 without a library or threads). */
+export async function runThreads(): Promise<number> {
+  const library = await directKernels();
+  return library.ok ? library.symbols.tu_run_threads?.() ?? 0 : 0;
+}
+
 /** Options of {@link nativeKernels}. */
 export interface NativeKernelOptions {
   /**
-   * run on a thread of Deno's blocking pool (the calling isolate's event loop runs meanwhile:
+   * run on one of the library's run threads (the calling isolate's event loop runs meanwhile:
    * for a runner on the HTTP isolate) instead of on the calling thread
    */
   offThread: boolean;
@@ -291,17 +303,17 @@ export async function nativeKernels(
             const args = [program.code, program.count, work, weights, input, output] as const;
             if (fixed) return fixed(...args);
             if (!offThread) return lib.tu_run(...args);
-            const splitRun = lib.tu_run_split_off;
-            const lone = startRun(program, split && splitRun !== null);
+            const pooled = lib.tu_run_pooled_off;
+            const run = startRun(program, split && pooled !== null);
             inFlight.add(args);
             let finished = false;
             try {
               const status =
-                await (lone.two && splitRun ? splitRun(...args) : lib.tu_run_off(...args));
+                await (pooled ? pooled(...args, run.two ? 1 : 0) : lib.tu_run_off(...args));
               finished = true;
               return status;
             } finally {
-              lone.end(finished);
+              run.end(finished);
               inFlight.delete(args);
             }
           },

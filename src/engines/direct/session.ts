@@ -1,7 +1,7 @@
 /**
  * A model on the direct kernels on the calling isolate. Native: each run one foreign call on
- * a thread of Deno's blocking pool (the event loop goes on), up to `lanes` runs at once, each
- * with a workspace of its own; no engine host Worker, no message hops, no copy of the input
+ * one of the kernel library's run threads (the event loop goes on), up to `lanes` runs at once,
+ * each with a workspace of its own; no engine host Worker, no message hops, no copy of the input
  * (the Worker lanes that onnxruntime-node needs, as it computes on the calling thread, buy
  * nothing here). WebAssembly where there are no Workers (edge functions): on the event loop.
  *
