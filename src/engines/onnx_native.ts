@@ -22,7 +22,7 @@ import { loadNativeRunner, type Runner } from "./native_runner.ts";
 import { DirectRunner, directRunner } from "./direct/runner.ts";
 import { DirectSession } from "./direct/session.ts";
 import { nativeKernels } from "./direct/kernels.ts";
-import { stopSplitRuns } from "./direct/split.ts";
+import { otherEngineRun } from "./direct/split.ts";
 import { defaultLanes, engineSettings, sessionArena } from "./settings.ts";
 import { nativeArenaShared, shareNativeArena } from "./native_arena.ts";
 import {
@@ -135,33 +135,61 @@ export const nativeEngine: Engine = {
       );
     }
     const note = kernels === "direct" ? `onnxruntime (${direct.reason})` : "onnxruntime";
-    // onnxruntime's pool threads compete with a split run's two: runs stay on one thread
-    stopSplitRuns();
-    // before the first onnxruntime session: the sessions made after it use the process's one arena
-    if (engineSettings().nativeArena === "shared") await shareNativeArena();
-    const threads = options.threads ?? defaultThreads();
-    let session: EngineSession & { notes: string[] };
-    if (nativeInHost()) {
-      session = await HostedSession.create(
-        "native",
-        "native",
-        model,
-        { ...options, threads, lanes: options.lanes ?? defaultLanes(threads) },
-        threads,
-        { retries: 0 },
-      );
-    } else {
-      const runner = await loadNativeRunner({
-        threads,
-        path: model.path,
-        model: model.bytes,
-        externalData: model.externalData,
-        arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
-      });
-      session = new NativeSession(runner, threads);
-      if (options.warmup) await session.run(warmupTensors(options.warmup));
+    // onnxruntime's pool threads compete with a split run's two: its load and runs count as
+    // runs that overlap (split.ts)
+    const loaded = otherEngineRun();
+    try {
+      return countedAsOtherRuns(await onnxruntimeSession(model, options, note));
+    } finally {
+      loaded();
     }
-    session.notes.push(note);
-    return session;
   },
 };
+
+/** A session on onnxruntime-node (in an engine host Worker unless every session is to run here). */
+async function onnxruntimeSession(
+  model: ModelSource,
+  options: SessionOptions,
+  note: string,
+): Promise<EngineSession> {
+  // before the first onnxruntime session: the sessions made after it use the process's one arena
+  if (engineSettings().nativeArena === "shared") await shareNativeArena();
+  const threads = options.threads ?? defaultThreads();
+  let session: EngineSession & { notes: string[] };
+  if (nativeInHost()) {
+    session = await HostedSession.create(
+      "native",
+      "native",
+      model,
+      { ...options, threads, lanes: options.lanes ?? defaultLanes(threads) },
+      threads,
+      { retries: 0 },
+    );
+  } else {
+    const runner = await loadNativeRunner({
+      threads,
+      path: model.path,
+      model: model.bytes,
+      externalData: model.externalData,
+      arena: sessionArena(engineSettings().nativeArena, nativeArenaShared()),
+    });
+    session = new NativeSession(runner, threads);
+    if (options.warmup) await session.run(warmupTensors(options.warmup));
+  }
+  session.notes.push(note);
+  return session;
+}
+
+/** The session with each run counted as another engine's run by the split-run policy. */
+function countedAsOtherRuns(session: EngineSession): EngineSession {
+  const run = session.run.bind(session);
+  session.run = async (feeds) => {
+    const ended = otherEngineRun();
+    try {
+      return await run(feeds);
+    } finally {
+      ended();
+    }
+  };
+  return session;
+}

@@ -197,6 +197,19 @@ int32_t tu_level(void) { return 0; }
 #endif
 
 #if TU_THREADS
+/* Starts a detached thread with a small stack (the kernels keep a few vectors on theirs);
+   whether it started. */
+static int tu_start_thread(void* (*main)(void*), void* arg) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  if (pthread_attr_init(&attr) != 0) return 0;
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  const int started = pthread_create(&thread, &attr, main, arg) == 0;
+  pthread_attr_destroy(&attr);
+  return started;
+}
+
 static void* tu_helper(void* unused) {
   (void)unused;
   for (;;) {
@@ -223,12 +236,10 @@ int32_t tu_run_split(TU_ARGS) {
     return tu_run(prog, count, work, weights, input, output);
   }
   if (!tu_split.started) {
-    pthread_t thread;
-    if (pthread_create(&thread, 0, tu_helper, 0) != 0) {
+    if (!tu_start_thread(tu_helper, 0)) {
       atomic_store(&tu_split.busy, 0);
       return tu_run(prog, count, work, weights, input, output);
     }
-    pthread_detach(thread);
     tu_split.started = 1;
   }
   tu_split.part = TU_PART;
@@ -280,7 +291,11 @@ static struct tu_run_thread {
   _Atomic(const float*) last_work;
 } tu_rt[TU_RUN_THREADS];
 static atomic_int tu_rt_count;
+/* a run thread could not be started: no more are tried */
+static atomic_int tu_rt_failed;
 static pthread_mutex_t tu_rt_start = PTHREAD_MUTEX_INITIALIZER;
+/* runs on a run thread, on the calling thread (none free), on the workspace's last thread */
+static atomic_int tu_rt_on_thread, tu_rt_on_caller, tu_rt_same;
 
 static void* tu_run_thread_main(void* arg) {
   struct tu_run_thread* t = arg;
@@ -305,36 +320,46 @@ static void* tu_run_thread_main(void* arg) {
   return 0;
 }
 
-/* Claims an idle run thread for `work` (the one that last ran it first), else starts one;
-   none while all TU_RUN_THREADS are busy. */
-static struct tu_run_thread* tu_claim(const float* work) {
+/* An idle run thread, claimed: the one that last ran `work` first (`same_first`), else any. */
+static struct tu_run_thread* tu_claim_idle(const float* work, int same_first) {
   const int n = atomic_load(&tu_rt_count);
-  for (int pass = 0; pass < 2; pass++) {
+  for (int pass = same_first ? 0 : 1; pass < 2; pass++) {
     for (int i = 0; i < n; i++) {
       struct tu_run_thread* t = &tu_rt[i];
       if (pass == 0 && atomic_load(&t->last_work) != work) continue;
       int idle = RT_IDLE;
-      if (atomic_compare_exchange_strong(&t->state, &idle, RT_CLAIMED)) return t;
+      if (atomic_compare_exchange_strong(&t->state, &idle, RT_CLAIMED)) {
+        if (pass == 0) atomic_fetch_add(&tu_rt_same, 1);
+        return t;
+      }
     }
   }
+  return 0;
+}
+
+/* Claims a run thread for `work`: an idle one, else a new one; none while all TU_RUN_THREADS
+   are busy (or one could not be started). */
+static struct tu_run_thread* tu_claim(const float* work) {
+  struct tu_run_thread* t = tu_claim_idle(work, 1);
+  if (t || atomic_load(&tu_rt_failed)) return t;
   pthread_mutex_lock(&tu_rt_start);
-  struct tu_run_thread* made = 0;
   const int i = atomic_load(&tu_rt_count);
   if (i < TU_RUN_THREADS) {
-    struct tu_run_thread* t = &tu_rt[i];
-    pthread_mutex_init(&t->mu, 0);
-    pthread_cond_init(&t->job_cv, 0);
-    pthread_cond_init(&t->done_cv, 0);
-    atomic_store(&t->state, RT_CLAIMED);
-    pthread_t thread;
-    if (pthread_create(&thread, 0, tu_run_thread_main, t) == 0) {
-      pthread_detach(thread);
+    struct tu_run_thread* made = &tu_rt[i];
+    pthread_mutex_init(&made->mu, 0);
+    pthread_cond_init(&made->job_cv, 0);
+    pthread_cond_init(&made->done_cv, 0);
+    atomic_store(&made->state, RT_CLAIMED);
+    if (tu_start_thread(tu_run_thread_main, made)) {
       atomic_store(&tu_rt_count, i + 1);
-      made = t;
+      t = made;
+    } else {
+      atomic_store(&tu_rt_failed, 1);
     }
   }
   pthread_mutex_unlock(&tu_rt_start);
-  return made;
+  /* all busy a moment ago: one may have finished since */
+  return t ? t : tu_claim_idle(work, 0);
 }
 
 /**
@@ -344,6 +369,7 @@ static struct tu_run_thread* tu_claim(const float* work) {
 int32_t tu_run_pooled(TU_ARGS, int32_t split) {
   struct tu_job job = {prog, count, work, weights, input, output, split, 0, 0};
   struct tu_run_thread* t = tu_claim(work);
+  atomic_fetch_add(t ? &tu_rt_on_thread : &tu_rt_on_caller, 1);
   if (!t) {
     return split ? tu_run_split(prog, count, work, weights, input, output)
                  : tu_run(prog, count, work, weights, input, output);
@@ -357,8 +383,18 @@ int32_t tu_run_pooled(TU_ARGS, int32_t split) {
   return job.status;
 }
 
-/** Run threads started so far (at most TU_RUN_THREADS; for tests and measurements). */
-int32_t tu_run_threads(void) { return atomic_load(&tu_rt_count); }
+/**
+ * What the run threads did (tests and measurements): out[0] threads started (at most
+ * TU_RUN_THREADS), out[1] runs on them, out[2] runs on the calling thread (none free), out[3]
+ * runs on the thread that last ran their workspace; returns 4.
+ */
+int32_t tu_run_counts(int32_t* out) {
+  out[0] = atomic_load(&tu_rt_count);
+  out[1] = atomic_load(&tu_rt_on_thread);
+  out[2] = atomic_load(&tu_rt_on_caller);
+  out[3] = atomic_load(&tu_rt_same);
+  return 4;
+}
 #endif
 
 /** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */

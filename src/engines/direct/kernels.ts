@@ -53,8 +53,8 @@ const SYMBOLS = {
     nonblocking: true,
     optional: true,
   },
-  /** run threads started so far (tu_run_pooled; absent from a build without threads) */
-  tu_run_threads: { parameters: [], result: "i32", optional: true },
+  /** what the run threads did (tu_run_pooled; absent from a build without threads) */
+  tu_run_counts: { parameters: ["buffer"], result: "i32", optional: true },
   /** x86-64: one vector width each (AVX-512, AVX2, SSE2), for tests and measurements */
   tu_run_v4: RUN_AT_ONE_WIDTH,
   tu_run_v3: RUN_AT_ONE_WIDTH,
@@ -118,7 +118,8 @@ let sourceKey: string | undefined;
 
 /**
  * The build's flags (part of its name, so a change rebuilds): `-z nodelete` keeps the library
- * loaded once opened, so the split runs' helper thread never outlives its code (an isolate that
+ * loaded once opened, so its threads (the run threads, the split runs' helper) never outlive
+ * its code (an isolate that
  * ends closes its libraries; the next to open the same file finds the helper as it was).
  */
 const BUILD_FLAGS = ["-O3", "-shared", "-fPIC", "-pthread", "-Wl,-z,nodelete"];
@@ -250,10 +251,25 @@ export async function kernelWidths(): Promise<KernelWidth[]> {
   return (["v4", "v3", "v1"] as const).filter((w) => LEVEL[w] <= level);
 }
 
-/** The library's run threads started so far in this process (0 without a library or threads). */
-export async function runThreads(): Promise<number> {
+/** What the kernel library's run threads did in this process (all libraries' isolates). */
+export interface RunThreadCounts {
+  /** run threads started (at most 16) */
+  threads: number;
+  /** runs on them */
+  onRunThread: number;
+  /** runs on the calling thread of Deno's pool: all run threads busy */
+  onCaller: number;
+  /** runs on the thread that last ran their workspace */
+  sameThread: number;
+}
+
+/** What the run threads did so far; null without a library or without threads. */
+export async function runThreadCounts(): Promise<RunThreadCounts | null> {
   const library = await directKernels();
-  return library.ok ? library.symbols.tu_run_threads?.() ?? 0 : 0;
+  if (!library.ok || !library.symbols.tu_run_counts) return null;
+  const out = new Int32Array(4);
+  library.symbols.tu_run_counts(out);
+  return { threads: out[0], onRunThread: out[1], onCaller: out[2], sameThread: out[3] };
 }
 
 /** Options of {@link nativeKernels}. */

@@ -1,8 +1,8 @@
 /**
  * Which runs of the native direct kernels take two threads (`tu_run_split` in kernels.c):
- * one that starts alone in this isolate, a quiet spell after runs last overlapped, while no
- * onnxruntime session has loaded here, and only where that program's lone runs have gone
- * faster on two threads than on one.
+ * one that starts alone in this isolate, a quiet spell after runs last overlapped (onnxruntime
+ * runs of this isolate's sessions count as runs), and only where that program's lone runs
+ * have gone faster on two threads than on one.
  *
  * @module
  */
@@ -16,11 +16,15 @@ import type { DirectProgram } from "./program.ts";
  */
 export const SPLIT_QUIET_MS = 250;
 
-/** Which runs may take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without overlap. */
+/**
+ * Which runs may take two threads: one that starts alone after {@link SPLIT_QUIET_MS} without
+ * overlap, and that long after another engine's run (onnxruntime: its pool threads spin on
+ * after a run).
+ */
 export class SplitPolicy {
   #running = 0;
+  #others = 0;
   #lastOverlap = -Infinity;
-  #stopped = false;
 
   constructor(private quietMs = SPLIT_QUIET_MS) {}
 
@@ -30,15 +34,25 @@ export class SplitPolicy {
    * @param now performance.now()
    */
   start(canSplit: boolean, now = performance.now()): boolean {
-    if (this.#running > 0) this.#lastOverlap = now;
+    if (this.#running > 0 || this.#others > 0) this.#lastOverlap = now;
     this.#running++;
-    return canSplit && !this.#stopped && this.#running === 1 &&
-      now - this.#lastOverlap >= this.quietMs;
+    return canSplit && this.#running === 1 && now - this.#lastOverlap >= this.quietMs;
   }
 
-  /** From now on every run takes one thread. */
-  stop(): void {
-    this.#stopped = true;
+  /**
+   * Another engine's run (or session load) starts here; call the result when it ends.
+   * @param now performance.now()
+   */
+  other(now = performance.now()): (now?: number) => void {
+    if (this.#running > 0) this.#lastOverlap = now;
+    this.#others++;
+    let ended = false;
+    return (end = performance.now()) => {
+      if (ended) return;
+      ended = true;
+      this.#others--;
+      this.#lastOverlap = end;
+    };
   }
 
   /** A run ended. */
@@ -90,7 +104,7 @@ let splits = 0;
 /**
  * An off-thread run of `program` starts: whether it takes two threads, and `end` to call when
  * it is over (`finished`: it returned; then a lone run's time goes to its program's choice).
- * @param canSplit splitting is on and the library has `tu_run_split`
+ * @param canSplit splitting is on and the library has threads (`tu_run_pooled`, `tu_run_split`)
  */
 export function startRun(program: DirectProgram, canSplit: boolean): {
   two: boolean;
@@ -112,12 +126,14 @@ export function startRun(program: DirectProgram, canSplit: boolean): {
 }
 
 /**
- * Ends split runs in this isolate: called when an onnxruntime session loads here, whose pool
- * threads the policy cannot see (in `bench/quant_latency.ts`, fp32 split runs interleaved with
- * int8 runs on onnxruntime's two threads took 4.8 ms against 2.6 on one thread, ISIC).
+ * An onnxruntime run (or session load) of this isolate starts; call the result when it ends.
+ * Its pool threads compete with a split run's two, and spin on a while after it: in
+ * `bench/quant_latency.ts`, fp32 split runs interleaved with int8 runs on onnxruntime's two
+ * threads took 4.8 ms against 2.6 on one thread (ISIC). So none splits while one goes, nor
+ * {@link SPLIT_QUIET_MS} after.
  */
-export function stopSplitRuns(): void {
-  splitPolicy.stop();
+export function otherEngineRun(): () => void {
+  return splitPolicy.other();
 }
 
 /** Off-thread runs of this isolate that were let take two threads (where splitting is on). */

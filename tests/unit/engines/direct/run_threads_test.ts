@@ -1,65 +1,38 @@
 /**
  * Runs handed off the event loop go to the kernel library's run threads (`tu_run_pooled` in
- * kernels.c): one workspace run after run keeps to one thread, runs at once each get a thread
- * up to the library's 16, and the runs beyond them (on the calling thread of Deno's pool)
- * still give each image its own values.
+ * kernels.c), in a process of their own (the threads and their counts are the process's, and
+ * `deno test --parallel` runs other modules in this one): one workspace run after run keeps to
+ * one thread; twenty at once take more, at most 16, and a run goes to the calling thread only
+ * when all 16 are busy; every run gives the calling thread's values.
  */
 import assert from "node:assert/strict";
-import { seededRandom, unetModel } from "../../../../lib/onnx_builder.ts";
-import { nativeKernels, runThreads } from "../../../../src/engines/direct/kernels.ts";
-import { DirectRunner, directRunner } from "../../../../src/engines/direct/runner.ts";
+import type { RunThreadCounts } from "../../../../src/engines/direct/kernels.ts";
 
+const SCRIPT = new URL("../../../fixtures/run_threads/run_threads_module.ts", import.meta.url);
 /** The library's limit (TU_RUN_THREADS in kernels.c). */
 const RUN_THREADS = 16;
 
-async function offThreadRunner(seed: number): Promise<DirectRunner> {
-  const runner = await directRunner(
-    unetModel({ width: 4, depth: 2, seed }),
-    [],
-    () => nativeKernels({ offThread: true }),
-  );
-  assert.ok(runner instanceof DirectRunner, "reason" in runner ? runner.reason : "");
-  return runner;
-}
-
-function image(seed: number) {
-  const random = seededRandom(seed);
-  return { data: Float32Array.from({ length: 3 * 40 * 56 }, () => random()), dims: [1, 3, 40, 56] };
-}
-
 Deno.test({
   name:
-    "off-thread runs go to the library's run threads, a bounded number, each run its own values",
+    "off-thread runs keep a workspace on one run thread, at most 16 threads, each run its own values",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const runner = await offThreadRunner(21);
-    const onCaller = await directRunner(
-      unetModel({ width: 4, depth: 2, seed: 21 }),
-      [],
-      () => nativeKernels({ offThread: false }),
-    );
-    assert.ok(onCaller instanceof DirectRunner);
-    const inputs = Array.from({ length: RUN_THREADS + 4 }, (_, i) => image(i));
-    const want: Float32Array[] = [];
-    for (const input of inputs) {
-      want.push((await onCaller.run({ image: input })).outputs.logits.data.slice());
-    }
-
-    const before = await runThreads();
-    for (const input of inputs.slice(0, 6)) await runner.run({ image: input });
-    const afterSerial = await runThreads();
-    assert.ok(afterSerial >= 1, "a run thread ran them");
-    assert.ok(
-      afterSerial <= before + 1,
-      `runs one after another: ${before} → ${afterSerial} threads`,
-    );
-
-    const together = await Promise.all(inputs.map((input) => runner.run({ image: input })));
-    together.forEach((r, i) => assert.deepEqual(r.outputs.logits.data, want[i], `image ${i}`));
-    const after = await runThreads();
-    assert.ok(after > afterSerial, "runs at once took more run threads");
-    assert.ok(after <= RUN_THREADS, `${after} run threads`);
-    await runner.release();
-    await onCaller.release();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--no-check", SCRIPT.pathname],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, text.slice(-2000));
+    const line = /^COUNTS (.*)$/m.exec(text);
+    assert.ok(line, text.slice(-2000));
+    const [start, serial, together] = JSON.parse(line[1]) as (RunThreadCounts | null)[];
+    assert.ok(start && serial && together, "a build with run threads");
+    assert.deepEqual(start, { threads: 0, onRunThread: 0, onCaller: 0, sameThread: 0 });
+    assert.deepEqual(serial, { threads: 1, onRunThread: 6, onCaller: 0, sameThread: 5 });
+    assert.ok(together.threads > 1 && together.threads <= RUN_THREADS, JSON.stringify(together));
+    assert.equal(together.onRunThread + together.onCaller, 6 + 20);
+    if (together.onCaller > 0) assert.equal(together.threads, RUN_THREADS, "one was free");
   },
 });

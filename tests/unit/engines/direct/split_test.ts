@@ -17,8 +17,24 @@ Deno.test("a run may take two threads only when it starts alone, a quiet spell a
   policy.end();
   assert.equal(policy.start(true, 201), true, "alone after 200 ms without overlap");
   policy.end();
-  policy.stop();
-  assert.equal(policy.start(true, 1000), false, "stopped (an onnxruntime session loaded)");
+});
+
+Deno.test("an onnxruntime run counts as a run that overlaps: no split while it goes, nor a quiet spell after", () => {
+  const policy = new SplitPolicy(100);
+  const ended = policy.other(0);
+  assert.equal(policy.start(true, 500), false, "an onnxruntime run going");
+  policy.end();
+  ended(600);
+  ended(5000); // ending twice counts once
+  assert.equal(policy.start(true, 650), false, "50 ms after it ended");
+  policy.end();
+  assert.equal(policy.start(true, 701), true, "a quiet spell after it");
+  const during = policy.other(702);
+  during(710);
+  policy.end();
+  assert.equal(policy.start(true, 750), false, "one started while a run went");
+  policy.end();
+  assert.equal(policy.start(true, 811), true);
   policy.end();
 });
 
