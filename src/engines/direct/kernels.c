@@ -76,6 +76,17 @@ static void tu_rows(int rows, int part, int parts, int* ya, int* yb) {
 }
 
 #if TU_THREADS
+/* One run's arguments (TU_ARGS), as a split run and a run thread's job keep them. */
+struct tu_call {
+  const int32_t* prog;
+  int32_t count;
+  float* work;
+  const float* weights;
+  const float* input;
+  float* output;
+};
+#define TU_CALL_ARGS(c) (c).prog, (c).count, (c).work, (c).weights, (c).input, (c).output
+
 /*
  * A split run (tu_run_split): the calling thread and one helper thread (started at the first
  * split run, then asleep between runs) each run every instruction on their rows, meeting at a
@@ -86,12 +97,7 @@ static struct {
   pthread_cond_t cv;
   int started, has_job;
   int32_t (*part)(TU_ARGS, int part, int parts, int* sense);
-  const int32_t* prog;
-  int32_t count;
-  float* work;
-  const float* weights;
-  const float* input;
-  float* output;
+  struct tu_call call;
   atomic_int busy, arrived, phase, done;
 } tu_split = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -218,8 +224,7 @@ static void* tu_helper(void* unused) {
     tu_split.has_job = 0;
     pthread_mutex_unlock(&tu_split.mu);
     int sense = atomic_load(&tu_split.phase);
-    tu_split.part(tu_split.prog, tu_split.count, tu_split.work, tu_split.weights, tu_split.input,
-                  tu_split.output, 1, 2, &sense);
+    tu_split.part(TU_CALL_ARGS(tu_split.call), 1, 2, &sense);
     atomic_store(&tu_split.done, 1);
   }
   return 0;
@@ -243,12 +248,7 @@ int32_t tu_run_split(TU_ARGS) {
     tu_split.started = 1;
   }
   tu_split.part = TU_PART;
-  tu_split.prog = prog;
-  tu_split.count = count;
-  tu_split.work = work;
-  tu_split.weights = weights;
-  tu_split.input = input;
-  tu_split.output = output;
+  tu_split.call = (struct tu_call){prog, count, work, weights, input, output};
   atomic_store(&tu_split.done, 0);
   int sense = atomic_load(&tu_split.phase);
   pthread_mutex_lock(&tu_split.mu);
@@ -274,12 +274,7 @@ int32_t tu_run_split(TU_ARGS) {
 enum { RT_IDLE, RT_CLAIMED, RT_JOB, RT_BUSY };
 
 struct tu_job {
-  const int32_t* prog;
-  int32_t count;
-  float* work;
-  const float* weights;
-  const float* input;
-  float* output;
+  struct tu_call call;
   int32_t split, status, done;
 };
 
@@ -305,12 +300,9 @@ static void* tu_run_thread_main(void* arg) {
     atomic_store(&t->state, RT_BUSY);
     struct tu_job* job = t->job;
     pthread_mutex_unlock(&t->mu);
-    job->status = job->split
-                      ? tu_run_split(job->prog, job->count, job->work, job->weights, job->input,
-                                     job->output)
-                      : tu_run(job->prog, job->count, job->work, job->weights, job->input,
-                               job->output);
-    atomic_store(&t->last_work, job->work);
+    job->status =
+        job->split ? tu_run_split(TU_CALL_ARGS(job->call)) : tu_run(TU_CALL_ARGS(job->call));
+    atomic_store(&t->last_work, job->call.work);
     pthread_mutex_lock(&t->mu);
     atomic_store(&t->state, RT_IDLE);
     job->done = 1; /* the job is the caller's: not touched after this */
@@ -367,7 +359,7 @@ static struct tu_run_thread* tu_claim(const float* work) {
  * threads; on this thread when all are busy or none can be started.
  */
 int32_t tu_run_pooled(TU_ARGS, int32_t split) {
-  struct tu_job job = {prog, count, work, weights, input, output, split, 0, 0};
+  struct tu_job job = {{prog, count, work, weights, input, output}, split, 0, 0};
   struct tu_run_thread* t = tu_claim(work);
   atomic_fetch_add(t ? &tu_rt_on_thread : &tu_rt_on_caller, 1);
   if (!t) {
