@@ -31,13 +31,44 @@ interface Counts {
   skipped: number;
 }
 
-/** Counts test cases, failures/errors and skips in a JUnit XML report. */
+/** A failed test case: its file (class) and name, and the start of what it said. */
+interface Failure {
+  where: string;
+  said: string;
+}
+
+const failures: Failure[] = [];
+
+/** The text of an XML attribute or element body, entities replaced. */
+function unescapeXml(text: string): string {
+  return text.replace(
+    /&(lt|gt|quot|apos|amp|#(\d+));/g,
+    (_, name: string, code?: string) =>
+      code
+        ? String.fromCodePoint(Number(code))
+        : ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" } as Record<string, string>)[name],
+  );
+}
+
+/**
+ * Counts test cases, failures/errors and skips in a JUnit XML report; the failed cases go to
+ * `failures`, to be named again above the summary line (CI keeps only the log's tail).
+ */
 function countJunit(xml: string): Counts {
   const cases = xml.match(/<testcase\b[\s\S]*?(?:\/>|<\/testcase>)/g) ?? [];
   let failed = 0, skipped = 0;
   for (const c of cases) {
-    if (/<(failure|error)\b/.test(c)) failed++;
-    else if (/<skipped\b/.test(c)) skipped++;
+    const failure = /<(failure|error)\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1>)/.exec(c);
+    if (failure) {
+      failed++;
+      const attr = (name: string) =>
+        unescapeXml(new RegExp(`\\b${name}="([^"]*)"`).exec(c)?.[1] ?? "");
+      const message = unescapeXml(failure[3] ?? /message="([^"]*)"/.exec(failure[2])?.[1] ?? "");
+      failures.push({
+        where: `${attr("classname")} => ${attr("name")}`,
+        said: message.split("\n").slice(0, 12).join("\n"),
+      });
+    } else if (/<skipped\b/.test(c)) skipped++;
   }
   return { passed: cases.length - failed - skipped, failed, skipped };
 }
@@ -116,6 +147,10 @@ if (stillMissing.length) {
   console.log(
     `(system packages missing: ${stillMissing.join(" ")}: the tests that need them fail)`,
   );
+}
+if (failures.length) {
+  console.log(`\nfailed tests (${failures.length}):`);
+  for (const f of failures) console.log(`- ${f.where}\n${f.said.replace(/^/gm, "    ")}`);
 }
 if (total.skipped) console.log(`(${total.skipped} skipped, not counted as passed)`);
 console.log(`${total.passed} passed, ${total.failed} failed`);
