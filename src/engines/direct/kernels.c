@@ -95,7 +95,8 @@ struct tu_call {
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int started, has_job;
+  int has_job;
+  atomic_int started;
   int32_t (*part)(TU_ARGS, int part, int parts, int* sense);
   struct tu_call call;
   atomic_int busy, arrived, phase, done;
@@ -193,6 +194,7 @@ int32_t tu_run(TU_ARGS) {
 
 /* The widest parts runner this CPU runs (split runs). */
 #define TU_PART (level == 4 ? tu_part_v4 : level == 3 ? tu_part_v3 : tu_part_v1)
+#define TU_CLONES 1
 #else
 /* one width: WebAssembly SIMD128 and NEON (4 floats), or a plain build (TU_NO_CLONES) */
 #define VL 4
@@ -200,6 +202,7 @@ int32_t tu_run(TU_ARGS) {
 #include "kernels.c"
 int32_t tu_level(void) { return 0; }
 #define TU_PART tu_part
+#define TU_CLONES 0
 #endif
 
 #if TU_THREADS
@@ -230,36 +233,59 @@ static void* tu_helper(void* unused) {
   return 0;
 }
 
+/* split runs on two threads, and those that found another going (one thread) */
+static atomic_int tu_split_two, tu_split_alone;
+
+/* A split run with `part` (one width's parts runner): see tu_run_split. */
+static int32_t tu_split_with(int32_t (*part)(TU_ARGS, int part, int parts, int* sense), TU_ARGS) {
+  int sense = 0, idle = 0;
+  if (!atomic_compare_exchange_strong(&tu_split.busy, &idle, 1)) {
+    atomic_fetch_add(&tu_split_alone, 1);
+    return part(prog, count, work, weights, input, output, 0, 1, &sense);
+  }
+  if (!atomic_load(&tu_split.started)) {
+    if (!tu_start_thread(tu_helper, 0)) {
+      atomic_store(&tu_split.busy, 0);
+      atomic_fetch_add(&tu_split_alone, 1);
+      return part(prog, count, work, weights, input, output, 0, 1, &sense);
+    }
+    atomic_store(&tu_split.started, 1);
+  }
+  atomic_fetch_add(&tu_split_two, 1);
+  tu_split.part = part;
+  tu_split.call = (struct tu_call){prog, count, work, weights, input, output};
+  atomic_store(&tu_split.done, 0);
+  sense = atomic_load(&tu_split.phase);
+  pthread_mutex_lock(&tu_split.mu);
+  tu_split.has_job = 1;
+  pthread_cond_signal(&tu_split.cv);
+  pthread_mutex_unlock(&tu_split.mu);
+  const int32_t status = part(prog, count, work, weights, input, output, 0, 2, &sense);
+  for (int spins = 0; !atomic_load(&tu_split.done);) spins = tu_relax(spins);
+  atomic_store(&tu_split.busy, 0);
+  return status;
+}
+
 /**
  * Runs the program as tu_run does, on two threads: this one and the helper, each instruction's
  * rows halved between them (for a run that has both cores to itself). Runs on this thread
  * alone while another split run is going, or when no helper thread can be started.
  */
 int32_t tu_run_split(TU_ARGS) {
-  int idle = 0;
-  if (!atomic_compare_exchange_strong(&tu_split.busy, &idle, 1)) {
-    return tu_run(prog, count, work, weights, input, output);
-  }
-  if (!tu_split.started) {
-    if (!tu_start_thread(tu_helper, 0)) {
-      atomic_store(&tu_split.busy, 0);
-      return tu_run(prog, count, work, weights, input, output);
-    }
-    tu_split.started = 1;
-  }
-  tu_split.part = TU_PART;
-  tu_split.call = (struct tu_call){prog, count, work, weights, input, output};
-  atomic_store(&tu_split.done, 0);
-  int sense = atomic_load(&tu_split.phase);
-  pthread_mutex_lock(&tu_split.mu);
-  tu_split.has_job = 1;
-  pthread_cond_signal(&tu_split.cv);
-  pthread_mutex_unlock(&tu_split.mu);
-  const int32_t status = TU_PART(prog, count, work, weights, input, output, 0, 2, &sense);
-  for (int spins = 0; !atomic_load(&tu_split.done);) spins = tu_relax(spins);
-  atomic_store(&tu_split.busy, 0);
-  return status;
+  return tu_split_with(TU_PART, prog, count, work, weights, input, output);
 }
+
+#if TU_CLONES
+/**
+ * tu_run_split held to one width (4 AVX-512, 3 AVX2, 1 SSE2; tests and measurements); -1 for
+ * a width this CPU does not run.
+ */
+int32_t tu_run_split_at(TU_ARGS, int32_t at) {
+  if (at > level || (at != 4 && at != 3 && at != 1)) return -1;
+  return tu_split_with(at == 4 ? tu_part_v4 : at == 3 ? tu_part_v3 : tu_part_v1, prog, count, work,
+                       weights, input, output);
+}
+#endif
 
 /*
  * Run threads (tu_run_pooled): the library's own threads for runs handed off the event loop.
@@ -376,21 +402,25 @@ int32_t tu_run_pooled(TU_ARGS, int32_t split) {
 }
 
 /**
- * What the run threads did (tests and measurements): out[0] threads started (at most
+ * What the library's threads did (tests and measurements): out[0] run threads started (at most
  * TU_RUN_THREADS), out[1] runs on them, out[2] runs on the calling thread (none free), out[3]
- * runs on the thread that last ran their workspace; returns 4.
+ * runs on the thread that last ran their workspace, out[4] split helpers started (0 or 1),
+ * out[5] split runs on two threads, out[6] split runs on one (another was going); returns 7.
  */
 int32_t tu_run_counts(int32_t* out) {
   out[0] = atomic_load(&tu_rt_count);
   out[1] = atomic_load(&tu_rt_on_thread);
   out[2] = atomic_load(&tu_rt_on_caller);
   out[3] = atomic_load(&tu_rt_same);
-  return 4;
+  out[4] = atomic_load(&tu_split.started);
+  out[5] = atomic_load(&tu_split_two);
+  out[6] = atomic_load(&tu_split_alone);
+  return 7;
 }
 #endif
 
 /** The library's interface version; `kernels.ts` refuses a library that answers otherwise. */
-int32_t tu_version(void) { return 1; }
+int32_t tu_version(void) { return 2; }
 
 #else /* TU_BODY */
 

@@ -17,7 +17,7 @@ import type { KernelsChoice, KernelWorkspace } from "./runner.ts";
 import { startRun } from "./split.ts";
 
 /** The library's interface version (`tu_version` in kernels.c). */
-export const KERNELS_VERSION = 1;
+export const KERNELS_VERSION = 2;
 
 const RUN_AT_ONE_WIDTH = {
   parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer"],
@@ -53,8 +53,17 @@ const SYMBOLS = {
     nonblocking: true,
     optional: true,
   },
-  /** what the run threads did (tu_run_pooled; absent from a build without threads) */
+  /** what the library's threads did (absent from a build without threads) */
   tu_run_counts: { parameters: ["buffer"], result: "i32", optional: true },
+  /**
+   * x86-64: a split run held to one width (4, 3, 1), on the calling thread and the helper;
+   * -1 above what the CPU runs (tests)
+   */
+  tu_run_split_at: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+    optional: true,
+  },
   /** x86-64: one vector width each (AVX-512, AVX2, SSE2), for tests and measurements */
   tu_run_v4: RUN_AT_ONE_WIDTH,
   tu_run_v3: RUN_AT_ONE_WIDTH,
@@ -251,7 +260,7 @@ export async function kernelWidths(): Promise<KernelWidth[]> {
   return (["v4", "v3", "v1"] as const).filter((w) => LEVEL[w] <= level);
 }
 
-/** What the kernel library's run threads did in this process (all libraries' isolates). */
+/** What the kernel library's threads did in this process (all isolates). */
 export interface RunThreadCounts {
   /** run threads started (at most 16) */
   threads: number;
@@ -261,15 +270,51 @@ export interface RunThreadCounts {
   onCaller: number;
   /** runs on the thread that last ran their workspace */
   sameThread: number;
+  /** split runs' helper threads started: 0 or 1 (the library stays loaded) */
+  splitHelpers: number;
+  /** split runs on two threads */
+  splitOnTwo: number;
+  /** split runs on one: another split run was going */
+  splitOnOne: number;
 }
 
 /** What the run threads did so far; null without a library or without threads. */
 export async function runThreadCounts(): Promise<RunThreadCounts | null> {
   const library = await directKernels();
   if (!library.ok || !library.symbols.tu_run_counts) return null;
-  const out = new Int32Array(4);
+  const out = new Int32Array(7);
   library.symbols.tu_run_counts(out);
-  return { threads: out[0], onRunThread: out[1], onCaller: out[2], sameThread: out[3] };
+  return {
+    threads: out[0],
+    onRunThread: out[1],
+    onCaller: out[2],
+    sameThread: out[3],
+    splitHelpers: out[4],
+    splitOnTwo: out[5],
+    splitOnOne: out[6],
+  };
+}
+
+/** A run's arguments: program, its count, workspace, weights, input, output. */
+type RunArgs = readonly [
+  Int32Array,
+  number,
+  Float32Array,
+  Float32Array,
+  Float32Array,
+  Float32Array,
+];
+
+/** The run held to `width` (split: with the helper), where the library has it. */
+function heldToWidth(
+  lib: KernelLibrary,
+  width: KernelWidth,
+  split: boolean,
+): ((...args: RunArgs) => number) | null {
+  const one = lib[`tu_run_${width}`];
+  const splitAt = lib.tu_run_split_at;
+  if (!split) return one;
+  return splitAt && ((...args: RunArgs) => splitAt(...args, LEVEL[width]));
 }
 
 /** Options of {@link nativeKernels}. */
@@ -284,7 +329,10 @@ export interface NativeKernelOptions {
    * `split.ts`); others one
    */
   split?: boolean;
-  /** x86-64: run at this vector width (tests, measurements; on the calling thread); refused above what the CPU runs */
+  /**
+   * x86-64: run at this vector width on the calling thread (split: with the split runs'
+   * helper, every run); tests and measurements; refused above what the CPU runs
+   */
   width?: KernelWidth;
 }
 
@@ -298,7 +346,7 @@ export async function nativeKernels(
   const library = await directKernels();
   if (!library.ok) return library;
   const lib = library.symbols;
-  const fixed = width ? lib[`tu_run_${width}`] : undefined;
+  const fixed = width ? heldToWidth(lib, width, split) : undefined;
   if (width && (!fixed || LEVEL[width] > lib.tu_level())) {
     return {
       ok: false,

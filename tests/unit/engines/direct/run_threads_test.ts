@@ -29,8 +29,9 @@ Deno.test({
     assert.ok(line, text.slice(-2000));
     const [start, serial, together] = JSON.parse(line[1]) as (RunThreadCounts | null)[];
     assert.ok(start && serial && together, "a build with run threads");
-    assert.deepEqual(start, { threads: 0, onRunThread: 0, onCaller: 0, sameThread: 0 });
-    assert.deepEqual(serial, { threads: 1, onRunThread: 6, onCaller: 0, sameThread: 5 });
+    const none = { splitHelpers: 0, splitOnTwo: 0, splitOnOne: 0 };
+    assert.deepEqual(start, { threads: 0, onRunThread: 0, onCaller: 0, sameThread: 0, ...none });
+    assert.deepEqual(serial, { threads: 1, onRunThread: 6, onCaller: 0, sameThread: 5, ...none });
     assert.ok(together.threads > 1 && together.threads <= RUN_THREADS, JSON.stringify(together));
     assert.equal(together.onRunThread + together.onCaller, 6 + 20);
     if (together.onCaller > 0) assert.equal(together.threads, RUN_THREADS, "one was free");
