@@ -19,6 +19,21 @@ export function releaseNow(...buffers: ArrayBufferLike[]): void {
 }
 
 /**
+ * Releases a response's buffers once the HTTP layer says it has sent them (`sent`: Deno.serve's
+ * `completed`, which also settles when the client went away; the layer then holds no view of
+ * them). Without that word (a response read in process, by `app.request` or a platform's
+ * fetch that keeps the chunks it was handed) the buffers are left to the collector: the
+ * reader may still hold views of them.
+ */
+export function releaseWhenSent(
+  sent: Promise<void> | undefined,
+  ...buffers: ArrayBufferLike[]
+): void {
+  const release = () => releaseNow(...buffers);
+  sent?.then(release, release);
+}
+
+/**
  * Releases the memory of a copied stream chunk now, whatever its size (a 30 MB body arrives as
  * ~500 chunks of 64 KiB that would otherwise wait for a collection). Only a chunk that is its
  * whole buffer is released; a view into a larger buffer is left alone.

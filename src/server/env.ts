@@ -18,5 +18,12 @@ export interface AppVariables extends RequestIdVariables {
   apiKeyScope?: KeyScope;
 }
 
+/**
+ * What the HTTP layer hands each request (`c.env`): Deno.serve's handler info, whose
+ * `completed` settles once the response has been sent; nothing in process (`app.request`,
+ * a platform's `fetch` without it).
+ */
+export type AppBindings = Partial<Pick<Deno.ServeHandlerInfo, "completed">> | undefined;
+
 /** The app's Hono environment. */
-export type AppEnv = { Variables: AppVariables };
+export type AppEnv = { Variables: AppVariables; Bindings: AppBindings };

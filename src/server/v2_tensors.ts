@@ -218,12 +218,11 @@ export function parseV2Request(
 
 /**
  * Builds the V2 response: plain JSON, or JSON header + binary tensors streamed from the
- * tensors' own bytes (`onSent` runs once they have all been handed on; see {@link partsStream}).
+ * tensors' own bytes (see {@link partsStream}).
  */
 export function encodeV2Response(
   meta: { model_name: string; model_version: string; id?: string },
   outputs: { name: string; tensor: Tensor; binary: boolean }[],
-  onSent: () => void = () => {},
 ): { body: ReadableStream<Uint8Array> | string; headers: Record<string, string> } {
   const binaries: Uint8Array[] = [];
   const json = {
@@ -246,7 +245,7 @@ export function encodeV2Response(
   const header = new TextEncoder().encode(text);
   const length = binaries.reduce((n, b) => n + b.length, header.length);
   return {
-    body: partsStream([header, ...binaries], onSent),
+    body: partsStream([header, ...binaries]),
     headers: {
       "Content-Type": "application/octet-stream",
       "Content-Length": String(length),
@@ -257,23 +256,16 @@ export function encodeV2Response(
 
 /**
  * The parts one after another as a stream, without joining them: a binary answer is sent
- * from the output tensor itself, not from a copy (a 1600² output is 9.8 MiB). `onSent` runs
- * once every part has been handed to the reader, or the reader cancelled.
+ * from the output tensor itself, not from a copy (a 1600² output is 9.8 MiB). The reader may
+ * keep views of the parts (a whole-body read joins them at its end): release their buffers
+ * only once the response is sent (`releaseWhenSent`), never when the last part is handed on.
  */
-export function partsStream(parts: Uint8Array[], onSent: () => void): ReadableStream<Uint8Array> {
+export function partsStream(parts: Uint8Array[]): ReadableStream<Uint8Array> {
   let next = 0;
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    onSent();
-  };
   return new ReadableStream<Uint8Array>({
     pull(controller) {
       if (next < parts.length) return controller.enqueue(parts[next++]);
       controller.close();
-      finish();
     },
-    cancel: finish,
   }, { highWaterMark: 0 });
 }

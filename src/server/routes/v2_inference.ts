@@ -22,7 +22,7 @@ import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensor
 import { requestSignal } from "../request_signal.ts";
 import type { QueueTicket } from "../../models/queue.ts";
 import { admit, readBody } from "../../serving/admission.ts";
-import { releaseNow } from "../../memory/release.ts";
+import { releaseNow, releaseWhenSent } from "../../memory/release.ts";
 import { largeWork } from "../../memory/keeper.ts";
 import { SERVER_INFO } from "../server_info.ts";
 import { readRequestBytes } from "../read_body.ts";
@@ -306,10 +306,9 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
     const { body: out, headers } = encodeV2Response(
       { model_name: mv.name, model_version: mv.version, id: request.id },
       [{ name: outputName, tensor: output, binary }],
-      // handed to the HTTP layer, which holds its bytes until they are written
-      () => releaseNow(output.data.buffer),
     );
     if (typeof out === "string") releaseNow(output.data.buffer); // the JSON holds a copy
+    else releaseWhenSent(c.env?.completed, output.data.buffer); // streamed from it
     return c.body(out, 200, headers);
   };
   app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { RunThreadCounts } from "../../../../src/engines/direct/kernels.ts";
+import { scriptLine } from "../../../helpers/script_line.ts";
 
 const SCRIPT = new URL("../../../fixtures/run_threads/run_threads_module.ts", import.meta.url);
 /** The library's limit (TU_RUN_THREADS in kernels.c). */
@@ -17,17 +18,10 @@ Deno.test({
     "off-thread runs keep a workspace on one run thread, at most 16 threads, each run its own values",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--no-check", SCRIPT.pathname],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.ok(out.success, text.slice(-2000));
-    const line = /^COUNTS (.*)$/m.exec(text);
-    assert.ok(line, text.slice(-2000));
-    const [start, serial, together] = JSON.parse(line[1]) as (RunThreadCounts | null)[];
+    const [start, serial, together] = await scriptLine<(RunThreadCounts | null)[]>(
+      SCRIPT,
+      "COUNTS",
+    );
     assert.ok(start && serial && together, "a build with run threads");
     const none = { splitHelpers: 0, splitOnTwo: 0, splitOnOne: 0 };
     assert.deepEqual(start, { threads: 0, onRunThread: 0, onCaller: 0, sameThread: 0, ...none });

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { KernelWidth, RunThreadCounts } from "../../../../src/engines/direct/kernels.ts";
+import { scriptLine } from "../../../helpers/script_line.ts";
 
 const SCRIPT = new URL("../../../fixtures/split_runs/split_widths_module.ts", import.meta.url);
 
@@ -23,17 +24,7 @@ Deno.test({
     "split runs at every width give the one-thread values; two isolates at once share the helper",
   ignore: Deno.build.os !== "linux" || Deno.build.arch !== "x86_64",
   async fn() {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "--no-check", SCRIPT.pathname],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.ok(out.success, text.slice(-2000));
-    const line = /^RESULT (.*)$/m.exec(text);
-    assert.ok(line, text.slice(-2000));
-    const r = JSON.parse(line[1]) as Result;
+    const r = await scriptLine<Result>(SCRIPT, "RESULT");
     assert.ok(r.widths.includes("v1"), `SSE2 runs on every x86-64: ${r.widths}`);
     assert.ok(r.afterWidths && r.end, "a build with threads");
     // nothing else ran: every split run of the widths' step had the helper
