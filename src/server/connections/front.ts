@@ -7,13 +7,17 @@
  * in Deno was tried first: its `headersTimeout` left a slow-header socket open and
  * `maxConnections` was not honoured.
  *
- * Per connection the front watches the byte stream, not HTTP semantics:
+ * Per connection the front follows where each request's head and body are (framing.ts: every
+ * head of a pipelined stream gets the front's tag; a body is never read as a head):
  * - **header timeout**: from the first byte of a request (or the connect) until the blank
- *   line that ends its head, at most `headerTimeoutMs` (slow-header and slow-body-after-
- *   the-answer clients are closed);
+ *   line that ends its head, at most `headerTimeoutMs`;
  * - **idle timeout**: after the server's last bytes, a connection that sends nothing for
  *   `idleTimeoutMs` is closed (a request being processed is never idle: the timer only runs
- *   once an answer has started);
+ *   once an answer has started; a body still arriving after its answer must keep coming);
+ * - **the server's close**: when Deno.serve closes its leg (an early `connection: close`
+ *   answer such as 413, while the client still uploads), the client's side is half-closed
+ *   and what it still sends is read and dropped for up to {@link LINGER_MS}, so that the answer
+ *   is not destroyed by a reset;
  * - **limit**: beyond `maxConnections` open (lowered to what the open-files limit allows,
  *   re-read every second: 3 descriptors a connection), a new connection gets a JSON 503
  *   `too_many_connections` and is closed — except a liveness probe (`GET|HEAD
@@ -26,8 +30,8 @@
  * - **fd exhaustion**: a failed accept (EMFILE) is logged, the loop backs off (up to 1 s)
  *   and keeps going; the listener stays open.
  *
- * Cost: one extra read and write per chunk on loopback, no parsing beyond scanning request
- * heads for their end; both legs run with TCP_NODELAY (with Nagle's algorithm a relayed
+ * Cost: one extra read and write per chunk on loopback, no parsing beyond request framing
+ * (heads scanned, bodies skipped by their length); both legs run with TCP_NODELAY (with Nagle's algorithm a relayed
  * answer's last segment waited for the peer's delayed ACK: p50 53 ms at c=1). A request
  * that reaches the private port without the front's per-process token (client_gone.ts) is
  * refused 403 `not_through_front`, so local users cannot skip these limits.
@@ -38,6 +42,9 @@ import { log } from "../log.ts";
 import { openFilesLimit } from "../fd_limit.ts";
 import { clientGone, CONNECTION_HEADER, connectionTag } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
+import { MAX_HEAD_BYTES, RequestFraming } from "./framing.ts";
+
+export { MAX_HEAD_BYTES };
 
 /** Front settings. */
 export interface FrontOptions {
@@ -50,7 +57,8 @@ export interface FrontOptions {
   idleTimeoutMs: number;
 }
 
-const CRLFCRLF = [13, 10, 13, 10];
+/** How long a client may go on sending after the server closed its leg (its bytes dropped). */
+export const LINGER_MS = 2000;
 
 /** A running front. */
 export class TcpFront {
@@ -183,59 +191,71 @@ export class TcpFront {
       client.setNoDelay(true);
       upstream.setNoDelay(true);
       const up = upstream;
-      // request head tracking: awaiting the blank line of a head, and how much of it matched
-      let inHead = true, matched = 0, answered = false, headBytes = 0, lineBytes = -1;
-      arm(this.options.headerTimeoutMs, "header_timeout");
+      const framing = new RequestFraming();
+      // answered: the server's answer to the latest request has begun; upOpen: writes to the
+      // server's leg go through (once one fails, its answer may still be coming: the client's
+      // bytes are dropped meanwhile, and the connection lingers); timing: which timer runs
+      let answered = false, serverClosed = false, upOpen = true;
+      let timing: "head" | "body" | "idle" | "linger" | undefined = "head";
+      arm(this.options.headerTimeoutMs, "header_timeout"); // from the connect
+      /** The timer for where the connection is now (after client bytes or server bytes). */
+      const settle = () => {
+        if (timing === "linger") return;
+        if (serverClosed || !upOpen) {
+          arm(LINGER_MS, "linger_timeout");
+          timing = "linger";
+        } else if (framing.inHead) {
+          // a head: from its first byte until its blank line
+          if (timing !== "head") arm(this.options.headerTimeoutMs, "header_timeout");
+          timing = "head";
+        } else if (framing.inBody && answered) {
+          // answered before its body arrived: the rest has as long as a head
+          if (timing !== "body") arm(this.options.headerTimeoutMs, "header_timeout");
+          timing = "body";
+        } else if (framing.idle && answered) {
+          // from the server's last bytes
+          arm(this.options.idleTimeoutMs, "idle_timeout");
+          timing = "idle";
+        } else {
+          // the request is the server's (being processed is never idle), or its body arrives
+          clearTimeout(timer);
+          timing = undefined;
+        }
+      };
       const fromClient = (async () => {
         const buf = new Uint8Array(64 * 1024);
         for (;;) {
           const n = await client.read(buf).catch(() => null);
           if (n === null) break;
-          if (!inHead && answered) {
-            // bytes after an answer began: the next request's head
-            inHead = true;
-            answered = false;
-            matched = 0;
-            headBytes = 0;
-            lineBytes = -1;
-            arm(this.options.headerTimeoutMs, "header_timeout");
+          if (serverClosed || !upOpen) continue; // lingering: dropped (the timer closes it)
+          const { tags, tooLarge } = framing.feed(buf.subarray(0, n));
+          if (tags.length) answered = false; // a new request
+          if (tooLarge) {
+            // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
+            await writeAll(client, tooLarge === "line" ? URI_TOO_LONG : HEAD_TOO_LARGE);
+            safeClose(client);
+            safeClose(up);
+            break;
           }
-          let tagAt = -1;
-          if (inHead) {
-            let i = 0;
-            for (; i < n; i++) {
-              if (buf[i] === 10 && lineBytes < 0) {
-                lineBytes = headBytes + i;
-                tagAt = i + 1; // after the request line
-              }
-              matched = buf[i] === CRLFCRLF[matched] ? matched + 1 : buf[i] === 13 ? 1 : 0;
-              if (matched === 4) {
-                inHead = false;
-                clearTimeout(timer);
-                break;
-              }
-            }
-            headBytes += i;
-            if (headBytes > MAX_HEAD_BYTES) {
-              // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
-              const longLine = lineBytes < 0 || lineBytes > MAX_HEAD_BYTES / 2;
-              await writeAll(client, longLine ? URI_TOO_LONG : HEAD_TOO_LARGE);
-              safeClose(client);
-              safeClose(up);
-              break;
-            }
+          settle();
+          let from = 0, sent = true;
+          for (const at of tags) {
+            sent &&= (await writeAll(up, buf.subarray(from, at))) && (await writeAll(up, tag));
+            from = at;
           }
-          const sent = tagAt < 0
-            ? await writeAll(up, buf.subarray(0, n))
-            : (await writeAll(up, buf.subarray(0, tagAt))) && (await writeAll(up, tag)) &&
-              (await writeAll(up, buf.subarray(tagAt, n)));
-          if (!sent) break;
+          if (!(sent && (await writeAll(up, buf.subarray(from, n))))) {
+            // the server closed with this request's body unread (an early answer): not the
+            // client's connection yet, the answer may be on its way
+            upOpen = false;
+            settle();
+          }
         }
         clientGone(id);
         // The client's end closed: close ours too (not a half-close). Deno.serve treats a
         // closed connection as the client leaving (request.signal, 499 `aborted`), as it
         // would without the front; a half-close would leave the request running for nobody.
         safeClose(up);
+        safeClose(client);
       })();
       const fromServer = (async () => {
         const buf = new Uint8Array(64 * 1024);
@@ -244,10 +264,19 @@ export class TcpFront {
           if (n === null) break;
           // an interim "HTTP/1.1 100 Continue" is not the answer: the body follows it
           if (!isInterim(buf, n)) answered = true;
-          if (!inHead && answered) arm(this.options.idleTimeoutMs, "idle_timeout");
-          if (!(await writeAll(client, buf.subarray(0, n)))) break;
+          if (answered) settle();
+          if (!(await writeAll(client, buf.subarray(0, n)))) {
+            safeClose(client);
+            return;
+          }
         }
-        safeClose(client);
+        // the server closed its leg: end ours to the client, drop what it still sends
+        serverClosed = true;
+        try {
+          await client.closeWrite();
+        } catch { /* closed */ }
+        if (framing.idle && upOpen) safeClose(client);
+        else settle();
       })();
       await Promise.all([fromClient, fromServer]);
     } catch (err) {
@@ -296,9 +325,6 @@ function safeClose(conn: Deno.Conn) {
     conn.close();
   } catch { /* already closed */ }
 }
-
-/** Longest request head (request line + headers) relayed. */
-export const MAX_HEAD_BYTES = 32 * 1024;
 
 function jsonResponse(status: string, code: string, error: string): Uint8Array {
   const body = JSON.stringify({ error, code });

@@ -12,7 +12,9 @@ export type CloseReason =
   | "over_limit"
   | "fd_exhausted"
   /** over the limit, but a liveness probe: answered 200 by the front, then closed */
-  | "live_at_limit";
+  | "live_at_limit"
+  /** still sending LINGER_MS after the server closed its leg (its bytes dropped) */
+  | "linger_timeout";
 
 /** Live counters (one front per process). */
 export const connectionStats = {
@@ -27,5 +29,6 @@ export const connectionStats = {
     over_limit: 0,
     fd_exhausted: 0,
     live_at_limit: 0,
+    linger_timeout: 0,
   } as Record<CloseReason, number>,
 };

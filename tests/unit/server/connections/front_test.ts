@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TcpFront } from "../../../../src/server/connections/front.ts";
 import { connectionStats } from "../../../../src/server/connections/stats.ts";
+import { CONNECTION_HEADER, viaFront } from "../../../../src/server/connections/client_gone.ts";
 
 /** Sends `request` on a new connection to `port` and reads the whole answer. */
 async function exchange(port: number, request: string): Promise<string> {
@@ -88,5 +89,119 @@ Deno.test("a connection the front cannot relay is answered (probe 200, else 503)
     assert.equal(connectionStats.closed.live_at_limit - before.live_at_limit, 1);
   } finally {
     await front.close(100);
+  }
+});
+
+/**
+ * A front before a Deno.serve that answers like the API: 404 JSON at once for /missing
+ * (without reading the body, as an unknown model is refused), its path otherwise; requests
+ * without the front's tag 403.
+ */
+function frontBeforeServer() {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    (req) => {
+      if (!viaFront(req.headers.get(CONNECTION_HEADER))) {
+        return new Response("untagged", {
+          status: 403,
+        });
+      }
+      const path = new URL(req.url).pathname;
+      if (path === "/missing") return Response.json({ code: "model_not_found" }, { status: 404 });
+      return new Response(path);
+    },
+  );
+  const front = new TcpFront({
+    hostname: "127.0.0.1",
+    port: 0,
+    upstreamPort: server.addr.port,
+    maxConnections: 100,
+    headerTimeoutMs: 5_000,
+    idleTimeoutMs: 5_000,
+  });
+  return {
+    port: front.addr.port,
+    async [Symbol.asyncDispose]() {
+      await front.close(100);
+      ac.abort();
+      await server.finished;
+    },
+  };
+}
+
+/** The statuses and bodies of the answers in `text` (Content-Length framed). */
+function answers(text: string): { status: number; body: string }[] {
+  const out = [];
+  for (let at = 0; at < text.length;) {
+    const end = text.indexOf("\r\n\r\n", at);
+    if (end < 0) break;
+    const head = text.slice(at, end);
+    const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+    out.push({ status: Number(head.split(" ")[1]), body: text.slice(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+Deno.test("the front relays pipelined requests (one write, or cut anywhere) and keeps body bytes out of heads", async () => {
+  await using s = frontBeforeServer();
+  const body = "GET /in-body HTTP/1.1\r\nHost: y\r\n\r\n"; // looks like a request; is a body
+  const stream = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
+    `POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+    "GET /c HTTP/1.1\nHost: x\n\n" +
+    "GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  for (const cut of [stream.length, 20, 61]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    for (let at = 0; at < stream.length; at += cut) {
+      await conn.write(new TextEncoder().encode(stream.slice(at, at + cut)));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    let text = "";
+    const buf = new Uint8Array(4096);
+    for (let n; (n = await conn.read(buf).catch(() => null)) !== null;) {
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    conn.close();
+    assert.deepEqual(answers(text), [
+      { status: 200, body: "/a" },
+      { status: 200, body: "/b" },
+      { status: 200, body: "/c" },
+      { status: 200, body: "/d" },
+    ], `cut every ${cut} bytes`);
+  }
+});
+
+Deno.test("an answer before the body has arrived reaches the client, then the connection closes", async () => {
+  await using s = frontBeforeServer();
+  const enc = new TextEncoder();
+  for (const size of [100_000, 1_000_000, 4_000_000]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    const t0 = performance.now();
+    const body = new Uint8Array(size).fill(10); // newlines: a head scanner would see lines
+    await conn.write(
+      enc.encode(`POST /missing HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`),
+    );
+    // the whole body and a second request, as a client that does not wait for 100-continue
+    const writing = (async () => {
+      for (let at = 0; at < size; at += 65536) await conn.write(body.subarray(at, at + 65536));
+      await conn.write(enc.encode("GET /after HTTP/1.1\r\nHost: x\r\n\r\n"));
+    })().catch(() => {}); // the server closed: the rest is refused
+    let text = "";
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await conn.read(buf).catch(() => null)) !== null;) {
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const ms = performance.now() - t0;
+    await writing;
+    conn.close();
+    // as Deno.serve answers without the front: the 404, `connection: close`, then the close
+    // (before, the front read the body as heads: a lost answer, or a 414 after it)
+    const got = answers(text);
+    assert.equal(got.length, 1, `${size}: ${text.slice(0, 400)}`);
+    assert.equal(got[0].status, 404);
+    assert.equal(JSON.parse(got[0].body).code, "model_not_found");
+    assert.match(text, /connection: close/i);
+    assert.ok(ms < 4_000, `${size}: closed after ${ms.toFixed(0)} ms, not by the idle timeout`);
   }
 });
