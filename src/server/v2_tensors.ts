@@ -33,11 +33,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function flatten(data: unknown, out: number[], depth = 0): void {
+/** Collects the numbers of nested arrays into `out`; stops (422) past `max` of them. */
+function flatten(data: unknown, out: number[], max: number, depth = 0): void {
   if (depth > 8) throw new ApiError("invalid_tensor", "tensor data is nested too deeply");
   if (Array.isArray(data)) {
-    for (const v of data) flatten(v, out, depth + 1);
+    for (const v of data) flatten(v, out, max, depth + 1);
   } else if (typeof data === "number") {
+    if (out.length === max) {
+      throw new ApiError("invalid_tensor", `tensor data holds more than the shape's ${max} values`);
+    }
     out.push(data);
   } else {
     throw new ApiError(
@@ -58,6 +62,15 @@ function parseShape(shape: unknown, name: string): number[] {
     );
   }
   return shape as number[];
+}
+
+/** The buffers of a parsed request's tensors, each once (moved, not copied, between threads). */
+export function v2Transferables(request: V2Request): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const { tensor } of request.inputs) {
+    if (tensor.data.buffer instanceof ArrayBuffer) buffers.add(tensor.data.buffer);
+  }
+  return [...buffers];
 }
 
 /**
@@ -164,7 +177,7 @@ export function parseV2Request(
         );
       }
       const values: number[] = [];
-      flatten(t.data, values);
+      flatten(t.data, values, count);
       if (values.length !== count) {
         throw new ApiError(
           "invalid_tensor",
@@ -252,6 +265,18 @@ export function encodeV2Response(
       "Inference-Header-Content-Length": String(header.length),
     },
   };
+}
+
+/** A V2 answer to write as JSON: its metadata and output tensors. */
+export interface V2JsonInput {
+  meta: { model_name: string; model_version: string; id?: string };
+  outputs: { name: string; tensor: Tensor }[];
+}
+
+/** A V2 answer in JSON, as UTF-8 bytes (see {@link encodeV2Response}). */
+export function encodeV2Json({ meta, outputs }: V2JsonInput): Uint8Array<ArrayBuffer> {
+  const { body } = encodeV2Response(meta, outputs.map((o) => ({ ...o, binary: false })));
+  return new TextEncoder().encode(body as string);
 }
 
 /**

@@ -35,15 +35,44 @@ import {
   type PrepareInput,
   transferables,
 } from "./stages.ts";
+import {
+  encodeV2Json,
+  parseV2Request,
+  type V2JsonInput,
+  type V2Request,
+} from "../server/v2_tensors.ts";
+
+/** A V2 request body to parse (see {@link parseV2Request}). */
+export interface V2ParseInput {
+  body: Uint8Array;
+  /** `Inference-Header-Content-Length`, if sent */
+  headerLength?: string;
+  maxElements: number;
+}
+
+/**
+ * V2 bodies whose JSON part is at most this many bytes are parsed on the calling thread (a
+ * binary-extension request's JSON is a few hundred bytes); larger ones in a worker: a 33 MB
+ * JSON tensor held the HTTP thread 3.4 s (parse, then flatten), `/v2/health/live` with it.
+ */
+export const INLINE_JSON_BYTES = 1 << 20;
+
+/**
+ * V2 answers in JSON of at most this many values are written on the calling thread; larger
+ * in a worker (a 1×3×1600² answer, 48 MB of JSON, held the HTTP thread 1.07 s).
+ */
+export const INLINE_JSON_VALUES = 1 << 18;
 
 /** A job sent to a worker. */
 export type WorkerRequest =
   | { id: number; stage: "prepare"; input: PrepareInput }
-  | { id: number; stage: "finish"; input: FinishInput };
+  | { id: number; stage: "finish"; input: FinishInput }
+  | { id: number; stage: "v2"; input: V2ParseInput }
+  | { id: number; stage: "v2-json"; input: V2JsonInput };
 
 /** A worker's answer. */
 export type WorkerReply =
-  | { id: number; ok: true; value: Prepared | Finished }
+  | { id: number; ok: true; value: Prepared | Finished | V2Request | Uint8Array }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string } };
 
 /** Thrown when a job is stopped by its signal (its worker was terminated). */
@@ -115,13 +144,39 @@ export class StagePool {
     return this.#run({ id: 0, stage: "finish", input }, signal) as Promise<Finished>;
   }
 
+  /**
+   * Parses a V2 request body: in a worker when its JSON part is over
+   * {@link INLINE_JSON_BYTES} (the body's buffer moves there and back, never copied).
+   */
+  parseV2(input: V2ParseInput, signal?: AbortSignal): Promise<V2Request> {
+    const { body, headerLength, maxElements } = input;
+    const jsonBytes = headerLength === undefined ? body.length : Number(headerLength);
+    if (this.size === 0 || !(jsonBytes > INLINE_JSON_BYTES)) {
+      return Promise.resolve().then(() => parseV2Request(body, headerLength, maxElements));
+    }
+    return this.#run({ id: 0, stage: "v2", input }, signal) as Promise<V2Request>;
+  }
+
+  /**
+   * A V2 answer in JSON as UTF-8 bytes: in a worker past {@link INLINE_JSON_VALUES} values
+   * (the tensors' buffers move there, never copied).
+   */
+  async encodeV2Json(input: V2JsonInput, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+    const values = input.outputs.reduce((n, o) => n + o.tensor.data.length, 0);
+    if (this.size === 0 || values <= INLINE_JSON_VALUES) return encodeV2Json(input);
+    return await this.#run({ id: 0, stage: "v2-json", input }, signal) as Uint8Array<ArrayBuffer>;
+  }
+
   /** Ends every worker. */
   close(): void {
     this.#closed = true;
     for (const s of this.#idle.splice(0)) this.#end(s);
   }
 
-  async #run(request: WorkerRequest, signal?: AbortSignal): Promise<Prepared | Finished> {
+  async #run(
+    request: WorkerRequest,
+    signal?: AbortSignal,
+  ): Promise<Prepared | Finished | V2Request | Uint8Array> {
     if (signal?.aborted) throw new StageAbortedError(signal.reason);
     const slot = await this.#acquire(signal);
     const id = this.#nextId++;
@@ -166,7 +221,10 @@ export class StagePool {
       worker.addEventListener("error", onError);
       signal?.addEventListener("abort", onAbort, { once: true });
       const message = { ...request, id } as WorkerRequest;
-      worker.postMessage(message, { transfer: transferables(request.input) });
+      const transfer = request.stage === "v2-json"
+        ? [...new Set(request.input.outputs.map((o) => o.tensor.data.buffer as ArrayBuffer))]
+        : transferables(request.input);
+      worker.postMessage(message, { transfer });
     });
   }
 

@@ -8,7 +8,9 @@
 /// <reference lib="deno.worker" />
 import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
+import { encodeV2Json, parseV2Request, v2Transferables } from "../server/v2_tensors.ts";
 import type { WorkerReply, WorkerRequest } from "./pool.ts";
+import type { V2Request } from "../server/v2_tensors.ts";
 import { collectGarbage, IdleCollector } from "../memory/collect.ts";
 import { idleGcMs } from "../memory/idle_gc_setting.ts";
 
@@ -27,7 +29,11 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   try {
     const value = request.stage === "prepare"
       ? await prepare(request.input)
-      : await finish(request.input);
+      : request.stage === "finish"
+      ? await finish(request.input)
+      : request.stage === "v2-json"
+      ? encodeV2Json(request.input)
+      : parseV2Request(request.input.body, request.input.headerLength, request.input.maxElements);
     reply = { id, ok: true, value };
   } catch (err) {
     const e = err as Error;
@@ -40,7 +46,19 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       },
     };
   }
-  self.postMessage(reply, { transfer: reply.ok ? transferables(reply.value) : [] });
+  const transfer = !reply.ok
+    ? []
+    : request.stage === "v2"
+    ? v2Transferables(reply.value as V2Request)
+    : request.stage === "v2-json"
+    ? [(reply.value as Uint8Array).buffer as ArrayBuffer]
+    : transferables(reply.value);
+  self.postMessage(reply, { transfer });
+  if (request.stage === "v2" || request.stage === "v2-json") {
+    collectGarbage(); // the parsed or written JSON (only large ones come here)
+    idle.touch();
+    return;
+  }
   const image = request.stage === "finish"
     ? request.input.image
     : reply.ok && "image" in reply.value

@@ -18,7 +18,7 @@ import {
   V2InferResponseSchema,
   V2ModelMetadataSchema,
 } from "../openapi_schemas.ts";
-import { encodeV2Response, INFERENCE_HEADER, parseV2Request } from "../v2_tensors.ts";
+import { encodeV2Response, INFERENCE_HEADER } from "../v2_tensors.ts";
 import { requestSignal } from "../request_signal.ts";
 import type { QueueTicket } from "../../models/queue.ts";
 import { admit, readBody } from "../../serving/admission.ts";
@@ -226,7 +226,7 @@ const inferRoute = <P extends ModelParams>(params: P) => {
 };
 
 /** The V2 routes. */
-export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> {
+export function v2Routes({ registry, config, pipeline }: AppContext): OpenAPIHono<AppEnv> {
   const app = openApiApp();
   app.openAPIRegistry.register("V2InferRequest", V2InferRequestSchema);
   const versionsOf = (name: string) => registry.versions(name).map((v) => v.version);
@@ -281,7 +281,11 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
     signal: AbortSignal,
   ) => {
     const body = await readBody(() => readRequestBytes(c.req.raw), signal);
-    const request = parseV2Request(body, c.req.header(INFERENCE_HEADER), config.maxPixels * 3);
+    // a large JSON tensor is parsed in a stage worker (the HTTP thread answers meanwhile)
+    const request = await pipeline.pool.parseV2(
+      { body, headerLength: c.req.header(INFERENCE_HEADER), maxElements: config.maxPixels * 3 },
+      signal,
+    );
     if (request.inputs.length !== 1) {
       throw new ApiError(
         "bad_request",
@@ -300,15 +304,24 @@ export function v2Routes({ registry, config }: AppContext): OpenAPIHono<AppEnv> 
       }
     }
     const { outputs } = await mv.infer({ [name]: tensor }, undefined, signal, ticket);
-    releaseNow(body.buffer); // the input tensor was a view of it, and the run is done
+    // the input tensor was a view of the body (or its own, parsed in a worker); the run is done
+    releaseNow(body.buffer, tensor.data.buffer);
     const binary = request.binaryOutput || request.outputs.some((o) => o.binary);
     const output = outputs[outputName];
-    const { body: out, headers } = encodeV2Response(
-      { model_name: mv.name, model_version: mv.version, id: request.id },
-      [{ name: outputName, tensor: output, binary }],
-    );
-    if (typeof out === "string") releaseNow(output.data.buffer); // the JSON holds a copy
-    else releaseWhenSent(c.env?.completed, output.data.buffer); // streamed from it
+    const meta = { model_name: mv.name, model_version: mv.version, id: request.id };
+    if (!binary) {
+      // a large answer is written in a stage worker (the tensor moves there)
+      const json = await pipeline.pool.encodeV2Json(
+        { meta, outputs: [{ name: outputName, tensor: output }] },
+        signal,
+      );
+      releaseNow(output.data.buffer); // the JSON holds a copy (if it did not move)
+      return c.body(json, 200, { "Content-Type": "application/json" });
+    }
+    const { body: out, headers } = encodeV2Response(meta, [
+      { name: outputName, tensor: output, binary },
+    ]);
+    releaseWhenSent(c.env?.completed, output.data.buffer); // streamed from it
     return c.body(out, 200, headers);
   };
   app.openapi(inferRoute(nameParams), (c) => infer(c, registry.get(c.req.valid("param").name)));

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { ModelCardSchema } from "../../../src/models/card.ts";
 import { StagePool } from "../../../src/serving/pool.ts";
+import { ApiError } from "../../../src/errors.ts";
+import { encodeV2Json } from "../../../src/server/v2_tensors.ts";
 import type { PrepareInput } from "../../../src/serving/stages.ts";
 import { makePng } from "../../helpers/images.ts";
 import { shippedModelUrl } from "../../../lib/shipped_models.ts";
@@ -48,6 +50,77 @@ Deno.test("with idle time 0, every pool worker starts with the pool and stays", 
     await pool.prepare(job(640, 600));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(pool.live, 2);
+  } finally {
+    pool.close();
+  }
+});
+
+/** A JSON V2 request body of a 1×3×h×w tensor of values `i % 7 / 8` (`count` of them). */
+function jsonV2(h: number, w: number, count = 3 * h * w): Uint8Array {
+  const data = Array.from({ length: count }, (_, i) => (i % 7) / 8);
+  return new TextEncoder().encode(JSON.stringify({
+    inputs: [{ name: "image", shape: [1, 3, h, w], datatype: "FP32", data }],
+  }));
+}
+
+Deno.test("a large JSON V2 body is parsed in a worker, the HTTP thread ticking meanwhile; small ones inline", async () => {
+  const pool = new StagePool(1, 0);
+  try {
+    const [h, w] = [512, 640]; // ~2.8 MB of JSON: over INLINE_JSON_BYTES
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 1);
+    const t0 = performance.now();
+    const parsed = await pool.parseV2({ body: jsonV2(h, w), maxElements: 3 * h * w });
+    const ms = performance.now() - t0;
+    clearInterval(tick);
+    const { data, dims } = parsed.inputs[0].tensor;
+    assert.deepEqual(dims, [1, 3, h, w]);
+    assert.equal(data.length, 3 * h * w);
+    assert.equal(data[12345], (12345 % 7) / 8);
+    // parsed elsewhere: the timer kept firing (on this thread a parse gives it none)
+    assert.ok(ticks >= Math.min(10, ms / 4), `${ticks} ticks in ${ms.toFixed(0)} ms`);
+    // a small body stays here, with the same result shape
+    const small = await pool.parseV2({ body: jsonV2(4, 4), maxElements: 48 });
+    assert.equal(small.inputs[0].tensor.data.length, 48);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a JSON V2 body that lies about its shape is refused 422 in the worker, before all its values are read", async () => {
+  const pool = new StagePool(1, 0);
+  try {
+    const [h, w] = [8, 8];
+    // ~1.5 MB of values for a shape of 192
+    const body = jsonV2(h, w, 400_000);
+    await assert.rejects(
+      pool.parseV2({ body, maxElements: 3 * h * w }),
+      (err: unknown) => {
+        assert.ok(err instanceof ApiError, String(err));
+        assert.equal(err.code, "invalid_tensor");
+        assert.match(err.message, /more than the shape's 192 values/);
+        return true;
+      },
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a large V2 answer in JSON is written in a worker, the same bytes as on this thread", async () => {
+  const pool = new StagePool(1, 0);
+  try {
+    const tensor = () => {
+      const data = Float32Array.from({ length: 600 * 600 }, (_, i) => Math.sin(i) * 3);
+      return { data, dims: [1, 1, 600, 600] };
+    };
+    const meta = { model_name: "m", model_version: "1", id: "x" };
+    const here = encodeV2Json({ meta, outputs: [{ name: "logits", tensor: tensor() }] });
+    const moved = tensor();
+    const there = await pool.encodeV2Json({ meta, outputs: [{ name: "logits", tensor: moved }] });
+    assert.equal(moved.data.length, 0, "the tensor moved to the worker (not copied)");
+    assert.deepEqual(there, here);
+    assert.equal(JSON.parse(new TextDecoder().decode(there)).outputs[0].data.length, 360_000);
   } finally {
     pool.close();
   }
