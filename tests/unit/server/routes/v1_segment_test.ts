@@ -4,6 +4,7 @@ import { fixtureServer } from "../../../helpers/model_repo.ts";
 import { ISIC_SAMPLE, makeJpeg, makePng, readSample } from "../../../helpers/images.ts";
 import { stringToCounts } from "../../../../src/outputs/rle.ts";
 import { keepLargestComponent } from "../../../../src/imaging/largest_component.ts";
+import { MAX_FORM_PARTS } from "../../../../src/server/read_image.ts";
 
 function form(bytes: Uint8Array, type = "image/png", field = "image"): FormData {
   const fd = new FormData();
@@ -22,6 +23,22 @@ Deno.test("multipart PNG → mask PNG at the original size (real ISIC image)", a
   const mask = decodePng(new Uint8Array(await res.arrayBuffer()));
   assert.deepEqual([mask.width, mask.height, mask.channels], [256, 192, 1]);
   assert.ok(Array.from(mask.data).every((v) => v === 0 || v === 255));
+});
+
+Deno.test("a form of more parts than the image and a few fields is refused 400 before it is parsed", async () => {
+  await using s = await fixtureServer();
+  const bytes = await readSample(ISIC_SAMPLE);
+  const many = form(bytes);
+  for (let i = 0; i < MAX_FORM_PARTS; i++) many.append(`f${i}`, "x");
+  const res = await s.app.request("/v1/segment", { method: "POST", body: many });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).error, /more than 16 parts/);
+  // the image and a few fields still go through
+  const few = form(bytes);
+  for (let i = 0; i < 3; i++) few.append(`f${i}`, "x");
+  const ok = await s.app.request("/v1/segment", { method: "POST", body: few });
+  assert.equal(ok.status, 200, await ok.clone().text());
+  await ok.body?.cancel();
 });
 
 Deno.test("raw JPEG body → JSON with areas, bbox, RLE and contours that agree with each other", async () => {
