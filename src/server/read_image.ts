@@ -24,16 +24,30 @@ export interface UploadedImage {
  */
 export const MAX_FORM_PARTS = 16;
 
-/** The parts of a multipart body with this boundary (its delimiters, less the closing one). */
+/** A multipart Content-Type's `boundary` parameter (RFC 2046: 1-70 characters), or null. */
+export function formBoundary(contentType: string): string | null {
+  // parameters after the media type: name=token or name="quoted string"
+  const params = /;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
+  for (const m of contentType.matchAll(params)) {
+    if (m[1].toLowerCase() !== "boundary") continue;
+    const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3];
+    return value.length >= 1 && value.length <= 70 ? value : null;
+  }
+  return null;
+}
+
+/**
+ * The parts of a multipart body with this boundary: its delimiters (at the start, or after a
+ * line break) less the closing one, counted up to `max + 1`. The search is the engine's own
+ * string search (linear in the body, whatever the boundary).
+ */
 export function countFormParts(bytes: Uint8Array, boundary: string, max: number): number {
-  const needle = new TextEncoder().encode(`--${boundary}`);
-  let delimiters = 0;
-  for (let at = bytes.indexOf(needle[0]); at >= 0; at = bytes.indexOf(needle[0], at + 1)) {
-    let k = 1;
-    while (k < needle.length && bytes[at + k] === needle[k]) k++;
-    if (k < needle.length) continue;
-    if (++delimiters > max + 1) break;
-    at += needle.length - 1;
+  const text = new TextDecoder("latin1").decode(bytes);
+  const delimiter = `--${boundary}`;
+  let delimiters = text.startsWith(delimiter) ? 1 : 0;
+  for (let at = text.indexOf(`\n${delimiter}`); at >= 0 && delimiters <= max + 1;) {
+    delimiters++;
+    at = text.indexOf(`\n${delimiter}`, at + delimiter.length + 1);
   }
   return Math.max(0, delimiters - 1);
 }
@@ -46,10 +60,12 @@ export function countFormParts(bytes: Uint8Array, boundary: string, max: number)
 export async function readImage(c: Context): Promise<UploadedImage> {
   const contentType = c.req.header("content-type") ?? "";
   if (contentType.toLowerCase().startsWith("multipart/form-data")) {
-    const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-    if (!boundary) throw new ApiError("bad_request", "multipart body without a boundary");
+    const boundary = formBoundary(contentType);
+    if (!boundary) {
+      throw new ApiError("bad_request", "multipart body without a boundary of 1-70 characters");
+    }
     const bytes = await readRequestBytes(c.req.raw);
-    const parts = countFormParts(bytes, boundary[1] ?? boundary[2], MAX_FORM_PARTS);
+    const parts = countFormParts(bytes, boundary, MAX_FORM_PARTS);
     if (parts > MAX_FORM_PARTS) {
       throw new ApiError(
         "bad_request",

@@ -224,7 +224,14 @@ export class StagePool {
       const transfer = request.stage === "v2-json"
         ? [...new Set(request.input.outputs.map((o) => o.tensor.data.buffer as ArrayBuffer))]
         : transferables(request.input);
-      worker.postMessage(message, { transfer });
+      try {
+        worker.postMessage(message, { transfer });
+      } catch (err) {
+        // not sent (a buffer that cannot move): the worker is free again
+        cleanup();
+        this.#release(slot);
+        reject(err);
+      }
     });
   }
 

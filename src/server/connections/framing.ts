@@ -16,8 +16,8 @@
 
 /** Longest request head (request line + headers) relayed. */
 export const MAX_HEAD_BYTES = 32 * 1024;
-/** Longest chunk-size line (size, extensions) followed; longer is opaque. */
-const MAX_CHUNK_LINE = 1024;
+/** Longest chunk-size or trailer line followed; longer is opaque. */
+const MAX_CHUNK_LINE = MAX_HEAD_BYTES;
 
 const LF = 10, CR = 13;
 const LATIN1 = new TextDecoder("latin1");
@@ -26,6 +26,8 @@ const LATIN1 = new TextDecoder("latin1");
 export interface FeedResult {
   /** offsets in the fed bytes just after a request line: where the front puts its tag */
   tags: number[];
+  /** request heads that ended in the fed bytes (their requests are now the server's) */
+  heads: number;
   /** a head over {@link MAX_HEAD_BYTES}: its request line too (`line`) or its headers */
   tooLarge?: "line" | "head";
 }
@@ -44,15 +46,22 @@ export class RequestFraming {
   /** body or chunk data still to come */
   #remaining = 0;
   #chunkLine: number[] = [];
+  /** heads ended so far */
+  #heads = 0;
 
-  /** Between requests: no byte of a next head yet. */
+  /** Between requests: no byte of a next request line yet (blank lines may have come). */
   get idle(): boolean {
-    return this.#state === "head" && this.#headBytes === 0;
+    return this.#state === "head" && !this.inHead;
   }
 
-  /** A head has begun and not ended (the front's header timeout runs). */
+  /** A request line has begun and its head not ended (the front's header timeout runs). */
   get inHead(): boolean {
-    return this.#state === "head" && this.#headBytes > 0;
+    return this.#state === "head" && (this.#requestLineBytes >= 0 || this.#lineBytes > 0);
+  }
+
+  /** The framing could not be followed: the rest of the stream is the server's to refuse. */
+  get opaque(): boolean {
+    return this.#state === "opaque";
   }
 
   /** A body (or its chunks and trailers) is still arriving. */
@@ -63,17 +72,18 @@ export class RequestFraming {
   /** Consumes the next bytes of the stream. */
   feed(bytes: Uint8Array): FeedResult {
     const tags: number[] = [];
+    const heads = this.#heads;
     let i = 0;
     while (i < bytes.length) {
       switch (this.#state) {
         case "opaque":
-          return { tags };
+          return { tags, heads: this.#heads - heads };
         case "head": {
           const b = bytes[i++];
           if (++this.#headBytes > MAX_HEAD_BYTES) {
             const line = this.#requestLineBytes < 0 || this.#requestLineBytes > MAX_HEAD_BYTES / 2;
             this.#state = "opaque";
-            return { tags, tooLarge: line ? "line" : "head" };
+            return { tags, heads: this.#heads - heads, tooLarge: line ? "line" : "head" };
           }
           if (b === LF) this.#endHeadLine(tags, i);
           else if (b !== CR) this.#lineBytes++;
@@ -108,7 +118,7 @@ export class RequestFraming {
             if (line === "") this.#state = "head"; // the request is complete
             break;
           }
-          const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
+          const size = /^0*([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
           if (!size) this.#state = "opaque";
           else if ((this.#remaining = parseInt(size[1], 16)) === 0) this.#state = "trailers";
           else this.#state = "chunk-data";
@@ -116,7 +126,7 @@ export class RequestFraming {
         }
       }
     }
-    return { tags };
+    return { tags, heads: this.#heads - heads };
   }
 
   /** A line of the head ended at `end` (just after its LF). */
@@ -130,6 +140,7 @@ export class RequestFraming {
       return;
     }
     if (!empty) return;
+    this.#heads++;
     this.#startBody(LATIN1.decode(Uint8Array.from(this.#fields)));
     this.#headBytes = 0;
     this.#requestLineBytes = -1;
@@ -154,7 +165,8 @@ export class RequestFraming {
     if (length === undefined) return; // no body
     const values = new Set(length.split(",").map((v) => v.trim()));
     const [only] = values;
-    if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
+    // leading zeros allowed (as hyper allows them); a length past 2^53 is not followed
+    if (values.size !== 1 || !/^0*\d{1,15}$/.test(only)) {
       this.#state = "opaque";
       return;
     }

@@ -192,34 +192,41 @@ export class TcpFront {
       upstream.setNoDelay(true);
       const up = upstream;
       const framing = new RequestFraming();
-      // answered: the server's answer to the latest request has begun; upOpen: writes to the
-      // server's leg go through (once one fails, its answer may still be coming: the client's
-      // bytes are dropped meanwhile, and the connection lingers); timing: which timer runs
-      let answered = false, serverClosed = false, upOpen = true;
+      // withServer: a request's head has ended and no answer has begun since (being processed
+      // is never idle: no timer); answered: some answer has begun on this connection; upOpen:
+      // writes to the server's leg go through (once one fails, its answer may still be coming:
+      // the client's bytes are dropped meanwhile, and the connection lingers)
+      let withServer = false, answered = false, serverClosed = false, upOpen = true;
       let timing: "head" | "body" | "idle" | "linger" | undefined = "head";
       arm(this.options.headerTimeoutMs, "header_timeout"); // from the connect
-      /** The timer for where the connection is now (after client bytes or server bytes). */
-      const settle = () => {
+      /** Runs `ms` from now unless that timer already runs. */
+      const once = (kind: "head" | "body", ms: number, reason: CloseReason) => {
+        if (timing !== kind) arm(ms, reason);
+        timing = kind;
+      };
+      /**
+       * The timer for where the connection is now; `serverBytes`: the server just sent some
+       * (the idle timer runs from its last bytes).
+       */
+      const settle = (serverBytes = false) => {
+        const header = this.options.headerTimeoutMs;
         if (timing === "linger") return;
         if (serverClosed || !upOpen) {
           arm(LINGER_MS, "linger_timeout");
           timing = "linger";
         } else if (framing.inHead) {
-          // a head: from its first byte until its blank line
-          if (timing !== "head") arm(this.options.headerTimeoutMs, "header_timeout");
-          timing = "head";
-        } else if (framing.inBody && answered) {
-          // answered before its body arrived: the rest has as long as a head
-          if (timing !== "body") arm(this.options.headerTimeoutMs, "header_timeout");
-          timing = "body";
-        } else if (framing.idle && answered) {
-          // from the server's last bytes
-          arm(this.options.idleTimeoutMs, "idle_timeout");
-          timing = "idle";
-        } else {
-          // the request is the server's (being processed is never idle), or its body arrives
-          clearTimeout(timer);
+          once("head", header, "header_timeout"); // from a request line's first byte
+        } else if (withServer) {
+          clearTimeout(timer); // the server has the request (its body may still be arriving)
           timing = undefined;
+        } else if (framing.inBody || framing.opaque) {
+          // answered before the body arrived (or a framing not followed): as long as a head
+          once("body", header, "header_timeout");
+        } else if (!answered) {
+          once("head", header, "header_timeout"); // nothing asked yet (blank lines at most)
+        } else if (serverBytes || timing !== "idle") {
+          arm(this.options.idleTimeoutMs, "idle_timeout"); // from the server's last bytes
+          timing = "idle";
         }
       };
       const fromClient = (async () => {
@@ -228,8 +235,8 @@ export class TcpFront {
           const n = await client.read(buf).catch(() => null);
           if (n === null) break;
           if (serverClosed || !upOpen) continue; // lingering: dropped (the timer closes it)
-          const { tags, tooLarge } = framing.feed(buf.subarray(0, n));
-          if (tags.length) answered = false; // a new request
+          const { tags, heads, tooLarge } = framing.feed(buf.subarray(0, n));
+          if (heads > 0) withServer = true;
           if (tooLarge) {
             // answered here, in the API's JSON shape (Deno.serve would send an empty 400)
             await writeAll(client, tooLarge === "line" ? URI_TOO_LONG : HEAD_TOO_LARGE);
@@ -263,8 +270,11 @@ export class TcpFront {
           const n = await up.read(buf).catch(() => null);
           if (n === null) break;
           // an interim "HTTP/1.1 100 Continue" is not the answer: the body follows it
-          if (!isInterim(buf, n)) answered = true;
-          if (answered) settle();
+          if (!isInterim(buf, n)) {
+            answered = true;
+            withServer = false; // a request pipelined behind it: under the idle timer (answers are not parsed)
+            settle(true);
+          }
           if (!(await writeAll(client, buf.subarray(0, n)))) {
             safeClose(client);
             return;

@@ -125,3 +125,24 @@ Deno.test("a large V2 answer in JSON is written in a worker, the same bytes as o
     pool.close();
   }
 });
+
+Deno.test("a job whose buffers cannot move to a worker is refused, and the worker stays free", async () => {
+  const pool = new StagePool(1, 0);
+  try {
+    const n = 600 * 600;
+    const shared = new Float32Array(new SharedArrayBuffer(n * 4)); // cannot be transferred
+    const meta = { model_name: "m", model_version: "1" };
+    await assert.rejects(
+      pool.encodeV2Json({ meta, outputs: [{ name: "x", tensor: { data: shared, dims: [n] } }] }),
+    );
+    const data = new Float32Array(n).fill(0.5);
+    const bytes = await pool.encodeV2Json({
+      meta,
+      outputs: [{ name: "x", tensor: { data, dims: [n] } }],
+    });
+    assert.equal(JSON.parse(new TextDecoder().decode(bytes)).outputs[0].data.length, n);
+    assert.equal(pool.live, 1);
+  } finally {
+    pool.close();
+  }
+});

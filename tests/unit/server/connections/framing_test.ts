@@ -58,9 +58,12 @@ Deno.test("framing: bare-LF lines and blank lines before a request line", () => 
 Deno.test("framing: where the stream is between requests, in a head or in a body", () => {
   const f = new RequestFraming();
   assert.ok(f.idle && !f.inHead && !f.inBody);
+  // a blank line after a body (or before a request line) is not a head yet
+  assert.equal(f.feed(enc.encode("\r\n")).heads, 0);
+  assert.ok(f.idle && !f.inHead);
   f.feed(enc.encode("POST /b HTTP/1.1\r\nContent-Le"));
   assert.ok(f.inHead);
-  f.feed(enc.encode("ngth: 5\r\n\r\nab"));
+  assert.equal(f.feed(enc.encode("ngth: 5\r\n\r\nab")).heads, 1);
   assert.ok(f.inBody && !f.inHead);
   f.feed(enc.encode("cde"));
   assert.ok(f.idle);
@@ -89,6 +92,13 @@ Deno.test("framing: a framing it cannot follow makes the stream opaque (no more 
   const badChunk =
     "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET /c HTTP/1.1\r\n\r\n";
   assert.deepEqual(tagsOf(badChunk), [after(badChunk, "POST /b HTTP/1.1\r\n")]);
+  // leading zeros, as hyper takes them: a length, a chunk size
+  const zeros =
+    "POST /b HTTP/1.1\r\nContent-Length: 00000000000000003\r\n\r\nabcGET /c HTTP/1.1\r\n\r\n";
+  assert.equal(tagsOf(zeros).length, 2);
+  const chunk = "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "00000000000000003\r\nabc\r\n0\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+  assert.equal(tagsOf(chunk).length, 2);
   // the same Content-Length twice is one length
   const twice =
     "POST /b HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\n\r\n";

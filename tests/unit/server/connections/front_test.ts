@@ -97,7 +97,7 @@ Deno.test("a connection the front cannot relay is answered (probe 200, else 503)
  * (without reading the body, as an unknown model is refused), its path otherwise; requests
  * without the front's tag 403.
  */
-function frontBeforeServer() {
+function frontBeforeServer(headerTimeoutMs = 5_000, idleTimeoutMs = 5_000) {
   const ac = new AbortController();
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
@@ -109,6 +109,9 @@ function frontBeforeServer() {
       }
       const path = new URL(req.url).pathname;
       if (path === "/missing") return Response.json({ code: "model_not_found" }, { status: 404 });
+      if (path === "/slow") {
+        return new Promise((r) => setTimeout(() => r(new Response(path)), 700));
+      }
       return new Response(path);
     },
   );
@@ -117,8 +120,8 @@ function frontBeforeServer() {
     port: 0,
     upstreamPort: server.addr.port,
     maxConnections: 100,
-    headerTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
+    headerTimeoutMs,
+    idleTimeoutMs,
   });
   return {
     port: front.addr.port,
@@ -204,4 +207,24 @@ Deno.test("an answer before the body has arrived reaches the client, then the co
     assert.match(text, /connection: close/i);
     assert.ok(ms < 4_000, `${size}: closed after ${ms.toFixed(0)} ms, not by the idle timeout`);
   }
+});
+
+Deno.test("a request the server is still processing has no timer, a blank line after its body or not; the idle timer runs after its answer", async () => {
+  await using s = frontBeforeServer(300, 400);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  const t0 = performance.now();
+  // processed for 700 ms, longer than either timeout; an extra CRLF after the body
+  await conn.write(
+    new TextEncoder().encode("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab\r\n"),
+  );
+  let text = "";
+  const buf = new Uint8Array(4096);
+  for (let n; (n = await conn.read(buf).catch(() => null)) !== null;) {
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  const ms = performance.now() - t0;
+  conn.close();
+  assert.deepEqual(answers(text), [{ status: 200, body: "/slow" }], text);
+  // then closed by the idle timer (400 ms after the answer), not left open
+  assert.ok(ms >= 1_000 && ms < 3_000, `closed after ${ms.toFixed(0)} ms`);
 });
