@@ -405,7 +405,8 @@ int32_t tu_run_pooled(TU_ARGS, int32_t split) {
  * What the library's threads did (tests and measurements): out[0] run threads started (at most
  * TU_RUN_THREADS), out[1] runs on them, out[2] runs on the calling thread (none free), out[3]
  * runs on the thread that last ran their workspace, out[4] split helpers started (0 or 1),
- * out[5] split runs on two threads, out[6] split runs on one (another was going); returns 7.
+ * out[5] split runs on two threads, out[6] split runs on one (another was going, or no helper
+ * could be started); returns 7.
  */
 int32_t tu_run_counts(int32_t* out) {
   out[0] = atomic_load(&tu_rt_count);

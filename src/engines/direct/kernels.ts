@@ -274,7 +274,7 @@ export interface RunThreadCounts {
   splitHelpers: number;
   /** split runs on two threads */
   splitOnTwo: number;
-  /** split runs on one: another split run was going */
+  /** split runs on one: another split run was going, or no helper could be started */
   splitOnOne: number;
 }
 

@@ -31,8 +31,9 @@
  *   and keeps going; the listener stays open.
  *
  * Cost: one extra read and write per chunk on loopback, no parsing beyond request framing
- * (heads scanned, bodies skipped by their length); both legs run with TCP_NODELAY (with Nagle's algorithm a relayed
- * answer's last segment waited for the peer's delayed ACK: p50 53 ms at c=1). A request
+ * (heads scanned, bodies skipped by their length); both legs run with TCP_NODELAY (with
+ * Nagle's algorithm a relayed answer's last segment waited for the peer's delayed ACK: p50
+ * 53 ms at c=1). A request
  * that reaches the private port without the front's per-process token (client_gone.ts) is
  * refused 403 `not_through_front`, so local users cannot skip these limits.
  *
