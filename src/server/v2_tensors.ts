@@ -64,10 +64,10 @@ function parseShape(shape: unknown, name: string): number[] {
   return shape as number[];
 }
 
-/** The buffers of a parsed request's tensors, each once (moved, not copied, between threads). */
-export function v2Transferables(request: V2Request): ArrayBuffer[] {
+/** The buffers of named tensors, each once (moved, not copied, between threads). */
+export function v2Transferables(tensors: { tensor: Tensor }[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const { tensor } of request.inputs) {
+  for (const { tensor } of tensors) {
     if (tensor.data.buffer instanceof ArrayBuffer) buffers.add(tensor.data.buffer);
   }
   return [...buffers];
@@ -234,9 +234,28 @@ export function parseV2Request(
  * tensors' own bytes (see {@link partsStream}).
  */
 export function encodeV2Response(
-  meta: { model_name: string; model_version: string; id?: string },
+  meta: V2JsonInput["meta"],
   outputs: { name: string; tensor: Tensor; binary: boolean }[],
 ): { body: ReadableStream<Uint8Array> | string; headers: Record<string, string> } {
+  const { text, binaries } = v2Header(meta, outputs);
+  if (binaries.length === 0) return { body: text, headers: { "Content-Type": "application/json" } };
+  const header = new TextEncoder().encode(text);
+  const length = binaries.reduce((n, b) => n + b.length, header.length);
+  return {
+    body: partsStream([header, ...binaries]),
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(length),
+      "Inference-Header-Content-Length": String(header.length),
+    },
+  };
+}
+
+/** A V2 answer's JSON (values inline where not binary) and its binary tensors' bytes. */
+function v2Header(
+  meta: V2JsonInput["meta"],
+  outputs: { name: string; tensor: Tensor; binary: boolean }[],
+): { text: string; binaries: Uint8Array[] } {
   const binaries: Uint8Array[] = [];
   const json = {
     ...meta,
@@ -253,18 +272,7 @@ export function encodeV2Response(
       return { ...base, parameters: { binary_data_size: bytes.length } };
     }),
   };
-  const text = JSON.stringify(json);
-  if (binaries.length === 0) return { body: text, headers: { "Content-Type": "application/json" } };
-  const header = new TextEncoder().encode(text);
-  const length = binaries.reduce((n, b) => n + b.length, header.length);
-  return {
-    body: partsStream([header, ...binaries]),
-    headers: {
-      "Content-Type": "application/octet-stream",
-      "Content-Length": String(length),
-      "Inference-Header-Content-Length": String(header.length),
-    },
-  };
+  return { text: JSON.stringify(json), binaries };
 }
 
 /** A V2 answer to write as JSON: its metadata and output tensors. */
@@ -275,8 +283,8 @@ export interface V2JsonInput {
 
 /** A V2 answer in JSON, as UTF-8 bytes (see {@link encodeV2Response}). */
 export function encodeV2Json({ meta, outputs }: V2JsonInput): Uint8Array<ArrayBuffer> {
-  const { body } = encodeV2Response(meta, outputs.map((o) => ({ ...o, binary: false })));
-  return new TextEncoder().encode(body as string);
+  const { text } = v2Header(meta, outputs.map((o) => ({ ...o, binary: false })));
+  return new TextEncoder().encode(text);
 }
 
 /**

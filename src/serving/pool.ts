@@ -40,6 +40,7 @@ import {
   parseV2Request,
   type V2JsonInput,
   type V2Request,
+  v2Transferables,
 } from "../server/v2_tensors.ts";
 
 /** A V2 request body to parse (see {@link parseV2Request}). */
@@ -63,16 +64,28 @@ export const INLINE_JSON_BYTES = 1 << 20;
  */
 export const INLINE_JSON_VALUES = 1 << 18;
 
+/** Each stage a worker runs: what it is given and what it answers. */
+export interface Stages {
+  prepare: { input: PrepareInput; result: Prepared };
+  finish: { input: FinishInput; result: Finished };
+  v2: { input: V2ParseInput; result: V2Request };
+  "v2-json": { input: V2JsonInput; result: Uint8Array<ArrayBuffer> };
+}
+
+/** A stage's name. */
+export type Stage = keyof Stages;
+
+/** A job of stage `S` sent to a worker. */
+export type StageJob<S extends Stage = Stage> = {
+  [K in S]: { id: number; stage: K; input: Stages[K]["input"] };
+}[S];
+
 /** A job sent to a worker. */
-export type WorkerRequest =
-  | { id: number; stage: "prepare"; input: PrepareInput }
-  | { id: number; stage: "finish"; input: FinishInput }
-  | { id: number; stage: "v2"; input: V2ParseInput }
-  | { id: number; stage: "v2-json"; input: V2JsonInput };
+export type WorkerRequest = StageJob;
 
 /** A worker's answer. */
 export type WorkerReply =
-  | { id: number; ok: true; value: Prepared | Finished | V2Request | Uint8Array }
+  | { id: number; ok: true; value: Stages[Stage]["result"] }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string } };
 
 /** Thrown when a job is stopped by its signal (its worker was terminated). */
@@ -133,7 +146,7 @@ export class StagePool {
       this.inline++;
       return prepare(input);
     }
-    return this.#run({ id: 0, stage: "prepare", input }, signal) as Promise<Prepared>;
+    return this.#run({ id: 0, stage: "prepare", input }, signal);
   }
 
   /** Postprocess → encode. */
@@ -141,7 +154,7 @@ export class StagePool {
     if (this.size === 0 || input.image.width * input.image.height <= this.inlineMaxPixels) {
       return finish(input);
     }
-    return this.#run({ id: 0, stage: "finish", input }, signal) as Promise<Finished>;
+    return this.#run({ id: 0, stage: "finish", input }, signal);
   }
 
   /**
@@ -154,7 +167,7 @@ export class StagePool {
     if (this.size === 0 || !(jsonBytes > INLINE_JSON_BYTES)) {
       return Promise.resolve().then(() => parseV2Request(body, headerLength, maxElements));
     }
-    return this.#run({ id: 0, stage: "v2", input }, signal) as Promise<V2Request>;
+    return this.#run({ id: 0, stage: "v2", input }, signal);
   }
 
   /**
@@ -164,7 +177,7 @@ export class StagePool {
   async encodeV2Json(input: V2JsonInput, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const values = input.outputs.reduce((n, o) => n + o.tensor.data.length, 0);
     if (this.size === 0 || values <= INLINE_JSON_VALUES) return encodeV2Json(input);
-    return await this.#run({ id: 0, stage: "v2-json", input }, signal) as Uint8Array<ArrayBuffer>;
+    return await this.#run({ id: 0, stage: "v2-json", input }, signal);
   }
 
   /** Ends every worker. */
@@ -173,10 +186,10 @@ export class StagePool {
     for (const s of this.#idle.splice(0)) this.#end(s);
   }
 
-  async #run(
-    request: WorkerRequest,
+  async #run<S extends Stage>(
+    request: StageJob<S>,
     signal?: AbortSignal,
-  ): Promise<Prepared | Finished | V2Request | Uint8Array> {
+  ): Promise<Stages[S]["result"]> {
     if (signal?.aborted) throw new StageAbortedError(signal.reason);
     const slot = await this.#acquire(signal);
     const id = this.#nextId++;
@@ -192,7 +205,8 @@ export class StagePool {
         cleanup();
         this.#release(slot);
         const reply = e.data;
-        if (reply.ok) resolve(reply.value);
+        // the worker answers a job with its stage's result (worker.ts)
+        if (reply.ok) resolve(reply.value as Stages[S]["result"]);
         else {
           reject(
             reply.error.code
@@ -220,10 +234,11 @@ export class StagePool {
       worker.addEventListener("message", onMessage);
       worker.addEventListener("error", onError);
       signal?.addEventListener("abort", onAbort, { once: true });
+      // a generic job is one of the union (TypeScript does not narrow a mapped union by S)
       const message = { ...request, id } as WorkerRequest;
-      const transfer = request.stage === "v2-json"
-        ? [...new Set(request.input.outputs.map((o) => o.tensor.data.buffer as ArrayBuffer))]
-        : transferables(request.input);
+      const transfer = message.stage === "v2-json"
+        ? v2Transferables(message.input.outputs)
+        : transferables(message.input);
       try {
         worker.postMessage(message, { transfer });
       } catch (err) {

@@ -9,8 +9,7 @@
 import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
 import { encodeV2Json, parseV2Request, v2Transferables } from "../server/v2_tensors.ts";
-import type { WorkerReply, WorkerRequest } from "./pool.ts";
-import type { V2Request } from "../server/v2_tensors.ts";
+import type { Stage, Stages, WorkerReply, WorkerRequest } from "./pool.ts";
 import { collectGarbage, IdleCollector } from "../memory/collect.ts";
 import { idleGcMs } from "../memory/idle_gc_setting.ts";
 
@@ -22,19 +21,39 @@ const LARGE_BYTES = 4 * 2 ** 20;
 /** what small images leave (decoded pixels, PNG chunks) goes once the pool is idle */
 const idle = new IdleCollector(idleGcMs());
 
+/** Runs a job's stage: its result, and the buffers that move back with it. */
+async function runStage(
+  request: WorkerRequest,
+): Promise<{ value: Stages[Stage]["result"]; transfer: ArrayBuffer[] }> {
+  switch (request.stage) {
+    case "prepare": {
+      const value = await prepare(request.input);
+      return { value, transfer: transferables(value) };
+    }
+    case "finish": {
+      const value = await finish(request.input);
+      return { value, transfer: transferables(value) };
+    }
+    case "v2": {
+      const { body, headerLength, maxElements } = request.input;
+      const value = parseV2Request(body, headerLength, maxElements);
+      return { value, transfer: v2Transferables(value.inputs) };
+    }
+    case "v2-json": {
+      const value = encodeV2Json(request.input);
+      return { value, transfer: [value.buffer] };
+    }
+  }
+}
+
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const request = e.data;
   const { id } = request;
-  let reply: WorkerReply;
+  let reply: WorkerReply, transfer: ArrayBuffer[] = [];
   try {
-    const value = request.stage === "prepare"
-      ? await prepare(request.input)
-      : request.stage === "finish"
-      ? await finish(request.input)
-      : request.stage === "v2-json"
-      ? encodeV2Json(request.input)
-      : parseV2Request(request.input.body, request.input.headerLength, request.input.maxElements);
-    reply = { id, ok: true, value };
+    const ran = await runStage(request);
+    reply = { id, ok: true, value: ran.value };
+    transfer = ran.transfer;
   } catch (err) {
     const e = err as Error;
     reply = {
@@ -46,13 +65,6 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       },
     };
   }
-  const transfer = !reply.ok
-    ? []
-    : request.stage === "v2"
-    ? v2Transferables(reply.value as V2Request)
-    : request.stage === "v2-json"
-    ? [(reply.value as Uint8Array).buffer as ArrayBuffer]
-    : transferables(reply.value);
   self.postMessage(reply, { transfer });
   if (request.stage === "v2" || request.stage === "v2-json") {
     collectGarbage(); // the parsed or written JSON (only large ones come here)

@@ -130,10 +130,16 @@ Deno.test("a job whose buffers cannot move to a worker is refused, and the worke
   const pool = new StagePool(1, 0);
   try {
     const n = 600 * 600;
-    const shared = new Float32Array(new SharedArrayBuffer(n * 4)); // cannot be transferred
     const meta = { model_name: "m", model_version: "1" };
+    // a value no structured clone takes: postMessage throws
+    const unsendable = { ...meta, id: (() => "x") as unknown as string };
+    const first = new Float32Array(n);
     await assert.rejects(
-      pool.encodeV2Json({ meta, outputs: [{ name: "x", tensor: { data: shared, dims: [n] } }] }),
+      pool.encodeV2Json({
+        meta: unsendable,
+        outputs: [{ name: "x", tensor: { data: first, dims: [n] } }],
+      }),
+      /could not be cloned/,
     );
     const data = new Float32Array(n).fill(0.5);
     const bytes = await pool.encodeV2Json({
