@@ -88,7 +88,7 @@ export function parseV2Request(
 ): V2Request {
   let jsonBytes: Uint8Array = body, binary: Uint8Array = new Uint8Array(0);
   if (headerLength !== undefined) {
-    const n = Number(headerLength);
+    const n = /^\d{1,15}$/.test(headerLength) ? Number(headerLength) : NaN; // no 0x10, +10, 1e3
     if (!Number.isSafeInteger(n) || n <= 0 || n > body.length) {
       throw new ApiError(
         "bad_request",

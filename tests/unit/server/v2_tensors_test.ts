@@ -19,6 +19,19 @@ function binaryRequest(values: number[], pad: string) {
   return { body, headerLength: String(header.length) };
 }
 
+Deno.test("Inference-Header-Content-Length is a plain decimal count: 0x10, +10, 1e1 and 10.0 are 400", () => {
+  const { body, headerLength } = binaryRequest([1, 2], "");
+  const n = Number(headerLength);
+  assert.equal(parseV2Request(body, ` ${n}`.trim(), 100).inputs.length, 1);
+  for (const bad of [`0x${n.toString(16)}`, `+${n}`, `${n / 10}e1`, `${n}.0`, ""]) {
+    assert.throws(
+      () => parseV2Request(body.slice(), bad, 100),
+      (err: unknown) => (err as { code?: string }).code === "bad_request",
+      bad,
+    );
+  }
+});
+
 Deno.test("V2 binary tensors are read in place at any header length (views of the body, realigned)", () => {
   const values = [0.5, -1, 3.25, 1e-3, 7];
   for (const pad of ["", "a", "ab", "abc", "abcd"]) { // header lengths of every remainder mod 4
