@@ -64,15 +64,6 @@ function parseShape(shape: unknown, name: string): number[] {
   return shape as number[];
 }
 
-/** The buffers of named tensors, each once (moved, not copied, between threads). */
-export function v2Transferables(tensors: { tensor: Tensor }[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const { tensor } of tensors) {
-    if (tensor.data.buffer instanceof ArrayBuffer) buffers.add(tensor.data.buffer);
-  }
-  return [...buffers];
-}
-
 /**
  * Parses a V2 request body. Binary tensors become views of `body` (its bytes may be moved
  * to align them): the caller must not reuse the body.

@@ -40,7 +40,6 @@ import {
   parseV2Request,
   type V2JsonInput,
   type V2Request,
-  v2Transferables,
 } from "../server/v2_tensors.ts";
 
 /** A V2 request body to parse (see {@link parseV2Request}). */
@@ -236,11 +235,8 @@ export class StagePool {
       signal?.addEventListener("abort", onAbort, { once: true });
       // a generic job is one of the union (TypeScript does not narrow a mapped union by S)
       const message = { ...request, id } as WorkerRequest;
-      const transfer = message.stage === "v2-json"
-        ? v2Transferables(message.input.outputs)
-        : transferables(message.input);
       try {
-        worker.postMessage(message, { transfer });
+        worker.postMessage(message, { transfer: transferables(message.input) });
       } catch (err) {
         // not sent (a buffer that cannot move): the worker is free again
         cleanup();

@@ -156,7 +156,11 @@ export function isSmallImage(bytes: Uint8Array, maxPixels: number): boolean {
   return false;
 }
 
-/** The buffers a result can hand over without copying. */
+/**
+ * The buffers a job or result can hand over without copying, each once: its typed arrays', also
+ * inside lists of objects (a V2 request's inputs); lists of numbers or of lists (contours) are
+ * not walked.
+ */
 export function transferables(value: unknown): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
   const visit = (v: unknown, depth: number) => {
@@ -165,7 +169,10 @@ export function transferables(value: unknown): ArrayBuffer[] {
       if (v.buffer instanceof ArrayBuffer) seen.add(v.buffer);
       return;
     }
-    if (Array.isArray(v)) return; // numbers, contours: cloned
+    if (Array.isArray(v)) {
+      const first = v[0];
+      if (first === null || typeof first !== "object" || Array.isArray(first)) return;
+    }
     for (const x of Object.values(v)) visit(x, depth + 1);
   };
   visit(value, 0);

@@ -8,7 +8,7 @@
 /// <reference lib="deno.worker" />
 import { ApiError } from "../errors.ts";
 import { finish, prepare, transferables } from "./stages.ts";
-import { encodeV2Json, parseV2Request, v2Transferables } from "../server/v2_tensors.ts";
+import { encodeV2Json, parseV2Request } from "../server/v2_tensors.ts";
 import type { Stage, Stages, WorkerReply, WorkerRequest } from "./pool.ts";
 import { collectGarbage, IdleCollector } from "../memory/collect.ts";
 import { idleGcMs } from "../memory/idle_gc_setting.ts";
@@ -21,39 +21,28 @@ const LARGE_BYTES = 4 * 2 ** 20;
 /** what small images leave (decoded pixels, PNG chunks) goes once the pool is idle */
 const idle = new IdleCollector(idleGcMs());
 
-/** Runs a job's stage: its result, and the buffers that move back with it. */
-async function runStage(
-  request: WorkerRequest,
-): Promise<{ value: Stages[Stage]["result"]; transfer: ArrayBuffer[] }> {
+/** Runs a job's stage. */
+async function runStage(request: WorkerRequest): Promise<Stages[Stage]["result"]> {
   switch (request.stage) {
-    case "prepare": {
-      const value = await prepare(request.input);
-      return { value, transfer: transferables(value) };
-    }
-    case "finish": {
-      const value = await finish(request.input);
-      return { value, transfer: transferables(value) };
-    }
+    case "prepare":
+      return await prepare(request.input);
+    case "finish":
+      return await finish(request.input);
     case "v2": {
       const { body, headerLength, maxElements } = request.input;
-      const value = parseV2Request(body, headerLength, maxElements);
-      return { value, transfer: v2Transferables(value.inputs) };
+      return parseV2Request(body, headerLength, maxElements);
     }
-    case "v2-json": {
-      const value = encodeV2Json(request.input);
-      return { value, transfer: [value.buffer] };
-    }
+    case "v2-json":
+      return encodeV2Json(request.input);
   }
 }
 
 self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
   const request = e.data;
   const { id } = request;
-  let reply: WorkerReply, transfer: ArrayBuffer[] = [];
+  let reply: WorkerReply;
   try {
-    const ran = await runStage(request);
-    reply = { id, ok: true, value: ran.value };
-    transfer = ran.transfer;
+    reply = { id, ok: true, value: await runStage(request) };
   } catch (err) {
     const e = err as Error;
     reply = {
@@ -65,7 +54,7 @@ self.onmessage = async (e: MessageEvent<WorkerRequest>) => {
       },
     };
   }
-  self.postMessage(reply, { transfer });
+  self.postMessage(reply, { transfer: reply.ok ? transferables(reply.value) : [] });
   if (request.stage === "v2" || request.stage === "v2-json") {
     collectGarbage(); // the parsed or written JSON (only large ones come here)
     idle.touch();

@@ -45,8 +45,6 @@ import { clientGone, CONNECTION_HEADER, connectionTag } from "./client_gone.ts";
 import { type CloseReason, connectionStats } from "./stats.ts";
 import { MAX_HEAD_BYTES, RequestFraming } from "./framing.ts";
 
-export { MAX_HEAD_BYTES };
-
 /** Front settings. */
 export interface FrontOptions {
   hostname: string;

@@ -3,7 +3,7 @@ import { ModelCardSchema } from "../../../src/models/card.ts";
 import { StagePool } from "../../../src/serving/pool.ts";
 import { ApiError } from "../../../src/errors.ts";
 import { encodeV2Json } from "../../../src/server/v2_tensors.ts";
-import type { PrepareInput } from "../../../src/serving/stages.ts";
+import { type PrepareInput, transferables } from "../../../src/serving/stages.ts";
 import { makePng } from "../../helpers/images.ts";
 import { shippedModelUrl } from "../../../lib/shipped_models.ts";
 
@@ -151,4 +151,15 @@ Deno.test("a job whose buffers cannot move to a worker is refused, and the worke
   } finally {
     pool.close();
   }
+});
+
+Deno.test("transferables finds typed arrays in objects and lists of objects, each buffer once; not in lists of numbers", () => {
+  const a = new Float32Array(4), b = new Uint8Array(a.buffer, 4), c = new Uint8Array(8);
+  const found = transferables({
+    inputs: [{ name: "x", tensor: { data: a } }, { name: "y", tensor: { data: b } }],
+    contours: [[1, 2], [3, 4]],
+    image: { data: c },
+  });
+  assert.deepEqual(new Set(found), new Set([a.buffer, c.buffer]));
+  assert.equal(found.length, 2);
 });
