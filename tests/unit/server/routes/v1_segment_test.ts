@@ -33,6 +33,16 @@ Deno.test("a form of more parts than the image and a few fields is refused 400 b
   const res = await s.app.request("/v1/segment", { method: "POST", body: many });
   assert.equal(res.status, 400);
   assert.match((await res.json()).error, /more than 16 parts/);
+  // a boundary past RFC 2046's 70 characters, or only a look-alike parameter: 400 JSON
+  for (const type of [`boundary=${"-".repeat(71)}`, "xboundary=abc"]) {
+    const bad = await s.app.request("/v1/segment", {
+      method: "POST",
+      headers: { "content-type": `multipart/form-data; ${type}` },
+      body: "--abc\r\n\r\n--abc--\r\n",
+    });
+    assert.equal(bad.status, 400, type);
+    assert.match((await bad.json()).error, /boundary of 1-70 characters/);
+  }
   // the image and a few fields still go through
   const few = form(bytes);
   for (let i = 0; i < 3; i++) few.append(`f${i}`, "x");
